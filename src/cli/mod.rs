@@ -1,0 +1,52 @@
+//! Command-line interface: one file per subcommand, each with its clap `Args` and an `exec`
+//! that returns the process exit code. Nothing but argument handling lives here; the work
+//! is done by the library rooms.
+
+use clap::{Parser, Subcommand};
+
+pub mod check;
+pub mod device;
+pub mod history;
+pub mod models;
+pub mod profile;
+pub mod record;
+pub mod report;
+pub mod run;
+pub mod serve;
+
+/// Which concurrency model runs a small serial-to-HTTP bridge with the least CPU and the
+/// lowest, steadiest latency? esbench measures it.
+#[derive(Parser, Debug)]
+#[command(name = "esbench", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Run(run::RunArgs),
+    Serve(serve::ServeArgs),
+    Device(device::DeviceArgs),
+    Record(record::RecordArgs),
+    Report(report::ReportArgs),
+    Check(check::CheckArgs),
+    History(history::HistoryArgs),
+    Profile(profile::ProfileArgs),
+    Models(models::ModelsArgs),
+}
+
+/// Runs one subcommand and returns the exit code the process should end with.
+pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Run(a) => run::exec(a),
+        Command::Serve(a) => serve::exec(a),
+        Command::Device(a) => device::exec(a),
+        Command::Record(a) => record::exec(a),
+        Command::Report(a) => report::exec(a),
+        Command::Check(a) => check::exec(a),
+        Command::History(a) => history::exec(a),
+        Command::Profile(a) => profile::exec(a),
+        Command::Models(a) => models::exec(a),
+    }
+}

@@ -1,0 +1,23 @@
+//! esbench: measures which concurrency model runs an Esplora-to-Scratch I/O bridge with the
+//! least CPU and the lowest, steadiest latency.
+//!
+//! Data flows one way (see `README.md`): a stream `source` feeds a virtual board (`device`)
+//! on a pty; the `bridge`, run under one of the `models`, serves it over HTTP; the `driver`
+//! emulates Scratch clients and records `metrics`; `report`, `check` and `history` only read
+//! the results afterwards.
+
+pub mod bridge;
+pub mod check;
+pub mod cli;
+pub mod clock;
+pub mod coop;
+pub mod device;
+pub mod driver;
+pub mod history;
+pub mod metrics;
+pub mod models;
+pub mod profile;
+pub mod protocol;
+pub mod report;
+pub mod scenario;
+pub mod source;

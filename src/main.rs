@@ -1,0 +1,12 @@
+use clap::Parser;
+
+fn main() {
+    let cli = esbench::cli::Cli::parse();
+    match esbench::cli::dispatch(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("esbench: error: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! The `results.json` schema: written once by `esbench run`, read by everything after it.
+//!
+//! The schema is versioned (`schema`); readers refuse a file whose major version they do not
+//! know rather than guess. Field meanings are documented in the README ("results.json").
+//! Writes are atomic (temp file in the same directory + rename) so an interrupted run never
+//! leaves a half-written file where a good one was.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::summary::Summary;
+
+/// Schema identifier written into every results file. Bump the number on incompatible change.
+pub const SCHEMA: &str = "esbench.results/1";
+
+/// One `esbench run`: the machine, the scenario, the floor and one row per model.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Results {
+    pub schema: String,
+    pub esbench_version: String,
+    /// Wall-clock start of the run, seconds since the Unix epoch.
+    pub started_unix: f64,
+    /// `git rev-parse HEAD` of the build, when known.
+    #[serde(default)]
+    pub commit: Option<String>,
+    pub machine: Machine,
+    pub scenario: ScenarioInfo,
+    pub floor: Floor,
+    pub models: Vec<ModelResult>,
+    /// Free-form notes the run wants a reader to see (e.g. "interrupted by Ctrl-C").
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Machine {
+    pub hostname: String,
+    pub os: String,
+    pub kernel: String,
+    pub cpu_model: String,
+    pub logical_cores: usize,
+    pub physical_cores: Option<usize>,
+    pub memory_kib: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub path: String,
+    /// The whole scenario file as it was read, so a result can always be reproduced.
+    pub text: String,
+    /// Measured seconds per model (after warm-up).
+    pub duration_s: f64,
+    pub warmup_s: f64,
+    /// True when the run used `--quick`.
+    #[serde(default)]
+    pub quick: bool,
+}
+
+/// What the machine itself can do, measured in the same run before the models.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Floor {
+    /// Wake-up lateness of an absolute-deadline `clock_nanosleep` loop at the watchdog period.
+    pub timer_lateness: Summary,
+    /// The driver's own send error: actual send time minus intended send time.
+    pub driver_error: Summary,
+}
+
+/// One model's row. `status` is `"ok"` or the error that ended it; a failed row keeps
+/// whatever was measured before the failure.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ModelResult {
+    pub name: String,
+    pub status: String,
+    pub cpu: Cpu,
+    pub poll_latency: Summary,
+    pub staleness: Summary,
+    pub ingest_latency: Summary,
+    pub command_latency: Summary,
+    pub watchdog_lateness: Summary,
+    /// Frame inter-arrival times as the bridge saw them.
+    #[serde(default)]
+    pub frame_interarrival: Summary,
+    /// The driver's send error while driving this model.
+    #[serde(default)]
+    pub driver_error: Summary,
+    #[serde(default)]
+    pub counters: BTreeMap<String, u64>,
+    /// Scheduler self-measurement a model reports (e.g. `coop`'s), free-form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<serde_json::Value>,
+    /// The profiling pass (`--profile`), never mixed into the figures above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<serde_json::Value>,
+}
+
+impl ModelResult {
+    pub fn is_ok(&self) -> bool {
+        self.status == "ok"
+    }
+
+    /// The latency-like metrics by their one name, in report order.
+    pub fn metrics(&self) -> [(&'static str, &Summary); 5] {
+        [
+            ("poll_latency", &self.poll_latency),
+            ("staleness", &self.staleness),
+            ("ingest_latency", &self.ingest_latency),
+            ("command_latency", &self.command_latency),
+            ("watchdog_lateness", &self.watchdog_lateness),
+        ]
+    }
+
+    /// A metric by name, including the extra ones (`frame_interarrival`, `driver_error`).
+    pub fn metric(&self, name: &str) -> Option<&Summary> {
+        match name {
+            "poll_latency" => Some(&self.poll_latency),
+            "staleness" => Some(&self.staleness),
+            "ingest_latency" => Some(&self.ingest_latency),
+            "command_latency" => Some(&self.command_latency),
+            "watchdog_lateness" => Some(&self.watchdog_lateness),
+            "frame_interarrival" => Some(&self.frame_interarrival),
+            "driver_error" => Some(&self.driver_error),
+            _ => None,
+        }
+    }
+}
+
+/// CPU and memory of the model's child process.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Cpu {
+    pub user_s: f64,
+    pub sys_s: f64,
+    /// (user + sys) / wall time of the measured window, in % of one core.
+    pub percent: f64,
+    pub vcsw: u64,
+    pub ivcsw: u64,
+    pub max_rss_kib: u64,
+    pub threads: u64,
+    /// CPU % of one core over time, sampled at 5 Hz or more during the measured window.
+    #[serde(default)]
+    pub series: Vec<CpuSample>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CpuSample {
+    /// Seconds since the start of the measured window.
+    pub t_s: f64,
+    pub percent: f64,
+}
+
+impl Results {
+    /// Reads and validates a results file, with an error that says which file and what is
+    /// wrong (not JSON, not an esbench results file, an unknown schema version, bad fields).
+    pub fn load(path: &Path) -> Result<Results> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read results file {}", path.display()))?;
+        Self::parse(&text)
+            .with_context(|| format!("{} is not a usable results file", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Results> {
+        let value: serde_json::Value = serde_json::from_str(text).context("not valid JSON")?;
+        let schema = match value.get("schema").and_then(|s| s.as_str()) {
+            Some(s) => s.to_string(),
+            None => bail!("no \"schema\" field: this is not an esbench results.json"),
+        };
+        let major = SCHEMA.rsplit('/').next().unwrap_or("1");
+        match schema.strip_prefix("esbench.results/") {
+            Some(v) if v.split('.').next() == Some(major) => {}
+            Some(v) => {
+                bail!("results schema version {v} is not supported (this esbench reads {SCHEMA})")
+            }
+            None => bail!("schema {schema:?} is not an esbench results schema"),
+        }
+        let r: Results =
+            serde_json::from_value(value).context("fields do not match the results schema")?;
+        for m in &r.models {
+            for (name, s) in m.metrics() {
+                if s.count > 0 {
+                    s.histogram().with_context(|| {
+                        format!("model {} metric {name}: bad histogram", m.name)
+                    })?;
+                }
+            }
+        }
+        Ok(r)
+    }
+
+    /// Writes `self` as pretty JSON to `path` atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self)?;
+        write_atomic(path, &json)
+    }
+
+    pub fn model(&self, name: &str) -> Option<&ModelResult> {
+        self.models.iter().find(|m| m.name == name)
+    }
+}
+
+/// Writes `bytes` to `path` via a temp file in the same directory, fsync and rename, so a
+/// reader sees either the old file or the whole new one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot move {} into place", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::summary::{new_histogram, record_clamped};
+
+    fn sample() -> Results {
+        let mut h = new_histogram();
+        record_clamped(&mut h, 120);
+        Results {
+            schema: SCHEMA.into(),
+            esbench_version: "0.1.0".into(),
+            models: vec![ModelResult {
+                name: "smol".into(),
+                status: "ok".into(),
+                poll_latency: Summary::from_histogram(&h),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn save_and_load_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/results.json");
+        sample().save(&p).unwrap();
+        let r = Results::load(&p).unwrap();
+        assert_eq!(r.models[0].poll_latency.p50, 120);
+        assert_eq!(r.model("smol").unwrap().name, "smol");
+    }
+
+    #[test]
+    fn foreign_and_corrupt_files_get_clear_errors() {
+        let e = Results::parse("{\"hello\": 1}").unwrap_err();
+        assert!(format!("{e:#}").contains("not an esbench results.json"));
+        let e = Results::parse("{\"schema\": \"esbench.results/9\"}").unwrap_err();
+        assert!(format!("{e:#}").contains("not supported"));
+        let e = Results::parse("{not json").unwrap_err();
+        assert!(format!("{e:#}").contains("not valid JSON"));
+        let mut bad = sample();
+        bad.models[0].poll_latency.hist = "@@@".into();
+        let e = Results::parse(&serde_json::to_string(&bad).unwrap()).unwrap_err();
+        assert!(format!("{e:#}").contains("bad histogram"), "{e:#}");
+    }
+}
