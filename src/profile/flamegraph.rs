@@ -179,11 +179,16 @@ pub fn record_pid(
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut err);
     }
-    if !matches!(status, Ok(s) if s.success() || s.code() == Some(130)) || !data.exists() {
+    // perf may report the SIGINT in its exit status; the data file is what counts.
+    let wrote = std::fs::metadata(&data).is_ok_and(|m| m.len() > 0);
+    if status.is_err() || !wrote {
         let _ = std::fs::remove_file(&data);
         return FlameProfile::not_done(
             "failed",
-            format!("perf record failed: {}", first_line(&err)),
+            format!(
+                "perf record wrote no data ({status:?}): {}",
+                first_line(&err)
+            ),
         );
     }
     let script = Command::new("perf")

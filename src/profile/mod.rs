@@ -166,21 +166,21 @@ pub fn profile_with(
 
     // Window 1: /proc sampling, with perf alongside (cpu-clock sampling costs the target
     // little, and only while it is on a CPU).
-    let before = events.map(|f| f());
-    let (threads, flame) = std::thread::scope(|s| {
+    let (threads, flame, before, after) = std::thread::scope(|s| {
         let perf = opts.perf.then(|| {
             s.spawn(|| flamegraph::record_pid(pid, opts.window, &opts.out_dir, &stem, &opts.flame))
         });
+        let before = events.map(|f| f());
         let threads = threads::ThreadSampler::run(pid, opts.window, opts.thread_interval);
+        let after = events.map(|f| f());
         let flame = match perf {
             Some(h) => h
                 .join()
                 .unwrap_or_else(|_| FlameProfile::not_done("failed", "perf thread panicked")),
             None => FlameProfile::not_done("skipped", "perf sampling was not requested"),
         };
-        (threads, flame)
+        (threads, flame, before, after)
     });
-    let after = events.map(|f| f());
     match threads {
         Ok(t) => {
             if let (Some(b), Some(a)) = (before, after) {
