@@ -62,6 +62,9 @@ pub struct ProfileReport {
     /// What was profiled (the model name); also the stem of the files written.
     pub label: String,
     pub pid: u32,
+    /// Directory the flamegraph files were written to, as given by the caller.
+    #[serde(default)]
+    pub out_dir: String,
     /// Length of each window: /proc + perf share the first, strace has the second.
     pub window_s: f64,
     /// Per-thread CPU and wake-ups (first window). `None` if the process was gone.
@@ -159,6 +162,7 @@ pub fn profile_with(
         schema: PROFILE_SCHEMA.into(),
         label: opts.label.clone(),
         pid,
+        out_dir: opts.out_dir.display().to_string(),
         window_s: opts.window.as_secs_f64(),
         ..Default::default()
     };
