@@ -179,3 +179,36 @@ fn record_names_a_missing_port() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/dev/no-such-board"));
     assert!(!dir.path().join("x.esrec").exists());
 }
+
+#[test]
+fn broken_scenario_and_recording_files_are_named_precisely() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[boards]\ncount = 2\ncuont = 3\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["device", "--scenario"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:3:1: field `boards.cuont`"), "{err}");
+
+    let rec = dir.path().join("cut.esrec");
+    let mut bytes = b"esbench-recording 1\norigin: x\n\n".to_vec();
+    bytes.extend_from_slice(&1u64.to_le_bytes());
+    bytes.extend_from_slice(&56u32.to_le_bytes());
+    bytes.extend_from_slice(b"ESP");
+    std::fs::write(&rec, &bytes).unwrap();
+    let out = Command::new(BIN)
+        .args(["device", "--replay"])
+        .arg(&rec)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cut.esrec: byte offset 43: truncated chunk"),
+        "{err}"
+    );
+}
