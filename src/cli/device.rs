@@ -29,7 +29,7 @@ pub struct DeviceArgs {
     /// Stream a recording made with `esbench record` instead.
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
-    /// Play the recording once instead of looping it.
+    /// Play the recording once, then stay silent, instead of looping it.
     #[arg(long, requires = "replay")]
     pub once: bool,
     /// Seed of the synthetic board [default: 1, or the scenario's].
