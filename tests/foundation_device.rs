@@ -249,3 +249,17 @@ fn link_and_duration() {
     board.wait().unwrap();
     assert!(link.symlink_metadata().is_err(), "link removed");
 }
+
+#[test]
+fn garbage_commands_are_counted_and_the_board_keeps_going() {
+    let board = VirtualBoard::start(DeviceConfig::synth(8)).unwrap();
+    let mut link = open(&board);
+    link.send(b"\xff\xfe hello R999 L 7 \r\n\x00").unwrap();
+    link.send(b"C").unwrap();
+    let bytes = read_for(&mut link, Duration::from_millis(600));
+    assert!(decode(&bytes).0.len() >= 15);
+    let stats = board.stop().unwrap();
+    assert!(stats.rejected_command_bytes >= 10, "{stats:?}");
+    // `h e l l o` contains no command letters; R999 and `L 7` are out of range.
+    assert_eq!(stats.commands, 1, "only C was a command: {stats:?}");
+}
