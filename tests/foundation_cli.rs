@@ -75,6 +75,9 @@ fn device_prints_its_pty_streams_logs_and_cleans_up() {
         "9",
     ]);
     assert_eq!(std::fs::read_link(&link).unwrap(), pty);
+    // We stopped reading its stdout after the first line; the board must not mind.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "device still running");
     let mut port = SerialLink::open(&link, DEFAULT_BAUD, Duration::from_millis(50)).unwrap();
     port.send(b"C").unwrap();
     let bytes = read_for(&mut port, Duration::from_secs(1));

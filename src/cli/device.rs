@@ -161,23 +161,32 @@ pub fn exec(args: DeviceArgs) -> anyhow::Result<i32> {
     let board = VirtualBoard::start(cfg.clone())?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "device: {}", board.path().display())?;
-    if let Some(link) = &cfg.link {
-        writeln!(out, "link: {}", link.display())?;
-    }
     out.flush()?;
+    // Whoever started us may stop reading after the first line (`| head -1`, a test, the
+    // driver); a closed stdout must not take the board down, so the rest is best effort.
+    if let Some(link) = &cfg.link {
+        let _ = writeln!(out, "link: {}", link.display()).and_then(|_| out.flush());
+    }
     drop(out);
     let what = match &cfg.source {
         SourceSpec::Synth(o) => format!("synthetic board, seed {}", o.seed),
         SourceSpec::Replay { path, .. } => format!("replaying {}", path.display()),
     };
-    eprintln!("esbench device: {what}; waiting for `C` (Ctrl-C to stop)");
+    let _ = writeln!(
+        std::io::stderr(),
+        "esbench device: {what}; waiting for `C` (Ctrl-C to stop)"
+    );
     while !stop.load(Ordering::Relaxed) && !board.is_finished() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let stats = board.stop()?;
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "esbench device: {} frames written, {} dropped, {} commands, reader opened {} time(s)",
-        stats.frames_written, stats.frames_dropped, stats.commands, stats.reader_opens
+        stats.frames_written,
+        stats.frames_dropped,
+        stats.commands,
+        stats.reader_opens
     );
     Ok(0)
 }
