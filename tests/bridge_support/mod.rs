@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 use esbench::bridge::ServeStats;
 use esbench::protocol::frame::{encode_frame, RawFrame};
 
+/// Held while a pty is created and made close-on-exec, and while a child is spawned, so no
+/// child of a parallel test inherits another test's pty.
+static SPAWN_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Generous: the test machine is shared and slow.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -42,6 +46,7 @@ impl FakeBoard {
 
     /// Makes a fresh pty and points the link at it (atomically).
     pub fn plug(&mut self) {
+        let guard = SPAWN_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let pty = nix::pty::openpty(None, None).unwrap();
         // Raw mode before anybody opens it, so nothing is echoed back to us.
         let mut t = nix::sys::termios::tcgetattr(&pty.slave).unwrap();
@@ -52,6 +57,16 @@ impl FakeBoard {
             nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
         )
         .unwrap();
+        // Children (other tests' `esbench serve`) must not inherit the pty, or closing it
+        // here would not hang it up.
+        for fd in [&pty.master, &pty.slave] {
+            nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            )
+            .unwrap();
+        }
+        drop(guard);
         let target = nix::unistd::ttyname(&pty.slave).unwrap();
         let tmp = self.dir.path().join("esplora.new");
         let _ = std::fs::remove_file(&tmp);
@@ -141,6 +156,7 @@ impl Serve {
     pub fn start_with(model: &str, serial: &Path, extra: &[&str]) -> Serve {
         let dir = tempfile::tempdir().unwrap();
         let stats_path = dir.path().join("stats.json");
+        let guard = SPAWN_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let mut child = Command::new(env!("CARGO_BIN_EXE_esbench"))
             .args([
                 "serve",
@@ -158,6 +174,7 @@ impl Serve {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
+        drop(guard);
         let mut lines = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         lines.read_line(&mut line).unwrap();
@@ -220,7 +237,10 @@ pub struct Reply {
 
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).unwrap();
+        Client::from_stream(TcpStream::connect(addr).unwrap())
+    }
+
+    pub fn from_stream(stream: TcpStream) -> Client {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         Client {
             stream,
