@@ -2,6 +2,9 @@
 //! client, through a real pty and real TCP on loopback; the transcripts (every HTTP answer
 //! and the exact bytes the board received) must be identical, and correct.
 
+/// `(step, status, body)` per request, in order.
+type Transcript = Vec<(String, u16, String)>;
+
 #[path = "bridge_support/mod.rs"]
 mod support;
 
@@ -11,7 +14,7 @@ use support::*;
 fn script(
     model: &str,
 ) -> (
-    Vec<(String, u16, String)>,
+    Transcript,
     String,
     esbench::bridge::ServeStats,
 ) {
@@ -19,7 +22,7 @@ fn script(
     let serve = Serve::start(model, &board.link);
     let mut c = Client::connect(serve.addr);
     let mut t = Vec::new();
-    fn log(t: &mut Vec<(String, u16, String)>, what: &str, r: Reply) {
+    fn log(t: &mut Transcript, what: &str, r: Reply) {
         t.push((what.to_string(), r.status, r.body));
     }
 
@@ -104,7 +107,7 @@ fn script(
 fn every_model_behaves_identically() {
     let models = models();
     assert!(models.len() >= 5, "models: {models:?}");
-    let mut reference: Option<(String, Vec<(String, u16, String)>, String)> = None;
+    let mut reference: Option<(String, Transcript, String)> = None;
     for model in models {
         let (t, cmds, stats) = script(model);
 
