@@ -391,3 +391,97 @@ fn rejected_counts(d: &DecodeStats) -> (u64, std::collections::BTreeMap<String, 
         .collect();
     (d.rejected_lines, map)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bridge::http::Method;
+    use crate::protocol::frame::encode_frame;
+
+    fn frame_bytes(seq: u32) -> Vec<u8> {
+        let mut f = RawFrame {
+            values: [1, 1, 1, 1, 430, 973, 17, 0, 1023, -1, 3, 17, 21, 157, 0, 0],
+        };
+        f.set_seq(seq);
+        let mut out = Vec::new();
+        encode_frame(&f, &mut out);
+        out
+    }
+
+    fn get(b: &Board, path: &str) -> Response {
+        b.handle(&Request {
+            method: Method::Get,
+            path: path.into(),
+            keep_alive: true,
+        })
+    }
+
+    fn body(r: &Response) -> String {
+        String::from_utf8(r.body.clone()).unwrap()
+    }
+
+    #[test]
+    fn newest_frame_wins_and_unserved_frames_are_coalesced() {
+        let b = Board::new(0, BridgeConfig::default());
+        let mut bytes = frame_bytes(1);
+        bytes.extend(frame_bytes(2));
+        bytes.extend(b"garbage\r\n");
+        bytes.extend(frame_bytes(3));
+        // Split mid-frame: the decoder keeps the partial line.
+        b.ingest(&bytes[..30]);
+        b.ingest(&bytes[30..]);
+        assert!(body(&get(&b, "/poll")).contains("tkInput/A 0\ntkInput/B 3\n"));
+        b.ingest(&frame_bytes(4));
+        get(&b, "/poll");
+        get(&b, "/poll");
+        let s = b.stats();
+        assert_eq!(s.frames_accepted, 4);
+        assert_eq!(s.coalesced, 2, "frames 1 and 2 were never served");
+        assert_eq!(s.frames_rejected, 1);
+        assert_eq!(s.polls, 3);
+        assert_eq!(
+            s.ingest.iter().map(|e| e.0).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+        assert!(s.ingest.windows(2).all(|w| w[0].1 <= w[1].1));
+        assert_eq!(s.frame_interarrival.count, 3);
+        assert_eq!(b.derived().frames, 4);
+    }
+
+    #[test]
+    fn commands_without_a_board_are_refused_not_lost_silently() {
+        let b = Board::new(0, BridgeConfig::default());
+        assert_eq!(get(&b, "/leds/Red/1").status, 503);
+        assert_eq!(get(&b, "/leds/Red/999").status, 400);
+        assert_eq!(get(&b, "/slider").status, 503, "no frame yet");
+        let s = b.stats();
+        assert_eq!((s.commands, s.commands_rejected), (0, 2));
+        assert!(body(&get(&b, "/poll")).contains("_problem board disconnected"));
+    }
+
+    #[test]
+    fn watchdog_flags_a_started_board_that_goes_quiet() {
+        let cfg = BridgeConfig {
+            silent_after: Duration::from_millis(30),
+            watchdog_period: Duration::from_millis(5),
+            ..BridgeConfig::default()
+        };
+        let b = Board::new(0, cfg);
+        // Pretend the serial device is open (a pipe stands in for it).
+        let (r, _w) = nix::unistd::pipe().unwrap();
+        b.serial_opened(&File::from(r)).unwrap();
+        b.watchdog_tick();
+        assert_eq!(
+            b.current_problem(),
+            None,
+            "not started: silence is expected"
+        );
+        get(&b, "/poll");
+        std::thread::sleep(Duration::from_millis(60));
+        b.watchdog_tick();
+        assert!(b.current_problem().unwrap().contains("no data"));
+        b.ingest(&frame_bytes(9));
+        assert_eq!(b.current_problem(), None);
+        assert!(b.stats().watchdog_lateness.count >= 2);
+    }
+}
