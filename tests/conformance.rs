@@ -11,13 +11,7 @@ mod support;
 use support::*;
 
 /// One model's transcript: `(what, status, body)` per step, plus the board's bytes.
-fn script(
-    model: &str,
-) -> (
-    Transcript,
-    String,
-    esbench::bridge::ServeStats,
-) {
+fn script(model: &str) -> (Transcript, String, esbench::bridge::ServeStats) {
     let mut board = FakeBoard::new();
     let serve = Serve::start(model, &board.link);
     let mut c = Client::connect(serve.addr);
@@ -171,5 +165,80 @@ fn every_model_behaves_identically() {
                 assert_eq!(t.len(), rt.len());
             }
         }
+    }
+}
+
+/// A seeded synthetic stream, chunked and damaged on the line like a bad USB cable, replayed
+/// through the pty as fast as it goes: every model must decode exactly what the reference
+/// decoder does (same frames in the same order, same rejects by reason), whatever chunks the
+/// pty delivers them in.
+#[test]
+fn every_model_decodes_a_damaged_stream_like_the_reference() {
+    use esbench::protocol::frame::{encode_frame, FrameDecoder, RawFrame};
+    use esbench::source::line::LineOptions;
+    use esbench::source::{SourceSpec, SynthOptions};
+
+    let spec = SourceSpec::Synth(SynthOptions {
+        seed: 42,
+        line: LineOptions {
+            chunking: true,
+            corrupt_rate: 0.002,
+            drop_rate: 0.001,
+        },
+        max_frames: Some(300),
+        ..SynthOptions::default()
+    });
+    let mut src = spec.open(true).unwrap();
+    let mut pieces = Vec::new();
+    while let Some(p) = src.next_piece().unwrap() {
+        pieces.push(p.bytes);
+    }
+    // End any partial line, then a clean marker frame the test can wait for.
+    pieces.push(b"\r\n".to_vec());
+    let marker_seq = 1_000_000;
+    let mut marker = RawFrame { values: BASE_FRAME };
+    marker.set_seq(marker_seq);
+    let mut m = Vec::new();
+    encode_frame(&marker, &mut m);
+    pieces.push(m);
+
+    let mut reference = FrameDecoder::new();
+    let mut expected_seqs = Vec::new();
+    for p in &pieces {
+        reference.feed(p, |f| expected_seqs.push(f.seq()));
+    }
+    let ref_stats = reference.stats().clone();
+    assert!(
+        ref_stats.rejected_lines > 0,
+        "the line damage should reject something"
+    );
+    assert!(expected_seqs.len() > 250);
+
+    for model in models() {
+        let board = FakeBoard::new();
+        let serve = Serve::start(model, &board.link);
+        let mut c = Client::connect(serve.addr);
+        c.get("/poll");
+        for p in &pieces {
+            board.write(p);
+        }
+        poll_until(&mut c, "the marker frame", |b| {
+            b.contains(&seq_lines(marker_seq))
+        });
+        let stats = serve.stop();
+        let b = &stats.boards[0];
+        let seqs: Vec<u32> = b.ingest.iter().map(|e| e.0).collect();
+        assert_eq!(
+            seqs, expected_seqs,
+            "{model}: frames differ from the reference"
+        );
+        assert_eq!(b.frames_accepted, ref_stats.frames, "{model}");
+        assert_eq!(b.frames_rejected, ref_stats.rejected_lines, "{model}");
+        let expected_reasons: std::collections::BTreeMap<String, u64> = ref_stats
+            .by_reason()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| (k.to_string(), n))
+            .collect();
+        assert_eq!(b.rejected_by_reason, expected_reasons, "{model}");
     }
 }
