@@ -344,3 +344,46 @@ fn lock_queue_and_event() {
         w.await.unwrap();
     });
 }
+
+#[test]
+fn io_poll_every_sets_how_often_epoll_is_checked() {
+    // 10 tasks yielding 100 times each: about 1000 polls while the queue is never empty.
+    let run = |mode: IoPollEvery| {
+        let runtime = rt(mode);
+        runtime.block_on(async {
+            let hs: Vec<_> = (0..10)
+                .map(|_| {
+                    coop::spawn(async {
+                        for _ in 0..100 {
+                            coop::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        let s = runtime.stats();
+        (s.polls, s.epoll_calls_zero)
+    };
+    let (polls, every_task) = run(IoPollEvery::Task);
+    assert!(
+        every_task + 5 >= polls,
+        "fast_io polls I/O before every task: {every_task} vs {polls}"
+    );
+    let (polls, every_8) = run(IoPollEvery::Tasks(8));
+    assert!(
+        every_8 <= polls / 8 + 5 && every_8 >= polls / 8 - 5,
+        "{every_8} vs {polls}/8"
+    );
+    let (_, per_pass) = run(IoPollEvery::Pass);
+    assert!(
+        (95..=110).contains(&per_pass),
+        "one check per pass of 11 tasks: {per_pass}"
+    );
+    assert_eq!("pass".parse::<IoPollEvery>(), Ok(IoPollEvery::Pass));
+    assert_eq!("1".parse::<IoPollEvery>(), Ok(IoPollEvery::Task));
+    assert_eq!("61".parse::<IoPollEvery>(), Ok(IoPollEvery::Tasks(61)));
+    assert!("0".parse::<IoPollEvery>().is_err());
+}

@@ -444,6 +444,10 @@ impl Runtime {
     /// Runs `future` to completion on this thread, running spawned tasks meanwhile.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let core = &*self.core;
+        assert!(
+            try_with_core(|_| ()).is_none(),
+            "coop: block_on inside a running runtime would deadlock the loop"
+        );
         let _enter = Enter::new(&self.core);
         let _slack = self.core.config.timer_slack.map(TimerSlack::set);
         core.rec.borrow_mut().start();
