@@ -2,4 +2,7 @@
 //! under test and the orchestration of one model after another.
 
 pub mod floor;
+pub mod http;
 pub mod pace;
+pub mod pollbody;
+pub mod routes;
