@@ -1,6 +1,7 @@
 //! Running the benchmark: the floor probe, the Scratch client emulation, the child process
 //! under test and the orchestration of one model after another.
 
+pub mod child;
 pub mod client;
 pub mod floor;
 pub mod http;
