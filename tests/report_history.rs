@@ -56,13 +56,19 @@ fn killed_writer_leaves_the_database_intact() {
             seen = true;
             break;
         }
-        assert!(Instant::now() < deadline, "child never reached its transaction");
+        assert!(
+            Instant::now() < deadline,
+            "child never reached its transaction"
+        );
     }
     assert!(seen, "child exited before opening its transaction");
     // Uncommitted pages really were written to disk before the kill.
     let wal = db.with_extension("sqlite-wal");
     let wal_len = wal.metadata().map(|m| m.len()).unwrap_or(0);
-    assert!(wal_len > 64 * 1024, "expected spilled pages in the WAL, got {wal_len} bytes");
+    assert!(
+        wal_len > 64 * 1024,
+        "expected spilled pages in the WAL, got {wal_len} bytes"
+    );
     // SIGKILL: no destructor, no rollback, no chance to clean up.
     child.kill().unwrap();
     child.wait().unwrap();
@@ -101,9 +107,17 @@ fn cli_lists_filters_and_plots() {
         .args(["--model", "smol"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.lines().filter(|l| l.contains(" smol ")).count(), 3, "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.contains(" smol ")).count(),
+        3,
+        "{text}"
+    );
     assert!(!text.contains("rayon"));
 
     let html_dir = dir.path().join("trend");
@@ -115,11 +129,18 @@ fn cli_lists_filters_and_plots() {
         .arg(&html_dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("stress"));
     let page = std::fs::read_to_string(html_dir.join("history.html")).unwrap();
-    assert_eq!(page.matches("<svg").count(), history::trend::TREND_FIGURES.len());
+    assert_eq!(
+        page.matches("<svg").count(),
+        history::trend::TREND_FIGURES.len()
+    );
 
     let missing = dir.path().join("nope.sqlite");
     let out = Command::new(exe)

@@ -43,7 +43,7 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
     let names = model_names(runs);
     let is_micros = key != "cpu_percent";
     let scale = if is_micros { 1000.0 } else { 1.0 };
-    let lines: Vec<(usize, &String, Vec<(f64, f64)>)> = names
+    let lines: Vec<chart::Line> = names
         .iter()
         .enumerate()
         .map(|(i, name)| {
@@ -60,7 +60,7 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
                         .map(|v| (x as f64, v / scale))
                 })
                 .collect();
-            (i, name, pts)
+            (i, name.as_str(), pts)
         })
         .filter(|l| !l.2.is_empty())
         .collect();
@@ -106,6 +106,7 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
                 .x_labels(x_labels)
                 .x_label_formatter(&x_label)
                 .y_labels(20)
+                .y_max_light_lines(0)
                 .y_label_formatter(&chart::log_label)
                 .x_desc("run (oldest → newest)")
                 .y_desc(format!("{unit} (log scale)"))

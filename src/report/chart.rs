@@ -32,6 +32,9 @@ pub const TITLE_SIZE: u32 = 22;
 pub const LABEL_SIZE: u32 = 15;
 pub const LEGEND_WIDTH: u32 = 230;
 
+/// One model's line: its index (for colour and marker), its name and its points.
+pub type Line<'a> = (usize, &'a str, Vec<(f64, f64)>);
+
 /// The colour of the `i`-th model.
 pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]

@@ -23,8 +23,8 @@ nav a { margin-right: .9rem; }
 .card .f { font-weight: 600; }
 .card .v { color: var(--muted); font-size: .9rem; }
 .scroll { overflow-x: auto; }
-table { border-collapse: collapse; font-size: .82rem; margin: .6rem 0; }
-th, td { border: 1px solid var(--line); padding: .25rem .4rem; text-align: right; white-space: nowrap; }
+table { border-collapse: collapse; font-size: .78rem; margin: .6rem 0; }
+th, td { border: 1px solid var(--line); padding: .2rem .3rem; text-align: right; white-space: nowrap; }
 thead th { background: #f6f8fa; text-align: center; white-space: normal; min-width: 3.6rem; }
 tbody th { text-align: left; }
 td.best { background: var(--best); font-weight: 700; }

@@ -17,7 +17,7 @@ const LOG_FLOOR_PERCENT: f64 = 0.01;
 
 /// The SVG, or `None` when no model has a CPU series.
 pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
-    let series: Vec<(usize, &str, Vec<(f64, f64)>)> = results
+    let series: Vec<chart::Line> = results
         .models
         .iter()
         .enumerate()
@@ -72,6 +72,7 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
                 .x_desc(x_desc)
                 .y_desc("CPU % of one core (log scale)")
                 .y_labels(20)
+                .y_max_light_lines(0)
                 .y_label_formatter(&chart::log_label)
                 .label_style(label_style)
                 .axis_desc_style(label_style)

@@ -147,6 +147,7 @@ pub fn plot(results: &Results, mp: &MetricPlot) -> anyhow::Result<Option<String>
             .x_labels(x_max as usize + 1)
             .x_label_formatter(&nines_label)
             .y_labels(20)
+            .y_max_light_lines(0)
             .y_label_formatter(&chart::log_label)
             .x_desc("percentile (log scale of 1/(1−q): the tail gets equal room)")
             .y_desc("latency (ms, log scale)")
