@@ -1,9 +1,35 @@
-//! `esbench report` (being built by its issue).
+//! `esbench report`: turns one or more results.json files into an HTML report.
 
-/// Not implemented yet.
+use std::path::PathBuf;
+
+use crate::report::{load_inputs, write_report};
+
+/// Write a self-contained HTML report (plus SVG plots and summary.md) from results files;
+/// with two or more files, compare each with the first.
 #[derive(clap::Args, Debug)]
-pub struct ReportArgs {}
+#[command(after_help = "Examples:
+  esbench report reports/latest/results.json
+  esbench report base/results.json new/results.json --out reports/compare")]
+pub struct ReportArgs {
+    /// results.json files written by `esbench run`; the first is A (the baseline).
+    #[arg(required = true, value_name = "RESULTS.json")]
+    pub results: Vec<PathBuf>,
+    /// Output directory [default: the first file's directory].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
 
-pub fn exec(_args: ReportArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("`esbench report` is not implemented yet")
+pub fn exec(args: ReportArgs) -> anyhow::Result<i32> {
+    let inputs = load_inputs(&args.results)?;
+    let out = match args.out {
+        Some(o) => o,
+        None => args.results[0]
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(".")),
+    };
+    let index = write_report(&inputs, &out)?;
+    println!("report: {}", index.display());
+    Ok(0)
 }

@@ -1,4 +1,281 @@
-//! (filled in by its issue)
+//! The HTML report: reads results files (never runs anything) and writes one self-contained
+//! `index.html` — headline, summary table, plots as inline SVG, context, "how to read this",
+//! and an A-vs-B comparison when given several files — plus every plot as its own `.svg`
+//! and a `summary.md` for CI comments.
+//!
+//! Every string that comes from a results file is HTML-escaped (`format::esc`); plots are
+//! SVG text from plotters, which escapes its own text.
 
-/// "Where the CPU goes" (owned by the profile room).
+pub mod chart;
+pub mod compare;
+pub mod figures;
+pub mod fixture;
+pub mod format;
+pub mod headline;
+pub mod page;
+pub mod plot_cpu;
+pub mod plot_hist;
+pub mod plot_latency;
 pub mod profile_section;
+pub mod table;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::metrics::results::{write_atomic, Results};
+use format::esc;
+
+/// A plot written next to `index.html` and inlined into it.
+pub struct Plot {
+    /// File name inside the output directory, e.g. `cpu_over_time.svg`.
+    pub file: String,
+    /// Caption under the plot in the page.
+    pub caption: String,
+    pub svg: String,
+}
+
+/// Loads results files for a report, each error naming the file and what is wrong with it.
+pub fn load_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
+    if paths.is_empty() {
+        bail!("no results files given");
+    }
+    paths
+        .iter()
+        .map(|p| Ok((p.clone(), Results::load(p)?)))
+        .collect()
+}
+
+/// Writes `index.html`, one `.svg` per plot and `summary.md` into `out_dir` (created if
+/// needed) and returns the path of `index.html`. With several inputs the first is A and each
+/// other one is compared against it; every run also gets its own full section.
+pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<PathBuf> {
+    if inputs.is_empty() {
+        bail!("write_report needs at least one results file");
+    }
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create report directory {}", out_dir.display()))?;
+    let several = inputs.len() > 1;
+    let labels: Vec<String> = inputs
+        .iter()
+        .enumerate()
+        .map(|(k, (p, _))| {
+            if several {
+                format!("{} ({})", letter(k), p.display())
+            } else {
+                p.display().to_string()
+            }
+        })
+        .collect();
+
+    let mut body = String::new();
+    let mut md = String::new();
+    let first = &inputs[0].1;
+    let title = if several {
+        format!("esbench report — {} runs compared", inputs.len())
+    } else {
+        format!("esbench report — {}", first.scenario.name)
+    };
+    body.push_str(&format!("<h1>{}</h1>\n", esc(&title)));
+    md.push_str(&format!("# {title}\n\n"));
+    body.push_str("<nav>");
+    if several {
+        body.push_str("<a href=\"#compare\">comparison</a>");
+    }
+    for (k, (_, r)) in inputs.iter().enumerate() {
+        let id = run_id(k, several);
+        body.push_str(&format!(
+            "<a href=\"#{id}-headline\">{}</a>",
+            esc(&if several {
+                format!("run {}: {}", letter(k), r.scenario.name)
+            } else {
+                "headline".into()
+            })
+        ));
+        if !several {
+            for (anchor, name) in [
+                ("summary", "summary"),
+                ("cpu", "CPU"),
+                ("latency", "latency"),
+                ("jitter", "jitter"),
+                ("context", "scenario & machine"),
+            ] {
+                body.push_str(&format!("<a href=\"#{id}-{anchor}\">{name}</a>"));
+            }
+        }
+    }
+    body.push_str("<a href=\"#howto\">how to read this</a></nav>\n");
+
+    if several {
+        body.push_str("<h2 id=\"compare\">Comparison</h2>\n");
+        md.push_str("## Comparison\n\n");
+        for k in 1..inputs.len() {
+            let cmp = compare::compare(first, &inputs[k].1);
+            body.push_str(&format!(
+                "<h3>{} vs {}</h3>\n",
+                esc(&format!("A: {}", inputs[0].1.scenario.name)),
+                esc(&format!("{}: {}", letter(k), inputs[k].1.scenario.name))
+            ));
+            body.push_str(&compare::html(&cmp, &labels[0], &labels[k]));
+            md.push_str(&compare::markdown(&cmp, &labels[0], &labels[k]));
+            md.push('\n');
+        }
+    }
+
+    let mut plots = Vec::new();
+    for (k, (_, r)) in inputs.iter().enumerate() {
+        let prefix = if several {
+            format!("{}-", letter(k).to_lowercase())
+        } else {
+            String::new()
+        };
+        let run_plots = make_plots(r, &prefix)?;
+        body.push_str(&run_section(r, &labels[k], &run_id(k, several), &run_plots, several));
+        if several {
+            md.push_str(&format!("## Run {}\n\n", labels[k].replace('`', "'")));
+        }
+        md.push_str(&format!("{}\n\n", page::run_line(r)));
+        md.push_str(&headline::markdown(r));
+        md.push('\n');
+        md.push_str(&table::markdown(r));
+        md.push('\n');
+        plots.extend(run_plots);
+    }
+    body.push_str(page::HOW_TO_READ);
+    body.push_str(&format!(
+        "<p class=\"small\">Written by esbench {} from {}.</p>\n",
+        esc(env!("CARGO_PKG_VERSION")),
+        esc(&labels.join(", "))
+    ));
+
+    for p in &plots {
+        write_atomic(&out_dir.join(&p.file), p.svg.as_bytes())?;
+    }
+    write_atomic(&out_dir.join("summary.md"), md.as_bytes())?;
+    let index = out_dir.join("index.html");
+    write_atomic(&index, page::document(&title, &body).as_bytes())?;
+    Ok(index)
+}
+
+fn letter(k: usize) -> String {
+    if k < 26 {
+        ((b'A' + k as u8) as char).to_string()
+    } else {
+        format!("R{}", k + 1)
+    }
+}
+
+fn run_id(k: usize, several: bool) -> String {
+    if several {
+        format!("run-{}", letter(k).to_lowercase())
+    } else {
+        "run".into()
+    }
+}
+
+/// Every plot of one run, file names prefixed with `prefix`.
+pub fn make_plots(r: &Results, prefix: &str) -> Result<Vec<Plot>> {
+    let mut plots = Vec::new();
+    if let Some(svg) = plot_cpu::plot(r)? {
+        plots.push(Plot {
+            file: format!("{prefix}cpu_over_time.svg"),
+            caption: "CPU of each model's process over the measured window.".into(),
+            svg,
+        });
+    }
+    for mp in &plot_latency::METRIC_PLOTS {
+        if let Some(svg) = plot_latency::plot(r, mp)? {
+            plots.push(Plot {
+                file: format!("{prefix}latency_{}.svg", mp.metric),
+                caption: format!(
+                    "{}: percentile distribution per model, {} dashed.",
+                    mp.metric, mp.floor_label
+                ),
+                svg,
+            });
+        }
+    }
+    if let Some(svg) = plot_hist::plot(r)? {
+        plots.push(Plot {
+            file: format!("{prefix}watchdog_lateness_hist.svg"),
+            caption: "Watchdog lateness histograms, one panel per model.".into(),
+            svg,
+        });
+    }
+    Ok(plots)
+}
+
+fn figure(p: &Plot) -> String {
+    format!(
+        "<figure>{}<figcaption>{} (<a href=\"{}\">{}</a>)</figcaption></figure>\n",
+        p.svg,
+        esc(&p.caption),
+        esc(&p.file),
+        esc(&p.file)
+    )
+}
+
+/// One run's full section: headline, table, floor, plots, context, profiling.
+fn run_section(r: &Results, label: &str, id: &str, plots: &[Plot], several: bool) -> String {
+    let mut s = String::from("<section class=\"run\">\n");
+    if several {
+        s.push_str(&format!(
+            "<details open><summary>Run {}</summary>\n",
+            esc(label)
+        ));
+    }
+    s.push_str(&format!(
+        "<p class=\"sub\">{}</p>\n",
+        esc(&page::run_line(r))
+    ));
+    s.push_str(&page::notes(r));
+    s.push_str(&format!("<h2 id=\"{id}-headline\">Headline</h2>\n"));
+    s.push_str(&headline::html(r));
+    s.push_str(&format!(
+        "<h2 id=\"{id}-summary\">Summary, one row per model</h2>\n"
+    ));
+    if r.models.is_empty() {
+        s.push_str("<p class=\"warn\">This results file has no models.</p>\n");
+    } else {
+        s.push_str(&table::html(r));
+    }
+    s.push_str("<h3>The floor: what the machine and the driver add by themselves</h3>\n");
+    s.push_str(&table::floor_html(r));
+
+    let is = |p: &&Plot, part: &str| p.file.contains(part);
+    s.push_str(&format!("<h2 id=\"{id}-cpu\">CPU over time</h2>\n"));
+    let mut any = false;
+    for p in plots.iter().filter(|p| is(p, "cpu_over_time")) {
+        s.push_str(&figure(p));
+        any = true;
+    }
+    if !any {
+        s.push_str("<p class=\"small\">No CPU series in this results file.</p>\n");
+    }
+    s.push_str(&format!(
+        "<h2 id=\"{id}-latency\">Latency percentile distributions</h2>\n"
+    ));
+    for p in plots.iter().filter(|p| is(p, "latency_")) {
+        s.push_str(&figure(p));
+    }
+    s.push_str(&format!(
+        "<h2 id=\"{id}-jitter\">Watchdog lateness histograms</h2>\n"
+    ));
+    for p in plots.iter().filter(|p| is(p, "watchdog_lateness_hist")) {
+        s.push_str(&figure(p));
+    }
+    if let Some(profile) = profile_section::section(r) {
+        s.push_str("<div class=\"profile\">\n");
+        s.push_str(&profile);
+        s.push_str("</div>\n");
+    }
+    s.push_str(&format!(
+        "<h2 id=\"{id}-context\">Scenario, machine, commit</h2>\n"
+    ));
+    s.push_str(&page::context(r));
+    if several {
+        s.push_str("</details>\n");
+    }
+    s.push_str("</section>\n");
+    s
+}

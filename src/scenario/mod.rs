@@ -1,1 +1,28 @@
-//! (filled in by its issue)
+//! Scenario files (`scenarios/*.toml`): how many boards and clients, what the boards stream,
+//! how much work the bridge does, and how long to measure.
+//!
+//! Every section and field has a default, so a scenario only states what differs from the
+//! classroom workload. Unknown fields are errors (a typo must not silently fall back to a
+//! default), and every error names the file, line, column and field.
+
+mod error;
+mod schema;
+mod validate;
+
+pub use error::ScenarioError;
+pub use schema::{
+    Boards, Bursts, Clients, CommandPattern, RunSettings, Scenario, SourceKind, Workload,
+};
+
+/// The scenario `esbench run` uses when none is given: one board, one Scratch client.
+pub const DEFAULT_SCENARIO: &str = "scenarios/classroom.toml";
+
+/// Every scenario bundled in `scenarios/`, by file name.
+pub const BUNDLED: [&str; 6] = [
+    "classroom.toml",
+    "lab.toml",
+    "heavy-frame.toml",
+    "blocking-call.toml",
+    "noisy-line.toml",
+    "bursty.toml",
+];

@@ -1,0 +1,246 @@
+//! The epoll reactor: edge-triggered fd sources, sub-millisecond waits, the remote eventfd.
+
+use super::runtime::Core;
+use super::TimerBackend;
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
+use nix::sys::time::TimeSpec;
+use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::task::Waker;
+use std::time::Instant;
+
+const REMOTE_KEY: u64 = u64::MAX;
+const TIMERFD_KEY: u64 = u64::MAX - 1;
+const MAX_EVENTS: usize = 64;
+
+/// How long `poll` may block.
+pub(crate) enum Wait {
+    Zero,
+    Until(Instant),
+    Forever,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dir {
+    Read,
+    Write,
+}
+
+/// A registered fd: its slot index and generation (the epoll data word).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SourceKey(u64);
+
+#[derive(Default)]
+struct Source {
+    gen: u32,
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+}
+
+pub(crate) struct Reactor {
+    epoll: Epoll,
+    pwait2: Cell<bool>,
+    timerfd: RefCell<Option<TimerFd>>,
+    armed: Cell<Option<Instant>>,
+    sources: RefCell<Vec<Source>>,
+    free: RefCell<Vec<u32>>,
+}
+
+impl Reactor {
+    pub(crate) fn new(backend: TimerBackend, remote: &impl AsFd) -> io::Result<Reactor> {
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+        epoll.add(remote, EpollEvent::new(EpollFlags::EPOLLIN, REMOTE_KEY))?;
+        let r = Reactor {
+            epoll,
+            pwait2: Cell::new(backend == TimerBackend::Auto),
+            timerfd: RefCell::new(None),
+            armed: Cell::new(None),
+            sources: RefCell::new(Vec::new()),
+            free: RefCell::new(Vec::new()),
+        };
+        // Probe epoll_pwait2 once, with nothing registered but the (quiet) eventfd.
+        if r.pwait2.get() {
+            let mut ev = [libc::epoll_event { events: 0, u64: 0 }; 1];
+            if r.pwait2_raw(&mut ev, std::time::Duration::ZERO) < 0 {
+                r.pwait2.set(false);
+            }
+        }
+        if !r.pwait2.get() {
+            let tfd = TimerFd::new(
+                ClockId::CLOCK_MONOTONIC,
+                TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+            )?;
+            r.epoll
+                .add(&tfd, EpollEvent::new(EpollFlags::EPOLLIN, TIMERFD_KEY))?;
+            *r.timerfd.borrow_mut() = Some(tfd);
+        }
+        Ok(r)
+    }
+
+    pub(crate) fn backend_name(&self) -> &'static str {
+        if self.pwait2.get() {
+            "epoll_pwait2"
+        } else {
+            "timerfd"
+        }
+    }
+
+    fn pwait2_raw(&self, events: &mut [libc::epoll_event], d: std::time::Duration) -> i32 {
+        let ts = libc::timespec {
+            tv_sec: d.as_secs() as libc::time_t,
+            tv_nsec: d.subsec_nanos() as libc::c_long,
+        };
+        // SAFETY: valid epoll fd, event buffer of the given length, timespec on the stack,
+        // no signal mask.
+        unsafe {
+            libc::syscall(
+                libc::SYS_epoll_pwait2,
+                self.epoll.0.as_raw_fd(),
+                events.as_mut_ptr(),
+                events.len() as libc::c_int,
+                &ts as *const libc::timespec,
+                std::ptr::null::<libc::sigset_t>(),
+                0usize,
+            ) as i32
+        }
+    }
+
+    fn wait(&self, events: &mut [libc::epoll_event], wait: Wait) -> usize {
+        let epfd = self.epoll.0.as_raw_fd();
+        let plain = |events: &mut [libc::epoll_event], ms: libc::c_int| {
+            // SAFETY: valid epoll fd and event buffer.
+            unsafe { libc::epoll_wait(epfd, events.as_mut_ptr(), events.len() as libc::c_int, ms) }
+        };
+        let n = match wait {
+            Wait::Zero => plain(events, 0),
+            Wait::Forever => plain(events, -1),
+            Wait::Until(deadline) => {
+                let d = deadline.saturating_duration_since(Instant::now());
+                if d.is_zero() {
+                    plain(events, 0)
+                } else if self.pwait2.get() {
+                    self.pwait2_raw(events, d)
+                } else {
+                    if self.armed.get() != Some(deadline) {
+                        if let Some(tfd) = self.timerfd.borrow().as_ref() {
+                            let exp = Expiration::OneShot(TimeSpec::from_duration(d));
+                            tfd.set(exp, TimerSetTimeFlags::empty())
+                                .expect("coop: timerfd_settime");
+                        }
+                        self.armed.set(Some(deadline));
+                    }
+                    plain(events, -1)
+                }
+            }
+        };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            assert!(
+                err.kind() == io::ErrorKind::Interrupted,
+                "coop: epoll wait failed: {err}"
+            );
+            return 0;
+        }
+        n as usize
+    }
+
+    /// Waits for I/O, wakes the waiters of ready fds, and returns the clock reading taken
+    /// right after the wait.
+    pub(crate) fn poll(&self, core: &Core, wait: Wait) -> Instant {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
+        let n = self.wait(&mut events, wait);
+        let now = Instant::now();
+        core.rec.borrow_mut().epoll_events(n);
+        for ev in &events[..n] {
+            let (key, bits) = (ev.u64, ev.events);
+            match key {
+                REMOTE_KEY => core.drain_remote(),
+                TIMERFD_KEY => {
+                    if let Some(tfd) = self.timerfd.borrow().as_ref() {
+                        let mut buf = [0u8; 8];
+                        // SAFETY: reading 8 bytes into a local buffer from our timerfd.
+                        unsafe { libc::read(tfd.as_fd().as_raw_fd(), buf.as_mut_ptr().cast(), 8) };
+                    }
+                    self.armed.set(None);
+                }
+                _ => self.dispatch(key, bits),
+            }
+        }
+        now
+    }
+
+    fn dispatch(&self, key: u64, bits: u32) {
+        let (idx, gen) = (key as u32, (key >> 32) as u32);
+        let any = |f: libc::c_int| bits & f as u32 != 0;
+        let hup = any(libc::EPOLLHUP | libc::EPOLLERR);
+        let (r, w) = {
+            let mut sources = self.sources.borrow_mut();
+            let Some(s) = sources.get_mut(idx as usize).filter(|s| s.gen == gen) else {
+                return;
+            };
+            let r = if hup || any(libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLPRI) {
+                s.reader.take()
+            } else {
+                None
+            };
+            let w = if hup || any(libc::EPOLLOUT) {
+                s.writer.take()
+            } else {
+                None
+            };
+            (r, w)
+        };
+        r.into_iter().chain(w).for_each(Waker::wake);
+    }
+
+    /// Registers `fd` once, edge-triggered, for both directions.
+    pub(crate) fn register(&self, fd: BorrowedFd<'_>) -> io::Result<SourceKey> {
+        let mut sources = self.sources.borrow_mut();
+        let idx = self.free.borrow_mut().pop().unwrap_or_else(|| {
+            sources.push(Source::default());
+            sources.len() as u32 - 1
+        });
+        let key = (sources[idx as usize].gen as u64) << 32 | idx as u64;
+        let flags = EpollFlags::EPOLLIN
+            | EpollFlags::EPOLLOUT
+            | EpollFlags::EPOLLRDHUP
+            | EpollFlags::EPOLLET;
+        if let Err(e) = self.epoll.add(fd, EpollEvent::new(flags, key)) {
+            self.free.borrow_mut().push(idx);
+            return Err(e.into());
+        }
+        Ok(SourceKey(key))
+    }
+
+    pub(crate) fn deregister(&self, key: SourceKey, fd: BorrowedFd<'_>) {
+        let _ = self.epoll.delete(fd);
+        let idx = key.0 as u32;
+        let mut sources = self.sources.borrow_mut();
+        let s = &mut sources[idx as usize];
+        if s.gen == (key.0 >> 32) as u32 {
+            *s = Source {
+                gen: s.gen.wrapping_add(1),
+                reader: None,
+                writer: None,
+            };
+            self.free.borrow_mut().push(idx);
+        }
+    }
+
+    /// Records the task waiting for `dir` on `key` (one waiter per direction, as uasyncio).
+    pub(crate) fn set_waiter(&self, key: SourceKey, dir: Dir, waker: &Waker) {
+        let mut sources = self.sources.borrow_mut();
+        let s = &mut sources[key.0 as u32 as usize];
+        let slot = if dir == Dir::Read {
+            &mut s.reader
+        } else {
+            &mut s.writer
+        };
+        match slot {
+            Some(w) if w.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Self-measurement: counters and nanosecond HDR histograms updated by the loop, and the
+//! serialisable `Stats` snapshot.
+
+use super::time::Timers;
+use super::Config;
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// A latency distribution, in microseconds (from a nanosecond histogram, 2 significant digits).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dist {
+    pub count: u64,
+    pub mean_us: f64,
+    pub p50_us: f64,
+    pub p90_us: f64,
+    pub p99_us: f64,
+    pub max_us: f64,
+}
+
+impl Dist {
+    fn of(h: &Histogram<u64>) -> Dist {
+        let us = |ns: u64| ns as f64 / 1000.0;
+        if h.is_empty() {
+            return Dist::default();
+        }
+        Dist {
+            count: h.len(),
+            mean_us: h.mean() / 1000.0,
+            p50_us: us(h.value_at_quantile(0.5)),
+            p90_us: us(h.value_at_quantile(0.9)),
+            p99_us: us(h.value_at_quantile(0.99)),
+            max_us: us(h.max()),
+        }
+    }
+}
+
+/// Per task name (tasks sharing a name are added up).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaskStats {
+    pub name: String,
+    pub polls: u64,
+    pub busy_us: u64,
+    /// The longest single poll: a bound on how late it can make everybody else's timers.
+    pub longest_poll_us: u64,
+    /// Polls longer than `Config::hog_threshold`.
+    pub hogs: u64,
+}
+
+/// A snapshot of a runtime's self-measurement.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub io_poll_every: String,
+    pub timer_backend: String,
+    pub hog_threshold_us: u64,
+    /// Since the first `block_on`: time spent polling tasks, blocked in epoll, and neither.
+    pub wall_us: u64,
+    pub busy_us: u64,
+    pub idle_us: u64,
+    pub tasks_spawned: u64,
+    pub tasks_finished: u64,
+    pub tasks_aborted: u64,
+    pub tasks_live: u64,
+    pub polls: u64,
+    /// Ready (woken) -> polled.
+    pub queue_delay: Dist,
+    pub run_queue_max: u64,
+    /// Mean run-queue length seen at each I/O poll.
+    pub run_queue_mean: f64,
+    pub timers_registered: u64,
+    pub timers_fired: u64,
+    pub timers_cancelled: u64,
+    /// Sleeps already due when first polled (no timer needed).
+    pub timers_immediate: u64,
+    pub timer_heap_len: u64,
+    pub timer_heap_max: u64,
+    pub timer_heap_rebuilds: u64,
+    /// Deadline -> the reactor noticed it (oversleep in epoll).
+    pub timer_oversleep: Dist,
+    /// Fired -> the sleeping task was polled (queueing behind other tasks).
+    pub timer_queueing: Dist,
+    /// Deadline -> the sleeping task was polled (the sum of the two).
+    pub timer_lateness: Dist,
+    pub epoll_calls_zero: u64,
+    pub epoll_calls_blocking: u64,
+    pub epoll_events: u64,
+    pub events_per_call: f64,
+    pub wakes_local: u64,
+    pub wakes_self: u64,
+    pub wakes_remote: u64,
+    pub wakes_stale: u64,
+    pub wakes_duplicate: u64,
+    pub hogs: u64,
+    pub tasks: Vec<TaskStats>,
+}
+
+fn hist() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 2).expect("static bounds")
+}
+
+fn rec(h: &mut Histogram<u64>, d: Duration) {
+    h.saturating_record((d.as_nanos() as u64).max(1));
+}
+
+/// The loop's mutable measurement state.
+pub(crate) struct Recorder {
+    io_poll_every: String,
+    backend: &'static str,
+    hog_threshold: Duration,
+    started: Option<Instant>,
+    names: Vec<TaskStats>,
+    index: HashMap<String, u32>,
+    queue_delay: Histogram<u64>,
+    oversleep: Histogram<u64>,
+    queueing: Histogram<u64>,
+    lateness: Histogram<u64>,
+    queue_samples: u64,
+    queue_sum: u64,
+    queue_max: u64,
+    busy_ns: u64,
+    pub(crate) idle_ns: u64,
+    polls: u64,
+    pub(crate) tasks_spawned: u64,
+    pub(crate) tasks_finished: u64,
+    pub(crate) tasks_aborted: u64,
+    pub(crate) epoll_zero: u64,
+    pub(crate) epoll_blocking: u64,
+    events: u64,
+    pub(crate) wakes_local: u64,
+    pub(crate) wakes_self: u64,
+    pub(crate) wakes_remote: u64,
+    pub(crate) wakes_stale: u64,
+    pub(crate) wakes_duplicate: u64,
+    fired: u64,
+    hogs: u64,
+}
+
+impl Recorder {
+    pub(crate) fn new(config: &Config, backend: &'static str) -> Recorder {
+        let mut r = Recorder {
+            io_poll_every: config.io_poll_every.to_string(),
+            backend,
+            hog_threshold: config.hog_threshold,
+            started: None,
+            names: Vec::new(),
+            index: HashMap::new(),
+            queue_delay: hist(),
+            oversleep: hist(),
+            queueing: hist(),
+            lateness: hist(),
+            queue_samples: 0,
+            queue_sum: 0,
+            queue_max: 0,
+            busy_ns: 0,
+            idle_ns: 0,
+            polls: 0,
+            tasks_spawned: 0,
+            tasks_finished: 0,
+            tasks_aborted: 0,
+            epoll_zero: 0,
+            epoll_blocking: 0,
+            events: 0,
+            wakes_local: 0,
+            wakes_self: 0,
+            wakes_remote: 0,
+            wakes_stale: 0,
+            wakes_duplicate: 0,
+            fired: 0,
+            hogs: 0,
+        };
+        r.intern("main");
+        r
+    }
+
+    pub(crate) fn start(&mut self) {
+        self.started.get_or_insert_with(Instant::now);
+    }
+
+    /// The name's index in the per-name table (a hash lookup per spawn, none per poll).
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(TaskStats {
+            name: name.to_owned(),
+            ..TaskStats::default()
+        });
+        self.index.insert(name.to_owned(), i);
+        i
+    }
+
+    pub(crate) fn poll_done(&mut self, name: u32, d: Duration, config: &Config) {
+        let ns = d.as_nanos() as u64;
+        self.polls += 1;
+        self.busy_ns += ns;
+        let t = &mut self.names[name as usize];
+        t.polls += 1;
+        t.busy_us += ns / 1000;
+        t.longest_poll_us = t.longest_poll_us.max(ns / 1000);
+        if d >= config.hog_threshold {
+            t.hogs += 1;
+            self.hogs += 1;
+            if t.hogs == 1 {
+                eprintln!(
+                    "coop: task `{}` held the loop for {:.1} ms (threshold {:.1} ms): \
+                     a blocking call inside an async task?",
+                    t.name,
+                    d.as_secs_f64() * 1e3,
+                    config.hog_threshold.as_secs_f64() * 1e3
+                );
+            }
+        }
+    }
+
+    pub(crate) fn queue_delay(&mut self, d: Duration) {
+        rec(&mut self.queue_delay, d);
+    }
+
+    pub(crate) fn sample_queue(&mut self, len: usize) {
+        self.queue_samples += 1;
+        self.queue_sum += len as u64;
+        self.queue_max = self.queue_max.max(len as u64);
+    }
+
+    pub(crate) fn epoll_events(&mut self, n: usize) {
+        self.events += n as u64;
+    }
+
+    pub(crate) fn timer_fired(&mut self, oversleep: Duration) {
+        self.fired += 1;
+        rec(&mut self.oversleep, oversleep);
+    }
+
+    pub(crate) fn timer_polled(&mut self, queueing: Duration, lateness: Duration) {
+        rec(&mut self.queueing, queueing);
+        rec(&mut self.lateness, lateness);
+    }
+
+    pub(crate) fn snapshot(&self, live: u64, timers: &Timers) -> Stats {
+        let calls = self.epoll_zero + self.epoll_blocking;
+        let mut tasks: Vec<TaskStats> =
+            self.names.iter().filter(|t| t.polls > 0).cloned().collect();
+        tasks.sort_by_key(|t| std::cmp::Reverse(t.longest_poll_us));
+        Stats {
+            io_poll_every: self.io_poll_every.clone(),
+            timer_backend: self.backend.to_owned(),
+            hog_threshold_us: self.hog_threshold.as_micros() as u64,
+            wall_us: self.started.map_or(0, |s| s.elapsed().as_micros() as u64),
+            busy_us: self.busy_ns / 1000,
+            idle_us: self.idle_ns / 1000,
+            tasks_spawned: self.tasks_spawned,
+            tasks_finished: self.tasks_finished,
+            tasks_aborted: self.tasks_aborted,
+            tasks_live: live,
+            polls: self.polls,
+            queue_delay: Dist::of(&self.queue_delay),
+            run_queue_max: self.queue_max,
+            run_queue_mean: self.queue_sum as f64 / self.queue_samples.max(1) as f64,
+            timers_registered: timers.registered,
+            timers_fired: self.fired,
+            timers_cancelled: timers.cancelled,
+            timers_immediate: timers.immediate,
+            timer_heap_len: timers.heap_len() as u64,
+            timer_heap_max: timers.heap_max as u64,
+            timer_heap_rebuilds: timers.rebuilds,
+            timer_oversleep: Dist::of(&self.oversleep),
+            timer_queueing: Dist::of(&self.queueing),
+            timer_lateness: Dist::of(&self.lateness),
+            epoll_calls_zero: self.epoll_zero,
+            epoll_calls_blocking: self.epoll_blocking,
+            epoll_events: self.events,
+            events_per_call: self.events as f64 / calls.max(1) as f64,
+            wakes_local: self.wakes_local,
+            wakes_self: self.wakes_self,
+            wakes_remote: self.wakes_remote,
+            wakes_stale: self.wakes_stale,
+            wakes_duplicate: self.wakes_duplicate,
+            hogs: self.hogs,
+            tasks,
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The floor: what this machine's own timers and the driver's pacing can do, measured in the
+//! same run before any model, so every model's figures can be read relative to it.
+//!
+//! `timer_lateness` is a cyclictest-style probe: a thread sleeps to absolute deadlines
+//! (`clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`) at the scenario's watchdog period and
+//! records how late it woke. `driver_error` runs the Scratch client's pacing loop (the same
+//! sleep, at the poll period) without sending anything: the error the driver brings before
+//! any model is involved. Both run at the same time, as they would during a model's run.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use super::pace::{sleep_until_ns, Plan};
+use crate::clock::now_ns;
+use crate::metrics::results::Floor;
+use crate::metrics::summary::{new_histogram, record_clamped, Summary};
+
+/// Sleeps to `t0 + k·period` for `duration` and returns the wake-up lateness histogram (µs).
+/// `after_wake(k)` runs after each wake-up; the probe itself passes a no-op, tests use it to
+/// inject known delays.
+pub fn probe_timer_with(
+    period: Duration,
+    duration: Duration,
+    mut after_wake: impl FnMut(u64),
+) -> Histogram<u64> {
+    let mut h = new_histogram();
+    let period_ns = period.as_nanos() as u64;
+    let plan = Plan::new(now_ns() + period_ns, period_ns);
+    let end = plan.t0_ns + duration.as_nanos() as u64;
+    let mut k = 0;
+    while plan.at(k) < end {
+        let deadline = plan.at(k);
+        sleep_until_ns(deadline);
+        let woke = now_ns();
+        record_clamped(&mut h, (woke - deadline) / 1_000);
+        after_wake(k);
+        // Like cyclictest: the next deadline is the next one on the plan, even if we are late
+        // for it already (its lateness is then recorded, not hidden).
+        k += 1;
+    }
+    h
+}
+
+/// The cyclictest-style probe without any injected work.
+pub fn probe_timer(period: Duration, duration: Duration) -> Histogram<u64> {
+    probe_timer_with(period, duration, |_| {})
+}
+
+/// Measures the floor: the timer probe at `watchdog_period` and the driver's pacing loop at
+/// `poll_period`, side by side for `duration`.
+pub fn measure_floor(
+    watchdog_period: Duration,
+    poll_period: Duration,
+    duration: Duration,
+) -> Floor {
+    let pacing = std::thread::Builder::new()
+        .name("floor-pacing".into())
+        .spawn(move || probe_timer(poll_period, duration))
+        .expect("spawn floor pacing thread");
+    let timer = probe_timer(watchdog_period, duration);
+    let driver = pacing.join().unwrap_or_else(|_| new_histogram());
+    Floor {
+        timer_lateness: Summary::from_histogram(&timer),
+        driver_error: Summary::from_histogram(&driver),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_one_sample_per_period_and_lateness_is_small_but_real() {
+        let h = probe_timer(Duration::from_millis(5), Duration::from_millis(200));
+        assert_eq!(h.len(), 40);
+        // Waking up is never early: at least the 1 µs floor of the histogram.
+        assert!(h.min() >= 1);
+    }
+
+    #[test]
+    fn an_injected_delay_is_recovered() {
+        // Every other wake-up, hold the thread for a whole period plus 8 ms: the next
+        // deadline is then missed by ~8 ms, which the probe must report.
+        let period = Duration::from_millis(10);
+        let extra = Duration::from_millis(8);
+        let h = probe_timer_with(period, Duration::from_millis(600), |k| {
+            if k % 2 == 0 {
+                std::thread::sleep(period + extra);
+            }
+        });
+        // Half the samples carry the injected delay: the median lies between the two groups,
+        // p90 must show ~8 ms (generous tolerance: the machine is shared).
+        let p90 = h.value_at_quantile(0.90);
+        assert!((7_500..=20_000).contains(&p90), "p90 {p90} µs");
+        let p10 = h.value_at_quantile(0.10);
+        assert!(
+            p10 < 7_500,
+            "undisturbed wake-ups must stay below the injected delay: {p10}"
+        );
+    }
+
+    #[test]
+    fn floor_has_both_figures() {
+        let f = measure_floor(
+            Duration::from_millis(10),
+            Duration::from_millis(10),
+            Duration::from_millis(100),
+        );
+        assert_eq!(f.timer_lateness.count, 10);
+        assert_eq!(f.driver_error.count, 10);
+    }
+}

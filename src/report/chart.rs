@@ -1,0 +1,202 @@
+//! What every plot shares: the palette, marker shapes, the legend panel drawn beside the
+//! plot (so eight models never cover the data), and plotters' errors turned into anyhow.
+//!
+//! Plots are SVG strings from plotters' SVG backend: text stays SVG text, so no system font
+//! is needed to draw them and the browser renders the glyphs.
+
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// Ten colours distinguishable from each other on white (the "tab10" set, colour-blind
+/// friendlier than a rainbow); a model keeps its colour in every plot of a report.
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// The reference line (the floor) is black and dashed: never a model's colour.
+pub const FLOOR_COLOR: RGBColor = RGBColor(0, 0, 0);
+
+pub const FONT: &str = "sans-serif";
+pub const TITLE_SIZE: u32 = 22;
+pub const LABEL_SIZE: u32 = 15;
+pub const LEGEND_WIDTH: u32 = 190;
+
+/// The colour of the `i`-th model.
+pub fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Marker shapes cycle alongside colours so lines stay apart in greyscale too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marker {
+    Circle,
+    Triangle,
+    Square,
+    Cross,
+}
+
+pub fn marker(i: usize) -> Marker {
+    [Marker::Circle, Marker::Triangle, Marker::Square, Marker::Cross][i % 4]
+}
+
+/// Draws marker `m` at `at` (in the area's own coordinates).
+pub fn draw_marker<DB: DrawingBackend, CT: CoordTranslate>(
+    area: &DrawingArea<DB, CT>,
+    m: Marker,
+    at: CT::From,
+    c: RGBColor,
+) -> anyhow::Result<()> {
+    let r = 4;
+    match m {
+        Marker::Circle => area.draw(&Circle::new(at, r, c.filled())),
+        Marker::Triangle => area.draw(&TriangleMarker::new(at, r + 1, c.filled())),
+        Marker::Cross => area.draw(&Cross::new(at, r, c.stroke_width(2))),
+        Marker::Square => area.draw(
+            &(EmptyElement::at(at) + Rectangle::new([(-r, -r), (r, r)], c.filled())),
+        ),
+    }
+    .map_err(err)
+}
+
+/// One legend entry: a label, its colour and marker; `dashed` for reference lines.
+pub struct LegendEntry {
+    pub label: String,
+    pub color: RGBColor,
+    pub marker: Option<Marker>,
+    pub dashed: bool,
+}
+
+impl LegendEntry {
+    pub fn model(i: usize, name: &str) -> LegendEntry {
+        LegendEntry {
+            label: name.to_string(),
+            color: color(i),
+            marker: Some(marker(i)),
+            dashed: false,
+        }
+    }
+
+    pub fn floor(label: &str) -> LegendEntry {
+        LegendEntry {
+            label: label.to_string(),
+            color: FLOOR_COLOR,
+            marker: None,
+            dashed: true,
+        }
+    }
+}
+
+/// Draws the legend as a column in its own area, beside the plot.
+pub fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[LegendEntry],
+) -> anyhow::Result<()> {
+    let style = (FONT, LABEL_SIZE).into_font().color(&BLACK);
+    let top = 50;
+    let step = 24;
+    area.draw(&Text::new("legend", (8, top - 22), style.clone()))
+        .map_err(err)?;
+    for (i, e) in entries.iter().enumerate() {
+        let y = top + step * i as i32;
+        if e.dashed {
+            area.draw(&DashedPathElement::new(
+                vec![(8, y), (40, y)],
+                6,
+                4,
+                e.color.stroke_width(2),
+            ))
+            .map_err(err)?;
+        } else {
+            area.draw(&PathElement::new(
+                vec![(8, y), (40, y)],
+                e.color.stroke_width(3),
+            ))
+            .map_err(err)?;
+        }
+        if let Some(m) = e.marker {
+            draw_marker(area, m, (24, y), e.color)?;
+        }
+        let label = truncate(&e.label, 22);
+        area.draw(&Text::new(
+            label,
+            (48, y),
+            style.clone().pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Shortens a label that would run off the legend.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// plotters' drawing errors carry the backend's error type; the report only needs a message.
+pub fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow::anyhow!("drawing a plot failed: {e:?}")
+}
+
+/// Labels for a log axis in milliseconds: only 1-2-5 steps get text so labels never
+/// collide; the other grid lines stay unlabelled.
+pub fn log_label(v: &f64) -> String {
+    let v = *v;
+    if v <= 0.0 {
+        return String::new();
+    }
+    let exp = v.log10().floor();
+    let mant = v / 10f64.powf(exp);
+    let near = |m: f64| (mant - m).abs() < 0.02;
+    if near(1.0) || near(2.0) || near(5.0) || near(10.0) {
+        if v >= 1.0 {
+            format!("{v:.0}")
+        } else {
+            let digits = (-exp) as usize;
+            format!("{v:.digits$}")
+        }
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_labels_only_on_1_2_5() {
+        assert_eq!(log_label(&0.1), "0.1");
+        assert_eq!(log_label(&0.2), "0.2");
+        assert_eq!(log_label(&0.3), "");
+        assert_eq!(log_label(&5.0), "5");
+        assert_eq!(log_label(&20.0), "20");
+        assert_eq!(log_label(&0.05), "0.05");
+    }
+
+    #[test]
+    fn palette_has_distinct_colours_for_eight_models() {
+        for i in 0..8 {
+            for j in 0..i {
+                assert_ne!(color(i), color(j));
+            }
+        }
+        assert_eq!(truncate("abcdef", 4), "abc…");
+    }
+}

@@ -1,0 +1,231 @@
+//! The headline figures of one model, pulled out of a results file once so the table, the
+//! headline, the comparison, `summary.md` and the history all agree on what each one means.
+//!
+//! Profiled figures (`ModelResult::profile`) are deliberately not read here: a profiled pass
+//! runs under a sampler and must never be mixed into the measured figures.
+
+use crate::metrics::results::{ModelResult, Results};
+
+/// How a figure is displayed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Percent of one core.
+    CpuPercent,
+    /// Events per second.
+    PerSecond,
+    /// Kibibytes.
+    Kib,
+    /// A plain count.
+    Count,
+    /// Microseconds.
+    Micros,
+}
+
+/// One column of the summary: a stable key (used in history and comparisons), a heading
+/// and how to read it. Lower is better in every column.
+#[derive(Clone, Copy, Debug)]
+pub struct Column {
+    pub key: &'static str,
+    pub heading: &'static str,
+    pub unit: Unit,
+    /// For percentile columns: the quantile, so a comparison can tell when too few samples
+    /// back it.
+    pub quantile: Option<f64>,
+}
+
+const fn col(key: &'static str, heading: &'static str, unit: Unit, q: Option<f64>) -> Column {
+    Column {
+        key,
+        heading,
+        unit,
+        quantile: q,
+    }
+}
+
+/// The summary table's columns, in order.
+pub const COLUMNS: &[Column] = &[
+    col("cpu_percent", "CPU % of a core", Unit::CpuPercent, None),
+    col("ctx_switches_per_s", "ctx switches/s", Unit::PerSecond, None),
+    col("max_rss_kib", "peak RSS", Unit::Kib, None),
+    col("threads", "threads", Unit::Count, None),
+    col("poll_p50", "poll p50", Unit::Micros, Some(0.5)),
+    col("poll_p99", "poll p99", Unit::Micros, Some(0.99)),
+    col("poll_p999", "poll p99.9", Unit::Micros, Some(0.999)),
+    col("poll_max", "poll max", Unit::Micros, Some(1.0)),
+    col("staleness_p99", "staleness p99", Unit::Micros, Some(0.99)),
+    col("command_p99", "command p99", Unit::Micros, Some(0.99)),
+    col("watchdog_p50", "watchdog late p50", Unit::Micros, Some(0.5)),
+    col("watchdog_p99", "watchdog late p99", Unit::Micros, Some(0.99)),
+    col("frames_rejected", "frames rejected", Unit::Count, None),
+    col("coalesced", "coalesced", Unit::Count, None),
+];
+
+/// The figures of one model, `None` where the results file does not have them.
+#[derive(Clone, Debug)]
+pub struct ModelFigures {
+    pub name: String,
+    pub status: String,
+    pub ok: bool,
+    /// Values in `COLUMNS` order.
+    pub values: Vec<Option<f64>>,
+    /// Sample counts behind each value (for percentile columns), in `COLUMNS` order.
+    pub samples: Vec<u64>,
+}
+
+impl ModelFigures {
+    pub fn from_model(m: &ModelResult, duration_s: f64) -> ModelFigures {
+        let nonzero = |count: u64, v: u64| (count > 0).then_some(v as f64);
+        let per_s = if duration_s > 0.0 {
+            Some((m.cpu.vcsw + m.cpu.ivcsw) as f64 / duration_s)
+        } else {
+            None
+        };
+        let p = &m.poll_latency;
+        let w = &m.watchdog_lateness;
+        let counter = |k: &str| m.counters.get(k).map(|v| *v as f64);
+        let values = vec![
+            Some(m.cpu.percent),
+            per_s,
+            (m.cpu.max_rss_kib > 0).then_some(m.cpu.max_rss_kib as f64),
+            (m.cpu.threads > 0).then_some(m.cpu.threads as f64),
+            nonzero(p.count, p.p50),
+            nonzero(p.count, p.p99),
+            nonzero(p.count, p.p999),
+            nonzero(p.count, p.max),
+            nonzero(m.staleness.count, m.staleness.p99),
+            nonzero(m.command_latency.count, m.command_latency.p99),
+            nonzero(w.count, w.p50),
+            nonzero(w.count, w.p99),
+            counter("frames_rejected"),
+            counter("coalesced"),
+        ];
+        let samples = vec![
+            0,
+            0,
+            0,
+            0,
+            p.count,
+            p.count,
+            p.count,
+            p.count,
+            m.staleness.count,
+            m.command_latency.count,
+            w.count,
+            w.count,
+            0,
+            0,
+        ];
+        debug_assert_eq!(values.len(), COLUMNS.len());
+        ModelFigures {
+            name: m.name.clone(),
+            status: m.status.clone(),
+            ok: m.is_ok(),
+            values,
+            samples,
+        }
+    }
+
+    /// A value by column key.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        let i = COLUMNS.iter().position(|c| c.key == key)?;
+        self.values[i]
+    }
+}
+
+/// The figures of every model in a run, in the file's order.
+pub fn all(results: &Results) -> Vec<ModelFigures> {
+    results
+        .models
+        .iter()
+        .map(|m| ModelFigures::from_model(m, results.scenario.duration_s))
+        .collect()
+}
+
+/// For each column, the index of the best model among the ones that finished `ok` (`None`
+/// when no ok model has the value). Ties go to the first.
+pub fn best_per_column(figs: &[ModelFigures]) -> Vec<Option<usize>> {
+    (0..COLUMNS.len())
+        .map(|c| {
+            let mut best: Option<(usize, f64)> = None;
+            for (i, f) in figs.iter().enumerate() {
+                let Some(v) = f.values[c].filter(|_| f.ok) else {
+                    continue;
+                };
+                match best {
+                    Some((_, b)) if b <= v => {}
+                    _ => best = Some((i, v)),
+                }
+            }
+            // A column where every model has the same value singles nobody out.
+            let distinct = figs
+                .iter()
+                .filter(|f| f.ok)
+                .filter_map(|f| f.values[c])
+                .any(|v| Some(v) != best.map(|b| b.1));
+            best.filter(|_| distinct).map(|b| b.0)
+        })
+        .collect()
+}
+
+/// Formats a value of column `c` for people.
+pub fn display(c: &Column, v: Option<f64>) -> String {
+    use super::format::{mib, sig3, us};
+    match v {
+        None => "–".into(),
+        Some(v) => match c.unit {
+            Unit::CpuPercent => sig3(v),
+            Unit::PerSecond => format!("{v:.0}"),
+            Unit::Kib => mib(v as u64),
+            Unit::Count => format!("{v:.0}"),
+            Unit::Micros => us(v as u64),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::fabricate_results;
+
+    #[test]
+    fn best_skips_failed_models_and_ties() {
+        let mut r = fabricate_results(1);
+        // rayon is the costliest in the fixture; make the cheapest one fail.
+        let cheapest = r
+            .models
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.cpu.percent.total_cmp(&b.1.cpu.percent))
+            .unwrap()
+            .0;
+        r.models[cheapest].status = "crashed: boom".into();
+        let figs = all(&r);
+        let best = best_per_column(&figs);
+        let cpu_best = best[0].unwrap();
+        assert_ne!(cpu_best, cheapest);
+        let min_ok = figs
+            .iter()
+            .filter(|f| f.ok)
+            .map(|f| f.values[0].unwrap())
+            .fold(f64::INFINITY, f64::min);
+        assert_eq!(figs[cpu_best].values[0], Some(min_ok));
+        // Every model has threads>0 but they differ; make them equal: no best.
+        for m in &mut r.models {
+            m.cpu.threads = 2;
+        }
+        let best = best_per_column(&all(&r));
+        let ti = COLUMNS.iter().position(|c| c.key == "threads").unwrap();
+        assert_eq!(best[ti], None);
+    }
+
+    #[test]
+    fn context_switches_are_per_second_of_the_window() {
+        let mut r = fabricate_results(2);
+        r.scenario.duration_s = 10.0;
+        r.models[0].cpu.vcsw = 900;
+        r.models[0].cpu.ivcsw = 100;
+        let f = &all(&r)[0];
+        assert_eq!(f.get("ctx_switches_per_s"), Some(100.0));
+        assert_eq!(f.get("poll_p99"), Some(r.models[0].poll_latency.p99 as f64));
+    }
+}

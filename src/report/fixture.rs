@@ -1,0 +1,210 @@
+//! Fabricated but realistic `Results` for tests and for developing the report before real
+//! runs exist. Samples come from a seeded generator, so a fixture is the same every time;
+//! nothing here is ever presented as a measurement (the scenario and notes say so).
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
+use crate::metrics::results::{
+    Cpu, CpuSample, Floor, Machine, ModelResult, Results, ScenarioInfo, SCHEMA,
+};
+use crate::metrics::summary::{new_histogram, record_clamped, Summary};
+
+/// Model names used by the fixtures: the eight the project measures.
+pub const FIXTURE_MODELS: [&str; 8] = [
+    "threads",
+    "tokio-multi",
+    "tokio-current",
+    "async-std",
+    "smol",
+    "rayon",
+    "coop",
+    "coop-v2",
+];
+
+/// A small seeded generator (splitmix64): enough randomness for plausible fixtures without
+/// another dependency.
+pub struct SeededRng(u64);
+
+impl SeededRng {
+    pub fn new(seed: u64) -> Self {
+        SeededRng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Standard normal (Box–Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = self.unit().max(1e-12);
+        let u2 = self.unit();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}
+
+/// Shape of one fabricated latency distribution, in microseconds.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    /// Median.
+    pub median_us: f64,
+    /// Log-normal spread (0.3 = steady, 1.0 = jittery).
+    pub sigma: f64,
+    /// Probability of a spike, and the spike size.
+    pub spike_p: f64,
+    pub spike_us: f64,
+}
+
+/// `n` samples of `shape` in an HDR histogram.
+pub fn fabricate_histogram(rng: &mut SeededRng, shape: Shape, n: usize) -> Histogram<u64> {
+    let mut h = new_histogram();
+    for _ in 0..n {
+        let mut v = shape.median_us * (shape.sigma * rng.normal()).exp();
+        if rng.unit() < shape.spike_p {
+            v += shape.spike_us * (0.5 + rng.unit());
+        }
+        record_clamped(&mut h, v.round().max(1.0) as u64);
+    }
+    h
+}
+
+fn summary(rng: &mut SeededRng, shape: Shape, n: usize) -> Summary {
+    Summary::from_histogram(&fabricate_histogram(rng, shape, n))
+}
+
+fn shape(median_us: f64, sigma: f64, spike_p: f64, spike_us: f64) -> Shape {
+    Shape {
+        median_us,
+        sigma,
+        spike_p,
+        spike_us,
+    }
+}
+
+/// One fabricated model row. `cost` scales CPU, `jitter` scales latency spread, so rows differ
+/// the way real models do (rayon spins, tokio rounds timers up, coop is cheap).
+pub fn fabricate_model(rng: &mut SeededRng, name: &str, index: usize, duration_s: f64) -> ModelResult {
+    let (cpu, wd_median, jitter) = match name {
+        "threads" => (0.9, 130.0, 0.5),
+        "tokio-multi" => (1.4, 1400.0, 0.25),
+        "tokio-current" => (0.8, 1300.0, 0.25),
+        "async-std" => (1.6, 160.0, 0.6),
+        "smol" => (0.7, 110.0, 0.45),
+        "rayon" => (18.0, 140.0, 0.7),
+        "coop" => (0.5, 120.0, 0.4),
+        _ => (0.6 + 0.1 * index as f64, 150.0 + 10.0 * index as f64, 0.5),
+    };
+    let polls = (duration_s * 1000.0 / 33.0) as usize;
+    let frames = (duration_s * 1000.0 / 25.0) as usize;
+    let commands = duration_s as usize;
+    let poll_latency = summary(rng, shape(180.0 + 20.0 * index as f64, jitter, 0.004, 3000.0), polls);
+    let staleness = summary(rng, shape(12_500.0, 0.45, 0.002, 8000.0), polls);
+    let ingest_latency = summary(rng, shape(90.0, jitter, 0.003, 2000.0), frames);
+    let command_latency = summary(rng, shape(400.0, jitter, 0.02, 2000.0), commands.max(1));
+    let watchdog_lateness = summary(rng, shape(wd_median, jitter, 0.003, 2500.0), frames);
+    let frame_interarrival = summary(rng, shape(25_000.0, 0.02, 0.001, 10_000.0), frames);
+    let driver_error = summary(rng, shape(60.0, 0.5, 0.001, 1000.0), polls);
+
+    let mut series = Vec::new();
+    let mut t = 0.0;
+    while t <= duration_s {
+        let wobble = 1.0 + 0.25 * rng.normal();
+        series.push(CpuSample {
+            t_s: t,
+            percent: (cpu * wobble).max(0.0),
+        });
+        t += 0.2;
+    }
+    let wall = duration_s;
+    let user_s = cpu / 100.0 * wall * 0.6;
+    let sys_s = cpu / 100.0 * wall * 0.4;
+    let mut counters = BTreeMap::new();
+    counters.insert("frames_accepted".to_string(), frames as u64);
+    counters.insert("frames_rejected".to_string(), (rng.unit() * 4.0) as u64);
+    counters.insert("coalesced".to_string(), (rng.unit() * 20.0) as u64);
+    counters.insert("polls".to_string(), polls as u64);
+    ModelResult {
+        name: name.to_string(),
+        status: "ok".into(),
+        cpu: Cpu {
+            user_s,
+            sys_s,
+            percent: cpu,
+            vcsw: (frames as f64 * (2.0 + index as f64 * 0.3)) as u64,
+            ivcsw: (rng.unit() * 40.0) as u64,
+            max_rss_kib: 4000 + 900 * index as u64,
+            threads: match name {
+                "threads" => 6,
+                "tokio-multi" | "async-std" => 4,
+                "rayon" => 3,
+                _ => 1,
+            },
+            series,
+        },
+        poll_latency,
+        staleness,
+        ingest_latency,
+        command_latency,
+        watchdog_lateness,
+        frame_interarrival,
+        driver_error,
+        counters,
+        runtime: None,
+        profile: None,
+    }
+}
+
+/// A whole fabricated run: the eight models, a floor, a machine and a scenario text.
+pub fn fabricate_results(seed: u64) -> Results {
+    fabricate_results_with(seed, &FIXTURE_MODELS, 6.0)
+}
+
+/// Like [`fabricate_results`] with chosen models and measured duration.
+pub fn fabricate_results_with(seed: u64, models: &[&str], duration_s: f64) -> Results {
+    let mut rng = SeededRng::new(seed);
+    let floor = Floor {
+        timer_lateness: summary(&mut rng, shape(70.0, 0.4, 0.002, 400.0), 2000),
+        driver_error: summary(&mut rng, shape(55.0, 0.5, 0.002, 600.0), 2000),
+    };
+    let models = models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| fabricate_model(&mut rng, m, i, duration_s))
+        .collect();
+    Results {
+        schema: SCHEMA.into(),
+        esbench_version: env!("CARGO_PKG_VERSION").into(),
+        started_unix: 1_795_000_000.0 + seed as f64 * 3600.0,
+        commit: Some(format!("{:040x}", 0xabc0_u64 + seed)),
+        machine: Machine {
+            hostname: "fixture-host".into(),
+            os: "Debian GNU/Linux 13".into(),
+            kernel: "6.12.0".into(),
+            cpu_model: "Fabricated CPU @ 2.0GHz".into(),
+            logical_cores: 2,
+            physical_cores: Some(1),
+            memory_kib: 4_000_000,
+        },
+        scenario: ScenarioInfo {
+            name: "fixture".into(),
+            path: "scenarios/fixture.toml".into(),
+            text: "name = \"fixture\"\ndescription = \"fabricated test data <not a measurement>\"\n\n[run]\nduration_s = 6\n".into(),
+            duration_s,
+            warmup_s: 1.0,
+            quick: false,
+        },
+        floor,
+        models,
+        notes: vec!["fabricated fixture: not a measurement".into()],
+    }
+}

@@ -1,0 +1,160 @@
+//! The HTML page around the parts: inline CSS, the context of a run (scenario, machine,
+//! commit, notes) and the "how to read this" text. No scripts, no external resources: the
+//! file opens the same from a CI artefact, an e-mail or a laptop without network.
+
+use super::format::{esc, short_commit, utc};
+use crate::metrics::results::Results;
+
+pub const CSS: &str = r#"
+:root { --fg:#1b1f24; --muted:#57606a; --line:#d0d7de; --best:#dafbe1; --bad:#ffebe9; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
+       color: var(--fg); margin: 0 auto; padding: 1rem 1.5rem 3rem; max-width: 1240px; line-height: 1.45; }
+h1 { font-size: 1.6rem; margin: .4rem 0; }
+h2 { font-size: 1.3rem; border-bottom: 1px solid var(--line); padding-bottom: .2rem; margin-top: 2rem; }
+h3 { font-size: 1.1rem; margin-top: 1.4rem; }
+nav a { margin-right: .9rem; }
+.sub, .small { color: var(--muted); font-size: .9rem; }
+.warn { background: var(--bad); padding: .5rem .8rem; border-radius: 6px; }
+.headline { display: flex; flex-wrap: wrap; gap: .8rem; margin: 1rem 0; }
+.card { flex: 1 1 300px; border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; background: #f6f8fa; }
+.card .q { color: var(--muted); font-size: .85rem; text-transform: uppercase; letter-spacing: .04em; }
+.card .m { font-size: 1.5rem; font-weight: 700; margin: .2rem 0; }
+.card .f { font-weight: 600; }
+.card .v { color: var(--muted); font-size: .9rem; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-size: .88rem; margin: .6rem 0; }
+th, td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: right; white-space: nowrap; }
+thead th { background: #f6f8fa; text-align: center; white-space: normal; min-width: 4.5rem; }
+tbody th { text-align: left; }
+td.best { background: var(--best); font-weight: 700; }
+td.ok { color: #1a7f37; text-align: left; }
+td.bad { color: #cf222e; text-align: left; white-space: normal; min-width: 10rem; }
+tr.failed td, tr.failed th { color: #8c959f; }
+table.compare td { text-align: center; }
+td.better { background: #dafbe1; } td.worse { background: #ffebe9; } td.noise { color: var(--muted); }
+figure { margin: 1rem 0; }
+figure svg { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; background: #fff; }
+figcaption { color: var(--muted); font-size: .9rem; }
+dl.context { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+dl.context dt { color: var(--muted); } dl.context dd { margin: 0; }
+pre { background: #f6f8fa; padding: .7rem; border-radius: 6px; overflow-x: auto; font-size: .85rem; }
+details > summary { cursor: pointer; }
+section.run > details > summary { font-size: 1.3rem; font-weight: 600; margin-top: 1.5rem; }
+"#;
+
+/// The document around `body`.
+pub fn document(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}</body>\n</html>\n",
+        esc(title)
+    )
+}
+
+/// Scenario, machine, commit and notes of one run.
+pub fn context(r: &Results) -> String {
+    let m = &r.machine;
+    let s = &r.scenario;
+    let cores = match m.physical_cores {
+        Some(p) => format!("{} logical / {} physical", m.logical_cores, p),
+        None => format!("{} logical", m.logical_cores),
+    };
+    let rows = [
+        ("scenario", format!("{} ({})", s.name, s.path)),
+        (
+            "measured",
+            format!(
+                "{} s per model after {} s warm-up{}",
+                s.duration_s,
+                s.warmup_s,
+                if s.quick { " (quick run)" } else { "" }
+            ),
+        ),
+        ("started", utc(r.started_unix)),
+        ("commit", r.commit.clone().unwrap_or_else(|| "unknown".into())),
+        ("esbench", r.esbench_version.clone()),
+        ("host", m.hostname.clone()),
+        ("OS / kernel", format!("{} / {}", m.os, m.kernel)),
+        ("CPU", format!("{} ({cores})", m.cpu_model)),
+        ("memory", format!("{:.1} GiB", m.memory_kib as f64 / 1024.0 / 1024.0)),
+        ("results schema", r.schema.clone()),
+    ];
+    let mut h = String::from("<dl class=\"context\">\n");
+    for (k, v) in rows {
+        h.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", esc(k), esc(&v)));
+    }
+    h.push_str("</dl>\n");
+    if !s.text.is_empty() {
+        h.push_str(&format!(
+            "<details><summary>The scenario file as it was run</summary><pre>{}</pre></details>\n",
+            esc(&s.text)
+        ));
+    }
+    h
+}
+
+/// The run's notes as a list (empty string when there are none).
+pub fn notes(r: &Results) -> String {
+    if r.notes.is_empty() {
+        return String::new();
+    }
+    let items: Vec<String> = r.notes.iter().map(|n| format!("<li>{}</li>", esc(n))).collect();
+    format!("<ul class=\"warn\">{}</ul>\n", items.join(""))
+}
+
+/// A one-line description of a run for titles: scenario, time and commit.
+pub fn run_line(r: &Results) -> String {
+    format!(
+        "scenario {} · {} · commit {} · {}",
+        r.scenario.name,
+        utc(r.started_unix),
+        short_commit(r.commit.as_deref()),
+        r.machine.hostname
+    )
+}
+
+/// What each figure means and how it was measured.
+pub const HOW_TO_READ: &str = r#"
+<h2 id="howto">How to read this</h2>
+<ul>
+<li><b>Every model runs as its own child process</b> serving the same bridge logic; the
+driver (the Scratch emulator) and the virtual board run outside it, so their cost is not
+charged to the model.</li>
+<li><b>CPU %</b> is the child process's user + system CPU time (from the kernel's per-process
+accounting, µs resolution) divided by the wall time of the measured window, in % of one core.
+The line plot samples the same process at 5 Hz or more. <b>Context switches/s</b> counts
+voluntary and involuntary switches; <b>peak RSS</b> and <b>threads</b> are the process's
+own.</li>
+<li><b>Poll latency</b> is measured from the <em>intended</em> send time of a constant-rate
+plan (one poll every 33 ms, like Scratch), not from when the request actually left. A stall in
+the bridge therefore shows up in full instead of silently delaying the next request
+("coordinated omission").</li>
+<li><b>Staleness</b>: every frame the virtual board writes carries a sequence number, so the
+driver knows which frame a poll answer showed; staleness is answer received − that frame's
+write time. Half a frame period (≈ 12.5 ms) is the unavoidable part.</li>
+<li><b>Ingest latency</b>: frame written to the serial device → parsed by the bridge.
+<b>Command latency</b>: intended send time of an HTTP command → bytes read by the board.</li>
+<li><b>Watchdog lateness</b>: how late the bridge's periodic timer (25 ms) woke up after its
+deadline — the model's timer jitter, shown per model as histograms.</li>
+<li><b>The floor</b> is measured in the same run, before the models: the wake-up lateness of
+an absolute-deadline <code>clock_nanosleep</code> loop (what the kernel alone adds) and the
+driver's own send error. Latency plots draw it dashed in black; the headline gives each
+winner's ratio to it.</li>
+<li><b>Percentile plots</b> use an HdrHistogram-style axis: x is log<sub>10</sub>(1/(1−q)), so
+90 %, 99 %, 99.9 % are equally spaced and the tail gets as much room as the median; y is
+logarithmic. Markers sit on p50, p90, p99 and p99.9. A line stops where its sample count
+runs out and ends at the max.</li>
+<li><b>Headline</b>: cheapest = lowest CPU %; lowest latency = lowest poll latency p99;
+steadiest = smallest poll latency p99 − p50. Only models whose status is <code>ok</code>
+compete; ★ in the table marks the best value per column among them.</li>
+<li><b>Profiled figures</b> (when the run used profiling) come from a separate pass under a
+sampler and are never mixed into the table or the plots above.</li>
+<li><b>Comparisons</b> (two or more results files): a change counts only when it exceeds a
+noise band — 10 % (CPU, RSS, medians), 25 % (p99) or 50 % (p99.9, max), and at least the
+floor's timer-lateness p50 (min 20 µs) for latencies, 0.1 % of a core for CPU. Percentiles
+with fewer than 5 samples beyond them are not judged. For a pass/fail verdict use
+<code>esbench check</code>.</li>
+</ul>
+"#;

@@ -1,0 +1,234 @@
+//! Latency percentile distributions, HdrHistogram style: the x axis is the "nines" of the
+//! percentile (log scale of 1/(1−q): 90 %, 99 %, 99.9 % equally spaced), the y axis is the
+//! latency on a log scale, one line per model and the floor dashed for reference. The tail
+//! gets as much room as the median, which is where models differ.
+
+use hdrhistogram::Histogram;
+use plotters::prelude::*;
+
+use super::chart::{self, err, LegendEntry};
+use crate::metrics::results::Results;
+use crate::metrics::summary::Summary;
+
+pub const WIDTH: u32 = 1000;
+pub const HEIGHT: u32 = 480;
+
+/// The deepest percentile drawn: 99.9999 %.
+const MAX_NINES: f64 = 6.0;
+/// Marked percentiles: p50, p90, p99, p99.9.
+const MARKED: [f64; 4] = [0.5, 0.9, 0.99, 0.999];
+
+/// What a plot of one metric is called and what its floor is.
+pub struct MetricPlot {
+    pub metric: &'static str,
+    pub title: &'static str,
+    pub floor_label: &'static str,
+}
+
+/// The metrics plotted, in report order. Watchdog lateness is a timer wake-up, so its floor
+/// is the machine's own timer lateness; every other figure is timed by the driver, so its
+/// floor is the driver's own send error.
+pub const METRIC_PLOTS: [MetricPlot; 5] = [
+    MetricPlot {
+        metric: "poll_latency",
+        title: "Poll latency (intended send → answer received)",
+        floor_label: "floor: driver send error",
+    },
+    MetricPlot {
+        metric: "staleness",
+        title: "Staleness (frame written → served in a poll answer)",
+        floor_label: "floor: driver send error",
+    },
+    MetricPlot {
+        metric: "ingest_latency",
+        title: "Ingest latency (frame written → parsed by the bridge)",
+        floor_label: "floor: driver send error",
+    },
+    MetricPlot {
+        metric: "command_latency",
+        title: "Command latency (intended send → written to the board)",
+        floor_label: "floor: driver send error",
+    },
+    MetricPlot {
+        metric: "watchdog_lateness",
+        title: "Watchdog timer lateness (wake-up − deadline)",
+        floor_label: "floor: clock_nanosleep lateness",
+    },
+];
+
+/// The nines of quantile `q`: log10(1/(1−q)).
+pub fn nines(q: f64) -> f64 {
+    if q >= 1.0 {
+        MAX_NINES
+    } else {
+        (1.0 / (1.0 - q)).log10().min(MAX_NINES)
+    }
+}
+
+/// `90%`, `99%`, `99.9%` … for integer nines; other ticks stay unlabelled.
+pub fn nines_label(x: &f64) -> String {
+    let r = x.round();
+    if (x - r).abs() > 1e-6 || r < 0.0 {
+        return String::new();
+    }
+    let q = 100.0 * (1.0 - 10f64.powf(-r));
+    let digits = (r as usize).saturating_sub(2);
+    format!("{q:.digits$}%")
+}
+
+/// The percentile curve of `h` in (nines, milliseconds), ending at the max; the x reach is
+/// limited by the sample count (a percentile beyond 1 − 1/n is just the max).
+pub fn curve(h: &Histogram<u64>) -> Vec<(f64, f64)> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    let reach = (h.len() as f64).log10().clamp(0.5, MAX_NINES);
+    let steps = (reach / 0.02).ceil() as usize;
+    let mut pts: Vec<(f64, f64)> = (0..=steps)
+        .map(|k| {
+            let x = (k as f64 * 0.02).min(reach);
+            let q = 1.0 - 10f64.powf(-x);
+            (x, h.value_at_quantile(q).max(1) as f64 / 1000.0)
+        })
+        .collect();
+    pts.push((reach, h.max().max(1) as f64 / 1000.0));
+    pts
+}
+
+/// The SVG for one metric, or `None` when no model recorded it.
+pub fn plot(results: &Results, mp: &MetricPlot) -> anyhow::Result<Option<String>> {
+    let mut curves = Vec::new();
+    for (i, m) in results.models.iter().enumerate() {
+        let Some(s) = m.metric(mp.metric) else {
+            continue;
+        };
+        if s.count == 0 {
+            continue;
+        }
+        curves.push((i, m.name.as_str(), curve(&s.histogram()?)));
+    }
+    if curves.is_empty() {
+        return Ok(None);
+    }
+    let floor: &Summary = if mp.metric == "watchdog_lateness" {
+        &results.floor.timer_lateness
+    } else {
+        &results.floor.driver_error
+    };
+    let floor_curve = if floor.count > 0 {
+        curve(&floor.histogram()?)
+    } else {
+        Vec::new()
+    };
+    let all = || curves.iter().flat_map(|c| c.2.iter()).chain(floor_curve.iter());
+    let x_max = all().map(|p| p.0).fold(1.0, f64::max).ceil().min(MAX_NINES);
+    let y_lo = all().map(|p| p.1).fold(f64::INFINITY, f64::min).max(0.001) / 1.5;
+    let y_hi = all().map(|p| p.1).fold(0.0, f64::max).max(y_lo * 10.0) * 1.5;
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let (plot_area, legend_area) = root.split_horizontally(WIDTH - chart::LEGEND_WIDTH);
+        let mut c = ChartBuilder::on(&plot_area)
+            .caption(mp.title, (chart::FONT, chart::TITLE_SIZE))
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0.0..x_max, (y_lo..y_hi).log_scale())
+            .map_err(err)?;
+        let label_style = (chart::FONT, chart::LABEL_SIZE);
+        c.configure_mesh()
+            .x_labels(x_max as usize + 1)
+            .x_label_formatter(&nines_label)
+            .y_label_formatter(&chart::log_label)
+            .x_desc("percentile (log scale of 1/(1−q): the tail gets equal room)")
+            .y_desc("latency (ms, log scale)")
+            .label_style(label_style)
+            .axis_desc_style(label_style)
+            .draw()
+            .map_err(err)?;
+        if !floor_curve.is_empty() {
+            c.draw_series(DashedLineSeries::new(
+                floor_curve.iter().cloned(),
+                8,
+                5,
+                chart::FLOOR_COLOR.stroke_width(2),
+            ))
+            .map_err(err)?;
+        }
+        for (i, _, pts) in &curves {
+            let col = chart::color(*i);
+            c.draw_series(LineSeries::new(pts.iter().cloned(), col.stroke_width(2)))
+                .map_err(err)?;
+            let reach = pts.last().map(|p| p.0).unwrap_or(0.0);
+            let area = c.plotting_area();
+            for q in MARKED {
+                let x = nines(q);
+                if x <= reach + 1e-9 {
+                    if let Some(p) = pts.iter().find(|p| p.0 >= x - 1e-9) {
+                        chart::draw_marker(area, chart::marker(*i), *p, col)?;
+                    }
+                }
+            }
+        }
+        let mut legend: Vec<LegendEntry> = curves
+            .iter()
+            .map(|(i, name, _)| LegendEntry::model(*i, name))
+            .collect();
+        if !floor_curve.is_empty() {
+            legend.push(LegendEntry::floor(mp.floor_label));
+        }
+        chart::draw_legend(&legend_area, &legend)?;
+        root.present().map_err(err)?;
+    }
+    Ok(Some(svg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::summary::{new_histogram, record_clamped};
+    use crate::report::fixture::fabricate_results;
+
+    #[test]
+    fn nines_axis() {
+        assert!((nines(0.9) - 1.0).abs() < 1e-9);
+        assert!((nines(0.999) - 3.0).abs() < 1e-9);
+        assert_eq!(nines_label(&0.0), "0%");
+        assert_eq!(nines_label(&1.0), "90%");
+        assert_eq!(nines_label(&2.0), "99%");
+        assert_eq!(nines_label(&3.0), "99.9%");
+        assert_eq!(nines_label(&4.0), "99.99%");
+        assert_eq!(nines_label(&1.5), "");
+    }
+
+    #[test]
+    fn curve_recovers_known_percentiles_and_ends_at_the_max() {
+        let mut h = new_histogram();
+        for v in 1..=10_000u64 {
+            record_clamped(&mut h, v);
+        }
+        let c = curve(&h);
+        let at = |x: f64| c.iter().find(|p| (p.0 - x).abs() < 1e-9).unwrap().1;
+        assert!((at(0.0) - 0.001).abs() < 1e-6, "min is 1 µs");
+        assert!((at(1.0) - 9.0).abs() < 0.02, "p90 ≈ 9 ms, got {}", at(1.0));
+        assert!((at(2.0) - 9.9).abs() < 0.02, "p99 ≈ 9.9 ms, got {}", at(2.0));
+        assert_eq!(c.last().unwrap(), &(4.0, 10.0));
+        // Monotone: a percentile curve never goes down.
+        assert!(c.windows(2).all(|w| w[1].1 >= w[0].1));
+    }
+
+    #[test]
+    fn every_metric_plots_with_eight_models_and_a_floor() {
+        let r = fabricate_results(4);
+        for mp in &METRIC_PLOTS {
+            let svg = plot(&r, mp).unwrap().unwrap();
+            assert!(svg.contains(mp.floor_label), "{}", mp.metric);
+            for m in &r.models {
+                assert!(svg.contains(&m.name));
+            }
+            assert!(svg.contains("99.9%"));
+        }
+    }
+}

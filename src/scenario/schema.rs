@@ -1,0 +1,232 @@
+//! The scenario schema and its defaults (the classroom workload: one board, one client).
+
+use super::error::ScenarioError;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// One benchmark scenario, loaded from TOML.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub boards: Boards,
+    pub clients: Clients,
+    pub workload: Workload,
+    pub run: RunSettings,
+    /// The file it came from (`None` when built from a string).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+    /// The scenario text exactly as read, kept so results can reproduce the run.
+    #[serde(skip)]
+    pub text: String,
+}
+
+/// Where the stream comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// The seeded board model (`source::synth`).
+    #[default]
+    Synth,
+    /// A recording made with `esbench record` (`boards.recording`).
+    Replay,
+}
+
+/// The simulated boards, one virtual Esplora (pty) each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Boards {
+    pub count: u32,
+    pub source: SourceKind,
+    /// Seed of board 0; board `i` uses `seed + i` so boards differ but runs repeat.
+    pub seed: u64,
+    /// Replay file; relative paths are relative to the scenario file.
+    pub recording: Option<PathBuf>,
+    pub frame_period_ms: f64,
+    /// Split frames into USB-packet-like chunks instead of one write per frame.
+    pub chunking: bool,
+    /// Periodic stalls followed by the sketch's catch-up burst.
+    pub bursts: Option<Bursts>,
+    /// How long the stream freezes after each numeric command (the sketch's `parseInt`
+    /// timeout); 0 turns the effect off.
+    pub command_freeze_ms: u64,
+    /// Probability that any one byte is replaced by a random byte.
+    pub corrupt_rate: f64,
+    /// Probability that any one byte is lost.
+    pub drop_rate: f64,
+}
+
+/// A stall of `stall_ms` every `every_s` seconds; the frames due meanwhile come back to back.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bursts {
+    pub every_s: f64,
+    pub stall_ms: u64,
+}
+
+/// The Scratch clients polling each board's bridge over HTTP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Clients {
+    pub per_board: u32,
+    pub poll_period_ms: f64,
+    pub commands: Vec<CommandPattern>,
+}
+
+/// A command block run by every client: `paths` are requested in turn, one every `every_ms`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandPattern {
+    pub paths: Vec<String>,
+    pub every_ms: f64,
+}
+
+/// Extra work the bridge does, to show how each model copes with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Workload {
+    /// CPU busy-work per decoded frame, in µs.
+    pub frame_work_us: u64,
+    /// CPU busy-work per `/poll` answer, in µs.
+    pub poll_work_us: u64,
+    /// A *blocking* sleep inside the poll handler, in µs: the classic mistake under a
+    /// cooperative scheduler.
+    pub blocking_sleep_us: u64,
+    pub watchdog_period_ms: f64,
+    /// After this long without a frame the bridge reports `_problem` to Scratch.
+    pub silent_after_ms: u64,
+}
+
+/// How long to measure, and which models.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunSettings {
+    pub warmup_s: f64,
+    pub duration_s: f64,
+    /// Measured seconds per model with `--quick`.
+    pub quick_duration_s: f64,
+    /// Model names; empty means every model.
+    pub models: Vec<String>,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            name: "classroom".to_string(),
+            description: "One Esplora, one Scratch project polling it (the original workload)"
+                .to_string(),
+            boards: Boards::default(),
+            clients: Clients::default(),
+            workload: Workload::default(),
+            run: RunSettings::default(),
+            path: None,
+            text: String::new(),
+        }
+    }
+}
+
+impl Default for Boards {
+    fn default() -> Self {
+        Boards {
+            count: 1,
+            source: SourceKind::Synth,
+            seed: 1,
+            recording: None,
+            frame_period_ms: 25.0,
+            chunking: false,
+            bursts: None,
+            command_freeze_ms: 0,
+            corrupt_rate: 0.0,
+            drop_rate: 0.0,
+        }
+    }
+}
+
+impl Default for Clients {
+    fn default() -> Self {
+        Clients {
+            per_board: 1,
+            poll_period_ms: 33.0,
+            commands: vec![CommandPattern {
+                paths: vec!["/leds/Red/100".to_string(), "/leds/Red/0".to_string()],
+                every_ms: 1000.0,
+            }],
+        }
+    }
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            frame_work_us: 0,
+            poll_work_us: 0,
+            blocking_sleep_us: 0,
+            watchdog_period_ms: 25.0,
+            silent_after_ms: 500,
+        }
+    }
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            warmup_s: 2.0,
+            duration_s: 20.0,
+            quick_duration_s: 4.0,
+            models: Vec::new(),
+        }
+    }
+}
+
+impl Scenario {
+    /// Reads, parses and validates a scenario file. A relative `boards.recording` is
+    /// resolved against the file's directory and must exist.
+    pub fn load(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        let mut s = Self::parse(&text, &path.display().to_string())?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        if let Some(rec) = &s.boards.recording {
+            let resolved = base.join(rec);
+            if !resolved.is_file() {
+                return Err(ScenarioError::at_field(
+                    &text,
+                    &path.display().to_string(),
+                    "boards.recording",
+                    format!("recording {} does not exist", resolved.display()),
+                ));
+            }
+            s.boards.recording = Some(resolved);
+        }
+        s.path = Some(path.to_path_buf());
+        Ok(s)
+    }
+
+    /// Parses and validates scenario text; `name` stands for the file in error messages.
+    /// Relative recording paths are left as written (there is no file to be relative to).
+    pub fn from_str_named(text: &str, name: &str) -> Result<Scenario, ScenarioError> {
+        Self::parse(text, name)
+    }
+
+    fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        let mut s: Scenario =
+            toml::from_str(text).map_err(|e| ScenarioError::from_toml(text, file, &e))?;
+        s.text = text.to_string();
+        s.validate()
+            .map_err(|(field, msg)| ScenarioError::at_field(text, file, &field, msg))?;
+        Ok(s)
+    }
+
+    /// Measured seconds per model, honouring `--quick`.
+    pub fn measure_s(&self, quick: bool) -> f64 {
+        if quick {
+            self.run.quick_duration_s
+        } else {
+            self.run.duration_s
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! A real serial port (an Esplora on `/dev/ttyACM0`, or any tty such as a virtual board's
+//! pty), opened raw through the `serialport` crate.
+
+use super::{Piece, Source};
+use crate::clock::now_ns;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+/// esp4s opens the board at 57600 baud (USB CDC ignores it; real UARTs do not).
+pub const DEFAULT_BAUD: u32 = 57_600;
+
+/// An open serial port with the board's stream on it.
+pub struct SerialLink {
+    port: serialport::TTYPort,
+    name: String,
+    started_ns: u64,
+    buf: Vec<u8>,
+}
+
+impl SerialLink {
+    /// Opens `path` raw at `baud`; reads wait at most `timeout`.
+    pub fn open(path: &Path, baud: u32, timeout: Duration) -> anyhow::Result<SerialLink> {
+        let name = path.display().to_string();
+        let port = serialport::new(name.as_str(), baud)
+            .timeout(timeout)
+            .open_native()
+            .map_err(|e| anyhow::anyhow!("cannot open serial port {name}: {e}"))?;
+        Ok(SerialLink {
+            port,
+            name,
+            started_ns: now_ns(),
+            buf: vec![0; 4096],
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Writes bytes (e.g. an encoded command) and waits until they are sent.
+    pub fn send(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.port
+            .write_all(bytes)
+            .and_then(|_| self.port.flush())
+            .map_err(|e| anyhow::anyhow!("cannot write to {}: {e}", self.name))
+    }
+
+    /// Waits up to the timeout for bytes; returns them with the monotonic arrival time, or
+    /// `None` when nothing came.
+    pub fn read_chunk(&mut self) -> anyhow::Result<Option<(u64, &[u8])>> {
+        match self.port.read(&mut self.buf) {
+            Ok(0) => Err(anyhow::anyhow!("{}: the port was closed", self.name)),
+            Ok(n) => Ok(Some((now_ns(), &self.buf[..n]))),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(None),
+            Err(e) => Err(anyhow::anyhow!("cannot read from {}: {e}", self.name)),
+        }
+    }
+}
+
+/// A live port as a `Source`: pieces are timed by arrival since the port was opened.
+impl Source for SerialLink {
+    fn next_piece(&mut self) -> anyhow::Result<Option<Piece>> {
+        loop {
+            let started = self.started_ns;
+            if let Some((at, bytes)) = self.read_chunk()? {
+                return Ok(Some(Piece {
+                    at_ns: at.saturating_sub(started),
+                    bytes: bytes.to_vec(),
+                    frame_end: None,
+                }));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_and_writes_a_tty() {
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let path = nix::unistd::ttyname(&pty.slave).unwrap();
+        let mut link = SerialLink::open(&path, DEFAULT_BAUD, Duration::from_millis(500)).unwrap();
+        link.send(b"C").unwrap();
+        let mut got = [0u8; 8];
+        let n = nix::unistd::read(&pty.master, &mut got).unwrap();
+        assert_eq!(&got[..n], b"C");
+        nix::unistd::write(&pty.master, b"ESP,1\r\n").unwrap();
+        let (at, bytes) = link.read_chunk().unwrap().expect("bytes arrive");
+        assert!(at > 0);
+        assert_eq!(bytes, b"ESP,1\r\n");
+        // Nothing more: a timeout is not an error.
+        serialport::SerialPort::set_timeout(&mut link.port, Duration::from_millis(20)).unwrap();
+        assert!(link.read_chunk().unwrap().is_none());
+    }
+
+    #[test]
+    fn missing_port_names_the_path() {
+        let e = SerialLink::open(
+            Path::new("/dev/nope-esplora"),
+            DEFAULT_BAUD,
+            Duration::from_millis(10),
+        )
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("/dev/nope-esplora"), "{e}");
+    }
+}
