@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::metrics::results::{write_atomic, Results};
+use crate::profile::load::ModelUnderLoad;
 use crate::profile::{self, ProfileOptions, ProfileReport};
+use crate::scenario::Scenario;
 
 /// Profile a model (or any process): per-thread CPU and wake-ups, syscall table, flamegraph.
 #[derive(clap::Args, Debug)]
@@ -100,13 +102,33 @@ fn options(args: &ProfileArgs, label: &str) -> ProfileOptions {
     o
 }
 
-/// Starts the model with a board and pollers, profiles it, stops it.
+/// Starts the model with its boards and pollers, lets it warm up, profiles it, stops it.
 fn profile_model(args: &ProfileArgs, model: &str, label: &str) -> Result<ProfileReport> {
-    let _ = (args, model, label);
-    bail!(
-        "`esbench profile --model` needs the virtual board and `esbench serve`, which this \
-         build does not have yet; profile a running serve with `--pid PID` instead"
-    )
+    let scenario = match &args.scenario {
+        Some(p) => Scenario::load(p).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => Scenario::default(),
+    };
+    let exe = std::env::current_exe().context("cannot find the esbench executable")?;
+    eprintln!(
+        "starting `esbench serve --model {model}` on scenario {} ...",
+        scenario.name
+    );
+    let target = ModelUnderLoad::start(&exe, model, &scenario)?;
+    std::thread::sleep(Duration::from_secs_f64(args.warmup.max(0.0)));
+    if !std::path::Path::new(&format!("/proc/{}", target.pid())).exists() {
+        bail!("`esbench serve --model {model}` exited during warm-up");
+    }
+    eprintln!(
+        "profiling pid {} for 2 × {} s ...",
+        target.pid(),
+        args.window
+    );
+    let events = || target.events();
+    let report = profile::profile_with(target.pid(), &options(args, label), Some(&events));
+    if let Err(e) = target.stop() {
+        eprintln!("warning: {e:#}");
+    }
+    Ok(report)
 }
 
 /// Puts the profile into the row of the model named `report.label` of a results.json.

@@ -11,6 +11,7 @@
 //! /proc + perf window. A missing tool leaves a `note`, never an error.
 
 pub mod flamegraph;
+pub mod load;
 pub mod syscalls;
 pub mod threads;
 

@@ -47,7 +47,12 @@ pub enum Marker {
 }
 
 pub fn marker(i: usize) -> Marker {
-    [Marker::Circle, Marker::Triangle, Marker::Square, Marker::Cross][i % 4]
+    [
+        Marker::Circle,
+        Marker::Triangle,
+        Marker::Square,
+        Marker::Cross,
+    ][i % 4]
 }
 
 /// Draws marker `m` at `at` (in the area's own coordinates).
@@ -62,9 +67,9 @@ pub fn draw_marker<DB: DrawingBackend, CT: CoordTranslate>(
         Marker::Circle => area.draw(&Circle::new(at, r, c.filled())),
         Marker::Triangle => area.draw(&TriangleMarker::new(at, r + 1, c.filled())),
         Marker::Cross => area.draw(&Cross::new(at, r, c.stroke_width(2))),
-        Marker::Square => area.draw(
-            &(EmptyElement::at(at) + Rectangle::new([(-r, -r), (r, r)], c.filled())),
-        ),
+        Marker::Square => {
+            area.draw(&(EmptyElement::at(at) + Rectangle::new([(-r, -r), (r, r)], c.filled())))
+        }
     }
     .map_err(err)
 }

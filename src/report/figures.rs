@@ -45,7 +45,12 @@ const fn col(key: &'static str, heading: &'static str, unit: Unit, q: Option<f64
 /// The summary table's columns, in order.
 pub const COLUMNS: &[Column] = &[
     col("cpu_percent", "CPU % of a core", Unit::CpuPercent, None),
-    col("ctx_switches_per_s", "ctx switches/s", Unit::PerSecond, None),
+    col(
+        "ctx_switches_per_s",
+        "ctx switches/s",
+        Unit::PerSecond,
+        None,
+    ),
     col("max_rss_kib", "peak RSS", Unit::Kib, None),
     col("threads", "threads", Unit::Count, None),
     col("poll_p50", "poll p50", Unit::Micros, Some(0.5)),
@@ -55,7 +60,12 @@ pub const COLUMNS: &[Column] = &[
     col("staleness_p99", "staleness p99", Unit::Micros, Some(0.99)),
     col("command_p99", "command p99", Unit::Micros, Some(0.99)),
     col("watchdog_p50", "watchdog late p50", Unit::Micros, Some(0.5)),
-    col("watchdog_p99", "watchdog late p99", Unit::Micros, Some(0.99)),
+    col(
+        "watchdog_p99",
+        "watchdog late p99",
+        Unit::Micros,
+        Some(0.99),
+    ),
     col("frames_rejected", "frames rejected", Unit::Count, None),
     col("coalesced", "coalesced", Unit::Count, None),
 ];

@@ -73,12 +73,18 @@ pub fn context(r: &Results) -> String {
             ),
         ),
         ("started", utc(r.started_unix)),
-        ("commit", r.commit.clone().unwrap_or_else(|| "unknown".into())),
+        (
+            "commit",
+            r.commit.clone().unwrap_or_else(|| "unknown".into()),
+        ),
         ("esbench", r.esbench_version.clone()),
         ("host", m.hostname.clone()),
         ("OS / kernel", format!("{} / {}", m.os, m.kernel)),
         ("CPU", format!("{} ({cores})", m.cpu_model)),
-        ("memory", format!("{:.1} GiB", m.memory_kib as f64 / 1024.0 / 1024.0)),
+        (
+            "memory",
+            format!("{:.1} GiB", m.memory_kib as f64 / 1024.0 / 1024.0),
+        ),
         ("results schema", r.schema.clone()),
     ];
     let mut h = String::from("<dl class=\"context\">\n");
@@ -100,7 +106,11 @@ pub fn notes(r: &Results) -> String {
     if r.notes.is_empty() {
         return String::new();
     }
-    let items: Vec<String> = r.notes.iter().map(|n| format!("<li>{}</li>", esc(n))).collect();
+    let items: Vec<String> = r
+        .notes
+        .iter()
+        .map(|n| format!("<li>{}</li>", esc(n)))
+        .collect();
     format!("<ul class=\"warn\">{}</ul>\n", items.join(""))
 }
 

@@ -77,8 +77,7 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
                 .draw()
                 .map_err(err)?;
             for (i, _, pts) in &series {
-                let pts: Vec<(f64, f64)> =
-                    pts.iter().map(|p| (p.0, p.1.max(y_lo))).collect();
+                let pts: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.1.max(y_lo))).collect();
                 c.draw_series(LineSeries::new(pts, chart::color(*i).stroke_width(2)))
                     .map_err(err)?;
             }
@@ -135,7 +134,10 @@ mod tests {
         assert!(svg.starts_with("<svg"));
         // One line per model plus one legend swatch per model.
         assert_eq!(svg.matches("<polyline").count(), 2 * r.models.len());
-        assert!(svg.contains("log scale"), "rayon at 18 % vs ~1 % needs a log axis");
+        assert!(
+            svg.contains("log scale"),
+            "rayon at 18 % vs ~1 % needs a log axis"
+        );
         for m in &r.models {
             assert!(svg.contains(&m.name));
         }

@@ -10,7 +10,8 @@ use crate::metrics::results::Results;
 pub fn html(r: &Results) -> String {
     let figs = figures::all(r);
     let best = figures::best_per_column(&figs);
-    let mut s = String::from("<div class=\"scroll\"><table class=\"summary\">\n<thead><tr><th>model</th>");
+    let mut s =
+        String::from("<div class=\"scroll\"><table class=\"summary\">\n<thead><tr><th>model</th>");
     for c in COLUMNS {
         s.push_str(&format!("<th>{}</th>", esc(c.heading)));
     }
@@ -19,14 +20,19 @@ pub fn html(r: &Results) -> String {
         row_html(&mut s, i, f, &best);
     }
     s.push_str("</tbody></table></div>\n");
-    s.push_str("<p class=\"small\">★ marks the best value in a column among models that finished ok. \
-                 Latencies are in µs/ms, measured from the intended send time.</p>\n");
+    s.push_str(
+        "<p class=\"small\">★ marks the best value in a column among models that finished ok. \
+                 Latencies are in µs/ms, measured from the intended send time.</p>\n",
+    );
     s
 }
 
 fn row_html(s: &mut String, i: usize, f: &ModelFigures, best: &[Option<usize>]) {
     let class = if f.ok { "" } else { " class=\"failed\"" };
-    s.push_str(&format!("<tr{class}><th scope=\"row\">{}</th>", esc(&f.name)));
+    s.push_str(&format!(
+        "<tr{class}><th scope=\"row\">{}</th>",
+        esc(&f.name)
+    ));
     for (c, col) in COLUMNS.iter().enumerate() {
         let text = esc(&display(col, f.values[c]));
         if best[c] == Some(i) {
@@ -78,8 +84,14 @@ pub fn floor_html(r: &Results) -> String {
          <th>p99.9</th><th>max</th><th>samples</th></tr></thead><tbody>\n",
     );
     for (name, f) in [
-        ("timer lateness (clock_nanosleep, absolute deadline)", &r.floor.timer_lateness),
-        ("driver send error (actual − intended send)", &r.floor.driver_error),
+        (
+            "timer lateness (clock_nanosleep, absolute deadline)",
+            &r.floor.timer_lateness,
+        ),
+        (
+            "driver send error (actual − intended send)",
+            &r.floor.driver_error,
+        ),
     ] {
         if f.count == 0 {
             s.push_str(&format!(
@@ -113,7 +125,11 @@ mod tests {
         let mut r = fabricate_results(7);
         r.models[0].name = "<b>evil</b>".into();
         let h = html(&r);
-        assert_eq!(h.matches("<tr><th scope=\"row\">").count() + h.matches("<tr class=\"failed\">").count(), r.models.len());
+        assert_eq!(
+            h.matches("<tr><th scope=\"row\">").count()
+                + h.matches("<tr class=\"failed\">").count(),
+            r.models.len()
+        );
         assert!(h.contains("&lt;b&gt;evil&lt;/b&gt;"));
         assert!(!h.contains("<b>evil"));
         assert!(h.matches("class=\"best\"").count() >= 10);
