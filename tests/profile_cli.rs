@@ -84,3 +84,37 @@ fn missing_pid_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no process with pid 999999999"));
 }
+
+#[test]
+fn without_strace_and_perf_it_still_profiles_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = Kill(
+        Command::new("sleep")
+            .arg("30")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // An empty PATH: neither strace nor perf can be found.
+    let out = Command::new(env!("CARGO_BIN_EXE_esbench"))
+        .args(["profile", "--window", "0.3", "--label", "bare", "--pid"])
+        .arg(target.0.id().to_string())
+        .arg("--out")
+        .arg(dir.path())
+        .env("PATH", dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("strace is not installed"), "{stdout}");
+    assert!(stdout.contains("perf is not installed"), "{stdout}");
+    let text = std::fs::read_to_string(dir.path().join("profile-bare.json")).unwrap();
+    let report: ProfileReport = serde_json::from_str(&text).unwrap();
+    assert_eq!(report.syscalls.status, "unavailable");
+    assert_eq!(report.flamegraph.status, "unavailable");
+    assert!(report.threads.is_some());
+}
