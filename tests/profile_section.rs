@@ -67,7 +67,7 @@ fn profiled(model: &str, groups: Vec<ThreadGroup>, with_tools: bool) -> ModelRes
             samples: 321,
             frequency_hz: 999,
             svg: Some(format!("flame-{model}.svg")),
-            top_self: vec![FnShare {
+            top_code: vec![FnShare {
                 function: "esbench::bridge::<impl Foo>::poll".into(),
                 samples: 100,
                 percent: 31.2,

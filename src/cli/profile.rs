@@ -199,8 +199,21 @@ pub fn render_text(r: &ProfileReport) -> String {
         }
     }
     if r.flamegraph.status == "ok" {
-        let _ = writeln!(s, "CPU samples: {} (self)", r.flamegraph.samples);
-        for f in r.flamegraph.top_self.iter().take(8) {
+        let crates: Vec<String> = r
+            .flamegraph
+            .by_crate
+            .iter()
+            .take(6)
+            .map(|c| format!("{} {:.0}%", c.function, c.percent))
+            .collect();
+        let _ = writeln!(
+            s,
+            "CPU samples: {} — by crate: {}",
+            r.flamegraph.samples,
+            crates.join(", ")
+        );
+        let _ = writeln!(s, "  innermost function outside core/std/libc/kernel:");
+        for f in r.flamegraph.top_code.iter().take(8) {
             let _ = writeln!(s, "  {:>5.1}%  {}", f.percent, f.function);
         }
     }

@@ -222,7 +222,7 @@ fn summary_table(
         "<h3>Per model</h3>\n<table class=\"profile-summary\">\n<thead><tr><th>model</th>\
          <th>threads</th><th>CPU % (1 core)</th><th>wake-ups/s</th><th>preemptions/s</th>\
          <th>events/s</th><th>wake-ups per event</th><th>CPU µs per event</th>\
-         <th>syscalls/s</th><th>syscalls per event</th><th>top function (self)</th>\
+         <th>syscalls/s</th><th>syscalls per event</th><th>top function</th>\
          <th>flamegraph</th></tr></thead>\n<tbody>\n",
     );
     for (model, p) in profiles {
@@ -234,8 +234,9 @@ fn summary_table(
         let sys_ok = p.syscalls.status == "ok";
         let top_fn = p
             .flamegraph
-            .top_self
+            .top_code
             .first()
+            .or(p.flamegraph.top_self.first())
             .map(|f| {
                 format!(
                     "{} ({}%)",
@@ -398,24 +399,49 @@ fn syscall_table(h: &mut String, profiles: &[(String, ProfileReport)]) {
     h.push_str("</tr>\n</tbody></table>\n");
 }
 
-/// Where the samples are: each model's top functions by self samples.
+/// Where the samples are: by crate, then each model's top functions.
 fn function_tables(h: &mut String, profiles: &[(String, ProfileReport)]) {
-    h.push_str("<h3>Functions holding the CPU samples</h3>\n<div class=\"side-by-side\" style=\"display:flex;flex-wrap:wrap;gap:1em\">\n");
+    h.push_str(
+        "<h3>Functions holding the CPU samples</h3>\n<p>From <code>perf</code> samples of the \
+         CPU time (an idle thread yields none). <em>By crate</em> puts each sample on the \
+         crate of the function it was taken in (<code>kernel</code>: inside a system call or \
+         the scheduler; <code>native</code>: C code such as libc). <em>Function</em> is the \
+         innermost function outside core/std/alloc, libc and the kernel — whose code was \
+         running.</p>\n<div class=\"side-by-side\" style=\"display:flex;flex-wrap:wrap;gap:1em\">\n",
+    );
     for (model, p) in profiles {
         let f = &p.flamegraph;
         let _ = writeln!(
             h,
-            "<table class=\"profile-functions\"><caption>{} — {} samples at {} Hz</caption>\
-             <thead><tr><th>function (self)</th><th>%</th></tr></thead><tbody>",
+            "<table class=\"profile-functions\"><caption>{} — {} samples at {} Hz</caption><tbody>",
             esc(model),
             f.samples,
             f.frequency_hz
         );
-        if f.top_self.is_empty() {
+        if f.samples == 0 {
             let why = f.note.as_deref().unwrap_or("no samples");
             let _ = writeln!(h, "<tr><td colspan=\"2\">{}</td></tr>", esc(why));
         }
-        for s in f.top_self.iter().take(8) {
+        if !f.by_crate.is_empty() {
+            h.push_str("<tr><th>by crate</th><th>%</th></tr>\n");
+        }
+        for c in f.by_crate.iter().take(6) {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td></tr>",
+                esc(&c.function),
+                fmt_num(c.percent)
+            );
+        }
+        let funcs = if f.top_code.is_empty() {
+            &f.top_self
+        } else {
+            &f.top_code
+        };
+        if !funcs.is_empty() {
+            h.push_str("<tr><th>function</th><th>%</th></tr>\n");
+        }
+        for s in funcs.iter().take(8) {
             let _ = writeln!(
                 h,
                 "<tr><td title=\"{}\">{}</td><td>{}</td></tr>",
