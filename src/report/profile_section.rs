@@ -91,6 +91,7 @@ pub fn section_with_links(
             .wakeups_per_s)
     );
 
+    in_short(&mut h, &profiles);
     summary_table(&mut h, &profiles, href);
     thread_tables(&mut h, &profiles);
     syscall_table(&mut h, &profiles);
@@ -211,6 +212,109 @@ fn stacked_svg(
         let _ = root.present();
     }
     svg
+}
+
+/// One sentence per model, in figures: threads, who holds the CPU, who wakes, the dominant
+/// syscall, where the samples are.
+fn in_short(h: &mut String, profiles: &[(String, ProfileReport)]) {
+    h.push_str("<h3>In short</h3>\n<ul class=\"profile-in-short\">\n");
+    for (model, p) in profiles {
+        let _ = writeln!(
+            h,
+            "<li><strong>{}</strong>: {}</li>",
+            esc(model),
+            esc(&explain(p))
+        );
+    }
+    h.push_str("</ul>\n");
+}
+
+/// The sentence for one model (plain text; escaped by the caller).
+pub fn explain(p: &ProfileReport) -> String {
+    let mut parts = Vec::new();
+    if let Some(t) = &p.threads {
+        let mut s = format!(
+            "{}% of a core over {} threads",
+            fmt_num(t.total.cpu_percent),
+            t.total.threads
+        );
+        if let Some(top) = t.groups.first().filter(|g| g.cpu_s > 0.0) {
+            let share = 100.0 * top.cpu_s / t.total.cpu_s.max(1e-12);
+            let _ = write!(
+                s,
+                "; {}{} holds {}% of it",
+                top.name,
+                if top.threads > 1 {
+                    format!(" ×{}", top.threads)
+                } else {
+                    String::new()
+                },
+                fmt_num(share)
+            );
+        }
+        let _ = write!(s, "; {} wake-ups/s in all", fmt_num(t.total.wakeups_per_s));
+        if let Some(w) = t
+            .groups
+            .iter()
+            .max_by(|a, b| a.wakeups_per_s.total_cmp(&b.wakeups_per_s))
+        {
+            if w.wakeups_per_s > 0.0 {
+                let _ = write!(s, ", most by {} ({}/s)", w.name, fmt_num(w.wakeups_per_s));
+            }
+        }
+        if let Some(pre) = t
+            .groups
+            .iter()
+            .find(|g| g.preemptions_per_s > 2.0 * g.wakeups_per_s.max(50.0))
+        {
+            let _ = write!(
+                s,
+                "; {} is preempted {}/s (it spins or yields rather than sleeps)",
+                pre.name,
+                fmt_num(pre.preemptions_per_s)
+            );
+        }
+        if let Some(w) = p.wakeups_per_event {
+            let _ = write!(s, "; {} wake-ups per handled event", fmt_num(w));
+        }
+        parts.push(s);
+    }
+    if p.syscalls.status == "ok" {
+        if let Some(r) = p.syscalls.rows.first() {
+            let rate = r.calls as f64 / p.syscalls.window_s.max(1e-9);
+            let per = r
+                .per_event
+                .map(|e| format!(", {} per event", fmt_num(e)))
+                .unwrap_or_default();
+            parts.push(format!(
+                "{} syscalls/s, led by {} ({}/s{per})",
+                fmt_num(p.syscalls.calls_per_s),
+                r.syscall,
+                fmt_num(rate)
+            ));
+        }
+    }
+    let f = &p.flamegraph;
+    if f.samples > 0 {
+        let mut s = String::from("CPU samples");
+        if let Some(c) = f.by_crate.first() {
+            let _ = write!(s, " mostly in {} ({}%)", c.function, fmt_num(c.percent));
+        }
+        if let Some(func) = f.top_code.first().or(f.top_self.first()) {
+            let _ = write!(
+                s,
+                ", top function {} ({}%)",
+                truncate(&func.function, 60),
+                fmt_num(func.percent)
+            );
+        }
+        parts.push(s);
+    }
+    if parts.is_empty() {
+        "no profile figures (see the notes below)".into()
+    } else {
+        parts.join(". ") + "."
+    }
 }
 
 fn summary_table(
