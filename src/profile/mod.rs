@@ -1,1 +1,291 @@
-//! (filled in by its issue)
+//! Where a model's CPU goes: a profiling pass over a running `esbench serve` child.
+//!
+//! Three views of the same process, each from a tool made for it:
+//! - per-thread CPU and wake-ups from `/proc` ([`threads`]) — free, always available;
+//! - a syscall table from `strace -c -f` ([`syscalls`]) — when strace runs and ptrace is allowed;
+//! - a CPU flamegraph from `perf record` + inferno ([`flamegraph`]) — when perf works here.
+//!
+//! Profilers perturb what they watch, so this is a *separate* pass: its figures go in the
+//! `profile` object of a model's row in results.json and are never mixed into the measured
+//! latency/CPU table. strace perturbs the most, so it gets its own window after the
+//! /proc + perf window. A missing tool leaves a `note`, never an error.
+
+pub mod flamegraph;
+pub mod load;
+pub mod syscalls;
+pub mod threads;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use flamegraph::{FlameOptions, FlameProfile, FnShare};
+pub use syscalls::{SyscallProfile, SyscallRow};
+pub use threads::{ThreadGroup, ThreadProfile};
+
+/// Schema of [`ProfileReport`]; bump the number on an incompatible change.
+pub const PROFILE_SCHEMA: &str = "esbench.profile/1";
+
+/// Events the bridge handled, so costs can be put per event. Cumulative counters when read
+/// through the `events` callback of [`profile_pid`]; deltas inside a report.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EventCounts {
+    /// `/poll` (and other HTTP) requests answered.
+    pub polls: u64,
+    /// Serial frames decoded.
+    pub frames: u64,
+    /// Commands sent to the board.
+    pub commands: u64,
+}
+
+impl EventCounts {
+    pub fn total(&self) -> u64 {
+        self.polls + self.frames + self.commands
+    }
+
+    /// `self - earlier`, for cumulative counters read at the start and end of a window.
+    pub fn since(&self, earlier: &EventCounts) -> EventCounts {
+        EventCounts {
+            polls: self.polls.saturating_sub(earlier.polls),
+            frames: self.frames.saturating_sub(earlier.frames),
+            commands: self.commands.saturating_sub(earlier.commands),
+        }
+    }
+}
+
+/// The profiling pass over one process (one model). Stored as the `profile` value of a
+/// model's row in results.json (`serde_json::to_value`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ProfileReport {
+    /// [`PROFILE_SCHEMA`].
+    pub schema: String,
+    /// What was profiled (the model name); also the stem of the files written.
+    pub label: String,
+    pub pid: u32,
+    /// Directory the flamegraph files were written to, as given by the caller.
+    #[serde(default)]
+    pub out_dir: String,
+    /// Length of each window: /proc + perf share the first, strace has the second.
+    pub window_s: f64,
+    /// Per-thread CPU and wake-ups (first window). `None` if the process was gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<ThreadProfile>,
+    /// Events handled during the first window, when the caller could count them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventCounts>,
+    /// Voluntary context switches of all threads per handled event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wakeups_per_event: Option<f64>,
+    /// CPU microseconds of all threads per handled event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_us_per_event: Option<f64>,
+    pub syscalls: SyscallProfile,
+    pub flamegraph: FlameProfile,
+    /// Anything a reader must know (a tool missing, the process ending early).
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+impl ProfileReport {
+    /// Reads a `profile` value back from results.json; `None` for another schema.
+    pub fn from_value(v: &serde_json::Value) -> Option<ProfileReport> {
+        let schema = v.get("schema")?.as_str()?;
+        let major = PROFILE_SCHEMA.rsplit('/').next()?;
+        let ok = schema
+            .strip_prefix("esbench.profile/")
+            .is_some_and(|ver| ver.split('.').next() == Some(major));
+        if !ok {
+            return None;
+        }
+        serde_json::from_value(v.clone()).ok()
+    }
+
+    /// The value to store in `ModelResult::profile`.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// How to profile; `ProfileOptions::new(window, out_dir, label)` has sensible defaults.
+#[derive(Clone, Debug)]
+pub struct ProfileOptions {
+    pub window: Duration,
+    /// Where the flamegraph SVG and folded stacks go.
+    pub out_dir: PathBuf,
+    /// File stem and report label (the model name).
+    pub label: String,
+    /// /proc reading interval.
+    pub thread_interval: Duration,
+    pub strace: bool,
+    pub perf: bool,
+    pub flame: FlameOptions,
+}
+
+impl ProfileOptions {
+    pub fn new(window: Duration, out_dir: &Path, label: &str) -> ProfileOptions {
+        ProfileOptions {
+            window,
+            out_dir: out_dir.to_path_buf(),
+            label: label.to_string(),
+            thread_interval: Duration::from_millis(200),
+            strace: true,
+            perf: true,
+            flame: FlameOptions {
+                title: format!("{label}: CPU samples"),
+                ..FlameOptions::default()
+            },
+        }
+    }
+}
+
+/// Profiles `pid` (labelled `label`, the model name) for two windows of `window` each and
+/// writes `<out_dir>/flame-<label>.svg` (+ `.folded`).
+/// `events`, when given, returns the bridge's *cumulative* event counters; it is read at
+/// the start and end of each window so costs can be given per event.
+pub fn profile_pid(
+    pid: u32,
+    label: &str,
+    window: Duration,
+    out_dir: &Path,
+    events: Option<&(dyn Fn() -> EventCounts + Sync)>,
+) -> ProfileReport {
+    profile_with(pid, &ProfileOptions::new(window, out_dir, label), events)
+}
+
+/// [`profile_pid`] with every option.
+pub fn profile_with(
+    pid: u32,
+    opts: &ProfileOptions,
+    events: Option<&(dyn Fn() -> EventCounts + Sync)>,
+) -> ProfileReport {
+    let mut report = ProfileReport {
+        schema: PROFILE_SCHEMA.into(),
+        label: opts.label.clone(),
+        pid,
+        // Absolute, so the report's flamegraph links work wherever the report is written.
+        out_dir: std::path::absolute(&opts.out_dir)
+            .unwrap_or_else(|_| opts.out_dir.clone())
+            .display()
+            .to_string(),
+        window_s: opts.window.as_secs_f64(),
+        ..Default::default()
+    };
+    let stem = format!("flame-{}", file_safe(&opts.label));
+
+    // Window 1: /proc sampling, with perf alongside (cpu-clock sampling costs the target
+    // little, and only while it is on a CPU).
+    let (threads, flame, before, after) = std::thread::scope(|s| {
+        let perf = opts.perf.then(|| {
+            s.spawn(|| flamegraph::record_pid(pid, opts.window, &opts.out_dir, &stem, &opts.flame))
+        });
+        let before = events.map(|f| f());
+        let threads = threads::ThreadSampler::run(pid, opts.window, opts.thread_interval);
+        let after = events.map(|f| f());
+        let flame = match perf {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| FlameProfile::not_done("failed", "perf thread panicked")),
+            None => FlameProfile::not_done("skipped", "perf sampling was not requested"),
+        };
+        (threads, flame, before, after)
+    });
+    match threads {
+        Ok(t) => {
+            if let (Some(b), Some(a)) = (before, after) {
+                let ev = a.since(&b);
+                if ev.total() > 0 {
+                    let n = ev.total() as f64;
+                    report.wakeups_per_event = Some(t.total.wakeups_per_s * t.window_s / n);
+                    report.cpu_us_per_event = Some(t.total.cpu_s * 1e6 / n);
+                }
+                report.events = Some(ev);
+            }
+            report.threads = Some(t);
+        }
+        Err(e) => report
+            .notes
+            .push(format!("process {pid} could not be read from /proc: {e}")),
+    }
+    if let Some(n) = &flame.note {
+        report.notes.push(format!("flamegraph: {n}"));
+    }
+    report.flamegraph = flame;
+
+    // Window 2: strace alone.
+    report.syscalls = if !opts.strace {
+        SyscallProfile::not_done("skipped", "strace was not requested")
+    } else if !Path::new(&format!("/proc/{pid}")).exists() {
+        SyscallProfile::not_done("failed", "the process had ended before the syscall pass")
+    } else {
+        let _ = std::fs::create_dir_all(&opts.out_dir);
+        let mut marks = Vec::new();
+        let mut p = syscalls::trace_pid(pid, opts.window, &opts.out_dir, || {
+            if let Some(f) = events {
+                marks.push(f());
+            }
+        });
+        if let [b, a] = marks[..] {
+            p.set_events(a.since(&b));
+        }
+        p
+    };
+    if let Some(n) = &report.syscalls.note {
+        report.notes.push(format!("syscalls: {n}"));
+    }
+    report
+}
+
+/// A label reduced to characters safe in a file name.
+pub fn file_safe(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Atomic write (see `metrics::results::write_atomic`).
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    crate::metrics::results::write_atomic(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_round_trips_through_a_json_value() {
+        let r = ProfileReport {
+            schema: PROFILE_SCHEMA.into(),
+            label: "smol".into(),
+            ..Default::default()
+        };
+        assert_eq!(ProfileReport::from_value(&r.to_value()), Some(r));
+        let other = serde_json::json!({"schema": "esbench.profile/9"});
+        assert_eq!(ProfileReport::from_value(&other), None);
+    }
+
+    #[test]
+    fn event_deltas_and_names() {
+        let a = EventCounts {
+            polls: 10,
+            frames: 20,
+            commands: 1,
+        };
+        let b = EventCounts {
+            polls: 40,
+            frames: 60,
+            commands: 2,
+        };
+        assert_eq!(b.since(&a).total(), 71);
+        assert_eq!(a.since(&b).total(), 0);
+        assert_eq!(file_safe("tokio-current"), "tokio-current");
+        assert_eq!(file_safe("../x y"), "___x_y");
+    }
+}

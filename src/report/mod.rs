@@ -16,7 +16,7 @@ pub mod page;
 pub mod plot_cpu;
 pub mod plot_hist;
 pub mod plot_latency;
-mod profile_section;
+pub mod profile_section;
 pub mod table;
 
 use std::path::{Path, PathBuf};
