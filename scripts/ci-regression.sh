@@ -75,7 +75,7 @@ current=()
 for i in $(seq 1 "$runs"); do
   out="$work/run-$i"
   echo "== quick run $i/$runs: $scenario${models:+ (models $models)}" >&2
-  args=(run "$scenario" --quick --out "$out")
+  args=(run "$scenario" --quick --out "$out" --no-history)
   [ -n "$models" ] && args+=(--models "$models")
   # A model failing is for `check` to judge (it is a regression); only a run with no results
   # at all is unusable.

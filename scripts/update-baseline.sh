@@ -36,7 +36,7 @@ trap 'rm -rf "$work"' EXIT
 
 for i in $(seq 1 "$runs"); do
   echo "== baseline run $i/$runs: $scenario" >&2
-  args=(run "$scenario" --quick --out "$work/run-$i")
+  args=(run "$scenario" --quick --out "$work/run-$i" --no-history --no-report)
   [ -n "$models" ] && args+=(--models "$models")
   "$bin" "${args[@]}" >&2
   [ -f "$work/run-$i/results.json" ] || { echo "update-baseline: run $i wrote no results" >&2; exit 2; }

@@ -49,6 +49,8 @@ fn run(scenario: &Path, out: &Path) -> PathBuf {
         MODEL,
         "--out",
         out.to_str().unwrap(),
+        "--no-history",
+        "--no-report",
     ]);
     let results = out.join("results.json");
     assert!(
