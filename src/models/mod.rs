@@ -120,13 +120,9 @@ pub struct StatsHandle {
 }
 
 impl StatsHandle {
-    /// The statistics of every board, plus the model's free-form `runtime` extras (a
-    /// `threads` count, read from `/proc/self/task`, is added when it is an object).
+    /// The statistics of every board, plus the model's free-form `runtime` extras (by
+    /// convention an object; `threads_before_shutdown` from [`process_threads`]).
     pub fn collect(&self, runtime: serde_json::Value) -> ServeStats {
-        let mut runtime = runtime;
-        if let (Some(obj), Some(n)) = (runtime.as_object_mut(), process_threads()) {
-            obj.entry("threads").or_insert(serde_json::json!(n));
-        }
         ServeStats {
             model: self.model.to_string(),
             boards: self.boards.iter().map(|b| b.stats()).collect(),
@@ -135,7 +131,7 @@ impl StatsHandle {
     }
 }
 
-/// Threads in this process right now.
+/// Threads in this process right now (in-process callers count their own threads too).
 pub fn process_threads() -> Option<usize> {
     std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
 }
