@@ -35,7 +35,10 @@ fn single_run_report_has_every_part() {
 
     // Self-contained: no scripts, no external resources.
     assert!(!html.contains("<script"));
-    assert!(!html.contains("http://") || html.matches("http://").count() == html.matches("xmlns=\"http://www.w3.org").count());
+    assert!(
+        !html.contains("http://")
+            || html.matches("http://").count() == html.matches("xmlns=\"http://www.w3.org").count()
+    );
     assert!(!html.contains("https://"));
     assert!(!html.contains("<link"));
     assert!(!html.contains("<img"));
@@ -46,20 +49,40 @@ fn single_run_report_has_every_part() {
     assert!(html.contains("crashed: &lt;panic&gt;"));
 
     // Headline, table, plots, context, how-to-read.
-    for part in ["Cheapest in CPU", "Lowest latency", "Steadiest latency", "class=\"summary\"",
-                 "How to read this", "fixture-host", "Watchdog timer lateness per model"] {
+    for part in [
+        "Cheapest in CPU",
+        "Lowest latency",
+        "Steadiest latency",
+        "class=\"summary\"",
+        "How to read this",
+        "fixture-host",
+        "Watchdog timer lateness per model",
+    ] {
         assert!(html.contains(part), "missing {part}");
     }
     // 1 CPU + 5 latency metrics + 1 histogram grid.
     assert_eq!(html.matches("<svg").count(), 7);
-    for f in ["cpu_over_time.svg", "latency_poll_latency.svg", "latency_staleness.svg",
-              "latency_ingest_latency.svg", "latency_command_latency.svg",
-              "latency_watchdog_lateness.svg", "watchdog_lateness_hist.svg", "summary.md"] {
+    for f in [
+        "cpu_over_time.svg",
+        "latency_poll_latency.svg",
+        "latency_staleness.svg",
+        "latency_ingest_latency.svg",
+        "latency_command_latency.svg",
+        "latency_watchdog_lateness.svg",
+        "watchdog_lateness_hist.svg",
+        "summary.md",
+    ] {
         let p = out.join(f);
-        assert!(p.metadata().map(|m| m.len() > 500).unwrap_or(false), "{f} missing or empty");
+        assert!(
+            p.metadata().map(|m| m.len() > 500).unwrap_or(false),
+            "{f} missing or empty"
+        );
     }
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
-    assert_eq!(md.lines().filter(|l| l.starts_with("| ")).count(), 1 + r.models.len());
+    assert_eq!(
+        md.lines().filter(|l| l.starts_with("| ")).count(),
+        1 + r.models.len()
+    );
     assert!(md.contains("Cheapest in CPU"));
 }
 
@@ -110,12 +133,21 @@ fn cli_writes_next_to_the_first_file_and_names_bad_files() {
     let tmp = tempfile::tempdir().unwrap();
     let p = save(tmp.path(), "run1", &fabricate_results(41));
     let out = Command::new(exe).arg("report").arg(&p).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(p.parent().unwrap().join("index.html").exists());
 
     let bad = tmp.path().join("foreign.json");
     std::fs::write(&bad, "{\"name\": \"package.json, not results\"}").unwrap();
-    let out = Command::new(exe).arg("report").arg(&p).arg(&bad).output().unwrap();
+    let out = Command::new(exe)
+        .arg("report")
+        .arg(&p)
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("foreign.json"), "{err}");
@@ -124,12 +156,22 @@ fn cli_writes_next_to_the_first_file_and_names_bad_files() {
     let trunc = tmp.path().join("truncated.json");
     let text = std::fs::read_to_string(&p).unwrap();
     std::fs::write(&trunc, &text[..text.len() / 2]).unwrap();
-    let out = Command::new(exe).arg("report").arg(&trunc).output().unwrap();
+    let out = Command::new(exe)
+        .arg("report")
+        .arg(&trunc)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("truncated.json") && err.contains("not valid JSON"), "{err}");
+    assert!(
+        err.contains("truncated.json") && err.contains("not valid JSON"),
+        "{err}"
+    );
 
-    let out = Command::new(exe).args(["report", "/nonexistent/results.json"]).output().unwrap();
+    let out = Command::new(exe)
+        .args(["report", "/nonexistent/results.json"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read results file"));
 }

@@ -89,7 +89,13 @@ pub fn absolute_band(c: &Column, floor_p50_us: f64) -> f64 {
 }
 
 /// Compares one value of column `c`.
-pub fn judge(c: &Column, a: Option<f64>, b: Option<f64>, samples: (u64, u64), floor_p50_us: f64) -> Change {
+pub fn judge(
+    c: &Column,
+    a: Option<f64>,
+    b: Option<f64>,
+    samples: (u64, u64),
+    floor_p50_us: f64,
+) -> Change {
     let (Some(va), Some(vb)) = (a, b) else {
         return Change {
             a,
@@ -155,7 +161,10 @@ pub fn compare(a: &Results, b: &Results) -> Comparison {
         let changes = COMPARED
             .iter()
             .map(|key| {
-                let ci = COLUMNS.iter().position(|c| c.key == *key).expect("known key");
+                let ci = COLUMNS
+                    .iter()
+                    .position(|c| c.key == *key)
+                    .expect("known key");
                 let c = &COLUMNS[ci];
                 if !(ma.ok && mb.ok) {
                     return Change {
@@ -294,17 +303,29 @@ mod tests {
         assert_eq!(j(0.05, 0.12), Verdict::WithinNoise, "under 0.1 % of a core");
         let p99 = col("poll_p99");
         let n = (10_000, 10_000);
-        assert_eq!(judge(p99, Some(1000.0), Some(1200.0), n, 50.0).verdict, Verdict::WithinNoise);
-        assert_eq!(judge(p99, Some(1000.0), Some(1300.0), n, 50.0).verdict, Verdict::Worse);
+        assert_eq!(
+            judge(p99, Some(1000.0), Some(1200.0), n, 50.0).verdict,
+            Verdict::WithinNoise
+        );
+        assert_eq!(
+            judge(p99, Some(1000.0), Some(1300.0), n, 50.0).verdict,
+            Verdict::Worse
+        );
         // An absolute change below the floor's p50 is noise even when relatively large.
-        assert_eq!(judge(p99, Some(100.0), Some(180.0), n, 100.0).verdict, Verdict::WithinNoise);
+        assert_eq!(
+            judge(p99, Some(100.0), Some(180.0), n, 100.0).verdict,
+            Verdict::WithinNoise
+        );
         // p99.9 of 300 samples: under one sample beyond it.
         let p999 = col("poll_p999");
         assert_eq!(
             judge(p999, Some(1000.0), Some(9000.0), (300, 300), 50.0).verdict,
             Verdict::TooFewSamples
         );
-        assert_eq!(judge(p99, None, Some(1.0), n, 50.0).verdict, Verdict::Missing);
+        assert_eq!(
+            judge(p99, None, Some(1.0), n, 50.0).verdict,
+            Verdict::Missing
+        );
         let ch = judge(p99, Some(1000.0), Some(1500.0), n, 50.0);
         assert_eq!(ch.percent, Some(50.0));
     }
@@ -324,6 +345,9 @@ mod tests {
         assert!(h.contains("a/&lt;results&gt;.json"));
         assert!(h.contains("Only in A: rayon"));
         let md = markdown(&cmp, "a", "b");
-        assert_eq!(md.lines().filter(|l| l.starts_with("| ")).count(), 1 + cmp.rows.len());
+        assert_eq!(
+            md.lines().filter(|l| l.starts_with("| ")).count(),
+            1 + cmp.rows.len()
+        );
     }
 }

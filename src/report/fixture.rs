@@ -93,7 +93,12 @@ fn shape(median_us: f64, sigma: f64, spike_p: f64, spike_us: f64) -> Shape {
 
 /// One fabricated model row. `cost` scales CPU, `jitter` scales latency spread, so rows differ
 /// the way real models do (rayon spins, tokio rounds timers up, coop is cheap).
-pub fn fabricate_model(rng: &mut SeededRng, name: &str, index: usize, duration_s: f64) -> ModelResult {
+pub fn fabricate_model(
+    rng: &mut SeededRng,
+    name: &str,
+    index: usize,
+    duration_s: f64,
+) -> ModelResult {
     let (cpu, wd_median, jitter) = match name {
         "threads" => (0.9, 130.0, 0.5),
         "tokio-multi" => (1.4, 1400.0, 0.25),
@@ -107,7 +112,11 @@ pub fn fabricate_model(rng: &mut SeededRng, name: &str, index: usize, duration_s
     let polls = (duration_s * 1000.0 / 33.0) as usize;
     let frames = (duration_s * 1000.0 / 25.0) as usize;
     let commands = duration_s as usize;
-    let poll_latency = summary(rng, shape(180.0 + 20.0 * index as f64, jitter, 0.004, 3000.0), polls);
+    let poll_latency = summary(
+        rng,
+        shape(180.0 + 20.0 * index as f64, jitter, 0.004, 3000.0),
+        polls,
+    );
     let staleness = summary(rng, shape(12_500.0, 0.45, 0.002, 8000.0), polls);
     let ingest_latency = summary(rng, shape(90.0, jitter, 0.003, 2000.0), frames);
     let command_latency = summary(rng, shape(400.0, jitter, 0.02, 2000.0), commands.max(1));

@@ -130,7 +130,13 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
             String::new()
         };
         let run_plots = make_plots(r, &prefix)?;
-        body.push_str(&run_section(r, &labels[k], &run_id(k, several), &run_plots, several));
+        body.push_str(&run_section(
+            r,
+            &labels[k],
+            &run_id(k, several),
+            &run_plots,
+            several,
+        ));
         if several {
             md.push_str(&format!("## Run {}\n\n", labels[k].replace('`', "'")));
         }

@@ -122,6 +122,8 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
             c.configure_mesh()
                 .x_desc("lateness (ms, log scale)")
                 .y_desc("% of ticks")
+                .x_labels(20)
+                .x_max_light_lines(0)
                 .x_label_formatter(&chart::log_label)
                 .y_labels(5)
                 .label_style(label_style)
@@ -129,14 +131,18 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
                 .draw()
                 .map_err(err)?;
             let col = chart::color(*i);
-            c.draw_series(model_shares[k].iter().enumerate().filter(|(_, s)| **s > 0.0).map(
-                |(b, s)| {
-                    Rectangle::new(
-                        [(edges[b] / 1000.0, 0.0), (edges[b + 1] / 1000.0, *s)],
-                        col.mix(0.75).filled(),
-                    )
-                },
-            ))
+            c.draw_series(
+                model_shares[k]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| **s > 0.0)
+                    .map(|(b, s)| {
+                        Rectangle::new(
+                            [(edges[b] / 1000.0, 0.0), (edges[b + 1] / 1000.0, *s)],
+                            col.mix(0.75).filled(),
+                        )
+                    }),
+            )
             .map_err(err)?;
             if let Some(fs) = &floor_shares {
                 let mut step = Vec::with_capacity(2 * BINS + 2);

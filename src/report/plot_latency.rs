@@ -52,7 +52,7 @@ pub const METRIC_PLOTS: [MetricPlot; 5] = [
     MetricPlot {
         metric: "watchdog_lateness",
         title: "Watchdog timer lateness (wake-up − deadline)",
-        floor_label: "floor: clock_nanosleep lateness",
+        floor_label: "floor: timer lateness",
     },
 ];
 
@@ -120,7 +120,12 @@ pub fn plot(results: &Results, mp: &MetricPlot) -> anyhow::Result<Option<String>
     } else {
         Vec::new()
     };
-    let all = || curves.iter().flat_map(|c| c.2.iter()).chain(floor_curve.iter());
+    let all = || {
+        curves
+            .iter()
+            .flat_map(|c| c.2.iter())
+            .chain(floor_curve.iter())
+    };
     let x_max = all().map(|p| p.0).fold(1.0, f64::max).ceil().min(MAX_NINES);
     let y_lo = all().map(|p| p.1).fold(f64::INFINITY, f64::min).max(0.001) / 1.5;
     let y_hi = all().map(|p| p.1).fold(0.0, f64::max).max(y_lo * 10.0) * 1.5;
@@ -141,6 +146,8 @@ pub fn plot(results: &Results, mp: &MetricPlot) -> anyhow::Result<Option<String>
         c.configure_mesh()
             .x_labels(x_max as usize + 1)
             .x_label_formatter(&nines_label)
+            .y_labels(20)
+            .y_max_light_lines(0)
             .y_label_formatter(&chart::log_label)
             .x_desc("percentile (log scale of 1/(1−q): the tail gets equal room)")
             .y_desc("latency (ms, log scale)")
@@ -213,8 +220,14 @@ mod tests {
         let at = |x: f64| c.iter().find(|p| (p.0 - x).abs() < 1e-9).unwrap().1;
         assert!((at(0.0) - 0.001).abs() < 1e-6, "min is 1 µs");
         assert!((at(1.0) - 9.0).abs() < 0.02, "p90 ≈ 9 ms, got {}", at(1.0));
-        assert!((at(2.0) - 9.9).abs() < 0.02, "p99 ≈ 9.9 ms, got {}", at(2.0));
-        assert_eq!(c.last().unwrap(), &(4.0, 10.0));
+        assert!(
+            (at(2.0) - 9.9).abs() < 0.02,
+            "p99 ≈ 9.9 ms, got {}",
+            at(2.0)
+        );
+        let last = c.last().unwrap();
+        assert_eq!(last.0, 4.0);
+        assert!((last.1 - 10.0).abs() < 0.02, "max ≈ 10 ms, got {}", last.1);
         // Monotone: a percentile curve never goes down.
         assert!(c.windows(2).all(|w| w[1].1 >= w[0].1));
     }

@@ -10,26 +10,32 @@ use crate::metrics::results::Results;
 pub fn html(r: &Results) -> String {
     let figs = figures::all(r);
     let best = figures::best_per_column(&figs);
-    let mut s = String::from("<div class=\"scroll\"><table class=\"summary\">\n<thead><tr><th>model</th>");
+    let mut s =
+        String::from("<div class=\"scroll\"><table class=\"summary\">\n<thead><tr><th>model</th>");
     for c in COLUMNS {
         s.push_str(&format!("<th>{}</th>", esc(c.heading)));
     }
     s.push_str("<th>status</th></tr></thead>\n<tbody>\n");
-    for (i, f) in figs.iter().enumerate() {
-        row_html(&mut s, i, f, &best);
+    for f in &figs {
+        row_html(&mut s, f, &best);
     }
     s.push_str("</tbody></table></div>\n");
-    s.push_str("<p class=\"small\">★ marks the best value in a column among models that finished ok. \
-                 Latencies are in µs/ms, measured from the intended send time.</p>\n");
+    s.push_str(
+        "<p class=\"small\">★ marks the best value in a column among models that finished ok. \
+                 Latencies are in µs/ms, measured from the intended send time.</p>\n",
+    );
     s
 }
 
-fn row_html(s: &mut String, i: usize, f: &ModelFigures, best: &[Option<usize>]) {
+fn row_html(s: &mut String, f: &ModelFigures, best: &[Option<f64>]) {
     let class = if f.ok { "" } else { " class=\"failed\"" };
-    s.push_str(&format!("<tr{class}><th scope=\"row\">{}</th>", esc(&f.name)));
+    s.push_str(&format!(
+        "<tr{class}><th scope=\"row\">{}</th>",
+        esc(&f.name)
+    ));
     for (c, col) in COLUMNS.iter().enumerate() {
         let text = esc(&display(col, f.values[c]));
-        if best[c] == Some(i) {
+        if figures::is_best(f, c, best) {
             s.push_str(&format!("<td class=\"best\">★ {text}</td>"));
         } else {
             s.push_str(&format!("<td>{text}</td>"));
@@ -55,11 +61,11 @@ pub fn markdown(r: &Results) -> String {
         s.push_str("---:|");
     }
     s.push_str("---|\n");
-    for (i, f) in figs.iter().enumerate() {
+    for f in &figs {
         s.push_str(&format!("| {} |", md_cell(&f.name)));
         for (c, col) in COLUMNS.iter().enumerate() {
             let text = md_cell(&display(col, f.values[c]));
-            if best[c] == Some(i) {
+            if figures::is_best(f, c, &best) {
                 s.push_str(&format!(" **{text}** |"));
             } else {
                 s.push_str(&format!(" {text} |"));
@@ -78,8 +84,14 @@ pub fn floor_html(r: &Results) -> String {
          <th>p99.9</th><th>max</th><th>samples</th></tr></thead><tbody>\n",
     );
     for (name, f) in [
-        ("timer lateness (clock_nanosleep, absolute deadline)", &r.floor.timer_lateness),
-        ("driver send error (actual − intended send)", &r.floor.driver_error),
+        (
+            "timer lateness (clock_nanosleep, absolute deadline)",
+            &r.floor.timer_lateness,
+        ),
+        (
+            "driver send error (actual − intended send)",
+            &r.floor.driver_error,
+        ),
     ] {
         if f.count == 0 {
             s.push_str(&format!(
@@ -113,7 +125,11 @@ mod tests {
         let mut r = fabricate_results(7);
         r.models[0].name = "<b>evil</b>".into();
         let h = html(&r);
-        assert_eq!(h.matches("<tr><th scope=\"row\">").count() + h.matches("<tr class=\"failed\">").count(), r.models.len());
+        assert_eq!(
+            h.matches("<tr><th scope=\"row\">").count()
+                + h.matches("<tr class=\"failed\">").count(),
+            r.models.len()
+        );
         assert!(h.contains("&lt;b&gt;evil&lt;/b&gt;"));
         assert!(!h.contains("<b>evil"));
         assert!(h.matches("class=\"best\"").count() >= 10);
