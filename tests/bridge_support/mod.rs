@@ -212,6 +212,10 @@ impl Serve {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, wait for a clean exit, read the stats file.
     pub fn stop(mut self) -> ServeStats {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
