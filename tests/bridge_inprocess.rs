@@ -83,3 +83,38 @@ fn unknown_model_and_missing_device_are_clear_errors() {
     let err = format!("{:#}", start(&cfg).err().expect("missing device"));
     assert!(err.contains("/nonexistent/tty"), "{err}");
 }
+
+#[test]
+fn each_board_has_its_own_port_and_state() {
+    for model in models() {
+        let mut a = FakeBoard::new();
+        let mut b = FakeBoard::new();
+        let cfg = ServeConfig::new(
+            model,
+            vec![a.link.clone(), b.link.clone()],
+            "127.0.0.1:0".parse().unwrap(),
+        );
+        let running = start(&cfg).unwrap();
+        let (pa, pb) = (running.addrs()[0], running.addrs()[1]);
+        assert_ne!(pa, pb);
+        let mut ca = Client::connect(pa);
+        ca.get("/poll");
+        assert_eq!(a.wait_received(1), b"C", "{model}");
+        // Board b has not been asked for anything yet: it must not have been started.
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(b.received().is_empty(), "{model}");
+        let mut cb = Client::connect(pb);
+        cb.get("/leds/Blue/3");
+        assert_eq!(b.wait_received(3), b"CB3", "{model}");
+        a.send_frame(21);
+        b.send_frame(22);
+        poll_until(&mut ca, "a's frame", |s| s.contains(&seq_lines(21)));
+        poll_until(&mut cb, "b's frame", |s| s.contains(&seq_lines(22)));
+        let stats = running.stop().unwrap();
+        assert_eq!(stats.boards.len(), 2);
+        assert_eq!(stats.boards[0].ingest[0].0, 21, "{model}");
+        assert_eq!(stats.boards[1].ingest[0].0, 22, "{model}");
+        assert_eq!(stats.boards[1].commands, 1, "{model}");
+        assert_eq!(stats.boards[0].commands, 0, "{model}");
+    }
+}
