@@ -30,7 +30,7 @@ pub struct ServeArgs {
     /// Address of board 0; board i listens on port + i.
     #[arg(long, default_value = "127.0.0.1:50209")]
     pub listen: SocketAddr,
-    /// Scenario file whose [workload] section sets the per-frame/per-poll work, the blocking
+    /// Scenario file whose `[workload]` section sets the per-frame/per-poll work, the blocking
     /// sleep, the watchdog period and the silence threshold.
     #[arg(long)]
     pub scenario: Option<PathBuf>,

@@ -3,9 +3,10 @@
 //! itself (`crate::bridge`) is shared and identical under every model.
 //!
 //! Adding a model is one file plus one line in [`ALL`]: write
-//! `pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats>` that serves every
-//! [`BoardEndpoint`] until `ctx.shutdown` fires, then returns `ctx_stats.collect(...)`
-//! (see [`StatsHandle`]). Per endpoint it must:
+//! `pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats>` that takes
+//! `let stats = ctx.stats_handle()`, serves every [`BoardEndpoint`] until `ctx.shutdown`
+//! fires, releases every socket and fd, and returns `stats.collect(json!({...}))` with its
+//! own runtime facts. Per endpoint it must:
 //! - read `serial` (already open, raw, non-blocking) and pass the bytes to
 //!   `board.ingest`; on [`crate::bridge::serial::ReadOutcome::Gone`] call `board.serial_lost`,
 //!   then retry `bridge::serial::open_serial(&serial_path)` after
