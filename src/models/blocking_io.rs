@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown as NetShutdown, TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -83,9 +83,10 @@ pub fn serial_reader(
     }
 }
 
-/// The watchdog: sleeps to each absolute deadline with `std::thread::sleep`.
-pub fn watchdog_loop(board: &Board, shutdown: &Shutdown) {
-    while !shutdown.is_triggered() {
+/// The watchdog: sleeps to each absolute deadline with `std::thread::sleep`. `stop` is a
+/// plain flag (set once the model saw the shutdown signal) so a tick costs no extra syscall.
+pub fn watchdog_loop(board: &Board, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(board.watchdog_sleep());
         board.watchdog_tick();
     }
