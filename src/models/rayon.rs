@@ -81,13 +81,16 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
         );
         let listener = ep.listener;
         threads.push(spawn_named(&format!("accept-{i}"), move || {
-            accept_loop(&listener, &sd, |stream| {
-                let (board, reg, p) = (board.clone(), reg.clone(), p.clone());
-                let _ = spawn_named("conn", move || {
-                    serve_connection(stream, &reg, |conn, bytes| {
+            accept_loop(&listener, &sd, &reg, |stream, id| {
+                let (board, r, p) = (board.clone(), reg.clone(), p.clone());
+                let started = spawn_named("conn", move || {
+                    serve_connection(stream, id, &r, |conn, bytes| {
                         p.install(|| conn.receive(bytes, &*board))
                     })
                 });
+                if started.is_err() {
+                    reg.unregister(id);
+                }
             })
         })?);
     }

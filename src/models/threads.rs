@@ -37,12 +37,15 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
         let (board, sd, reg) = (ep.board.clone(), shutdown.clone(), registry.clone());
         let listener = ep.listener;
         threads.push(spawn_named(&format!("accept-{i}"), move || {
-            accept_loop(&listener, &sd, |stream| {
-                let (board, reg) = (board.clone(), reg.clone());
-                // A thread that cannot start just drops its connection.
-                let _ = spawn_named("conn", move || {
-                    serve_connection(stream, &reg, |conn, bytes| conn.receive(bytes, &*board))
+            accept_loop(&listener, &sd, &reg, |stream, id| {
+                let (board, r) = (board.clone(), reg.clone());
+                let started = spawn_named("conn", move || {
+                    serve_connection(stream, id, &r, |conn, bytes| conn.receive(bytes, &*board))
                 });
+                // A thread that cannot start just drops its connection.
+                if started.is_err() {
+                    reg.unregister(id);
+                }
             })
         })?);
     }
