@@ -25,8 +25,16 @@ pub const INFO: ModelInfo = ModelInfo {
     run,
 };
 
+/// Overrides the `coop` model's poll policy for tuning runs (`task`, `pass` or N); the value
+/// used is recorded in the statistics (`runtime.io_poll_every`).
+pub const IO_POLL_EVERY_ENV: &str = "ESBENCH_COOP_IO_POLL_EVERY";
+
 pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
-    run_with(ctx, DEFAULT_IO_POLL_EVERY)
+    let every = match std::env::var(IO_POLL_EVERY_ENV) {
+        Ok(v) => v.parse().map_err(anyhow::Error::msg)?,
+        Err(_) => DEFAULT_IO_POLL_EVERY,
+    };
+    run_with(ctx, every)
 }
 
 /// Serves every board on one coop runtime polling I/O as `io_poll_every` says.
