@@ -31,6 +31,9 @@ use crate::bridge::{Board, ServeStats, Shutdown};
 #[cfg(feature = "async-std-model")]
 pub mod async_std;
 mod blocking_io;
+pub mod coop;
+pub mod coop_fastio;
+pub mod coop_v2;
 pub mod launch;
 pub mod rayon;
 pub mod smol;
@@ -69,6 +72,9 @@ pub static ALL: &[ModelInfo] = &[
     #[cfg(feature = "async-std-model")]
     async_std::INFO,
     smol::INFO,
+    coop::INFO,
+    coop_v2::INFO,
+    coop_fastio::INFO,
     rayon::INFO,
 ];
 
