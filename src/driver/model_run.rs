@@ -145,8 +145,12 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
     let mut device_counters: BTreeMap<String, u64> = BTreeMap::new();
     for b in boards {
         if let Ok(st) = b.stop() {
-            *device_counters.entry("board_frames_written".into()).or_default() += st.frames_written;
-            *device_counters.entry("board_frames_dropped".into()).or_default() += st.frames_dropped;
+            *device_counters
+                .entry("board_frames_written".into())
+                .or_default() += st.frames_written;
+            *device_counters
+                .entry("board_frames_dropped".into())
+                .or_default() += st.frames_dropped;
         }
     }
 
@@ -180,9 +184,9 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
         End::Interrupted { at_ns } => {
             format!("interrupted by Ctrl-C {}", describe_when(at_ns, win_start))
         }
-        End::Completed if killed => format!(
-            "error: serve did not stop within {STOP_GRACE:?} of SIGTERM and was killed"
-        ),
+        End::Completed if killed => {
+            format!("error: serve did not stop within {STOP_GRACE:?} of SIGTERM and was killed")
+        }
         End::Completed if !exit.success() => {
             format!("error: serve ended with {exit}{}", child.stderr_note())
         }
@@ -196,9 +200,15 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
 
 fn describe_when(at_ns: u64, win_start: u64) -> String {
     if at_ns < win_start {
-        format!("during warm-up ({:.1} s before the window)", (win_start - at_ns) as f64 / 1e9)
+        format!(
+            "during warm-up ({:.1} s before the window)",
+            (win_start - at_ns) as f64 / 1e9
+        )
     } else {
-        format!("{:.1} s into the measured window", (at_ns - win_start) as f64 / 1e9)
+        format!(
+            "{:.1} s into the measured window",
+            (at_ns - win_start) as f64 / 1e9
+        )
     }
 }
 
@@ -250,7 +260,10 @@ fn wait_until_answering(child: &mut ServeChild, timeout: Duration) -> Result<()>
                 break;
             }
             if let Some(exit) = child.exited()? {
-                anyhow::bail!("serve exited before answering ({exit}){}", child.stderr_note());
+                anyhow::bail!(
+                    "serve exited before answering ({exit}){}",
+                    child.stderr_note()
+                );
             }
             if now_ns() > deadline {
                 anyhow::bail!("serve did not answer on {addr} within {timeout:?}");
@@ -292,12 +305,8 @@ pub fn client_specs(s: &Scenario, addrs: &[SocketAddr]) -> Vec<ClientSpec> {
 }
 
 fn read_stats(plan: &ModelPlan) -> Result<ServeStats> {
-    let text = std::fs::read(&plan.stats_path).with_context(|| {
-        format!(
-            "serve wrote no statistics to {}",
-            plan.stats_path.display()
-        )
-    })?;
+    let text = std::fs::read(&plan.stats_path)
+        .with_context(|| format!("serve wrote no statistics to {}", plan.stats_path.display()))?;
     let _ = std::fs::remove_file(&plan.stats_path);
     serde_json::from_slice(&text).context("serve's statistics file is not valid ServeStats JSON")
 }

@@ -45,7 +45,10 @@ pub fn select_models(opts: &RunOptions, s: &Scenario) -> Result<Vec<String>> {
     } else if !s.run.models.is_empty() {
         s.run.models.clone()
     } else {
-        crate::models::ALL.iter().map(|m| m.name.to_string()).collect()
+        crate::models::ALL
+            .iter()
+            .map(|m| m.name.to_string())
+            .collect()
     };
     for m in &wanted {
         if crate::models::find(m).is_none() {
@@ -95,7 +98,9 @@ pub fn run_scenario(
             Some((driver, child)) => {
                 // Threads started from now on (floor, boards, clients) inherit this.
                 set_affinity(0, &driver).context("cannot pin the driver")?;
-                notes.push(format!("pinned: driver on CPU {driver:?}, models on CPUs {child:?}"));
+                notes.push(format!(
+                    "pinned: driver on CPU {driver:?}, models on CPUs {child:?}"
+                ));
                 child_cpus = Some(child);
             }
             None => notes.push("--pin ignored: only one CPU available".into()),
@@ -148,7 +153,9 @@ pub fn run_scenario(
     );
     bar.disable_steady_tick();
     results.notes = notes.clone();
-    results.notes.push(format!("partial: 0 of {} models measured", models.len()));
+    results
+        .notes
+        .push(format!("partial: 0 of {} models measured", models.len()));
     results.save(results_path)?;
 
     let stats_dir = results_path
@@ -180,7 +187,11 @@ pub fn run_scenario(
         bar.println(format!(
             "{:>14}: {} (CPU {:.2} %, poll p50 {} µs)",
             row.name,
-            if row.is_ok() { "ok" } else { row.status.as_str() },
+            if row.is_ok() {
+                "ok"
+            } else {
+                row.status.as_str()
+            },
             row.cpu.percent,
             row.poll_latency.p50
         ));

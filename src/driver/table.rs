@@ -52,8 +52,19 @@ pub fn switches_per_s(m: &ModelResult) -> f64 {
 pub fn render(r: &Results) -> String {
     let floor = &r.floor.timer_lateness;
     let header = [
-        "model", "CPU %", "csw/s", "poll p50", "p99", "p99.9", "max", "stale p99", "wd p50",
-        "wd p99", "wd/floor", "poll/floor", "status",
+        "model",
+        "CPU %",
+        "csw/s",
+        "poll p50",
+        "p99",
+        "p99.9",
+        "max",
+        "stale p99",
+        "wd p50",
+        "wd p99",
+        "wd/floor",
+        "poll/floor",
+        "status",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for m in &r.models {
