@@ -88,7 +88,7 @@ pub fn run_scenario(
     } else {
         s.run.warmup_s
     };
-    if !(duration_s > 0.0) {
+    if duration_s.is_nan() || duration_s <= 0.0 {
         bail!("the measured duration must be positive (got {duration_s} s)");
     }
 

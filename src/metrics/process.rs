@@ -137,12 +137,15 @@ impl Snapshot {
     }
 }
 
+/// (voluntary, involuntary) context switches of one thread.
+type Switches = (u64, u64);
+
 /// Per-thread context switch bookkeeping across samples: a thread that exits mid-window
 /// keeps what it was last seen with, so only its last sampling interval is lost.
 #[derive(Default)]
 struct SwitchBook {
     /// tid -> (at window start or birth, last seen)
-    threads: HashMap<i32, ((u64, u64), (u64, u64))>,
+    threads: HashMap<i32, (Switches, Switches)>,
 }
 
 impl SwitchBook {
