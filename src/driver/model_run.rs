@@ -62,7 +62,11 @@ pub fn run_model(plan: &ModelPlan, bar: &ProgressBar) -> ModelResult {
         ..ModelResult::default()
     };
     if let Err(e) = run_model_inner(plan, bar, &mut row) {
-        row.status = format!("error: {e:#}");
+        row.status = if interrupt::interrupted() {
+            format!("interrupted by Ctrl-C before measuring ({e:#})")
+        } else {
+            format!("error: {e:#}")
+        };
     }
     row
 }
