@@ -91,7 +91,7 @@ fn two_runs_get_a_comparison_and_both_sections() {
     let tmp = tempfile::tempdir().unwrap();
     let a = fabricate_results(21);
     let mut b = fabricate_results(22);
-    b.models[5].cpu.percent *= 4.0; // rayon got much worse
+    b.models[5].cpu.percent = a.models[5].cpu.percent * 4.0; // rayon got much worse
     let out = out_dir(tmp.path(), "compare");
     let pa = save(tmp.path(), "a", &a);
     let pb = save(tmp.path(), "b", &b);

@@ -109,6 +109,8 @@ pub fn fabricate_model(
         "coop" => (0.5, 120.0, 0.4),
         _ => (0.6 + 0.1 * index as f64, 150.0 + 10.0 * index as f64, 0.5),
     };
+    // Run-to-run variation, as on a shared machine.
+    let cpu = cpu * (1.0 + 0.08 * rng.normal()).max(0.5);
     let polls = (duration_s * 1000.0 / 33.0) as usize;
     let frames = (duration_s * 1000.0 / 25.0) as usize;
     let commands = duration_s as usize;

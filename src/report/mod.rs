@@ -116,8 +116,12 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
                 esc(&format!("A: {}", inputs[0].1.scenario.name)),
                 esc(&format!("{}: {}", letter(k), inputs[k].1.scenario.name))
             ));
-            body.push_str(&compare::html(&cmp, &labels[0], &labels[k]));
-            md.push_str(&compare::markdown(&cmp, &labels[0], &labels[k]));
+            let (pa, pb) = (
+                inputs[0].0.display().to_string(),
+                inputs[k].0.display().to_string(),
+            );
+            body.push_str(&compare::html(&cmp, &pa, &pb));
+            md.push_str(&compare::markdown(&cmp, &pa, &pb));
             md.push('\n');
         }
     }
