@@ -120,7 +120,10 @@ fn cli_lists_filters_and_plots() {
     );
     assert!(!text.contains("rayon"));
 
-    let html_dir = dir.path().join("trend");
+    let html_dir = match std::env::var_os("ESBENCH_KEEP_REPORT") {
+        Some(d) => PathBuf::from(d).join("trend"),
+        None => dir.path().join("trend"),
+    };
     let out = Command::new(exe)
         .arg("history")
         .arg("--db")

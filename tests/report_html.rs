@@ -168,10 +168,37 @@ fn cli_writes_next_to_the_first_file_and_names_bad_files() {
         "{err}"
     );
 
+    let mut dup = fabricate_results(42);
+    dup.models[1].name = dup.models[0].name.clone();
+    let dup_path = save(tmp.path(), "dup", &dup);
+    let out = Command::new(exe)
+        .arg("report")
+        .arg(&dup_path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("dup/results.json") && err.contains("appears twice"),
+        "{err}"
+    );
+
     let out = Command::new(exe)
         .args(["report", "/nonexistent/results.json"])
         .output()
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read results file"));
+}
+
+#[test]
+fn a_run_without_models_still_gets_a_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut r = fabricate_results(51);
+    r.models.clear();
+    let index = write_report(&[(PathBuf::from("empty.json"), r)], tmp.path()).unwrap();
+    let html = std::fs::read_to_string(index).unwrap();
+    assert!(html.contains("no models"));
+    assert!(html.contains("there is no headline"));
+    assert!(!html.contains("<svg"));
 }

@@ -6,8 +6,9 @@ use crate::history::{self, Filter};
 use crate::report::figures::COLUMNS;
 use crate::report::format::{short_commit, utc};
 
-/// List past runs from the history database; with --html, plot the headline figures across
-/// runs.
+/// List recorded runs; with --html, plot their headline figures over time
+///
+/// Reads the SQLite history that `esbench run` appends to (one row per run and model).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   esbench history

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use crate::report::{load_inputs, write_report};
 
-/// Write a self-contained HTML report (plus SVG plots and summary.md) from results files;
-/// with two or more files, compare each with the first.
+/// Write the HTML report (plots, summary.md) from results files
+///
+/// Writes a self-contained index.html (inline SVG, no scripts, no network), each plot as its
+/// own .svg and summary.md. With two or more files, each is compared with the first.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   esbench report reports/latest/results.json

@@ -18,6 +18,7 @@ pub mod plot_hist;
 pub mod plot_latency;
 pub mod profile_section;
 pub mod table;
+pub mod validate;
 
 use std::path::{Path, PathBuf};
 
@@ -42,7 +43,12 @@ pub fn load_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
     }
     paths
         .iter()
-        .map(|p| Ok((p.clone(), Results::load(p)?)))
+        .map(|p| {
+            let r = Results::load(p)?;
+            validate::check(&r)
+                .with_context(|| format!("{} is not a usable results file", p.display()))?;
+            Ok((p.clone(), r))
+        })
         .collect()
 }
 
@@ -52,6 +58,10 @@ pub fn load_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
 pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<PathBuf> {
     if inputs.is_empty() {
         bail!("write_report needs at least one results file");
+    }
+    for (path, r) in inputs {
+        validate::check(r)
+            .with_context(|| format!("{} is not a usable results file", path.display()))?;
     }
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create report directory {}", out_dir.display()))?;
