@@ -6,6 +6,15 @@ use super::figures::{self, display, ModelFigures, COLUMNS};
 use super::format::{esc, md_cell};
 use crate::metrics::results::Results;
 
+/// A caveat a reader must see next to a model's name (MEASURING.md: async-std is measured
+/// but discontinued upstream).
+pub fn model_note(name: &str) -> Option<&'static str> {
+    match name {
+        "async-std" => Some("discontinued upstream (RUSTSEC-2025-0052); measured for comparison"),
+        _ => None,
+    }
+}
+
 /// The HTML table.
 pub fn html(r: &Results) -> String {
     let figs = figures::all(r);
@@ -29,8 +38,12 @@ pub fn html(r: &Results) -> String {
 
 fn row_html(s: &mut String, f: &ModelFigures, best: &[Option<f64>]) {
     let class = if f.ok { "" } else { " class=\"failed\"" };
+    let note = match model_note(&f.name) {
+        Some(n) => format!("<br><span class=\"note\">{}</span>", esc(n)),
+        None => String::new(),
+    };
     s.push_str(&format!(
-        "<tr{class}><th scope=\"row\">{}</th>",
+        "<tr{class}><th scope=\"row\">{}{note}</th>",
         esc(&f.name)
     ));
     for (c, col) in COLUMNS.iter().enumerate() {
@@ -62,7 +75,10 @@ pub fn markdown(r: &Results) -> String {
     }
     s.push_str("---|\n");
     for f in &figs {
-        s.push_str(&format!("| {} |", md_cell(&f.name)));
+        let note = model_note(&f.name)
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        s.push_str(&format!("| {}{note} |", md_cell(&f.name)));
         for (c, col) in COLUMNS.iter().enumerate() {
             let text = md_cell(&display(col, f.values[c]));
             if figures::is_best(f, c, &best) {
@@ -136,6 +152,10 @@ mod tests {
         let md = markdown(&r);
         assert_eq!(md.lines().count(), 2 + r.models.len());
         assert!(md.contains("**"));
+        assert!(
+            h.contains("RUSTSEC-2025-0052"),
+            "async-std is labelled discontinued"
+        );
     }
 
     #[test]
