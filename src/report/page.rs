@@ -27,7 +27,6 @@ table { border-collapse: collapse; font-size: .78rem; margin: .6rem 0; }
 th, td { border: 1px solid var(--line); padding: .2rem .3rem; text-align: right; white-space: nowrap; }
 thead th { background: #f6f8fa; text-align: center; white-space: normal; min-width: 3.6rem; }
 tbody th { text-align: left; }
-span.note { font-weight: normal; font-size: .72rem; color: var(--muted); white-space: normal; display: inline-block; max-width: 11rem; }
 td.best { background: var(--best); font-weight: 700; }
 td.ok { color: #1a7f37; text-align: left; }
 td.bad { color: #cf222e; text-align: left; white-space: normal; min-width: 8rem; }

@@ -29,6 +29,15 @@ pub fn html(r: &Results) -> String {
         row_html(&mut s, f, &best);
     }
     s.push_str("</tbody></table></div>\n");
+    for f in &figs {
+        if let Some(n) = model_note(&f.name) {
+            s.push_str(&format!(
+                "<p class=\"small\">† {}: {}</p>\n",
+                esc(&f.name),
+                esc(n)
+            ));
+        }
+    }
     s.push_str(
         "<p class=\"small\">★ marks the best value in a column among models that finished ok. \
                  Latencies are in µs/ms, measured from the intended send time.</p>\n",
@@ -39,7 +48,7 @@ pub fn html(r: &Results) -> String {
 fn row_html(s: &mut String, f: &ModelFigures, best: &[Option<f64>]) {
     let class = if f.ok { "" } else { " class=\"failed\"" };
     let note = match model_note(&f.name) {
-        Some(n) => format!("<br><span class=\"note\">{}</span>", esc(n)),
+        Some(n) => format!("<sup title=\"{}\">†</sup>", esc(n)),
         None => String::new(),
     };
     s.push_str(&format!(
