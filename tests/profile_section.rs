@@ -27,6 +27,7 @@ fn profiled(model: &str, groups: Vec<ThreadGroup>, with_tools: bool) -> ModelRes
         name: "all threads".into(),
         threads: groups.iter().map(|g| g.threads).sum(),
         cpu_percent: groups.iter().map(|g| g.cpu_percent).sum(),
+        cpu_s: groups.iter().map(|g| g.cpu_s).sum(),
         wakeups_per_s: groups.iter().map(|g| g.wakeups_per_s).sum(),
         ..Default::default()
     };
@@ -67,7 +68,7 @@ fn profiled(model: &str, groups: Vec<ThreadGroup>, with_tools: bool) -> ModelRes
             samples: 321,
             frequency_hz: 999,
             svg: Some(format!("flame-{model}.svg")),
-            top_self: vec![FnShare {
+            top_code: vec![FnShare {
                 function: "esbench::bridge::<impl Foo>::poll".into(),
                 samples: 100,
                 percent: 31.2,
@@ -162,6 +163,13 @@ fn section_explains_threads_syscalls_and_functions() {
     assert!(!html.contains("<script>"));
     assert!(html.contains("rayon&lt;script&gt;"));
     assert!(html.contains("&lt;impl Foo&gt;"));
+    // One sentence per model, in figures.
+    assert!(html.contains("In short"));
+    assert!(
+        html.contains("3.60% of a core over 3 threads; tokio-runtime-w ×2 holds 97.2% of it"),
+        "{html}"
+    );
+    assert!(html.contains("led by epoll_wait (80.0/s, 1.00 per event)"), "{html}");
     // Syscall table: models as columns, rate and per-event figures, errors.
     assert!(html.contains("<td>epoll_wait</td>"));
     assert!(html.contains("<td>80.0 (1.00)</td>"), "{html}");

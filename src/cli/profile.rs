@@ -1,9 +1,224 @@
-//! `esbench profile` (being built by its issue).
+//! `esbench profile`: where a model's CPU goes — per-thread CPU and wake-ups, syscalls,
+//! a flamegraph — for one running process (`--pid`) or one model started for the purpose
+//! (`--model`, with a virtual board and Scratch pollers like `esbench run` uses).
 
-/// Not implemented yet.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::metrics::results::{write_atomic, Results};
+use crate::profile::load::ModelUnderLoad;
+use crate::profile::{self, ProfileOptions, ProfileReport};
+use crate::scenario::Scenario;
+
+/// Profile a model (or any process): per-thread CPU and wake-ups, syscall table, flamegraph.
 #[derive(clap::Args, Debug)]
-pub struct ProfileArgs {}
+#[command(after_help = "Examples:\n  \
+    esbench profile --model tokio-multi scenarios/classroom.toml\n  \
+    esbench profile --pid 4242 --label my-serve --window 5\n  \
+    esbench profile --model smol --into reports/latest/results.json\n\n\
+Writes <out>/profile-<label>.json (schema esbench.profile/1) and <out>/flame-<label>.svg.\n\
+strace and perf are used when they work here; otherwise the profile says so and goes on.")]
+pub struct ProfileArgs {
+    /// Model to start and profile (see `esbench models`).
+    #[arg(long, conflicts_with = "pid", required_unless_present = "pid")]
+    pub model: Option<String>,
+    /// Scenario file for `--model` (default: the classroom scenario).
+    pub scenario: Option<PathBuf>,
+    /// Profile this already-running process instead of starting a model.
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// Name used in file names and tables (default: the model name, or `pid-N`).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Seconds per profiling window (the /proc + perf window, then the strace window).
+    #[arg(long, default_value_t = 10.0)]
+    pub window: f64,
+    /// Seconds the model runs before profiling starts (`--model` only).
+    #[arg(long, default_value_t = 2.0)]
+    pub warmup: f64,
+    /// Output directory.
+    #[arg(long, default_value = "reports/profile")]
+    pub out: PathBuf,
+    /// Skip the strace pass.
+    #[arg(long)]
+    pub no_strace: bool,
+    /// Skip the perf pass.
+    #[arg(long)]
+    pub no_perf: bool,
+    /// Stack unwinding for perf: `dwarf` (works without frame pointers) or `fp` (cheaper).
+    #[arg(long, default_value = "dwarf")]
+    pub call_graph: String,
+    /// Also store the profile in this results.json, in the row of the model with this label.
+    #[arg(long)]
+    pub into: Option<PathBuf>,
+}
 
-pub fn exec(_args: ProfileArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("`esbench profile` is not implemented yet")
+pub fn exec(args: ProfileArgs) -> Result<i32> {
+    if !(args.window > 0.0 && args.window.is_finite()) {
+        bail!("--window must be a positive number of seconds");
+    }
+    if !matches!(args.call_graph.as_str(), "dwarf" | "fp" | "lbr") {
+        bail!("--call-graph must be dwarf, fp or lbr");
+    }
+    let report = match (args.pid, &args.model) {
+        (Some(pid), _) => {
+            let label = args.label.clone().unwrap_or_else(|| format!("pid-{pid}"));
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                bail!("no process with pid {pid}");
+            }
+            eprintln!("profiling pid {pid} for 2 × {} s ...", args.window);
+            profile::profile_with(pid, &options(&args, &label), None)
+        }
+        (None, Some(model)) => {
+            let label = args.label.clone().unwrap_or_else(|| model.clone());
+            profile_model(&args, model, &label)?
+        }
+        (None, None) => bail!("give --model M or --pid PID"),
+    };
+    let json_path = args.out.join(format!(
+        "profile-{}.json",
+        profile::file_safe(&report.label)
+    ));
+    write_atomic(&json_path, &serde_json::to_vec_pretty(&report)?)?;
+    print!("{}", render_text(&report));
+    println!("profile written to {}", json_path.display());
+    if let Some(svg) = &report.flamegraph.svg {
+        println!("flamegraph: {}", args.out.join(svg).display());
+    }
+    if let Some(path) = &args.into {
+        store_into(path, &report)?;
+        println!("stored in {} (model {})", path.display(), report.label);
+    }
+    Ok(0)
+}
+
+fn options(args: &ProfileArgs, label: &str) -> ProfileOptions {
+    let mut o = ProfileOptions::new(Duration::from_secs_f64(args.window), &args.out, label);
+    o.strace = !args.no_strace;
+    o.perf = !args.no_perf;
+    o.flame.call_graph = args.call_graph.clone();
+    o
+}
+
+/// Starts the model with its boards and pollers, lets it warm up, profiles it, stops it.
+fn profile_model(args: &ProfileArgs, model: &str, label: &str) -> Result<ProfileReport> {
+    let scenario = match &args.scenario {
+        Some(p) => Scenario::load(p).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => Scenario::default(),
+    };
+    let exe = std::env::current_exe().context("cannot find the esbench executable")?;
+    eprintln!(
+        "starting `esbench serve --model {model}` on scenario {} ...",
+        scenario.name
+    );
+    let target = ModelUnderLoad::start(&exe, model, &scenario)?;
+    std::thread::sleep(Duration::from_secs_f64(args.warmup.max(0.0)));
+    if !std::path::Path::new(&format!("/proc/{}", target.pid())).exists() {
+        bail!("`esbench serve --model {model}` exited during warm-up");
+    }
+    eprintln!(
+        "profiling pid {} for 2 × {} s ...",
+        target.pid(),
+        args.window
+    );
+    let events = || target.events();
+    let report = profile::profile_with(target.pid(), &options(args, label), Some(&events));
+    if let Err(e) = target.stop() {
+        eprintln!("warning: {e:#}");
+    }
+    Ok(report)
+}
+
+/// Puts the profile into the row of the model named `report.label` of a results.json.
+fn store_into(path: &std::path::Path, report: &ProfileReport) -> Result<()> {
+    let mut results = Results::load(path)?;
+    let row = results
+        .models
+        .iter_mut()
+        .find(|m| m.name == report.label)
+        .with_context(|| {
+            format!(
+                "{} has no model named {:?} (use --label to pick the row)",
+                path.display(),
+                report.label
+            )
+        })?;
+    row.profile = Some(report.to_value());
+    results.save(path)
+}
+
+/// A terminal summary: threads, syscalls, functions, notes.
+pub fn render_text(r: &ProfileReport) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "== {} (pid {}), windows of {:.1} s",
+        r.label, r.pid, r.window_s
+    );
+    if let Some(t) = &r.threads {
+        let _ = writeln!(
+            s,
+            "{:<28} {:>8} {:>10} {:>12} {:>12}",
+            "thread", "CPU %", "user/sys", "wake-ups/s", "preempt/s"
+        );
+        for g in t.groups.iter().chain(std::iter::once(&t.total)) {
+            let name = if g.threads > 1 {
+                format!("{} ×{}", g.name, g.threads)
+            } else {
+                g.name.clone()
+            };
+            let _ = writeln!(
+                s,
+                "{:<28} {:>8.2} {:>4.2}/{:<5.2} {:>12.1} {:>12.1}",
+                name, g.cpu_percent, g.user_s, g.sys_s, g.wakeups_per_s, g.preemptions_per_s
+            );
+        }
+        if let (Some(w), Some(c)) = (r.wakeups_per_event, r.cpu_us_per_event) {
+            let _ = writeln!(s, "per handled event: {w:.2} wake-ups, {c:.1} µs CPU");
+        }
+    }
+    if r.syscalls.status == "ok" {
+        let _ = writeln!(
+            s,
+            "syscalls: {:.1}/s{}",
+            r.syscalls.calls_per_s,
+            r.syscalls
+                .calls_per_event
+                .map(|e| format!(", {e:.2} per event"))
+                .unwrap_or_default()
+        );
+        for row in r.syscalls.rows.iter().take(8) {
+            let _ = writeln!(
+                s,
+                "  {:<20} {:>8} calls {:>6} errors {:>10.6} s",
+                row.syscall, row.calls, row.errors, row.seconds
+            );
+        }
+    }
+    if r.flamegraph.status == "ok" {
+        let crates: Vec<String> = r
+            .flamegraph
+            .by_crate
+            .iter()
+            .take(6)
+            .map(|c| format!("{} {:.0}%", c.function, c.percent))
+            .collect();
+        let _ = writeln!(
+            s,
+            "CPU samples: {} — by crate: {}",
+            r.flamegraph.samples,
+            crates.join(", ")
+        );
+        let _ = writeln!(s, "  innermost function outside core/std/libc/kernel:");
+        for f in r.flamegraph.top_code.iter().take(8) {
+            let _ = writeln!(s, "  {:>5.1}%  {}", f.percent, f.function);
+        }
+    }
+    for n in &r.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
+    s
 }

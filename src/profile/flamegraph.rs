@@ -46,6 +46,13 @@ pub struct FlameProfile {
     pub by_thread: Vec<FnShare>,
     /// Functions where the samples were taken (leaf frames), most first.
     pub top_self: Vec<FnShare>,
+    /// Per sample, the innermost function outside core/std/alloc, libc and the kernel:
+    /// "whose code was running", which a debug build's tiny core helpers would otherwise hide.
+    #[serde(default)]
+    pub top_code: Vec<FnShare>,
+    /// Leaf samples by crate (`kernel`, `native` for C/libc, `std`, `tokio`, `esbench`, ...).
+    #[serde(default)]
+    pub by_crate: Vec<FnShare>,
     /// Functions on the stack when the samples were taken (inclusive), most first.
     pub top_total: Vec<FnShare>,
 }
@@ -221,6 +228,8 @@ pub fn record_pid(
     prof.by_thread = stats.top(&stats.by_root, usize::MAX);
     prof.top_self = stats.top(&stats.self_samples, opts.top);
     prof.top_total = stats.top(&stats.total_samples, opts.top);
+    prof.top_code = stats.top(&stats.code_samples, opts.top);
+    prof.by_crate = stats.top(&stats.crate_samples, opts.top);
     let folded_name = format!("{stem}.folded");
     if std::fs::write(out_dir.join(&folded_name), &folded).is_ok() {
         prof.folded = Some(folded_name);
@@ -247,6 +256,8 @@ pub fn collapse(perf_script: &[u8]) -> std::io::Result<String> {
     use inferno::collapse::Collapse;
     let mut opts = inferno::collapse::perf::Options::default();
     opts.nthreads = 1;
+    // Kernel frames get a `_[k]` suffix so samples can be put on the kernel (see `crate_of`).
+    opts.annotate_kernel = true;
     let mut folder = inferno::collapse::perf::Folder::from(opts);
     let mut out = Vec::new();
     folder.collapse(BufReader::new(perf_script), &mut out)?;
@@ -270,6 +281,44 @@ pub struct FoldedStats {
     pub by_root: BTreeMap<String, u64>,
     pub self_samples: BTreeMap<String, u64>,
     pub total_samples: BTreeMap<String, u64>,
+    pub code_samples: BTreeMap<String, u64>,
+    pub crate_samples: BTreeMap<String, u64>,
+}
+
+/// Crates whose frames are plumbing rather than "whose code runs".
+const PLUMBING: [&str; 6] = ["core", "std", "alloc", "kernel", "native", "unknown"];
+
+/// The crate a frame belongs to: `kernel` (annotated `_[k]`), `unknown` (`[unknown]`), the
+/// first `ident::` path segment (so `<I as core::iter::Iterator>::next` is `core`), or
+/// `native` for C symbols (libc, the runtime's start-up).
+pub fn crate_of(frame: &str) -> &str {
+    if frame.ends_with("_[k]") {
+        return "kernel";
+    }
+    if frame.starts_with("[unknown]") {
+        return "unknown";
+    }
+    let b = frame.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_alphabetic() || b[i] == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            if frame[i..].starts_with("::") && b[start].is_ascii_lowercase() {
+                return &frame[start..i];
+            }
+        } else {
+            i += 1;
+        }
+    }
+    "native"
+}
+
+/// A frame name for people: without inferno's `_[k]` kernel marker.
+fn display_name(frame: &str) -> &str {
+    frame.strip_suffix("_[k]").unwrap_or(frame)
 }
 
 impl FoldedStats {
@@ -292,9 +341,22 @@ impl FoldedStats {
                 &frames[..]
             };
             if let Some(leaf) = funcs.last() {
-                *s.self_samples.entry(leaf.to_string()).or_default() += count;
+                *s.self_samples
+                    .entry(display_name(leaf).to_string())
+                    .or_default() += count;
+                *s.crate_samples
+                    .entry(crate_of(leaf).to_string())
+                    .or_default() += count;
+                let code = funcs
+                    .iter()
+                    .rev()
+                    .find(|f| !PLUMBING.contains(&crate_of(f)))
+                    .unwrap_or(leaf);
+                *s.code_samples
+                    .entry(display_name(code).to_string())
+                    .or_default() += count;
             }
-            let distinct: BTreeSet<&str> = funcs.iter().copied().collect();
+            let distinct: BTreeSet<&str> = funcs.iter().map(|f| display_name(f)).collect();
             for f in distinct {
                 *s.total_samples.entry(f.to_string()).or_default() += count;
             }
@@ -338,6 +400,27 @@ esbench  100/100    1.002: cpu-clock:
 ";
 
     #[test]
+    fn frames_are_put_on_crates() {
+        assert_eq!(crate_of("finish_task_switch.isra.0_[k]"), "kernel");
+        assert_eq!(
+            crate_of("<I as core::iter::traits::collect::IntoIterator>::into_iter"),
+            "core"
+        );
+        assert_eq!(
+            crate_of("<std::sys::thread::unix::Thread>::new::thread_start"),
+            "std"
+        );
+        assert_eq!(crate_of("tokio::runtime::park::Inner::park"), "tokio");
+        assert_eq!(crate_of("__GI___libc_write"), "native");
+        assert_eq!(crate_of("[unknown]"), "unknown");
+        let folded = "t;main;esbench::poll;core::ptr::read;memcpy_[k] 3\nt;main;esbench::poll 1\n";
+        let s = FoldedStats::from_folded(folded);
+        assert_eq!(s.code_samples.get("esbench::poll"), Some(&4));
+        assert_eq!(s.self_samples.get("memcpy"), Some(&3));
+        assert_eq!(s.crate_samples.get("kernel"), Some(&3));
+    }
+
+    #[test]
     fn perf_script_folds_and_counts() {
         let folded = collapse(SCRIPT.as_bytes()).unwrap();
         let s = FoldedStats::from_folded(&folded);
@@ -348,6 +431,8 @@ esbench  100/100    1.002: cpu-clock:
         assert!((top[0].percent - 200.0 / 3.0).abs() < 1e-9);
         assert_eq!(s.by_root.get("spinner"), Some(&2));
         assert_eq!(s.total_samples.get("std::thread::run"), Some(&2));
+        assert_eq!(s.crate_samples.get("esbench"), Some(&3));
+        assert_eq!(s.code_samples.get("esbench::spin"), Some(&2));
         let svg = draw_svg(&folded, "t").unwrap();
         assert!(String::from_utf8(svg).unwrap().contains("esbench::spin"));
     }

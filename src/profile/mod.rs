@@ -11,6 +11,7 @@
 //! /proc + perf window. A missing tool leaves a `note`, never an error.
 
 pub mod flamegraph;
+pub mod load;
 pub mod syscalls;
 pub mod threads;
 
@@ -162,7 +163,11 @@ pub fn profile_with(
         schema: PROFILE_SCHEMA.into(),
         label: opts.label.clone(),
         pid,
-        out_dir: opts.out_dir.display().to_string(),
+        // Absolute, so the report's flamegraph links work wherever the report is written.
+        out_dir: std::path::absolute(&opts.out_dir)
+            .unwrap_or_else(|_| opts.out_dir.clone())
+            .display()
+            .to_string(),
         window_s: opts.window.as_secs_f64(),
         ..Default::default()
     };

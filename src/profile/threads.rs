@@ -138,12 +138,14 @@ pub fn read_process(pid: u32) -> std::io::Result<HashMap<u32, ThreadSample>> {
 }
 
 /// Removes a pool index so `smol-0`/`smol-1` and `worker 3`/`worker 4` group together.
+/// Only an index after a separator counts: `python3` is a name, not thread 3 of `python`.
 pub fn normalise_name(name: &str) -> String {
-    let trimmed = name.trim_end_matches(|c: char| c.is_ascii_digit());
-    if trimmed.len() == name.len() {
+    const SEPARATORS: [char; 6] = ['-', '_', '#', ' ', ':', '.'];
+    let digits = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    if digits.len() == name.len() || !digits.ends_with(SEPARATORS) {
         return name.to_string();
     }
-    let trimmed = trimmed.trim_end_matches(['-', '_', '#', ' ', ':', '.']);
+    let trimmed = digits.trim_end_matches(SEPARATORS);
     if trimmed.is_empty() {
         name.to_string()
     } else {
@@ -330,6 +332,8 @@ mod tests {
         assert_eq!(normalise_name("worker 3"), "worker");
         assert_eq!(normalise_name("42"), "42");
         assert_eq!(normalise_name("async-io"), "async-io");
+        assert_eq!(normalise_name("python3"), "python3");
+        assert_eq!(normalise_name("blocking-1"), "blocking");
     }
 
     fn sample(name: &str, run_ms: u64, vcsw: u64) -> ThreadSample {

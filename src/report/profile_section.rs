@@ -91,6 +91,7 @@ pub fn section_with_links(
             .wakeups_per_s)
     );
 
+    in_short(&mut h, &profiles);
     summary_table(&mut h, &profiles, href);
     thread_tables(&mut h, &profiles);
     syscall_table(&mut h, &profiles);
@@ -213,6 +214,109 @@ fn stacked_svg(
     svg
 }
 
+/// One sentence per model, in figures: threads, who holds the CPU, who wakes, the dominant
+/// syscall, where the samples are.
+fn in_short(h: &mut String, profiles: &[(String, ProfileReport)]) {
+    h.push_str("<h3>In short</h3>\n<ul class=\"profile-in-short\">\n");
+    for (model, p) in profiles {
+        let _ = writeln!(
+            h,
+            "<li><strong>{}</strong>: {}</li>",
+            esc(model),
+            esc(&explain(p))
+        );
+    }
+    h.push_str("</ul>\n");
+}
+
+/// The sentence for one model (plain text; escaped by the caller).
+pub fn explain(p: &ProfileReport) -> String {
+    let mut parts = Vec::new();
+    if let Some(t) = &p.threads {
+        let mut s = format!(
+            "{}% of a core over {} threads",
+            fmt_num(t.total.cpu_percent),
+            t.total.threads
+        );
+        if let Some(top) = t.groups.first().filter(|g| g.cpu_s > 0.0) {
+            let share = 100.0 * top.cpu_s / t.total.cpu_s.max(1e-12);
+            let _ = write!(
+                s,
+                "; {}{} holds {}% of it",
+                top.name,
+                if top.threads > 1 {
+                    format!(" ×{}", top.threads)
+                } else {
+                    String::new()
+                },
+                fmt_num(share)
+            );
+        }
+        let _ = write!(s, "; {} wake-ups/s in all", fmt_num(t.total.wakeups_per_s));
+        if let Some(w) = t
+            .groups
+            .iter()
+            .max_by(|a, b| a.wakeups_per_s.total_cmp(&b.wakeups_per_s))
+        {
+            if w.wakeups_per_s > 0.0 {
+                let _ = write!(s, ", most by {} ({}/s)", w.name, fmt_num(w.wakeups_per_s));
+            }
+        }
+        if let Some(pre) = t
+            .groups
+            .iter()
+            .find(|g| g.preemptions_per_s > 2.0 * g.wakeups_per_s.max(50.0))
+        {
+            let _ = write!(
+                s,
+                "; {} is preempted {}/s (it spins or yields rather than sleeps)",
+                pre.name,
+                fmt_num(pre.preemptions_per_s)
+            );
+        }
+        if let Some(w) = p.wakeups_per_event {
+            let _ = write!(s, "; {} wake-ups per handled event", fmt_num(w));
+        }
+        parts.push(s);
+    }
+    if p.syscalls.status == "ok" {
+        if let Some(r) = p.syscalls.rows.first() {
+            let rate = r.calls as f64 / p.syscalls.window_s.max(1e-9);
+            let per = r
+                .per_event
+                .map(|e| format!(", {} per event", fmt_num(e)))
+                .unwrap_or_default();
+            parts.push(format!(
+                "{} syscalls/s, led by {} ({}/s{per})",
+                fmt_num(p.syscalls.calls_per_s),
+                r.syscall,
+                fmt_num(rate)
+            ));
+        }
+    }
+    let f = &p.flamegraph;
+    if f.samples > 0 {
+        let mut s = String::from("CPU samples");
+        if let Some(c) = f.by_crate.first() {
+            let _ = write!(s, " mostly in {} ({}%)", c.function, fmt_num(c.percent));
+        }
+        if let Some(func) = f.top_code.first().or(f.top_self.first()) {
+            let _ = write!(
+                s,
+                ", top function {} ({}%)",
+                truncate(&func.function, 60),
+                fmt_num(func.percent)
+            );
+        }
+        parts.push(s);
+    }
+    if parts.is_empty() {
+        "no profile figures (see the notes below)".into()
+    } else {
+        parts.join(". ") + "."
+    }
+}
+
 fn summary_table(
     h: &mut String,
     profiles: &[(String, ProfileReport)],
@@ -222,7 +326,7 @@ fn summary_table(
         "<h3>Per model</h3>\n<table class=\"profile-summary\">\n<thead><tr><th>model</th>\
          <th>threads</th><th>CPU % (1 core)</th><th>wake-ups/s</th><th>preemptions/s</th>\
          <th>events/s</th><th>wake-ups per event</th><th>CPU µs per event</th>\
-         <th>syscalls/s</th><th>syscalls per event</th><th>top function (self)</th>\
+         <th>syscalls/s</th><th>syscalls per event</th><th>top function</th>\
          <th>flamegraph</th></tr></thead>\n<tbody>\n",
     );
     for (model, p) in profiles {
@@ -234,8 +338,9 @@ fn summary_table(
         let sys_ok = p.syscalls.status == "ok";
         let top_fn = p
             .flamegraph
-            .top_self
+            .top_code
             .first()
+            .or(p.flamegraph.top_self.first())
             .map(|f| {
                 format!(
                     "{} ({}%)",
@@ -398,24 +503,49 @@ fn syscall_table(h: &mut String, profiles: &[(String, ProfileReport)]) {
     h.push_str("</tr>\n</tbody></table>\n");
 }
 
-/// Where the samples are: each model's top functions by self samples.
+/// Where the samples are: by crate, then each model's top functions.
 fn function_tables(h: &mut String, profiles: &[(String, ProfileReport)]) {
-    h.push_str("<h3>Functions holding the CPU samples</h3>\n<div class=\"side-by-side\" style=\"display:flex;flex-wrap:wrap;gap:1em\">\n");
+    h.push_str(
+        "<h3>Functions holding the CPU samples</h3>\n<p>From <code>perf</code> samples of the \
+         CPU time (an idle thread yields none). <em>By crate</em> puts each sample on the \
+         crate of the function it was taken in (<code>kernel</code>: inside a system call or \
+         the scheduler; <code>native</code>: C code such as libc). <em>Function</em> is the \
+         innermost function outside core/std/alloc, libc and the kernel — whose code was \
+         running.</p>\n<div class=\"side-by-side\" style=\"display:flex;flex-wrap:wrap;gap:1em\">\n",
+    );
     for (model, p) in profiles {
         let f = &p.flamegraph;
         let _ = writeln!(
             h,
-            "<table class=\"profile-functions\"><caption>{} — {} samples at {} Hz</caption>\
-             <thead><tr><th>function (self)</th><th>%</th></tr></thead><tbody>",
+            "<table class=\"profile-functions\"><caption>{} — {} samples at {} Hz</caption><tbody>",
             esc(model),
             f.samples,
             f.frequency_hz
         );
-        if f.top_self.is_empty() {
+        if f.samples == 0 {
             let why = f.note.as_deref().unwrap_or("no samples");
             let _ = writeln!(h, "<tr><td colspan=\"2\">{}</td></tr>", esc(why));
         }
-        for s in f.top_self.iter().take(8) {
+        if !f.by_crate.is_empty() {
+            h.push_str("<tr><th>by crate</th><th>%</th></tr>\n");
+        }
+        for c in f.by_crate.iter().take(6) {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td></tr>",
+                esc(&c.function),
+                fmt_num(c.percent)
+            );
+        }
+        let funcs = if f.top_code.is_empty() {
+            &f.top_self
+        } else {
+            &f.top_code
+        };
+        if !funcs.is_empty() {
+            h.push_str("<tr><th>function</th><th>%</th></tr>\n");
+        }
+        for s in funcs.iter().take(8) {
             let _ = writeln!(
                 h,
                 "<tr><td title=\"{}\">{}</td><td>{}</td></tr>",
