@@ -28,6 +28,7 @@ fn single_run_report_has_every_part() {
     let mut r = fabricate_results(11);
     r.scenario.name = "class<room> & \"quotes\"".into();
     r.models[2].status = "crashed: <panic> at src/x.rs".into();
+    r.models[4].name = "sm<o>l&co".into();
     let out = out_dir(tmp.path(), "single");
     let index = write_report(&[(PathBuf::from("in/results.json"), r.clone())], &out).unwrap();
     assert_eq!(index, out.join("index.html"));
@@ -47,6 +48,13 @@ fn single_run_report_has_every_part() {
     assert!(html.contains("class&lt;room&gt; &amp; &quot;quotes&quot;"));
     assert!(!html.contains("class<room>"));
     assert!(html.contains("crashed: &lt;panic&gt;"));
+    // Model names reach the SVG legends escaped too.
+    assert!(html.contains("sm&lt;o&gt;l&amp;co"));
+    assert!(!html.contains("sm<o>l"));
+    assert!(
+        html.contains("<title>"),
+        "plots carry a title for screen readers"
+    );
 
     // Headline, table, plots, context, how-to-read.
     for part in [
@@ -139,6 +147,19 @@ fn cli_writes_next_to_the_first_file_and_names_bad_files() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(p.parent().unwrap().join("index.html").exists());
+    // A run directory works as well as its results.json.
+    let p2 = save(tmp.path(), "run2", &fabricate_results(43));
+    let out = Command::new(exe)
+        .arg("report")
+        .arg(p2.parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(p2.parent().unwrap().join("index.html").exists());
 
     let bad = tmp.path().join("foreign.json");
     std::fs::write(&bad, "{\"name\": \"package.json, not results\"}").unwrap();

@@ -44,6 +44,12 @@ pub fn load_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
     paths
         .iter()
         .map(|p| {
+            // A run directory stands for the results.json inside it.
+            let p = &if p.is_dir() {
+                p.join("results.json")
+            } else {
+                p.clone()
+            };
             let r = Results::load(p)?;
             validate::check(&r)
                 .with_context(|| format!("{} is not a usable results file", p.display()))?;
@@ -222,7 +228,23 @@ pub fn make_plots(r: &Results, prefix: &str) -> Result<Vec<Plot>> {
             svg,
         });
     }
+    for p in &mut plots {
+        p.svg = with_title(&p.svg, &p.caption);
+    }
     Ok(plots)
+}
+
+/// `svg` with a `<title>` (tooltip and screen-reader name) right after its opening tag.
+fn with_title(svg: &str, title: &str) -> String {
+    match svg.find('>') {
+        Some(i) if svg.starts_with("<svg") => format!(
+            "{} role=\"img\"><title>{}</title>{}",
+            &svg[..i],
+            esc(title),
+            &svg[i + 1..]
+        ),
+        _ => svg.to_string(),
+    }
 }
 
 fn figure(p: &Plot) -> String {
@@ -259,6 +281,7 @@ fn run_section(r: &Results, label: &str, id: &str, plots: &[Plot], several: bool
     } else {
         s.push_str(&table::html(r));
     }
+    s.push_str(&table::counters_html(r));
     s.push_str("<h3>The floor: what the machine and the driver add by themselves</h3>\n");
     s.push_str(&table::floor_html(r));
 

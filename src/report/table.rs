@@ -101,6 +101,42 @@ pub fn markdown(r: &Results) -> String {
     s
 }
 
+/// Every counter of every model (the union of their names), so nothing the run counted is
+/// hidden: skipped or failed polls, unmatched sequence numbers, reconnects… Empty string when
+/// no model has counters.
+pub fn counters_html(r: &Results) -> String {
+    let mut keys: Vec<&str> = r
+        .models
+        .iter()
+        .flat_map(|m| m.counters.keys().map(|k| k.as_str()))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "<details><summary>All counters, per model</summary>\n<div class=\"scroll\">\
+         <table class=\"counters\"><thead><tr><th>model</th>",
+    );
+    for k in &keys {
+        s.push_str(&format!("<th>{}</th>", esc(&k.replace('_', " "))));
+    }
+    s.push_str("</tr></thead><tbody>\n");
+    for m in &r.models {
+        s.push_str(&format!("<tr><th scope=\"row\">{}</th>", esc(&m.name)));
+        for k in &keys {
+            match m.counters.get(*k) {
+                Some(v) => s.push_str(&format!("<td>{v}</td>")),
+                None => s.push_str("<td>–</td>"),
+            }
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("</tbody></table></div></details>\n");
+    s
+}
+
 /// The floor as a small HTML table: what the machine and the driver add by themselves.
 pub fn floor_html(r: &Results) -> String {
     use super::format::us;
