@@ -209,7 +209,7 @@ fn comparison_and_profile_section_render_in_headless_chromium() {
         &bin,
         tmp.path(),
         &index.canonicalize().unwrap(),
-        14 + profile_svgs,
+        16 + profile_svgs,
     );
 }
 

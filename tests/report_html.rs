@@ -108,7 +108,9 @@ fn two_runs_get_a_comparison_and_both_sections() {
     let html = std::fs::read_to_string(index).unwrap();
     assert!(html.contains("id=\"compare\""));
     assert!(html.contains("class=\"worse\""));
-    assert_eq!(html.matches("<svg").count(), 14);
+    // 7 plots per run + poll latency and watchdog lateness A vs B.
+    assert_eq!(html.matches("<svg").count(), 16);
+    assert!(out.join("compare-a-b-poll_latency.svg").exists());
     assert!(out.join("a-cpu_over_time.svg").exists());
     assert!(out.join("b-cpu_over_time.svg").exists());
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();

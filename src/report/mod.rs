@@ -13,6 +13,7 @@ pub mod fixture;
 pub mod format;
 pub mod headline;
 pub mod page;
+pub mod plot_compare;
 pub mod plot_cpu;
 pub mod plot_hist;
 pub mod plot_latency;
@@ -122,6 +123,7 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
     }
     body.push_str("<a href=\"#howto\">how to read this</a></nav>\n");
 
+    let mut compare_plots = Vec::new();
     if several {
         body.push_str("<h2 id=\"compare\">Comparison</h2>\n");
         md.push_str("## Comparison\n\n");
@@ -138,11 +140,30 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
             );
             body.push_str(&compare::html(&cmp, &pa, &pb));
             md.push_str(&compare::markdown(&cmp, &pa, &pb));
+            for (metric, name) in [
+                ("poll_latency", "Poll latency"),
+                ("watchdog_lateness", "Watchdog lateness"),
+            ] {
+                let title = format!("{name}, A vs {}", letter(k));
+                if let Some(svg) = plot_compare::plot(first, &inputs[k].1, metric, &title)? {
+                    let p = Plot {
+                        file: format!("compare-a-{}-{metric}.svg", letter(k).to_lowercase()),
+                        caption: format!("{title}: percentile curves per model."),
+                        svg: String::new(),
+                    };
+                    let p = Plot {
+                        svg: with_title(&svg, &p.caption),
+                        ..p
+                    };
+                    body.push_str(&figure(&p));
+                    compare_plots.push(p);
+                }
+            }
             md.push('\n');
         }
     }
 
-    let mut plots = Vec::new();
+    let mut plots = compare_plots;
     for (k, (_, r)) in inputs.iter().enumerate() {
         let prefix = if several {
             format!("{}-", letter(k).to_lowercase())
