@@ -13,7 +13,8 @@ use crate::report::format::{short_commit, utc};
 #[command(after_help = "Examples:
   esbench history
   esbench history --scenario classroom --model smol
-  esbench history --html --out reports/trend")]
+  esbench history --html --out reports/trend
+  esbench history --record reports/latest/results.json")]
 pub struct HistoryArgs {
     /// The history database written by `esbench run`.
     #[arg(long, value_name = "PATH", default_value = history::DEFAULT_DB)]
@@ -30,6 +31,9 @@ pub struct HistoryArgs {
     /// Where history.html goes [default: the database's directory].
     #[arg(long, value_name = "DIR", requires = "html")]
     pub out: Option<PathBuf>,
+    /// Append these results files to the history first (`esbench run` does this itself).
+    #[arg(long, value_name = "RESULTS.json")]
+    pub record: Vec<PathBuf>,
 }
 
 const LISTED: [&str; 5] = [
@@ -41,6 +45,16 @@ const LISTED: [&str; 5] = [
 ];
 
 pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
+    if !args.record.is_empty() {
+        for (path, results) in crate::report::load_inputs(&args.record)? {
+            let id = history::record_run(&args.db, &results, &path)?;
+            println!(
+                "recorded {} as run #{id} in {}",
+                path.display(),
+                args.db.display()
+            );
+        }
+    }
     if !args.db.exists() {
         anyhow::bail!(
             "no history database at {} (esbench run creates it; or pass --db)",

@@ -27,12 +27,10 @@ pub fn plot(a: &Results, b: &Results, metric: &str, title: &str) -> anyhow::Resu
         if sa.count == 0 || sb.count == 0 {
             continue;
         }
-        panels.push((
-            i,
-            mb.name.as_str(),
-            curve(&sa.histogram()?),
-            curve(&sb.histogram()?),
-        ));
+        let (ca, cb) = (curve(&sa.histogram()?), curve(&sb.histogram()?));
+        if !ca.is_empty() && !cb.is_empty() {
+            panels.push((i, mb.name.as_str(), ca, cb));
+        }
     }
     if panels.is_empty() {
         return Ok(None);
