@@ -225,3 +225,28 @@ fn a_run_without_models_still_gets_a_page() {
     assert!(html.contains("there is no headline"));
     assert!(!html.contains("<svg"));
 }
+
+#[test]
+fn runs_of_different_scenarios_are_only_compared_within_a_scenario() {
+    use esbench::report::comparison_pairs;
+    let named = |seed: u64, name: &str| {
+        let mut r = fabricate_results(seed);
+        r.scenario.name = name.into();
+        (PathBuf::from(format!("{name}-{seed}.json")), r)
+    };
+    // One scenario: everything against the first.
+    let same = vec![named(1, "x"), named(2, "x"), named(3, "x")];
+    assert_eq!(comparison_pairs(&same), vec![(0, 1), (0, 2)]);
+    // `esbench run` over two scenarios: nothing to compare.
+    let two = vec![named(1, "classroom"), named(2, "stress")];
+    assert!(comparison_pairs(&two).is_empty());
+    let mixed = vec![named(1, "a"), named(2, "b"), named(3, "a"), named(4, "b")];
+    assert_eq!(comparison_pairs(&mixed), vec![(0, 2), (1, 3)]);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let index = write_report(&two, tmp.path()).unwrap();
+    let html = std::fs::read_to_string(index).unwrap();
+    assert!(!html.contains("id=\"compare\""));
+    assert!(html.contains("2 scenarios"));
+    assert_eq!(html.matches("<svg").count(), 14);
+}

@@ -142,7 +142,7 @@ pub fn fabricate_model(
     let mut counters = BTreeMap::new();
     counters.insert("frames_accepted".to_string(), frames as u64);
     counters.insert("frames_rejected".to_string(), (rng.unit() * 4.0) as u64);
-    counters.insert("coalesced".to_string(), (rng.unit() * 20.0) as u64);
+    counters.insert("frames_coalesced".to_string(), (rng.unit() * 20.0) as u64);
     counters.insert("polls".to_string(), polls as u64);
     ModelResult {
         name: name.to_string(),

@@ -60,8 +60,8 @@ pub fn load_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
 }
 
 /// Writes `index.html`, one `.svg` per plot and `summary.md` into `out_dir` (created if
-/// needed) and returns the path of `index.html`. With several inputs the first is A and each
-/// other one is compared against it; every run also gets its own full section.
+/// needed) and returns the path of `index.html`. With several inputs, runs of the same
+/// scenario are compared (see [`comparison_pairs`]); every run also gets its own full section.
 pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<PathBuf> {
     if inputs.is_empty() {
         bail!("write_report needs at least one results file");
@@ -87,16 +87,18 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
 
     let mut body = String::new();
     let mut md = String::new();
-    let first = &inputs[0].1;
-    let title = if several {
-        format!("esbench report — {} runs compared", inputs.len())
+    let pairs = comparison_pairs(inputs);
+    let title = if !several {
+        format!("esbench report — {}", inputs[0].1.scenario.name)
+    } else if pairs.is_empty() {
+        format!("esbench report — {} scenarios", inputs.len())
     } else {
-        format!("esbench report — {}", first.scenario.name)
+        format!("esbench report — {} runs compared", inputs.len())
     };
     body.push_str(&format!("<h1>{}</h1>\n", esc(&title)));
     md.push_str(&format!("# {title}\n\n"));
     body.push_str("<nav>");
-    if several {
+    if !pairs.is_empty() {
         body.push_str("<a href=\"#compare\">comparison</a>");
     }
     for (k, (_, r)) in inputs.iter().enumerate() {
@@ -124,43 +126,46 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
     body.push_str("<a href=\"#howto\">how to read this</a></nav>\n");
 
     let mut compare_plots = Vec::new();
-    if several {
+    if !pairs.is_empty() {
         body.push_str("<h2 id=\"compare\">Comparison</h2>\n");
         md.push_str("## Comparison\n\n");
-        for k in 1..inputs.len() {
-            let cmp = compare::compare(first, &inputs[k].1);
-            body.push_str(&format!(
-                "<h3>{} vs {}</h3>\n",
-                esc(&format!("A: {}", inputs[0].1.scenario.name)),
-                esc(&format!("{}: {}", letter(k), inputs[k].1.scenario.name))
-            ));
-            let (pa, pb) = (
-                inputs[0].0.display().to_string(),
-                inputs[k].0.display().to_string(),
-            );
-            body.push_str(&compare::html(&cmp, &pa, &pb));
-            md.push_str(&compare::markdown(&cmp, &pa, &pb));
-            for (metric, name) in [
-                ("poll_latency", "Poll latency"),
-                ("watchdog_lateness", "Watchdog lateness"),
-            ] {
-                let title = format!("{name}, A vs {}", letter(k));
-                if let Some(svg) = plot_compare::plot(first, &inputs[k].1, metric, &title)? {
-                    let p = Plot {
-                        file: format!("compare-a-{}-{metric}.svg", letter(k).to_lowercase()),
-                        caption: format!("{title}: percentile curves per model."),
-                        svg: String::new(),
-                    };
-                    let p = Plot {
-                        svg: with_title(&svg, &p.caption),
-                        ..p
-                    };
-                    body.push_str(&figure(&p));
-                    compare_plots.push(p);
-                }
+    }
+    for &(j, k) in &pairs {
+        let (a, b) = (&inputs[j].1, &inputs[k].1);
+        let cmp = compare::compare(a, b);
+        let (la, lb) = (letter(j), letter(k));
+        body.push_str(&format!(
+            "<h3>{} vs {}</h3>\n",
+            esc(&format!("{la}: {}", a.scenario.name)),
+            esc(&format!("{lb}: {}", b.scenario.name))
+        ));
+        let (pa, pb) = (
+            inputs[j].0.display().to_string(),
+            inputs[k].0.display().to_string(),
+        );
+        body.push_str(&compare::html(&cmp, &pa, &pb));
+        md.push_str(&compare::markdown(&cmp, &pa, &pb));
+        for (metric, name) in [
+            ("poll_latency", "Poll latency"),
+            ("watchdog_lateness", "Watchdog lateness"),
+        ] {
+            let title = format!("{name}, {la} vs {lb}");
+            if let Some(svg) = plot_compare::plot(a, b, metric, &title)? {
+                let caption = format!("{title}: percentile curves per model.");
+                let p = Plot {
+                    file: format!(
+                        "compare-{}-{}-{metric}.svg",
+                        la.to_lowercase(),
+                        lb.to_lowercase()
+                    ),
+                    svg: with_title(&svg, &caption),
+                    caption,
+                };
+                body.push_str(&figure(&p));
+                compare_plots.push(p);
             }
-            md.push('\n');
         }
+        md.push('\n');
     }
 
     let mut plots = compare_plots;
@@ -202,6 +207,24 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
     let index = out_dir.join("index.html");
     write_atomic(&index, page::document(&title, &body).as_bytes())?;
     Ok(index)
+}
+
+/// Which inputs are compared, as (A, B) index pairs. Runs of one scenario: each against the
+/// first. Runs of several scenarios (e.g. `esbench run` over a scenario list): each against
+/// the first earlier run of the same scenario, if any — comparing models across different
+/// scenarios would mix two questions.
+pub fn comparison_pairs(inputs: &[(PathBuf, Results)]) -> Vec<(usize, usize)> {
+    let name = |k: usize| inputs[k].1.scenario.name.as_str();
+    let one_scenario = (1..inputs.len()).all(|k| name(k) == name(0));
+    (1..inputs.len())
+        .filter_map(|k| {
+            if one_scenario {
+                Some((0, k))
+            } else {
+                (0..k).find(|&j| name(j) == name(k)).map(|j| (j, k))
+            }
+        })
+        .collect()
 }
 
 fn letter(k: usize) -> String {
