@@ -1,4 +1,4 @@
-//! `ModelUnderLoad` (the board + pollers behind `esbench profile --model`) against a fake
+//! `profile_model` (fresh serve child, boards, pollers: `run --profile`, `profile --model`) against a fake
 //! `serve`: this test binary re-executed as `serve`. It must feed frames at the scenario's
 //! rate through the pty, poll at the scenario's rate, send the commands, and stop the child
 //! with SIGTERM; the profile must see the fake serve's named threads and cost per event.
@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use esbench::profile::load::ModelUnderLoad;
-use esbench::profile::{profile_with, ProfileOptions};
+use esbench::profile::{profile_model, ProfileOptions};
 use esbench::scenario::Scenario;
 
 fn main() {
@@ -104,16 +103,17 @@ fn serve_conn(mut c: std::net::TcpStream) {
 fn model_under_load_feeds_polls_and_stops() {
     let exe = std::env::current_exe().unwrap();
     let scenario = Scenario::default(); // classroom: 40 frames/s, 30 polls/s, 1 command/s
-    let target = ModelUnderLoad::start(&exe, "fake", &scenario).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
     let dir = tempfile::tempdir().unwrap();
     let mut opts = ProfileOptions::new(Duration::from_secs(2), dir.path(), "fake");
     opts.strace = false;
     opts.perf = false;
-    let events = || target.events();
-    let report = profile_with(target.pid(), &opts, Some(&events));
-    let total = target.events();
-    target.stop().expect("fake serve exits 0 on SIGTERM");
+    // The whole pass: start, warm up, profile, SIGTERM (an error if serve did not exit 0).
+    let report = profile_model(&exe, "fake", &scenario, &opts, Duration::from_millis(300)).unwrap();
+    assert!(
+        report.notes.iter().all(|n| !n.contains("stopping serve")),
+        "{:?}",
+        report.notes
+    );
 
     let json = serde_json::to_string_pretty(&report).unwrap();
     let ev = report.events.expect("events counted");
@@ -128,7 +128,7 @@ fn model_under_load_feeds_polls_and_stops() {
         (12.0..45.0).contains(&per_s(ev.polls)),
         "polls {ev:?}\n{json}"
     );
-    assert!(total.commands >= 1, "{total:?}");
+    assert!(ev.commands >= 1, "{ev:?}");
     let names: Vec<&str> = report
         .threads
         .as_ref()

@@ -236,6 +236,32 @@ pub fn profile_with(
     report
 }
 
+/// The whole profiling pass for one model, as `esbench run --profile` and `esbench profile
+/// --model` do it: a *fresh* `exe serve --model MODEL` child on the scenario's boards and
+/// clients ([`load::ModelUnderLoad`]), `warmup`, then [`profile_with`], then SIGTERM. A fresh
+/// child keeps the measured child's CPU figures (rusage at exit) free of profiler overhead.
+pub fn profile_model(
+    exe: &Path,
+    model: &str,
+    scenario: &crate::scenario::Scenario,
+    opts: &ProfileOptions,
+    warmup: Duration,
+) -> anyhow::Result<ProfileReport> {
+    let target = load::ModelUnderLoad::start(exe, model, scenario)?;
+    std::thread::sleep(warmup);
+    if !Path::new(&format!("/proc/{}", target.pid())).exists() {
+        anyhow::bail!("`esbench serve --model {model}` exited during warm-up");
+    }
+    let events = || target.events();
+    let report = profile_with(target.pid(), opts, Some(&events));
+    if let Err(e) = target.stop() {
+        let mut report = report;
+        report.notes.push(format!("stopping serve: {e:#}"));
+        return Ok(report);
+    }
+    Ok(report)
+}
+
 /// A label reduced to characters safe in a file name.
 pub fn file_safe(label: &str) -> String {
     label
