@@ -389,7 +389,8 @@ fn thread_tables(h: &mut String, profiles: &[(String, ProfileReport)]) {
         let _ = writeln!(
             h,
             "<table class=\"profile-threads\"><caption>{}</caption>\n<thead><tr><th>thread</th>\
-             <th>CPU %</th><th>user / sys s</th><th>wake-ups/s</th><th>preempt./s</th></tr></thead><tbody>",
+             <th>CPU %</th><th>user / sys s</th><th>wake-ups/s</th><th>preempt./s</th>\
+             <th title=\"runnable but waiting for a CPU, % of the window\">waited %</th></tr></thead><tbody>",
             esc(model)
         );
         match &p.threads {
@@ -402,7 +403,7 @@ fn thread_tables(h: &mut String, profiles: &[(String, ProfileReport)]) {
                     };
                     let _ = writeln!(
                         h,
-                        "<tr><td>{}{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td></tr>",
+                        "<tr><td>{}{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                         esc(&g.name),
                         count,
                         fmt_num(g.cpu_percent),
@@ -410,13 +411,14 @@ fn thread_tables(h: &mut String, profiles: &[(String, ProfileReport)]) {
                         fmt_num(g.sys_s),
                         fmt_num(g.wakeups_per_s),
                         fmt_num(g.preemptions_per_s),
+                        fmt_num(100.0 * g.wait_s / t.window_s.max(1e-9)),
                     );
                 }
                 if !t.precise_cpu {
-                    h.push_str("<tr><td colspan=\"5\">CPU from 10 ms ticks only (no schedstat): coarse.</td></tr>\n");
+                    h.push_str("<tr><td colspan=\"6\">CPU from 10 ms ticks only (no schedstat): coarse.</td></tr>\n");
                 }
             }
-            None => h.push_str("<tr><td colspan=\"5\">not read (process gone)</td></tr>\n"),
+            None => h.push_str("<tr><td colspan=\"6\">not read (process gone)</td></tr>\n"),
         }
         h.push_str("</tbody></table>\n");
     }
