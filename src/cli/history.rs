@@ -1,9 +1,96 @@
-//! `esbench history` (being built by its issue).
+//! `esbench history`: lists recorded runs and plots their headline figures over time.
 
-/// Not implemented yet.
+use std::path::PathBuf;
+
+use crate::history::{self, Filter};
+use crate::report::figures::COLUMNS;
+use crate::report::format::{short_commit, utc};
+
+/// List past runs from the history database; with --html, plot the headline figures across
+/// runs.
 #[derive(clap::Args, Debug)]
-pub struct HistoryArgs {}
+#[command(after_help = "Examples:
+  esbench history
+  esbench history --scenario classroom --model smol
+  esbench history --html --out reports/trend")]
+pub struct HistoryArgs {
+    /// The history database written by `esbench run`.
+    #[arg(long, value_name = "PATH", default_value = history::DEFAULT_DB)]
+    pub db: PathBuf,
+    /// Only runs of this scenario.
+    #[arg(long, value_name = "S")]
+    pub scenario: Option<String>,
+    /// Only this model.
+    #[arg(long, value_name = "M")]
+    pub model: Option<String>,
+    /// Also write history.html with trend plots.
+    #[arg(long)]
+    pub html: bool,
+    /// Where history.html goes [default: the database's directory].
+    #[arg(long, value_name = "DIR", requires = "html")]
+    pub out: Option<PathBuf>,
+}
 
-pub fn exec(_args: HistoryArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("`esbench history` is not implemented yet")
+const LISTED: [&str; 5] = [
+    "cpu_percent",
+    "poll_p50",
+    "poll_p99",
+    "staleness_p99",
+    "watchdog_p99",
+];
+
+pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
+    if !args.db.exists() {
+        anyhow::bail!(
+            "no history database at {} (esbench run creates it; or pass --db)",
+            args.db.display()
+        );
+    }
+    let conn = history::open(&args.db)?;
+    let filter = Filter {
+        scenario: args.scenario.clone(),
+        model: args.model.clone(),
+    };
+    let runs = history::list_runs(&conn, &filter)?;
+    if runs.is_empty() {
+        println!("no runs match in {}", args.db.display());
+    } else {
+        print!(
+            "{:>5}  {:<23}  {:<10}  {:<14}  {:<16}",
+            "run", "started", "commit", "scenario", "model"
+        );
+        for key in LISTED {
+            print!("  {:>14}", history::heading(key));
+        }
+        println!("  status");
+        for r in &runs {
+            for m in &r.models {
+                print!(
+                    "{:>5}  {:<23}  {:<10}  {:<14}  {:<16}",
+                    format!("#{}", r.id),
+                    utc(r.started_unix),
+                    short_commit(r.commit.as_deref()),
+                    r.scenario,
+                    m.model
+                );
+                for key in LISTED {
+                    let col = COLUMNS.iter().find(|c| c.key == key).expect("known key");
+                    print!("  {:>14}", crate::report::figures::display(col, m.get(key)));
+                }
+                println!("  {}", m.status);
+            }
+        }
+    }
+    if args.html {
+        let out = args.out.clone().unwrap_or_else(|| {
+            args.db
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."))
+        });
+        let page = history::trend::write_html(&runs, &args.db, &out)?;
+        println!("history: {}", page.display());
+    }
+    Ok(0)
 }

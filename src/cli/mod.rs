@@ -27,7 +27,9 @@ pub struct Cli {
 pub enum Command {
     Run(run::RunArgs),
     Serve(serve::ServeArgs),
+    /// Run a virtual Esplora on a pseudo-terminal (prints `device: /dev/pts/N`)
     Device(device::DeviceArgs),
+    /// Capture a board's (or any tty's) stream into a replayable .esrec file
     Record(record::RecordArgs),
     Report(report::ReportArgs),
     Check(check::CheckArgs),

@@ -1,9 +1,28 @@
-//! `esbench models` (being built by its issue).
+//! `esbench models`: lists the concurrency models this build has.
 
-/// Not implemented yet.
+/// List the concurrency models (one per line: name, then a short description).
 #[derive(clap::Args, Debug)]
-pub struct ModelsArgs {}
+#[command(
+    after_help = "Example:\n  esbench models\n  esbench models --names   # names only, for scripts"
+)]
+pub struct ModelsArgs {
+    /// Print only the names.
+    #[arg(long)]
+    pub names: bool,
+}
 
-pub fn exec(_args: ModelsArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("`esbench models` is not implemented yet")
+pub fn exec(args: ModelsArgs) -> anyhow::Result<i32> {
+    let width = crate::models::ALL
+        .iter()
+        .map(|m| m.name.len())
+        .max()
+        .unwrap_or(0);
+    for m in crate::models::ALL {
+        if args.names {
+            println!("{}", m.name);
+        } else {
+            println!("{:width$}  {}", m.name, m.description);
+        }
+    }
+    Ok(0)
 }

@@ -1,9 +1,102 @@
-//! `esbench serve` (being built by its issue).
+//! `esbench serve`: runs the bridge for real under one model.
 
-/// Not implemented yet.
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::bridge::{net, BridgeConfig, ServeStats, Shutdown};
+use crate::models::{launch, ServeConfig};
+
+/// Run the Esplora-to-Scratch bridge under one concurrency model (the system under test).
 #[derive(clap::Args, Debug)]
-pub struct ServeArgs {}
+#[command(after_help = "\
+Examples:
+  esbench serve --serial /dev/ttyACM0                  # a real Esplora, Scratch on :50209
+  esbench serve --model smol --serial /dev/pts/5 --serial /dev/pts/6 --listen 127.0.0.1:6000
+  esbench serve --model tokio --serial /dev/pts/5 --scenario scenarios/busy.toml --stats-out stats.json
 
-pub fn exec(_args: ServeArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("`esbench serve` is not implemented yet")
+Board i is served on the --listen port + i. One `listening ADDR` line per board is printed
+once the sockets accept. SIGTERM or Ctrl-C stops it, prints the statistics and writes them
+to --stats-out.")]
+pub struct ServeArgs {
+    /// Concurrency model (see `esbench models`).
+    #[arg(long, default_value = "threads")]
+    pub model: String,
+    /// Serial device of a board (repeat for several boards).
+    #[arg(long = "serial", required = true)]
+    pub serial: Vec<PathBuf>,
+    /// Address of board 0; board i listens on port + i.
+    #[arg(long, default_value = "127.0.0.1:50209")]
+    pub listen: SocketAddr,
+    /// Scenario file whose [workload] section sets the per-frame/per-poll work, the blocking
+    /// sleep, the watchdog period and the silence threshold.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Write the statistics as JSON here (atomically) at shutdown.
+    #[arg(long)]
+    pub stats_out: Option<PathBuf>,
+}
+
+pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
+    let bridge = match &args.scenario {
+        Some(p) => bridge_config_from_scenario(p)?,
+        None => BridgeConfig::default(),
+    };
+    // A thousand idle Scratch clients need more than the default 1024 fds.
+    let _ = net::raise_nofile_limit();
+    let shutdown = Shutdown::new().context("cannot create the shutdown eventfd")?;
+    shutdown
+        .trigger_on_signals()
+        .context("cannot install the SIGTERM/SIGINT handlers")?;
+    let cfg = ServeConfig {
+        model: args.model.clone(),
+        serial: args.serial.clone(),
+        listen: args.listen,
+        bridge,
+    };
+    let running = launch::start_with(&cfg, shutdown)?;
+    {
+        let mut out = std::io::stdout().lock();
+        for addr in running.addrs() {
+            writeln!(out, "listening {addr}")?;
+        }
+        out.flush()?;
+    }
+    let stats = running.wait()?;
+    print_stats(&stats);
+    if let Some(path) = &args.stats_out {
+        let json = serde_json::to_vec_pretty(&stats)?;
+        crate::metrics::results::write_atomic(path, &json)?;
+    }
+    Ok(0)
+}
+
+/// The scenario's `[workload]` as the bridge needs it.
+pub fn bridge_config_from_scenario(path: &std::path::Path) -> anyhow::Result<BridgeConfig> {
+    let s = crate::scenario::Scenario::load(path)
+        .with_context(|| format!("cannot load scenario {}", path.display()))?;
+    Ok(BridgeConfig::from_workload(&s.workload))
+}
+
+fn print_stats(stats: &ServeStats) {
+    println!("model {}", stats.model);
+    for (i, b) in stats.boards.iter().enumerate() {
+        println!(
+            "board {i}: frames {} accepted, {} rejected, {} coalesced; polls {}; commands {} ({} rejected); reconnects {}",
+            b.frames_accepted,
+            b.frames_rejected,
+            b.coalesced,
+            b.polls,
+            b.commands,
+            b.commands_rejected,
+            b.reconnects
+        );
+        let w = &b.watchdog_lateness;
+        println!(
+            "board {i}: watchdog lateness µs p50 {} p99 {} p99.9 {} max {} ({} ticks)",
+            w.p50, w.p99, w.p999, w.max, w.count
+        );
+    }
 }

@@ -58,6 +58,24 @@ impl<T: AsFd> AsyncFd<T> {
         poll_fn(|cx| self.poll_op(cx, dir, &mut op)).await
     }
 
+    /// Waits until the fd is readable without reading (e.g. a shutdown eventfd that must
+    /// stay readable for others). Probes with a zero-timeout `poll(2)`.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.op(Dir::Read, |fd| {
+            let mut p = libc::pollfd {
+                fd: fd.as_fd().as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            match unsafe { libc::poll(&mut p, 1, 0) } {
+                0 => Err(io::ErrorKind::WouldBlock.into()),
+                n => sys_io(n as isize).map(drop),
+            }
+        })
+        .await
+    }
+
     /// Reads what is available (at least one byte, or 0 at end of file).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.op(Dir::Read, |fd| {

@@ -44,6 +44,7 @@ const IDX_BITS: u32 = 20;
 const MAX_TASKS: usize = 1 << IDX_BITS;
 
 /// Waker data word: runtime id (12 bits) | generation (32) | slot index (20).
+/// `unpack` gives back (runtime, index, generation).
 fn pack(rt: u16, idx: u32, gen: u32) -> u64 {
     (rt as u64) << 52 | (gen as u64) << IDX_BITS | idx as u64
 }
@@ -51,8 +52,8 @@ fn pack(rt: u16, idx: u32, gen: u32) -> u64 {
 fn unpack(id: u64) -> (u16, u32, u32) {
     (
         (id >> 52) as u16,
-        (id >> IDX_BITS) as u32,
         (id as u32) & (MAX_TASKS as u32 - 1),
+        (id >> IDX_BITS) as u32,
     )
 }
 
@@ -443,6 +444,10 @@ impl Runtime {
     /// Runs `future` to completion on this thread, running spawned tasks meanwhile.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let core = &*self.core;
+        assert!(
+            try_with_core(|_| ()).is_none(),
+            "coop: block_on inside a running runtime would deadlock the loop"
+        );
         let _enter = Enter::new(&self.core);
         let _slack = self.core.config.timer_slack.map(TimerSlack::set);
         core.rec.borrow_mut().start();

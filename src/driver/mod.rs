@@ -1,5 +1,11 @@
 //! Running the benchmark: the floor probe, the Scratch client emulation, the child process
 //! under test and the orchestration of one model after another.
 
+pub mod child;
+pub mod client;
 pub mod floor;
+pub mod http;
+pub mod join;
 pub mod pace;
+pub mod pollbody;
+pub mod routes;

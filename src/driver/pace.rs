@@ -7,8 +7,6 @@
 use nix::sys::time::TimeSpec;
 use nix::time::{clock_nanosleep, ClockId, ClockNanosleepFlags};
 
-use crate::clock::now_ns;
-
 /// Sleeps until `CLOCK_MONOTONIC` reaches `deadline_ns` (returns at once if it already has).
 /// Retries when a signal interrupts the sleep, so a caught SIGINT never shortens a wait.
 pub fn sleep_until_ns(deadline_ns: u64) {
@@ -65,6 +63,7 @@ pub fn ms_to_ns(ms: f64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::now_ns;
 
     #[test]
     fn sleeps_until_the_deadline_and_not_before() {

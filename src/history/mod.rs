@@ -1,1 +1,401 @@
-//! (filled in by its issue)
+//! Run history: every `esbench run` appends its headline figures to an SQLite database
+//! (`reports/history.sqlite` by default) so trends across commits can be listed and plotted.
+//!
+//! The database is embedded (rusqlite with bundled SQLite: nothing to install). Its schema is
+//! versioned with `PRAGMA user_version`; a newer or foreign database is refused with a clear
+//! error instead of being modified. Each run is written in one transaction in WAL mode, so a
+//! write interrupted at any point (crash, kill -9, power loss) leaves the previous runs intact
+//! and the half-written run invisible.
+
+pub mod trend;
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use rusqlite::{params, Connection, Transaction};
+
+use crate::metrics::results::Results;
+use crate::report::figures::{ModelFigures, COLUMNS};
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The default database path, relative to the working directory.
+pub const DEFAULT_DB: &str = "reports/history.sqlite";
+
+/// The per-model figures kept, by `report::figures` column key.
+pub const MODEL_FIGURES: [&str; 12] = [
+    "cpu_percent",
+    "ctx_switches_per_s",
+    "max_rss_kib",
+    "threads",
+    "poll_p50",
+    "poll_p99",
+    "poll_p999",
+    "poll_max",
+    "staleness_p99",
+    "command_p99",
+    "watchdog_p50",
+    "watchdog_p99",
+];
+
+const SCHEMA_V1: &str = "
+CREATE TABLE runs (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    recorded_unix REAL NOT NULL,
+    started_unix  REAL NOT NULL,
+    commit_hash   TEXT,
+    esbench_version TEXT NOT NULL,
+    hostname      TEXT NOT NULL,
+    machine_json  TEXT NOT NULL,
+    scenario      TEXT NOT NULL,
+    scenario_path TEXT NOT NULL,
+    quick         INTEGER NOT NULL,
+    duration_s    REAL NOT NULL,
+    floor_timer_p50 INTEGER,
+    floor_timer_p99 INTEGER,
+    results_path  TEXT NOT NULL
+);
+CREATE TABLE model_runs (
+    run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    model         TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    cpu_percent   REAL,
+    ctx_switches_per_s REAL,
+    max_rss_kib   REAL,
+    threads       REAL,
+    poll_p50      REAL,
+    poll_p99      REAL,
+    poll_p999     REAL,
+    poll_max      REAL,
+    staleness_p99 REAL,
+    command_p99   REAL,
+    watchdog_p50  REAL,
+    watchdog_p99  REAL,
+    results_path  TEXT NOT NULL,
+    PRIMARY KEY (run_id, model)
+);
+CREATE INDEX runs_by_scenario ON runs(scenario, started_unix);
+CREATE INDEX model_runs_by_model ON model_runs(model);
+";
+
+/// Opens (creating if needed) a history database and brings its schema to this version.
+pub fn open(db: &Path) -> Result<Connection> {
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    }
+    let conn = Connection::open(db)
+        .with_context(|| format!("cannot open history database {}", db.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    prepare(&conn).with_context(|| format!("history database {}", db.display()))?;
+    Ok(conn)
+}
+
+/// Sets the journal mode and creates or checks the schema.
+fn prepare(conn: &Connection) -> Result<()> {
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .context("not an SQLite database (or it is damaged)")?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        // Some file systems cannot do WAL; the rollback journal is just as safe, only slower.
+        conn.execute_batch("PRAGMA journal_mode=DELETE")?;
+    }
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON")?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    match version {
+        0 => {
+            let tables: i64 = conn.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )?;
+            if tables > 0 {
+                bail!("it holds other tables and no esbench schema version: not an esbench history database");
+            }
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(SCHEMA_V1)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+            tx.commit()?;
+        }
+        SCHEMA_VERSION => {}
+        v if v > SCHEMA_VERSION => bail!(
+            "schema version {v} is newer than this esbench understands ({SCHEMA_VERSION}); \
+             use a newer esbench or another --db"
+        ),
+        v => bail!("unknown schema version {v}"),
+    }
+    Ok(())
+}
+
+/// Appends one run (all its models) in a single transaction and returns the run id.
+pub fn record_run(db: &Path, results: &Results, results_path: &Path) -> Result<i64> {
+    let mut conn = open(db)?;
+    let tx = conn.transaction()?;
+    let id = insert_run(&tx, results, results_path)?;
+    tx.commit()
+        .with_context(|| format!("cannot commit the run to {}", db.display()))?;
+    Ok(id)
+}
+
+/// Inserts one run inside the caller's transaction (nothing is visible until it commits).
+pub fn insert_run(tx: &Transaction, results: &Results, results_path: &Path) -> Result<i64> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let path = results_path.display().to_string();
+    let floor = &results.floor.timer_lateness;
+    let (fp50, fp99) = if floor.count > 0 {
+        (Some(floor.p50 as i64), Some(floor.p99 as i64))
+    } else {
+        (None, None)
+    };
+    tx.execute(
+        "INSERT INTO runs (recorded_unix, started_unix, commit_hash, esbench_version, hostname,
+             machine_json, scenario, scenario_path, quick, duration_s, floor_timer_p50,
+             floor_timer_p99, results_path)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            now,
+            results.started_unix,
+            results.commit,
+            results.esbench_version,
+            results.machine.hostname,
+            serde_json::to_string(&results.machine)?,
+            results.scenario.name,
+            results.scenario.path,
+            results.scenario.quick,
+            results.scenario.duration_s,
+            fp50,
+            fp99,
+            path,
+        ],
+    )?;
+    let run_id = tx.last_insert_rowid();
+    let cols = MODEL_FIGURES.join(", ");
+    let marks: Vec<String> = (4..4 + MODEL_FIGURES.len())
+        .map(|i| format!("?{i}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO model_runs (run_id, model, status, {cols}, results_path) VALUES (?1, ?2, ?3, {}, ?{})",
+        marks.join(", "),
+        4 + MODEL_FIGURES.len()
+    );
+    let mut stmt = tx.prepare(&sql)?;
+    for m in &results.models {
+        let f = ModelFigures::from_model(m, results.scenario.duration_s);
+        let mut values: Vec<rusqlite::types::Value> = vec![
+            run_id.into(),
+            m.name.clone().into(),
+            m.status.clone().into(),
+        ];
+        for key in MODEL_FIGURES {
+            values.push(match f.get(key) {
+                Some(v) => v.into(),
+                None => rusqlite::types::Value::Null,
+            });
+        }
+        values.push(path.clone().into());
+        stmt.execute(rusqlite::params_from_iter(values))
+            .with_context(|| format!("cannot record model {}", m.name))?;
+    }
+    Ok(run_id)
+}
+
+/// One recorded run with the models that matched the query.
+#[derive(Clone, Debug)]
+pub struct RunRow {
+    pub id: i64,
+    pub started_unix: f64,
+    pub commit: Option<String>,
+    pub hostname: String,
+    pub scenario: String,
+    pub quick: bool,
+    pub results_path: String,
+    pub models: Vec<ModelRow>,
+}
+
+/// One model's recorded figures; `figures` follows `MODEL_FIGURES`.
+#[derive(Clone, Debug)]
+pub struct ModelRow {
+    pub model: String,
+    pub status: String,
+    pub figures: Vec<Option<f64>>,
+    pub results_path: String,
+}
+
+impl ModelRow {
+    pub fn get(&self, key: &str) -> Option<f64> {
+        let i = MODEL_FIGURES.iter().position(|k| *k == key)?;
+        self.figures[i]
+    }
+}
+
+/// Which runs to list.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub scenario: Option<String>,
+    pub model: Option<String>,
+}
+
+/// Runs in time order (oldest first), each with its models (filtered by `filter.model`).
+/// Runs with no matching model are left out when a model is asked for.
+pub fn list_runs(conn: &Connection, filter: &Filter) -> Result<Vec<RunRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, started_unix, commit_hash, hostname, scenario, quick, results_path FROM runs
+         WHERE (?1 IS NULL OR scenario = ?1) ORDER BY started_unix, id",
+    )?;
+    let mut runs: Vec<RunRow> = stmt
+        .query_map(params![filter.scenario], |r| {
+            Ok(RunRow {
+                id: r.get(0)?,
+                started_unix: r.get(1)?,
+                commit: r.get(2)?,
+                hostname: r.get(3)?,
+                scenario: r.get(4)?,
+                quick: r.get(5)?,
+                results_path: r.get(6)?,
+                models: Vec::new(),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let sql = format!(
+        "SELECT model, status, {}, results_path FROM model_runs
+         WHERE run_id = ?1 AND (?2 IS NULL OR model = ?2) ORDER BY rowid",
+        MODEL_FIGURES.join(", ")
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    for run in &mut runs {
+        run.models = stmt
+            .query_map(params![run.id, filter.model], |r| {
+                let figures = (0..MODEL_FIGURES.len())
+                    .map(|i| r.get::<_, Option<f64>>(2 + i))
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(ModelRow {
+                    model: r.get(0)?,
+                    status: r.get(1)?,
+                    figures,
+                    results_path: r.get(2 + MODEL_FIGURES.len())?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+    }
+    if filter.model.is_some() {
+        runs.retain(|r| !r.models.is_empty());
+    }
+    Ok(runs)
+}
+
+/// Display heading of a stored figure (shared with the report's column headings).
+pub fn heading(key: &str) -> &'static str {
+    COLUMNS
+        .iter()
+        .find(|c| c.key == key)
+        .map(|c| c.heading)
+        .unwrap_or("?")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::{fabricate_results, fabricate_results_with};
+
+    #[test]
+    fn records_and_lists_runs_with_filters() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("reports/history.sqlite");
+        let a = fabricate_results(1);
+        let mut b = fabricate_results_with(2, &["smol", "coop"], 4.0);
+        b.scenario.name = "stress".into();
+        let id1 = record_run(&db, &a, Path::new("reports/a/results.json")).unwrap();
+        let id2 = record_run(&db, &b, Path::new("reports/b/results.json")).unwrap();
+        assert!(id2 > id1);
+        let conn = open(&db).unwrap();
+        let all = list_runs(&conn, &Filter::default()).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].models.len(), 8);
+        let smol = a.model("smol").unwrap();
+        let row = all[0].models.iter().find(|m| m.model == "smol").unwrap();
+        assert_eq!(row.get("poll_p99"), Some(smol.poll_latency.p99 as f64));
+        assert_eq!(row.get("cpu_percent"), Some(smol.cpu.percent));
+        assert_eq!(row.results_path, "reports/a/results.json");
+        let stress = list_runs(
+            &conn,
+            &Filter {
+                scenario: Some("stress".into()),
+                model: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(stress.len(), 1);
+        assert_eq!(stress[0].id, id2);
+        let rayon = list_runs(
+            &conn,
+            &Filter {
+                scenario: None,
+                model: Some("rayon".into()),
+            },
+        )
+        .unwrap();
+        assert_eq!(rayon.len(), 1, "only run a has rayon");
+        assert_eq!(rayon[0].models.len(), 1);
+    }
+
+    #[test]
+    fn uncommitted_transaction_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.sqlite");
+        record_run(&db, &fabricate_results(1), Path::new("a.json")).unwrap();
+        {
+            let mut conn = open(&db).unwrap();
+            let tx = conn.transaction().unwrap();
+            insert_run(&tx, &fabricate_results(2), Path::new("b.json")).unwrap();
+            // Dropped without commit: rolled back.
+        }
+        let conn = open(&db).unwrap();
+        let runs = list_runs(&conn, &Filter::default()).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].results_path, "a.json");
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM model_runs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 8);
+    }
+
+    #[test]
+    fn foreign_and_newer_databases_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let foreign = dir.path().join("foreign.sqlite");
+        Connection::open(&foreign)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        let e = open(&foreign).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("not an esbench history database"),
+            "{e:#}"
+        );
+
+        let newer = dir.path().join("newer.sqlite");
+        open(&newer).unwrap();
+        Connection::open(&newer)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 99")
+            .unwrap();
+        let e = open(&newer).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("newer than this esbench"),
+            "{e:#}"
+        );
+
+        let junk = dir.path().join("junk.sqlite");
+        std::fs::write(
+            &junk,
+            b"this is not a database at all, just text padding it out...",
+        )
+        .unwrap();
+        let e = open(&junk).unwrap_err();
+        assert!(format!("{e:#}").contains("junk.sqlite"), "{e:#}");
+    }
+}

@@ -2,8 +2,11 @@
 //!
 //! `summary` turns HDR histograms into the percentile shape every metric shares; `results`
 //! is the versioned `results.json` schema that the driver writes once and that `report`,
-//! `check` and `history` only read.
+//! `check` and `history` only read; `process` accounts a child's CPU and memory; `machine`
+//! describes where a result came from.
 
+pub mod machine;
+pub mod process;
 pub mod results;
 pub mod summary;
 

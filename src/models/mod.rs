@@ -1,1 +1,141 @@
-//! (filled in by its issue)
+//! The concurrency models: one file per model, each holding only what differs — how it
+//! waits on the serial fd, the sockets and the timers, and how it shuts down. The bridge
+//! itself (`crate::bridge`) is shared and identical under every model.
+//!
+//! Adding a model is one file plus one line in [`ALL`]: write
+//! `pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats>` that serves every
+//! [`BoardEndpoint`] until `ctx.shutdown` fires, then returns `ctx_stats.collect(...)`
+//! (see [`StatsHandle`]). Per endpoint it must:
+//! - read `serial` (already open, raw, non-blocking) and pass the bytes to
+//!   `board.ingest`; on [`crate::bridge::serial::ReadOutcome::Gone`] call `board.serial_lost`,
+//!   then retry `bridge::serial::open_serial(&serial_path)` after
+//!   `bridge::serial::Backoff::next_delay()` (runtime timer, no blocking) and on success call
+//!   `board.note_reconnect()` and `board.serial_opened(&file)`;
+//! - run the watchdog: sleep until `board.watchdog_sleep()` has passed, call
+//!   `board.watchdog_tick()`, repeat;
+//! - accept on `listener` (bound, blocking mode: switch it to the runtime's kind) and per
+//!   connection feed bytes to a `bridge::Connection` with the board as handler, write its
+//!   output, close when `should_close()` and the output is flushed or the peer hung up.
+//!
+//! Shared helper modules (not models): `blocking_io` (threads, rayon) and `tokio_family`
+//! (tokio, tokio-current).
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::bridge::{Board, ServeStats, Shutdown};
+
+#[cfg(feature = "async-std-model")]
+pub mod async_std;
+mod blocking_io;
+pub mod launch;
+pub mod rayon;
+pub mod smol;
+pub mod threads;
+pub mod tokio;
+pub mod tokio_current;
+mod tokio_family;
+
+pub use launch::{start, RunningServe, ServeConfig};
+
+/// One concurrency model, as listed by `esbench models`.
+#[derive(Clone, Copy)]
+pub struct ModelInfo {
+    /// CLI/results name; also the module file name with `-` as `_`.
+    pub name: &'static str,
+    /// One line for `esbench models` and the report.
+    pub description: &'static str,
+    /// Serves until `ctx.shutdown` fires, then returns the statistics.
+    pub run: fn(ServeContext) -> anyhow::Result<ServeStats>,
+}
+
+impl std::fmt::Debug for ModelInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelInfo")
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .finish()
+    }
+}
+
+/// Every model this build has, in the order reports list them.
+pub static ALL: &[ModelInfo] = &[
+    threads::INFO,
+    tokio::INFO,
+    tokio_current::INFO,
+    #[cfg(feature = "async-std-model")]
+    async_std::INFO,
+    smol::INFO,
+    rayon::INFO,
+];
+
+/// The model called `name`.
+pub fn find(name: &str) -> Option<&'static ModelInfo> {
+    ALL.iter().find(|m| m.name == name)
+}
+
+/// All model names, comma-separated (for error messages).
+pub fn names() -> String {
+    ALL.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+}
+
+/// Everything a model needs to serve: one endpoint per board and the shutdown signal.
+pub struct ServeContext {
+    /// The model's name (goes into [`ServeStats::model`]).
+    pub model: &'static str,
+    pub boards: Vec<BoardEndpoint>,
+    /// Fires on SIGTERM/SIGINT (`esbench serve`) or [`RunningServe::stop`].
+    pub shutdown: Shutdown,
+}
+
+/// One board: its shared state, its serial device and its listening socket.
+pub struct BoardEndpoint {
+    pub board: Arc<Board>,
+    /// Where to reopen the device after it vanished.
+    pub serial_path: PathBuf,
+    /// The device, already opened by `bridge::serial::open_serial` (non-blocking, raw) and
+    /// announced to the board with `serial_opened`.
+    pub serial: File,
+    /// Bound and listening (blocking mode).
+    pub listener: TcpListener,
+}
+
+impl ServeContext {
+    /// A handle for collecting the statistics after the endpoints were moved into tasks.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle {
+            model: self.model,
+            boards: self.boards.iter().map(|e| e.board.clone()).collect(),
+        }
+    }
+}
+
+/// Collects [`ServeStats`] at the end of a run.
+#[derive(Clone)]
+pub struct StatsHandle {
+    model: &'static str,
+    boards: Vec<Arc<Board>>,
+}
+
+impl StatsHandle {
+    /// The statistics of every board, plus the model's free-form `runtime` extras (a
+    /// `threads` count, read from `/proc/self/task`, is added when it is an object).
+    pub fn collect(&self, runtime: serde_json::Value) -> ServeStats {
+        let mut runtime = runtime;
+        if let (Some(obj), Some(n)) = (runtime.as_object_mut(), process_threads()) {
+            obj.entry("threads").or_insert(serde_json::json!(n));
+        }
+        ServeStats {
+            model: self.model.to_string(),
+            boards: self.boards.iter().map(|b| b.stats()).collect(),
+            runtime: Some(runtime),
+        }
+    }
+}
+
+/// Threads in this process right now.
+pub fn process_threads() -> Option<usize> {
+    std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
+}

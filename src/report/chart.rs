@@ -30,7 +30,10 @@ pub const FLOOR_COLOR: RGBColor = RGBColor(0, 0, 0);
 pub const FONT: &str = "sans-serif";
 pub const TITLE_SIZE: u32 = 22;
 pub const LABEL_SIZE: u32 = 15;
-pub const LEGEND_WIDTH: u32 = 190;
+pub const LEGEND_WIDTH: u32 = 230;
+
+/// One model's line: its index (for colour and marker), its name and its points.
+pub type Line<'a> = (usize, &'a str, Vec<(f64, f64)>);
 
 /// The colour of the `i`-th model.
 pub fn color(i: usize) -> RGBColor {
@@ -132,7 +135,7 @@ pub fn draw_legend<DB: DrawingBackend>(
         if let Some(m) = e.marker {
             draw_marker(area, m, (24, y), e.color)?;
         }
-        let label = truncate(&e.label, 22);
+        let label = truncate(&e.label, 30);
         area.draw(&Text::new(
             label,
             (48, y),

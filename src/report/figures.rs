@@ -151,30 +151,21 @@ pub fn all(results: &Results) -> Vec<ModelFigures> {
         .collect()
 }
 
-/// For each column, the index of the best model among the ones that finished `ok` (`None`
-/// when no ok model has the value). Ties go to the first.
-pub fn best_per_column(figs: &[ModelFigures]) -> Vec<Option<usize>> {
+/// For each column, the best (lowest) value among the models that finished `ok`; `None`
+/// when no ok model has the value or all of them have the same one (nobody stands out).
+pub fn best_per_column(figs: &[ModelFigures]) -> Vec<Option<f64>> {
     (0..COLUMNS.len())
         .map(|c| {
-            let mut best: Option<(usize, f64)> = None;
-            for (i, f) in figs.iter().enumerate() {
-                let Some(v) = f.values[c].filter(|_| f.ok) else {
-                    continue;
-                };
-                match best {
-                    Some((_, b)) if b <= v => {}
-                    _ => best = Some((i, v)),
-                }
-            }
-            // A column where every model has the same value singles nobody out.
-            let distinct = figs
-                .iter()
-                .filter(|f| f.ok)
-                .filter_map(|f| f.values[c])
-                .any(|v| Some(v) != best.map(|b| b.1));
-            best.filter(|_| distinct).map(|b| b.0)
+            let ok_values = || figs.iter().filter(|f| f.ok).filter_map(|f| f.values[c]);
+            let best = ok_values().fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.min(v))));
+            best.filter(|b| ok_values().any(|v| v != *b))
         })
         .collect()
+}
+
+/// Whether model `f`'s value in column `c` is the column's best (ties all count).
+pub fn is_best(f: &ModelFigures, c: usize, best: &[Option<f64>]) -> bool {
+    f.ok && best[c].is_some() && f.values[c] == best[c]
 }
 
 /// Formats a value of column `c` for people.
@@ -211,21 +202,28 @@ mod tests {
         r.models[cheapest].status = "crashed: boom".into();
         let figs = all(&r);
         let best = best_per_column(&figs);
-        let cpu_best = best[0].unwrap();
+        let cpu_best = figs.iter().position(|f| is_best(f, 0, &best)).unwrap();
         assert_ne!(cpu_best, cheapest);
+        assert!(!is_best(&figs[cheapest], 0, &best));
         let min_ok = figs
             .iter()
             .filter(|f| f.ok)
             .map(|f| f.values[0].unwrap())
             .fold(f64::INFINITY, f64::min);
         assert_eq!(figs[cpu_best].values[0], Some(min_ok));
-        // Every model has threads>0 but they differ; make them equal: no best.
+        // Ties are all marked; when every model ties, nobody is.
+        let ti = COLUMNS.iter().position(|c| c.key == "threads").unwrap();
+        for (i, m) in r.models.iter_mut().enumerate() {
+            m.cpu.threads = if i < 3 { 1 } else { 4 };
+        }
+        let figs = all(&r);
+        let best = best_per_column(&figs);
+        let marked: Vec<bool> = figs.iter().map(|f| is_best(f, ti, &best)).collect();
+        assert_eq!(marked.iter().filter(|m| **m).count(), 3);
         for m in &mut r.models {
             m.cpu.threads = 2;
         }
-        let best = best_per_column(&all(&r));
-        let ti = COLUMNS.iter().position(|c| c.key == "threads").unwrap();
-        assert_eq!(best[ti], None);
+        assert_eq!(best_per_column(&all(&r))[ti], None);
     }
 
     #[test]

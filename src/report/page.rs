@@ -9,7 +9,7 @@ pub const CSS: &str = r#"
 :root { --fg:#1b1f24; --muted:#57606a; --line:#d0d7de; --best:#dafbe1; --bad:#ffebe9; }
 * { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
-       color: var(--fg); margin: 0 auto; padding: 1rem 1.5rem 3rem; max-width: 1240px; line-height: 1.45; }
+       color: var(--fg); margin: 0 auto; padding: 1rem 1.5rem 3rem; max-width: 1440px; line-height: 1.45; }
 h1 { font-size: 1.6rem; margin: .4rem 0; }
 h2 { font-size: 1.3rem; border-bottom: 1px solid var(--line); padding-bottom: .2rem; margin-top: 2rem; }
 h3 { font-size: 1.1rem; margin-top: 1.4rem; }
@@ -23,13 +23,13 @@ nav a { margin-right: .9rem; }
 .card .f { font-weight: 600; }
 .card .v { color: var(--muted); font-size: .9rem; }
 .scroll { overflow-x: auto; }
-table { border-collapse: collapse; font-size: .88rem; margin: .6rem 0; }
-th, td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: right; white-space: nowrap; }
-thead th { background: #f6f8fa; text-align: center; white-space: normal; min-width: 4.5rem; }
+table { border-collapse: collapse; font-size: .78rem; margin: .6rem 0; }
+th, td { border: 1px solid var(--line); padding: .2rem .3rem; text-align: right; white-space: nowrap; }
+thead th { background: #f6f8fa; text-align: center; white-space: normal; min-width: 3.6rem; }
 tbody th { text-align: left; }
 td.best { background: var(--best); font-weight: 700; }
 td.ok { color: #1a7f37; text-align: left; }
-td.bad { color: #cf222e; text-align: left; white-space: normal; min-width: 10rem; }
+td.bad { color: #cf222e; text-align: left; white-space: normal; min-width: 8rem; }
 tr.failed td, tr.failed th { color: #8c959f; }
 table.compare td { text-align: center; }
 td.better { background: #dafbe1; } td.worse { background: #ffebe9; } td.noise { color: var(--muted); }

@@ -17,7 +17,7 @@ const LOG_FLOOR_PERCENT: f64 = 0.01;
 
 /// The SVG, or `None` when no model has a CPU series.
 pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
-    let series: Vec<(usize, &str, Vec<(f64, f64)>)> = results
+    let series: Vec<chart::Line> = results
         .models
         .iter()
         .enumerate()
@@ -71,6 +71,8 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
             c.configure_mesh()
                 .x_desc(x_desc)
                 .y_desc("CPU % of one core (log scale)")
+                .y_labels(20)
+                .y_max_light_lines(0)
                 .y_label_formatter(&chart::log_label)
                 .label_style(label_style)
                 .axis_desc_style(label_style)
@@ -132,8 +134,12 @@ mod tests {
         let r = fabricate_results(3);
         let svg = plot(&r).unwrap().unwrap();
         assert!(svg.starts_with("<svg"));
-        // One line per model plus one legend swatch per model.
-        assert_eq!(svg.matches("<polyline").count(), 2 * r.models.len());
+        // Each model's colour strokes its line and its legend swatch.
+        for i in 0..r.models.len() {
+            let c = chart::color(i);
+            let stroke = format!("stroke=\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2);
+            assert!(svg.matches(&stroke).count() >= 2, "model {i}");
+        }
         assert!(
             svg.contains("log scale"),
             "rayon at 18 % vs ~1 % needs a log axis"

@@ -122,6 +122,8 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
             c.configure_mesh()
                 .x_desc("lateness (ms, log scale)")
                 .y_desc("% of ticks")
+                .x_labels(20)
+                .x_max_light_lines(0)
                 .x_label_formatter(&chart::log_label)
                 .y_labels(5)
                 .label_style(label_style)

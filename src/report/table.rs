@@ -16,8 +16,8 @@ pub fn html(r: &Results) -> String {
         s.push_str(&format!("<th>{}</th>", esc(c.heading)));
     }
     s.push_str("<th>status</th></tr></thead>\n<tbody>\n");
-    for (i, f) in figs.iter().enumerate() {
-        row_html(&mut s, i, f, &best);
+    for f in &figs {
+        row_html(&mut s, f, &best);
     }
     s.push_str("</tbody></table></div>\n");
     s.push_str(
@@ -27,7 +27,7 @@ pub fn html(r: &Results) -> String {
     s
 }
 
-fn row_html(s: &mut String, i: usize, f: &ModelFigures, best: &[Option<usize>]) {
+fn row_html(s: &mut String, f: &ModelFigures, best: &[Option<f64>]) {
     let class = if f.ok { "" } else { " class=\"failed\"" };
     s.push_str(&format!(
         "<tr{class}><th scope=\"row\">{}</th>",
@@ -35,7 +35,7 @@ fn row_html(s: &mut String, i: usize, f: &ModelFigures, best: &[Option<usize>]) 
     ));
     for (c, col) in COLUMNS.iter().enumerate() {
         let text = esc(&display(col, f.values[c]));
-        if best[c] == Some(i) {
+        if figures::is_best(f, c, best) {
             s.push_str(&format!("<td class=\"best\">★ {text}</td>"));
         } else {
             s.push_str(&format!("<td>{text}</td>"));
@@ -61,11 +61,11 @@ pub fn markdown(r: &Results) -> String {
         s.push_str("---:|");
     }
     s.push_str("---|\n");
-    for (i, f) in figs.iter().enumerate() {
+    for f in &figs {
         s.push_str(&format!("| {} |", md_cell(&f.name)));
         for (c, col) in COLUMNS.iter().enumerate() {
             let text = md_cell(&display(col, f.values[c]));
-            if best[c] == Some(i) {
+            if figures::is_best(f, c, &best) {
                 s.push_str(&format!(" **{text}** |"));
             } else {
                 s.push_str(&format!(" {text} |"));

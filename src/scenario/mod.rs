@@ -18,8 +18,9 @@ pub use schema::{
 pub const DEFAULT_SCENARIO: &str = "scenarios/classroom.toml";
 
 /// Every scenario bundled in `scenarios/`, by file name.
-pub const BUNDLED: [&str; 6] = [
+pub const BUNDLED: [&str; 7] = [
     "classroom.toml",
+    "classroom-replay.toml",
     "lab.toml",
     "heavy-frame.toml",
     "blocking-call.toml",

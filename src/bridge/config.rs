@@ -1,0 +1,48 @@
+//! The bridge's tunables: the scenario's `[workload]` section, as the bridge needs it.
+
+use std::time::Duration;
+
+/// Per-board behaviour knobs shared by every model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BridgeConfig {
+    /// Busy CPU work per accepted frame, before it is published (µs).
+    pub frame_work_us: u64,
+    /// Busy CPU work per `/poll` (µs).
+    pub poll_work_us: u64,
+    /// A *blocking* sleep inside the `/poll` handler (µs) — shows what blocking calls do to
+    /// each runtime.
+    pub blocking_sleep_us: u64,
+    /// The watchdog's period.
+    pub watchdog_period: Duration,
+    /// A started board that sends nothing for this long is reported in `/poll`.
+    pub silent_after: Duration,
+    /// Cap on the per-frame ingest log kept for the stats (memory guard for long runs).
+    pub ingest_log_cap: usize,
+}
+
+impl Default for BridgeConfig {
+    fn default() -> Self {
+        BridgeConfig {
+            frame_work_us: 0,
+            poll_work_us: 0,
+            blocking_sleep_us: 0,
+            watchdog_period: Duration::from_millis(25),
+            silent_after: Duration::from_millis(500),
+            ingest_log_cap: 2_000_000,
+        }
+    }
+}
+
+impl BridgeConfig {
+    /// Takes the scenario's `[workload]` section.
+    pub fn from_workload(w: &crate::scenario::Workload) -> BridgeConfig {
+        BridgeConfig {
+            frame_work_us: w.frame_work_us,
+            poll_work_us: w.poll_work_us,
+            blocking_sleep_us: w.blocking_sleep_us,
+            watchdog_period: Duration::from_secs_f64(w.watchdog_period_ms.max(0.001) / 1_000.0),
+            silent_after: Duration::from_millis(w.silent_after_ms),
+            ..BridgeConfig::default()
+        }
+    }
+}

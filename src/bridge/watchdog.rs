@@ -1,0 +1,100 @@
+//! The per-board watchdog's schedule: a fixed-period task whose wake-up lateness is the
+//! model's timer jitter.
+//!
+//! Deadlines are absolute (`start + k * period`) so lateness never accumulates into drift,
+//! and every deadline that passed while the task was asleep is recorded (against its own
+//! scheduled time), so a long stall shows up as many late ticks instead of silently
+//! vanishing — the coordinated-omission rule from MEASURING.md.
+
+use hdrhistogram::Histogram;
+
+use crate::metrics::summary::{new_histogram, record_clamped, Summary};
+
+/// At most this many missed deadlines are recorded per wake-up (guards a process that was
+/// stopped for hours from spending minutes filling the histogram).
+const MAX_CATCH_UP: u64 = 100_000;
+
+#[derive(Debug)]
+pub struct Watchdog {
+    period_ns: u64,
+    next_ns: u64,
+    lateness_us: Histogram<u64>,
+}
+
+impl Watchdog {
+    /// A schedule whose first deadline is `start_ns + period_ns`.
+    pub fn new(period_ns: u64, start_ns: u64) -> Watchdog {
+        let period_ns = period_ns.max(1_000);
+        Watchdog {
+            period_ns,
+            next_ns: start_ns + period_ns,
+            lateness_us: new_histogram(),
+        }
+    }
+
+    /// The next scheduled deadline (CLOCK_MONOTONIC ns); models sleep until then.
+    pub fn next_deadline_ns(&self) -> u64 {
+        self.next_ns
+    }
+
+    pub fn period_ns(&self) -> u64 {
+        self.period_ns
+    }
+
+    /// Called when the task wakes at `now_ns`. Records the lateness of every deadline that
+    /// has passed and returns how many there were (0 for an early wake-up).
+    pub fn fire(&mut self, now_ns: u64) -> u64 {
+        let mut n = 0;
+        while self.next_ns <= now_ns && n < MAX_CATCH_UP {
+            record_clamped(&mut self.lateness_us, (now_ns - self.next_ns) / 1_000);
+            self.next_ns += self.period_ns;
+            n += 1;
+        }
+        if self.next_ns <= now_ns {
+            // Skip the rest of a huge gap without recording it sample by sample.
+            let behind = (now_ns - self.next_ns) / self.period_ns + 1;
+            self.next_ns += behind * self.period_ns;
+        }
+        n
+    }
+
+    /// Lateness so far, µs.
+    pub fn summary(&self) -> Summary {
+        Summary::from_histogram(&self.lateness_us)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn on_time_and_late_ticks_are_measured_against_the_schedule() {
+        let mut w = Watchdog::new(25 * MS, 0);
+        assert_eq!(w.next_deadline_ns(), 25 * MS);
+        assert_eq!(w.fire(24 * MS), 0, "early wake-up records nothing");
+        assert_eq!(w.fire(25 * MS + 300_000), 1);
+        assert_eq!(w.next_deadline_ns(), 50 * MS, "no drift from lateness");
+        // Asleep through three deadlines (50, 75, 100 ms), woke at 101 ms.
+        assert_eq!(w.fire(101 * MS), 3);
+        assert_eq!(w.next_deadline_ns(), 125 * MS);
+        let s = w.summary();
+        assert_eq!(s.count, 4);
+        assert!((50_900..=51_100).contains(&s.max), "max {}", s.max);
+        assert!(
+            (295..=305).contains(&s.p50) || s.p50 <= 1_000,
+            "p50 {}",
+            s.p50
+        );
+    }
+
+    #[test]
+    fn huge_gaps_do_not_hang() {
+        let mut w = Watchdog::new(MS, 0);
+        let n = w.fire(3_600_000 * MS);
+        assert_eq!(n, MAX_CATCH_UP);
+        assert!(w.next_deadline_ns() > 3_600_000 * MS);
+    }
+}

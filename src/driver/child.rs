@@ -1,0 +1,266 @@
+//! The model under test as a child process: `esbench serve` started from this very binary.
+//!
+//! Running each model in its own process is what makes its CPU figures its own: the kernel
+//! accounts every thread the runtime starts to that process, and `wait4` returns the total.
+//! This module starts it, waits until it accepts connections, and stops it with SIGTERM
+//! (SIGKILL after a grace period), reaping it with `wait4` for its rusage.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::metrics::process::{try_wait4, wait4_timeout, Exit, Rusage};
+
+/// How to start one `esbench serve`.
+#[derive(Clone, Debug)]
+pub struct ServeCommand {
+    pub exe: PathBuf,
+    pub model: String,
+    pub serials: Vec<PathBuf>,
+    pub listen: SocketAddr,
+    pub scenario: Option<PathBuf>,
+    pub stats_out: PathBuf,
+    /// CPUs the child may run on (`--pin`); None leaves it to the scheduler.
+    pub cpus: Option<Vec<usize>>,
+}
+
+/// A running `esbench serve`.
+pub struct ServeChild {
+    pub pid: i32,
+    pub addrs: Vec<SocketAddr>,
+    stderr_tail: Arc<Mutex<Vec<String>>>,
+    reaped: Option<(Exit, Rusage)>,
+}
+
+/// Lines of the child's stderr kept for error messages.
+const STDERR_TAIL: usize = 20;
+
+impl ServeChild {
+    /// Starts the child and waits (up to `ready_timeout`) for one `listening ADDR` line per
+    /// board. If it dies or stays silent, the error carries its exit and the end of stderr.
+    pub fn spawn(cmd: &ServeCommand, ready_timeout: Duration) -> Result<ServeChild> {
+        let mut c = Command::new(&cmd.exe);
+        c.arg("serve").arg("--model").arg(&cmd.model);
+        for s in &cmd.serials {
+            c.arg("--serial").arg(s);
+        }
+        c.arg("--listen").arg(cmd.listen.to_string());
+        if let Some(s) = &cmd.scenario {
+            c.arg("--scenario").arg(s);
+        }
+        c.arg("--stats-out").arg(&cmd.stats_out);
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(cpus) = cmd.cpus.clone() {
+            use std::os::unix::process::CommandExt;
+            // Set in the child before exec, so every thread the runtime starts inherits it.
+            unsafe {
+                c.pre_exec(move || {
+                    set_affinity(0, &cpus).map_err(std::io::Error::other)?;
+                    Ok(())
+                });
+            }
+        }
+        let mut child = c
+            .spawn()
+            .with_context(|| format!("cannot start {} serve", cmd.exe.display()))?;
+        let pid = child.id() as i32;
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        // Read stdout on a thread: the `listening` lines come to us, the rest is drained so
+        // the child can never block on a full pipe.
+        let (tx, rx) = mpsc::channel::<SocketAddr>();
+        std::thread::Builder::new()
+            .name("serve-stdout".into())
+            .spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(addr) = line.strip_prefix("listening ") {
+                        if let Ok(a) = addr.trim().parse() {
+                            let _ = tx.send(a);
+                        }
+                    }
+                }
+            })?;
+        let stderr_tail = Arc::new(Mutex::new(Vec::new()));
+        {
+            let tail = stderr_tail.clone();
+            std::thread::Builder::new()
+                .name("serve-stderr".into())
+                .spawn(move || {
+                    let mut r = BufReader::new(stderr);
+                    let mut line = Vec::new();
+                    loop {
+                        line.clear();
+                        match r.by_ref().take(4096).read_until(b'\n', &mut line) {
+                            Ok(0) | Err(_) => break,
+                            Ok(_) => {
+                                let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
+                                t.push(String::from_utf8_lossy(&line).trim_end().to_string());
+                                if t.len() > STDERR_TAIL {
+                                    t.remove(0);
+                                }
+                            }
+                        }
+                    }
+                })?;
+        }
+        let mut me = ServeChild {
+            pid,
+            addrs: Vec::new(),
+            stderr_tail,
+            reaped: None,
+        };
+        let deadline = std::time::Instant::now() + ready_timeout;
+        while me.addrs.len() < cmd.serials.len() {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(a) => me.addrs.push(a),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {}
+            }
+            if let Some(exit) = me.exited()? {
+                // Give the stderr thread a moment to collect the last words.
+                std::thread::sleep(Duration::from_millis(50));
+                bail!("serve exited during start-up ({exit}){}", me.stderr_note());
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = me.stop(Duration::from_millis(500));
+                bail!(
+                    "serve did not print its listening addresses within {:?}{}",
+                    ready_timeout,
+                    me.stderr_note()
+                );
+            }
+        }
+        Ok(me)
+    }
+
+    /// `Some(exit)` once the child has exited (it is then reaped and its rusage kept).
+    pub fn exited(&mut self) -> Result<Option<Exit>> {
+        if let Some((e, _)) = self.reaped {
+            return Ok(Some(e));
+        }
+        if let Some(r) = try_wait4(self.pid)? {
+            self.reaped = Some(r);
+            return Ok(Some(r.0));
+        }
+        Ok(None)
+    }
+
+    /// Sends SIGTERM, waits up to `grace` for a clean exit, then SIGKILL. Returns how it
+    /// ended, its lifetime rusage and whether it had to be killed.
+    pub fn stop(&mut self, grace: Duration) -> Result<(Exit, Rusage, bool)> {
+        if let Some((e, r)) = self.reaped {
+            return Ok((e, r, false));
+        }
+        let _ = kill(Pid::from_raw(self.pid), Signal::SIGTERM);
+        let (e, r, killed) = wait4_timeout(self.pid, grace)?;
+        self.reaped = Some((e, r));
+        Ok((e, r, killed))
+    }
+
+    /// Kills the child at once (the crash test hook).
+    pub fn kill_now(&self) {
+        let _ = kill(Pid::from_raw(self.pid), Signal::SIGKILL);
+    }
+
+    /// The end of the child's stderr, formatted for an error message ("" when empty).
+    pub fn stderr_note(&self) -> String {
+        let t = self.stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
+        let lines: Vec<&String> = t.iter().filter(|l| !l.trim().is_empty()).collect();
+        if lines.is_empty() {
+            String::new()
+        } else {
+            let last: Vec<&str> = lines
+                .iter()
+                .rev()
+                .take(5)
+                .rev()
+                .map(|s| s.as_str())
+                .collect();
+            format!(": {}", last.join(" | "))
+        }
+    }
+}
+
+impl Drop for ServeChild {
+    fn drop(&mut self) {
+        if self.reaped.is_none() {
+            let _ = self.stop(Duration::from_secs(2));
+        }
+    }
+}
+
+/// Restricts thread/process `pid` (0 = the calling thread) to `cpus`.
+pub fn set_affinity(pid: i32, cpus: &[usize]) -> nix::Result<()> {
+    let mut set = nix::sched::CpuSet::new();
+    for &c in cpus {
+        set.set(c)?;
+    }
+    nix::sched::sched_setaffinity(Pid::from_raw(pid), &set)
+}
+
+/// A base port on 127.0.0.1 with `count` consecutive free ports (ask the kernel for one,
+/// check the rest; retry a few times).
+pub fn free_ports(count: usize) -> Result<u16> {
+    for _ in 0..50 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let base = l.local_addr()?.port();
+        if base as usize + count > 65535 {
+            continue;
+        }
+        drop(l);
+        let all_free =
+            (0..count as u16).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if all_free {
+            return Ok(base);
+        }
+    }
+    bail!("no {count} consecutive free ports on 127.0.0.1")
+}
+
+/// The esbench binary to start children from: this one.
+pub fn own_exe() -> Result<PathBuf> {
+    std::env::current_exe().context("cannot find the esbench executable to start `serve`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consecutive_free_ports() {
+        let base = free_ports(4).unwrap();
+        for i in 0..4 {
+            std::net::TcpListener::bind(("127.0.0.1", base + i)).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_child_that_dies_at_start_up_is_a_clear_error() {
+        let cmd = ServeCommand {
+            exe: "/bin/sh".into(),
+            model: "x".into(),
+            serials: vec!["/nonexistent".into()],
+            listen: "127.0.0.1:1".parse().unwrap(),
+            scenario: None,
+            stats_out: "/tmp/none.json".into(),
+            cpus: None,
+        };
+        // `sh serve ...` fails: there is no script called "serve".
+        let e = ServeChild::spawn(&cmd, Duration::from_secs(5))
+            .err()
+            .unwrap();
+        let msg = format!("{e:#}");
+        assert!(msg.contains("exited during start-up"), "{msg}");
+    }
+}

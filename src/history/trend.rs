@@ -1,0 +1,253 @@
+//! The trend view of the history: headline figures across runs, one line per model, as a
+//! self-contained `history.html` with inline SVG (plus each plot as its own `.svg`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use plotters::prelude::*;
+
+use super::{heading, RunRow};
+use crate::metrics::results::write_atomic;
+use crate::report::chart::{self, err, LegendEntry};
+use crate::report::figures::{display, COLUMNS};
+use crate::report::format::{esc, short_commit, utc};
+use crate::report::page;
+
+/// Figures plotted across runs.
+pub const TREND_FIGURES: [&str; 5] = [
+    "cpu_percent",
+    "poll_p50",
+    "poll_p99",
+    "staleness_p99",
+    "watchdog_p99",
+];
+
+const WIDTH: u32 = 1000;
+const HEIGHT: u32 = 420;
+
+/// Model names in first-seen order: a model keeps its colour in every trend plot.
+pub fn model_names(runs: &[RunRow]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for r in runs {
+        for m in &r.models {
+            if !names.contains(&m.model) {
+                names.push(m.model.clone());
+            }
+        }
+    }
+    names
+}
+
+/// The trend of `key` as SVG, or `None` when no run has the figure.
+pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
+    let names = model_names(runs);
+    let is_micros = key != "cpu_percent";
+    let scale = if is_micros { 1000.0 } else { 1.0 };
+    let lines: Vec<chart::Line> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let pts: Vec<(f64, f64)> = runs
+                .iter()
+                .enumerate()
+                .filter_map(|(x, r)| {
+                    let m = r.models.iter().find(|m| &m.model == name)?;
+                    if m.status != "ok" {
+                        return None;
+                    }
+                    m.get(key)
+                        .filter(|v| *v > 0.0)
+                        .map(|v| (x as f64, v / scale))
+                })
+                .collect();
+            (i, name.as_str(), pts)
+        })
+        .filter(|l| !l.2.is_empty())
+        .collect();
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let all = || lines.iter().flat_map(|l| l.2.iter());
+    let lo = all().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let hi = all().map(|p| p.1).fold(0.0, f64::max);
+    let x_hi = (runs.len().max(2) - 1) as f64;
+    let unit = if is_micros { "ms" } else { "% of one core" };
+    let title = format!("{} across runs", heading(key));
+    let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+    let x_label = |x: &f64| {
+        let r = x.round();
+        if (x - r).abs() > 1e-6 || r < 0.0 {
+            return String::new();
+        }
+        ids.get(r as usize)
+            .map(|id| format!("#{id}"))
+            .unwrap_or_default()
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let (area, legend_area) = root.split_horizontally(WIDTH - chart::LEGEND_WIDTH);
+        let label_style = (chart::FONT, chart::LABEL_SIZE);
+        let mut builder = ChartBuilder::on(&area);
+        builder
+            .caption(&title, (chart::FONT, chart::TITLE_SIZE))
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(64);
+        let x_range = -0.2..x_hi + 0.2;
+        let x_labels = runs.len().clamp(2, 12);
+        let log = lo > 0.0 && hi / lo > 8.0;
+        if log {
+            let mut c = builder
+                .build_cartesian_2d(x_range, (lo / 1.5..hi * 1.5).log_scale())
+                .map_err(err)?;
+            c.configure_mesh()
+                .x_labels(x_labels)
+                .x_label_formatter(&x_label)
+                .y_labels(20)
+                .y_max_light_lines(0)
+                .y_label_formatter(&chart::log_label)
+                .x_desc("run (oldest → newest)")
+                .y_desc(format!("{unit} (log scale)"))
+                .label_style(label_style)
+                .axis_desc_style(label_style)
+                .draw()
+                .map_err(err)?;
+            for (i, _, pts) in &lines {
+                draw_line(&c, *i, pts)?;
+            }
+        } else {
+            let mut c = builder
+                .build_cartesian_2d(x_range, 0.0..hi * 1.15)
+                .map_err(err)?;
+            c.configure_mesh()
+                .x_labels(x_labels)
+                .x_label_formatter(&x_label)
+                .x_desc("run (oldest → newest)")
+                .y_desc(unit)
+                .label_style(label_style)
+                .axis_desc_style(label_style)
+                .draw()
+                .map_err(err)?;
+            for (i, _, pts) in &lines {
+                draw_line(&c, *i, pts)?;
+            }
+        }
+        let legend: Vec<LegendEntry> = lines
+            .iter()
+            .map(|(i, name, _)| LegendEntry::model(*i, name))
+            .collect();
+        chart::draw_legend(&legend_area, &legend)?;
+        root.present().map_err(err)?;
+    }
+    Ok(Some(svg))
+}
+
+fn draw_line<DB, X, Y>(
+    c: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    i: usize,
+    pts: &[(f64, f64)],
+) -> Result<()>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let col = chart::color(i);
+    c.plotting_area()
+        .draw(&PathElement::new(pts.to_vec(), col.stroke_width(2)))
+        .map_err(err)?;
+    for p in pts {
+        chart::draw_marker(c.plotting_area(), chart::marker(i), *p, col)?;
+    }
+    Ok(())
+}
+
+/// The runs as an HTML table (one row per run and model).
+pub fn table_html(runs: &[RunRow]) -> String {
+    let mut s = String::from(
+        "<div class=\"scroll\"><table class=\"summary\"><thead><tr><th>run</th><th>started</th>\
+         <th>commit</th><th>scenario</th><th>model</th>",
+    );
+    for key in TREND_FIGURES {
+        s.push_str(&format!("<th>{}</th>", esc(heading(key))));
+    }
+    s.push_str("<th>status</th><th>results</th></tr></thead><tbody>\n");
+    for r in runs.iter().rev() {
+        for m in &r.models {
+            s.push_str(&format!(
+                "<tr><td>#{}</td><td>{}</td><td>{}</td><td>{}</td><th scope=\"row\">{}</th>",
+                r.id,
+                esc(&utc(r.started_unix)),
+                esc(&short_commit(r.commit.as_deref())),
+                esc(&r.scenario),
+                esc(&m.model)
+            ));
+            for key in TREND_FIGURES {
+                let col = COLUMNS.iter().find(|c| c.key == key).expect("known key");
+                s.push_str(&format!("<td>{}</td>", esc(&display(col, m.get(key)))));
+            }
+            s.push_str(&format!(
+                "<td>{}</td><td><code>{}</code></td></tr>\n",
+                esc(&m.status),
+                esc(&m.results_path)
+            ));
+        }
+    }
+    s.push_str("</tbody></table></div>\n");
+    s
+}
+
+/// Writes `history.html` and one `history_<figure>.svg` per plotted figure into `out_dir`;
+/// returns the page's path.
+pub fn write_html(runs: &[RunRow], db: &Path, out_dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(out_dir)?;
+    let mut body = String::from("<h1>esbench history</h1>\n");
+    body.push_str(&format!(
+        "<p class=\"sub\">{} runs from <code>{}</code>. Failed models are left out of the \
+         plots. Figures are defined in the report's \"how to read this\".</p>\n",
+        runs.len(),
+        esc(&db.display().to_string())
+    ));
+    if runs.is_empty() {
+        body.push_str("<p class=\"warn\">No runs match.</p>\n");
+    }
+    for key in TREND_FIGURES {
+        if let Some(svg) = plot(runs, key)? {
+            let file = format!("history_{key}.svg");
+            write_atomic(&out_dir.join(&file), svg.as_bytes())?;
+            body.push_str(&format!(
+                "<figure>{svg}<figcaption><a href=\"{file}\">{file}</a></figcaption></figure>\n"
+            ));
+        }
+    }
+    body.push_str("<h2>Runs, newest first</h2>\n");
+    body.push_str(&table_html(runs));
+    let path = out_dir.join("history.html");
+    write_atomic(&path, page::document("esbench history", &body).as_bytes())?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{list_runs, open, record_run, Filter};
+    use crate::report::fixture::fabricate_results;
+
+    #[test]
+    fn trend_page_has_a_plot_per_figure_and_a_row_per_model_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.sqlite");
+        for seed in 1..=3 {
+            record_run(&db, &fabricate_results(seed), Path::new("r.json")).unwrap();
+        }
+        let runs = list_runs(&open(&db).unwrap(), &Filter::default()).unwrap();
+        let page = write_html(&runs, &db, &dir.path().join("out")).unwrap();
+        let html = std::fs::read_to_string(page).unwrap();
+        assert_eq!(html.matches("<svg").count(), TREND_FIGURES.len());
+        assert_eq!(html.matches("<tr><td>#").count(), 3 * 8);
+        assert!(html.contains("#3"));
+        assert!(dir.path().join("out/history_poll_p99.svg").exists());
+    }
+}

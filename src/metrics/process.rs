@@ -1,0 +1,503 @@
+//! CPU and memory of a child process: the headline cost of a model.
+//!
+//! Two sources, each used for what it is good at (see MEASURING.md):
+//! - during the run, a sampler reads the child's process CPU clock
+//!   (`clock_getcpuclockid`, nanoseconds, includes threads that already exited),
+//!   `/proc/<pid>/stat` (utime/stime in clock ticks, for the user/sys split and thread count)
+//!   and `/proc/<pid>/task/*/status` (context switches per thread) at ≥ 5 Hz. The *measured
+//!   window* figures are differences between the samples at window start and end, so nothing
+//!   the child did while starting up or warming up is counted;
+//! - after the child exits, `wait4` gives the lifetime rusage in microseconds (user, sys,
+//!   context switches, peak RSS), kept alongside as the lifetime totals.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use nix::time::{clock_getcpuclockid, clock_gettime};
+use nix::unistd::Pid;
+
+use super::results::{Cpu, CpuSample};
+use crate::clock::now_ns;
+
+/// Clock ticks per second for `/proc/<pid>/stat` times.
+pub fn clk_tck() -> u64 {
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as u64
+    } else {
+        100
+    }
+}
+
+/// Fields of `/proc/<pid>/stat` we need.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ProcStat {
+    pub utime_ticks: u64,
+    pub stime_ticks: u64,
+    pub threads: u64,
+}
+
+/// Parses `/proc/<pid>/stat`. The command name is in parentheses and may contain spaces, so
+/// fields are counted from the last `)`.
+pub fn parse_proc_stat(text: &str) -> Result<ProcStat> {
+    let rest = text
+        .rfind(')')
+        .map(|i| &text[i + 1..])
+        .context("no ')' in /proc stat line")?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: field 3 (state) is f[0]; utime is field 14, stime 15, num_threads 20.
+    if f.len() < 18 {
+        bail!("short /proc stat line ({} fields)", f.len());
+    }
+    let num = |i: usize| -> Result<u64> {
+        f[i].parse::<u64>()
+            .with_context(|| format!("bad /proc stat field {}: {:?}", i + 3, f[i]))
+    };
+    Ok(ProcStat {
+        utime_ticks: num(11)?,
+        stime_ticks: num(12)?,
+        threads: num(17)?,
+    })
+}
+
+/// Reads `/proc/<pid>/stat`.
+pub fn read_proc_stat(pid: i32) -> Result<ProcStat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("process {pid} is gone"))?;
+    parse_proc_stat(&text)
+}
+
+/// Voluntary and involuntary context switches of every live thread, by thread id.
+pub fn read_task_switches(pid: i32) -> HashMap<i32, (u64, u64)> {
+    let mut out = HashMap::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Some(tid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(e.path().join("status")) else {
+            continue;
+        };
+        let (mut v, mut iv) = (0, 0);
+        for line in text.lines() {
+            if let Some(x) = line.strip_prefix("voluntary_ctxt_switches:") {
+                v = x.trim().parse().unwrap_or(0);
+            } else if let Some(x) = line.strip_prefix("nonvoluntary_ctxt_switches:") {
+                iv = x.trim().parse().unwrap_or(0);
+            }
+        }
+        out.insert(tid, (v, iv));
+    }
+    out
+}
+
+/// Total CPU time (user + sys, all threads including exited ones) of process `pid`, in ns.
+pub fn process_cpu_ns(pid: i32) -> Option<u64> {
+    let clock = clock_getcpuclockid(Pid::from_raw(pid)).ok()?;
+    let ts = clock_gettime(clock).ok()?;
+    Some(ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64)
+}
+
+/// One look at the process.
+#[derive(Clone, Debug)]
+struct Snapshot {
+    t_ns: u64,
+    /// Precise CPU time when the process CPU clock could be read.
+    cpu_ns: Option<u64>,
+    stat: ProcStat,
+}
+
+impl Snapshot {
+    fn take(pid: i32) -> Result<Snapshot> {
+        let cpu_ns = process_cpu_ns(pid);
+        let stat = read_proc_stat(pid)?;
+        Ok(Snapshot {
+            t_ns: now_ns(),
+            cpu_ns,
+            stat,
+        })
+    }
+
+    /// CPU ns, from the precise clock when both ends have it, else from ticks.
+    fn cpu_since(&self, earlier: &Snapshot) -> u64 {
+        match (self.cpu_ns, earlier.cpu_ns) {
+            (Some(b), Some(a)) => b.saturating_sub(a),
+            _ => {
+                let ticks = (self.stat.utime_ticks + self.stat.stime_ticks)
+                    .saturating_sub(earlier.stat.utime_ticks + earlier.stat.stime_ticks);
+                ticks * 1_000_000_000 / clk_tck()
+            }
+        }
+    }
+}
+
+/// Per-thread context switch bookkeeping across samples: a thread that exits mid-window
+/// keeps what it was last seen with, so only its last sampling interval is lost.
+#[derive(Default)]
+struct SwitchBook {
+    /// tid -> (at window start or birth, last seen)
+    threads: HashMap<i32, ((u64, u64), (u64, u64))>,
+}
+
+impl SwitchBook {
+    fn start(now: HashMap<i32, (u64, u64)>) -> SwitchBook {
+        SwitchBook {
+            threads: now.into_iter().map(|(t, c)| (t, (c, c))).collect(),
+        }
+    }
+
+    fn update(&mut self, now: HashMap<i32, (u64, u64)>) {
+        for (tid, c) in now {
+            self.threads
+                .entry(tid)
+                // Born during the window: everything it did counts.
+                .and_modify(|e| e.1 = c)
+                .or_insert(((0, 0), c));
+        }
+    }
+
+    fn totals(&self) -> (u64, u64) {
+        self.threads.values().fold((0, 0), |acc, (a, b)| {
+            (
+                acc.0 + b.0.saturating_sub(a.0),
+                acc.1 + b.1.saturating_sub(a.1),
+            )
+        })
+    }
+}
+
+struct Shared {
+    last: Snapshot,
+    series: Vec<CpuSample>,
+    switches: SwitchBook,
+    threads_max: u64,
+}
+
+/// Samples a running child over the measured window.
+pub struct CpuMonitor {
+    pid: i32,
+    start: Snapshot,
+    shared: Arc<Mutex<Shared>>,
+    stop: Arc<AtomicBool>,
+    sampler: Option<JoinHandle<()>>,
+}
+
+/// What the child used during the measured window.
+#[derive(Clone, Debug, Default)]
+pub struct WindowCpu {
+    pub wall_s: f64,
+    pub cpu_s: f64,
+    pub user_s: f64,
+    pub sys_s: f64,
+    pub vcsw: u64,
+    pub ivcsw: u64,
+    pub threads_max: u64,
+    pub series: Vec<CpuSample>,
+    /// False when the process was gone before the window ended (figures stop at its last
+    /// sample).
+    pub complete: bool,
+    /// True when CPU time came from the precise process clock, false when from clock ticks.
+    pub precise: bool,
+}
+
+impl CpuMonitor {
+    /// Starts the measured window now, sampling every `interval` (use ≤ 200 ms for ≥ 5 Hz).
+    pub fn start(pid: i32, interval: Duration) -> Result<CpuMonitor> {
+        let start = Snapshot::take(pid)?;
+        let shared = Arc::new(Mutex::new(Shared {
+            last: start.clone(),
+            series: Vec::new(),
+            switches: SwitchBook::start(read_task_switches(pid)),
+            threads_max: start.stat.threads,
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let (shared, stop, t0) = (shared.clone(), stop.clone(), start.t_ns);
+            std::thread::Builder::new()
+                .name("cpu-sampler".into())
+                .spawn(move || sample_loop(pid, t0, interval, &shared, &stop))
+                .context("cannot start the CPU sampler thread")?
+        };
+        Ok(CpuMonitor {
+            pid,
+            start,
+            shared,
+            stop,
+            sampler: Some(sampler),
+        })
+    }
+
+    /// Ends the window now (call before stopping the child) and returns its figures.
+    pub fn finish(mut self) -> WindowCpu {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.sampler.take() {
+            let _ = h.join();
+        }
+        let mut sh = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        let mut complete = false;
+        if let Ok(end) = Snapshot::take(self.pid) {
+            if read_state(self.pid) != Some('Z') {
+                sh.switches.update(read_task_switches(self.pid));
+                sh.threads_max = sh.threads_max.max(end.stat.threads);
+                sh.last = end;
+                complete = true;
+            }
+        }
+        let end = sh.last.clone();
+        let wall_ns = end.t_ns.saturating_sub(self.start.t_ns);
+        let cpu_ns = end.cpu_since(&self.start);
+        let du = end
+            .stat
+            .utime_ticks
+            .saturating_sub(self.start.stat.utime_ticks);
+        let ds = end
+            .stat
+            .stime_ticks
+            .saturating_sub(self.start.stat.stime_ticks);
+        let cpu_s = cpu_ns as f64 / 1e9;
+        // The precise clock has no user/sys split: split it the way the kernel does, by the
+        // tick ratio over the same window (all user when no tick was charged).
+        let user_frac = if du + ds > 0 {
+            du as f64 / (du + ds) as f64
+        } else {
+            1.0
+        };
+        let (vcsw, ivcsw) = sh.switches.totals();
+        WindowCpu {
+            wall_s: wall_ns as f64 / 1e9,
+            cpu_s,
+            user_s: cpu_s * user_frac,
+            sys_s: cpu_s * (1.0 - user_frac),
+            vcsw,
+            ivcsw,
+            threads_max: sh.threads_max,
+            series: std::mem::take(&mut sh.series),
+            complete,
+            precise: end.cpu_ns.is_some() && self.start.cpu_ns.is_some(),
+        }
+    }
+}
+
+impl Drop for CpuMonitor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The process state letter (`R`, `S`, `Z`, ...).
+fn read_state(pid: i32) -> Option<char> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    rest.split_whitespace().next()?.chars().next()
+}
+
+fn sample_loop(
+    pid: i32,
+    t0_ns: u64,
+    interval: Duration,
+    shared: &Mutex<Shared>,
+    stop: &AtomicBool,
+) {
+    let step = interval.as_nanos() as u64;
+    let mut k = 1;
+    while !stop.load(Ordering::SeqCst) {
+        // Wake in short slices so `finish` never waits a whole interval.
+        let deadline = t0_ns + k * step;
+        while now_ns() < deadline && !stop.load(Ordering::SeqCst) {
+            let left = deadline.saturating_sub(now_ns()).min(20_000_000);
+            std::thread::sleep(Duration::from_nanos(left));
+        }
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        k += 1;
+        let Ok(snap) = Snapshot::take(pid) else { break };
+        if read_state(pid) == Some('Z') {
+            break;
+        }
+        let switches = read_task_switches(pid);
+        let mut sh = shared.lock().unwrap_or_else(|e| e.into_inner());
+        let dt = snap.t_ns.saturating_sub(sh.last.t_ns);
+        if dt > 0 {
+            let pct = snap.cpu_since(&sh.last) as f64 / dt as f64 * 100.0;
+            sh.series.push(CpuSample {
+                t_s: (snap.t_ns - t0_ns) as f64 / 1e9,
+                percent: pct,
+            });
+        }
+        sh.switches.update(switches);
+        sh.threads_max = sh.threads_max.max(snap.stat.threads);
+        sh.last = snap;
+    }
+}
+
+/// Lifetime resource use from `wait4`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Rusage {
+    pub user_s: f64,
+    pub sys_s: f64,
+    pub vcsw: u64,
+    pub ivcsw: u64,
+    pub max_rss_kib: u64,
+}
+
+/// How the child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+impl Exit {
+    pub fn success(&self) -> bool {
+        *self == Exit::Code(0)
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Code(c) => write!(f, "exit code {c}"),
+            Exit::Signal(s) => {
+                let name = nix::sys::signal::Signal::try_from(*s)
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|_| format!("signal {s}"));
+                write!(f, "killed by {name}")
+            }
+        }
+    }
+}
+
+fn tv_s(tv: libc::timeval) -> f64 {
+    tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6
+}
+
+/// Reaps child `pid` if it has exited (`WNOHANG`); `Ok(None)` while it is still running.
+pub fn try_wait4(pid: i32) -> Result<Option<(Exit, Rusage)>> {
+    wait4_flags(pid, libc::WNOHANG)
+}
+
+fn wait4_flags(pid: i32, flags: libc::c_int) -> Result<Option<(Exit, Rusage)>> {
+    let mut status: libc::c_int = 0;
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = loop {
+        let r = unsafe { libc::wait4(pid, &mut status, flags, &mut ru) };
+        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        break r;
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error()).context(format!("wait4({pid})"));
+    }
+    if r == 0 {
+        return Ok(None);
+    }
+    let exit = if libc::WIFSIGNALED(status) {
+        Exit::Signal(libc::WTERMSIG(status))
+    } else {
+        Exit::Code(libc::WEXITSTATUS(status))
+    };
+    Ok(Some((
+        exit,
+        Rusage {
+            user_s: tv_s(ru.ru_utime),
+            sys_s: tv_s(ru.ru_stime),
+            vcsw: ru.ru_nvcsw as u64,
+            ivcsw: ru.ru_nivcsw as u64,
+            // Linux reports ru_maxrss in KiB.
+            max_rss_kib: ru.ru_maxrss as u64,
+        },
+    )))
+}
+
+/// Waits up to `timeout` for child `pid` to exit; then SIGKILLs it and reaps it. Returns how
+/// it ended, its rusage, and whether it had to be killed.
+pub fn wait4_timeout(pid: i32, timeout: Duration) -> Result<(Exit, Rusage, bool)> {
+    let deadline = now_ns() + timeout.as_nanos() as u64;
+    loop {
+        if let Some((e, r)) = try_wait4(pid)? {
+            return Ok((e, r, false));
+        }
+        if now_ns() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    match wait4_flags(pid, 0)? {
+        Some((e, r)) => Ok((e, r, true)),
+        None => bail!("wait4({pid}) returned without a status"),
+    }
+}
+
+/// The results-file CPU row: the measured window's figures, peak RSS from the lifetime
+/// rusage (the kernel keeps only a lifetime peak).
+pub fn cpu_row(window: &WindowCpu, lifetime: Option<&Rusage>) -> Cpu {
+    let percent = if window.wall_s > 0.0 {
+        window.cpu_s / window.wall_s * 100.0
+    } else {
+        0.0
+    };
+    Cpu {
+        user_s: window.user_s,
+        sys_s: window.sys_s,
+        percent,
+        vcsw: window.vcsw,
+        ivcsw: window.ivcsw,
+        max_rss_kib: lifetime.map(|r| r.max_rss_kib).unwrap_or(0),
+        threads: window.threads_max,
+        series: window.series.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_awkward_names() {
+        let line = "1234 (my (odd) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 7 0 \
+                    5000 1000000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
+        let s = parse_proc_stat(line).unwrap();
+        assert_eq!(
+            s,
+            ProcStat {
+                utime_ticks: 250,
+                stime_ticks: 30,
+                threads: 7
+            }
+        );
+        assert!(parse_proc_stat("1 (x) S 1 2").is_err());
+    }
+
+    #[test]
+    fn own_process_is_readable() {
+        let me = std::process::id() as i32;
+        assert!(read_proc_stat(me).unwrap().threads >= 1);
+        assert!(process_cpu_ns(me).unwrap() > 0);
+        assert!(!read_task_switches(me).is_empty());
+    }
+
+    #[test]
+    fn switch_book_keeps_exited_threads_and_counts_newborns() {
+        let mut b = SwitchBook::start(HashMap::from([(1, (10, 1)), (2, (5, 0))]));
+        b.update(HashMap::from([(1, (15, 2)), (2, (7, 0)), (3, (4, 4))]));
+        // Thread 2 exits; its counts so far stay.
+        b.update(HashMap::from([(1, (20, 2)), (3, (6, 4))]));
+        assert_eq!(b.totals(), (10 + 2 + 6, 1 + 4));
+    }
+
+    #[test]
+    fn exit_descriptions() {
+        assert_eq!(Exit::Code(3).to_string(), "exit code 3");
+        assert_eq!(Exit::Signal(9).to_string(), "killed by SIGKILL");
+        assert!(Exit::Code(0).success());
+    }
+}

@@ -1,0 +1,122 @@
+//! coop's I/O: readiness on a pty and on TCP, and cancelling a task blocked in a read.
+
+use esbench::coop::{self, AsyncFd, Config, IoPollEvery, Runtime, TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::time::Duration;
+
+fn raw_pty() -> (OwnedFd, OwnedFd) {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut t = nix::sys::termios::tcgetattr(&pty.slave).unwrap();
+    nix::sys::termios::cfmakeraw(&mut t);
+    nix::sys::termios::tcsetattr(&pty.slave, nix::sys::termios::SetArg::TCSANOW, &t).unwrap();
+    (pty.master, pty.slave)
+}
+
+#[test]
+fn pty_readiness() {
+    for mode in [IoPollEvery::Task, IoPollEvery::Tasks(8), IoPollEvery::Pass] {
+        let (master, slave) = raw_pty();
+        let mut master = std::fs::File::from(master);
+        let runtime = Runtime::new(Config {
+            io_poll_every: mode,
+            ..Config::default()
+        })
+        .unwrap();
+        let writer = std::thread::spawn(move || {
+            for chunk in [&b"ESP,1,2"[..], b",3,PSE\r\n", b"second\r\n"] {
+                std::thread::sleep(Duration::from_millis(5));
+                master.write_all(chunk).unwrap();
+            }
+            let mut back = [0u8; 2];
+            master.read_exact(&mut back).unwrap();
+            back
+        });
+        let got = runtime.block_on(async {
+            let port = AsyncFd::new(slave).unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 64];
+            while !got.ends_with(b"second\r\n") {
+                let n = port.read(&mut buf).await.unwrap();
+                assert!(n > 0);
+                got.extend_from_slice(&buf[..n]);
+            }
+            port.write_all(b"R1").await.unwrap();
+            got
+        });
+        assert_eq!(got, b"ESP,1,2,3,PSE\r\nsecond\r\n");
+        assert_eq!(&writer.join().unwrap(), b"R1");
+        let s = runtime.stats();
+        assert!(s.epoll_events >= 1, "reads waited on epoll ({mode})");
+    }
+}
+
+#[test]
+fn tcp_accept_read_write() {
+    let runtime = Runtime::new(Config::default()).unwrap();
+    runtime.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(5));
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(b"GET /poll HTTP/1.1\r\n\r\n").unwrap();
+            let mut reply = String::new();
+            s.read_to_string(&mut reply).unwrap();
+            reply
+        });
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut req = Vec::new();
+        let mut buf = [0u8; 16];
+        while !req.ends_with(b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            req.extend_from_slice(&buf[..n]);
+        }
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            .await
+            .unwrap();
+        drop(stream);
+        let reply = client.join().unwrap();
+        assert!(reply.ends_with("\r\n\r\nok"), "{reply}");
+
+        // A coop client against the coop listener, both on the loop.
+        let server = coop::spawn(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            let mut b = [0u8; 5];
+            let n = s.read(&mut b).await.unwrap();
+            s.write_all(&b[..n]).await.unwrap();
+        });
+        let c = TcpStream::connect(addr).unwrap();
+        c.write_all(b"hello").await.unwrap();
+        let mut b = [0u8; 5];
+        let mut n = 0;
+        while n < 5 {
+            n += c.read(&mut b[n..]).await.unwrap();
+        }
+        assert_eq!(&b, b"hello");
+        server.await.unwrap();
+    });
+}
+
+#[test]
+fn aborting_a_task_blocked_in_a_read() {
+    let (master, slave) = raw_pty();
+    let runtime = Runtime::new(Config::default()).unwrap();
+    runtime.block_on(async {
+        let reader = coop::spawn_named("reader", async move {
+            let port = AsyncFd::new(slave).unwrap();
+            let mut buf = [0u8; 8];
+            port.read(&mut buf).await
+        });
+        coop::sleep(Duration::from_millis(5)).await;
+        assert!(!reader.is_finished(), "nothing was written");
+        reader.abort();
+        assert_eq!(reader.await.unwrap_err(), coop::JoinError::Cancelled);
+        // Data arriving after the cancellation wakes nobody and breaks nothing.
+        std::fs::File::from(master).write_all(b"late").unwrap();
+        coop::sleep(Duration::from_millis(5)).await;
+    });
+    assert_eq!(runtime.stats().tasks_live, 0);
+}

@@ -1,0 +1,175 @@
+//! The report checked in a real browser: headless Chromium loads index.html (written from
+//! fabricated eight-model results), must log no console message, must lay out every plot as
+//! a non-empty SVG, and takes a full-page screenshot (kept when ESBENCH_KEEP_REPORT is set).
+//!
+//! Skipped, with the reason printed, when no Chromium is installed
+//! (`scripts/install-chromium.sh` installs Debian's).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use esbench::report::fixture::fabricate_results;
+use esbench::report::write_report;
+
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("ESBENCH_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+}
+
+/// Runs headless Chromium on `page` with `extra` flags; returns (stdout, stderr).
+fn run_chromium(bin: &Path, profile: &Path, page: &Path, extra: &[String]) -> (String, String) {
+    let mut cmd = Command::new("timeout");
+    cmd.arg("120")
+        .arg(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()));
+    let out = cmd.output().expect("cannot start chromium");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Console messages (errors, uncaught exceptions, warnings) Chromium logged for the page.
+fn console_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
+        .collect()
+}
+
+/// A copy of the report with a probe script appended that records, for every plot, its
+/// laid-out size, its drawn extent and how many shapes it has. The report itself has no
+/// script; the probe only measures it.
+fn probe_page(index: &Path) -> PathBuf {
+    let html = std::fs::read_to_string(index).unwrap();
+    let probe = r#"<script>
+const svgs = [...document.querySelectorAll('figure svg')].map(s => {
+  const r = s.getBoundingClientRect(), b = s.getBBox();
+  return [Math.round(r.width), Math.round(r.height), Math.round(b.width), Math.round(b.height),
+          s.querySelectorAll('path,polyline,rect,circle,line,polygon,text').length];
+});
+const out = {svgs, height: document.documentElement.scrollHeight, title: document.title,
+             tables: document.querySelectorAll('table').length};
+document.body.insertAdjacentHTML('beforeend', '<pre id="probe">' + JSON.stringify(out) + '</pre>');
+</script></body>"#;
+    let page = index.with_file_name("probe.html");
+    std::fs::write(&page, html.replace("</body>", probe)).unwrap();
+    page
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    (be(16), be(20))
+}
+
+#[test]
+fn report_renders_in_headless_chromium() {
+    let Some(bin) = chromium() else {
+        println!("SKIPPED report_renders_in_headless_chromium: no Chromium installed (run scripts/install-chromium.sh)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = match std::env::var_os("ESBENCH_KEEP_REPORT") {
+        Some(d) => PathBuf::from(d).join("browser"),
+        None => tmp.path().join("report"),
+    };
+    let index = write_report(
+        &[(PathBuf::from("fixture/results.json"), fabricate_results(77))],
+        &out,
+    )
+    .unwrap();
+    let index = index.canonicalize().unwrap();
+
+    // The detector works: a page with a script error is caught.
+    let bad = tmp.path().join("bad.html");
+    std::fs::write(
+        &bad,
+        "<!DOCTYPE html><p>x</p><script>throw new Error('boom')</script>",
+    )
+    .unwrap();
+    let (_, err) = run_chromium(&bin, &tmp.path().join("p0"), &bad, &["--dump-dom".into()]);
+    assert!(
+        console_lines(&err).iter().any(|l| l.contains("boom")),
+        "console detection does not work with this Chromium:\n{err}"
+    );
+
+    // Layout: every plot laid out with real size and drawn content.
+    let probe = probe_page(&index);
+    let (dom, err) = run_chromium(&bin, &tmp.path().join("p1"), &probe, &["--dump-dom".into()]);
+    let json = dom
+        .rsplit("<pre id=\"probe\">")
+        .next()
+        .filter(|s| s.starts_with('{'))
+        .and_then(|s| s.split("</pre>").next())
+        .unwrap_or_else(|| panic!("probe did not run; dom:\n{dom}\nstderr:\n{err}"));
+    let v: serde_json::Value = serde_json::from_str(&json.replace("&amp;", "&")).unwrap();
+    assert!(v["title"].as_str().unwrap().starts_with("esbench report"));
+    assert!(v["tables"].as_u64().unwrap() >= 2);
+    let svgs = v["svgs"].as_array().unwrap();
+    assert_eq!(svgs.len(), 7, "1 CPU + 5 latency + 1 histogram plot");
+    for s in svgs {
+        let n: Vec<u64> = s
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
+        assert!(n[0] > 400 && n[1] > 200, "plot laid out too small: {n:?}");
+        assert!(n[2] > 400 && n[3] > 200, "plot drawing is empty: {n:?}");
+        assert!(n[4] > 50, "plot has too few shapes: {n:?}");
+    }
+
+    // The report itself: no console message at all, and a full-page screenshot.
+    let height = v["height"].as_u64().unwrap().clamp(800, 16_000);
+    let shot = out.join("screenshot.png");
+    let (_, err) = run_chromium(
+        &bin,
+        &tmp.path().join("p2"),
+        &index,
+        &[
+            format!("--screenshot={}", shot.display()),
+            format!("--window-size=1280,{height}"),
+        ],
+    );
+    let console = console_lines(&err);
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    let (w, h) = png_size(&shot);
+    assert_eq!(w, 1280);
+    assert!(h as u64 >= height.min(8000), "screenshot {w}x{h}");
+    // A blank page of this size compresses to a few KB; plots and tables make it large.
+    let bytes = shot.metadata().unwrap().len();
+    assert!(bytes > 150_000, "screenshot looks empty ({bytes} bytes)");
+    std::thread::sleep(Duration::from_millis(10));
+}

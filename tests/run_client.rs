@@ -1,0 +1,211 @@
+//! The Scratch client driver against a tiny in-test HTTP server with known injected delays:
+//! the driver must recover them (generous tolerances: the machine is shared and noisy).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use esbench::clock::now_ns;
+use esbench::driver::client::{ClientSpec, Clients, CommandPlan, StopFlag};
+use esbench::driver::join::{join, BoardRecord, Window};
+
+const MS: u64 = 1_000_000;
+
+/// A fake bridge + board: `/poll` answers carry a fresh frame (stamped when the request
+/// arrives) after `poll_delay`; a command's bytes are "read by the board" `cmd_delay` after
+/// its request arrives.
+struct Fake {
+    addr: SocketAddr,
+    record: Arc<Mutex<BoardRecord>>,
+}
+
+fn fake(poll_delay: Duration, cmd_delay: Duration) -> Fake {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let record = Arc::new(Mutex::new(BoardRecord::default()));
+    let rec = record.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let (s, rec) = (s.unwrap(), rec.clone());
+            std::thread::spawn(move || serve(s, poll_delay, cmd_delay, &rec));
+        }
+    });
+    Fake { addr, record }
+}
+
+fn serve(mut s: TcpStream, poll_delay: Duration, cmd_delay: Duration, rec: &Mutex<BoardRecord>) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        let end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            match s.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).to_string();
+        buf.drain(..end);
+        let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+        let body = if path == "/poll" {
+            let seq = {
+                let mut r = rec.lock().unwrap();
+                let seq = r.frames.len() as u32 + 5000;
+                r.frames.push((seq, now_ns()));
+                seq
+            };
+            std::thread::sleep(poll_delay);
+            format!(
+                "slider 3\ntkInput/A {}\ntkInput/B {}\n",
+                seq / 1024,
+                seq % 1024
+            )
+        } else {
+            std::thread::sleep(cmd_delay);
+            let bytes = match path.as_str() {
+                "/leds/Red/100" => b"R100".to_vec(),
+                _ => b"R0".to_vec(),
+            };
+            rec.lock().unwrap().commands.push((now_ns(), bytes));
+            "okay".to_string()
+        };
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if s.write_all(resp.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+fn spec(addr: SocketAddr, period_ms: u64, commands: Vec<CommandPlan>) -> ClientSpec {
+    ClientSpec {
+        board: 0,
+        addr,
+        poll_period_ns: period_ms * MS,
+        phase_ns: 0,
+        commands,
+        timeout: Duration::from_secs(5),
+    }
+}
+
+#[test]
+fn injected_poll_and_command_delays_are_recovered() {
+    let f = fake(Duration::from_millis(6), Duration::from_millis(9));
+    let cmds = CommandPlan {
+        paths: vec!["/leds/Red/100".into(), "/leds/Red/0".into()],
+        every_ns: 100 * MS,
+    };
+    let t0 = now_ns() + 50 * MS;
+    let end = t0 + 1500 * MS;
+    let clients =
+        Clients::start(&[spec(f.addr, 30, vec![cmds])], t0, end, StopFlag::new()).unwrap();
+    let logs = clients.join();
+    let board = f.record.lock().unwrap().clone();
+    let fig = join(
+        &logs,
+        &[board],
+        Window {
+            start_ns: t0,
+            end_ns: end,
+        },
+    );
+
+    let c = &fig.counters;
+    assert_eq!(c["polls_failed"], 0, "{c:?}");
+    assert_eq!(c["staleness_negative"], 0, "{c:?}");
+    assert_eq!(c["seq_unmatched"], 0, "{c:?}");
+    assert_eq!(c["commands_unmatched"], 0, "{c:?}");
+    // 50 slots of 30 ms; a slot may be skipped on a very busy machine, never sent twice.
+    assert_eq!(c["polls_sent"] + c["polls_skipped"], 50, "{c:?}");
+    assert!(c["polls_sent"] >= 40, "{c:?}");
+    assert_eq!(c["commands_sent"] + c["commands_skipped"], 15, "{c:?}");
+
+    let p50 = fig.poll_latency.value_at_quantile(0.5);
+    assert!(
+        (6_000..=16_000).contains(&p50),
+        "poll p50 {p50} µs, injected 6 ms"
+    );
+    // The frame was stamped when the request arrived, so staleness ≈ the poll delay too.
+    let s50 = fig.staleness.value_at_quantile(0.5);
+    assert!((6_000..=16_000).contains(&s50), "staleness p50 {s50} µs");
+    assert!(fig.staleness.value_at_quantile(0.5) <= p50 + 100);
+    let c50 = fig.command_latency.value_at_quantile(0.5);
+    assert!(
+        (9_000..=19_000).contains(&c50),
+        "command p50 {c50} µs, injected 9 ms"
+    );
+    assert_eq!(fig.command_latency.len(), c["commands_ok"]);
+    assert_eq!(fig.driver_error.len(), c["polls_sent"] + c["commands_sent"]);
+}
+
+#[test]
+fn slow_answers_skip_slots_and_latency_counts_from_the_plan() {
+    // Each answer takes 50 ms with a 20 ms plan: never two in flight, so after each poll
+    // two slots pass and are skipped; latency is ≥ the 50 ms from the intended time.
+    let f = fake(Duration::from_millis(50), Duration::ZERO);
+    let t0 = now_ns() + 50 * MS;
+    let end = t0 + 1200 * MS;
+    let logs = Clients::start(&[spec(f.addr, 20, vec![])], t0, end, StopFlag::new())
+        .unwrap()
+        .join();
+    let fig = join(
+        &logs,
+        &[BoardRecord::default()],
+        Window {
+            start_ns: t0,
+            end_ns: end,
+        },
+    );
+    let c = &fig.counters;
+    assert_eq!(c["polls_sent"] + c["polls_skipped"], 60, "{c:?}");
+    assert!(c["polls_skipped"] >= 2 * c["polls_sent"] - 2, "{c:?}");
+    assert!(
+        fig.poll_latency.min() >= 49_000,
+        "min {}",
+        fig.poll_latency.min()
+    );
+    // Polls never overlap: each was sent after the previous answer.
+    let p = &logs[0].polls;
+    assert!(p.windows(2).all(|w| w[1].sent_ns >= w[0].done_ns));
+    // The empty board record makes every sequence unmatched: counted, not hidden.
+    assert_eq!(c["seq_unmatched"], c["polls_ok"]);
+}
+
+#[test]
+fn a_dead_server_is_counted_as_failures_and_stop_is_prompt() {
+    // Nothing listens here.
+    let addr = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let stop = StopFlag::new();
+    let t0 = now_ns();
+    let clients = Clients::start(
+        &[spec(addr, 20, vec![])],
+        t0,
+        t0 + 60_000 * MS,
+        stop.clone(),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    stop.stop();
+    let started = std::time::Instant::now();
+    let logs = clients.join();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let fig = join(
+        &logs,
+        &[BoardRecord::default()],
+        Window {
+            start_ns: t0,
+            end_ns: t0 + 60_000 * MS,
+        },
+    );
+    assert!(fig.counters["polls_failed"] >= 5, "{:?}", fig.counters);
+    assert_eq!(fig.counters["polls_ok"], 0);
+    assert!(fig.poll_latency.is_empty());
+}
