@@ -91,6 +91,7 @@ impl ModelUnderLoad {
         if let Some(p) = &scenario.path {
             cmd.arg("--scenario").arg(p);
         }
+        allow_any_tracer(&mut cmd);
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -192,6 +193,20 @@ impl ModelUnderLoad {
 impl Drop for ModelUnderLoad {
     fn drop(&mut self) {
         let _ = self.shutdown();
+    }
+}
+
+/// Under Yama `ptrace_scope` 1 (Ubuntu's default) only a process's ancestors may trace it,
+/// and strace is our child, not serve's parent: the serve child declares any tracer of its
+/// uid welcome (Yama keeps this across exec; without Yama it changes nothing).
+fn allow_any_tracer(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and nothing is allocated between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PTRACER, libc::PR_SET_PTRACER_ANY, 0, 0, 0);
+            Ok(())
+        });
     }
 }
 
