@@ -21,6 +21,7 @@ fn main() {
         return;
     }
     model_under_load_feeds_polls_and_stops();
+    a_failing_pass_is_a_profile_with_notes();
     println!("profile_load: ok");
 }
 
@@ -150,4 +151,22 @@ fn model_under_load_feeds_polls_and_stops() {
         .unwrap();
     assert!(serial.wakeups_per_s > 15.0, "{json}");
     assert!(report.wakeups_per_event.unwrap() > 0.0);
+}
+
+/// `profiling_pass` (what `run --profile` calls) never fails the run: a serve that cannot
+/// start gives a profile value whose notes say why.
+fn a_failing_pass_is_a_profile_with_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = esbench::profile::profiling_pass(
+        std::path::Path::new("/nonexistent/esbench"),
+        "smol",
+        &Scenario::default(),
+        dir.path(),
+        Duration::from_millis(100),
+        Duration::ZERO,
+    );
+    let p = esbench::profile::ProfileReport::from_value(&v).expect("a profile value");
+    assert_eq!(p.label, "smol");
+    assert_eq!(p.syscalls.status, "failed");
+    assert!(p.notes[0].contains("could not run"), "{:?}", p.notes);
 }

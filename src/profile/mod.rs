@@ -262,6 +262,34 @@ pub fn profile_model(
     Ok(report)
 }
 
+/// `esbench run --profile`'s call, once per model after its measured pass: [`profile_model`]
+/// with the usual options, returned as the value for `ModelResult::profile`. Never fails:
+/// an error becomes a profile whose parts say `failed` and whose notes say why, so a
+/// profiling problem never costs the run its measured rows.
+pub fn profiling_pass(
+    exe: &Path,
+    model: &str,
+    scenario: &crate::scenario::Scenario,
+    out_dir: &Path,
+    window: Duration,
+    warmup: Duration,
+) -> serde_json::Value {
+    let opts = ProfileOptions::new(window, out_dir, model);
+    let report = profile_model(exe, model, scenario, &opts, warmup).unwrap_or_else(|e| {
+        let why = format!("the profiling pass could not run: {e:#}");
+        ProfileReport {
+            schema: PROFILE_SCHEMA.into(),
+            label: model.into(),
+            window_s: window.as_secs_f64(),
+            syscalls: SyscallProfile::not_done("failed", why.clone()),
+            flamegraph: FlameProfile::not_done("failed", why.clone()),
+            notes: vec![why],
+            ..Default::default()
+        }
+    });
+    report.to_value()
+}
+
 /// A label reduced to characters safe in a file name.
 pub fn file_safe(label: &str) -> String {
     label
