@@ -588,11 +588,11 @@ fn fmt_num(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 {
         "0".into()
-    } else if a >= 100.0 {
+    } else if a >= 99.95 {
         format!("{v:.0}")
-    } else if a >= 10.0 {
+    } else if a >= 9.995 {
         format!("{v:.1}")
-    } else if a >= 1.0 {
+    } else if a >= 0.9995 {
         format!("{v:.2}")
     } else {
         let digits = (-a.log10()).floor() as usize + 3;
@@ -624,4 +624,23 @@ fn esc(s: &str) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_three_significant_figures() {
+        assert_eq!(fmt_num(99.996), "100");
+        assert_eq!(fmt_num(9.999), "10.0");
+        assert_eq!(fmt_num(0.9996), "1.00");
+        assert_eq!(fmt_num(0.0123), "0.0123");
+        assert_eq!(fmt_num(1234.0), "1234");
+        assert_eq!(fmt_num(f64::NAN), "–");
+        assert_eq!(
+            esc("<a href='x'>&\""),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;"
+        );
+    }
 }
