@@ -47,7 +47,12 @@ fn fake_serve(args: &[String]) {
     let base = listen.unwrap();
     let frames = Arc::new(AtomicU64::new(0));
     for (i, path) in serials.iter().enumerate() {
-        let mut f = std::fs::File::open(path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .unwrap();
+        f.write_all(b"C").unwrap(); // the board streams once told to start, like the sketch
         let fr = frames.clone();
         std::thread::Builder::new()
             .name(format!("fake-serial-{i}"))
