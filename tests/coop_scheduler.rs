@@ -44,7 +44,7 @@ fn ready_tasks_run_in_fifo_order() {
 
 #[test]
 fn timers_fire_in_deadline_order_and_never_early() {
-    for backend in [TimerBackend::Auto, TimerBackend::Timerfd] {
+    for backend in [TimerBackend::EpollPwait2, TimerBackend::Timerfd] {
         let runtime = Runtime::new(Config {
             timer_backend: backend,
             ..Config::default()
