@@ -52,7 +52,8 @@
 //! HDR histograms with two significant digits): per-task longest poll and a warning naming a
 //! task that holds the loop longer than `Config::hog_threshold` (uasyncio's "blocking call"
 //! mistake), queue delay (ready → polled), timer lateness split into reactor oversleep
-//! (deadline → fired) and queueing (fired → polled), run-queue length, epoll calls
+//! (blocked in epoll past the deadline) and queueing (the loop was busy with other tasks),
+//! run-queue length, epoll calls
 //! (zero-timeout vs blocking) and events per call, busy vs idle time, local/self/stale/remote
 //! wakes. [`stats()`] returns a serialisable [`Stats`] snapshot.
 //!

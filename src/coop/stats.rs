@@ -79,9 +79,11 @@ pub struct Stats {
     pub timer_heap_len: u64,
     pub timer_heap_max: u64,
     pub timer_heap_rebuilds: u64,
-    /// Deadline -> the reactor noticed it (oversleep in epoll).
+    /// The part of a timer's lateness spent blocked in epoll past the deadline (kernel
+    /// wake-up latency and slack).
     pub timer_oversleep: Dist,
-    /// Fired -> the sleeping task was polled (queueing behind other tasks).
+    /// The rest of its lateness: the loop was busy running other tasks (before or after
+    /// the reactor saw the deadline) — what `io_poll_every` and long polls change.
     pub timer_queueing: Dist,
     /// Deadline -> the sleeping task was polled (the sum of the two).
     pub timer_lateness: Dist,
