@@ -99,7 +99,6 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
     };
 
     let mut all: Vec<(PathBuf, Results)> = Vec::new();
-    let mut notes = Vec::new();
     for scenario in &scenarios {
         if interrupt::interrupted() {
             break;
@@ -113,7 +112,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
                 .unwrap_or_else(|| "scenario".into());
             out.join(stem).join("results.json")
         };
-        let r = run_scenario(&opts, scenario, &path, &mut notes)?;
+        let r = run_scenario(&opts, scenario, &path)?;
         println!("\n{} — {}", r.scenario.name, path.display());
         print!("{}", table::render(&r));
         all.push((path, r));
