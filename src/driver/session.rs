@@ -78,8 +78,8 @@ pub fn run_scenario(
     opts: &RunOptions,
     scenario_path: &Path,
     results_path: &Path,
-    notes: &mut Vec<String>,
 ) -> Result<Results> {
+    let mut notes: Vec<String> = Vec::new();
     let s = Scenario::load(scenario_path)?;
     let models = select_models(opts, &s)?;
     let duration_s = opts.duration_s.unwrap_or_else(|| s.measure_s(opts.quick));
@@ -152,7 +152,7 @@ pub fn run_scenario(
         Duration::from_secs_f64(floor_s),
     );
     bar.disable_steady_tick();
-    results.notes = notes.clone();
+    results.notes.clone_from(&notes);
     results
         .notes
         .push(format!("partial: 0 of {} models measured", models.len()));
@@ -196,7 +196,7 @@ pub fn run_scenario(
             row.poll_latency.p50
         ));
         results.models.push(row);
-        results.notes = notes.clone();
+        results.notes.clone_from(&notes);
         if results.models.len() < models.len() {
             results.notes.push(format!(
                 "partial: {} of {} models measured",
@@ -213,7 +213,7 @@ pub fn run_scenario(
             results.models.len(),
             models.len()
         ));
-        results.notes = notes.clone();
+        results.notes.clone_from(&notes);
         results.save(results_path)?;
     }
     Ok(results)
