@@ -21,7 +21,7 @@ fn child_writer_holding_an_open_transaction() {
     let mut conn = open(&db).unwrap();
     conn.execute_batch("PRAGMA cache_size = 2").unwrap();
     let tx = conn.transaction().unwrap();
-    for seed in 100..140 {
+    for seed in 100..180 {
         insert_run(&tx, &fabricate_results(seed), Path::new("uncommitted.json")).unwrap();
     }
     println!("IN_TRANSACTION");
