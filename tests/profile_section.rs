@@ -19,6 +19,7 @@ fn group(name: &str, threads: u32, cpu_percent: f64, wakeups_per_s: f64) -> Thre
         cpu_percent,
         wakeups_per_s,
         preemptions_per_s: 1.0,
+        wait_s: 0.0,
     }
 }
 
