@@ -24,11 +24,27 @@ pub fn html(r: &Results) -> String {
     for c in COLUMNS {
         s.push_str(&format!("<th>{}</th>", esc(c.heading)));
     }
-    s.push_str("<th>status</th></tr></thead>\n<tbody>\n");
+    s.push_str("</tr></thead>\n<tbody>\n");
     for f in &figs {
         row_html(&mut s, f, &best);
     }
     s.push_str("</tbody></table></div>\n");
+    // Statuses live under the table: an error message is long, and a column of "ok" says
+    // nothing the ✗ marks do not.
+    let failed: Vec<&ModelFigures> = figs.iter().filter(|f| !f.ok).collect();
+    if failed.is_empty() {
+        s.push_str("<p class=\"small\">Every model finished with status ok.</p>\n");
+    } else {
+        s.push_str("<ul class=\"warn\">\n");
+        for f in failed {
+            s.push_str(&format!(
+                "<li>✗ <b>{}</b> did not finish ok: {}</li>\n",
+                esc(&f.name),
+                esc(&f.status)
+            ));
+        }
+        s.push_str("</ul>\n");
+    }
     for f in &figs {
         if let Some(n) = model_note(&f.name) {
             s.push_str(&format!(
@@ -47,10 +63,16 @@ pub fn html(r: &Results) -> String {
 
 fn row_html(s: &mut String, f: &ModelFigures, best: &[Option<f64>]) {
     let class = if f.ok { "" } else { " class=\"failed\"" };
-    let note = match model_note(&f.name) {
+    let mut note = match model_note(&f.name) {
         Some(n) => format!("<sup title=\"{}\">†</sup>", esc(n)),
         None => String::new(),
     };
+    if !f.ok {
+        note.push_str(&format!(
+            " <span class=\"bad\" title=\"{}\">✗</span>",
+            esc(&f.status)
+        ));
+    }
     s.push_str(&format!(
         "<tr{class}><th scope=\"row\">{}{note}</th>",
         esc(&f.name)
@@ -63,11 +85,7 @@ fn row_html(s: &mut String, f: &ModelFigures, best: &[Option<f64>]) {
             s.push_str(&format!("<td>{text}</td>"));
         }
     }
-    let status_class = if f.ok { "ok" } else { "bad" };
-    s.push_str(&format!(
-        "<td class=\"{status_class}\">{}</td></tr>\n",
-        esc(&f.status)
-    ));
+    s.push_str("</tr>\n");
 }
 
 /// The Markdown table.
@@ -209,6 +227,7 @@ mod tests {
         r.models[1].status = "exited with code 101".into();
         let h = html(&r);
         assert!(h.contains("<tr class=\"failed\">"));
-        assert!(h.contains("<td class=\"bad\">exited with code 101</td>"));
+        assert!(h.contains("did not finish ok: exited with code 101</li>"));
+        assert!(h.contains("<span class=\"bad\" title=\"exited with code 101\">✗</span>"));
     }
 }
