@@ -8,3 +8,7 @@
 //! the HTML plots are rendered from those results files, so `--from` can redo them.
 
 pub mod overrides;
+pub mod manifest;
+pub mod page;
+pub mod plot;
+pub mod table;
