@@ -60,12 +60,23 @@ impl ServeChild {
         c.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        if let Some(cpus) = cmd.cpus.clone() {
+        // Its own process group: a Ctrl-C in the terminal reaches only the driver, which then
+        // stops the child in order (SIGTERM, statistics) instead of racing it. Should the
+        // driver die, PR_SET_PDEATHSIG still ends the child.
+        {
             use std::os::unix::process::CommandExt;
-            // Set in the child before exec, so every thread the runtime starts inherits it.
+            c.process_group(0);
+            let cpus = cmd.cpus.clone();
+            // Runs in the child before exec: only async-signal-safe calls.
             unsafe {
                 c.pre_exec(move || {
-                    set_affinity(0, &cpus).map_err(std::io::Error::other)?;
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    // Pinned before exec, so every thread the runtime starts inherits it.
+                    if let Some(cpus) = &cpus {
+                        set_affinity(0, cpus).map_err(std::io::Error::other)?;
+                    }
                     Ok(())
                 });
             }

@@ -71,7 +71,11 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
     let lo = all().map(|p| p.1).fold(f64::INFINITY, f64::min);
     let hi = all().map(|p| p.1).fold(0.0, f64::max);
     let x_hi = (runs.len().max(2) - 1) as f64;
-    let unit = if is_micros { "ms" } else { "% of one core" };
+    let unit = if is_micros {
+        format!("{} (ms)", heading(key))
+    } else {
+        "CPU % of one core".to_string()
+    };
     let title = format!("{} across runs", heading(key));
     let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
     let x_label = |x: &f64| {
@@ -125,7 +129,7 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
                 .x_labels(x_labels)
                 .x_label_formatter(&x_label)
                 .x_desc("run (oldest → newest)")
-                .y_desc(unit)
+                .y_desc(unit.as_str())
                 .label_style(label_style)
                 .axis_desc_style(label_style)
                 .draw()

@@ -31,7 +31,8 @@ td.best { background: var(--best); font-weight: 700; }
 td.ok { color: #1a7f37; text-align: left; }
 td.bad { color: #cf222e; text-align: left; white-space: normal; min-width: 8rem; }
 tr.failed td, tr.failed th { color: #8c959f; }
-table.compare td { text-align: center; }
+table.compare td { text-align: center; white-space: normal; min-width: 6.5rem; }
+table.compare thead th { min-width: 6.5rem; }
 td.better { background: #dafbe1; } td.worse { background: #ffebe9; } td.noise { color: var(--muted); }
 figure { margin: 1rem 0; }
 figure svg { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; background: #fff; }

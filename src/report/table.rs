@@ -6,6 +6,15 @@ use super::figures::{self, display, ModelFigures, COLUMNS};
 use super::format::{esc, md_cell};
 use crate::metrics::results::Results;
 
+/// A caveat a reader must see next to a model's name (MEASURING.md: async-std is measured
+/// but discontinued upstream).
+pub fn model_note(name: &str) -> Option<&'static str> {
+    match name {
+        "async-std" => Some("discontinued upstream (RUSTSEC-2025-0052); measured for comparison"),
+        _ => None,
+    }
+}
+
 /// The HTML table.
 pub fn html(r: &Results) -> String {
     let figs = figures::all(r);
@@ -20,6 +29,15 @@ pub fn html(r: &Results) -> String {
         row_html(&mut s, f, &best);
     }
     s.push_str("</tbody></table></div>\n");
+    for f in &figs {
+        if let Some(n) = model_note(&f.name) {
+            s.push_str(&format!(
+                "<p class=\"small\">† {}: {}</p>\n",
+                esc(&f.name),
+                esc(n)
+            ));
+        }
+    }
     s.push_str(
         "<p class=\"small\">★ marks the best value in a column among models that finished ok. \
                  Latencies are in µs/ms, measured from the intended send time.</p>\n",
@@ -29,8 +47,12 @@ pub fn html(r: &Results) -> String {
 
 fn row_html(s: &mut String, f: &ModelFigures, best: &[Option<f64>]) {
     let class = if f.ok { "" } else { " class=\"failed\"" };
+    let note = match model_note(&f.name) {
+        Some(n) => format!("<sup title=\"{}\">†</sup>", esc(n)),
+        None => String::new(),
+    };
     s.push_str(&format!(
-        "<tr{class}><th scope=\"row\">{}</th>",
+        "<tr{class}><th scope=\"row\">{}{note}</th>",
         esc(&f.name)
     ));
     for (c, col) in COLUMNS.iter().enumerate() {
@@ -62,7 +84,10 @@ pub fn markdown(r: &Results) -> String {
     }
     s.push_str("---|\n");
     for f in &figs {
-        s.push_str(&format!("| {} |", md_cell(&f.name)));
+        let note = model_note(&f.name)
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        s.push_str(&format!("| {}{note} |", md_cell(&f.name)));
         for (c, col) in COLUMNS.iter().enumerate() {
             let text = md_cell(&display(col, f.values[c]));
             if figures::is_best(f, c, &best) {
@@ -73,6 +98,42 @@ pub fn markdown(r: &Results) -> String {
         }
         s.push_str(&format!(" {} |\n", md_cell(&f.status)));
     }
+    s
+}
+
+/// Every counter of every model (the union of their names), so nothing the run counted is
+/// hidden: skipped or failed polls, unmatched sequence numbers, reconnects… Empty string when
+/// no model has counters.
+pub fn counters_html(r: &Results) -> String {
+    let mut keys: Vec<&str> = r
+        .models
+        .iter()
+        .flat_map(|m| m.counters.keys().map(|k| k.as_str()))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "<details><summary>All counters, per model</summary>\n<div class=\"scroll\">\
+         <table class=\"counters\"><thead><tr><th>model</th>",
+    );
+    for k in &keys {
+        s.push_str(&format!("<th>{}</th>", esc(&k.replace('_', " "))));
+    }
+    s.push_str("</tr></thead><tbody>\n");
+    for m in &r.models {
+        s.push_str(&format!("<tr><th scope=\"row\">{}</th>", esc(&m.name)));
+        for k in &keys {
+            match m.counters.get(*k) {
+                Some(v) => s.push_str(&format!("<td>{v}</td>")),
+                None => s.push_str("<td>–</td>"),
+            }
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("</tbody></table></div></details>\n");
     s
 }
 
@@ -136,6 +197,10 @@ mod tests {
         let md = markdown(&r);
         assert_eq!(md.lines().count(), 2 + r.models.len());
         assert!(md.contains("**"));
+        assert!(
+            h.contains("RUSTSEC-2025-0052"),
+            "async-std is labelled discontinued"
+        );
     }
 
     #[test]
