@@ -12,3 +12,4 @@ pub mod manifest;
 pub mod page;
 pub mod plot;
 pub mod table;
+pub mod execute;

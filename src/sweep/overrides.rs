@@ -15,7 +15,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use toml::{Table, Value};
 
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ScenarioError};
 
 /// One swept knob: the dotted key and its values in the order they will run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,13 +89,19 @@ pub fn load_point(text: &str, name: &str, sets: &[(String, String)]) -> Result<(
         .collect::<Vec<_>>()
         .join(" ");
     let scenario = Scenario::from_str_named(&text, name).map_err(|e| {
-        anyhow::anyhow!("{label}: the scenario does not accept this value: {e}{}", hint(sets, &e))
+        // The loader's line and column point into the rewritten text, not the user's file,
+        // so only the field and the reason are repeated.
+        let why = match &e {
+            ScenarioError::Invalid { field, message, .. } => format!("`{field}`: {message}"),
+            other => other.to_string(),
+        };
+        anyhow::anyhow!("{label} in {name}: {why}{}", hint(sets, &e))
     })?;
     Ok((text, scenario))
 }
 
 /// "did you mean" for a misspelt key the loader refused as unknown.
-fn hint(sets: &[(String, String)], e: &crate::scenario::ScenarioError) -> String {
+fn hint(sets: &[(String, String)], e: &ScenarioError) -> String {
     let msg = e.to_string();
     if !msg.contains("unknown field") {
         return String::new();
