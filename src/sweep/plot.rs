@@ -136,7 +136,7 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
                 .iter()
                 .map(|p| match p.results.as_ref().and_then(|r| r.model(&name)) {
                     Some(m) if m.is_ok() => ((spec.get)(m), false),
-                    Some(_) => (None, true),
+                    Some(m) => (None, !m.status.starts_with("interrupted")),
                     None => (None, false),
                 })
                 .collect();
@@ -226,6 +226,7 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
                 .x_labels(0)
                 .x_desc(x_desc)
                 .y_desc(spec.y_desc)
+                .y_max_light_lines(1)
                 .label_style(label_style)
                 .axis_desc_style(label_style)
                 .draw()

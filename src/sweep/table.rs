@@ -58,6 +58,8 @@ pub enum Cell {
     Value(f64),
     /// The model ran and failed (crash, timeout, ...): the finding a sweep looks for.
     Failed,
+    /// Ctrl-C stopped this model's measurement: partial, not comparable.
+    Interrupted,
     /// Measured but this figure has no samples.
     NoData,
     /// Not measured at this value.
@@ -71,6 +73,7 @@ pub fn cell(sweep: &LoadedSweep, p: usize, model: &str, figure: &Figure) -> Cell
     };
     match r.model(model) {
         None => Cell::Missing,
+        Some(m) if m.status.starts_with("interrupted") => Cell::Interrupted,
         Some(m) if !m.is_ok() => Cell::Failed,
         Some(m) => (figure.get)(m).map_or(Cell::NoData, Cell::Value),
     }
@@ -81,6 +84,7 @@ fn show(c: &Cell, figure: &Figure) -> String {
         Cell::Value(v) if figure.micros => us(v.round() as u64),
         Cell::Value(v) => format!("{} %", sig3(*v)),
         Cell::Failed => "failed".into(),
+        Cell::Interrupted => "interrupted".into(),
         Cell::NoData => "n/a".into(),
         Cell::Missing => "—".into(),
     }
