@@ -28,6 +28,7 @@ th, td { border: 1px solid var(--line); padding: .2rem .3rem; text-align: right;
 thead th { background: #f6f8fa; text-align: center; white-space: normal; min-width: 3.6rem; }
 tbody th { text-align: left; }
 td.best { background: var(--best); font-weight: 700; }
+td.thin { color: var(--muted); font-style: italic; }
 .bad { color: #cf222e; }
 tr.failed td, tr.failed th { color: #8c959f; }
 table.compare td { text-align: center; white-space: normal; min-width: 6.5rem; }

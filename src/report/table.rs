@@ -56,7 +56,8 @@ pub fn html(r: &Results) -> String {
     }
     s.push_str(
         "<p class=\"small\">★ marks the best value in a column among models that finished ok. \
-                 Latencies are in µs/ms, measured from the intended send time.</p>\n",
+                 Latencies are in µs/ms, measured from the intended send time. \
+                 <i>Grey italic</i>: too few samples for that percentile, so it is the max.</p>\n",
     );
     s
 }
@@ -79,11 +80,31 @@ fn row_html(s: &mut String, f: &ModelFigures, best: &[Option<f64>]) {
     ));
     for (c, col) in COLUMNS.iter().enumerate() {
         let text = esc(&display(col, f.values[c]));
-        if figures::is_best(f, c, best) {
-            s.push_str(&format!("<td class=\"best\">★ {text}</td>"));
+        // A percentile needs 1/(1−q) samples to be more than the max; say so when it is not.
+        let thin = match col.quantile {
+            Some(q) if q < 1.0 && f.values[c].is_some() => (f.samples[c] as f64) * (1.0 - q) < 1.0,
+            _ => false,
+        };
+        let title = if thin {
+            format!(
+                " title=\"only {} samples: this percentile is the max\"",
+                f.samples[c]
+            )
         } else {
-            s.push_str(&format!("<td>{text}</td>"));
-        }
+            String::new()
+        };
+        let class = match (figures::is_best(f, c, best), thin) {
+            (true, true) => " class=\"best thin\"",
+            (true, false) => " class=\"best\"",
+            (false, true) => " class=\"thin\"",
+            (false, false) => "",
+        };
+        let star = if figures::is_best(f, c, best) {
+            "★ "
+        } else {
+            ""
+        };
+        s.push_str(&format!("<td{class}{title}>{star}{text}</td>"));
     }
     s.push_str("</tr>\n");
 }
