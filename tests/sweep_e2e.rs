@@ -63,7 +63,9 @@ fn two_point_sweep_runs_each_point_with_the_knob_applied() {
         let r = Results::load(&out.join(rel)).unwrap();
         // The point ran the overridden scenario, and recorded it for reproduction.
         assert!(
-            r.scenario.text.contains(&format!("per_board = {per_board}")),
+            r.scenario
+                .text
+                .contains(&format!("per_board = {per_board}")),
             "{}",
             r.scenario.text
         );
@@ -81,10 +83,16 @@ fn two_point_sweep_runs_each_point_with_the_knob_applied() {
     assert!(polls[1] > polls[0], "polls per point: {polls:?}");
 
     let md = std::fs::read_to_string(out.join("sweep.md")).unwrap();
-    assert!(md.contains("| clients.per_board | smol CPU % | smol poll p99 |"), "{md}");
+    assert!(
+        md.contains("| clients.per_board | smol CPU % | smol poll p99 |"),
+        "{md}"
+    );
     let html = std::fs::read_to_string(out.join("sweep.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("smol"));
-    assert!(stdout.contains("poll latency p99"), "the table is printed: {stdout}");
+    assert!(
+        stdout.contains("poll latency p99"),
+        "the table is printed: {stdout}"
+    );
 
     // The same directory is never overwritten by a new sweep.
     let again = Command::new(env!("CARGO_BIN_EXE_esbench"))

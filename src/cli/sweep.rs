@@ -75,7 +75,10 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
     if let Some(from) = &args.from {
         return render_from(from);
     }
-    let knob = args.set.clone().context("--set KEY=V1,V2,... is required")?;
+    let knob = args
+        .set
+        .clone()
+        .context("--set KEY=V1,V2,... is required")?;
     let scenario_path = args
         .scenario
         .clone()

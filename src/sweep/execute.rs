@@ -77,13 +77,20 @@ pub fn estimate_s(plan: &SweepPlan, points: &[PreparedPoint]) -> f64 {
         .iter()
         .map(|p| {
             let s = &p.scenario;
-            let measured = plan.run.duration_s.unwrap_or_else(|| s.measure_s(plan.run.quick));
+            let measured = plan
+                .run
+                .duration_s
+                .unwrap_or_else(|| s.measure_s(plan.run.quick));
             let warmup = if plan.run.quick {
                 s.run.warmup_s.min(0.5)
             } else {
                 s.run.warmup_s
             };
-            let floor = if plan.run.quick { 1.0 } else { measured.min(10.0) };
+            let floor = if plan.run.quick {
+                1.0
+            } else {
+                measured.min(10.0)
+            };
             floor + p.models.len() as f64 * (warmup + measured + 1.0)
         })
         .sum()
@@ -162,8 +169,7 @@ pub fn run(plan: &SweepPlan, points: &[PreparedPoint]) -> Result<Outcome> {
             point.value,
             plan.scenario_path.display()
         );
-        if let Err(e) = write_atomic(&scenario_file, format!("{header}{}", point.text).as_bytes())
-        {
+        if let Err(e) = write_atomic(&scenario_file, format!("{header}{}", point.text).as_bytes()) {
             entry.status = PointStatus::Failed;
             entry.error = Some(format!("{e:#}"));
             manifest.save(&manifest_path)?;

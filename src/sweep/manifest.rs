@@ -126,7 +126,10 @@ impl SweepManifest {
             if let Some(r) = &p.results {
                 let rel = Path::new(r);
                 if rel.is_absolute() || rel.components().any(|c| c.as_os_str() == "..") {
-                    bail!("point {}: results path {r:?} must stay inside the sweep directory", p.value);
+                    bail!(
+                        "point {}: results path {r:?} must stay inside the sweep directory",
+                        p.value
+                    );
                 }
             }
         }
@@ -255,12 +258,22 @@ mod tests {
         m.points[0].results = Some("boards.count=1/results.json".into());
         let l = LoadedSweep::load(m, dir.path());
         assert!(l.points[0].results.is_none());
-        assert!(l.points[0].problem.as_deref().unwrap().contains("cannot read"));
+        assert!(l.points[0]
+            .problem
+            .as_deref()
+            .unwrap()
+            .contains("cannot read"));
     }
 
     #[test]
     fn directory_names_are_safe() {
-        assert_eq!(point_dir_name("clients.per_board", "16"), "clients.per_board=16");
-        assert_eq!(point_dir_name("boards.recording", "../x y.esrec"), "boards.recording=.._x_y.esrec");
+        assert_eq!(
+            point_dir_name("clients.per_board", "16"),
+            "clients.per_board=16"
+        );
+        assert_eq!(
+            point_dir_name("boards.recording", "../x y.esrec"),
+            "boards.recording=.._x_y.esrec"
+        );
     }
 }

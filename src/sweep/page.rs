@@ -92,8 +92,10 @@ pub fn html(sweep: &LoadedSweep, dir: &Path) -> Result<String> {
         "<p class=\"sub\">{}</p>\n",
         esc(&context_line(sweep))
     ));
-    b.push_str("<nav><a href=\"#table\">table</a><a href=\"#plots\">plots</a>\
-                <a href=\"#points\">points</a><a href=\"#howto\">what to look for</a></nav>\n");
+    b.push_str(
+        "<nav><a href=\"#table\">table</a><a href=\"#plots\">plots</a>\
+                <a href=\"#points\">points</a><a href=\"#howto\">what to look for</a></nav>\n",
+    );
     b.push_str("<h2 id=\"table\">CPU, poll p99 and watchdog p99 per value</h2>\n");
     b.push_str(&table::html(sweep));
     b.push_str("<h2 id=\"plots\">Each figure against the knob</h2>\n");
