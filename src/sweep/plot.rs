@@ -206,7 +206,10 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
         );
         let label_style = (chart::FONT, chart::LABEL_SIZE);
         if log_y {
-            let y_lo = lo_pos / 1.5;
+            // Start at a power of ten: plotters labels a log axis from the first power of
+            // ten inside the range, so a range starting at 0.13 would show no label below 1.
+            // (A hair below it, or rounding in plotters skips that power.)
+            let y_lo = 10f64.powf((lo_pos / 1.2).log10().floor()) * 0.999;
             let mut c = builder
                 .build_cartesian_2d(x_lo..x_hi, (y_lo..hi * 1.5).log_scale())
                 .map_err(err)?;
