@@ -10,7 +10,7 @@ use crate::driver::session::{default_out_dir, RunOptions};
 use crate::sweep::execute::{self, SweepPlan};
 use crate::sweep::manifest::Setting;
 use crate::sweep::overrides::{parse_fixed, parse_knob, Knob};
-use crate::sweep::{page, table};
+use crate::sweep::page;
 
 /// Run one scenario once per value of a knob and plot each model's CPU and latency against it.
 #[derive(clap::Args, Debug)]
@@ -144,7 +144,7 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
     interrupt::install()?;
     let outcome = execute::run(&plan, &points)?;
     let loaded = crate::sweep::manifest::LoadedSweep::load(outcome.manifest.clone(), &out);
-    print!("{}", table::text(&loaded));
+    print!("{}", page::terminal(&loaded));
     let written = page::write_outputs(&loaded, &out)?;
     println!(
         "\nsweep: {}\ntable: {}\nplots: {}",
@@ -164,7 +164,7 @@ fn render_from(from: &std::path::Path) -> anyhow::Result<i32> {
     };
     let loaded = page::load(&json)?;
     let dir = json.parent().unwrap_or(std::path::Path::new("."));
-    print!("{}", table::text(&loaded));
+    print!("{}", page::terminal(&loaded));
     let written = page::write_outputs(&loaded, dir)?;
     println!(
         "\ntable: {}\nplots: {}",

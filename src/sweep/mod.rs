@@ -8,6 +8,7 @@
 //! the HTML plots are rendered from those results files, so `--from` can redo them.
 
 pub mod execute;
+pub mod growth;
 pub mod manifest;
 pub mod overrides;
 pub mod page;
