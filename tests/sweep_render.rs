@@ -221,5 +221,11 @@ fn bad_arguments_fail_before_anything_runs() {
     let (code, err) = run(&["--set", "boards.count"]);
     assert_eq!(code, Some(2), "clap rejects it");
     assert!(err.contains("KEY=VALUE"), "{err}");
+    let (code, err) = run(&["--set", "boards.count=1,2", "--with", "boards.count=3"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("both swept"), "{err}");
+    let (code, err) = run(&["--set", "name=a b,a_b"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("share the directory"), "{err}");
     assert!(!dir.path().join("s").exists(), "nothing was created");
 }

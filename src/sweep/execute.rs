@@ -43,6 +43,18 @@ pub struct PreparedPoint {
 
 /// Builds and validates every point's scenario and model list; nothing runs.
 pub fn prepare(plan: &SweepPlan) -> Result<Vec<PreparedPoint>> {
+    let key = &plan.knob.key;
+    if plan.fixed.iter().any(|f| &f.key == key) {
+        bail!("`{key}` is both swept (--set) and held fixed (--with); keep one");
+    }
+    let mut dirs: Vec<(String, &String)> = Vec::new();
+    for v in &plan.knob.values {
+        let d = point_dir_name(key, v);
+        if let Some((_, other)) = dirs.iter().find(|(x, _)| *x == d) {
+            bail!("values `{other}` and `{v}` would share the directory {d}; drop one");
+        }
+        dirs.push((d, v));
+    }
     let path = &plan.scenario_path;
     let base = Scenario::load(path)?;
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -189,6 +201,16 @@ pub fn run(plan: &SweepPlan, points: &[PreparedPoint]) -> Result<Outcome> {
                     PointStatus::Done
                 };
                 entry.results = Some(rel);
+                for m in &results.models {
+                    println!(
+                        "  {:>14}: {} (CPU {:.2} %, poll p99 {} µs, watchdog p99 {} µs)",
+                        m.name,
+                        if m.is_ok() { "ok" } else { m.status.as_str() },
+                        m.cpu.percent,
+                        m.poll_latency.p99,
+                        m.watchdog_lateness.p99
+                    );
+                }
                 if plan.point_reports {
                     if let Err(e) =
                         crate::report::write_report(&[(results_path.clone(), results)], &dir)
