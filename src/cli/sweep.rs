@@ -115,6 +115,9 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
             pin: args.pin,
             exe: crate::driver::child::own_exe()?,
             progress: true,
+            // A profiling pass per model and point would double a long sweep; profile the
+            // interesting point afterwards with `esbench run --profile` on its scenario.toml.
+            profile: false,
         },
         out: out.clone(),
         point_reports: !args.no_point_reports,

@@ -187,13 +187,7 @@ pub fn run(plan: &SweepPlan, points: &[PreparedPoint]) -> Result<Outcome> {
             manifest.save(&manifest_path)?;
             continue;
         }
-        let mut notes = vec![format!(
-            "sweep point {}={} of {}",
-            plan.knob.key,
-            point.value,
-            plan.scenario_path.display()
-        )];
-        match run_scenario(&plan.run, &scenario_file, &results_path, &mut notes) {
+        match run_scenario(&plan.run, &scenario_file, &results_path) {
             Ok(results) => {
                 entry.status = if interrupt::interrupted() {
                     PointStatus::Interrupted
