@@ -30,12 +30,32 @@ pub struct SweepManifest {
     pub fixed: Vec<Setting>,
     /// One entry per value, same order.
     pub points: Vec<Point>,
+    /// How every point is run, kept so `--resume` runs the missing points the same way.
+    #[serde(default)]
+    pub options: SweepOptions,
     /// The command line that made the sweep, to repeat it.
     #[serde(default)]
     pub command: Vec<String>,
     /// Things a reader should know (e.g. "interrupted by Ctrl-C").
     #[serde(default)]
     pub notes: Vec<String>,
+}
+
+/// The run options of every point (what `esbench run` would be given).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SweepOptions {
+    /// `--models`; empty = the scenario's list, else all.
+    #[serde(default)]
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub quick: bool,
+    /// `--duration`, in seconds.
+    #[serde(default)]
+    pub duration_s: Option<f64>,
+    #[serde(default)]
+    pub pin: bool,
+    #[serde(default)]
+    pub point_reports: bool,
 }
 
 /// A `key = value` override.
@@ -89,6 +109,7 @@ impl SweepManifest {
                     ..Point::default()
                 })
                 .collect(),
+            options: SweepOptions::default(),
             command: Vec::new(),
             notes: Vec::new(),
         }
