@@ -229,3 +229,35 @@ fn bad_arguments_fail_before_anything_runs() {
     assert!(err.contains("share the directory"), "{err}");
     assert!(!dir.path().join("s").exists(), "nothing was created");
 }
+
+#[test]
+fn dry_run_prints_the_plan_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("s");
+    let o = Command::new(env!("CARGO_BIN_EXE_esbench"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "sweep",
+            "--set",
+            "clients.poll_period_ms=33,10",
+            "--models",
+            "smol,threads",
+            "--quick",
+            "--dry-run",
+            "--out",
+        ])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("over 2 value(s) of clients.poll_period_ms, about"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("clients.poll_period_ms=10: models smol, threads"),
+        "{stdout}"
+    );
+    assert!(!out_dir.exists());
+}
