@@ -63,7 +63,9 @@ fn two_point_sweep_runs_each_point_with_the_knob_applied() {
         let r = Results::load(&out.join(rel)).unwrap();
         // The point ran the overridden scenario, and recorded it for reproduction.
         assert!(
-            r.scenario.text.contains(&format!("per_board = {per_board}")),
+            r.scenario
+                .text
+                .contains(&format!("per_board = {per_board}")),
             "{}",
             r.scenario.text
         );
@@ -81,10 +83,16 @@ fn two_point_sweep_runs_each_point_with_the_knob_applied() {
     assert!(polls[1] > polls[0], "polls per point: {polls:?}");
 
     let md = std::fs::read_to_string(out.join("sweep.md")).unwrap();
-    assert!(md.contains("| clients.per_board | smol CPU % | smol poll p99 |"), "{md}");
+    assert!(
+        md.contains("| clients.per_board | smol CPU % | smol poll p99 |"),
+        "{md}"
+    );
     let html = std::fs::read_to_string(out.join("sweep.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("smol"));
-    assert!(stdout.contains("poll latency p99"), "the table is printed: {stdout}");
+    assert!(
+        stdout.contains("poll latency p99"),
+        "the table is printed: {stdout}"
+    );
 
     // The same directory is never overwritten by a new sweep.
     let again = Command::new(env!("CARGO_BIN_EXE_esbench"))
@@ -99,7 +107,7 @@ fn two_point_sweep_runs_each_point_with_the_knob_applied() {
 }
 
 #[test]
-fn ctrl_c_keeps_the_points_already_measured() {
+fn ctrl_c_keeps_the_points_already_measured_and_resume_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let s = scenario(dir.path());
     let out = dir.path().join("out");
@@ -153,4 +161,40 @@ fn ctrl_c_keeps_the_points_already_measured() {
     assert!(m.notes.iter().any(|n| n.contains("interrupted")), "{m:?}");
     let md = std::fs::read_to_string(out.join("sweep.md")).unwrap();
     assert!(md.contains("workload.poll_work_us=200: not run"), "{md}");
+
+    // --resume runs the two points that are not done, with the original options, and
+    // leaves the done one alone.
+    let first = out.join(m.points[0].results.as_deref().unwrap());
+    let before = std::fs::read(&first).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_esbench"))
+        .args(["sweep", "--resume"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("2 of 3 point(s) to run"), "{stdout}");
+    let m = SweepManifest::load(&manifest).unwrap();
+    assert!(
+        m.points.iter().all(|p| p.status == PointStatus::Done),
+        "{m:?}"
+    );
+    assert!(!m.notes.iter().any(|n| n.contains("interrupted")), "{m:?}");
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        before,
+        "the done point was kept"
+    );
+    for p in &m.points[1..] {
+        let r = Results::load(&out.join(p.results.as_deref().unwrap())).unwrap();
+        assert_eq!(r.models.len(), 1);
+        assert_eq!(r.models[0].name, "threads", "the original --models is kept");
+        assert!(r.models[0].is_ok(), "{}", r.models[0].status);
+        assert!(r.scenario.quick, "the original --quick is kept");
+    }
 }

@@ -33,7 +33,11 @@ fn fabricate(dir: &Path) -> SweepManifest {
         let mut r: Results = fabricate_results_with(k as u64 + 1, &MODELS, 2.0);
         for (i, model) in r.models.iter_mut().enumerate() {
             model.cpu.percent = ((k + 1) * (i + 1)) as f64;
-            let p99_ms = if model.name == "smol" { k + 1 } else { 10 * (k + 1) };
+            let p99_ms = if model.name == "smol" {
+                k + 1
+            } else {
+                10 * (k + 1)
+            };
             model.poll_latency = constant(p99_ms as u64 * 1000);
             if model.name == "rayon" && *value == "4" {
                 model.status = "crashed: killed by SIGSEGV".into();
@@ -78,8 +82,14 @@ fn table_shows_each_point_failures_and_gaps() {
     assert_eq!(&row4[8..11], ["failed", "failed", "failed"]);
     let row8: Vec<&str> = lines[5].split('|').map(str::trim).collect();
     assert!(row8[2..11].iter().all(|c| *c == "—"), "{row8:?}");
-    assert!(md.contains("clients.per_board=4, rayon: crashed: killed by SIGSEGV"), "{md}");
-    assert!(md.contains("clients.per_board=8: serve did not start: port in use"), "{md}");
+    assert!(
+        md.contains("clients.per_board=4, rayon: crashed: killed by SIGSEGV"),
+        "{md}"
+    );
+    assert!(
+        md.contains("clients.per_board=8: serve did not start: port in use"),
+        "{md}"
+    );
 
     let text = table::text(&sweep);
     assert!(text.contains("poll latency p99"));
@@ -96,7 +106,10 @@ fn html_has_a_plot_per_figure_with_every_model() {
     for model in MODELS {
         assert!(html.contains(model));
     }
-    assert!(html.contains("class=\"best\""), "the lowest figure of a row is marked");
+    assert!(
+        html.contains("class=\"best\""),
+        "the lowest figure of a row is marked"
+    );
     assert!(html.contains("class=\"bad\""), "a failed model is marked");
     assert!(html.contains("clients.per_board=1/results.json"));
     assert!(!html.contains("NaN") && !html.contains("inf"));
@@ -189,11 +202,17 @@ fn bad_arguments_fail_before_anything_runs() {
             .arg(dir.path().join("s"))
             .output()
             .unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (code, err) = run(&["--set", "workload.poll_work_us=0,2.5"]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("workload.poll_work_us") && err.contains("2.5"), "{err}");
+    assert!(
+        err.contains("workload.poll_work_us") && err.contains("2.5"),
+        "{err}"
+    );
     let (code, err) = run(&["--set", "clients.per_bord=1,2"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("did you mean `clients.per_board`"), "{err}");
@@ -202,5 +221,43 @@ fn bad_arguments_fail_before_anything_runs() {
     let (code, err) = run(&["--set", "boards.count"]);
     assert_eq!(code, Some(2), "clap rejects it");
     assert!(err.contains("KEY=VALUE"), "{err}");
+    let (code, err) = run(&["--set", "boards.count=1,2", "--with", "boards.count=3"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("both swept"), "{err}");
+    let (code, err) = run(&["--set", "name=a b,a_b"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("share the directory"), "{err}");
     assert!(!dir.path().join("s").exists(), "nothing was created");
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("s");
+    let o = Command::new(env!("CARGO_BIN_EXE_esbench"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "sweep",
+            "--set",
+            "clients.poll_period_ms=33,10",
+            "--models",
+            "smol,threads",
+            "--quick",
+            "--dry-run",
+            "--out",
+        ])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("over 2 value(s) of clients.poll_period_ms, about"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("clients.poll_period_ms=10: models smol, threads"),
+        "{stdout}"
+    );
+    assert!(!out_dir.exists());
 }

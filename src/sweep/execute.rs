@@ -13,7 +13,7 @@ use crate::driver::session::{run_scenario, select_models, RunOptions};
 use crate::metrics::results::write_atomic;
 use crate::scenario::Scenario;
 
-use super::manifest::{point_dir_name, PointStatus, Setting, SweepManifest};
+use super::manifest::{point_dir_name, PointStatus, Setting, SweepManifest, SweepOptions};
 use super::overrides::{absolutise_recording, load_point, Knob};
 
 /// What to sweep and how to run each point.
@@ -43,6 +43,18 @@ pub struct PreparedPoint {
 
 /// Builds and validates every point's scenario and model list; nothing runs.
 pub fn prepare(plan: &SweepPlan) -> Result<Vec<PreparedPoint>> {
+    let key = &plan.knob.key;
+    if plan.fixed.iter().any(|f| &f.key == key) {
+        bail!("`{key}` is both swept (--set) and held fixed (--with); keep one");
+    }
+    let mut dirs: Vec<(String, &String)> = Vec::new();
+    for v in &plan.knob.values {
+        let d = point_dir_name(key, v);
+        if let Some((_, other)) = dirs.iter().find(|(x, _)| *x == d) {
+            bail!("values `{other}` and `{v}` would share the directory {d}; drop one");
+        }
+        dirs.push((d, v));
+    }
     let path = &plan.scenario_path;
     let base = Scenario::load(path)?;
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -77,13 +89,20 @@ pub fn estimate_s(plan: &SweepPlan, points: &[PreparedPoint]) -> f64 {
         .iter()
         .map(|p| {
             let s = &p.scenario;
-            let measured = plan.run.duration_s.unwrap_or_else(|| s.measure_s(plan.run.quick));
+            let measured = plan
+                .run
+                .duration_s
+                .unwrap_or_else(|| s.measure_s(plan.run.quick));
             let warmup = if plan.run.quick {
                 s.run.warmup_s.min(0.5)
             } else {
                 s.run.warmup_s
             };
-            let floor = if plan.run.quick { 1.0 } else { measured.min(10.0) };
+            let floor = if plan.run.quick {
+                1.0
+            } else {
+                measured.min(10.0)
+            };
             floor + p.models.len() as f64 * (warmup + measured + 1.0)
         })
         .sum()
@@ -123,7 +142,8 @@ pub fn run(plan: &SweepPlan, points: &[PreparedPoint]) -> Result<Outcome> {
     let manifest_path = out.join("sweep.json");
     if manifest_path.exists() {
         bail!(
-            "{} already holds a sweep; choose another --out (or re-render it with --from)",
+            "{} already holds a sweep; choose another --out (or finish it with --resume, \
+             re-render it with --from)",
             out.display()
         );
     }
@@ -136,12 +156,78 @@ pub fn run(plan: &SweepPlan, points: &[PreparedPoint]) -> Result<Outcome> {
         &plan.fixed,
     );
     manifest.command = plan.command.clone();
+    manifest.options = SweepOptions {
+        models: plan.run.models.clone(),
+        quick: plan.run.quick,
+        duration_s: plan.run.duration_s,
+        pin: plan.run.pin,
+        point_reports: plan.point_reports,
+    };
     manifest.save(&manifest_path)?;
+    run_points(plan, points, manifest, &manifest_path)
+}
 
+/// The plan that resumes `manifest` (found in `dir`): same scenario, knob, fixed knobs and
+/// run options as the sweep that wrote it.
+pub fn resume_plan(manifest: &SweepManifest, dir: &Path, exe: PathBuf) -> SweepPlan {
+    let o = &manifest.options;
+    SweepPlan {
+        scenario_path: PathBuf::from(&manifest.scenario),
+        knob: Knob {
+            key: manifest.key.clone(),
+            values: manifest.values.clone(),
+        },
+        fixed: manifest.fixed.clone(),
+        run: RunOptions {
+            models: o.models.clone(),
+            duration_s: o.duration_s,
+            quick: o.quick,
+            pin: o.pin,
+            exe,
+            progress: true,
+            profile: false,
+        },
+        out: dir.to_path_buf(),
+        point_reports: o.point_reports,
+        command: manifest.command.clone(),
+    }
+}
+
+/// Runs the points of an existing sweep that are not done (failed, interrupted, not run),
+/// keeping the done ones as they are.
+pub fn resume(
+    plan: &SweepPlan,
+    points: &[PreparedPoint],
+    mut manifest: SweepManifest,
+) -> Result<Outcome> {
+    let manifest_path = plan.out.join("sweep.json");
+    manifest.notes.retain(|n| !n.starts_with("interrupted"));
+    let todo = manifest
+        .points
+        .iter()
+        .filter(|p| p.status != PointStatus::Done)
+        .count();
+    manifest
+        .notes
+        .push(format!("resumed: {todo} point(s) not done were run again"));
+    manifest.save(&manifest_path)?;
+    run_points(plan, points, manifest, &manifest_path)
+}
+
+fn run_points(
+    plan: &SweepPlan,
+    points: &[PreparedPoint],
+    mut manifest: SweepManifest,
+    manifest_path: &Path,
+) -> Result<Outcome> {
+    let out = &plan.out;
     let n = points.len();
     for (i, point) in points.iter().enumerate() {
         if interrupt::interrupted() {
             break;
+        }
+        if manifest.points[i].status == PointStatus::Done {
+            continue;
         }
         let dir_name = point_dir_name(&plan.knob.key, &point.value);
         let dir = out.join(&dir_name);
@@ -156,26 +242,23 @@ pub fn run(plan: &SweepPlan, points: &[PreparedPoint]) -> Result<Outcome> {
             point.models.join(", ")
         );
         let entry = &mut manifest.points[i];
+        // A resumed point starts clean: its old error and results no longer describe it.
+        entry.status = PointStatus::NotRun;
+        entry.error = None;
+        entry.results = None;
         let header = format!(
             "# esbench sweep point: {}={} (from {})\n",
             plan.knob.key,
             point.value,
             plan.scenario_path.display()
         );
-        if let Err(e) = write_atomic(&scenario_file, format!("{header}{}", point.text).as_bytes())
-        {
+        if let Err(e) = write_atomic(&scenario_file, format!("{header}{}", point.text).as_bytes()) {
             entry.status = PointStatus::Failed;
             entry.error = Some(format!("{e:#}"));
-            manifest.save(&manifest_path)?;
+            manifest.save(manifest_path)?;
             continue;
         }
-        let mut notes = vec![format!(
-            "sweep point {}={} of {}",
-            plan.knob.key,
-            point.value,
-            plan.scenario_path.display()
-        )];
-        match run_scenario(&plan.run, &scenario_file, &results_path, &mut notes) {
+        match run_scenario(&plan.run, &scenario_file, &results_path) {
             Ok(results) => {
                 entry.status = if interrupt::interrupted() {
                     PointStatus::Interrupted
@@ -183,6 +266,16 @@ pub fn run(plan: &SweepPlan, points: &[PreparedPoint]) -> Result<Outcome> {
                     PointStatus::Done
                 };
                 entry.results = Some(rel);
+                for m in &results.models {
+                    println!(
+                        "  {:>14}: {} (CPU {:.2} %, poll p99 {} µs, watchdog p99 {} µs)",
+                        m.name,
+                        if m.is_ok() { "ok" } else { m.status.as_str() },
+                        m.cpu.percent,
+                        m.poll_latency.p99,
+                        m.watchdog_lateness.p99
+                    );
+                }
                 if plan.point_reports {
                     if let Err(e) =
                         crate::report::write_report(&[(results_path.clone(), results)], &dir)
@@ -203,7 +296,7 @@ pub fn run(plan: &SweepPlan, points: &[PreparedPoint]) -> Result<Outcome> {
                 }
             }
         }
-        manifest.save(&manifest_path)?;
+        manifest.save(manifest_path)?;
     }
     let interrupted = interrupt::interrupted();
     if interrupted {
@@ -215,7 +308,7 @@ pub fn run(plan: &SweepPlan, points: &[PreparedPoint]) -> Result<Outcome> {
         manifest.notes.push(format!(
             "interrupted by Ctrl-C: {done} of {n} points attempted"
         ));
-        manifest.save(&manifest_path)?;
+        manifest.save(manifest_path)?;
     }
     Ok(Outcome {
         manifest,

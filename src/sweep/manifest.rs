@@ -30,12 +30,32 @@ pub struct SweepManifest {
     pub fixed: Vec<Setting>,
     /// One entry per value, same order.
     pub points: Vec<Point>,
+    /// How every point is run, kept so `--resume` runs the missing points the same way.
+    #[serde(default)]
+    pub options: SweepOptions,
     /// The command line that made the sweep, to repeat it.
     #[serde(default)]
     pub command: Vec<String>,
     /// Things a reader should know (e.g. "interrupted by Ctrl-C").
     #[serde(default)]
     pub notes: Vec<String>,
+}
+
+/// The run options of every point (what `esbench run` would be given).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SweepOptions {
+    /// `--models`; empty = the scenario's list, else all.
+    #[serde(default)]
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub quick: bool,
+    /// `--duration`, in seconds.
+    #[serde(default)]
+    pub duration_s: Option<f64>,
+    #[serde(default)]
+    pub pin: bool,
+    #[serde(default)]
+    pub point_reports: bool,
 }
 
 /// A `key = value` override.
@@ -89,6 +109,7 @@ impl SweepManifest {
                     ..Point::default()
                 })
                 .collect(),
+            options: SweepOptions::default(),
             command: Vec::new(),
             notes: Vec::new(),
         }
@@ -126,7 +147,10 @@ impl SweepManifest {
             if let Some(r) = &p.results {
                 let rel = Path::new(r);
                 if rel.is_absolute() || rel.components().any(|c| c.as_os_str() == "..") {
-                    bail!("point {}: results path {r:?} must stay inside the sweep directory", p.value);
+                    bail!(
+                        "point {}: results path {r:?} must stay inside the sweep directory",
+                        p.value
+                    );
                 }
             }
         }
@@ -255,12 +279,22 @@ mod tests {
         m.points[0].results = Some("boards.count=1/results.json".into());
         let l = LoadedSweep::load(m, dir.path());
         assert!(l.points[0].results.is_none());
-        assert!(l.points[0].problem.as_deref().unwrap().contains("cannot read"));
+        assert!(l.points[0]
+            .problem
+            .as_deref()
+            .unwrap()
+            .contains("cannot read"));
     }
 
     #[test]
     fn directory_names_are_safe() {
-        assert_eq!(point_dir_name("clients.per_board", "16"), "clients.per_board=16");
-        assert_eq!(point_dir_name("boards.recording", "../x y.esrec"), "boards.recording=.._x_y.esrec");
+        assert_eq!(
+            point_dir_name("clients.per_board", "16"),
+            "clients.per_board=16"
+        );
+        assert_eq!(
+            point_dir_name("boards.recording", "../x y.esrec"),
+            "boards.recording=.._x_y.esrec"
+        );
     }
 }

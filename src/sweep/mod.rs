@@ -7,9 +7,10 @@
 //! `sweep.json` only lists the points and where their results are; the Markdown table and
 //! the HTML plots are rendered from those results files, so `--from` can redo them.
 
-pub mod overrides;
+pub mod execute;
+pub mod growth;
 pub mod manifest;
+pub mod overrides;
 pub mod page;
 pub mod plot;
 pub mod table;
-pub mod execute;

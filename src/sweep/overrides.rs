@@ -186,7 +186,9 @@ fn set_path(
     key: &str,
     value: &str,
 ) -> Result<()> {
-    let (first, rest) = segments.split_first().expect("keys have at least one segment");
+    let (first, rest) = segments
+        .split_first()
+        .expect("keys have at least one segment");
     let default = defaults.and_then(|d| d.get(*first));
     if rest.is_empty() {
         let expected = table.get(*first).or(default);
@@ -326,7 +328,9 @@ mod tests {
         let k = parse_knob("clients.per_board=1, 2,4").unwrap();
         assert_eq!(k.key, "clients.per_board");
         assert_eq!(k.values, ["1", "2", "4"]);
-        assert!(parse_knob("clients.per_board").unwrap_err().contains("KEY=VALUE"));
+        assert!(parse_knob("clients.per_board")
+            .unwrap_err()
+            .contains("KEY=VALUE"));
         assert!(parse_knob("=1,2").unwrap_err().contains("dotted"));
         assert!(parse_knob("a..b=1").unwrap_err().contains("dotted"));
         assert!(parse_knob("k=1,,2").unwrap_err().contains("empty"));
@@ -361,10 +365,16 @@ mod tests {
     #[test]
     fn wrong_types_name_key_and_value() {
         let e = err(CLASSROOM, "workload.poll_work_us", "2.5");
-        assert!(e.contains("workload.poll_work_us") && e.contains("2.5"), "{e}");
+        assert!(
+            e.contains("workload.poll_work_us") && e.contains("2.5"),
+            "{e}"
+        );
         assert!(e.contains("whole number"), "{e}");
         let e = err(CLASSROOM, "clients.poll_period_ms", "fast");
-        assert!(e.contains("clients.poll_period_ms") && e.contains("fast"), "{e}");
+        assert!(
+            e.contains("clients.poll_period_ms") && e.contains("fast"),
+            "{e}"
+        );
         let e = err(CLASSROOM, "boards.chunking", "yes");
         assert!(e.contains("true or false") && e.contains("yes"), "{e}");
         let e = err(CLASSROOM, "run.models", "smol");
@@ -378,11 +388,17 @@ mod tests {
     #[test]
     fn the_loader_checks_ranges_and_unknown_keys() {
         let e = err(CLASSROOM, "boards.count", "0");
-        assert!(e.contains("boards.count=0") && e.contains("between 1 and 256"), "{e}");
+        assert!(
+            e.contains("boards.count=0") && e.contains("between 1 and 256"),
+            "{e}"
+        );
         let e = err(CLASSROOM, "clients.per_board", "-1");
         assert!(e.contains("clients.per_board=-1"), "{e}");
         let e = err(CLASSROOM, "workload.pol_work_us", "10");
-        assert!(e.contains("pol_work_us") && e.contains("unknown field"), "{e}");
+        assert!(
+            e.contains("pol_work_us") && e.contains("unknown field"),
+            "{e}"
+        );
         assert!(e.contains("did you mean `workload.poll_work_us`"), "{e}");
         let e = err(CLASSROOM, "nonsense", "1");
         assert!(e.contains("nonsense"), "{e}");
@@ -425,7 +441,10 @@ mod tests {
         let s = Scenario::from_str_named(&out, "t").unwrap();
         let rec = s.boards.recording.unwrap();
         assert!(rec.is_absolute() && rec.ends_with("x.esrec"), "{rec:?}");
-        assert_eq!(absolutise_recording(CLASSROOM, dir.path()).unwrap(), CLASSROOM);
+        assert_eq!(
+            absolutise_recording(CLASSROOM, dir.path()).unwrap(),
+            CLASSROOM
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::report::page::document;
 
 use super::manifest::{LoadedSweep, PointStatus, SweepManifest};
 use super::plot::{self, PLOTS};
-use super::table;
+use super::{growth, table};
 
 /// What to look for, shown in the page (the README says the same at more length).
 const HOW_TO_READ: &str = r#"
@@ -77,6 +77,7 @@ pub fn markdown(sweep: &LoadedSweep) -> String {
     let mut s = format!("# esbench sweep — {}\n\n", md_cell(&m.key));
     s.push_str(&format!("{}\n\n", context_line(sweep)));
     s.push_str(&table::markdown(sweep));
+    s.push_str(&growth::markdown(sweep));
     if !m.command.is_empty() {
         s.push_str(&format!("\nMade with: `{}`\n", m.command.join(" ")));
     }
@@ -92,10 +93,21 @@ pub fn html(sweep: &LoadedSweep, dir: &Path) -> Result<String> {
         "<p class=\"sub\">{}</p>\n",
         esc(&context_line(sweep))
     ));
-    b.push_str("<nav><a href=\"#table\">table</a><a href=\"#plots\">plots</a>\
-                <a href=\"#points\">points</a><a href=\"#howto\">what to look for</a></nav>\n");
+    b.push_str(
+        "<nav><a href=\"#table\">table</a><a href=\"#plots\">plots</a>\
+                <a href=\"#points\">points</a><a href=\"#howto\">what to look for</a></nav>\n",
+    );
     b.push_str("<h2 id=\"table\">CPU, poll p99 and watchdog p99 per value</h2>\n");
     b.push_str(&table::html(sweep));
+    let g = growth::html(sweep);
+    if !g.is_empty() {
+        b.push_str(&format!(
+            "<h3>From the first to the last value</h3>\n<p class=\"small\">Each figure's \
+             first and last measured value, their ratio, and the first value of {} at which \
+             it had doubled.</p>\n{g}",
+            esc(&m.key)
+        ));
+    }
     b.push_str("<h2 id=\"plots\">Each figure against the knob</h2>\n");
     let mut any = false;
     for spec in &PLOTS {
@@ -158,6 +170,11 @@ fn href(rel: &str) -> String {
         .replace(' ', "%20")
         .replace('#', "%23")
         .replace('?', "%3F")
+}
+
+/// What the terminal shows: a narrow table per figure, then the growth lines.
+pub fn terminal(sweep: &LoadedSweep) -> String {
+    format!("{}{}", table::text(sweep), growth::text(sweep))
 }
 
 /// Writes `sweep.md` and `sweep.html` next to sweep.json in `dir`.

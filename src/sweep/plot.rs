@@ -23,6 +23,9 @@ use super::manifest::LoadedSweep;
 pub const WIDTH: u32 = 1000;
 pub const HEIGHT: u32 = 440;
 
+/// The floor's counterpart of a figure, read from one run's results.
+pub type FloorFigure = fn(&Results) -> Option<f64>;
+
 /// One plot: what it shows and where its figure comes from (in plot units: % or ms).
 pub struct PlotSpec {
     /// File name stem (`cpu`, `poll_p99`, ...).
@@ -31,7 +34,7 @@ pub struct PlotSpec {
     pub y_desc: &'static str,
     pub get: fn(&ModelResult) -> Option<f64>,
     /// The same figure of the run's floor, and its legend label.
-    pub floor: Option<(&'static str, fn(&Results) -> Option<f64>)>,
+    pub floor: Option<(&'static str, FloorFigure)>,
 }
 
 fn ms(s: &crate::metrics::summary::Summary, p: u64) -> Option<f64> {
@@ -176,7 +179,11 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
 
     let (x_lo, x_hi) = {
         let lo = xa.positions.iter().cloned().fold(f64::INFINITY, f64::min);
-        let hi = xa.positions.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let hi = xa
+            .positions
+            .iter()
+            .cloned()
+            .fold(f64::NEG_INFINITY, f64::max);
         let pad = if hi > lo { (hi - lo) * 0.06 } else { 0.5 };
         (lo - pad, hi + pad)
     };
@@ -199,7 +206,10 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
         );
         let label_style = (chart::FONT, chart::LABEL_SIZE);
         if log_y {
-            let y_lo = lo_pos / 1.5;
+            // Start at a power of ten: plotters labels a log axis from the first power of
+            // ten inside the range, so a range starting at 0.13 would show no label below 1.
+            // (A hair below it, or rounding in plotters skips that power.)
+            let y_lo = 10f64.powf((lo_pos / 1.2).log10().floor()) * 0.999;
             let mut c = builder
                 .build_cartesian_2d(x_lo..x_hi, (y_lo..hi * 1.5).log_scale())
                 .map_err(err)?;
@@ -383,7 +393,10 @@ mod tests {
 
     #[test]
     fn gaps_break_lines() {
-        let r = runs(&[1.0, 2.0, 3.0, 4.0], &[Some(1.0), None, Some(3.0), Some(4.0)]);
+        let r = runs(
+            &[1.0, 2.0, 3.0, 4.0],
+            &[Some(1.0), None, Some(3.0), Some(4.0)],
+        );
         assert_eq!(r, vec![vec![(1.0, 1.0)], vec![(3.0, 3.0), (4.0, 4.0)]]);
     }
 }
