@@ -64,7 +64,6 @@ fn run(scenario: &Path, out: &Path) -> PathBuf {
 }
 
 #[test]
-#[ignore = "needs `esbench run` (issue 5) on main; un-ignored once it lands"]
 fn gate_passes_the_same_build_and_fails_an_injected_regression() {
     let dir = tempfile::tempdir().unwrap();
     let plain = scenario(dir.path(), 0);

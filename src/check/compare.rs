@@ -11,6 +11,10 @@
 //! - one run of a figure without a histogram (CPU %, context switches): no interval, the point
 //!   itself, and the band alone decides.
 //!
+//! Tail percentiles (p99) are judged only with `tail_min_runs` (default 2) runs per side: one
+//! quick run holds ~120 polls, its p99 is its second-largest sample, and a stall of the whole
+//! machine moves that by 10-100x between otherwise identical runs.
+//!
 //! A regression is called only when the whole interval lies above 1 + band, the change is
 //! larger than `min_abs`, and — for latencies — the floor-normalised interval clears the band
 //! too. Requiring both makes the rule conservative: a machine that got slower as a whole moves
@@ -42,6 +46,8 @@ pub enum Verdict {
     Improved,
     Unchanged,
     Regressed,
+    /// Shown but not judged: a tail percentile with fewer runs than `tail_min_runs`.
+    NotJudged,
     /// Not compared: no data on one side (e.g. no commands in the scenario).
     NoData,
 }
@@ -457,8 +463,7 @@ fn compare_metric(
     };
     let raw = change(&b, &c, t.confidence);
     row.change = Some(raw);
-    let has_floor = matches!(def.source, super::metrics::Source::Latency { .. });
-    if has_floor {
+    if def.has_floor() {
         match (
             estimate(&base, true, n, &mut rng),
             estimate(&cur, true, n, &mut rng),
@@ -471,6 +476,17 @@ fn compare_metric(
                 }
             }
         }
+    }
+    if def.is_tail() && base.len().min(cur.len()) < t.tail_min_runs {
+        row.verdict = Verdict::NotJudged;
+        let note = format!(
+            "p99 figures are not judged with fewer than {} runs per side (tail_min_runs)",
+            t.tail_min_runs
+        );
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+        return Ok(row);
     }
     let up = 1.0 + band.band;
     let delta = c.point - b.point;

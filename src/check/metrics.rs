@@ -58,6 +58,18 @@ pub const METRICS: &[MetricDef] = &[
     },
 ];
 
+impl MetricDef {
+    /// A tail percentile (p90 and up): few samples per run, dominated by machine stalls.
+    pub fn is_tail(&self) -> bool {
+        matches!(self.source, Source::Latency { q, .. } if q >= 0.9)
+    }
+
+    /// Normalised by the floor of its own run (latencies).
+    pub fn has_floor(&self) -> bool {
+        matches!(self.source, Source::Latency { .. })
+    }
+}
+
 /// A figure from one run, with what is needed to resample it.
 #[derive(Clone, Debug)]
 pub struct Obs {

@@ -57,6 +57,7 @@ fn verdict(v: Verdict) -> &'static str {
         Verdict::Unchanged => "unchanged",
         Verdict::Regressed => "REGRESSED",
         Verdict::NoData => "no data",
+        Verdict::NotJudged => "not judged",
     }
 }
 

@@ -112,6 +112,25 @@ fn injected_3x_poll_regression_fails_naming_model_and_metric() {
 }
 
 #[test]
+fn tails_are_judged_only_with_repeats() {
+    let base = side(0..3, 1.0, &typical());
+    let cur = side(10..13, 1.0, &with("smol", |m| m.poll = 12.0));
+    let verdict = |o: &Outcome, metric: &str| {
+        o.rows
+            .iter()
+            .find(|r| r.model == "smol" && r.metric == metric)
+            .unwrap()
+            .verdict
+    };
+    let one = compare(&base[..1], &cur[..1], &opts(Mode::Gross)).unwrap();
+    assert_eq!(verdict(&one, "poll_latency.p50"), Verdict::Regressed);
+    assert_eq!(verdict(&one, "poll_latency.p99"), Verdict::NotJudged);
+    assert!(one.notes.iter().any(|n| n.contains("tail_min_runs")));
+    let three = compare(&base, &cur, &opts(Mode::Gross)).unwrap();
+    assert_eq!(verdict(&three, "poll_latency.p99"), Verdict::Regressed);
+}
+
+#[test]
 fn moderate_change_is_a_regression_normally_but_not_in_gross_mode() {
     let base = side(0..3, 1.0, &typical());
     let cur = side(10..13, 1.0, &with("smol", |m| m.poll = 2.0));

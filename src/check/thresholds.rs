@@ -43,6 +43,11 @@ pub struct Thresholds {
     pub iterations: usize,
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// Tail percentiles (p90 and up) are judged only when both sides have at least this many
+    /// runs: one short run's p99 is a handful of samples, and stalls of the whole machine
+    /// move it far more than any band (see the README's false-positive figures).
+    #[serde(default = "default_tail_min_runs")]
+    pub tail_min_runs: usize,
     #[serde(default)]
     pub normal: BTreeMap<String, Band>,
     #[serde(default)]
@@ -57,6 +62,9 @@ fn default_iterations() -> usize {
 }
 fn default_seed() -> u64 {
     1
+}
+fn default_tail_min_runs() -> usize {
+    2
 }
 
 impl Default for Thresholds {
@@ -102,6 +110,9 @@ impl Thresholds {
                 "iterations must be between 100 and 1000000, got {}",
                 self.iterations
             );
+        }
+        if self.tail_min_runs == 0 {
+            bail!("tail_min_runs must be at least 1");
         }
         for (table, bands) in [("normal", &self.normal), ("gross", &self.gross)] {
             for (key, b) in bands {

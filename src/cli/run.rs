@@ -16,6 +16,7 @@ Examples:
   esbench run --quick                           # the same, short (under a minute)
   esbench run scenarios/lab.toml --models smol,tokio --duration 30
   esbench run --quick --out /tmp/smoke --no-history
+  esbench run --quick --profile --models smol,rayon   # plus a profiling pass per model
 
 Each model runs as its own `esbench serve` child process, one after another, after a floor
 probe of the machine's own timer latency. Results go to reports/<UTC timestamp>/results.json
@@ -52,6 +53,11 @@ pub struct RunArgs {
     /// Do not write the HTML report.
     #[arg(long)]
     pub no_report: bool,
+    /// After each model's measured pass, a separate profiling pass on a fresh child:
+    /// per-thread CPU and wake-ups, syscalls (strace), flamegraph (perf). Its figures go in
+    /// the report's "Where the CPU goes", never in the measured table (see `esbench profile`).
+    #[arg(long)]
+    pub profile: bool,
 }
 
 /// Seconds from `20`, `20s`, `1.5s` or `1500ms`.
@@ -96,6 +102,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         pin: args.pin,
         exe: crate::driver::child::own_exe()?,
         progress: true,
+        profile: args.profile,
     };
 
     let mut all: Vec<(PathBuf, Results)> = Vec::new();

@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub exe: PathBuf,
     /// Show progress bars (they hide themselves anyway when stderr is not a terminal).
     pub progress: bool,
+    /// After each model's measured pass, a separate profiling pass (`--profile`).
+    pub profile: bool,
 }
 
 /// Warm-up under `--quick`: long enough for every runtime to start its threads and for the
@@ -183,7 +185,20 @@ pub fn run_scenario(
                 .map(|(_, d)| *d),
             ready_timeout: Duration::from_secs(30),
         };
-        let row = run_model(&plan, &bar);
+        let mut row = run_model(&plan, &bar);
+        // --profile: a separate pass on a fresh serve child, after the measured one; it only
+        // fills `row.profile`, never the measured figures (see `esbench::profile`).
+        if opts.profile && !interrupt::interrupted() {
+            bar.set_message("profiling pass (separate child, not measured)");
+            row.profile = Some(crate::profile::profiling_pass(
+                &opts.exe,
+                model,
+                &s,
+                &stats_dir.join("profile"),
+                Duration::from_secs_f64(duration_s.clamp(1.0, 10.0)),
+                Duration::from_secs_f64(warmup_s.max(1.0)),
+            ));
+        }
         bar.println(format!(
             "{:>14}: {} (CPU {:.2} %, poll p50 {} µs)",
             row.name,
