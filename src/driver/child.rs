@@ -62,7 +62,8 @@ impl ServeChild {
             .stderr(Stdio::piped());
         // Its own process group: a Ctrl-C in the terminal reaches only the driver, which then
         // stops the child in order (SIGTERM, statistics) instead of racing it. Should the
-        // driver die, PR_SET_PDEATHSIG still ends the child.
+        // driver die, PR_SET_PDEATHSIG still ends the child (note: it fires when the *thread*
+        // that spawned the child exits, so spawn from a thread that outlives the child).
         {
             use std::os::unix::process::CommandExt;
             c.process_group(0);

@@ -12,7 +12,7 @@ use super::floor::measure_floor;
 use super::interrupt;
 use super::model_run::{run_model, ModelPlan};
 use super::pace::ms_to_ns;
-use crate::metrics::machine::{describe_machine, git_commit};
+use crate::metrics::machine::{describe_machine, git_commit, load_note};
 use crate::metrics::results::{Results, ScenarioInfo, SCHEMA};
 use crate::scenario::Scenario;
 
@@ -81,7 +81,7 @@ pub fn run_scenario(
     scenario_path: &Path,
     results_path: &Path,
 ) -> Result<Results> {
-    let mut notes: Vec<String> = Vec::new();
+    let mut notes: Vec<String> = load_note().into_iter().collect();
     let s = Scenario::load(scenario_path)?;
     let models = select_models(opts, &s)?;
     let duration_s = opts.duration_s.unwrap_or_else(|| s.measure_s(opts.quick));
