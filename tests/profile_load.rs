@@ -1,4 +1,4 @@
-//! `ModelUnderLoad` (the board + pollers behind `esbench profile --model`) against a fake
+//! `profile_model` (fresh serve child, boards, pollers: `run --profile`, `profile --model`) against a fake
 //! `serve`: this test binary re-executed as `serve`. It must feed frames at the scenario's
 //! rate through the pty, poll at the scenario's rate, send the commands, and stop the child
 //! with SIGTERM; the profile must see the fake serve's named threads and cost per event.
@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use esbench::profile::load::ModelUnderLoad;
-use esbench::profile::{profile_with, ProfileOptions};
+use esbench::profile::{profile_model, ProfileOptions};
 use esbench::scenario::Scenario;
 
 fn main() {
@@ -22,6 +21,7 @@ fn main() {
         return;
     }
     model_under_load_feeds_polls_and_stops();
+    a_failing_pass_is_a_profile_with_notes();
     println!("profile_load: ok");
 }
 
@@ -47,7 +47,12 @@ fn fake_serve(args: &[String]) {
     let base = listen.unwrap();
     let frames = Arc::new(AtomicU64::new(0));
     for (i, path) in serials.iter().enumerate() {
-        let mut f = std::fs::File::open(path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .unwrap();
+        f.write_all(b"C").unwrap(); // the board streams once told to start, like the sketch
         let fr = frames.clone();
         std::thread::Builder::new()
             .name(format!("fake-serial-{i}"))
@@ -104,16 +109,17 @@ fn serve_conn(mut c: std::net::TcpStream) {
 fn model_under_load_feeds_polls_and_stops() {
     let exe = std::env::current_exe().unwrap();
     let scenario = Scenario::default(); // classroom: 40 frames/s, 30 polls/s, 1 command/s
-    let target = ModelUnderLoad::start(&exe, "fake", &scenario).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
     let dir = tempfile::tempdir().unwrap();
     let mut opts = ProfileOptions::new(Duration::from_secs(2), dir.path(), "fake");
     opts.strace = false;
     opts.perf = false;
-    let events = || target.events();
-    let report = profile_with(target.pid(), &opts, Some(&events));
-    let total = target.events();
-    target.stop().expect("fake serve exits 0 on SIGTERM");
+    // The whole pass: start, warm up, profile, SIGTERM (an error if serve did not exit 0).
+    let report = profile_model(&exe, "fake", &scenario, &opts, Duration::from_millis(300)).unwrap();
+    assert!(
+        report.notes.iter().all(|n| !n.contains("stopping serve")),
+        "{:?}",
+        report.notes
+    );
 
     let json = serde_json::to_string_pretty(&report).unwrap();
     let ev = report.events.expect("events counted");
@@ -128,7 +134,7 @@ fn model_under_load_feeds_polls_and_stops() {
         (12.0..45.0).contains(&per_s(ev.polls)),
         "polls {ev:?}\n{json}"
     );
-    assert!(total.commands >= 1, "{total:?}");
+    assert!(ev.commands >= 1, "{ev:?}");
     let names: Vec<&str> = report
         .threads
         .as_ref()
@@ -150,4 +156,22 @@ fn model_under_load_feeds_polls_and_stops() {
         .unwrap();
     assert!(serial.wakeups_per_s > 15.0, "{json}");
     assert!(report.wakeups_per_event.unwrap() > 0.0);
+}
+
+/// `profiling_pass` (what `run --profile` calls) never fails the run: a serve that cannot
+/// start gives a profile value whose notes say why.
+fn a_failing_pass_is_a_profile_with_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = esbench::profile::profiling_pass(
+        std::path::Path::new("/nonexistent/esbench"),
+        "smol",
+        &Scenario::default(),
+        dir.path(),
+        Duration::from_millis(100),
+        Duration::ZERO,
+    );
+    let p = esbench::profile::ProfileReport::from_value(&v).expect("a profile value");
+    assert_eq!(p.label, "smol");
+    assert_eq!(p.syscalls.status, "failed");
+    assert!(p.notes[0].contains("could not run"), "{:?}", p.notes);
 }

@@ -19,6 +19,7 @@ fn group(name: &str, threads: u32, cpu_percent: f64, wakeups_per_s: f64) -> Thre
         cpu_percent,
         wakeups_per_s,
         preemptions_per_s: 1.0,
+        wait_s: 0.0,
     }
 }
 
@@ -169,7 +170,10 @@ fn section_explains_threads_syscalls_and_functions() {
         html.contains("3.60% of a core over 3 threads; tokio-runtime-w ×2 holds 97.2% of it"),
         "{html}"
     );
-    assert!(html.contains("led by epoll_wait (80.0/s, 1.00 per event)"), "{html}");
+    assert!(
+        html.contains("led by epoll_wait (80.0/s, 1.00 per event)"),
+        "{html}"
+    );
     // Syscall table: models as columns, rate and per-event figures, errors.
     assert!(html.contains("<td>epoll_wait</td>"));
     assert!(html.contains("<td>80.0 (1.00)</td>"), "{html}");

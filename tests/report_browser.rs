@@ -7,14 +7,19 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use esbench::report::fixture::fabricate_results;
 use esbench::report::write_report;
 
-fn chromium() -> Option<PathBuf> {
+/// The browser to use: `ESBENCH_CHROMIUM` when set, else the usual Debian paths.
+fn chromium() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("ESBENCH_CHROMIUM") {
-        return Some(PathBuf::from(p));
+        let p = PathBuf::from(p);
+        return if p.exists() {
+            Ok(p)
+        } else {
+            Err(format!("ESBENCH_CHROMIUM={} does not exist", p.display()))
+        };
     }
     [
         "/usr/bin/chromium",
@@ -24,6 +29,10 @@ fn chromium() -> Option<PathBuf> {
     .iter()
     .map(PathBuf::from)
     .find(|p| p.exists())
+    .ok_or_else(|| {
+        "no Chromium installed (run scripts/install-chromium.sh, or set ESBENCH_CHROMIUM)"
+            .to_string()
+    })
 }
 
 /// Runs headless Chromium on `page` with `extra` flags; returns (stdout, stderr).
@@ -94,23 +103,75 @@ fn png_size(path: &Path) -> (u32, u32) {
     (be(16), be(20))
 }
 
+/// Loads `index` in Chromium: no console message, `plots` laid-out non-empty SVG figures, a
+/// full-page screenshot written next to it. Returns the screenshot path.
+fn check_in_browser(bin: &Path, tmp: &Path, index: &Path, plots: usize) -> PathBuf {
+    // Layout: every plot laid out with real size and drawn content.
+    let probe = probe_page(index);
+    let (dom, err) = run_chromium(bin, &tmp.join("p1"), &probe, &["--dump-dom".into()]);
+    let json = dom
+        .rsplit("<pre id=\"probe\">")
+        .next()
+        .filter(|s| s.starts_with('{'))
+        .and_then(|s| s.split("</pre>").next())
+        .unwrap_or_else(|| panic!("probe did not run; dom:\n{dom}\nstderr:\n{err}"));
+    let v: serde_json::Value = serde_json::from_str(&json.replace("&amp;", "&")).unwrap();
+    assert!(v["title"].as_str().unwrap().starts_with("esbench report"));
+    assert!(v["tables"].as_u64().unwrap() >= 2);
+    let svgs = v["svgs"].as_array().unwrap();
+    assert_eq!(svgs.len(), plots, "{svgs:?}");
+    for s in svgs {
+        let n: Vec<u64> = s
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
+        assert!(n[0] > 300 && n[1] > 100, "plot laid out too small: {n:?}");
+        assert!(n[2] > 300 && n[3] > 100, "plot drawing is empty: {n:?}");
+        assert!(n[4] > 20, "plot has too few shapes: {n:?}");
+    }
+
+    // The report itself: no console message at all, and a full-page screenshot.
+    let height = v["height"].as_u64().unwrap().clamp(800, 16_000);
+    let shot = index.with_file_name("screenshot.png");
+    let (_, err) = run_chromium(
+        bin,
+        &tmp.join("p2"),
+        index,
+        &[
+            format!("--screenshot={}", shot.display()),
+            format!("--window-size=1280,{height}"),
+        ],
+    );
+    let console = console_lines(&err);
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    let (w, h) = png_size(&shot);
+    assert_eq!(w, 1280);
+    assert!(h as u64 >= height.min(8000), "screenshot {w}x{h}");
+    // A blank page of this size compresses to a few KB; plots and tables make it large.
+    let bytes = shot.metadata().unwrap().len();
+    assert!(bytes > 150_000, "screenshot looks empty ({bytes} bytes)");
+    shot
+}
+
+fn out_dir(tmp: &Path, name: &str) -> PathBuf {
+    match std::env::var_os("ESBENCH_KEEP_REPORT") {
+        Some(d) => PathBuf::from(d).join(name),
+        None => tmp.join(name),
+    }
+}
+
 #[test]
 fn report_renders_in_headless_chromium() {
-    let Some(bin) = chromium() else {
-        println!("SKIPPED report_renders_in_headless_chromium: no Chromium installed (run scripts/install-chromium.sh)");
-        return;
+    let bin = match chromium() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("SKIPPED report_renders_in_headless_chromium: {why}");
+            return;
+        }
     };
     let tmp = tempfile::tempdir().unwrap();
-    let out = match std::env::var_os("ESBENCH_KEEP_REPORT") {
-        Some(d) => PathBuf::from(d).join("browser"),
-        None => tmp.path().join("report"),
-    };
-    let index = write_report(
-        &[(PathBuf::from("fixture/results.json"), fabricate_results(77))],
-        &out,
-    )
-    .unwrap();
-    let index = index.canonicalize().unwrap();
 
     // The detector works: a page with a script error is caught.
     let bad = tmp.path().join("bad.html");
@@ -125,51 +186,74 @@ fn report_renders_in_headless_chromium() {
         "console detection does not work with this Chromium:\n{err}"
     );
 
-    // Layout: every plot laid out with real size and drawn content.
-    let probe = probe_page(&index);
-    let (dom, err) = run_chromium(&bin, &tmp.path().join("p1"), &probe, &["--dump-dom".into()]);
-    let json = dom
-        .rsplit("<pre id=\"probe\">")
-        .next()
-        .filter(|s| s.starts_with('{'))
-        .and_then(|s| s.split("</pre>").next())
-        .unwrap_or_else(|| panic!("probe did not run; dom:\n{dom}\nstderr:\n{err}"));
-    let v: serde_json::Value = serde_json::from_str(&json.replace("&amp;", "&")).unwrap();
-    assert!(v["title"].as_str().unwrap().starts_with("esbench report"));
-    assert!(v["tables"].as_u64().unwrap() >= 2);
-    let svgs = v["svgs"].as_array().unwrap();
-    assert_eq!(svgs.len(), 7, "1 CPU + 5 latency + 1 histogram plot");
-    for s in svgs {
-        let n: Vec<u64> = s
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_u64().unwrap())
-            .collect();
-        assert!(n[0] > 400 && n[1] > 200, "plot laid out too small: {n:?}");
-        assert!(n[2] > 400 && n[3] > 200, "plot drawing is empty: {n:?}");
-        assert!(n[4] > 50, "plot has too few shapes: {n:?}");
-    }
+    let out = out_dir(tmp.path(), "browser");
+    let r = fabricate_results(77);
+    let index = write_report(&[(PathBuf::from("fixture/results.json"), r)], &out).unwrap();
+    // 1 CPU + 5 latency + 1 histogram plot.
+    check_in_browser(&bin, tmp.path(), &index.canonicalize().unwrap(), 7);
+}
 
-    // The report itself: no console message at all, and a full-page screenshot.
-    let height = v["height"].as_u64().unwrap().clamp(800, 16_000);
-    let shot = out.join("screenshot.png");
-    let (_, err) = run_chromium(
-        &bin,
-        &tmp.path().join("p2"),
-        &index,
-        &[
-            format!("--screenshot={}", shot.display()),
-            format!("--window-size=1280,{height}"),
-        ],
+#[test]
+fn comparison_and_profile_section_render_in_headless_chromium() {
+    let bin = match chromium() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("SKIPPED comparison_and_profile_section_render_in_headless_chromium: {why}");
+            return;
+        }
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let a = fabricate_results(78);
+    let mut b = fabricate_results(79);
+    for m in b.models.iter_mut().take(2) {
+        m.profile = Some(profile_of(&m.name));
+    }
+    let fragment = esbench::report::profile_section::section(&b).expect("profiled models");
+    let out = out_dir(tmp.path(), "browser-compare");
+    let inputs = vec![
+        (PathBuf::from("a/results.json"), a),
+        (PathBuf::from("b/results.json"), b),
+    ];
+    let index = write_report(&inputs, &out).unwrap();
+    let html = std::fs::read_to_string(&index).unwrap();
+    assert!(
+        html.contains(&fragment),
+        "the profile section is included as given"
     );
-    let console = console_lines(&err);
-    assert!(console.is_empty(), "console messages: {console:#?}");
-    let (w, h) = png_size(&shot);
-    assert_eq!(w, 1280);
-    assert!(h as u64 >= height.min(8000), "screenshot {w}x{h}");
-    // A blank page of this size compresses to a few KB; plots and tables make it large.
-    let bytes = shot.metadata().unwrap().len();
-    assert!(bytes > 150_000, "screenshot looks empty ({bytes} bytes)");
-    std::thread::sleep(Duration::from_millis(10));
+    let profile_svgs = fragment.matches("<svg").count();
+    check_in_browser(
+        &bin,
+        tmp.path(),
+        &index.canonicalize().unwrap(),
+        16 + profile_svgs,
+    );
+}
+
+/// A small profiling result, as the profile room writes it.
+fn profile_of(model: &str) -> serde_json::Value {
+    use esbench::profile::{ProfileReport, ThreadGroup, ThreadProfile, PROFILE_SCHEMA};
+    let group = |name: &str, cpu: f64, wake: f64| ThreadGroup {
+        name: name.into(),
+        threads: 1,
+        cpu_s: cpu / 100.0 * 5.0,
+        user_s: cpu / 100.0 * 5.0,
+        cpu_percent: cpu,
+        wakeups_per_s: wake,
+        ..Default::default()
+    };
+    let groups = vec![group("main", 0.4, 40.0), group("worker", 0.3, 80.0)];
+    ProfileReport {
+        schema: PROFILE_SCHEMA.into(),
+        label: model.into(),
+        window_s: 5.0,
+        threads: Some(ThreadProfile {
+            window_s: 5.0,
+            readings: 25,
+            precise_cpu: true,
+            total: group("all threads", 0.7, 120.0),
+            groups,
+        }),
+        ..Default::default()
+    }
+    .to_value()
 }

@@ -21,7 +21,7 @@ fn child_writer_holding_an_open_transaction() {
     let mut conn = open(&db).unwrap();
     conn.execute_batch("PRAGMA cache_size = 2").unwrap();
     let tx = conn.transaction().unwrap();
-    for seed in 100..140 {
+    for seed in 100..180 {
         insert_run(&tx, &fabricate_results(seed), Path::new("uncommitted.json")).unwrap();
     }
     println!("IN_TRANSACTION");
@@ -120,7 +120,10 @@ fn cli_lists_filters_and_plots() {
     );
     assert!(!text.contains("rayon"));
 
-    let html_dir = dir.path().join("trend");
+    let html_dir = match std::env::var_os("ESBENCH_KEEP_REPORT") {
+        Some(d) => PathBuf::from(d).join("trend"),
+        None => dir.path().join("trend"),
+    };
     let out = Command::new(exe)
         .arg("history")
         .arg("--db")
@@ -141,6 +144,55 @@ fn cli_lists_filters_and_plots() {
         page.matches("<svg").count(),
         history::trend::TREND_FIGURES.len()
     );
+
+    // --record appends a results file (validated first) and then lists.
+    let results = dir.path().join("run4/results.json");
+    let mut r4 = fabricate_results(4);
+    r4.scenario.name = "recorded-by-hand".into();
+    r4.save(&results).unwrap();
+    let out = Command::new(exe)
+        .arg("history")
+        .arg("--db")
+        .arg(&db)
+        .arg("--record")
+        .arg(&results)
+        .args(["--scenario", "recorded-by-hand"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("as run #4"), "{text}");
+    let again = Command::new(exe)
+        .arg("history")
+        .arg("--db")
+        .arg(&db)
+        .arg("--record")
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already recorded as run #4"));
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains("recorded-by-hand"))
+            .count(),
+        8,
+        "{text}"
+    );
+    std::fs::write(&results, "{\"schema\": \"something.else/1\"}").unwrap();
+    let out = Command::new(exe)
+        .arg("history")
+        .arg("--db")
+        .arg(&db)
+        .arg("--record")
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an esbench results schema"));
 
     let missing = dir.path().join("nope.sqlite");
     let out = Command::new(exe)

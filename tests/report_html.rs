@@ -28,6 +28,7 @@ fn single_run_report_has_every_part() {
     let mut r = fabricate_results(11);
     r.scenario.name = "class<room> & \"quotes\"".into();
     r.models[2].status = "crashed: <panic> at src/x.rs".into();
+    r.models[4].name = "sm<o>l&co".into();
     let out = out_dir(tmp.path(), "single");
     let index = write_report(&[(PathBuf::from("in/results.json"), r.clone())], &out).unwrap();
     assert_eq!(index, out.join("index.html"));
@@ -47,6 +48,13 @@ fn single_run_report_has_every_part() {
     assert!(html.contains("class&lt;room&gt; &amp; &quot;quotes&quot;"));
     assert!(!html.contains("class<room>"));
     assert!(html.contains("crashed: &lt;panic&gt;"));
+    // Model names reach the SVG legends escaped too.
+    assert!(html.contains("sm&lt;o&gt;l&amp;co"));
+    assert!(!html.contains("sm<o>l"));
+    assert!(
+        html.contains("<title>"),
+        "plots carry a title for screen readers"
+    );
 
     // Headline, table, plots, context, how-to-read.
     for part in [
@@ -91,7 +99,7 @@ fn two_runs_get_a_comparison_and_both_sections() {
     let tmp = tempfile::tempdir().unwrap();
     let a = fabricate_results(21);
     let mut b = fabricate_results(22);
-    b.models[5].cpu.percent *= 4.0; // rayon got much worse
+    b.models[5].cpu.percent = a.models[5].cpu.percent * 4.0; // rayon got much worse
     let out = out_dir(tmp.path(), "compare");
     let pa = save(tmp.path(), "a", &a);
     let pb = save(tmp.path(), "b", &b);
@@ -100,7 +108,9 @@ fn two_runs_get_a_comparison_and_both_sections() {
     let html = std::fs::read_to_string(index).unwrap();
     assert!(html.contains("id=\"compare\""));
     assert!(html.contains("class=\"worse\""));
-    assert_eq!(html.matches("<svg").count(), 14);
+    // 7 plots per run + poll latency and watchdog lateness A vs B.
+    assert_eq!(html.matches("<svg").count(), 16);
+    assert!(out.join("compare-a-b-poll_latency.svg").exists());
     assert!(out.join("a-cpu_over_time.svg").exists());
     assert!(out.join("b-cpu_over_time.svg").exists());
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
@@ -139,6 +149,19 @@ fn cli_writes_next_to_the_first_file_and_names_bad_files() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(p.parent().unwrap().join("index.html").exists());
+    // A run directory works as well as its results.json.
+    let p2 = save(tmp.path(), "run2", &fabricate_results(43));
+    let out = Command::new(exe)
+        .arg("report")
+        .arg(p2.parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(p2.parent().unwrap().join("index.html").exists());
 
     let bad = tmp.path().join("foreign.json");
     std::fs::write(&bad, "{\"name\": \"package.json, not results\"}").unwrap();
@@ -168,10 +191,62 @@ fn cli_writes_next_to_the_first_file_and_names_bad_files() {
         "{err}"
     );
 
+    let mut dup = fabricate_results(42);
+    dup.models[1].name = dup.models[0].name.clone();
+    let dup_path = save(tmp.path(), "dup", &dup);
+    let out = Command::new(exe)
+        .arg("report")
+        .arg(&dup_path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("dup/results.json") && err.contains("appears twice"),
+        "{err}"
+    );
+
     let out = Command::new(exe)
         .args(["report", "/nonexistent/results.json"])
         .output()
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read results file"));
+}
+
+#[test]
+fn a_run_without_models_still_gets_a_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut r = fabricate_results(51);
+    r.models.clear();
+    let index = write_report(&[(PathBuf::from("empty.json"), r)], tmp.path()).unwrap();
+    let html = std::fs::read_to_string(index).unwrap();
+    assert!(html.contains("no models"));
+    assert!(html.contains("there is no headline"));
+    assert!(!html.contains("<svg"));
+}
+
+#[test]
+fn runs_of_different_scenarios_are_only_compared_within_a_scenario() {
+    use esbench::report::comparison_pairs;
+    let named = |seed: u64, name: &str| {
+        let mut r = fabricate_results(seed);
+        r.scenario.name = name.into();
+        (PathBuf::from(format!("{name}-{seed}.json")), r)
+    };
+    // One scenario: everything against the first.
+    let same = vec![named(1, "x"), named(2, "x"), named(3, "x")];
+    assert_eq!(comparison_pairs(&same), vec![(0, 1), (0, 2)]);
+    // `esbench run` over two scenarios: nothing to compare.
+    let two = vec![named(1, "classroom"), named(2, "stress")];
+    assert!(comparison_pairs(&two).is_empty());
+    let mixed = vec![named(1, "a"), named(2, "b"), named(3, "a"), named(4, "b")];
+    assert_eq!(comparison_pairs(&mixed), vec![(0, 2), (1, 3)]);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let index = write_report(&two, tmp.path()).unwrap();
+    let html = std::fs::read_to_string(index).unwrap();
+    assert!(!html.contains("id=\"compare\""));
+    assert!(html.contains("2 scenarios"));
+    assert_eq!(html.matches("<svg").count(), 14);
 }

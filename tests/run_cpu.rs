@@ -41,6 +41,7 @@ fn burner_child() {
 }
 
 #[test]
+#[allow(clippy::zombie_processes)] // reaped by wait4_timeout, which clippy cannot see
 fn a_known_burn_is_reported_within_ten_percent() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
@@ -116,6 +117,7 @@ fn a_known_burn_is_reported_within_ten_percent() {
 }
 
 #[test]
+#[allow(clippy::zombie_processes)] // reaped by wait4_timeout, which clippy cannot see
 fn a_stuck_child_is_killed_after_the_timeout() {
     let child = Command::new("sleep").arg("30").spawn().unwrap();
     let (exit, _ru, killed) = wait4_timeout(child.id() as i32, Duration::from_millis(100)).unwrap();

@@ -165,6 +165,12 @@ impl Board {
         lock(&self.shared).link = Link::Down(why.to_string());
     }
 
+    /// Drops the board's write handle on the serial device (at the end of a run, so the
+    /// device is released even while stray references to the board linger).
+    pub fn detach_serial(&self) {
+        *lock(&self.writer) = None;
+    }
+
     /// Feeds bytes read from the serial port: decodes frames, processes them, does the
     /// scenario's per-frame work, then publishes each one (the newest wins).
     pub fn ingest(&self, bytes: &[u8]) {

@@ -1,1 +1,72 @@
-//! (filled in by its issue)
+//! `esbench check`: is the current build slower than the baseline, beyond machine noise?
+//!
+//! Reads results files only (never runs anything): `metrics` says which figures are compared,
+//! `stats` holds the seeded bootstrap, `compare` makes the verdicts, `thresholds` holds the
+//! noise bands, `render` prints them. The rule is documented in `compare`.
+
+pub mod compare;
+pub mod fixtures;
+pub mod metrics;
+pub mod render;
+pub mod stats;
+pub mod thresholds;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+pub use compare::{compare, Change, Options, Outcome, Row, Verdict};
+pub use render::{render, Format};
+pub use thresholds::{Band, Mode, Thresholds};
+
+use crate::metrics::results::Results;
+
+/// Expands `paths` (files, or directories meaning every `*.json` in them, sorted) and loads
+/// each as results. Any unreadable or foreign file is an error naming it.
+pub fn load_all(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot list {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file())
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                bail!("{} holds no *.json results files", p.display());
+            }
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let r = Results::load(&f)?;
+            if r.models.is_empty() {
+                bail!("{} has no model results", f.display());
+            }
+            Ok((f, r))
+        })
+        .collect()
+}
+
+/// Loads both sides and compares them.
+pub fn check_files(baseline: &[PathBuf], current: &[PathBuf], opts: &Options) -> Result<Outcome> {
+    let b = load_all(baseline).context("baseline")?;
+    let c = load_all(current).context("current")?;
+    compare(&b, &c, opts)
+}
+
+/// The default thresholds, or `path`'s laid over them.
+pub fn thresholds_from(path: Option<&Path>) -> Result<Thresholds> {
+    match path {
+        Some(p) => Thresholds::load_over_defaults(p),
+        None => Ok(Thresholds::default()),
+    }
+}

@@ -1,9 +1,66 @@
-//! `esbench check` (being built by its issue).
+//! `esbench check`: compares results files and exits 0 (no regression), 1 (regression) or
+//! 2 (unusable input).
 
-/// Not implemented yet.
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::check::{check_files, render, thresholds_from, Format, Mode, Options};
+
+/// Compare results against a baseline; exit 1 on a regression beyond noise
 #[derive(clap::Args, Debug)]
-pub struct CheckArgs {}
+#[command(after_help = "\
+Examples:
+  esbench check --baseline reports/baseline/ --current run1.json run2.json run3.json
+  esbench check --baseline old.json --current new.json --format markdown > summary.md
+  esbench check --gross --baseline reports/baseline/ --current /tmp/ci-runs/
 
-pub fn exec(_args: CheckArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("`esbench check` is not implemented yet")
+Exit status: 0 nothing regressed, 1 a regression (named on stderr), 2 unusable input.
+A directory stands for every *.json results file in it. With several files per side the
+intervals come from resampling the runs; with one, from the run's HDR histograms.")]
+pub struct CheckArgs {
+    /// Baseline results files (or directories of them)
+    #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
+    pub baseline: Vec<PathBuf>,
+    /// Current results files (or directories of them)
+    #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
+    pub current: Vec<PathBuf>,
+    /// TOML noise bands laid over the defaults (see scripts/thresholds.toml)
+    #[arg(long, value_name = "FILE")]
+    pub thresholds: Option<PathBuf>,
+    /// Only flag gross regressions (> 3x by default, the [gross] bands): for noisy CI machines
+    #[arg(long)]
+    pub gross: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Also write the output to this file (atomically), e.g. summary.md for a CI comment
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Compare the models both sides have even if some baseline models did not run
+    #[arg(long)]
+    pub allow_missing_models: bool,
+}
+
+pub fn exec(args: CheckArgs) -> Result<i32> {
+    let opts = Options {
+        thresholds: thresholds_from(args.thresholds.as_deref())?,
+        mode: if args.gross {
+            Mode::Gross
+        } else {
+            Mode::Normal
+        },
+        allow_missing_models: args.allow_missing_models,
+    };
+    let outcome = check_files(&args.baseline, &args.current, &opts)?;
+    let text = render::render(&outcome, args.format);
+    print!("{text}");
+    if let Some(p) = &args.output {
+        crate::metrics::results::write_atomic(p, text.as_bytes())?;
+    }
+    let code = outcome.exit_code();
+    if code != 0 {
+        eprintln!("esbench check: {}", render::headline(&outcome));
+    }
+    Ok(code)
 }

@@ -6,13 +6,15 @@ use crate::history::{self, Filter};
 use crate::report::figures::COLUMNS;
 use crate::report::format::{short_commit, utc};
 
-/// List past runs from the history database; with --html, plot the headline figures across
-/// runs.
+/// List recorded runs; with --html, plot their headline figures over time
+///
+/// Reads the SQLite history that `esbench run` appends to (one row per run and model).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   esbench history
   esbench history --scenario classroom --model smol
-  esbench history --html --out reports/trend")]
+  esbench history --html --out reports/trend
+  esbench history --record reports/latest/results.json")]
 pub struct HistoryArgs {
     /// The history database written by `esbench run`.
     #[arg(long, value_name = "PATH", default_value = history::DEFAULT_DB)]
@@ -29,6 +31,9 @@ pub struct HistoryArgs {
     /// Where history.html goes [default: the database's directory].
     #[arg(long, value_name = "DIR", requires = "html")]
     pub out: Option<PathBuf>,
+    /// Append these results files to the history first (`esbench run` does this itself).
+    #[arg(long, value_name = "RESULTS.json")]
+    pub record: Vec<PathBuf>,
 }
 
 const LISTED: [&str; 5] = [
@@ -40,6 +45,22 @@ const LISTED: [&str; 5] = [
 ];
 
 pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
+    if !args.record.is_empty() {
+        for (path, results) in crate::report::load_inputs(&args.record)? {
+            if args.db.exists() {
+                if let Some(id) = history::find_run(&history::open(&args.db)?, &results)? {
+                    println!("{} is already recorded as run #{id}", path.display());
+                    continue;
+                }
+            }
+            let id = history::record_run(&args.db, &results, &path)?;
+            println!(
+                "recorded {} as run #{id} in {}",
+                path.display(),
+                args.db.display()
+            );
+        }
+    }
     if !args.db.exists() {
         anyhow::bail!(
             "no history database at {} (esbench run creates it; or pass --db)",

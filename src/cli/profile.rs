@@ -8,7 +8,6 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::metrics::results::{write_atomic, Results};
-use crate::profile::load::ModelUnderLoad;
 use crate::profile::{self, ProfileOptions, ProfileReport};
 use crate::scenario::Scenario;
 
@@ -102,7 +101,7 @@ fn options(args: &ProfileArgs, label: &str) -> ProfileOptions {
     o
 }
 
-/// Starts the model with its boards and pollers, lets it warm up, profiles it, stops it.
+/// Loads the scenario (classroom by default) and runs the library's profiling pass.
 fn profile_model(args: &ProfileArgs, model: &str, label: &str) -> Result<ProfileReport> {
     let scenario = match &args.scenario {
         Some(p) => Scenario::load(p).map_err(|e| anyhow::anyhow!("{e}"))?,
@@ -110,25 +109,16 @@ fn profile_model(args: &ProfileArgs, model: &str, label: &str) -> Result<Profile
     };
     let exe = std::env::current_exe().context("cannot find the esbench executable")?;
     eprintln!(
-        "starting `esbench serve --model {model}` on scenario {} ...",
-        scenario.name
+        "profiling `esbench serve --model {model}` on scenario {}: {} s warm-up, then 2 × {} s ...",
+        scenario.name, args.warmup, args.window
     );
-    let target = ModelUnderLoad::start(&exe, model, &scenario)?;
-    std::thread::sleep(Duration::from_secs_f64(args.warmup.max(0.0)));
-    if !std::path::Path::new(&format!("/proc/{}", target.pid())).exists() {
-        bail!("`esbench serve --model {model}` exited during warm-up");
-    }
-    eprintln!(
-        "profiling pid {} for 2 × {} s ...",
-        target.pid(),
-        args.window
-    );
-    let events = || target.events();
-    let report = profile::profile_with(target.pid(), &options(args, label), Some(&events));
-    if let Err(e) = target.stop() {
-        eprintln!("warning: {e:#}");
-    }
-    Ok(report)
+    profile::profile_model(
+        &exe,
+        model,
+        &scenario,
+        &options(args, label),
+        Duration::from_secs_f64(args.warmup.max(0.0)),
+    )
 }
 
 /// Puts the profile into the row of the model named `report.label` of a results.json.

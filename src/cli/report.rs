@@ -4,14 +4,17 @@ use std::path::PathBuf;
 
 use crate::report::{load_inputs, write_report};
 
-/// Write a self-contained HTML report (plus SVG plots and summary.md) from results files;
-/// with two or more files, compare each with the first.
+/// Write the HTML report (plots, summary.md) from results files
+///
+/// Writes a self-contained index.html (inline SVG, no scripts, no network), each plot as its
+/// own .svg and summary.md. With two or more files, each is compared with the first.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   esbench report reports/latest/results.json
   esbench report base/results.json new/results.json --out reports/compare")]
 pub struct ReportArgs {
-    /// results.json files written by `esbench run`; the first is A (the baseline).
+    /// results.json files written by `esbench run` (or their run directories); the first is A
+    /// (the baseline).
     #[arg(required = true, value_name = "RESULTS.json")]
     pub results: Vec<PathBuf>,
     /// Output directory [default: the first file's directory].
@@ -23,7 +26,8 @@ pub fn exec(args: ReportArgs) -> anyhow::Result<i32> {
     let inputs = load_inputs(&args.results)?;
     let out = match args.out {
         Some(o) => o,
-        None => args.results[0]
+        None => inputs[0]
+            .0
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map(PathBuf::from)

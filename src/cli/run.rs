@@ -1,9 +1,162 @@
-//! `esbench run` (being built by its issue).
+//! `esbench run`: the main job — every model under the same load, measured honestly.
 
-/// Not implemented yet.
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+
+use crate::driver::session::{default_out_dir, run_scenario, RunOptions};
+use crate::driver::{interrupt, table};
+use crate::metrics::results::Results;
+
+/// Run scenarios against every concurrency model and measure CPU, latency and jitter.
 #[derive(clap::Args, Debug)]
-pub struct RunArgs {}
+#[command(after_help = "\
+Examples:
+  esbench run                                   # classroom scenario, every model (~4 min)
+  esbench run --quick                           # the same, short (under a minute)
+  esbench run scenarios/lab.toml --models smol,tokio --duration 30
+  esbench run --quick --out /tmp/smoke --no-history
+  esbench run --quick --profile --models smol,rayon   # plus a profiling pass per model
 
-pub fn exec(_args: RunArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("`esbench run` is not implemented yet")
+Each model runs as its own `esbench serve` child process, one after another, after a floor
+probe of the machine's own timer latency. Results go to reports/<UTC timestamp>/results.json
+(or --out DIR) after every model, with the HTML report next to them. Ctrl-C stops cleanly
+and keeps what was measured.
+
+Exit code: 0 all models ok, 3 some model failed or crashed (its row says why),
+130 interrupted by Ctrl-C, 2 the run itself could not be done (bad scenario, unknown model).")]
+pub struct RunArgs {
+    /// Scenario files (default: scenarios/classroom.toml).
+    pub scenarios: Vec<PathBuf>,
+    /// Models to run, comma-separated (default: the scenario's list, else all; see
+    /// `esbench models`).
+    #[arg(long, value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Measured time per model, e.g. `20`, `20s` or `1500ms` (default: the scenario's).
+    #[arg(long, value_parser = parse_duration_s)]
+    pub duration: Option<f64>,
+    /// Short run: the scenario's quick_duration_s and a 0.5 s warm-up.
+    #[arg(long)]
+    pub quick: bool,
+    /// Directory for results.json and the report (default: reports/<UTC timestamp>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Pin the driver to one CPU and the model to the others (when there are two or more).
+    #[arg(long)]
+    pub pin: bool,
+    /// History database the run is recorded in.
+    #[arg(long, default_value = "reports/history.sqlite")]
+    pub history: PathBuf,
+    /// Do not record the run in the history database.
+    #[arg(long)]
+    pub no_history: bool,
+    /// Do not write the HTML report.
+    #[arg(long)]
+    pub no_report: bool,
+    /// After each model's measured pass, a separate profiling pass on a fresh child:
+    /// per-thread CPU and wake-ups, syscalls (strace), flamegraph (perf). Its figures go in
+    /// the report's "Where the CPU goes", never in the measured table (see `esbench profile`).
+    #[arg(long)]
+    pub profile: bool,
+}
+
+/// Seconds from `20`, `20s`, `1.5s` or `1500ms`.
+pub fn parse_duration_s(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (t, 1.0)
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v * scale),
+        _ => Err(format!(
+            "{text:?} is not a duration (use seconds like 20, 20s or 1500ms)"
+        )),
+    }
+}
+
+pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
+    let scenarios = if args.scenarios.is_empty() {
+        vec![PathBuf::from("scenarios/classroom.toml")]
+    } else {
+        args.scenarios.clone()
+    };
+    for s in &scenarios {
+        if !s.is_file() {
+            bail!(
+                "scenario file {} not found (run from the esbench directory, or give a path)",
+                s.display()
+            );
+        }
+    }
+    let out = args.out.clone().unwrap_or_else(default_out_dir);
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    interrupt::install()?;
+    let opts = RunOptions {
+        models: args.models.clone(),
+        duration_s: args.duration,
+        quick: args.quick,
+        pin: args.pin,
+        exe: crate::driver::child::own_exe()?,
+        progress: true,
+        profile: args.profile,
+    };
+
+    let mut all: Vec<(PathBuf, Results)> = Vec::new();
+    for scenario in &scenarios {
+        if interrupt::interrupted() {
+            break;
+        }
+        let path = if scenarios.len() == 1 {
+            out.join("results.json")
+        } else {
+            let stem = scenario
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "scenario".into());
+            out.join(stem).join("results.json")
+        };
+        let r = run_scenario(&opts, scenario, &path)?;
+        println!("\n{} — {}", r.scenario.name, path.display());
+        print!("{}", table::render(&r));
+        all.push((path, r));
+    }
+
+    if !args.no_report && !all.is_empty() {
+        match crate::report::write_report(&all, &out) {
+            Ok(index) => println!("report: {}", index.display()),
+            Err(e) => eprintln!("warning: the report could not be written: {e:#}"),
+        }
+    }
+    if !args.no_history {
+        for (path, r) in &all {
+            match crate::history::record_run(&args.history, r, path) {
+                Ok(id) => println!("history: run {id} in {}", args.history.display()),
+                Err(e) => eprintln!("warning: the run was not recorded in history: {e:#}"),
+            }
+        }
+    }
+
+    if interrupt::interrupted() {
+        return Ok(130);
+    }
+    let all_ok = all.iter().all(|(_, r)| r.models.iter().all(|m| m.is_ok()));
+    Ok(if all_ok { 0 } else { 3 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_s("20"), Ok(20.0));
+        assert_eq!(parse_duration_s("2.5s"), Ok(2.5));
+        assert_eq!(parse_duration_s("1500ms"), Ok(1.5));
+        assert!(parse_duration_s("-1").is_err());
+        assert!(parse_duration_s("soon").is_err());
+    }
 }

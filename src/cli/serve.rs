@@ -15,7 +15,7 @@ use crate::models::{launch, ServeConfig};
 Examples:
   esbench serve --serial /dev/ttyACM0                  # a real Esplora, Scratch on :50209
   esbench serve --model smol --serial /dev/pts/5 --serial /dev/pts/6 --listen 127.0.0.1:6000
-  esbench serve --model tokio --serial /dev/pts/5 --scenario scenarios/busy.toml --stats-out stats.json
+  esbench serve --model tokio --serial /dev/pts/5 --scenario scenarios/heavy-frame.toml --stats-out stats.json
 
 Board i is served on the --listen port + i. One `listening ADDR` line per board is printed
 once the sockets accept. SIGTERM or Ctrl-C stops it, prints the statistics and writes them
@@ -30,7 +30,7 @@ pub struct ServeArgs {
     /// Address of board 0; board i listens on port + i.
     #[arg(long, default_value = "127.0.0.1:50209")]
     pub listen: SocketAddr,
-    /// Scenario file whose [workload] section sets the per-frame/per-poll work, the blocking
+    /// Scenario file whose `[workload]` section sets the per-frame/per-poll work, the blocking
     /// sleep, the watchdog period and the silence threshold.
     #[arg(long)]
     pub scenario: Option<PathBuf>,

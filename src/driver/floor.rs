@@ -29,7 +29,8 @@ pub fn probe_timer_with(
     let plan = Plan::new(now_ns() + period_ns, period_ns);
     let end = plan.t0_ns + duration.as_nanos() as u64;
     let mut k = 0;
-    while plan.at(k) < end {
+    // Ctrl-C ends the probe early: what was measured is kept.
+    while plan.at(k) < end && !super::interrupt::interrupted() {
         let deadline = plan.at(k);
         sleep_until_ns(deadline);
         let woke = now_ns();

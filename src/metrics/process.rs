@@ -137,12 +137,15 @@ impl Snapshot {
     }
 }
 
+/// (voluntary, involuntary) context switches of one thread.
+type Switches = (u64, u64);
+
 /// Per-thread context switch bookkeeping across samples: a thread that exits mid-window
 /// keeps what it was last seen with, so only its last sampling interval is lost.
 #[derive(Default)]
 struct SwitchBook {
     /// tid -> (at window start or birth, last seen)
-    threads: HashMap<i32, ((u64, u64), (u64, u64))>,
+    threads: HashMap<i32, (Switches, Switches)>,
 }
 
 impl SwitchBook {
@@ -438,7 +441,8 @@ pub fn wait4_timeout(pid: i32, timeout: Duration) -> Result<(Exit, Rusage, bool)
 }
 
 /// The results-file CPU row: the measured window's figures, peak RSS from the lifetime
-/// rusage (the kernel keeps only a lifetime peak).
+/// rusage (the kernel keeps only a lifetime peak). The rest of the lifetime rusage goes into
+/// the model's counters (see [`lifetime_counters`]).
 pub fn cpu_row(window: &WindowCpu, lifetime: Option<&Rusage>) -> Cpu {
     let percent = if window.wall_s > 0.0 {
         window.cpu_s / window.wall_s * 100.0
@@ -455,6 +459,26 @@ pub fn cpu_row(window: &WindowCpu, lifetime: Option<&Rusage>) -> Cpu {
         threads: window.threads_max,
         series: window.series.clone(),
     }
+}
+
+/// Counters recording what the CPU row does not hold: the window length and the child's
+/// lifetime rusage (start-up, warm-up and shutdown included), in µs / ms / counts.
+pub fn lifetime_counters(
+    window: &WindowCpu,
+    lifetime: Option<&Rusage>,
+    lifetime_wall_s: f64,
+) -> Vec<(&'static str, u64)> {
+    let mut v = vec![("cpu_window_ms", (window.wall_s * 1e3).round() as u64)];
+    if let Some(r) = lifetime {
+        v.extend([
+            ("lifetime_user_us", (r.user_s * 1e6).round() as u64),
+            ("lifetime_sys_us", (r.sys_s * 1e6).round() as u64),
+            ("lifetime_vcsw", r.vcsw),
+            ("lifetime_ivcsw", r.ivcsw),
+            ("lifetime_wall_ms", (lifetime_wall_s * 1e3).round() as u64),
+        ]);
+    }
+    v
 }
 
 #[cfg(test)]

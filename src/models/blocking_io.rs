@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown as NetShutdown, TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -83,9 +83,10 @@ pub fn serial_reader(
     }
 }
 
-/// The watchdog: sleeps to each absolute deadline with `std::thread::sleep`.
-pub fn watchdog_loop(board: &Board, shutdown: &Shutdown) {
-    while !shutdown.is_triggered() {
+/// The watchdog: sleeps to each absolute deadline with `std::thread::sleep`. `stop` is a
+/// plain flag (set once the model saw the shutdown signal) so a tick costs no extra syscall.
+pub fn watchdog_loop(board: &Board, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(board.watchdog_sleep());
         board.watchdog_tick();
     }
@@ -124,14 +125,25 @@ impl ConnRegistry {
     }
 }
 
-/// Accepts until shutdown, handing each connection to `spawn`.
-pub fn accept_loop(listener: &TcpListener, shutdown: &Shutdown, mut spawn: impl FnMut(TcpStream)) {
+/// Accepts until shutdown, registers each connection (here, so that `close_all` after the
+/// acceptor ended reaches every connection, even one whose thread has not started yet) and
+/// hands it with its registry id to `spawn`.
+pub fn accept_loop(
+    listener: &TcpListener,
+    shutdown: &Shutdown,
+    registry: &ConnRegistry,
+    mut spawn: impl FnMut(TcpStream, u64),
+) {
     loop {
         if !wait_readable(listener.as_fd(), shutdown) {
             return;
         }
         match listener.accept() {
-            Ok((s, _)) => spawn(s),
+            Ok((s, _)) => {
+                if let Some(id) = registry.register(&s) {
+                    spawn(s, id);
+                }
+            }
             Err(e) if is_transient_accept_error(&e) => {
                 // Out of fds or a connection reset before accept: back off a little.
                 std::thread::sleep(Duration::from_millis(5));
@@ -149,15 +161,14 @@ pub fn is_transient_accept_error(e: &io::Error) -> bool {
     )
 }
 
-/// Serves one connection with blocking reads; `handle` feeds the bytes to the connection.
+/// Serves one registered connection with blocking reads; `handle` feeds the bytes to the
+/// connection. Unregisters it at the end.
 pub fn serve_connection(
     mut stream: TcpStream,
+    id: u64,
     registry: &ConnRegistry,
     mut handle: impl FnMut(&mut Connection, &[u8]),
 ) {
-    let Some(id) = registry.register(&stream) else {
-        return;
-    };
     let _ = stream.set_nodelay(true);
     let mut conn = Connection::new();
     let mut buf = vec![0u8; 4096];

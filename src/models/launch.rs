@@ -94,9 +94,16 @@ pub fn start_with(cfg: &ServeConfig, shutdown: Shutdown) -> anyhow::Result<Runni
         shutdown: shutdown.clone(),
     };
     let run = info.run;
+    let boards: Vec<Arc<Board>> = ctx.boards.iter().map(|e| e.board.clone()).collect();
     let thread = std::thread::Builder::new()
         .name(format!("serve-{}", info.name))
-        .spawn(move || run(ctx))?;
+        .spawn(move || {
+            let result = run(ctx);
+            for b in &boards {
+                b.detach_serial();
+            }
+            result
+        })?;
     Ok(RunningServe {
         addrs,
         shutdown,

@@ -3,9 +3,10 @@
 //! itself (`crate::bridge`) is shared and identical under every model.
 //!
 //! Adding a model is one file plus one line in [`ALL`]: write
-//! `pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats>` that serves every
-//! [`BoardEndpoint`] until `ctx.shutdown` fires, then returns `ctx_stats.collect(...)`
-//! (see [`StatsHandle`]). Per endpoint it must:
+//! `pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats>` that takes
+//! `let stats = ctx.stats_handle()`, serves every [`BoardEndpoint`] until `ctx.shutdown`
+//! fires, releases every socket and fd, and returns `stats.collect(json!({...}))` with its
+//! own runtime facts. Per endpoint it must:
 //! - read `serial` (already open, raw, non-blocking) and pass the bytes to
 //!   `board.ingest`; on [`crate::bridge::serial::ReadOutcome::Gone`] call `board.serial_lost`,
 //!   then retry `bridge::serial::open_serial(&serial_path)` after
@@ -126,13 +127,9 @@ pub struct StatsHandle {
 }
 
 impl StatsHandle {
-    /// The statistics of every board, plus the model's free-form `runtime` extras (a
-    /// `threads` count, read from `/proc/self/task`, is added when it is an object).
+    /// The statistics of every board, plus the model's free-form `runtime` extras (by
+    /// convention an object; `threads_before_shutdown` from [`process_threads`]).
     pub fn collect(&self, runtime: serde_json::Value) -> ServeStats {
-        let mut runtime = runtime;
-        if let (Some(obj), Some(n)) = (runtime.as_object_mut(), process_threads()) {
-            obj.entry("threads").or_insert(serde_json::json!(n));
-        }
         ServeStats {
             model: self.model.to_string(),
             boards: self.boards.iter().map(|b| b.stats()).collect(),
@@ -141,7 +138,7 @@ impl StatsHandle {
     }
 }
 
-/// Threads in this process right now.
+/// Threads in this process right now (in-process callers count their own threads too).
 pub fn process_threads() -> Option<usize> {
     std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
 }

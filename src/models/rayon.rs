@@ -3,6 +3,7 @@
 //! when used for I/O-triggered work is part of what this model measures.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::blocking_io::{
@@ -51,6 +52,7 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
             .build()?,
     );
     let registry = Arc::new(ConnRegistry::default());
+    let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
     for ep in ctx.boards {
         let i = ep.board.index();
@@ -67,9 +69,9 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
                 p.spawn(move || q.drain_into(&b));
             })
         })?);
-        let (board, sd) = (ep.board.clone(), shutdown.clone());
+        let (board, stop) = (ep.board.clone(), stop.clone());
         threads.push(spawn_named(&format!("watchdog-{i}"), move || {
-            watchdog_loop(&board, &sd)
+            watchdog_loop(&board, &stop)
         })?);
         let (board, sd, reg, p) = (
             ep.board.clone(),
@@ -79,17 +81,21 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
         );
         let listener = ep.listener;
         threads.push(spawn_named(&format!("accept-{i}"), move || {
-            accept_loop(&listener, &sd, |stream| {
-                let (board, reg, p) = (board.clone(), reg.clone(), p.clone());
-                let _ = spawn_named("conn", move || {
-                    serve_connection(stream, &reg, |conn, bytes| {
+            accept_loop(&listener, &sd, &reg, |stream, id| {
+                let (board, r, p) = (board.clone(), reg.clone(), p.clone());
+                let started = spawn_named("conn", move || {
+                    serve_connection(stream, id, &r, |conn, bytes| {
                         p.install(|| conn.receive(bytes, &*board))
                     })
                 });
+                if started.is_err() {
+                    reg.unregister(id);
+                }
             })
         })?);
     }
     while !shutdown.wait_timeout(std::time::Duration::from_secs(3600)) {}
+    stop.store(true, Ordering::Relaxed);
     let runtime = serde_json::json!({
         "pool_threads": pool.current_num_threads(),
         "threads_before_shutdown": super::process_threads(),

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,7 +36,8 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
                     .detach();
                 ex.spawn(watchdog_task(board.clone())).detach();
                 let listener = Async::new(ep.listener)?;
-                ex.spawn(accept_task(ex.clone(), listener, board)).detach();
+                ex.spawn(accept_task(Rc::downgrade(&ex), listener, board))
+                    .detach();
             }
             Async::new(shutdown.dup_fd()?)?.readable().await?;
             anyhow::Ok(())
@@ -98,14 +99,19 @@ async fn watchdog_task(board: Arc<Board>) {
     }
 }
 
+/// Holds the executor weakly: a strong reference from inside one of its own tasks would
+/// keep it (and every socket) alive after `run` dropped it.
 async fn accept_task(
-    ex: Rc<LocalExecutor<'static>>,
+    ex: Weak<LocalExecutor<'static>>,
     listener: Async<TcpListener>,
     board: Arc<Board>,
 ) {
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => ex.spawn(connection_task(stream, board.clone())).detach(),
+            Ok((stream, _)) => match ex.upgrade() {
+                Some(ex) => ex.spawn(connection_task(stream, board.clone())).detach(),
+                None => return,
+            },
             Err(_) => {
                 Timer::after(Duration::from_millis(5)).await;
             }

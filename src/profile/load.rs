@@ -1,5 +1,6 @@
-//! A model under load, for `esbench profile --model` on its own: `esbench serve` as a child,
-//! fed by synthetic boards on ptys and polled by Scratch-like clients over loopback.
+//! A model under load, for the profiling pass: `esbench serve` as a child, fed by the
+//! scenario's virtual boards (`device::VirtualBoard`, on ptys) and polled by Scratch-like
+//! clients over loopback.
 //!
 //! Deliberately small: `esbench run` has the faithful driver (latency from intended times,
 //! floor, measured windows); profiling only needs the model doing its usual work at the
@@ -7,7 +8,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,13 +18,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use super::EventCounts;
-use crate::scenario::{Scenario, SourceKind};
-use crate::source::{line::LineOptions, synth::BurstOptions, SourceSpec, SynthOptions};
+use crate::device::{DeviceConfig, VirtualBoard};
+use crate::scenario::Scenario;
 
 #[derive(Default)]
 struct Counters {
     polls: AtomicU64,
-    frames: AtomicU64,
     commands: AtomicU64,
 }
 
@@ -35,52 +34,22 @@ pub struct ModelUnderLoad {
     stop: Arc<AtomicBool>,
     counters: Arc<Counters>,
     threads: Vec<JoinHandle<()>>,
-    /// Kept open so each pty stays up whatever the child does with its end.
-    _ptys: Vec<(OwnedFd, OwnedFd)>,
+    boards: Vec<VirtualBoard>,
 }
 
 impl ModelUnderLoad {
-    /// Starts `exe serve --model MODEL` on `scenario.boards.count` synthetic boards and waits
-    /// until it listens, then starts the pollers and command senders.
+    /// Starts `exe serve --model MODEL` on the scenario's boards and waits until it listens,
+    /// then starts the pollers and command senders.
     pub fn start(exe: &Path, model: &str, scenario: &Scenario) -> Result<ModelUnderLoad> {
-        if scenario.boards.source == SourceKind::Replay {
-            eprintln!(
-                "note: profiling feeds synthetic frames; the scenario's recording is not replayed"
-            );
-        }
         let stop = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(Counters::default());
-        let mut threads = Vec::new();
-        let mut ptys = Vec::new();
-        let mut serials: Vec<PathBuf> = Vec::new();
+        let mut boards = Vec::new();
         for i in 0..scenario.boards.count.max(1) {
-            let pty = nix::pty::openpty(None, None).context("cannot open a pty")?;
-            let path = nix::unistd::ttyname(pty.slave.as_fd()).context("pty has no name")?;
-            let master = std::fs::File::from(pty.master.try_clone()?);
-            let spec = SourceSpec::Synth(SynthOptions {
-                seed: scenario.boards.seed.wrapping_add(i as u64),
-                frame_period_ms: scenario.boards.frame_period_ms,
-                bursts: scenario.boards.bursts.map(|b| BurstOptions {
-                    every_s: b.every_s,
-                    stall_ms: b.stall_ms,
-                }),
-                line: LineOptions {
-                    chunking: scenario.boards.chunking,
-                    corrupt_rate: scenario.boards.corrupt_rate,
-                    drop_rate: scenario.boards.drop_rate,
-                },
-                max_frames: None,
-            });
-            let source = spec.open(true)?;
-            let (s, c) = (stop.clone(), counters.clone());
-            threads.push(
-                std::thread::Builder::new()
-                    .name(format!("board-{i}"))
-                    .spawn(move || write_board(source, master, &s, &c))?,
-            );
-            serials.push(path);
-            ptys.push((pty.master, pty.slave));
+            let board = VirtualBoard::start(DeviceConfig::from_scenario(scenario, i))
+                .with_context(|| format!("cannot start virtual board {i}"))?;
+            boards.push(board);
         }
+        let serials: Vec<PathBuf> = boards.iter().map(|b| b.path().to_path_buf()).collect();
         let base = free_port_base(serials.len() as u16)?;
         let mut cmd = Command::new(exe);
         cmd.args(["serve", "--model", model]);
@@ -91,6 +60,7 @@ impl ModelUnderLoad {
         if let Some(p) = &scenario.path {
             cmd.arg("--scenario").arg(p);
         }
+        allow_any_tracer(&mut cmd);
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -101,8 +71,8 @@ impl ModelUnderLoad {
             child: Some(child),
             stop,
             counters,
-            threads,
-            _ptys: ptys,
+            threads: Vec::new(),
+            boards,
         };
         let addrs = wait_listening(stdout, serials.len(), Duration::from_secs(15))
             .with_context(|| format!("`esbench serve --model {model}` did not start listening"))?;
@@ -139,11 +109,12 @@ impl ModelUnderLoad {
         self.child.as_ref().map(|c| c.id()).unwrap_or(0)
     }
 
-    /// Cumulative events handled so far: answered polls, frames written, commands answered.
+    /// Cumulative events handled so far: answered polls, frames the boards wrote, commands
+    /// answered.
     pub fn events(&self) -> EventCounts {
         EventCounts {
             polls: self.counters.polls.load(Ordering::Relaxed),
-            frames: self.counters.frames.load(Ordering::Relaxed),
+            frames: self.boards.iter().map(|b| b.stats().frames_written).sum(),
             commands: self.counters.commands.load(Ordering::Relaxed),
         }
     }
@@ -185,6 +156,9 @@ impl ModelUnderLoad {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+        for b in self.boards.drain(..) {
+            let _ = b.stop();
+        }
         result
     }
 }
@@ -195,32 +169,17 @@ impl Drop for ModelUnderLoad {
     }
 }
 
-/// Writes the board's pieces at their intended times (absolute deadlines, no drift).
-fn write_board(
-    mut source: Box<dyn crate::source::Source>,
-    mut master: std::fs::File,
-    stop: &AtomicBool,
-    counters: &Counters,
-) {
-    let start = Instant::now();
-    while !stop.load(Ordering::Relaxed) {
-        let piece = match source.next_piece() {
-            Ok(Some(p)) => p,
-            _ => return,
-        };
-        let due = start + Duration::from_nanos(piece.at_ns);
-        while let Some(wait) = due.checked_duration_since(Instant::now()) {
-            if stop.load(Ordering::Relaxed) {
-                return;
-            }
-            std::thread::sleep(wait.min(Duration::from_millis(100)));
-        }
-        if master.write_all(&piece.bytes).is_err() {
-            return;
-        }
-        if piece.frame_end.is_some() {
-            counters.frames.fetch_add(1, Ordering::Relaxed);
-        }
+/// Under Yama `ptrace_scope` 1 (Ubuntu's default) only a process's ancestors may trace it,
+/// and strace is our child, not serve's parent: the serve child declares any tracer of its
+/// uid welcome (Yama keeps this across exec; without Yama it changes nothing).
+fn allow_any_tracer(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and nothing is allocated between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PTRACER, libc::PR_SET_PTRACER_ANY, 0, 0, 0);
+            Ok(())
+        });
     }
 }
 

@@ -236,6 +236,60 @@ pub fn profile_with(
     report
 }
 
+/// The whole profiling pass for one model, as `esbench run --profile` and `esbench profile
+/// --model` do it: a *fresh* `exe serve --model MODEL` child on the scenario's boards and
+/// clients ([`load::ModelUnderLoad`]), `warmup`, then [`profile_with`], then SIGTERM. A fresh
+/// child keeps the measured child's CPU figures (rusage at exit) free of profiler overhead.
+pub fn profile_model(
+    exe: &Path,
+    model: &str,
+    scenario: &crate::scenario::Scenario,
+    opts: &ProfileOptions,
+    warmup: Duration,
+) -> anyhow::Result<ProfileReport> {
+    let target = load::ModelUnderLoad::start(exe, model, scenario)?;
+    std::thread::sleep(warmup);
+    if !Path::new(&format!("/proc/{}", target.pid())).exists() {
+        anyhow::bail!("`esbench serve --model {model}` exited during warm-up");
+    }
+    let events = || target.events();
+    let report = profile_with(target.pid(), opts, Some(&events));
+    if let Err(e) = target.stop() {
+        let mut report = report;
+        report.notes.push(format!("stopping serve: {e:#}"));
+        return Ok(report);
+    }
+    Ok(report)
+}
+
+/// `esbench run --profile`'s call, once per model after its measured pass: [`profile_model`]
+/// with the usual options, returned as the value for `ModelResult::profile`. Never fails:
+/// an error becomes a profile whose parts say `failed` and whose notes say why, so a
+/// profiling problem never costs the run its measured rows.
+pub fn profiling_pass(
+    exe: &Path,
+    model: &str,
+    scenario: &crate::scenario::Scenario,
+    out_dir: &Path,
+    window: Duration,
+    warmup: Duration,
+) -> serde_json::Value {
+    let opts = ProfileOptions::new(window, out_dir, model);
+    let report = profile_model(exe, model, scenario, &opts, warmup).unwrap_or_else(|e| {
+        let why = format!("the profiling pass could not run: {e:#}");
+        ProfileReport {
+            schema: PROFILE_SCHEMA.into(),
+            label: model.into(),
+            window_s: window.as_secs_f64(),
+            syscalls: SyscallProfile::not_done("failed", why.clone()),
+            flamegraph: FlameProfile::not_done("failed", why.clone()),
+            notes: vec![why],
+            ..Default::default()
+        }
+    });
+    report.to_value()
+}
+
 /// A label reduced to characters safe in a file name.
 pub fn file_safe(label: &str) -> String {
     label
@@ -248,6 +302,32 @@ pub fn file_safe(label: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Sends SIGINT (profilers write their results on it) and waits up to `grace`, then kills.
+/// Returns the exit status, or `None` when the tool had to be killed.
+pub(crate) fn interrupt_and_wait(
+    child: &mut std::process::Child,
+    grace: Duration,
+) -> Option<std::process::ExitStatus> {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    let deadline = std::time::Instant::now() + grace;
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) => return Some(st),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
 }
 
 /// Atomic write (see `metrics::results::write_atomic`).

@@ -23,6 +23,8 @@ pub struct ThreadSample {
     pub stime_ticks: u64,
     /// Nanoseconds spent on a CPU (`schedstat` field 1), when available.
     pub run_ns: Option<u64>,
+    /// Nanoseconds spent runnable but waiting for a CPU (`schedstat` field 2).
+    pub wait_ns: Option<u64>,
     pub vcsw: u64,
     pub ivcsw: u64,
 }
@@ -41,6 +43,10 @@ pub struct ThreadGroup {
     pub sys_s: f64,
     /// `cpu_s` / window, in % of one core.
     pub cpu_percent: f64,
+    /// Seconds runnable but waiting for a CPU (`schedstat`): CPU the threads wanted and did
+    /// not get because the machine was busy. A spinning thread has `cpu_s + wait_s` ≈ window.
+    #[serde(default)]
+    pub wait_s: f64,
     /// Voluntary context switches per second: the thread blocked and was woken again.
     pub wakeups_per_s: f64,
     /// Involuntary context switches per second: the thread was preempted while runnable.
@@ -88,9 +94,10 @@ pub fn parse_status(text: &str) -> Option<(u64, u64)> {
     Some((v?, iv?))
 }
 
-/// Parses `schedstat`: "run_ns wait_ns timeslices".
-pub fn parse_schedstat(text: &str) -> Option<u64> {
-    text.split_whitespace().next()?.parse().ok()
+/// Parses `schedstat`: "run_ns wait_ns timeslices" into (run_ns, wait_ns).
+pub fn parse_schedstat(text: &str) -> Option<(u64, u64)> {
+    let mut it = text.split_whitespace();
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
 }
 
 /// Reads one thread; `None` when it has exited meanwhile (a normal race, not an error).
@@ -99,7 +106,7 @@ pub fn read_thread(task_dir: &Path) -> Option<ThreadSample> {
     let (name, utime_ticks, stime_ticks) = parse_stat(&stat)?;
     let status = std::fs::read_to_string(task_dir.join("status")).ok()?;
     let (vcsw, ivcsw) = parse_status(&status)?;
-    let run_ns = std::fs::read_to_string(task_dir.join("schedstat"))
+    let sched = std::fs::read_to_string(task_dir.join("schedstat"))
         .ok()
         .and_then(|s| parse_schedstat(&s));
     // `comm` is the same name as in stat; prefer it when readable (it is the source of truth
@@ -111,7 +118,8 @@ pub fn read_thread(task_dir: &Path) -> Option<ThreadSample> {
         name,
         utime_ticks,
         stime_ticks,
-        run_ns,
+        run_ns: sched.map(|s| s.0),
+        wait_ns: sched.map(|s| s.1),
         vcsw,
         ivcsw,
     })
@@ -254,6 +262,11 @@ pub fn summarise(
         });
         g.threads += 1;
         g.cpu_s += cpu_s;
+        g.wait_s += end
+            .wait_ns
+            .unwrap_or(0)
+            .saturating_sub(start.wait_ns.unwrap_or(0)) as f64
+            / 1e9;
         g.user_s += cpu_s * user_share;
         g.sys_s += cpu_s * (1.0 - user_share);
         g.wakeups_per_s += end.vcsw.saturating_sub(start.vcsw) as f64;
@@ -267,6 +280,7 @@ pub fn summarise(
     for g in &mut groups {
         total.threads += g.threads;
         total.cpu_s += g.cpu_s;
+        total.wait_s += g.wait_s;
         total.user_s += g.user_s;
         total.sys_s += g.sys_s;
         total.wakeups_per_s += g.wakeups_per_s;
@@ -322,7 +336,10 @@ mod tests {
         let text = "Name:\tx\nvoluntary_ctxt_switches:\t12\nnonvoluntary_ctxt_switches:\t3\n";
         assert_eq!(parse_status(text), Some((12, 3)));
         assert_eq!(parse_status("Name:\tx\n"), None);
-        assert_eq!(parse_schedstat("60059740 41102415 183\n"), Some(60059740));
+        assert_eq!(
+            parse_schedstat("60059740 41102415 183\n"),
+            Some((60059740, 41102415))
+        );
     }
 
     #[test]
@@ -342,6 +359,7 @@ mod tests {
             utime_ticks: run_ms / 10,
             stime_ticks: 0,
             run_ns: Some(run_ms * 1_000_000),
+            wait_ns: Some(run_ms * 1000),
             vcsw,
             ivcsw: 0,
         }

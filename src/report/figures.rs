@@ -67,7 +67,7 @@ pub const COLUMNS: &[Column] = &[
         Some(0.99),
     ),
     col("frames_rejected", "frames rejected", Unit::Count, None),
-    col("coalesced", "coalesced", Unit::Count, None),
+    col("frames_coalesced", "frames coalesced", Unit::Count, None),
 ];
 
 /// The figures of one model, `None` where the results file does not have them.
@@ -107,7 +107,8 @@ impl ModelFigures {
             nonzero(w.count, w.p50),
             nonzero(w.count, w.p99),
             counter("frames_rejected"),
-            counter("coalesced"),
+            // `esbench run` names it frames_coalesced; plain `coalesced` is the bridge's own name.
+            counter("frames_coalesced").or_else(|| counter("coalesced")),
         ];
         let samples = vec![
             0,

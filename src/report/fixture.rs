@@ -109,6 +109,8 @@ pub fn fabricate_model(
         "coop" => (0.5, 120.0, 0.4),
         _ => (0.6 + 0.1 * index as f64, 150.0 + 10.0 * index as f64, 0.5),
     };
+    // Run-to-run variation, as on a shared machine.
+    let cpu = cpu * (1.0 + 0.08 * rng.normal()).max(0.5);
     let polls = (duration_s * 1000.0 / 33.0) as usize;
     let frames = (duration_s * 1000.0 / 25.0) as usize;
     let commands = duration_s as usize;
@@ -140,7 +142,7 @@ pub fn fabricate_model(
     let mut counters = BTreeMap::new();
     counters.insert("frames_accepted".to_string(), frames as u64);
     counters.insert("frames_rejected".to_string(), (rng.unit() * 4.0) as u64);
-    counters.insert("coalesced".to_string(), (rng.unit() * 20.0) as u64);
+    counters.insert("frames_coalesced".to_string(), (rng.unit() * 20.0) as u64);
     counters.insert("polls".to_string(), polls as u64);
     ModelResult {
         name: name.to_string(),

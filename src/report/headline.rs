@@ -125,7 +125,7 @@ pub fn markdown(r: &Results) -> String {
         .iter()
         .map(|p| {
             format!(
-                "- **{}: {}** — {} ({})\n",
+                "- **{}: {}** — {}; {}\n",
                 p.question,
                 super::format::md_cell(&p.model),
                 p.figure,

@@ -13,11 +13,13 @@ pub mod fixture;
 pub mod format;
 pub mod headline;
 pub mod page;
+pub mod plot_compare;
 pub mod plot_cpu;
 pub mod plot_hist;
 pub mod plot_latency;
 pub mod profile_section;
 pub mod table;
+pub mod validate;
 
 use std::path::{Path, PathBuf};
 
@@ -42,16 +44,31 @@ pub fn load_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
     }
     paths
         .iter()
-        .map(|p| Ok((p.clone(), Results::load(p)?)))
+        .map(|p| {
+            // A run directory stands for the results.json inside it.
+            let p = &if p.is_dir() {
+                p.join("results.json")
+            } else {
+                p.clone()
+            };
+            let r = Results::load(p)?;
+            validate::check(&r)
+                .with_context(|| format!("{} is not a usable results file", p.display()))?;
+            Ok((p.clone(), r))
+        })
         .collect()
 }
 
 /// Writes `index.html`, one `.svg` per plot and `summary.md` into `out_dir` (created if
-/// needed) and returns the path of `index.html`. With several inputs the first is A and each
-/// other one is compared against it; every run also gets its own full section.
+/// needed) and returns the path of `index.html`. With several inputs, runs of the same
+/// scenario are compared (see [`comparison_pairs`]); every run also gets its own full section.
 pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<PathBuf> {
     if inputs.is_empty() {
         bail!("write_report needs at least one results file");
+    }
+    for (path, r) in inputs {
+        validate::check(r)
+            .with_context(|| format!("{} is not a usable results file", path.display()))?;
     }
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create report directory {}", out_dir.display()))?;
@@ -70,16 +87,18 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
 
     let mut body = String::new();
     let mut md = String::new();
-    let first = &inputs[0].1;
-    let title = if several {
-        format!("esbench report — {} runs compared", inputs.len())
+    let pairs = comparison_pairs(inputs);
+    let title = if !several {
+        format!("esbench report — {}", inputs[0].1.scenario.name)
+    } else if pairs.is_empty() {
+        format!("esbench report — {} scenarios", inputs.len())
     } else {
-        format!("esbench report — {}", first.scenario.name)
+        format!("esbench report — {} runs compared", inputs.len())
     };
     body.push_str(&format!("<h1>{}</h1>\n", esc(&title)));
     md.push_str(&format!("# {title}\n\n"));
     body.push_str("<nav>");
-    if several {
+    if !pairs.is_empty() {
         body.push_str("<a href=\"#compare\">comparison</a>");
     }
     for (k, (_, r)) in inputs.iter().enumerate() {
@@ -106,23 +125,50 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
     }
     body.push_str("<a href=\"#howto\">how to read this</a></nav>\n");
 
-    if several {
+    let mut compare_plots = Vec::new();
+    if !pairs.is_empty() {
         body.push_str("<h2 id=\"compare\">Comparison</h2>\n");
         md.push_str("## Comparison\n\n");
-        for k in 1..inputs.len() {
-            let cmp = compare::compare(first, &inputs[k].1);
-            body.push_str(&format!(
-                "<h3>{} vs {}</h3>\n",
-                esc(&format!("A: {}", inputs[0].1.scenario.name)),
-                esc(&format!("{}: {}", letter(k), inputs[k].1.scenario.name))
-            ));
-            body.push_str(&compare::html(&cmp, &labels[0], &labels[k]));
-            md.push_str(&compare::markdown(&cmp, &labels[0], &labels[k]));
-            md.push('\n');
+    }
+    for &(j, k) in &pairs {
+        let (a, b) = (&inputs[j].1, &inputs[k].1);
+        let cmp = compare::compare(a, b);
+        let (la, lb) = (letter(j), letter(k));
+        body.push_str(&format!(
+            "<h3>{} vs {}</h3>\n",
+            esc(&format!("{la}: {}", a.scenario.name)),
+            esc(&format!("{lb}: {}", b.scenario.name))
+        ));
+        let (pa, pb) = (
+            inputs[j].0.display().to_string(),
+            inputs[k].0.display().to_string(),
+        );
+        body.push_str(&compare::html(&cmp, &pa, &pb));
+        md.push_str(&compare::markdown(&cmp, &pa, &pb));
+        for (metric, name) in [
+            ("poll_latency", "Poll latency"),
+            ("watchdog_lateness", "Watchdog lateness"),
+        ] {
+            let title = format!("{name}, {la} vs {lb}");
+            if let Some(svg) = plot_compare::plot(a, b, metric, &title)? {
+                let caption = format!("{title}: percentile curves per model.");
+                let p = Plot {
+                    file: format!(
+                        "compare-{}-{}-{metric}.svg",
+                        la.to_lowercase(),
+                        lb.to_lowercase()
+                    ),
+                    svg: with_title(&svg, &caption),
+                    caption,
+                };
+                body.push_str(&figure(&p));
+                compare_plots.push(p);
+            }
         }
+        md.push('\n');
     }
 
-    let mut plots = Vec::new();
+    let mut plots = compare_plots;
     for (k, (_, r)) in inputs.iter().enumerate() {
         let prefix = if several {
             format!("{}-", letter(k).to_lowercase())
@@ -161,6 +207,24 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
     let index = out_dir.join("index.html");
     write_atomic(&index, page::document(&title, &body).as_bytes())?;
     Ok(index)
+}
+
+/// Which inputs are compared, as (A, B) index pairs. Runs of one scenario: each against the
+/// first. Runs of several scenarios (e.g. `esbench run` over a scenario list): each against
+/// the first earlier run of the same scenario, if any — comparing models across different
+/// scenarios would mix two questions.
+pub fn comparison_pairs(inputs: &[(PathBuf, Results)]) -> Vec<(usize, usize)> {
+    let name = |k: usize| inputs[k].1.scenario.name.as_str();
+    let one_scenario = (1..inputs.len()).all(|k| name(k) == name(0));
+    (1..inputs.len())
+        .filter_map(|k| {
+            if one_scenario {
+                Some((0, k))
+            } else {
+                (0..k).find(|&j| name(j) == name(k)).map(|j| (j, k))
+            }
+        })
+        .collect()
 }
 
 fn letter(k: usize) -> String {
@@ -208,7 +272,23 @@ pub fn make_plots(r: &Results, prefix: &str) -> Result<Vec<Plot>> {
             svg,
         });
     }
+    for p in &mut plots {
+        p.svg = with_title(&p.svg, &p.caption);
+    }
     Ok(plots)
+}
+
+/// `svg` with a `<title>` (tooltip and screen-reader name) right after its opening tag.
+fn with_title(svg: &str, title: &str) -> String {
+    match svg.find('>') {
+        Some(i) if svg.starts_with("<svg") => format!(
+            "{} role=\"img\"><title>{}</title>{}",
+            &svg[..i],
+            esc(title),
+            &svg[i + 1..]
+        ),
+        _ => svg.to_string(),
+    }
 }
 
 fn figure(p: &Plot) -> String {
@@ -226,7 +306,7 @@ fn run_section(r: &Results, label: &str, id: &str, plots: &[Plot], several: bool
     let mut s = String::from("<section class=\"run\">\n");
     if several {
         s.push_str(&format!(
-            "<details open><summary>Run {}</summary>\n",
+            "<details class=\"run\" open><summary>Run {}</summary>\n",
             esc(label)
         ));
     }
@@ -245,6 +325,7 @@ fn run_section(r: &Results, label: &str, id: &str, plots: &[Plot], several: bool
     } else {
         s.push_str(&table::html(r));
     }
+    s.push_str(&table::counters_html(r));
     s.push_str("<h3>The floor: what the machine and the driver add by themselves</h3>\n");
     s.push_str(&table::floor_html(r));
 

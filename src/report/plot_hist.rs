@@ -46,14 +46,17 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
     let mut panels = Vec::new();
     for (i, m) in results.models.iter().enumerate() {
         if m.watchdog_lateness.count > 0 {
-            panels.push((i, m, m.watchdog_lateness.histogram()?));
+            let h = m.watchdog_lateness.histogram()?;
+            if !h.is_empty() {
+                panels.push((i, m, h));
+            }
         }
     }
     if panels.is_empty() {
         return Ok(None);
     }
     let floor = if results.floor.timer_lateness.count > 0 {
-        Some(results.floor.timer_lateness.histogram()?)
+        Some(results.floor.timer_lateness.histogram()?).filter(|h| !h.is_empty())
     } else {
         None
     };

@@ -105,7 +105,11 @@ pub fn plot(results: &Results, mp: &MetricPlot) -> anyhow::Result<Option<String>
         if s.count == 0 {
             continue;
         }
-        curves.push((i, m.name.as_str(), curve(&s.histogram()?)));
+        // A summary without its histogram (count but no `hist`) has nothing to draw.
+        let c = curve(&s.histogram()?);
+        if !c.is_empty() {
+            curves.push((i, m.name.as_str(), c));
+        }
     }
     if curves.is_empty() {
         return Ok(None);
@@ -230,6 +234,19 @@ mod tests {
         assert!((last.1 - 10.0).abs() < 0.02, "max ≈ 10 ms, got {}", last.1);
         // Monotone: a percentile curve never goes down.
         assert!(c.windows(2).all(|w| w[1].1 >= w[0].1));
+    }
+
+    #[test]
+    fn summaries_without_histograms_are_skipped_not_fatal() {
+        let mut r = fabricate_results(4);
+        for m in &mut r.models {
+            m.poll_latency.hist.clear();
+        }
+        assert!(plot(&r, &METRIC_PLOTS[0]).unwrap().is_none());
+        r.models[0].poll_latency = fabricate_results(5).models[0].poll_latency.clone();
+        assert!(plot(&r, &METRIC_PLOTS[0]).unwrap().is_some());
+        r.floor.driver_error.hist.clear();
+        assert!(plot(&r, &METRIC_PLOTS[0]).unwrap().is_some());
     }
 
     #[test]

@@ -389,7 +389,8 @@ fn thread_tables(h: &mut String, profiles: &[(String, ProfileReport)]) {
         let _ = writeln!(
             h,
             "<table class=\"profile-threads\"><caption>{}</caption>\n<thead><tr><th>thread</th>\
-             <th>CPU %</th><th>user / sys s</th><th>wake-ups/s</th><th>preempt./s</th></tr></thead><tbody>",
+             <th>CPU %</th><th>user / sys s</th><th>wake-ups/s</th><th>preempt./s</th>\
+             <th title=\"runnable but waiting for a CPU, % of the window\">waited %</th></tr></thead><tbody>",
             esc(model)
         );
         match &p.threads {
@@ -402,7 +403,7 @@ fn thread_tables(h: &mut String, profiles: &[(String, ProfileReport)]) {
                     };
                     let _ = writeln!(
                         h,
-                        "<tr><td>{}{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td></tr>",
+                        "<tr><td>{}{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                         esc(&g.name),
                         count,
                         fmt_num(g.cpu_percent),
@@ -410,13 +411,14 @@ fn thread_tables(h: &mut String, profiles: &[(String, ProfileReport)]) {
                         fmt_num(g.sys_s),
                         fmt_num(g.wakeups_per_s),
                         fmt_num(g.preemptions_per_s),
+                        fmt_num(100.0 * g.wait_s / t.window_s.max(1e-9)),
                     );
                 }
                 if !t.precise_cpu {
-                    h.push_str("<tr><td colspan=\"5\">CPU from 10 ms ticks only (no schedstat): coarse.</td></tr>\n");
+                    h.push_str("<tr><td colspan=\"6\">CPU from 10 ms ticks only (no schedstat): coarse.</td></tr>\n");
                 }
             }
-            None => h.push_str("<tr><td colspan=\"5\">not read (process gone)</td></tr>\n"),
+            None => h.push_str("<tr><td colspan=\"6\">not read (process gone)</td></tr>\n"),
         }
         h.push_str("</tbody></table>\n");
     }
@@ -586,11 +588,11 @@ fn fmt_num(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 {
         "0".into()
-    } else if a >= 100.0 {
+    } else if a >= 99.95 {
         format!("{v:.0}")
-    } else if a >= 10.0 {
+    } else if a >= 9.995 {
         format!("{v:.1}")
-    } else if a >= 1.0 {
+    } else if a >= 0.9995 {
         format!("{v:.2}")
     } else {
         let digits = (-a.log10()).floor() as usize + 3;
@@ -622,4 +624,23 @@ fn esc(s: &str) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_three_significant_figures() {
+        assert_eq!(fmt_num(99.996), "100");
+        assert_eq!(fmt_num(9.999), "10.0");
+        assert_eq!(fmt_num(0.9996), "1.00");
+        assert_eq!(fmt_num(0.0123), "0.0123");
+        assert_eq!(fmt_num(1234.0), "1234");
+        assert_eq!(fmt_num(f64::NAN), "–");
+        assert_eq!(
+            esc("<a href='x'>&\""),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;"
+        );
+    }
 }

@@ -6,6 +6,15 @@ use super::figures::{self, display, ModelFigures, COLUMNS};
 use super::format::{esc, md_cell};
 use crate::metrics::results::Results;
 
+/// A caveat a reader must see next to a model's name (MEASURING.md: async-std is measured
+/// but discontinued upstream).
+pub fn model_note(name: &str) -> Option<&'static str> {
+    match name {
+        "async-std" => Some("discontinued upstream (RUSTSEC-2025-0052); measured for comparison"),
+        _ => None,
+    }
+}
+
 /// The HTML table.
 pub fn html(r: &Results) -> String {
     let figs = figures::all(r);
@@ -15,37 +24,89 @@ pub fn html(r: &Results) -> String {
     for c in COLUMNS {
         s.push_str(&format!("<th>{}</th>", esc(c.heading)));
     }
-    s.push_str("<th>status</th></tr></thead>\n<tbody>\n");
+    s.push_str("</tr></thead>\n<tbody>\n");
     for f in &figs {
         row_html(&mut s, f, &best);
     }
     s.push_str("</tbody></table></div>\n");
+    // Statuses live under the table: an error message is long, and a column of "ok" says
+    // nothing the ✗ marks do not.
+    let failed: Vec<&ModelFigures> = figs.iter().filter(|f| !f.ok).collect();
+    if failed.is_empty() {
+        s.push_str("<p class=\"small\">Every model finished with status ok.</p>\n");
+    } else {
+        s.push_str("<ul class=\"warn\">\n");
+        for f in failed {
+            s.push_str(&format!(
+                "<li>✗ <b>{}</b> did not finish ok: {}</li>\n",
+                esc(&f.name),
+                esc(&f.status)
+            ));
+        }
+        s.push_str("</ul>\n");
+    }
+    for f in &figs {
+        if let Some(n) = model_note(&f.name) {
+            s.push_str(&format!(
+                "<p class=\"small\">† {}: {}</p>\n",
+                esc(&f.name),
+                esc(n)
+            ));
+        }
+    }
     s.push_str(
         "<p class=\"small\">★ marks the best value in a column among models that finished ok. \
-                 Latencies are in µs/ms, measured from the intended send time.</p>\n",
+                 Latencies are in µs/ms, measured from the intended send time. \
+                 <i>Grey italic</i>: too few samples for that percentile, so it is the max.</p>\n",
     );
     s
 }
 
 fn row_html(s: &mut String, f: &ModelFigures, best: &[Option<f64>]) {
     let class = if f.ok { "" } else { " class=\"failed\"" };
+    let mut note = match model_note(&f.name) {
+        Some(n) => format!("<sup title=\"{}\">†</sup>", esc(n)),
+        None => String::new(),
+    };
+    if !f.ok {
+        note.push_str(&format!(
+            " <span class=\"bad\" title=\"{}\">✗</span>",
+            esc(&f.status)
+        ));
+    }
     s.push_str(&format!(
-        "<tr{class}><th scope=\"row\">{}</th>",
+        "<tr{class}><th scope=\"row\">{}{note}</th>",
         esc(&f.name)
     ));
     for (c, col) in COLUMNS.iter().enumerate() {
         let text = esc(&display(col, f.values[c]));
-        if figures::is_best(f, c, best) {
-            s.push_str(&format!("<td class=\"best\">★ {text}</td>"));
+        // A percentile needs 1/(1−q) samples to be more than the max; say so when it is not.
+        let thin = match col.quantile {
+            Some(q) if q < 1.0 && f.values[c].is_some() => (f.samples[c] as f64) * (1.0 - q) < 1.0,
+            _ => false,
+        };
+        let title = if thin {
+            format!(
+                " title=\"only {} samples: this percentile is the max\"",
+                f.samples[c]
+            )
         } else {
-            s.push_str(&format!("<td>{text}</td>"));
-        }
+            String::new()
+        };
+        let class = match (figures::is_best(f, c, best), thin) {
+            (true, true) => " class=\"best thin\"",
+            (true, false) => " class=\"best\"",
+            (false, true) => " class=\"thin\"",
+            (false, false) => "",
+        };
+        let star = if figures::is_best(f, c, best) {
+            "★ "
+        } else {
+            ""
+        };
+        s.push_str(&format!("<td{class}{title}>{star}{text}</td>"));
     }
-    let status_class = if f.ok { "ok" } else { "bad" };
-    s.push_str(&format!(
-        "<td class=\"{status_class}\">{}</td></tr>\n",
-        esc(&f.status)
-    ));
+    s.push_str("</tr>\n");
 }
 
 /// The Markdown table.
@@ -62,7 +123,10 @@ pub fn markdown(r: &Results) -> String {
     }
     s.push_str("---|\n");
     for f in &figs {
-        s.push_str(&format!("| {} |", md_cell(&f.name)));
+        let note = model_note(&f.name)
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        s.push_str(&format!("| {}{note} |", md_cell(&f.name)));
         for (c, col) in COLUMNS.iter().enumerate() {
             let text = md_cell(&display(col, f.values[c]));
             if figures::is_best(f, c, &best) {
@@ -73,6 +137,42 @@ pub fn markdown(r: &Results) -> String {
         }
         s.push_str(&format!(" {} |\n", md_cell(&f.status)));
     }
+    s
+}
+
+/// Every counter of every model (the union of their names), so nothing the run counted is
+/// hidden: skipped or failed polls, unmatched sequence numbers, reconnects… Empty string when
+/// no model has counters.
+pub fn counters_html(r: &Results) -> String {
+    let mut keys: Vec<&str> = r
+        .models
+        .iter()
+        .flat_map(|m| m.counters.keys().map(|k| k.as_str()))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "<details><summary>All counters, per model</summary>\n<div class=\"scroll\">\
+         <table class=\"counters\"><thead><tr><th>model</th>",
+    );
+    for k in &keys {
+        s.push_str(&format!("<th>{}</th>", esc(&k.replace('_', " "))));
+    }
+    s.push_str("</tr></thead><tbody>\n");
+    for m in &r.models {
+        s.push_str(&format!("<tr><th scope=\"row\">{}</th>", esc(&m.name)));
+        for k in &keys {
+            match m.counters.get(*k) {
+                Some(v) => s.push_str(&format!("<td>{v}</td>")),
+                None => s.push_str("<td>–</td>"),
+            }
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("</tbody></table></div></details>\n");
     s
 }
 
@@ -136,6 +236,10 @@ mod tests {
         let md = markdown(&r);
         assert_eq!(md.lines().count(), 2 + r.models.len());
         assert!(md.contains("**"));
+        assert!(
+            h.contains("RUSTSEC-2025-0052"),
+            "async-std is labelled discontinued"
+        );
     }
 
     #[test]
@@ -144,6 +248,7 @@ mod tests {
         r.models[1].status = "exited with code 101".into();
         let h = html(&r);
         assert!(h.contains("<tr class=\"failed\">"));
-        assert!(h.contains("<td class=\"bad\">exited with code 101</td>"));
+        assert!(h.contains("did not finish ok: exited with code 101</li>"));
+        assert!(h.contains("<span class=\"bad\" title=\"exited with code 101\">✗</span>"));
     }
 }

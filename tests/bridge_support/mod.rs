@@ -84,6 +84,21 @@ impl FakeBoard {
         let _ = std::fs::remove_file(&self.link);
     }
 
+    /// Drops this side's slave handle and reports whether nobody else holds the slave open
+    /// (then a master read fails with EIO instead of EAGAIN).
+    pub fn slave_released(&mut self) -> bool {
+        self.slave = None;
+        let m = self.master.as_ref().expect("plugged");
+        let mut buf = [0u8; 64];
+        loop {
+            match nix::unistd::read(m.as_fd(), &mut buf) {
+                Ok(n) if n > 0 => continue,
+                Err(nix::errno::Errno::EIO) => return true,
+                _ => return false,
+            }
+        }
+    }
+
     pub fn write(&self, bytes: &[u8]) {
         let m = self.master.as_ref().expect("plugged");
         let mut off = 0;
@@ -195,6 +210,10 @@ impl Serve {
             stats_path,
             _dir: dir,
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGTERM, wait for a clean exit, read the stats file.

@@ -1,0 +1,508 @@
+//! The verdicts: for every model present on both sides and every compared metric, the change
+//! (current / baseline), its bootstrap confidence interval, the same for the figure divided by
+//! the floor of its own run, and improved / unchanged / regressed.
+//!
+//! How the interval is made depends on what there is to resample, per side:
+//! - two or more runs: the runs are resampled with replacement and the median taken (the
+//!   run-to-run spread is the noise that matters on a shared machine);
+//! - one run of a latency figure: the run's HDR histogram is resampled (the percentile of N
+//!   draws from it), which only captures sampling noise within the run — the band has to
+//!   cover the rest;
+//! - one run of a figure without a histogram (CPU %, context switches): no interval, the point
+//!   itself, and the band alone decides.
+//!
+//! Tail percentiles (p99) are judged only with `tail_min_runs` (default 2) runs per side: one
+//! quick run holds ~120 polls, its p99 is its second-largest sample, and a stall of the whole
+//! machine moves that by 10-100x between otherwise identical runs.
+//!
+//! A regression is called only when the whole interval lies above 1 + band, the change is
+//! larger than `min_abs`, and — for latencies — the floor-normalised interval clears the band
+//! too. Requiring both makes the rule conservative: a machine that got slower as a whole moves
+//! the floor with the figure, and floor noise can only hide a change, never invent one.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use super::metrics::{observe, MetricDef, RunObs, METRICS};
+use super::stats::{median, percentile_interval, resampled_median, Rng};
+use super::thresholds::{Band, Mode, Thresholds};
+use crate::metrics::results::Results;
+
+/// How the comparison is to be made.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub thresholds: Thresholds,
+    pub mode: Mode,
+    /// Treat a baseline model missing from the current runs as a note, not unusable input.
+    pub allow_missing_models: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Improved,
+    Unchanged,
+    Regressed,
+    /// Shown but not judged: a tail percentile with fewer runs than `tail_min_runs`.
+    NotJudged,
+    /// Not compared: no data on one side (e.g. no commands in the scenario).
+    NoData,
+}
+
+/// A change as the ratio current / baseline, with its confidence interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Change {
+    pub ratio: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub model: String,
+    pub metric: String,
+    pub unit: String,
+    /// Median of the baseline runs' figures.
+    pub baseline: Option<f64>,
+    pub current: Option<f64>,
+    pub change: Option<Change>,
+    /// The change of the figure divided by the same run's floor (latencies only).
+    pub vs_floor: Option<Change>,
+    /// How the interval was made: `runs`, `histogram`, `point` (per side when they differ).
+    pub method: String,
+    pub band: Band,
+    pub verdict: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    pub mode: Mode,
+    pub confidence: f64,
+    pub scenario: String,
+    pub baseline_files: Vec<PathBuf>,
+    pub current_files: Vec<PathBuf>,
+    pub rows: Vec<Row>,
+    /// Things a reader should know (mismatched settings, skipped models, missing floors).
+    pub notes: Vec<String>,
+}
+
+impl Outcome {
+    pub fn regressions(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.verdict == Verdict::Regressed)
+    }
+
+    /// 0 when nothing regressed, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        if self.regressions().next().is_some() {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Compares `current` runs against `baseline` runs (each a path and its loaded results).
+/// Errors mean unusable input: scenarios or models that do not match, nothing to compare.
+pub fn compare(
+    baseline: &[(PathBuf, Results)],
+    current: &[(PathBuf, Results)],
+    opts: &Options,
+) -> Result<Outcome> {
+    let mut notes = Vec::new();
+    let scenario = check_scenarios(baseline, current, &mut notes)?;
+    let models = common_models(baseline, current, opts.allow_missing_models, &mut notes)?;
+    let mut rows = Vec::new();
+    for model in &models {
+        compare_model(model, baseline, current, opts, &mut rows, &mut notes)?;
+    }
+    Ok(Outcome {
+        mode: opts.mode,
+        confidence: opts.thresholds.confidence,
+        scenario,
+        baseline_files: baseline.iter().map(|(p, _)| p.clone()).collect(),
+        current_files: current.iter().map(|(p, _)| p.clone()).collect(),
+        rows,
+        notes,
+    })
+}
+
+/// All runs must come from the same scenario (by name); differing texts or run lengths are
+/// allowed but noted, since they change what the figures mean.
+fn check_scenarios(
+    baseline: &[(PathBuf, Results)],
+    current: &[(PathBuf, Results)],
+    notes: &mut Vec<String>,
+) -> Result<String> {
+    let Some((first_path, first)) = baseline.first() else {
+        bail!("no baseline results given");
+    };
+    if current.is_empty() {
+        bail!("no current results given");
+    }
+    let name = &first.scenario.name;
+    for (p, r) in baseline.iter().chain(current) {
+        if &r.scenario.name != name {
+            bail!(
+                "scenarios do not match: {} ran {:?} but {} ran {:?}; compare runs of the same scenario",
+                first_path.display(),
+                name,
+                p.display(),
+                r.scenario.name
+            );
+        }
+    }
+    if baseline
+        .iter()
+        .chain(current)
+        .any(|(_, r)| r.scenario.text != first.scenario.text)
+    {
+        notes.push(format!(
+            "scenario {name:?} has different contents across the runs compared"
+        ));
+    }
+    if baseline
+        .iter()
+        .chain(current)
+        .any(|(_, r)| r.scenario.quick != first.scenario.quick)
+    {
+        notes.push(
+            "some runs used --quick and some did not: tail percentiles differ with run length"
+                .into(),
+        );
+    }
+    Ok(name.clone())
+}
+
+/// Models on both sides, in baseline order.
+fn common_models(
+    baseline: &[(PathBuf, Results)],
+    current: &[(PathBuf, Results)],
+    allow_missing: bool,
+    notes: &mut Vec<String>,
+) -> Result<Vec<String>> {
+    let mut base: Vec<String> = Vec::new();
+    for (_, r) in baseline {
+        for m in &r.models {
+            if !base.contains(&m.name) {
+                base.push(m.name.clone());
+            }
+        }
+    }
+    let cur: BTreeSet<&str> = current
+        .iter()
+        .flat_map(|(_, r)| r.models.iter().map(|m| m.name.as_str()))
+        .collect();
+    let missing: Vec<&String> = base.iter().filter(|m| !cur.contains(m.as_str())).collect();
+    let new: Vec<&&str> = cur
+        .iter()
+        .filter(|m| !base.iter().any(|b| b == **m))
+        .collect();
+    if !new.is_empty() {
+        notes.push(format!("not in the baseline, not compared: {new:?}"));
+    }
+    let common: Vec<String> = base
+        .iter()
+        .filter(|m| cur.contains(m.as_str()))
+        .cloned()
+        .collect();
+    if common.is_empty() {
+        bail!(
+            "models do not match: the baseline has {base:?}, the current runs have {cur:?}; nothing to compare"
+        );
+    }
+    if !missing.is_empty() {
+        if !allow_missing {
+            bail!(
+                "models do not match: {missing:?} are in the baseline but in none of the current runs \
+                 (pass --allow-missing-models to compare the rest)"
+            );
+        }
+        notes.push(format!("in the baseline only, not compared: {missing:?}"));
+    }
+    Ok(common)
+}
+
+/// The runs of one side in which `model` ran to the end ("ok"), and the failures.
+fn ok_runs<'a>(
+    side: &'a [(PathBuf, Results)],
+    model: &str,
+) -> (Vec<&'a Results>, Vec<(PathBuf, String)>) {
+    let mut ok = Vec::new();
+    let mut failed = Vec::new();
+    for (p, r) in side {
+        if let Some(m) = r.model(model) {
+            if m.is_ok() {
+                ok.push(r);
+            } else {
+                failed.push((p.clone(), m.status.clone()));
+            }
+        }
+    }
+    (ok, failed)
+}
+
+fn compare_model(
+    model: &str,
+    baseline: &[(PathBuf, Results)],
+    current: &[(PathBuf, Results)],
+    opts: &Options,
+    rows: &mut Vec<Row>,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let (base_ok, base_failed) = ok_runs(baseline, model);
+    let (cur_ok, cur_failed) = ok_runs(current, model);
+    for (p, status) in &base_failed {
+        notes.push(format!(
+            "{model}: baseline run {} failed ({status}); left out",
+            p.display()
+        ));
+    }
+    if base_ok.is_empty() {
+        notes.push(format!(
+            "{model}: failed in every baseline run, not compared"
+        ));
+        return Ok(());
+    }
+    if !cur_failed.is_empty() {
+        // A model that used to finish and now fails is the worst regression there is.
+        let (p, status) = &cur_failed[0];
+        rows.push(Row {
+            model: model.into(),
+            metric: "status".into(),
+            unit: String::new(),
+            baseline: None,
+            current: None,
+            change: None,
+            vs_floor: None,
+            method: String::new(),
+            band: opts.thresholds.band(opts.mode, model, "status"),
+            verdict: Verdict::Regressed,
+            note: Some(format!(
+                "failed in {} of {} current runs (e.g. {}: {status})",
+                cur_failed.len(),
+                cur_failed.len() + cur_ok.len(),
+                p.display()
+            )),
+        });
+        if cur_ok.is_empty() {
+            return Ok(());
+        }
+    }
+    for def in METRICS {
+        rows.push(compare_metric(model, def, &base_ok, &cur_ok, opts, notes)?);
+    }
+    Ok(())
+}
+
+fn series(def: &MetricDef, runs: &[&Results], model: &str) -> Result<Vec<RunObs>> {
+    let mut out = Vec::new();
+    for r in runs {
+        let m = r
+            .model(model)
+            .expect("ok_runs only keeps runs with the model");
+        if let Some(o) = observe(def, r, m)? {
+            out.push(o);
+        }
+    }
+    Ok(out)
+}
+
+/// One side's statistic: its point estimate and its bootstrap distribution.
+struct Estimate {
+    point: f64,
+    boot: Vec<f64>,
+    method: &'static str,
+}
+
+/// Estimates one side. `normalised` divides each figure by its run's floor; `None` when a
+/// run lacks the floor.
+fn estimate(
+    runs: &[RunObs],
+    normalised: bool,
+    iterations: usize,
+    rng: &mut Rng,
+) -> Option<Estimate> {
+    let values: Vec<f64> = runs
+        .iter()
+        .map(|r| match (normalised, &r.floor) {
+            (false, _) => Some(r.figure.value),
+            (true, Some(f)) if f.value > 0.0 => Some(r.figure.value / f.value),
+            (true, _) => None,
+        })
+        .collect::<Option<_>>()?;
+    let point = median(&values);
+    if runs.len() >= 2 {
+        let mut scratch = Vec::with_capacity(values.len());
+        let boot = (0..iterations)
+            .map(|_| resampled_median(&values, rng, &mut scratch))
+            .collect();
+        return Some(Estimate {
+            point,
+            boot,
+            method: "runs",
+        });
+    }
+    let run = &runs[0];
+    let Some((hist, q)) = &run.figure.hist else {
+        return Some(Estimate {
+            point,
+            boot: vec![point; iterations],
+            method: "point",
+        });
+    };
+    let floor_hist = if normalised {
+        run.floor.as_ref().and_then(|f| f.hist.as_ref())
+    } else {
+        None
+    };
+    let boot = (0..iterations)
+        .map(|_| {
+            let v = hist.resampled_quantile(*q, rng) as f64;
+            match floor_hist {
+                Some((fh, fq)) => v / (fh.resampled_quantile(*fq, rng).max(1) as f64),
+                None => v,
+            }
+        })
+        .collect();
+    Some(Estimate {
+        point,
+        boot,
+        method: "histogram",
+    })
+}
+
+fn ratio(c: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        if c == 0.0 {
+            1.0
+        } else {
+            f64::INFINITY
+        }
+    } else {
+        c / b
+    }
+}
+
+fn change(b: &Estimate, c: &Estimate, confidence: f64) -> Change {
+    let mut ratios: Vec<f64> = b
+        .boot
+        .iter()
+        .zip(&c.boot)
+        .map(|(b, c)| ratio(*c, *b))
+        .collect();
+    let (lo, hi) = percentile_interval(&mut ratios, confidence);
+    Change {
+        ratio: ratio(c.point, b.point),
+        lo,
+        hi,
+    }
+}
+
+/// A seed per (model, metric), so a row's interval does not depend on which rows came first.
+fn row_seed(seed: u64, model: &str, metric: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in model.bytes().chain([b'/']).chain(metric.bytes()) {
+        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+fn compare_metric(
+    model: &str,
+    def: &MetricDef,
+    base_runs: &[&Results],
+    cur_runs: &[&Results],
+    opts: &Options,
+    notes: &mut Vec<String>,
+) -> Result<Row> {
+    let t = &opts.thresholds;
+    let band = t.band(opts.mode, model, def.key);
+    let base = series(def, base_runs, model)?;
+    let cur = series(def, cur_runs, model)?;
+    let mut row = Row {
+        model: model.into(),
+        metric: def.key.into(),
+        unit: def.unit.into(),
+        baseline: (!base.is_empty())
+            .then(|| median(&base.iter().map(|o| o.figure.value).collect::<Vec<_>>())),
+        current: (!cur.is_empty())
+            .then(|| median(&cur.iter().map(|o| o.figure.value).collect::<Vec<_>>())),
+        change: None,
+        vs_floor: None,
+        method: String::new(),
+        band,
+        verdict: Verdict::NoData,
+        note: None,
+    };
+    if base.is_empty() {
+        row.note = Some("no data in the baseline".into());
+        return Ok(row);
+    }
+    if cur.is_empty() {
+        // The baseline measured it and the current runs did not: something stopped working
+        // (e.g. commands no longer answered).
+        row.verdict = Verdict::Regressed;
+        row.note = Some("measured in the baseline, no data in the current runs".into());
+        return Ok(row);
+    }
+    let mut rng = Rng::new(row_seed(t.seed, model, def.key));
+    let n = t.iterations;
+    let (b, c) = (
+        estimate(&base, false, n, &mut rng).expect("raw figures always estimate"),
+        estimate(&cur, false, n, &mut rng).expect("raw figures always estimate"),
+    );
+    row.method = if b.method == c.method {
+        b.method.to_string()
+    } else {
+        format!("{}/{}", b.method, c.method)
+    };
+    let raw = change(&b, &c, t.confidence);
+    row.change = Some(raw);
+    if def.has_floor() {
+        match (
+            estimate(&base, true, n, &mut rng),
+            estimate(&cur, true, n, &mut rng),
+        ) {
+            (Some(bf), Some(cf)) => row.vs_floor = Some(change(&bf, &cf, t.confidence)),
+            _ => {
+                let note = "no floor measurement in some run: judged on raw figures only";
+                if !notes.iter().any(|n| n == note) {
+                    notes.push(note.into());
+                }
+            }
+        }
+    }
+    if def.is_tail() && base.len().min(cur.len()) < t.tail_min_runs {
+        row.verdict = Verdict::NotJudged;
+        let note = format!(
+            "p99 figures are not judged with fewer than {} runs per side (tail_min_runs)",
+            t.tail_min_runs
+        );
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+        return Ok(row);
+    }
+    let up = 1.0 + band.band;
+    let delta = c.point - b.point;
+    let clears_up = |ch: &Change| ch.lo > up;
+    let clears_down = |ch: &Change| ch.hi < 1.0 / up;
+    row.verdict =
+        if clears_up(&raw) && delta > band.min_abs && row.vs_floor.as_ref().map_or(true, clears_up)
+        {
+            Verdict::Regressed
+        } else if clears_down(&raw)
+            && -delta > band.min_abs
+            && row.vs_floor.as_ref().map_or(true, clears_down)
+        {
+            Verdict::Improved
+        } else {
+            Verdict::Unchanged
+        };
+    Ok(row)
+}

@@ -1,0 +1,316 @@
+//! The statistics against fabricated results whose truth is known.
+
+use std::path::PathBuf;
+
+use super::fixtures::{fake_run, FakeModel};
+use super::*;
+use crate::metrics::results::Results;
+
+const MODELS: [&str; 3] = ["threads", "tokio-multi", "smol"];
+
+fn typical() -> Vec<FakeModel> {
+    MODELS.iter().map(|m| FakeModel::typical(m)).collect()
+}
+
+fn with(name: &str, f: impl Fn(&mut FakeModel)) -> Vec<FakeModel> {
+    let mut ms = typical();
+    for m in ms.iter_mut().filter(|m| m.name == name) {
+        f(m);
+    }
+    ms
+}
+
+fn side(
+    seeds: std::ops::Range<u64>,
+    machine: f64,
+    models: &[FakeModel],
+) -> Vec<(PathBuf, Results)> {
+    seeds
+        .map(|s| {
+            (
+                PathBuf::from(format!("run-{s}.json")),
+                fake_run(s, machine, models),
+            )
+        })
+        .collect()
+}
+
+fn opts(mode: Mode) -> Options {
+    Options {
+        thresholds: Thresholds::default(),
+        mode,
+        allow_missing_models: false,
+    }
+}
+
+fn regressions(o: &Outcome) -> Vec<(String, String)> {
+    o.regressions()
+        .map(|r| (r.model.clone(), r.metric.clone()))
+        .collect()
+}
+
+#[test]
+fn same_data_against_itself_passes_single_and_repeated() {
+    for runs in [0..1, 0..3] {
+        let a = side(runs.clone(), 1.0, &typical());
+        let o = compare(&a, &a, &opts(Mode::Normal)).unwrap();
+        assert_eq!(o.exit_code(), 0, "{}", render(&o, Format::Table));
+        let r = o
+            .rows
+            .iter()
+            .find(|r| r.metric == "poll_latency.p99")
+            .unwrap();
+        let c = r.change.unwrap();
+        assert_eq!(c.ratio, 1.0);
+        assert!(
+            c.lo <= 1.0 && c.hi >= 1.0,
+            "interval {c:?} must cover no change"
+        );
+        // Nothing is called improved either.
+        assert!(o.rows.iter().all(|r| r.verdict != Verdict::Improved));
+    }
+}
+
+#[test]
+fn independent_runs_of_the_same_build_pass() {
+    // Different seeds = different samples and CPU jitter from the same distributions.
+    for (b, c) in [(0..1, 10..11), (0..3, 10..13), (20..23, 30..33)] {
+        let o = compare(
+            &side(b, 1.0, &typical()),
+            &side(c, 1.0, &typical()),
+            &opts(Mode::Normal),
+        )
+        .unwrap();
+        assert_eq!(o.exit_code(), 0, "{}", render(&o, Format::Table));
+    }
+}
+
+#[test]
+fn injected_3x_poll_regression_fails_naming_model_and_metric() {
+    let base = side(0..3, 1.0, &typical());
+    let cur = side(10..13, 1.0, &with("tokio-multi", |m| m.poll = 3.5));
+    for mode in [Mode::Normal, Mode::Gross] {
+        let o = compare(&base, &cur, &opts(mode)).unwrap();
+        assert_eq!(o.exit_code(), 1, "{}", render(&o, Format::Table));
+        let regs = regressions(&o);
+        assert!(
+            regs.contains(&("tokio-multi".into(), "poll_latency.p50".into())),
+            "{mode:?}: {regs:?}"
+        );
+        assert!(
+            regs.iter()
+                .all(|(m, metric)| m == "tokio-multi" && metric.starts_with("poll_latency")),
+            "only the injected figure may be blamed: {regs:?}"
+        );
+        let text = render(&o, Format::Markdown);
+        assert!(text.contains("tokio-multi poll_latency.p50"), "{text}");
+    }
+    // A single run per side is judged from its histograms and still sees it.
+    let o = compare(&base[..1], &cur[..1], &opts(Mode::Normal)).unwrap();
+    assert!(regressions(&o).contains(&("tokio-multi".into(), "poll_latency.p50".into())));
+    assert_eq!(o.rows[0].method, "histogram");
+}
+
+#[test]
+fn tails_are_judged_only_with_repeats() {
+    let base = side(0..3, 1.0, &typical());
+    let cur = side(10..13, 1.0, &with("smol", |m| m.poll = 12.0));
+    let verdict = |o: &Outcome, metric: &str| {
+        o.rows
+            .iter()
+            .find(|r| r.model == "smol" && r.metric == metric)
+            .unwrap()
+            .verdict
+    };
+    let one = compare(&base[..1], &cur[..1], &opts(Mode::Gross)).unwrap();
+    assert_eq!(verdict(&one, "poll_latency.p50"), Verdict::Regressed);
+    assert_eq!(verdict(&one, "poll_latency.p99"), Verdict::NotJudged);
+    assert!(one.notes.iter().any(|n| n.contains("tail_min_runs")));
+    let three = compare(&base, &cur, &opts(Mode::Gross)).unwrap();
+    assert_eq!(verdict(&three, "poll_latency.p99"), Verdict::Regressed);
+}
+
+#[test]
+fn moderate_change_is_a_regression_normally_but_not_in_gross_mode() {
+    let base = side(0..3, 1.0, &typical());
+    let cur = side(10..13, 1.0, &with("smol", |m| m.poll = 2.0));
+    let o = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
+    assert!(regressions(&o).contains(&("smol".into(), "poll_latency.p50".into())));
+    let o = compare(&base, &cur, &opts(Mode::Gross)).unwrap();
+    assert_eq!(o.exit_code(), 0, "{}", render(&o, Format::Table));
+}
+
+#[test]
+fn noise_within_the_band_passes() {
+    // Every latency of one model 30 % worse: inside the default +50 % band for p50 figures.
+    let base = side(0..3, 1.0, &typical());
+    let cur = side(10..13, 1.0, &with("threads", |m| m.latency = 1.3));
+    let o = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
+    assert_eq!(o.exit_code(), 0, "{}", render(&o, Format::Table));
+}
+
+#[test]
+fn a_slower_machine_is_not_blamed_on_the_models() {
+    // Everything, floor included, 2.5x slower: raw figures clear the band, the floor-relative
+    // ones do not, so nothing is called.
+    let base = side(0..3, 1.0, &typical());
+    let cur = side(10..13, 2.5, &typical());
+    let o = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
+    let r = o
+        .rows
+        .iter()
+        .find(|r| r.model == "smol" && r.metric == "poll_latency.p50")
+        .unwrap();
+    assert!(
+        r.change.unwrap().lo > 1.5,
+        "raw must see the slowdown: {r:?}"
+    );
+    assert!(
+        r.vs_floor.unwrap().lo < 1.5,
+        "floor-relative must not: {r:?}"
+    );
+    assert_eq!(o.exit_code(), 0, "{}", render(&o, Format::Table));
+}
+
+#[test]
+fn busy_waiting_model_fails_on_cpu_even_in_gross_mode() {
+    let base = side(0..3, 1.0, &typical());
+    let cur = side(10..13, 1.0, &with("threads", |m| m.cpu_percent = 95.0));
+    let o = compare(&base, &cur, &opts(Mode::Gross)).unwrap();
+    assert_eq!(
+        regressions(&o),
+        vec![("threads".into(), "cpu.percent".into())]
+    );
+    // One file per side: CPU has no histogram, the fixed band decides.
+    let o = compare(&base[..1], &cur[..1], &opts(Mode::Gross)).unwrap();
+    assert_eq!(
+        regressions(&o),
+        vec![("threads".into(), "cpu.percent".into())]
+    );
+    let row = o.rows.iter().find(|r| r.metric == "cpu.percent").unwrap();
+    assert_eq!(row.method, "point");
+}
+
+#[test]
+fn improvement_is_reported_and_does_not_fail() {
+    let base = side(0..3, 1.0, &with("smol", |m| m.poll = 4.0));
+    let cur = side(10..13, 1.0, &typical());
+    let o = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
+    assert_eq!(o.exit_code(), 0);
+    let r = o
+        .rows
+        .iter()
+        .find(|r| r.model == "smol" && r.metric == "poll_latency.p50")
+        .unwrap();
+    assert_eq!(r.verdict, Verdict::Improved);
+}
+
+#[test]
+fn metrics_without_data_are_skipped_and_vanished_ones_regress() {
+    let none = |m: &mut FakeModel| m.commands = 0;
+    let o = compare(
+        &side(0..1, 1.0, &with("smol", none)),
+        &side(1..2, 1.0, &with("smol", none)),
+        &opts(Mode::Normal),
+    )
+    .unwrap();
+    assert_eq!(o.exit_code(), 0);
+    let r = o
+        .rows
+        .iter()
+        .find(|r| r.model == "smol" && r.metric == "command_latency.p99")
+        .unwrap();
+    assert_eq!(r.verdict, Verdict::NoData);
+    let o = compare(
+        &side(0..1, 1.0, &typical()),
+        &side(1..2, 1.0, &with("smol", none)),
+        &opts(Mode::Gross),
+    )
+    .unwrap();
+    assert_eq!(
+        regressions(&o),
+        vec![("smol".into(), "command_latency.p99".into())]
+    );
+}
+
+#[test]
+fn a_model_that_now_fails_is_a_regression() {
+    let base = side(0..1, 1.0, &typical());
+    let mut cur = side(1..2, 1.0, &typical());
+    cur[0].1.models[1].status = "bridge exited with status 101".into();
+    let o = compare(&base, &cur, &opts(Mode::Gross)).unwrap();
+    assert_eq!(
+        regressions(&o),
+        vec![("tokio-multi".into(), "status".into())]
+    );
+    assert!(render::headline(&o).contains("exited with status 101"));
+}
+
+#[test]
+fn mismatched_inputs_are_unusable() {
+    let base = side(0..1, 1.0, &typical());
+    let mut other = side(1..2, 1.0, &typical());
+    other[0].1.scenario.name = "classroom".into();
+    let e = compare(&base, &other, &opts(Mode::Normal)).unwrap_err();
+    assert!(format!("{e:#}").contains("scenarios do not match"), "{e:#}");
+
+    let fewer: Vec<FakeModel> = typical().into_iter().take(2).collect();
+    let cur = side(1..2, 1.0, &fewer);
+    let e = compare(&base, &cur, &opts(Mode::Normal)).unwrap_err();
+    assert!(format!("{e:#}").contains("\"smol\""), "{e:#}");
+    let mut o = opts(Mode::Normal);
+    o.allow_missing_models = true;
+    let out = compare(&base, &cur, &o).unwrap();
+    assert!(out.notes.iter().any(|n| n.contains("smol")));
+
+    let foreign = side(1..2, 1.0, &[FakeModel::typical("rayon")]);
+    let e = compare(&base, &foreign, &opts(Mode::Normal)).unwrap_err();
+    assert!(format!("{e:#}").contains("nothing to compare"), "{e:#}");
+}
+
+#[test]
+fn bad_files_are_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.json");
+    let e = check_files(
+        std::slice::from_ref(&missing),
+        std::slice::from_ref(&missing),
+        &opts(Mode::Normal),
+    )
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("nope.json"), "{e:#}");
+    let foreign = dir.path().join("package.json");
+    std::fs::write(&foreign, "{\"name\": \"left-pad\"}").unwrap();
+    let e = check_files(
+        std::slice::from_ref(&foreign),
+        std::slice::from_ref(&foreign),
+        &opts(Mode::Normal),
+    )
+    .unwrap_err();
+    assert!(
+        format!("{e:#}").contains("not an esbench results.json"),
+        "{e:#}"
+    );
+    let empty_dir = dir.path().join("empty");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let e = check_files(
+        std::slice::from_ref(&empty_dir),
+        std::slice::from_ref(&empty_dir),
+        &opts(Mode::Normal),
+    )
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("no *.json"), "{e:#}");
+}
+
+#[test]
+fn verdicts_are_reproducible() {
+    let base = side(0..3, 1.0, &typical());
+    let cur = side(10..13, 1.0, &with("smol", |m| m.poll = 1.6));
+    let a = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
+    let b = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
+    assert_eq!(
+        render(&a, Format::Json),
+        render(&b, Format::Json),
+        "same inputs and seed, same output"
+    );
+}

@@ -1,0 +1,372 @@
+//! One model, start to finish: boards, child, clients, warm-up, measured window, shutdown,
+//! and the joins that turn it all into a `ModelResult`.
+//!
+//! Whatever goes wrong (the child fails to start, crashes mid-run, Ctrl-C), the row keeps
+//! what was measured up to that point and says what happened in `status`; the run goes on
+//! with the next model.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use hdrhistogram::Histogram;
+use indicatif::ProgressBar;
+
+use super::child::{free_ports, ServeChild, ServeCommand};
+use super::client::{ClientSpec, Clients, CommandPlan, StopFlag};
+use super::http::HttpConn;
+use super::interrupt;
+use super::join::{join, BoardRecord, Window};
+use super::pace::ms_to_ns;
+use crate::bridge::stats::ServeStats;
+use crate::clock::now_ns;
+use crate::device::{DeviceConfig, VirtualBoard};
+use crate::metrics::process::{cpu_row, lifetime_counters, CpuMonitor};
+use crate::metrics::results::ModelResult;
+use crate::metrics::summary::{new_histogram, record_clamped, Summary};
+use crate::scenario::Scenario;
+
+/// Everything needed to run one model.
+#[derive(Clone, Debug)]
+pub struct ModelPlan {
+    pub model: String,
+    pub scenario: Scenario,
+    /// The scenario file handed to `serve --scenario` (its `[workload]`).
+    pub scenario_path: PathBuf,
+    pub warmup: Duration,
+    pub duration: Duration,
+    /// The esbench binary that provides `serve`.
+    pub exe: PathBuf,
+    /// Where the child writes its statistics (a scratch file).
+    pub stats_path: PathBuf,
+    /// CPUs for the child (`--pin`).
+    pub child_cpus: Option<Vec<usize>>,
+    /// Test hook: SIGKILL the child this long into the measured window.
+    pub kill_after: Option<Duration>,
+    /// How long the child may take to print its addresses.
+    pub ready_timeout: Duration,
+}
+
+/// CPU sampling interval: 10 Hz (the issue asks for ≥ 5 Hz).
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+/// How long a child gets to stop after SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs one model and returns its row; never fails (errors go into `status`).
+pub fn run_model(plan: &ModelPlan, bar: &ProgressBar) -> ModelResult {
+    let mut row = ModelResult {
+        name: plan.model.clone(),
+        status: "ok".into(),
+        ..ModelResult::default()
+    };
+    if let Err(e) = run_model_inner(plan, bar, &mut row) {
+        row.status = if interrupt::interrupted() {
+            format!("interrupted by Ctrl-C before measuring ({e:#})")
+        } else {
+            format!("error: {e:#}")
+        };
+    }
+    row
+}
+
+/// How the measured part ended.
+enum End {
+    Completed,
+    Crashed { exit: String, at_ns: u64 },
+    Interrupted { at_ns: u64 },
+}
+
+fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -> Result<()> {
+    let s = &plan.scenario;
+    bar.set_message(format!("{}: starting boards", plan.model));
+    let mut boards = Vec::new();
+    for i in 0..s.boards.count {
+        let b = VirtualBoard::start(DeviceConfig::from_scenario(s, i))
+            .with_context(|| format!("cannot start virtual board {i}"))?;
+        boards.push(b);
+    }
+    let base = free_ports(boards.len())?;
+    let _ = std::fs::remove_file(&plan.stats_path);
+    let cmd = ServeCommand {
+        exe: plan.exe.clone(),
+        model: plan.model.clone(),
+        serials: boards.iter().map(|b| b.path().to_path_buf()).collect(),
+        listen: SocketAddr::from(([127, 0, 0, 1], base)),
+        scenario: Some(plan.scenario_path.clone()),
+        stats_out: plan.stats_path.clone(),
+        cpus: plan.child_cpus.clone(),
+    };
+    bar.set_message(format!("{}: starting serve", plan.model));
+    let spawned_ns = now_ns();
+    let mut child = ServeChild::spawn(&cmd, plan.ready_timeout)?;
+    wait_until_answering(&mut child, plan.ready_timeout)?;
+
+    // The plan: warm-up, then the measured window; clients run through both.
+    let t0 = now_ns() + 20_000_000;
+    let win_start = t0 + plan.warmup.as_nanos() as u64;
+    let win_end = win_start + plan.duration.as_nanos() as u64;
+    let specs = client_specs(s, &child.addrs);
+    let stop = StopFlag::new();
+    let clients = Clients::start(&specs, t0, win_end, stop.clone())?;
+
+    bar.set_message(format!("{}: warm-up", plan.model));
+    let mut end = watch(&mut child, &clients, win_start, None, t0, win_end, bar)?;
+    let mut monitor = None;
+    if matches!(end, End::Completed) {
+        monitor = Some(CpuMonitor::start(child.pid, SAMPLE_EVERY)?);
+        bar.set_message(format!("{}: measuring", plan.model));
+        let kill_at = plan.kill_after.map(|d| win_start + d.as_nanos() as u64);
+        end = watch(&mut child, &clients, win_end, kill_at, t0, win_end, bar)?;
+    }
+    let measured_end = match &end {
+        End::Completed => win_end,
+        End::Crashed { at_ns, .. } | End::Interrupted { at_ns } => (*at_ns).max(win_start),
+    };
+    stop.stop();
+    let window_cpu = monitor.map(CpuMonitor::finish).unwrap_or_default();
+    bar.set_message(format!("{}: stopping", plan.model));
+    let (exit, rusage, killed) = child.stop(STOP_GRACE)?;
+    let lifetime_wall_s = (now_ns() - spawned_ns) as f64 / 1e9;
+    let logs = clients.join();
+
+    let records: Vec<BoardRecord> = boards
+        .iter()
+        .map(|b| BoardRecord {
+            frames: b.frame_times(),
+            commands: b
+                .commands()
+                .into_iter()
+                .map(|(t, c)| {
+                    let mut bytes = Vec::new();
+                    c.encode(&mut bytes);
+                    (t, bytes)
+                })
+                .collect(),
+        })
+        .collect();
+    let mut device_counters: BTreeMap<String, u64> = BTreeMap::new();
+    for b in boards {
+        if let Ok(st) = b.stop() {
+            *device_counters
+                .entry("board_frames_written".into())
+                .or_default() += st.frames_written;
+            *device_counters
+                .entry("board_frames_dropped".into())
+                .or_default() += st.frames_dropped;
+        }
+    }
+
+    let window = Window {
+        start_ns: win_start,
+        end_ns: measured_end,
+    };
+    let fig = join(&logs, &records, window);
+    row.poll_latency = Summary::from_histogram(&fig.poll_latency);
+    row.staleness = Summary::from_histogram(&fig.staleness);
+    row.command_latency = Summary::from_histogram(&fig.command_latency);
+    row.driver_error = Summary::from_histogram(&fig.driver_error);
+    row.counters = fig.counters;
+    row.counters.extend(device_counters);
+    row.cpu = cpu_row(&window_cpu, Some(&rusage));
+    for (k, v) in lifetime_counters(&window_cpu, Some(&rusage), lifetime_wall_s) {
+        row.counters.insert(k.into(), v);
+    }
+
+    let stats = read_stats(plan);
+    if let Ok(stats) = &stats {
+        merge_serve_stats(row, stats, &records, window);
+    }
+
+    row.status = match end {
+        End::Crashed { exit, at_ns } => format!(
+            "crashed: serve {exit} {}{}",
+            describe_when(at_ns, win_start),
+            child.stderr_note()
+        ),
+        End::Interrupted { at_ns } => {
+            format!("interrupted by Ctrl-C {}", describe_when(at_ns, win_start))
+        }
+        End::Completed if killed => {
+            format!("error: serve did not stop within {STOP_GRACE:?} of SIGTERM and was killed")
+        }
+        End::Completed if !exit.success() => {
+            format!("error: serve ended with {exit}{}", child.stderr_note())
+        }
+        End::Completed => match stats {
+            Ok(_) => "ok".into(),
+            Err(e) => format!("error: {e:#}"),
+        },
+    };
+    Ok(())
+}
+
+fn describe_when(at_ns: u64, win_start: u64) -> String {
+    if at_ns < win_start {
+        format!(
+            "during warm-up ({:.1} s before the window)",
+            (win_start - at_ns) as f64 / 1e9
+        )
+    } else {
+        format!(
+            "{:.1} s into the measured window",
+            (at_ns - win_start) as f64 / 1e9
+        )
+    }
+}
+
+/// Waits until `until_ns`, watching for the child's death, Ctrl-C and the kill hook, and
+/// moving the progress bar (position in ms since `t0`).
+fn watch(
+    child: &mut ServeChild,
+    clients: &Clients,
+    until_ns: u64,
+    kill_at: Option<u64>,
+    t0: u64,
+    plan_end: u64,
+    bar: &ProgressBar,
+) -> Result<End> {
+    bar.set_length((plan_end - t0) / 1_000_000);
+    let mut killed_by_hook = false;
+    loop {
+        let now = now_ns();
+        bar.set_position(now.saturating_sub(t0) / 1_000_000);
+        if let Some(exit) = child.exited()? {
+            return Ok(End::Crashed {
+                exit: exit.to_string(),
+                at_ns: now,
+            });
+        }
+        if interrupt::interrupted() {
+            return Ok(End::Interrupted { at_ns: now });
+        }
+        if now >= until_ns || (until_ns == plan_end && clients.finished()) {
+            return Ok(End::Completed);
+        }
+        if let Some(k) = kill_at {
+            if now >= k && !killed_by_hook {
+                child.kill_now();
+                killed_by_hook = true;
+            }
+        }
+        std::thread::sleep(Duration::from_nanos((until_ns - now).min(50_000_000)));
+    }
+}
+
+/// Waits until every board's HTTP port answers a request (any answer will do).
+fn wait_until_answering(child: &mut ServeChild, timeout: Duration) -> Result<()> {
+    let deadline = now_ns() + timeout.as_nanos() as u64;
+    for addr in child.addrs.clone() {
+        let mut conn = HttpConn::new(addr, Duration::from_secs(2));
+        loop {
+            if conn.get("/poll", || {}).is_ok() {
+                break;
+            }
+            if let Some(exit) = child.exited()? {
+                anyhow::bail!(
+                    "serve exited before answering ({exit}){}",
+                    child.stderr_note()
+                );
+            }
+            if now_ns() > deadline {
+                anyhow::bail!("serve did not answer on {addr} within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    Ok(())
+}
+
+/// The scenario's clients: `per_board` per board, phases spread over one poll period.
+pub fn client_specs(s: &Scenario, addrs: &[SocketAddr]) -> Vec<ClientSpec> {
+    let period = ms_to_ns(s.clients.poll_period_ms);
+    let total = (addrs.len() as u64 * u64::from(s.clients.per_board)).max(1);
+    let commands: Vec<CommandPlan> = s
+        .clients
+        .commands
+        .iter()
+        .map(|c| CommandPlan {
+            paths: c.paths.clone(),
+            every_ns: ms_to_ns(c.every_ms),
+        })
+        .collect();
+    let mut specs = Vec::new();
+    for (b, addr) in addrs.iter().enumerate() {
+        for _ in 0..s.clients.per_board {
+            let idx = specs.len() as u64;
+            specs.push(ClientSpec {
+                board: b,
+                addr: *addr,
+                poll_period_ns: period,
+                phase_ns: period * idx / total,
+                commands: commands.clone(),
+                timeout: Duration::from_secs(5),
+            });
+        }
+    }
+    specs
+}
+
+fn read_stats(plan: &ModelPlan) -> Result<ServeStats> {
+    let text = std::fs::read(&plan.stats_path)
+        .with_context(|| format!("serve wrote no statistics to {}", plan.stats_path.display()))?;
+    let _ = std::fs::remove_file(&plan.stats_path);
+    serde_json::from_slice(&text).context("serve's statistics file is not valid ServeStats JSON")
+}
+
+/// Adds what the bridge measured about itself: watchdog lateness, frame inter-arrival,
+/// counters, and ingest latency (its parse times joined with the boards' write times).
+fn merge_serve_stats(row: &mut ModelResult, stats: &ServeStats, boards: &[BoardRecord], w: Window) {
+    let mut watchdog = new_histogram();
+    let mut inter = new_histogram();
+    let mut ingest = new_histogram();
+    let mut add = |k: &str, v: u64| *row.counters.entry(k.to_string()).or_insert(0) += v;
+    for k in ["ingest_negative", "ingest_unmatched"] {
+        add(k, 0);
+    }
+    for (i, b) in stats.boards.iter().enumerate() {
+        merge_into(&mut watchdog, &b.watchdog_lateness);
+        merge_into(&mut inter, &b.frame_interarrival);
+        add("frames_accepted", b.frames_accepted);
+        add("frames_rejected", b.frames_rejected);
+        add("frames_coalesced", b.coalesced);
+        add("serve_polls", b.polls);
+        add("serve_commands", b.commands);
+        add("commands_rejected", b.commands_rejected);
+        add("serial_reconnects", b.reconnects);
+        for (reason, n) in &b.rejected_by_reason {
+            add(&format!("rejected_{reason}"), *n);
+        }
+        let written: std::collections::HashMap<u32, u64> = boards
+            .get(i)
+            .map(|r| r.frames.iter().copied().collect())
+            .unwrap_or_default();
+        for &(seq, parsed_ns) in &b.ingest {
+            match written.get(&seq) {
+                Some(&wr) if w.contains(wr) => {
+                    if parsed_ns < wr {
+                        // The board stamps just before the write that completes the
+                        // frame, so this cannot happen unless the clocks disagree; it is
+                        // counted (and recorded as the histogram's floor, 1 µs) so a
+                        // broken join or clock shows up instead of vanishing.
+                        add("ingest_negative", 1);
+                    }
+                    record_clamped(&mut ingest, parsed_ns.saturating_sub(wr) / 1_000);
+                }
+                Some(_) => {}
+                None => add("ingest_unmatched", 1),
+            }
+        }
+    }
+    row.watchdog_lateness = Summary::from_histogram(&watchdog);
+    row.frame_interarrival = Summary::from_histogram(&inter);
+    row.ingest_latency = Summary::from_histogram(&ingest);
+    row.runtime = stats.runtime.clone();
+}
+
+fn merge_into(h: &mut Histogram<u64>, s: &Summary) {
+    if let Ok(other) = s.histogram() {
+        let _ = h.add(&other);
+    }
+}

@@ -1,0 +1,286 @@
+//! A whole `esbench run`: the floor, then every model in turn (never two at once), saving
+//! results after each step so that a crash or Ctrl-C loses nothing already measured.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::child::set_affinity;
+use super::floor::measure_floor;
+use super::interrupt;
+use super::model_run::{run_model, ModelPlan};
+use super::pace::ms_to_ns;
+use crate::metrics::machine::{describe_machine, git_commit, load_note};
+use crate::metrics::results::{Results, ScenarioInfo, SCHEMA};
+use crate::scenario::Scenario;
+
+/// What to run and how.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Models by name; empty = the scenario's list, or every model.
+    pub models: Vec<String>,
+    /// Measured seconds per model, overriding the scenario.
+    pub duration_s: Option<f64>,
+    pub quick: bool,
+    pub pin: bool,
+    /// The esbench binary that provides `serve` (normally this one).
+    pub exe: PathBuf,
+    /// Show progress bars (they hide themselves anyway when stderr is not a terminal).
+    pub progress: bool,
+    /// After each model's measured pass, a separate profiling pass (`--profile`).
+    pub profile: bool,
+}
+
+/// Warm-up under `--quick`: long enough for every runtime to start its threads and for the
+/// board to stream, short enough for the whole matrix to fit in a minute.
+const QUICK_WARMUP_S: f64 = 0.5;
+/// Floor probe length: the quick one is short, the full one long enough for a stable p99.
+const QUICK_FLOOR_S: f64 = 1.0;
+const MAX_FLOOR_S: f64 = 10.0;
+
+/// The models a scenario runs: `--models`, else the scenario's `run.models`, else all.
+pub fn select_models(opts: &RunOptions, s: &Scenario) -> Result<Vec<String>> {
+    let wanted: Vec<String> = if !opts.models.is_empty() {
+        opts.models.clone()
+    } else if !s.run.models.is_empty() {
+        s.run.models.clone()
+    } else {
+        crate::models::ALL
+            .iter()
+            .map(|m| m.name.to_string())
+            .collect()
+    };
+    for m in &wanted {
+        if crate::models::find(m).is_none() {
+            let known: Vec<&str> = crate::models::ALL.iter().map(|m| m.name).collect();
+            bail!("unknown model {m:?}; this build has: {}", known.join(", "));
+        }
+    }
+    Ok(wanted)
+}
+
+/// CPUs for (driver, child) under `--pin`: the driver on CPU 0, the model on the others.
+/// None when there is only one CPU to use.
+pub fn pin_plan() -> Option<(Vec<usize>, Vec<usize>)> {
+    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).ok()?;
+    let cpus: Vec<usize> = (0..nix::sched::CpuSet::count())
+        .filter(|&c| set.is_set(c).unwrap_or(false))
+        .collect();
+    if cpus.len() < 2 {
+        return None;
+    }
+    Some((vec![cpus[0]], cpus[1..].to_vec()))
+}
+
+/// Runs one scenario on its models and writes `results_path` after the floor and after every
+/// model. Returns the final results (possibly partial when interrupted).
+pub fn run_scenario(
+    opts: &RunOptions,
+    scenario_path: &Path,
+    results_path: &Path,
+) -> Result<Results> {
+    let mut notes: Vec<String> = load_note().into_iter().collect();
+    let s = Scenario::load(scenario_path)?;
+    let models = select_models(opts, &s)?;
+    let duration_s = opts.duration_s.unwrap_or_else(|| s.measure_s(opts.quick));
+    let warmup_s = if opts.quick {
+        s.run.warmup_s.min(QUICK_WARMUP_S)
+    } else {
+        s.run.warmup_s
+    };
+    if duration_s.is_nan() || duration_s <= 0.0 {
+        bail!("the measured duration must be positive (got {duration_s} s)");
+    }
+
+    let mut child_cpus = None;
+    if opts.pin {
+        match pin_plan() {
+            Some((driver, child)) => {
+                // Threads started from now on (floor, boards, clients) inherit this.
+                set_affinity(0, &driver).context("cannot pin the driver")?;
+                notes.push(format!(
+                    "pinned: driver on CPU {driver:?}, models on CPUs {child:?}"
+                ));
+                child_cpus = Some(child);
+            }
+            None => notes.push("--pin ignored: only one CPU available".into()),
+        }
+    }
+
+    let mut results = Results {
+        schema: SCHEMA.into(),
+        esbench_version: env!("CARGO_PKG_VERSION").into(),
+        started_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0),
+        commit: git_commit(),
+        machine: describe_machine(),
+        scenario: ScenarioInfo {
+            name: s.name.clone(),
+            path: scenario_path.display().to_string(),
+            text: s.text.clone(),
+            duration_s,
+            warmup_s,
+            quick: opts.quick,
+        },
+        ..Results::default()
+    };
+
+    let bar = if opts.progress {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+
+    let floor_s = if opts.quick {
+        QUICK_FLOOR_S
+    } else {
+        duration_s.min(MAX_FLOOR_S)
+    };
+    bar.set_prefix(s.name.clone());
+    bar.set_message(format!("floor: {floor_s:.0} s timer probe"));
+    bar.enable_steady_tick(Duration::from_millis(200));
+    results.floor = measure_floor(
+        Duration::from_nanos(ms_to_ns(s.workload.watchdog_period_ms)),
+        Duration::from_nanos(ms_to_ns(s.clients.poll_period_ms)),
+        Duration::from_secs_f64(floor_s),
+    );
+    bar.disable_steady_tick();
+    results.notes.clone_from(&notes);
+    results
+        .notes
+        .push(format!("partial: 0 of {} models measured", models.len()));
+    results.save(results_path)?;
+
+    let stats_dir = results_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let kill_hook = kill_hook();
+    for (i, model) in models.iter().enumerate() {
+        if interrupt::interrupted() {
+            break;
+        }
+        bar.set_prefix(format!("{model} {}/{}", i + 1, models.len()));
+        let plan = ModelPlan {
+            model: model.clone(),
+            scenario: s.clone(),
+            scenario_path: scenario_path.to_path_buf(),
+            warmup: Duration::from_secs_f64(warmup_s),
+            duration: Duration::from_secs_f64(duration_s),
+            exe: opts.exe.clone(),
+            stats_path: stats_dir.join(format!(".serve-stats-{model}.json")),
+            child_cpus: child_cpus.clone(),
+            kill_after: kill_hook
+                .as_ref()
+                .filter(|(m, _)| m == model)
+                .map(|(_, d)| *d),
+            ready_timeout: Duration::from_secs(30),
+        };
+        let mut row = run_model(&plan, &bar);
+        // --profile: a separate pass on a fresh serve child, after the measured one; it only
+        // fills `row.profile`, never the measured figures (see `esbench::profile`).
+        if opts.profile && !interrupt::interrupted() {
+            bar.set_message("profiling pass (separate child, not measured)");
+            row.profile = Some(crate::profile::profiling_pass(
+                &opts.exe,
+                model,
+                &s,
+                &stats_dir.join("profile"),
+                Duration::from_secs_f64(duration_s.clamp(1.0, 10.0)),
+                Duration::from_secs_f64(warmup_s.max(1.0)),
+            ));
+        }
+        bar.println(format!(
+            "{:>14}: {} (CPU {:.2} %, poll p50 {} µs)",
+            row.name,
+            if row.is_ok() {
+                "ok"
+            } else {
+                row.status.as_str()
+            },
+            row.cpu.percent,
+            row.poll_latency.p50
+        ));
+        results.models.push(row);
+        results.notes.clone_from(&notes);
+        if results.models.len() < models.len() {
+            results.notes.push(format!(
+                "partial: {} of {} models measured",
+                results.models.len(),
+                models.len()
+            ));
+        }
+        results.save(results_path)?;
+    }
+    bar.finish_and_clear();
+    if interrupt::interrupted() {
+        notes.push(format!(
+            "interrupted by Ctrl-C: {} of {} models measured",
+            results.models.len(),
+            models.len()
+        ));
+        results.notes.clone_from(&notes);
+        results.save(results_path)?;
+    }
+    Ok(results)
+}
+
+/// The crash test hook: `ESBENCH_TEST_KILL=<model>:<seconds>` makes the driver SIGKILL that
+/// model's child this many seconds into its measured window.
+fn kill_hook() -> Option<(String, Duration)> {
+    let v = std::env::var("ESBENCH_TEST_KILL").ok()?;
+    let (m, s) = v.split_once(':')?;
+    Some((m.to_string(), Duration::from_secs_f64(s.parse().ok()?)))
+}
+
+/// `reports/<UTC timestamp>` for a run without `--out`.
+pub fn default_out_dir() -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    PathBuf::from("reports").join(utc_stamp(secs))
+}
+
+/// `YYYYMMDD-HHMMSS` (UTC) for seconds since the Unix epoch.
+pub fn utc_stamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_stamps() {
+        assert_eq!(utc_stamp(0), "19700101-000000");
+        assert_eq!(utc_stamp(1_795_873_879), "20261128-135119");
+        assert_eq!(utc_stamp(951_782_400), "20000229-000000");
+    }
+}

@@ -1,0 +1,196 @@
+//! Honesty checks of `esbench run`, through the real binary: known extra work shows up in
+//! the latency by its amount, a crashed model keeps its row (and leaves the others intact),
+//! Ctrl-C keeps what was measured, and the sequence joins never lie.
+//!
+//! Tolerances are generous: these check that the measurement machinery recovers what was
+//! injected, not how fast this (shared, noisy) machine is.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use esbench::metrics::results::{ModelResult, Results};
+
+/// These tests each run whole benchmarks; one at a time, or they would measure each other.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn scenario(dir: &Path, name: &str, poll_work_us: u64) -> PathBuf {
+    let text = format!(
+        r#"name = "{name}"
+description = "honesty test"
+[boards]
+count = 1
+seed = 7
+[clients]
+per_board = 1
+poll_period_ms = 33.0
+[[clients.commands]]
+paths = ["/leds/Red/100", "/leds/Red/0"]
+every_ms = 500.0
+[workload]
+poll_work_us = {poll_work_us}
+[run]
+warmup_s = 0.5
+duration_s = 2.5
+quick_duration_s = 2.5
+"#
+    );
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run(args: &[&str], out: &Path, env: &[(&str, &str)]) -> (Output, Results) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_esbench"));
+    c.arg("run")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .args(["--no-history", "--no-report"]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().unwrap();
+    let r = Results::load(&out.join("results.json")).unwrap_or_else(|e| {
+        panic!(
+            "no results ({e:#}); stderr: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    (o, r)
+}
+
+/// Every ok row must have joined every answer to a frame the board really wrote earlier.
+fn assert_joins_honest(m: &ModelResult) {
+    let c = &m.counters;
+    assert_eq!(c["staleness_negative"], 0, "{}: {c:?}", m.name);
+    assert_eq!(c["seq_unmatched"], 0, "{}: {c:?}", m.name);
+    assert_eq!(c["ingest_unmatched"], 0, "{}: {c:?}", m.name);
+    assert!(m.staleness.count > 0, "{}: no staleness samples", m.name);
+    // Every answered poll carrying a frame has a staleness sample: nothing dropped.
+    assert_eq!(
+        m.staleness.count,
+        c["polls_ok"] - c["polls_without_frame"],
+        "{}",
+        m.name
+    );
+    // Staleness is measured to the same answer as poll latency, from an earlier instant.
+    assert!(m.staleness.max >= 1);
+}
+
+#[test]
+fn poll_work_raises_poll_latency_by_its_amount() {
+    let _one_at_a_time = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p50 = Vec::new();
+    for work_us in [0u64, 2_000, 10_000] {
+        let s = scenario(dir.path(), &format!("work{work_us}"), work_us);
+        let out = dir.path().join(format!("out{work_us}"));
+        let (o, r) = run(&[s.to_str().unwrap(), "--models", "threads"], &out, &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let m = &r.models[0];
+        assert!(m.is_ok(), "{}", m.status);
+        assert_joins_honest(m);
+        p50.push(m.poll_latency.p50 as f64);
+    }
+    for (i, work) in [(1, 2_000.0), (2, 10_000.0)] {
+        let rise = p50[i] - p50[0];
+        assert!(
+            (rise - work).abs() <= 0.2 * work,
+            "poll_work {work} µs raised p50 by {rise} µs (p50s {p50:?})"
+        );
+    }
+}
+
+#[test]
+fn a_model_killed_mid_run_keeps_its_row_and_the_others_are_intact() {
+    let _one_at_a_time = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario(dir.path(), "crash", 0);
+    let out = dir.path().join("out");
+    let (o, r) = run(
+        &[
+            s.to_str().unwrap(),
+            "--models",
+            "threads,smol,tokio-current",
+        ],
+        &out,
+        &[("ESBENCH_TEST_KILL", "smol:1.0")],
+    );
+    assert_eq!(o.status.code(), Some(3), "exit code says a model failed");
+    let names: Vec<&str> = r.models.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["threads", "smol", "tokio-current"]);
+    let smol = r.model("smol").unwrap();
+    assert!(smol.status.contains("crashed"), "{}", smol.status);
+    assert!(smol.status.contains("SIGKILL"), "{}", smol.status);
+    // What was measured before the crash is kept: about one second of polls and CPU.
+    assert!(smol.poll_latency.count >= 10, "{}", smol.poll_latency.count);
+    assert!(smol.cpu.percent > 0.0);
+    assert!(
+        smol.counters["cpu_window_ms"] < 2_000,
+        "{:?}",
+        smol.counters
+    );
+    for name in ["threads", "tokio-current"] {
+        let m = r.model(name).unwrap();
+        assert!(m.is_ok(), "{name}: {}", m.status);
+        assert!(m.poll_latency.count >= 50, "{name}");
+        assert!(m.watchdog_lateness.count > 0, "{name}");
+        assert_joins_honest(m);
+    }
+    assert!(
+        r.notes.iter().all(|n| !n.starts_with("partial")),
+        "{:?}",
+        r.notes
+    );
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_keeps_what_was_measured() {
+    let _one_at_a_time = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario(dir.path(), "interrupt", 0);
+    let out = dir.path().join("out");
+    let child = Command::new(env!("CARGO_BIN_EXE_esbench"))
+        .arg("run")
+        .arg(&s)
+        .args([
+            "--models",
+            "threads,smol",
+            "--quick",
+            "--duration",
+            "30",
+            "--out",
+        ])
+        .arg(&out)
+        .args(["--no-history", "--no-report"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Floor (1 s with --quick), start-up, warm-up 0.5 s, then a few seconds of the first model.
+    std::thread::sleep(Duration::from_secs(6));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let o = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(20), "slow to stop");
+    assert_eq!(o.status.code(), Some(130));
+    let r = Results::load(&out.join("results.json")).unwrap();
+    assert_eq!(r.models.len(), 1, "the second model never started");
+    let m = &r.models[0];
+    assert!(m.status.starts_with("interrupted"), "{}", m.status);
+    assert!(m.poll_latency.count > 0);
+    assert!(
+        r.notes.iter().any(|n| n.contains("interrupted")),
+        "{:?}",
+        r.notes
+    );
+}
