@@ -21,3 +21,4 @@ pub mod protocol;
 pub mod report;
 pub mod scenario;
 pub mod source;
+pub mod sweep;

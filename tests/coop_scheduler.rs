@@ -44,7 +44,7 @@ fn ready_tasks_run_in_fifo_order() {
 
 #[test]
 fn timers_fire_in_deadline_order_and_never_early() {
-    for backend in [TimerBackend::Auto, TimerBackend::Timerfd] {
+    for backend in [TimerBackend::EpollPwait2, TimerBackend::Timerfd] {
         let runtime = Runtime::new(Config {
             timer_backend: backend,
             ..Config::default()
@@ -386,4 +386,32 @@ fn io_poll_every_sets_how_often_epoll_is_checked() {
     assert_eq!("1".parse::<IoPollEvery>(), Ok(IoPollEvery::Task));
     assert_eq!("61".parse::<IoPollEvery>(), Ok(IoPollEvery::Tasks(61)));
     assert!("0".parse::<IoPollEvery>().is_err());
+}
+
+#[test]
+fn timer_lateness_caused_by_a_busy_loop_counts_as_queueing_not_oversleep() {
+    let runtime = rt(IoPollEvery::Tasks(8));
+    runtime.block_on(async {
+        let sleeper = coop::spawn(async {
+            let deadline = Instant::now() + Duration::from_millis(5);
+            coop::sleep_until(deadline).await;
+            Instant::now() - deadline
+        });
+        coop::yield_now().await; // the sleeper registers its timer
+        std::thread::sleep(Duration::from_millis(25)); // then main holds the loop
+        let late = sleeper.await.unwrap();
+        assert!(late >= Duration::from_millis(15), "{late:?}");
+    });
+    let s = runtime.stats();
+    assert_eq!(s.timer_lateness.count, 1);
+    assert!(
+        s.timer_queueing.max_us >= 15_000.0,
+        "{:?}",
+        s.timer_queueing
+    );
+    assert!(
+        s.timer_oversleep.max_us < 10_000.0,
+        "{:?}",
+        s.timer_oversleep
+    );
 }

@@ -210,9 +210,12 @@ fn command_freeze_stalls_then_bursts_like_parseint() {
     link.send(b"G7").unwrap();
     read_for(&mut link, Duration::from_millis(900));
     let times = board.frame_times();
-    let after: Vec<u64> = times.iter().map(|t| t.1).filter(|&t| t > sent).collect();
+    // The freeze starts when the board reads the command, not when we sent it: a frame may
+    // still go out between the two.
+    let (read_at, _) = *board.commands().last().unwrap();
+    let after: Vec<u64> = times.iter().map(|t| t.1).filter(|&t| t > read_at).collect();
     assert!(after.len() > 12, "{}", after.len());
-    let gap = after[0] - sent;
+    let gap = after[0] - read_at;
     assert!(gap >= 350_000_000, "frozen for {} ms", gap / 1_000_000);
     // The frames due during the freeze come back to back: ≥ 10 within a few ms.
     let burst = after

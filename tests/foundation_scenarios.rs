@@ -227,6 +227,16 @@ fn error_message_reads_well() {
 }
 
 #[test]
+fn a_file_that_is_not_toml_says_so_and_names_no_field() {
+    let e = Scenario::from_str_named("garbage\n", "g.toml").unwrap_err();
+    let shown = e.to_string();
+    assert!(shown.starts_with("g.toml:1:"), "{shown}");
+    assert!(shown.contains("not valid TOML"), "{shown}");
+    assert!(!shown.contains("field"), "{shown}");
+    assert_eq!(e.field(), None);
+}
+
+#[test]
 fn bundled_recording_is_labelled_synthetic_and_replayable() {
     use esbench::protocol::frame::FrameDecoder;
     use esbench::source::recording::Recording;

@@ -124,10 +124,6 @@ fn spinning_thread_is_top_sleeping_thread_is_near_zero() {
         .find(|g| g.name == "sleeper")
         .expect("sleeper");
     assert!(sleeper.cpu_percent < 5.0, "{json}");
-    assert!(
-        sleeper.cpu_s + sleeper.wait_s < 0.2 * threads.window_s,
-        "{json}"
-    );
     let expected_wakeups = 1000.0 / SLEEP_MS as f64;
     assert!(
         sleeper.wakeups_per_s > expected_wakeups * 0.5

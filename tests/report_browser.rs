@@ -11,9 +11,15 @@ use std::process::Command;
 use esbench::report::fixture::fabricate_results;
 use esbench::report::write_report;
 
-fn chromium() -> Option<PathBuf> {
+/// The browser to use: `ESBENCH_CHROMIUM` when set, else the usual Debian paths.
+fn chromium() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("ESBENCH_CHROMIUM") {
-        return Some(PathBuf::from(p));
+        let p = PathBuf::from(p);
+        return if p.exists() {
+            Ok(p)
+        } else {
+            Err(format!("ESBENCH_CHROMIUM={} does not exist", p.display()))
+        };
     }
     [
         "/usr/bin/chromium",
@@ -23,6 +29,10 @@ fn chromium() -> Option<PathBuf> {
     .iter()
     .map(PathBuf::from)
     .find(|p| p.exists())
+    .ok_or_else(|| {
+        "no Chromium installed (run scripts/install-chromium.sh, or set ESBENCH_CHROMIUM)"
+            .to_string()
+    })
 }
 
 /// Runs headless Chromium on `page` with `extra` flags; returns (stdout, stderr).
@@ -154,9 +164,12 @@ fn out_dir(tmp: &Path, name: &str) -> PathBuf {
 
 #[test]
 fn report_renders_in_headless_chromium() {
-    let Some(bin) = chromium() else {
-        println!("SKIPPED report_renders_in_headless_chromium: no Chromium installed (run scripts/install-chromium.sh)");
-        return;
+    let bin = match chromium() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("SKIPPED report_renders_in_headless_chromium: {why}");
+            return;
+        }
     };
     let tmp = tempfile::tempdir().unwrap();
 
@@ -182,9 +195,12 @@ fn report_renders_in_headless_chromium() {
 
 #[test]
 fn comparison_and_profile_section_render_in_headless_chromium() {
-    let Some(bin) = chromium() else {
-        println!("SKIPPED comparison_and_profile_section_render_in_headless_chromium: no Chromium installed");
-        return;
+    let bin = match chromium() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("SKIPPED comparison_and_profile_section_render_in_headless_chromium: {why}");
+            return;
+        }
     };
     let tmp = tempfile::tempdir().unwrap();
     let a = fabricate_results(78);

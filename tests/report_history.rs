@@ -21,7 +21,7 @@ fn child_writer_holding_an_open_transaction() {
     let mut conn = open(&db).unwrap();
     conn.execute_batch("PRAGMA cache_size = 2").unwrap();
     let tx = conn.transaction().unwrap();
-    for seed in 100..140 {
+    for seed in 100..180 {
         insert_run(&tx, &fabricate_results(seed), Path::new("uncommitted.json")).unwrap();
     }
     println!("IN_TRANSACTION");
@@ -166,6 +166,15 @@ fn cli_lists_filters_and_plots() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("as run #4"), "{text}");
+    let again = Command::new(exe)
+        .arg("history")
+        .arg("--db")
+        .arg(&db)
+        .arg("--record")
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already recorded as run #4"));
     assert_eq!(
         text.lines()
             .filter(|l| l.contains("recorded-by-hand"))

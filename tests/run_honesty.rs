@@ -11,6 +11,13 @@ use std::time::Duration;
 
 use esbench::metrics::results::{ModelResult, Results};
 
+/// These tests each run whole benchmarks; one at a time, or they would measure each other.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn scenario(dir: &Path, name: &str, poll_work_us: u64) -> PathBuf {
     let text = format!(
         r#"name = "{name}"
@@ -77,6 +84,7 @@ fn assert_joins_honest(m: &ModelResult) {
 
 #[test]
 fn poll_work_raises_poll_latency_by_its_amount() {
+    let _one_at_a_time = serial();
     let dir = tempfile::tempdir().unwrap();
     let mut p50 = Vec::new();
     for work_us in [0u64, 2_000, 10_000] {
@@ -100,6 +108,7 @@ fn poll_work_raises_poll_latency_by_its_amount() {
 
 #[test]
 fn a_model_killed_mid_run_keeps_its_row_and_the_others_are_intact() {
+    let _one_at_a_time = serial();
     let dir = tempfile::tempdir().unwrap();
     let s = scenario(dir.path(), "crash", 0);
     let out = dir.path().join("out");
@@ -142,6 +151,7 @@ fn a_model_killed_mid_run_keeps_its_row_and_the_others_are_intact() {
 
 #[test]
 fn ctrl_c_stops_cleanly_and_keeps_what_was_measured() {
+    let _one_at_a_time = serial();
     let dir = tempfile::tempdir().unwrap();
     let s = scenario(dir.path(), "interrupt", 0);
     let out = dir.path().join("out");

@@ -47,6 +47,12 @@ const LISTED: [&str; 5] = [
 pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
     if !args.record.is_empty() {
         for (path, results) in crate::report::load_inputs(&args.record)? {
+            if args.db.exists() {
+                if let Some(id) = history::find_run(&history::open(&args.db)?, &results)? {
+                    println!("{} is already recorded as run #{id}", path.display());
+                    continue;
+                }
+            }
             let id = history::record_run(&args.db, &results, &path)?;
             println!(
                 "recorded {} as run #{id} in {}",

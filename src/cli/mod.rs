@@ -13,6 +13,7 @@ pub mod record;
 pub mod report;
 pub mod run;
 pub mod serve;
+pub mod sweep;
 
 /// Which concurrency model runs a small serial-to-HTTP bridge with the least CPU and the
 /// lowest, steadiest latency? esbench measures it.
@@ -36,6 +37,8 @@ pub enum Command {
     History(history::HistoryArgs),
     Profile(profile::ProfileArgs),
     Models(models::ModelsArgs),
+    /// Vary one scenario knob over several values and plot where each model breaks
+    Sweep(sweep::SweepArgs),
 }
 
 /// Runs one subcommand and returns the exit code the process should end with.
@@ -50,5 +53,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::History(a) => history::exec(a),
         Command::Profile(a) => profile::exec(a),
         Command::Models(a) => models::exec(a),
+        Command::Sweep(a) => sweep::exec(a),
     }
 }

@@ -14,7 +14,7 @@ use crate::scenario::Scenario;
 /// Profile a model (or any process): per-thread CPU and wake-ups, syscall table, flamegraph.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
-    esbench profile --model tokio-multi scenarios/classroom.toml\n  \
+    esbench profile --model tokio scenarios/classroom.toml\n  \
     esbench profile --pid 4242 --label my-serve --window 5\n  \
     esbench profile --model smol --into reports/latest/results.json\n\n\
 Writes <out>/profile-<label>.json (schema esbench.profile/1) and <out>/flame-<label>.svg.\n\
@@ -71,6 +71,10 @@ pub fn exec(args: ProfileArgs) -> Result<i32> {
             profile::profile_with(pid, &options(&args, &label), None)
         }
         (None, Some(model)) => {
+            if crate::models::find(model).is_none() {
+                let names: Vec<&str> = crate::models::ALL.iter().map(|m| m.name).collect();
+                bail!("unknown model {model:?}; available: {}", names.join(", "));
+            }
             let label = args.label.clone().unwrap_or_else(|| model.clone());
             profile_model(&args, model, &label)?
         }

@@ -12,10 +12,11 @@ use crate::metrics::results::Results;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
 Examples:
-  esbench run                                   # classroom scenario, every model (~3 min)
+  esbench run                                   # classroom scenario, every model (~4 min)
   esbench run --quick                           # the same, short (under a minute)
   esbench run scenarios/lab.toml --models smol,tokio --duration 30
   esbench run --quick --out /tmp/smoke --no-history
+  esbench run --quick --profile --models smol,rayon   # plus a profiling pass per model
 
 Each model runs as its own `esbench serve` child process, one after another, after a floor
 probe of the machine's own timer latency. Results go to reports/<UTC timestamp>/results.json
@@ -23,7 +24,7 @@ probe of the machine's own timer latency. Results go to reports/<UTC timestamp>/
 and keeps what was measured.
 
 Exit code: 0 all models ok, 3 some model failed or crashed (its row says why),
-130 interrupted by Ctrl-C, 1 the run itself could not be done.")]
+130 interrupted by Ctrl-C, 2 the run itself could not be done (bad scenario, unknown model).")]
 pub struct RunArgs {
     /// Scenario files (default: scenarios/classroom.toml).
     pub scenarios: Vec<PathBuf>,
@@ -52,6 +53,11 @@ pub struct RunArgs {
     /// Do not write the HTML report.
     #[arg(long)]
     pub no_report: bool,
+    /// After each model's measured pass, a separate profiling pass on a fresh child:
+    /// per-thread CPU and wake-ups, syscalls (strace), flamegraph (perf). Its figures go in
+    /// the report's "Where the CPU goes", never in the measured table (see `esbench profile`).
+    #[arg(long)]
+    pub profile: bool,
 }
 
 /// Seconds from `20`, `20s`, `1.5s` or `1500ms`.
@@ -96,10 +102,10 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         pin: args.pin,
         exe: crate::driver::child::own_exe()?,
         progress: true,
+        profile: args.profile,
     };
 
     let mut all: Vec<(PathBuf, Results)> = Vec::new();
-    let mut notes = Vec::new();
     for scenario in &scenarios {
         if interrupt::interrupted() {
             break;
@@ -113,7 +119,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
                 .unwrap_or_else(|| "scenario".into());
             out.join(stem).join("results.json")
         };
-        let r = run_scenario(&opts, scenario, &path, &mut notes)?;
+        let r = run_scenario(&opts, scenario, &path)?;
         println!("\n{} — {}", r.scenario.name, path.display());
         print!("{}", table::render(&r));
         all.push((path, r));

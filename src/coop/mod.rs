@@ -34,10 +34,14 @@
 //! **Reactor.** epoll, edge-triggered, each fd registered once for in+out (uasyncio modifies
 //! its `poll` registration as waiters come and go; edge triggering makes that unnecessary).
 //! An I/O operation is always tried first and only waits after `EWOULDBLOCK`. Timeouts have
-//! nanosecond resolution: `epoll_pwait2` (Linux ≥ 5.11) takes a `timespec`; if the kernel
-//! answers `ENOSYS` the reactor falls back, once and for good, to a timerfd armed at the next
-//! deadline plus a blocking `epoll_wait` (`TimerBackend::Timerfd` forces that path). Plain
-//! `epoll_wait`'s milliseconds are never used for timers (mio rounds them up to 1 ms).
+//! nanosecond resolution and never use plain `epoll_wait`'s milliseconds (mio rounds them up
+//! to 1 ms). The default is a timerfd, registered in epoll and re-armed only when the next
+//! deadline changes, plus a blocking `epoll_wait`: a timerfd is not subject to the thread's
+//! timer slack (50 µs by default). `TimerBackend::EpollPwait2` saves that syscall by passing
+//! a `timespec` to `epoll_pwait2` (Linux ≥ 5.11), but sleeps pay the slack — measured on the
+//! classroom scenario, watchdog lateness p50 54 µs with the timerfd vs 110 µs with
+//! `epoll_pwait2` (58 µs with `Config::timer_slack` at 1 µs). If the kernel lacks
+//! `epoll_pwait2` (`ENOSYS`, probed once at start) the reactor falls back to the timerfd.
 //!
 //! **The fast_io knob.** [`IoPollEvery`] decides when the loop polls I/O with a zero timeout
 //! while tasks are ready: before every task (fast_io, asyncio v3), every N tasks (tokio-like),
@@ -48,9 +52,12 @@
 //! HDR histograms with two significant digits): per-task longest poll and a warning naming a
 //! task that holds the loop longer than `Config::hog_threshold` (uasyncio's "blocking call"
 //! mistake), queue delay (ready → polled), timer lateness split into reactor oversleep
-//! (deadline → fired) and queueing (fired → polled), run-queue length, epoll calls
-//! (zero-timeout vs blocking) and events per call, busy vs idle time, local/self/stale/remote
-//! wakes. [`stats()`] returns a serialisable [`Stats`] snapshot.
+//! (blocked in epoll past the deadline) and queueing (the loop was busy with other tasks),
+//! run-queue length, epoll calls (zero-timeout vs blocking) and events per call, busy vs
+//! idle time, local/self/stale/remote wakes. [`stats()`] returns a serialisable [`Stats`]
+//! snapshot. Poll durations are wall time: on an overloaded machine a poll during which the
+//! thread was preempted can exceed the hog threshold too (thread CPU time would need a
+//! syscall per poll).
 //!
 //! **Not here:** task priorities, work stealing, `Send` futures, panics caught per task (a
 //! panicking task unwinds out of `block_on`). A main future that waits on nothing that can
@@ -116,10 +123,11 @@ impl FromStr for IoPollEvery {
 /// How the reactor sleeps until the next timer deadline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimerBackend {
-    /// `epoll_pwait2` when the kernel has it, else `Timerfd`.
-    Auto,
-    /// A timerfd armed at the next deadline plus a blocking `epoll_wait`.
+    /// A timerfd armed at the next deadline plus a blocking `epoll_wait` (no timer slack).
     Timerfd,
+    /// `epoll_pwait2` with a `timespec` (one syscall less, but subject to timer slack);
+    /// falls back to `Timerfd` when the kernel does not have it.
+    EpollPwait2,
 }
 
 /// Runtime settings.
@@ -140,7 +148,7 @@ impl Default for Config {
         Config {
             io_poll_every: IoPollEvery::Tasks(8),
             hog_threshold: Duration::from_millis(10),
-            timer_backend: TimerBackend::Auto,
+            timer_backend: TimerBackend::Timerfd,
             timer_slack: None,
         }
     }

@@ -54,7 +54,7 @@ impl Reactor {
         epoll.add(remote, EpollEvent::new(EpollFlags::EPOLLIN, REMOTE_KEY))?;
         let r = Reactor {
             epoll,
-            pwait2: Cell::new(backend == TimerBackend::Auto),
+            pwait2: Cell::new(backend == TimerBackend::EpollPwait2),
             timerfd: RefCell::new(None),
             armed: Cell::new(None),
             sources: RefCell::new(Vec::new()),

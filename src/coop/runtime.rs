@@ -266,17 +266,18 @@ impl Core {
             None => rec.epoll_zero += 1,
         }
         drop(rec);
-        self.fire_timers(now);
+        self.fire_timers(now, before);
     }
 
-    fn fire_timers(&self, now: Instant) {
+    /// Fires the timers due at `now`. Their oversleep is the part of the lateness spent
+    /// blocked in epoll (`slept_from` is when a blocking wait began); a deadline that passed
+    /// while the loop was busy running tasks counts as queueing, not oversleep.
+    fn fire_timers(&self, now: Instant, slept_from: Option<Instant>) {
         loop {
-            let Some((waker, deadline)) = self.timers.borrow_mut().pop_due(now) else {
+            let Some((waker, oversleep)) = self.timers.borrow_mut().pop_due(now, slept_from) else {
                 return;
             };
-            self.rec
-                .borrow_mut()
-                .timer_fired(now.saturating_duration_since(deadline));
+            self.rec.borrow_mut().timer_fired(oversleep);
             waker.wake();
         }
     }

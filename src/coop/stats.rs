@@ -53,6 +53,9 @@ pub struct TaskStats {
 pub struct Stats {
     pub io_poll_every: String,
     pub timer_backend: String,
+    /// The loop thread's timer slack if `Config::timer_slack` set it (else the OS default).
+    #[serde(default)]
+    pub timer_slack_ns: Option<u64>,
     pub hog_threshold_us: u64,
     /// Since the first `block_on`: time spent polling tasks, blocked in epoll, and neither.
     pub wall_us: u64,
@@ -76,9 +79,11 @@ pub struct Stats {
     pub timer_heap_len: u64,
     pub timer_heap_max: u64,
     pub timer_heap_rebuilds: u64,
-    /// Deadline -> the reactor noticed it (oversleep in epoll).
+    /// The part of a timer's lateness spent blocked in epoll past the deadline (kernel
+    /// wake-up latency and slack).
     pub timer_oversleep: Dist,
-    /// Fired -> the sleeping task was polled (queueing behind other tasks).
+    /// The rest of its lateness: the loop was busy running other tasks (before or after
+    /// the reactor saw the deadline) — what `io_poll_every` and long polls change.
     pub timer_queueing: Dist,
     /// Deadline -> the sleeping task was polled (the sum of the two).
     pub timer_lateness: Dist,
@@ -107,6 +112,7 @@ fn rec(h: &mut Histogram<u64>, d: Duration) {
 pub(crate) struct Recorder {
     io_poll_every: String,
     backend: &'static str,
+    timer_slack_ns: Option<u64>,
     hog_threshold: Duration,
     started: Option<Instant>,
     names: Vec<TaskStats>,
@@ -141,6 +147,7 @@ impl Recorder {
         let mut r = Recorder {
             io_poll_every: config.io_poll_every.to_string(),
             backend,
+            timer_slack_ns: config.timer_slack.map(|d| d.as_nanos() as u64),
             hog_threshold: config.hog_threshold,
             started: None,
             names: Vec::new(),
@@ -246,6 +253,7 @@ impl Recorder {
         Stats {
             io_poll_every: self.io_poll_every.clone(),
             timer_backend: self.backend.to_owned(),
+            timer_slack_ns: self.timer_slack_ns,
             hog_threshold_us: self.hog_threshold.as_micros() as u64,
             wall_us: self.started.map_or(0, |s| s.elapsed().as_micros() as u64),
             busy_us: self.busy_ns / 1000,

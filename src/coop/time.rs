@@ -17,7 +17,8 @@ pub(crate) struct TimerKey {
 enum Entry {
     Free,
     Armed(Waker),
-    Fired(Instant),
+    /// Fired, with the oversleep (lateness spent blocked in the reactor).
+    Fired(Duration),
 }
 
 /// Deadline heap + entry slab. A cancelled entry stays in the heap as a tombstone (its
@@ -52,8 +53,8 @@ impl Timers {
         TimerKey { idx, gen: e.0 }
     }
 
-    /// `Some(fired_at)` once fired; otherwise refreshes the waker.
-    fn check(&mut self, key: TimerKey, waker: &Waker) -> Option<Instant> {
+    /// `Some(oversleep)` once fired; otherwise refreshes the waker.
+    fn check(&mut self, key: TimerKey, waker: &Waker) -> Option<Duration> {
         match &mut self.entries[key.idx as usize] {
             (g, Entry::Fired(at)) if *g == key.gen => Some(*at),
             (g, Entry::Armed(w)) if *g == key.gen => {
@@ -105,12 +106,21 @@ impl Timers {
         None
     }
 
-    /// Pops one timer due at `now`, marks it fired and returns its waker and deadline.
-    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Waker, Instant)> {
+    /// Pops one timer due at `now`, marks it fired and returns its waker and oversleep:
+    /// the time from `max(deadline, slept_from)` to `now` if the loop was blocked in epoll
+    /// since `slept_from`, else zero.
+    pub(crate) fn pop_due(
+        &mut self,
+        now: Instant,
+        slept_from: Option<Instant>,
+    ) -> Option<(Waker, Duration)> {
         let deadline = self.next_deadline().filter(|d| *d <= now)?;
         let Reverse((_, _, i, _)) = self.heap.pop()?;
-        match std::mem::replace(&mut self.entries[i as usize].1, Entry::Fired(now)) {
-            Entry::Armed(w) => Some((w, deadline)),
+        let over = slept_from.map_or(Duration::ZERO, |s| {
+            now.saturating_duration_since(s.max(deadline))
+        });
+        match std::mem::replace(&mut self.entries[i as usize].1, Entry::Fired(over)) {
+            Entry::Armed(w) => Some((w, over)),
             _ => unreachable!("next_deadline returned a live entry"),
         }
     }
@@ -156,13 +166,13 @@ impl Future for Sleep {
                 Some(key) => {
                     let fired = core.timers.borrow_mut().check(key, cx.waker());
                     match fired {
-                        Some(at) => {
+                        Some(over) => {
                             core.timers.borrow_mut().release(key);
                             self.key = None;
-                            let polled = Instant::now();
+                            let late = Instant::now().saturating_duration_since(deadline);
                             core.rec
                                 .borrow_mut()
-                                .timer_polled(polled - at, polled - deadline);
+                                .timer_polled(late.saturating_sub(over), late);
                             Poll::Ready(())
                         }
                         None => Poll::Pending,

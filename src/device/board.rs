@@ -207,11 +207,15 @@ impl Board {
 
     fn write_out(&mut self) -> anyhow::Result<()> {
         while !self.out.is_empty() {
+            // Stamped just before the write that completes a frame: the reader can only see
+            // the bytes after this instant, so ingest latency and staleness are never
+            // negative (a stamp taken after `write` returns races the reader). The cost is
+            // that they include the write syscall itself, a few µs.
+            let t = now_ns();
             let n = self.pty.write(&self.out)?;
             if n == 0 {
                 break;
             }
-            let t = now_ns();
             self.stats.bytes_written += n as u64;
             self.stats.frames_written += lines_in(&self.out[..n]);
             let done = self

@@ -62,7 +62,8 @@ impl ServeChild {
             .stderr(Stdio::piped());
         // Its own process group: a Ctrl-C in the terminal reaches only the driver, which then
         // stops the child in order (SIGTERM, statistics) instead of racing it. Should the
-        // driver die, PR_SET_PDEATHSIG still ends the child.
+        // driver die, PR_SET_PDEATHSIG still ends the child (note: it fires when the *thread*
+        // that spawned the child exits, so spawn from a thread that outlives the child).
         {
             use std::os::unix::process::CommandExt;
             c.process_group(0);
@@ -220,20 +221,30 @@ pub fn set_affinity(pid: i32, cpus: &[usize]) -> nix::Result<()> {
     nix::sched::sched_setaffinity(Pid::from_raw(pid), &set)
 }
 
-/// A base port on 127.0.0.1 with `count` consecutive free ports (ask the kernel for one,
-/// check the rest; retry a few times).
+/// A base port on 127.0.0.1 with `count` consecutive free ports. Candidates come from below
+/// the kernel's ephemeral range (`ip_local_port_range`), where busy client sockets cannot
+/// sit; each is checked by binding all `count` ports.
 pub fn free_ports(count: usize) -> Result<u16> {
-    for _ in 0..50 {
-        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let base = l.local_addr()?.port();
-        if base as usize + count > 65535 {
-            continue;
-        }
-        drop(l);
-        let all_free =
-            (0..count as u16).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+    let count = count.max(1) as u32;
+    let ephemeral_low: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let (lo, hi) = (
+        10_000u32,
+        ephemeral_low.max(10_000 + 2 * count).min(65_536) - count,
+    );
+    let mut x = (std::process::id() as u64) << 32 | (crate::clock::now_ns() & 0xffff_ffff);
+    for _ in 0..200 {
+        // xorshift: a different candidate each try, different across concurrent runs.
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let base = lo + (x % u64::from(hi - lo)) as u32;
+        let all_free = (0..count)
+            .all(|i| std::net::TcpListener::bind(("127.0.0.1", (base + i) as u16)).is_ok());
         if all_free {
-            return Ok(base);
+            return Ok(base as u16);
         }
     }
     bail!("no {count} consecutive free ports on 127.0.0.1")
@@ -250,8 +261,8 @@ mod tests {
 
     #[test]
     fn consecutive_free_ports() {
-        let base = free_ports(4).unwrap();
-        for i in 0..4 {
+        let base = free_ports(16).unwrap();
+        for i in 0..16 {
             std::net::TcpListener::bind(("127.0.0.1", base + i)).unwrap();
         }
     }

@@ -50,6 +50,8 @@ pub struct ClientSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PollRecord {
     pub intended_ns: u64,
+    /// Right before the request was written (after any reconnect); `done_ns` when the
+    /// request never got that far.
     pub sent_ns: u64,
     pub done_ns: u64,
     /// HTTP status, 0 when the request failed (connection refused, closed, timed out).
@@ -69,6 +71,8 @@ impl PollRecord {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CommandRecord {
     pub intended_ns: u64,
+    /// Right before the request was written (after any reconnect); `done_ns` when the
+    /// request never got that far.
     pub sent_ns: u64,
     pub done_ns: u64,
     pub status: u16,

@@ -63,24 +63,26 @@ impl HttpConn {
         self.stream().map(|_| ())
     }
 
-    /// Sends `GET path` and reads the whole answer. `on_sent` is called right after the
-    /// request bytes were handed to the kernel (so the caller can time the send). Any error
-    /// drops the connection; the next request reconnects.
-    pub fn get(&mut self, path: &str, on_sent: impl FnOnce()) -> Result<Response> {
-        let r = self.get_inner(path, on_sent);
+    /// Sends `GET path` and reads the whole answer. `on_send` is called right before the
+    /// request bytes are handed to the kernel (after any reconnect), so the caller's send
+    /// time can never be later than the server's receipt. Any error drops the connection;
+    /// the next request reconnects.
+    pub fn get(&mut self, path: &str, on_send: impl FnOnce()) -> Result<Response> {
+        let r = self.get_inner(path, on_send);
         if r.is_err() {
             self.stream = None;
         }
         r
     }
 
-    fn get_inner(&mut self, path: &str, on_sent: impl FnOnce()) -> Result<Response> {
+    fn get_inner(&mut self, path: &str, on_send: impl FnOnce()) -> Result<Response> {
         let req =
             format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n");
-        self.stream()?
+        let stream = self.stream()?;
+        on_send();
+        stream
             .write_all(req.as_bytes())
             .context("sending request")?;
-        on_sent();
         let (resp, keep) = self.read_response()?;
         if !keep {
             self.stream = None;

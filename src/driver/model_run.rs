@@ -346,9 +346,10 @@ fn merge_serve_stats(row: &mut ModelResult, stats: &ServeStats, boards: &[BoardR
             match written.get(&seq) {
                 Some(&wr) if w.contains(wr) => {
                     if parsed_ns < wr {
-                        // The board stamps *after* its write returns; a bridge that
-                        // parses before the board thread runs again looks early. Counted,
-                        // and recorded as the histogram's floor (1 µs).
+                        // The board stamps just before the write that completes the
+                        // frame, so this cannot happen unless the clocks disagree; it is
+                        // counted (and recorded as the histogram's floor, 1 µs) so a
+                        // broken join or clock shows up instead of vanishing.
                         add("ingest_negative", 1);
                     }
                     record_clamped(&mut ingest, parsed_ns.saturating_sub(wr) / 1_000);

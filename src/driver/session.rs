@@ -12,7 +12,7 @@ use super::floor::measure_floor;
 use super::interrupt;
 use super::model_run::{run_model, ModelPlan};
 use super::pace::ms_to_ns;
-use crate::metrics::machine::{describe_machine, git_commit};
+use crate::metrics::machine::{describe_machine, git_commit, load_note};
 use crate::metrics::results::{Results, ScenarioInfo, SCHEMA};
 use crate::scenario::Scenario;
 
@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub exe: PathBuf,
     /// Show progress bars (they hide themselves anyway when stderr is not a terminal).
     pub progress: bool,
+    /// After each model's measured pass, a separate profiling pass (`--profile`).
+    pub profile: bool,
 }
 
 /// Warm-up under `--quick`: long enough for every runtime to start its threads and for the
@@ -78,8 +80,8 @@ pub fn run_scenario(
     opts: &RunOptions,
     scenario_path: &Path,
     results_path: &Path,
-    notes: &mut Vec<String>,
 ) -> Result<Results> {
+    let mut notes: Vec<String> = load_note().into_iter().collect();
     let s = Scenario::load(scenario_path)?;
     let models = select_models(opts, &s)?;
     let duration_s = opts.duration_s.unwrap_or_else(|| s.measure_s(opts.quick));
@@ -152,7 +154,7 @@ pub fn run_scenario(
         Duration::from_secs_f64(floor_s),
     );
     bar.disable_steady_tick();
-    results.notes = notes.clone();
+    results.notes.clone_from(&notes);
     results
         .notes
         .push(format!("partial: 0 of {} models measured", models.len()));
@@ -183,7 +185,20 @@ pub fn run_scenario(
                 .map(|(_, d)| *d),
             ready_timeout: Duration::from_secs(30),
         };
-        let row = run_model(&plan, &bar);
+        let mut row = run_model(&plan, &bar);
+        // --profile: a separate pass on a fresh serve child, after the measured one; it only
+        // fills `row.profile`, never the measured figures (see `esbench::profile`).
+        if opts.profile && !interrupt::interrupted() {
+            bar.set_message("profiling pass (separate child, not measured)");
+            row.profile = Some(crate::profile::profiling_pass(
+                &opts.exe,
+                model,
+                &s,
+                &stats_dir.join("profile"),
+                Duration::from_secs_f64(duration_s.clamp(1.0, 10.0)),
+                Duration::from_secs_f64(warmup_s.max(1.0)),
+            ));
+        }
         bar.println(format!(
             "{:>14}: {} (CPU {:.2} %, poll p50 {} µs)",
             row.name,
@@ -196,7 +211,7 @@ pub fn run_scenario(
             row.poll_latency.p50
         ));
         results.models.push(row);
-        results.notes = notes.clone();
+        results.notes.clone_from(&notes);
         if results.models.len() < models.len() {
             results.notes.push(format!(
                 "partial: {} of {} models measured",
@@ -213,7 +228,7 @@ pub fn run_scenario(
             results.models.len(),
             models.len()
         ));
-        results.notes = notes.clone();
+        results.notes.clone_from(&notes);
         results.save(results_path)?;
     }
     Ok(results)

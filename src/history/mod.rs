@@ -128,14 +128,36 @@ fn prepare(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Appends one run (all its models) in a single transaction and returns the run id.
+/// Appends one run (all its models) in a single transaction and returns the run id. A run
+/// already recorded (same start time, host and scenario) is not added twice: its existing id
+/// is returned.
 pub fn record_run(db: &Path, results: &Results, results_path: &Path) -> Result<i64> {
     let mut conn = open(db)?;
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if let Some(id) = find_run(&tx, results)? {
+        return Ok(id);
+    }
     let id = insert_run(&tx, results, results_path)?;
     tx.commit()
         .with_context(|| format!("cannot commit the run to {}", db.display()))?;
     Ok(id)
+}
+
+/// The id of the recorded run with `results`' start time, host and scenario, if any.
+pub fn find_run(conn: &Connection, results: &Results) -> Result<Option<i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT id FROM runs WHERE started_unix = ?1 AND hostname = ?2 AND scenario = ?3
+         ORDER BY id LIMIT 1",
+    )?;
+    let mut rows = stmt.query(params![
+        results.started_unix,
+        results.machine.hostname,
+        results.scenario.name
+    ])?;
+    Ok(match rows.next()? {
+        Some(r) => Some(r.get(0)?),
+        None => None,
+    })
 }
 
 /// Inserts one run inside the caller's transaction (nothing is visible until it commits).
@@ -311,6 +333,11 @@ mod tests {
         let id1 = record_run(&db, &a, Path::new("reports/a/results.json")).unwrap();
         let id2 = record_run(&db, &b, Path::new("reports/b/results.json")).unwrap();
         assert!(id2 > id1);
+        // Recording the same run again does not duplicate it.
+        assert_eq!(
+            record_run(&db, &a, Path::new("elsewhere.json")).unwrap(),
+            id1
+        );
         let conn = open(&db).unwrap();
         let all = list_runs(&conn, &Filter::default()).unwrap();
         assert_eq!(all.len(), 2);

@@ -217,13 +217,36 @@ pub fn write_html(runs: &[RunRow], db: &Path, out_dir: &Path) -> Result<PathBuf>
     if runs.is_empty() {
         body.push_str("<p class=\"warn\">No runs match.</p>\n");
     }
-    for key in TREND_FIGURES {
-        if let Some(svg) = plot(runs, key)? {
-            let file = format!("history_{key}.svg");
-            write_atomic(&out_dir.join(&file), svg.as_bytes())?;
-            body.push_str(&format!(
-                "<figure>{svg}<figcaption><a href=\"{file}\">{file}</a></figcaption></figure>\n"
-            ));
+    // A trend only means something within one scenario: plot each scenario on its own.
+    let mut scenarios: Vec<&str> = Vec::new();
+    for r in runs {
+        if !scenarios.contains(&r.scenario.as_str()) {
+            scenarios.push(&r.scenario);
+        }
+    }
+    for (n, scenario) in scenarios.iter().enumerate() {
+        let these: Vec<RunRow> = runs
+            .iter()
+            .filter(|r| r.scenario == *scenario)
+            .cloned()
+            .collect();
+        body.push_str(&format!(
+            "<h2>Scenario {} ({} runs)</h2>\n",
+            esc(scenario),
+            these.len()
+        ));
+        for key in TREND_FIGURES {
+            if let Some(svg) = plot(&these, key)? {
+                let file = if scenarios.len() == 1 {
+                    format!("history_{key}.svg")
+                } else {
+                    format!("history_{}_{key}.svg", n + 1)
+                };
+                write_atomic(&out_dir.join(&file), svg.as_bytes())?;
+                body.push_str(&format!(
+                    "<figure>{svg}<figcaption><a href=\"{file}\">{file}</a></figcaption></figure>\n"
+                ));
+            }
         }
     }
     body.push_str("<h2>Runs, newest first</h2>\n");
@@ -253,5 +276,16 @@ mod tests {
         assert_eq!(html.matches("<tr><td>#").count(), 3 * 8);
         assert!(html.contains("#3"));
         assert!(dir.path().join("out/history_poll_p99.svg").exists());
+
+        // Two scenarios: plotted apart, never on one line.
+        let mut other = fabricate_results(9);
+        other.scenario.name = "stress".into();
+        record_run(&db, &other, Path::new("s.json")).unwrap();
+        let runs = list_runs(&open(&db).unwrap(), &Filter::default()).unwrap();
+        let page = write_html(&runs, &db, &dir.path().join("out2")).unwrap();
+        let html = std::fs::read_to_string(page).unwrap();
+        assert_eq!(html.matches("<svg").count(), 2 * TREND_FIGURES.len());
+        assert!(html.contains("Scenario stress (1 runs)"));
+        assert!(dir.path().join("out2/history_2_poll_p99.svg").exists());
     }
 }

@@ -38,6 +38,17 @@ pub fn describe_machine() -> Machine {
     }
 }
 
+/// A note on how busy the machine was when the run started: other work shows up as latency,
+/// so a reader should know. None when the load cannot be read.
+pub fn load_note() -> Option<String> {
+    let l = System::load_average().ok()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Some(format!(
+        "load average at start: {:.2} {:.2} {:.2} (1/5/15 min) on {cores} cores",
+        l.one, l.five, l.fifteen
+    ))
+}
+
 /// `git rev-parse HEAD` of the source tree this binary was built from (None outside a git
 /// checkout or without git).
 pub fn git_commit() -> Option<String> {
@@ -64,6 +75,11 @@ mod tests {
         assert!(m.logical_cores >= 1);
         assert!(m.memory_kib > 0);
         assert!(!m.kernel.is_empty());
+    }
+
+    #[test]
+    fn load_note_names_the_cores() {
+        assert!(load_note().unwrap().contains("cores"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `coop`: the bridge on our own single-threaded cooperative scheduler (`crate::coop`),
 //! uasyncio style: `AsyncFd` for the serial port and sockets on an edge-triggered epoll,
-//! `sleep` (nanosecond deadlines through `epoll_pwait2`) for the watchdog.
+//! `sleep` (nanosecond deadlines through a timerfd) for the watchdog.
 //!
 //! The three variants (`coop`, `coop-v2`, `coop-fastio`) run this same code and differ only
 //! in `io_poll_every`, the fast_io knob; their `runtime` statistics are `coop::Stats`.
@@ -14,37 +14,60 @@ use std::time::Duration;
 use super::{ModelInfo, ServeContext};
 use crate::bridge::serial::{classify_read, open_serial, Backoff, ReadOutcome};
 use crate::bridge::{Board, Connection, ServeStats};
-use crate::coop::{self, AsyncFd, Config, IoPollEvery, Runtime, TcpStream};
+use crate::coop::{self, AsyncFd, Config, IoPollEvery, Runtime, TcpStream, TimerBackend};
 
 /// The default poll policy, chosen by measurement (see the README's coop section).
 pub const DEFAULT_IO_POLL_EVERY: IoPollEvery = IoPollEvery::Tasks(8);
 
 pub const INFO: ModelInfo = ModelInfo {
     name: "coop",
-    description: "coop: our uasyncio-style single-thread scheduler, epoll_pwait2 timers, I/O polled every 8 tasks",
+    description:
+        "coop: our uasyncio-style single-thread scheduler, timerfd timers, I/O polled every 8 tasks",
     run,
 };
 
-/// Overrides the `coop` model's poll policy for tuning runs (`task`, `pass` or N); the value
-/// used is recorded in the statistics (`runtime.io_poll_every`).
+/// Tuning overrides for the `coop` model (the values used are recorded in the statistics):
+/// the poll policy (`task`, `pass` or N), the timer backend (`timerfd` or `pwait2`) and the
+/// loop thread's timer slack in ns.
 pub const IO_POLL_EVERY_ENV: &str = "ESBENCH_COOP_IO_POLL_EVERY";
+pub const TIMER_ENV: &str = "ESBENCH_COOP_TIMER";
+pub const TIMER_SLACK_ENV: &str = "ESBENCH_COOP_TIMER_SLACK_NS";
 
 pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
-    let every = match std::env::var(IO_POLL_EVERY_ENV) {
-        Ok(v) => v.parse().map_err(anyhow::Error::msg)?,
-        Err(_) => DEFAULT_IO_POLL_EVERY,
-    };
-    run_with(ctx, every)
+    let mut config = default_config(DEFAULT_IO_POLL_EVERY);
+    if let Ok(v) = std::env::var(IO_POLL_EVERY_ENV) {
+        config.io_poll_every = v.parse().map_err(anyhow::Error::msg)?;
+    }
+    match std::env::var(TIMER_ENV).as_deref() {
+        Ok("timerfd") => config.timer_backend = TimerBackend::Timerfd,
+        Ok("pwait2") => config.timer_backend = TimerBackend::EpollPwait2,
+        Ok(other) => anyhow::bail!("{TIMER_ENV}: expected timerfd or pwait2, got {other:?}"),
+        Err(_) => {}
+    }
+    if let Ok(v) = std::env::var(TIMER_SLACK_ENV) {
+        config.timer_slack = Some(Duration::from_nanos(v.parse()?));
+    }
+    serve(ctx, config)
 }
 
-/// Serves every board on one coop runtime polling I/O as `io_poll_every` says.
-pub fn run_with(ctx: ServeContext, io_poll_every: IoPollEvery) -> anyhow::Result<ServeStats> {
-    let stats = ctx.stats_handle();
-    let shutdown = ctx.shutdown.clone();
-    let rt = Runtime::new(Config {
+/// The configuration every coop variant shares, with its own poll policy.
+pub fn default_config(io_poll_every: IoPollEvery) -> Config {
+    Config {
         io_poll_every,
         ..Config::default()
-    })?;
+    }
+}
+
+/// The `coop` runtime with `io_poll_every` and the shared defaults.
+pub fn run_with(ctx: ServeContext, io_poll_every: IoPollEvery) -> anyhow::Result<ServeStats> {
+    serve(ctx, default_config(io_poll_every))
+}
+
+/// Serves every board on one coop runtime.
+fn serve(ctx: ServeContext, config: Config) -> anyhow::Result<ServeStats> {
+    let stats = ctx.stats_handle();
+    let shutdown = ctx.shutdown.clone();
+    let rt = Runtime::new(config)?;
     let result = rt.block_on(async move {
         for ep in ctx.boards {
             let i = ep.board.index();

@@ -177,18 +177,15 @@ pub fn record_pid(
     let started = Instant::now();
     std::thread::sleep(window);
     prof.window_s = started.elapsed().as_secs_f64();
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    );
-    let status = child.wait();
+    // perf writes its data on SIGINT; a perf that hangs is killed and reported.
+    let status = super::interrupt_and_wait(&mut child, Duration::from_secs(30));
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut err);
     }
     // perf may report the SIGINT in its exit status; the data file is what counts.
     let wrote = std::fs::metadata(&data).is_ok_and(|m| m.len() > 0);
-    if status.is_err() || !wrote {
+    if status.is_none() || !wrote {
         let _ = std::fs::remove_file(&data);
         return FlameProfile::not_done(
             "failed",

@@ -304,6 +304,32 @@ pub fn file_safe(label: &str) -> String {
         .collect()
 }
 
+/// Sends SIGINT (profilers write their results on it) and waits up to `grace`, then kills.
+/// Returns the exit status, or `None` when the tool had to be killed.
+pub(crate) fn interrupt_and_wait(
+    child: &mut std::process::Child,
+    grace: Duration,
+) -> Option<std::process::ExitStatus> {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    let deadline = std::time::Instant::now() + grace;
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) => return Some(st),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
 /// Atomic write (see `metrics::results::write_atomic`).
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     crate::metrics::results::write_atomic(path, bytes)

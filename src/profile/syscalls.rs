@@ -217,22 +217,7 @@ pub fn trace_pid(
     between();
     let window_s = started.elapsed().as_secs_f64();
     // SIGINT makes strace detach cleanly and print its table.
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exited = loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break true,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            _ => break false,
-        }
-    };
-    if !exited {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    super::interrupt_and_wait(&mut child, Duration::from_secs(10));
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut err);

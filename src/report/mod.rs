@@ -306,7 +306,7 @@ fn run_section(r: &Results, label: &str, id: &str, plots: &[Plot], several: bool
     let mut s = String::from("<section class=\"run\">\n");
     if several {
         s.push_str(&format!(
-            "<details open><summary>Run {}</summary>\n",
+            "<details class=\"run\" open><summary>Run {}</summary>\n",
             esc(label)
         ));
     }

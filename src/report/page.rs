@@ -28,8 +28,8 @@ th, td { border: 1px solid var(--line); padding: .2rem .3rem; text-align: right;
 thead th { background: #f6f8fa; text-align: center; white-space: normal; min-width: 3.6rem; }
 tbody th { text-align: left; }
 td.best { background: var(--best); font-weight: 700; }
-td.ok { color: #1a7f37; text-align: left; }
-td.bad { color: #cf222e; text-align: left; white-space: normal; min-width: 8rem; }
+td.thin { color: var(--muted); font-style: italic; }
+.bad { color: #cf222e; }
 tr.failed td, tr.failed th { color: #8c959f; }
 table.compare td { text-align: center; white-space: normal; min-width: 6.5rem; }
 table.compare thead th { min-width: 6.5rem; }
@@ -41,7 +41,8 @@ dl.context { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1
 dl.context dt { color: var(--muted); } dl.context dd { margin: 0; }
 pre { background: #f6f8fa; padding: .7rem; border-radius: 6px; overflow-x: auto; font-size: .85rem; }
 details > summary { cursor: pointer; }
-section.run > details > summary { font-size: 1.3rem; font-weight: 600; margin-top: 1.5rem; }
+details.run > summary { font-size: 1.3rem; font-weight: 600; margin-top: 1.5rem; }
+ul.warn { list-style: none; }
 "#;
 
 /// The document around `body`.

@@ -24,11 +24,27 @@ pub fn html(r: &Results) -> String {
     for c in COLUMNS {
         s.push_str(&format!("<th>{}</th>", esc(c.heading)));
     }
-    s.push_str("<th>status</th></tr></thead>\n<tbody>\n");
+    s.push_str("</tr></thead>\n<tbody>\n");
     for f in &figs {
         row_html(&mut s, f, &best);
     }
     s.push_str("</tbody></table></div>\n");
+    // Statuses live under the table: an error message is long, and a column of "ok" says
+    // nothing the ✗ marks do not.
+    let failed: Vec<&ModelFigures> = figs.iter().filter(|f| !f.ok).collect();
+    if failed.is_empty() {
+        s.push_str("<p class=\"small\">Every model finished with status ok.</p>\n");
+    } else {
+        s.push_str("<ul class=\"warn\">\n");
+        for f in failed {
+            s.push_str(&format!(
+                "<li>✗ <b>{}</b> did not finish ok: {}</li>\n",
+                esc(&f.name),
+                esc(&f.status)
+            ));
+        }
+        s.push_str("</ul>\n");
+    }
     for f in &figs {
         if let Some(n) = model_note(&f.name) {
             s.push_str(&format!(
@@ -40,34 +56,57 @@ pub fn html(r: &Results) -> String {
     }
     s.push_str(
         "<p class=\"small\">★ marks the best value in a column among models that finished ok. \
-                 Latencies are in µs/ms, measured from the intended send time.</p>\n",
+                 Latencies are in µs/ms, measured from the intended send time. \
+                 <i>Grey italic</i>: too few samples for that percentile, so it is the max.</p>\n",
     );
     s
 }
 
 fn row_html(s: &mut String, f: &ModelFigures, best: &[Option<f64>]) {
     let class = if f.ok { "" } else { " class=\"failed\"" };
-    let note = match model_note(&f.name) {
+    let mut note = match model_note(&f.name) {
         Some(n) => format!("<sup title=\"{}\">†</sup>", esc(n)),
         None => String::new(),
     };
+    if !f.ok {
+        note.push_str(&format!(
+            " <span class=\"bad\" title=\"{}\">✗</span>",
+            esc(&f.status)
+        ));
+    }
     s.push_str(&format!(
         "<tr{class}><th scope=\"row\">{}{note}</th>",
         esc(&f.name)
     ));
     for (c, col) in COLUMNS.iter().enumerate() {
         let text = esc(&display(col, f.values[c]));
-        if figures::is_best(f, c, best) {
-            s.push_str(&format!("<td class=\"best\">★ {text}</td>"));
+        // A percentile needs 1/(1−q) samples to be more than the max; say so when it is not.
+        let thin = match col.quantile {
+            Some(q) if q < 1.0 && f.values[c].is_some() => (f.samples[c] as f64) * (1.0 - q) < 1.0,
+            _ => false,
+        };
+        let title = if thin {
+            format!(
+                " title=\"only {} samples: this percentile is the max\"",
+                f.samples[c]
+            )
         } else {
-            s.push_str(&format!("<td>{text}</td>"));
-        }
+            String::new()
+        };
+        let class = match (figures::is_best(f, c, best), thin) {
+            (true, true) => " class=\"best thin\"",
+            (true, false) => " class=\"best\"",
+            (false, true) => " class=\"thin\"",
+            (false, false) => "",
+        };
+        let star = if figures::is_best(f, c, best) {
+            "★ "
+        } else {
+            ""
+        };
+        s.push_str(&format!("<td{class}{title}>{star}{text}</td>"));
     }
-    let status_class = if f.ok { "ok" } else { "bad" };
-    s.push_str(&format!(
-        "<td class=\"{status_class}\">{}</td></tr>\n",
-        esc(&f.status)
-    ));
+    s.push_str("</tr>\n");
 }
 
 /// The Markdown table.
@@ -209,6 +248,7 @@ mod tests {
         r.models[1].status = "exited with code 101".into();
         let h = html(&r);
         assert!(h.contains("<tr class=\"failed\">"));
-        assert!(h.contains("<td class=\"bad\">exited with code 101</td>"));
+        assert!(h.contains("did not finish ok: exited with code 101</li>"));
+        assert!(h.contains("<span class=\"bad\" title=\"exited with code 101\">✗</span>"));
     }
 }

@@ -10,7 +10,7 @@ pub enum ScenarioError {
         file: PathBuf,
         source: std::io::Error,
     },
-    #[error("{file}:{line}:{column}: field `{field}`: {message}")]
+    #[error("{file}:{line}:{column}: {}{message}", field_part(field))]
     Invalid {
         file: String,
         line: usize,
@@ -33,7 +33,8 @@ impl ScenarioError {
             (Some(t), Some(k)) if !k.starts_with(&format!("{t}.")) && k != t => format!("{t}.{k}"),
             (_, Some(k)) => k,
             (Some(t), None) => t,
-            (None, None) => "(top level)".to_string(),
+            // No key to blame: the text is not TOML at all (e.g. a line without `=`).
+            (None, None) => String::new(),
         };
         ScenarioError::Invalid {
             file: file.to_string(),
@@ -57,11 +58,11 @@ impl ScenarioError {
         }
     }
 
-    /// The dotted field the error is about, if any.
+    /// The dotted field the error is about, if any (none for a TOML syntax error).
     pub fn field(&self) -> Option<&str> {
         match self {
-            ScenarioError::Invalid { field, .. } => Some(field),
-            ScenarioError::Read { .. } => None,
+            ScenarioError::Invalid { field, .. } if !field.is_empty() => Some(field),
+            _ => None,
         }
     }
 
@@ -71,6 +72,15 @@ impl ScenarioError {
             ScenarioError::Invalid { line, column, .. } => Some((*line, *column)),
             ScenarioError::Read { .. } => None,
         }
+    }
+}
+
+/// "field `x`: " when the error is about a field; a syntax error names none.
+fn field_part(field: &str) -> String {
+    if field.is_empty() {
+        "not valid TOML: ".to_string()
+    } else {
+        format!("field `{field}`: ")
     }
 }
 

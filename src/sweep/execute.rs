@@ -1,0 +1,317 @@
+//! Running a sweep: every value's scenario is built and validated first (so a typo fails
+//! before minutes of measuring), then each point is an ordinary run through the driver's
+//! `session::run_scenario` — the same floor, child processes, measurement and atomic
+//! results.json as `esbench run`. A point that fails is recorded and the sweep goes on;
+//! Ctrl-C stops after the model being measured and keeps everything measured so far.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::driver::interrupt;
+use crate::driver::session::{run_scenario, select_models, RunOptions};
+use crate::metrics::results::write_atomic;
+use crate::scenario::Scenario;
+
+use super::manifest::{point_dir_name, PointStatus, Setting, SweepManifest, SweepOptions};
+use super::overrides::{absolutise_recording, load_point, Knob};
+
+/// What to sweep and how to run each point.
+#[derive(Clone, Debug)]
+pub struct SweepPlan {
+    pub scenario_path: PathBuf,
+    pub knob: Knob,
+    /// Knobs held fixed at every point, applied before the swept one.
+    pub fixed: Vec<Setting>,
+    pub run: RunOptions,
+    pub out: PathBuf,
+    /// Write each point's HTML report next to its results.json.
+    pub point_reports: bool,
+    /// The command line, recorded in sweep.json.
+    pub command: Vec<String>,
+}
+
+/// One value's scenario, built and validated.
+#[derive(Clone, Debug)]
+pub struct PreparedPoint {
+    pub value: String,
+    /// The scenario text with the overrides applied (written as the point's scenario.toml).
+    pub text: String,
+    pub scenario: Scenario,
+    pub models: Vec<String>,
+}
+
+/// Builds and validates every point's scenario and model list; nothing runs.
+pub fn prepare(plan: &SweepPlan) -> Result<Vec<PreparedPoint>> {
+    let key = &plan.knob.key;
+    if plan.fixed.iter().any(|f| &f.key == key) {
+        bail!("`{key}` is both swept (--set) and held fixed (--with); keep one");
+    }
+    let mut dirs: Vec<(String, &String)> = Vec::new();
+    for v in &plan.knob.values {
+        let d = point_dir_name(key, v);
+        if let Some((_, other)) = dirs.iter().find(|(x, _)| *x == d) {
+            bail!("values `{other}` and `{v}` would share the directory {d}; drop one");
+        }
+        dirs.push((d, v));
+    }
+    let path = &plan.scenario_path;
+    let base = Scenario::load(path)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let text = absolutise_recording(&base.text, dir)?;
+    let name = path.display().to_string();
+    plan.knob
+        .values
+        .iter()
+        .map(|value| {
+            let mut sets: Vec<(String, String)> = plan
+                .fixed
+                .iter()
+                .map(|s| (s.key.clone(), s.value.clone()))
+                .collect();
+            sets.push((plan.knob.key.clone(), value.clone()));
+            let (text, scenario) = load_point(&text, &name, &sets)?;
+            let models = select_models(&plan.run, &scenario)?;
+            Ok(PreparedPoint {
+                value: value.clone(),
+                text,
+                scenario,
+                models,
+            })
+        })
+        .collect()
+}
+
+/// Roughly how long the sweep takes, in seconds: per point a floor probe, then per model
+/// its warm-up, measured window and start/stop.
+pub fn estimate_s(plan: &SweepPlan, points: &[PreparedPoint]) -> f64 {
+    points
+        .iter()
+        .map(|p| {
+            let s = &p.scenario;
+            let measured = plan
+                .run
+                .duration_s
+                .unwrap_or_else(|| s.measure_s(plan.run.quick));
+            let warmup = if plan.run.quick {
+                s.run.warmup_s.min(0.5)
+            } else {
+                s.run.warmup_s
+            };
+            let floor = if plan.run.quick {
+                1.0
+            } else {
+                measured.min(10.0)
+            };
+            floor + p.models.len() as f64 * (warmup + measured + 1.0)
+        })
+        .sum()
+}
+
+/// How a sweep ended.
+pub struct Outcome {
+    pub manifest: SweepManifest,
+    pub interrupted: bool,
+}
+
+impl Outcome {
+    /// The process exit code, as `esbench run` gives it: 0 all ok, 3 a point or a model
+    /// failed, 130 interrupted.
+    pub fn exit_code(&self, sweep_dir: &Path) -> i32 {
+        if self.interrupted {
+            return 130;
+        }
+        let loaded = super::manifest::LoadedSweep::load(self.manifest.clone(), sweep_dir);
+        let all_ok = loaded.points.iter().all(|p| {
+            p.status == PointStatus::Done
+                && p.results
+                    .as_ref()
+                    .is_some_and(|r| r.models.iter().all(|m| m.is_ok()))
+        });
+        if all_ok {
+            0
+        } else {
+            3
+        }
+    }
+}
+
+/// Runs every prepared point in order, rewriting `<out>/sweep.json` after each one.
+pub fn run(plan: &SweepPlan, points: &[PreparedPoint]) -> Result<Outcome> {
+    let out = &plan.out;
+    let manifest_path = out.join("sweep.json");
+    if manifest_path.exists() {
+        bail!(
+            "{} already holds a sweep; choose another --out (or finish it with --resume, \
+             re-render it with --from)",
+            out.display()
+        );
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let values: Vec<String> = points.iter().map(|p| p.value.clone()).collect();
+    let mut manifest = SweepManifest::new(
+        &plan.scenario_path.display().to_string(),
+        &plan.knob.key,
+        &values,
+        &plan.fixed,
+    );
+    manifest.command = plan.command.clone();
+    manifest.options = SweepOptions {
+        models: plan.run.models.clone(),
+        quick: plan.run.quick,
+        duration_s: plan.run.duration_s,
+        pin: plan.run.pin,
+        point_reports: plan.point_reports,
+    };
+    manifest.save(&manifest_path)?;
+    run_points(plan, points, manifest, &manifest_path)
+}
+
+/// The plan that resumes `manifest` (found in `dir`): same scenario, knob, fixed knobs and
+/// run options as the sweep that wrote it.
+pub fn resume_plan(manifest: &SweepManifest, dir: &Path, exe: PathBuf) -> SweepPlan {
+    let o = &manifest.options;
+    SweepPlan {
+        scenario_path: PathBuf::from(&manifest.scenario),
+        knob: Knob {
+            key: manifest.key.clone(),
+            values: manifest.values.clone(),
+        },
+        fixed: manifest.fixed.clone(),
+        run: RunOptions {
+            models: o.models.clone(),
+            duration_s: o.duration_s,
+            quick: o.quick,
+            pin: o.pin,
+            exe,
+            progress: true,
+            profile: false,
+        },
+        out: dir.to_path_buf(),
+        point_reports: o.point_reports,
+        command: manifest.command.clone(),
+    }
+}
+
+/// Runs the points of an existing sweep that are not done (failed, interrupted, not run),
+/// keeping the done ones as they are.
+pub fn resume(
+    plan: &SweepPlan,
+    points: &[PreparedPoint],
+    mut manifest: SweepManifest,
+) -> Result<Outcome> {
+    let manifest_path = plan.out.join("sweep.json");
+    manifest.notes.retain(|n| !n.starts_with("interrupted"));
+    let todo = manifest
+        .points
+        .iter()
+        .filter(|p| p.status != PointStatus::Done)
+        .count();
+    manifest
+        .notes
+        .push(format!("resumed: {todo} point(s) not done were run again"));
+    manifest.save(&manifest_path)?;
+    run_points(plan, points, manifest, &manifest_path)
+}
+
+fn run_points(
+    plan: &SweepPlan,
+    points: &[PreparedPoint],
+    mut manifest: SweepManifest,
+    manifest_path: &Path,
+) -> Result<Outcome> {
+    let out = &plan.out;
+    let n = points.len();
+    for (i, point) in points.iter().enumerate() {
+        if interrupt::interrupted() {
+            break;
+        }
+        if manifest.points[i].status == PointStatus::Done {
+            continue;
+        }
+        let dir_name = point_dir_name(&plan.knob.key, &point.value);
+        let dir = out.join(&dir_name);
+        let scenario_file = dir.join("scenario.toml");
+        let results_path = dir.join("results.json");
+        let rel = format!("{dir_name}/results.json");
+        println!(
+            "\n[{}/{n}] {}={} ({})",
+            i + 1,
+            plan.knob.key,
+            point.value,
+            point.models.join(", ")
+        );
+        let entry = &mut manifest.points[i];
+        // A resumed point starts clean: its old error and results no longer describe it.
+        entry.status = PointStatus::NotRun;
+        entry.error = None;
+        entry.results = None;
+        let header = format!(
+            "# esbench sweep point: {}={} (from {})\n",
+            plan.knob.key,
+            point.value,
+            plan.scenario_path.display()
+        );
+        if let Err(e) = write_atomic(&scenario_file, format!("{header}{}", point.text).as_bytes()) {
+            entry.status = PointStatus::Failed;
+            entry.error = Some(format!("{e:#}"));
+            manifest.save(manifest_path)?;
+            continue;
+        }
+        match run_scenario(&plan.run, &scenario_file, &results_path) {
+            Ok(results) => {
+                entry.status = if interrupt::interrupted() {
+                    PointStatus::Interrupted
+                } else {
+                    PointStatus::Done
+                };
+                entry.results = Some(rel);
+                for m in &results.models {
+                    println!(
+                        "  {:>14}: {} (CPU {:.2} %, poll p99 {} µs, watchdog p99 {} µs)",
+                        m.name,
+                        if m.is_ok() { "ok" } else { m.status.as_str() },
+                        m.cpu.percent,
+                        m.poll_latency.p99,
+                        m.watchdog_lateness.p99
+                    );
+                }
+                if plan.point_reports {
+                    if let Err(e) =
+                        crate::report::write_report(&[(results_path.clone(), results)], &dir)
+                    {
+                        eprintln!("warning: no report for this point: {e:#}");
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!(
+                    "point {}={} failed, going on: {e:#}",
+                    plan.knob.key, point.value
+                );
+                entry.status = PointStatus::Failed;
+                entry.error = Some(format!("{e:#}"));
+                if results_path.is_file() {
+                    entry.results = Some(rel);
+                }
+            }
+        }
+        manifest.save(manifest_path)?;
+    }
+    let interrupted = interrupt::interrupted();
+    if interrupted {
+        let done = manifest
+            .points
+            .iter()
+            .filter(|p| p.status != PointStatus::NotRun)
+            .count();
+        manifest.notes.push(format!(
+            "interrupted by Ctrl-C: {done} of {n} points attempted"
+        ));
+        manifest.save(manifest_path)?;
+    }
+    Ok(Outcome {
+        manifest,
+        interrupted,
+    })
+}
