@@ -36,9 +36,28 @@ pub struct RunOptions {
 /// Warm-up under `--quick`: long enough for every runtime to start its threads and for the
 /// board to stream, short enough for the whole matrix to fit in a minute.
 const QUICK_WARMUP_S: f64 = 0.5;
-/// Floor probe length: the quick one is short, the full one long enough for a stable p99.
-const QUICK_FLOOR_S: f64 = 1.0;
+/// Floor probe length: the quick one still gives 160 wake-ups at 25 ms (so its p99 is not
+/// just its max), the full one is long enough for a stable p99.9.
+const QUICK_FLOOR_S: f64 = 4.0;
 const MAX_FLOOR_S: f64 = 10.0;
+
+/// Warm-up before each model's measured window.
+pub fn warmup_s(s: &Scenario, quick: bool) -> f64 {
+    if quick {
+        s.run.warmup_s.min(QUICK_WARMUP_S)
+    } else {
+        s.run.warmup_s
+    }
+}
+
+/// Length of the floor probe for a run whose models are measured for `duration_s`.
+pub fn floor_s(quick: bool, duration_s: f64) -> f64 {
+    if quick {
+        QUICK_FLOOR_S
+    } else {
+        duration_s.min(MAX_FLOOR_S)
+    }
+}
 
 /// The models a scenario runs: `--models`, else the scenario's `run.models`, else all.
 pub fn select_models(opts: &RunOptions, s: &Scenario) -> Result<Vec<String>> {
@@ -85,11 +104,7 @@ pub fn run_scenario(
     let s = Scenario::load(scenario_path)?;
     let models = select_models(opts, &s)?;
     let duration_s = opts.duration_s.unwrap_or_else(|| s.measure_s(opts.quick));
-    let warmup_s = if opts.quick {
-        s.run.warmup_s.min(QUICK_WARMUP_S)
-    } else {
-        s.run.warmup_s
-    };
+    let warmup_s = warmup_s(&s, opts.quick);
     if duration_s.is_nan() || duration_s <= 0.0 {
         bail!("the measured duration must be positive (got {duration_s} s)");
     }
@@ -140,11 +155,7 @@ pub fn run_scenario(
             .progress_chars("=> "),
     );
 
-    let floor_s = if opts.quick {
-        QUICK_FLOOR_S
-    } else {
-        duration_s.min(MAX_FLOOR_S)
-    };
+    let floor_s = floor_s(opts.quick, duration_s);
     bar.set_prefix(s.name.clone());
     bar.set_message(format!("floor: {floor_s:.0} s timer probe"));
     bar.enable_steady_tick(Duration::from_millis(200));

@@ -93,16 +93,8 @@ pub fn estimate_s(plan: &SweepPlan, points: &[PreparedPoint]) -> f64 {
                 .run
                 .duration_s
                 .unwrap_or_else(|| s.measure_s(plan.run.quick));
-            let warmup = if plan.run.quick {
-                s.run.warmup_s.min(0.5)
-            } else {
-                s.run.warmup_s
-            };
-            let floor = if plan.run.quick {
-                1.0
-            } else {
-                measured.min(10.0)
-            };
+            let warmup = crate::driver::session::warmup_s(s, plan.run.quick);
+            let floor = crate::driver::session::floor_s(plan.run.quick, measured);
             floor + p.models.len() as f64 * (warmup + measured + 1.0)
         })
         .sum()
