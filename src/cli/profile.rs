@@ -72,8 +72,10 @@ pub fn exec(args: ProfileArgs) -> Result<i32> {
         }
         (None, Some(model)) => {
             if crate::models::find(model).is_none() {
-                let names: Vec<&str> = crate::models::ALL.iter().map(|m| m.name).collect();
-                bail!("unknown model {model:?}; available: {}", names.join(", "));
+                bail!(
+                    "unknown model {model:?}; available: {}",
+                    crate::models::names()
+                );
             }
             let label = args.label.clone().unwrap_or_else(|| model.clone());
             profile_model(&args, model, &label)?
