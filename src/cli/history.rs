@@ -14,7 +14,7 @@ use crate::report::format::{short_commit, utc};
   esbench history
   esbench history --scenario classroom --model smol
   esbench history --html --out reports/trend
-  esbench history --record reports/latest/results.json")]
+  esbench history --record reports/20261122-150704/results.json")]
 pub struct HistoryArgs {
     /// The history database written by `esbench run`.
     #[arg(long, value_name = "PATH", default_value = history::DEFAULT_DB)]

@@ -16,7 +16,7 @@ use crate::scenario::Scenario;
 #[command(after_help = "Examples:\n  \
     esbench profile --model tokio scenarios/classroom.toml\n  \
     esbench profile --pid 4242 --label my-serve --window 5\n  \
-    esbench profile --model smol --into reports/latest/results.json\n\n\
+    esbench profile --model smol --into reports/20261122-150704/results.json\n\n\
 Writes <out>/profile-<label>.json (schema esbench.profile/1) and <out>/flame-<label>.svg.\n\
 strace and perf are used when they work here; otherwise the profile says so and goes on.")]
 pub struct ProfileArgs {
