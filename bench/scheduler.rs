@@ -4,7 +4,8 @@
 //! the reported time / N (criterion shows it as throughput):
 //! - `spawn`: spawn a trivial task and await its handle;
 //! - `yield`: a yield + self-wake round trip through the run queue;
-//! - `timer`: register a far timer (first poll of a sleep) and cancel it (drop).
+//! - `timer`: register a far timer (first poll of a sleep) and cancel it (drop);
+//! - `io_poll_every` (coop only): a task switch under each poll policy.
 //!
 //! Run: `cargo bench --bench scheduler` (add `-- spawn` etc. to filter).
 
@@ -143,12 +144,50 @@ fn timer_registration(c: &mut Criterion) {
     g.finish();
 }
 
+/// The price of the fast_io knob: 10 tasks yielding 100 times each (1000 task switches with
+/// the run queue never empty) under each `io_poll_every`.
+fn io_poll_every(c: &mut Criterion) {
+    let mut g = c.benchmark_group("io_poll_every");
+    g.throughput(Throughput::Elements(N));
+    for mode in [
+        coop::IoPollEvery::Task,
+        coop::IoPollEvery::Tasks(8),
+        coop::IoPollEvery::Tasks(61),
+        coop::IoPollEvery::Pass,
+    ] {
+        let rt = coop::Runtime::new(coop::Config {
+            io_poll_every: mode,
+            ..coop::Config::default()
+        })
+        .expect("coop runtime");
+        g.bench_function(BenchmarkId::from_parameter(mode), |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let hs: Vec<_> = (0..10)
+                        .map(|_| {
+                            coop::spawn(async {
+                                for _ in 0..N / 10 {
+                                    coop::yield_now().await;
+                                }
+                            })
+                        })
+                        .collect();
+                    for h in hs {
+                        h.await.expect("task finished");
+                    }
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(20);
-    targets = spawn, yield_round_trip, timer_registration
+    targets = spawn, yield_round_trip, timer_registration, io_poll_every
 }
 criterion_main!(benches);

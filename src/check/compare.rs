@@ -477,6 +477,18 @@ fn compare_metric(
             }
         }
     }
+    if !band.judge {
+        row.verdict = Verdict::NotJudged;
+        let note = format!(
+            "{} is shown but not judged in {:?} mode (judge = false)",
+            def.key, opts.mode
+        )
+        .to_lowercase();
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+        return Ok(row);
+    }
     if def.is_tail() && base.len().min(cur.len()) < t.tail_min_runs {
         row.verdict = Verdict::NotJudged;
         let note = format!(

@@ -122,12 +122,17 @@ fn tails_are_judged_only_with_repeats() {
             .unwrap()
             .verdict
     };
-    let one = compare(&base[..1], &cur[..1], &opts(Mode::Gross)).unwrap();
+    let one = compare(&base[..1], &cur[..1], &opts(Mode::Normal)).unwrap();
     assert_eq!(verdict(&one, "poll_latency.p50"), Verdict::Regressed);
     assert_eq!(verdict(&one, "poll_latency.p99"), Verdict::NotJudged);
     assert!(one.notes.iter().any(|n| n.contains("tail_min_runs")));
-    let three = compare(&base, &cur, &opts(Mode::Gross)).unwrap();
+    let three = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
     assert_eq!(verdict(&three, "poll_latency.p99"), Verdict::Regressed);
+    // The gross (CI) bands never judge tails, however many runs: they are shown only.
+    let gross = compare(&base, &cur, &opts(Mode::Gross)).unwrap();
+    assert_eq!(verdict(&gross, "poll_latency.p99"), Verdict::NotJudged);
+    assert_eq!(verdict(&gross, "poll_latency.p50"), Verdict::Regressed);
+    assert!(gross.notes.iter().any(|n| n.contains("judge = false")));
 }
 
 #[test]

@@ -32,6 +32,18 @@ pub struct Band {
     /// Absolute change the point estimate must exceed, in the metric's unit.
     #[serde(default)]
     pub min_abs: f64,
+    /// `false`: show the figure but never call it (e.g. tails in the CI gate, which machine
+    /// stalls move by 10-100x between identical runs).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub judge: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -148,6 +160,7 @@ impl Thresholds {
             .unwrap_or(Band {
                 band: 0.5,
                 min_abs: 0.0,
+                judge: true,
             })
     }
 }

@@ -53,9 +53,11 @@
 //! task that holds the loop longer than `Config::hog_threshold` (uasyncio's "blocking call"
 //! mistake), queue delay (ready → polled), timer lateness split into reactor oversleep
 //! (blocked in epoll past the deadline) and queueing (the loop was busy with other tasks),
-//! run-queue length, epoll calls
-//! (zero-timeout vs blocking) and events per call, busy vs idle time, local/self/stale/remote
-//! wakes. [`stats()`] returns a serialisable [`Stats`] snapshot.
+//! run-queue length, epoll calls (zero-timeout vs blocking) and events per call, busy vs
+//! idle time, local/self/stale/remote wakes. [`stats()`] returns a serialisable [`Stats`]
+//! snapshot. Poll durations are wall time: on an overloaded machine a poll during which the
+//! thread was preempted can exceed the hog threshold too (thread CPU time would need a
+//! syscall per poll).
 //!
 //! **Not here:** task priorities, work stealing, `Send` futures, panics caught per task (a
 //! panicking task unwinds out of `block_on`). A main future that waits on nothing that can
