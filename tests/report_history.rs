@@ -120,6 +120,18 @@ fn cli_lists_filters_and_plots() {
     );
     assert!(!text.contains("rayon"));
 
+    // A misspelt model: the answer says what the database does hold.
+    let out = Command::new(exe)
+        .arg("history")
+        .arg("--db")
+        .arg(&db)
+        .args(["--model", "smoll"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("no runs with model \"smoll\""), "{text}");
+    assert!(text.contains("stress") && text.contains(" smol"), "{text}");
+
     let html_dir = match std::env::var_os("ESBENCH_KEEP_REPORT") {
         Some(d) => PathBuf::from(d).join("trend"),
         None => dir.path().join("trend"),
