@@ -31,8 +31,9 @@ pub struct ProfileArgs {
     /// Name used in file names and tables (default: the model name, or `pid-N`).
     #[arg(long)]
     pub label: Option<String>,
-    /// Seconds per profiling window (the /proc + perf window, then the strace window).
-    #[arg(long, default_value_t = 10.0)]
+    /// Length of each profiling window (the /proc + perf window, then the strace window):
+    /// seconds like `10`, `10s` or `1500ms`.
+    #[arg(long, default_value = "10", value_parser = super::run::parse_duration_s)]
     pub window: f64,
     /// Seconds the model runs before profiling starts (`--model` only).
     #[arg(long, default_value_t = 2.0)]
