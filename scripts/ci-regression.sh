@@ -15,7 +15,7 @@
 #   --scenario FILE     scenario to run (default: the one the baseline ran)
 #   --models LIST       comma-separated models (default: the baseline's)
 #   --thresholds FILE   noise bands laid over scripts/thresholds.toml
-#   --summary FILE      where to write the Markdown summary (default: <work dir>/summary.md)
+#   --summary FILE      where to write the Markdown summary (default: target/esbench-ci/summary.md)
 #   --keep DIR          keep the runs in DIR (default: a temp dir, removed at exit)
 #   --no-build          use the existing target/release/esbench
 #   --bin PATH          use this esbench binary (implies --no-build)
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     --keep) keep="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --bin) bin="$2"; build=0; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "ci-regression: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -69,7 +69,8 @@ else
   work=$(mktemp -d "${TMPDIR:-/tmp}/esbench-ci.XXXXXX")
   trap 'rm -rf "$work"' EXIT
 fi
-[ -n "$summary" ] || summary="$work/summary.md"
+[ -n "$summary" ] || summary=target/esbench-ci/summary.md
+mkdir -p "$(dirname "$summary")"
 
 current=()
 for i in $(seq 1 "$runs"); do

@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
     --dir) dir="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --bin) bin="$2"; build=0; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "update-baseline: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

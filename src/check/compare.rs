@@ -120,6 +120,22 @@ pub fn compare(
     for model in &models {
         compare_model(model, baseline, current, opts, &mut rows, &mut notes)?;
     }
+    let mut shown_only: Vec<&str> = Vec::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::NotJudged && !r.band.judge)
+    {
+        if !shown_only.contains(&r.metric.as_str()) {
+            shown_only.push(&r.metric);
+        }
+    }
+    if !shown_only.is_empty() {
+        notes.push(format!(
+            "shown but not judged in {} mode (judge = false): {}",
+            format!("{:?}", opts.mode).to_lowercase(),
+            shown_only.join(", ")
+        ));
+    }
     Ok(Outcome {
         mode: opts.mode,
         confidence: opts.thresholds.confidence,
@@ -478,15 +494,8 @@ fn compare_metric(
         }
     }
     if !band.judge {
+        // One note for all of them is added by `compare`.
         row.verdict = Verdict::NotJudged;
-        let note = format!(
-            "{} is shown but not judged in {:?} mode (judge = false)",
-            def.key, opts.mode
-        )
-        .to_lowercase();
-        if !notes.contains(&note) {
-            notes.push(note);
-        }
         return Ok(row);
     }
     if def.is_tail() && base.len().min(cur.len()) < t.tail_min_runs {
