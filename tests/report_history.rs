@@ -88,9 +88,15 @@ fn killed_writer_leaves_the_database_intact() {
     assert!(next > committed);
 }
 
+/// Runs `esbench history --db DB` plus whatever `more` adds.
+fn history_cli(db: &Path, more: impl FnOnce(&mut Command) -> &mut Command) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_esbench"));
+    c.arg("history").arg("--db").arg(db);
+    more(&mut c).output().unwrap()
+}
+
 #[test]
 fn cli_lists_filters_and_plots() {
-    let exe = env!("CARGO_BIN_EXE_esbench");
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.sqlite");
     for seed in 1..=3 {
@@ -100,13 +106,7 @@ fn cli_lists_filters_and_plots() {
         }
         record_run(&db, &r, Path::new("r.json")).unwrap();
     }
-    let out = Command::new(exe)
-        .arg("history")
-        .arg("--db")
-        .arg(&db)
-        .args(["--model", "smol"])
-        .output()
-        .unwrap();
+    let out = history_cli(&db, |c| c.args(["--model", "smol"]));
     assert!(
         out.status.success(),
         "{}",
@@ -120,18 +120,20 @@ fn cli_lists_filters_and_plots() {
     );
     assert!(!text.contains("rayon"));
 
+    // A misspelt model: the answer says what the database does hold.
+    let out = history_cli(&db, |c| c.args(["--model", "smoll"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("no runs with model \"smoll\""), "{text}");
+    assert!(text.contains("stress") && text.contains(" smol"), "{text}");
+
     let html_dir = match std::env::var_os("ESBENCH_KEEP_REPORT") {
         Some(d) => PathBuf::from(d).join("trend"),
         None => dir.path().join("trend"),
     };
-    let out = Command::new(exe)
-        .arg("history")
-        .arg("--db")
-        .arg(&db)
-        .args(["--scenario", "fixture", "--html", "--out"])
-        .arg(&html_dir)
-        .output()
-        .unwrap();
+    let out = history_cli(&db, |c| {
+        c.args(["--scenario", "fixture", "--html", "--out"])
+            .arg(&html_dir)
+    });
     assert!(
         out.status.success(),
         "{}",
@@ -150,15 +152,11 @@ fn cli_lists_filters_and_plots() {
     let mut r4 = fabricate_results(4);
     r4.scenario.name = "recorded-by-hand".into();
     r4.save(&results).unwrap();
-    let out = Command::new(exe)
-        .arg("history")
-        .arg("--db")
-        .arg(&db)
-        .arg("--record")
-        .arg(&results)
-        .args(["--scenario", "recorded-by-hand"])
-        .output()
-        .unwrap();
+    let out = history_cli(&db, |c| {
+        c.arg("--record")
+            .arg(&results)
+            .args(["--scenario", "recorded-by-hand"])
+    });
     assert!(
         out.status.success(),
         "{}",
@@ -166,14 +164,7 @@ fn cli_lists_filters_and_plots() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("as run #4"), "{text}");
-    let again = Command::new(exe)
-        .arg("history")
-        .arg("--db")
-        .arg(&db)
-        .arg("--record")
-        .arg(&results)
-        .output()
-        .unwrap();
+    let again = history_cli(&db, |c| c.arg("--record").arg(&results));
     assert!(String::from_utf8_lossy(&again.stdout).contains("already recorded as run #4"));
     assert_eq!(
         text.lines()
@@ -183,24 +174,12 @@ fn cli_lists_filters_and_plots() {
         "{text}"
     );
     std::fs::write(&results, "{\"schema\": \"something.else/1\"}").unwrap();
-    let out = Command::new(exe)
-        .arg("history")
-        .arg("--db")
-        .arg(&db)
-        .arg("--record")
-        .arg(&results)
-        .output()
-        .unwrap();
+    let out = history_cli(&db, |c| c.arg("--record").arg(&results));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an esbench results schema"));
 
     let missing = dir.path().join("nope.sqlite");
-    let out = Command::new(exe)
-        .arg("history")
-        .arg("--db")
-        .arg(&missing)
-        .output()
-        .unwrap();
+    let out = history_cli(&missing, |c| c);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no history database"));
     assert!(!missing.exists(), "listing must not create a database");

@@ -14,7 +14,7 @@ use crate::report::format::{short_commit, utc};
   esbench history
   esbench history --scenario classroom --model smol
   esbench history --html --out reports/trend
-  esbench history --record reports/latest/results.json")]
+  esbench history --record reports/20261122-150704/results.json")]
 pub struct HistoryArgs {
     /// The history database written by `esbench run`.
     #[arg(long, value_name = "PATH", default_value = history::DEFAULT_DB)]
@@ -74,7 +74,7 @@ pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
     };
     let runs = history::list_runs(&conn, &filter)?;
     if runs.is_empty() {
-        println!("no runs match in {}", args.db.display());
+        println!("{}", no_match(&conn, &filter, &args.db)?);
     } else {
         print!(
             "{:>5}  {:<23}  {:<10}  {:<14}  {:<16}",
@@ -114,4 +114,39 @@ pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
         println!("history: {}", page.display());
     }
     Ok(0)
+}
+
+/// "No runs match", with what the database does hold, so a misspelt name is obvious.
+fn no_match(
+    conn: &rusqlite::Connection,
+    filter: &Filter,
+    db: &std::path::Path,
+) -> anyhow::Result<String> {
+    let all = history::list_runs(conn, &Filter::default())?;
+    if all.is_empty() {
+        return Ok(format!("no runs recorded in {} yet", db.display()));
+    }
+    let mut scenarios: Vec<&str> = all.iter().map(|r| r.scenario.as_str()).collect();
+    let mut models: Vec<&str> = all
+        .iter()
+        .flat_map(|r| r.models.iter().map(|m| m.model.as_str()))
+        .collect();
+    for v in [&mut scenarios, &mut models] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    let asked = [
+        filter.scenario.as_ref().map(|s| format!("scenario {s:?}")),
+        filter.model.as_ref().map(|m| format!("model {m:?}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" and ");
+    Ok(format!(
+        "no runs with {asked} in {}; it holds scenarios: {}; models: {}",
+        db.display(),
+        scenarios.join(", "),
+        models.join(", ")
+    ))
 }

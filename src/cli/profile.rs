@@ -16,7 +16,7 @@ use crate::scenario::Scenario;
 #[command(after_help = "Examples:\n  \
     esbench profile --model tokio scenarios/classroom.toml\n  \
     esbench profile --pid 4242 --label my-serve --window 5\n  \
-    esbench profile --model smol --into reports/latest/results.json\n\n\
+    esbench profile --model smol --into reports/20261122-150704/results.json\n\n\
 Writes <out>/profile-<label>.json (schema esbench.profile/1) and <out>/flame-<label>.svg.\n\
 strace and perf are used when they work here; otherwise the profile says so and goes on.")]
 pub struct ProfileArgs {
@@ -31,8 +31,9 @@ pub struct ProfileArgs {
     /// Name used in file names and tables (default: the model name, or `pid-N`).
     #[arg(long)]
     pub label: Option<String>,
-    /// Seconds per profiling window (the /proc + perf window, then the strace window).
-    #[arg(long, default_value_t = 10.0)]
+    /// Length of each profiling window (the /proc + perf window, then the strace window):
+    /// seconds like `10`, `10s` or `1500ms`.
+    #[arg(long, default_value = "10", value_parser = super::run::parse_duration_s)]
     pub window: f64,
     /// Seconds the model runs before profiling starts (`--model` only).
     #[arg(long, default_value_t = 2.0)]
@@ -72,8 +73,10 @@ pub fn exec(args: ProfileArgs) -> Result<i32> {
         }
         (None, Some(model)) => {
             if crate::models::find(model).is_none() {
-                let names: Vec<&str> = crate::models::ALL.iter().map(|m| m.name).collect();
-                bail!("unknown model {model:?}; available: {}", names.join(", "));
+                bail!(
+                    "unknown model {model:?}; available: {}",
+                    crate::models::names()
+                );
             }
             let label = args.label.clone().unwrap_or_else(|| model.clone());
             profile_model(&args, model, &label)?

@@ -10,7 +10,7 @@ use crate::report::{load_inputs, write_report};
 /// own .svg and summary.md. With two or more files, each is compared with the first.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
-  esbench report reports/latest/results.json
+  esbench report reports/20261122-150704/results.json
   esbench report base/results.json new/results.json --out reports/compare")]
 pub struct ReportArgs {
     /// results.json files written by `esbench run` (or their run directories); the first is A

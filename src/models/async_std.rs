@@ -4,22 +4,18 @@
 //! serial port is watched with `async_io::Async` — the reactor async-std itself runs on.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::Read;
 use std::os::fd::{AsRawFd, RawFd};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_io::Async;
-use async_std::io::{ReadExt, WriteExt};
 use async_std::net::{TcpListener, TcpStream};
 use async_std::task;
 
+use super::async_io_family::{serial_task, serve_connection, watchdog_task};
 use super::{ModelInfo, ServeContext};
-use crate::bridge::serial::{classify_read, open_serial, Backoff, ReadOutcome};
-use crate::bridge::{Board, Connection, ServeStats};
+use crate::bridge::{Board, ServeStats};
 
 pub const INFO: ModelInfo = ModelInfo {
     name: "async-std",
@@ -75,8 +71,9 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
                 board.clone(),
                 ep.serial,
                 ep.serial_path,
+                task::sleep,
             )));
-            tasks.push(task::spawn(watchdog_task(board.clone())));
+            tasks.push(task::spawn(watchdog_task(board.clone(), task::sleep)));
             ep.listener.set_nonblocking(true)?;
             let listener = TcpListener::from(ep.listener);
             tasks.push(task::spawn(accept_task(listener, board, open2.clone())));
@@ -95,52 +92,6 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
         "discontinued_upstream": true,
         "threads_before_shutdown": threads,
     })))
-}
-
-async fn serial_task(board: Arc<Board>, file: File, path: PathBuf) {
-    let mut backoff = Backoff::new();
-    let mut afd = match Async::new(file) {
-        Ok(a) => a,
-        Err(e) => {
-            board.serial_lost(&e);
-            reopen(&board, &path, &mut backoff).await
-        }
-    };
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let r = afd.read_with(|mut f: &File| f.read(&mut buf)).await;
-        match classify_read(r) {
-            ReadOutcome::Data(n) => board.ingest(&buf[..n]),
-            ReadOutcome::Again => {}
-            ReadOutcome::Gone(e) => {
-                board.serial_lost(&e);
-                drop(afd);
-                afd = reopen(&board, &path, &mut backoff).await;
-            }
-        }
-    }
-}
-
-async fn reopen(board: &Board, path: &Path, backoff: &mut Backoff) -> Async<File> {
-    loop {
-        task::sleep(backoff.next_delay()).await;
-        let Ok(f) = open_serial(path) else { continue };
-        board.note_reconnect();
-        if board.serial_opened(&f).is_err() {
-            continue;
-        }
-        if let Ok(a) = Async::new(f) {
-            backoff.reset();
-            return a;
-        }
-    }
-}
-
-async fn watchdog_task(board: Arc<Board>) {
-    loop {
-        task::sleep(board.watchdog_sleep()).await;
-        board.watchdog_tick();
-    }
 }
 
 async fn accept_task(listener: TcpListener, board: Arc<Board>, open: Arc<Open>) {
@@ -163,34 +114,9 @@ async fn accept_task(listener: TcpListener, board: Arc<Board>, open: Arc<Open>) 
 /// Returns the stream so it is dropped only after the caller unregistered its fd.
 async fn connection_task(mut stream: TcpStream, board: Arc<Board>) -> TcpStream {
     let _ = stream.set_nodelay(true);
-    let mut conn = Connection::new();
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let n = match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return stream,
-            Ok(n) => n,
-        };
-        conn.receive(&buf[..n], &*board);
-        if !conn.output().is_empty() {
-            if stream.write_all(conn.output()).await.is_err() {
-                return stream;
-            }
-            conn.consume_output(usize::MAX);
-        }
-        if conn.should_close() {
-            // Lingering close: see `blocking_io::linger_close`.
-            let _ = stream.shutdown(std::net::Shutdown::Write);
-            let drain = async {
-                let mut budget = 256 * 1024usize;
-                while budget > 0 {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => budget -= n.min(budget),
-                    }
-                }
-            };
-            let _ = async_std::future::timeout(Duration::from_millis(500), drain).await;
-            return stream;
-        }
-    }
+    let half_close = |s: &TcpStream| {
+        let _ = s.shutdown(std::net::Shutdown::Write);
+    };
+    serve_connection(&mut stream, &board, half_close, task::sleep).await;
+    stream
 }

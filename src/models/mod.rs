@@ -18,8 +18,8 @@
 //!   connection feed bytes to a `bridge::Connection` with the board as handler, write its
 //!   output, close when `should_close()` and the output is flushed or the peer hung up.
 //!
-//! Shared helper modules (not models): `blocking_io` (threads, rayon) and `tokio_family`
-//! (tokio, tokio-current).
+//! Shared helper modules (not models): `blocking_io` (threads, rayon), `tokio_family`
+//! (tokio, tokio-current) and `async_io_family` (smol, async-std).
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use crate::bridge::{Board, ServeStats, Shutdown};
 
+mod async_io_family;
 #[cfg(feature = "async-std-model")]
 pub mod async_std;
 mod blocking_io;

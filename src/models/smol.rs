@@ -2,20 +2,16 @@
 //! the serial port, `Async<TcpListener>`/`Async<TcpStream>` sockets, `Timer` (timerfd-free,
 //! nanosecond deadlines) for the watchdog.
 
-use std::fs::File;
-use std::io::Read;
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::time::Duration;
 
-use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::{Async, LocalExecutor, Timer};
 
+use super::async_io_family::{serial_task, serve_connection, watchdog_task};
 use super::{ModelInfo, ServeContext};
-use crate::bridge::serial::{classify_read, open_serial, Backoff, ReadOutcome};
-use crate::bridge::{Board, Connection, ServeStats};
+use crate::bridge::{Board, ServeStats};
 
 pub const INFO: ModelInfo = ModelInfo {
     name: "smol",
@@ -32,9 +28,9 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
         async move {
             for ep in ctx.boards {
                 let board = ep.board.clone();
-                ex.spawn(serial_task(board.clone(), ep.serial, ep.serial_path))
+                ex.spawn(serial_task(board.clone(), ep.serial, ep.serial_path, sleep))
                     .detach();
-                ex.spawn(watchdog_task(board.clone())).detach();
+                ex.spawn(watchdog_task(board.clone(), sleep)).detach();
                 let listener = Async::new(ep.listener)?;
                 ex.spawn(accept_task(Rc::downgrade(&ex), listener, board))
                     .detach();
@@ -53,50 +49,9 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
     })))
 }
 
-async fn serial_task(board: Arc<Board>, file: File, path: PathBuf) {
-    let mut backoff = Backoff::new();
-    let mut afd = match Async::new(file) {
-        Ok(a) => a,
-        Err(e) => {
-            board.serial_lost(&e);
-            reopen(&board, &path, &mut backoff).await
-        }
-    };
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let r = afd.read_with(|mut f: &File| f.read(&mut buf)).await;
-        match classify_read(r) {
-            ReadOutcome::Data(n) => board.ingest(&buf[..n]),
-            ReadOutcome::Again => {}
-            ReadOutcome::Gone(e) => {
-                board.serial_lost(&e);
-                drop(afd);
-                afd = reopen(&board, &path, &mut backoff).await;
-            }
-        }
-    }
-}
-
-async fn reopen(board: &Board, path: &Path, backoff: &mut Backoff) -> Async<File> {
-    loop {
-        Timer::after(backoff.next_delay()).await;
-        let Ok(f) = open_serial(path) else { continue };
-        board.note_reconnect();
-        if board.serial_opened(&f).is_err() {
-            continue;
-        }
-        if let Ok(a) = Async::new(f) {
-            backoff.reset();
-            return a;
-        }
-    }
-}
-
-async fn watchdog_task(board: Arc<Board>) {
-    loop {
-        Timer::after(board.watchdog_sleep()).await;
-        board.watchdog_tick();
-    }
+/// The model's timer, as the shared loops of `async_io_family` take it.
+async fn sleep(d: Duration) {
+    Timer::after(d).await;
 }
 
 /// Holds the executor weakly: a strong reference from inside one of its own tasks would
@@ -121,37 +76,8 @@ async fn accept_task(
 
 async fn connection_task(mut stream: Async<TcpStream>, board: Arc<Board>) {
     let _ = stream.get_ref().set_nodelay(true);
-    let mut conn = Connection::new();
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let n = match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        conn.receive(&buf[..n], &*board);
-        if !conn.output().is_empty() {
-            if stream.write_all(conn.output()).await.is_err() {
-                return;
-            }
-            conn.consume_output(usize::MAX);
-        }
-        if conn.should_close() {
-            // Lingering close: see `blocking_io::linger_close`.
-            let _ = stream.get_ref().shutdown(std::net::Shutdown::Write);
-            let drain = async {
-                let mut budget = 256 * 1024usize;
-                while budget > 0 {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => budget -= n.min(budget),
-                    }
-                }
-            };
-            smol::future::or(drain, async {
-                Timer::after(Duration::from_millis(500)).await;
-            })
-            .await;
-            return;
-        }
-    }
+    let half_close = |s: &Async<TcpStream>| {
+        let _ = s.get_ref().shutdown(std::net::Shutdown::Write);
+    };
+    serve_connection(&mut stream, &board, half_close, sleep).await;
 }

@@ -134,21 +134,23 @@ pub const HOW_TO_READ: &str = r#"
 <li><b>Every model runs as its own child process</b> serving the same bridge logic; the
 driver (the Scratch emulator) and the virtual board run outside it, so their cost is not
 charged to the model.</li>
-<li><b>CPU %</b> is the child process's user + system CPU time (from the kernel's per-process
-accounting, µs resolution) divided by the wall time of the measured window, in % of one core.
+<li><b>CPU %</b> is the child process's user + system CPU time (the kernel's per-process CPU
+clock, ns resolution, all threads) divided by the wall time of the measured window, in % of one core.
 The line plot samples the same process at 5 Hz or more. <b>Context switches/s</b> counts
 voluntary and involuntary switches; <b>peak RSS</b> and <b>threads</b> are the process's
 own.</li>
 <li><b>Poll latency</b> is measured from the <em>intended</em> send time of a constant-rate
-plan (one poll every 33 ms, like Scratch), not from when the request actually left. A stall in
+plan (one poll per <code>clients.poll_period_ms</code>: 33 ms by default, like Scratch), not
+from when the request actually left. A stall in
 the bridge therefore shows up in full instead of silently delaying the next request
 ("coordinated omission").</li>
 <li><b>Staleness</b>: every frame the virtual board writes carries a sequence number, so the
 driver knows which frame a poll answer showed; staleness is answer received − that frame's
-write time. Half a frame period (≈ 12.5 ms) is the unavoidable part.</li>
+write time. Half a frame period (≈ 12.5 ms at the default 25 ms) is the unavoidable part.</li>
 <li><b>Ingest latency</b>: frame written to the serial device → parsed by the bridge.
 <b>Command latency</b>: intended send time of an HTTP command → bytes read by the board.</li>
-<li><b>Watchdog lateness</b>: how late the bridge's periodic timer (25 ms) woke up after its
+<li><b>Watchdog lateness</b>: how late the bridge's periodic timer
+(<code>workload.watchdog_period_ms</code>, 25 ms by default) woke up after its
 deadline — the model's timer jitter, shown per model as histograms.</li>
 <li><b>The floor</b> is measured in the same run, before the models: the wake-up lateness of
 an absolute-deadline <code>clock_nanosleep</code> loop (what the kernel alone adds) and the

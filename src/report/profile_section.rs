@@ -11,20 +11,23 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
+use super::chart::{self, truncate};
+use super::format::esc;
 use crate::metrics::results::Results;
 use crate::profile::{ProfileReport, ThreadGroup};
 
 /// Thread names drawn with their own colour in the charts; the rest is "other threads".
 const MAX_SERIES: usize = 8;
+/// The report's palette without its grey (kept for "other threads") and its olive.
 const PALETTE: [RGBColor; MAX_SERIES] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
+    chart::PALETTE[0],
+    chart::PALETTE[1],
+    chart::PALETTE[2],
+    chart::PALETTE[3],
+    chart::PALETTE[4],
+    chart::PALETTE[5],
+    chart::PALETTE[6],
+    chart::PALETTE[9],
 ];
 const OTHER: RGBColor = RGBColor(170, 170, 170);
 
@@ -598,32 +601,6 @@ fn fmt_num(v: f64) -> String {
         let digits = (-a.log10()).floor() as usize + 3;
         format!("{v:.digits$}")
     }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
-}
-
-/// HTML-escapes text for element content and quoted attributes.
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
 }
 
 #[cfg(test)]
