@@ -62,6 +62,8 @@ struct Shared {
     coalesced: u64,
     reconnects: u64,
     ingest_log: Vec<(u32, u64)>,
+    /// Accepted frames that did not fit in `ingest_log`.
+    ingest_log_dropped: u64,
 }
 
 /// The bridge for one Esplora board. Cheap to share (`Arc<Board>`); every method takes
@@ -104,7 +106,7 @@ impl Board {
                 last_frame_ns: now,
                 link: Link::Down("serial device not opened yet".into()),
                 silent: false,
-                watchdog: Watchdog::new(period, now),
+                watchdog: Watchdog::new(period, now, config.watchdog_log_cap),
                 frames_accepted: 0,
                 polls: 0,
                 commands: 0,
@@ -112,6 +114,7 @@ impl Board {
                 coalesced: 0,
                 reconnects: 0,
                 ingest_log: Vec::new(),
+                ingest_log_dropped: 0,
             }),
             writer: Mutex::new(None),
             config,
@@ -201,6 +204,8 @@ impl Board {
         }
         if s.ingest_log.len() < self.config.ingest_log_cap {
             s.ingest_log.push((f.seq(), now));
+        } else {
+            s.ingest_log_dropped += 1;
         }
         s.latest = Some(f);
         s.latest_served = false;
@@ -354,6 +359,9 @@ impl Board {
             watchdog_lateness: s.watchdog.summary(),
             frame_interarrival: interarrival,
             ingest: s.ingest_log.clone(),
+            ingest_log_dropped: s.ingest_log_dropped,
+            watchdog_log: Some(s.watchdog.log().to_vec()),
+            watchdog_log_dropped: s.watchdog.log_dropped(),
         }
     }
 }
@@ -456,6 +464,45 @@ mod tests {
         assert!(s.ingest.windows(2).all(|w| w[0].1 <= w[1].1));
         assert_eq!(s.frame_interarrival.count, 3);
         assert_eq!(b.derived().frames, 4);
+    }
+
+    #[test]
+    fn tick_and_frame_logs_are_filled_then_capped_with_drops_counted() {
+        let cfg = BridgeConfig {
+            watchdog_period: Duration::from_millis(1),
+            ingest_log_cap: 2,
+            watchdog_log_cap: 2,
+            ..BridgeConfig::default()
+        };
+        let b = Board::new(0, cfg);
+        for seq in 1..=5 {
+            b.ingest(&frame_bytes(seq));
+        }
+        // Wake 3 ms after the first deadline: at least 3 deadlines have passed.
+        let due = b.watchdog_deadline_ns();
+        std::thread::sleep(Duration::from_nanos(
+            (due + 3_000_000).saturating_sub(now_ns()),
+        ));
+        b.watchdog_tick();
+        let s = b.stats();
+        assert_eq!(s.frames_accepted, 5);
+        assert_eq!(s.ingest.iter().map(|e| e.0).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(s.ingest_log_dropped, 3);
+        assert_eq!(
+            s.frame_interarrival.count, 4,
+            "the histogram keeps them all"
+        );
+        let log = s.watchdog_log.expect("this bridge logs ticks");
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[0].0, due, "logged against its scheduled deadline");
+        assert!(log[0].1 >= 3_000, "lateness {} µs", log[0].1);
+        assert_eq!(log[1].0, due + 1_000_000);
+        assert!(s.watchdog_log_dropped >= 1);
+        assert_eq!(
+            s.watchdog_lateness.count,
+            2 + s.watchdog_log_dropped,
+            "every tick is either logged or counted as dropped"
+        );
     }
 
     #[test]

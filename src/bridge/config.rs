@@ -18,6 +18,8 @@ pub struct BridgeConfig {
     pub silent_after: Duration,
     /// Cap on the per-frame ingest log kept for the stats (memory guard for long runs).
     pub ingest_log_cap: usize,
+    /// Cap on the per-tick watchdog log kept for the stats (same guard).
+    pub watchdog_log_cap: usize,
 }
 
 impl Default for BridgeConfig {
@@ -29,6 +31,7 @@ impl Default for BridgeConfig {
             watchdog_period: Duration::from_millis(25),
             silent_after: Duration::from_millis(500),
             ingest_log_cap: 2_000_000,
+            watchdog_log_cap: 2_000_000,
         }
     }
 }

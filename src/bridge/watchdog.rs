@@ -5,6 +5,10 @@
 //! and every deadline that passed while the task was asleep is recorded (against its own
 //! scheduled time), so a long stall shows up as many late ticks instead of silently
 //! vanishing — the coordinated-omission rule from MEASURING.md.
+//!
+//! Besides the whole-life histogram, every recorded deadline goes into a capped log of
+//! `(deadline ns, lateness µs)` so the driver can keep only the ticks due inside its
+//! measured window (start-up and warm-up excluded, like its own figures).
 
 use hdrhistogram::Histogram;
 
@@ -19,16 +23,25 @@ pub struct Watchdog {
     period_ns: u64,
     next_ns: u64,
     lateness_us: Histogram<u64>,
+    /// `(scheduled deadline ns, lateness µs)` per recorded deadline, at most `log_cap`.
+    log: Vec<(u64, u64)>,
+    log_cap: usize,
+    /// Deadlines recorded in the histogram but left out of the full log.
+    log_dropped: u64,
 }
 
 impl Watchdog {
-    /// A schedule whose first deadline is `start_ns + period_ns`.
-    pub fn new(period_ns: u64, start_ns: u64) -> Watchdog {
+    /// A schedule whose first deadline is `start_ns + period_ns`, logging at most `log_cap`
+    /// ticks (a memory guard for long runs; the rest are counted in `log_dropped`).
+    pub fn new(period_ns: u64, start_ns: u64, log_cap: usize) -> Watchdog {
         let period_ns = period_ns.max(1_000);
         Watchdog {
             period_ns,
             next_ns: start_ns + period_ns,
             lateness_us: new_histogram(),
+            log: Vec::new(),
+            log_cap,
+            log_dropped: 0,
         }
     }
 
@@ -46,7 +59,13 @@ impl Watchdog {
     pub fn fire(&mut self, now_ns: u64) -> u64 {
         let mut n = 0;
         while self.next_ns <= now_ns && n < MAX_CATCH_UP {
-            record_clamped(&mut self.lateness_us, (now_ns - self.next_ns) / 1_000);
+            let late_us = (now_ns - self.next_ns) / 1_000;
+            record_clamped(&mut self.lateness_us, late_us);
+            if self.log.len() < self.log_cap {
+                self.log.push((self.next_ns, late_us));
+            } else {
+                self.log_dropped += 1;
+            }
             self.next_ns += self.period_ns;
             n += 1;
         }
@@ -62,6 +81,16 @@ impl Watchdog {
     pub fn summary(&self) -> Summary {
         Summary::from_histogram(&self.lateness_us)
     }
+
+    /// `(scheduled deadline ns, lateness µs)` of every logged tick, in deadline order.
+    pub fn log(&self) -> &[(u64, u64)] {
+        &self.log
+    }
+
+    /// Ticks that did not fit in the log (they are still in [`Watchdog::summary`]).
+    pub fn log_dropped(&self) -> u64 {
+        self.log_dropped
+    }
 }
 
 #[cfg(test)]
@@ -72,7 +101,7 @@ mod tests {
 
     #[test]
     fn on_time_and_late_ticks_are_measured_against_the_schedule() {
-        let mut w = Watchdog::new(25 * MS, 0);
+        let mut w = Watchdog::new(25 * MS, 0, 1_000);
         assert_eq!(w.next_deadline_ns(), 25 * MS);
         assert_eq!(w.fire(24 * MS), 0, "early wake-up records nothing");
         assert_eq!(w.fire(25 * MS + 300_000), 1);
@@ -88,11 +117,32 @@ mod tests {
             "p50 {}",
             s.p50
         );
+        // The log has one entry per recorded deadline, against that deadline.
+        assert_eq!(
+            w.log(),
+            [
+                (25 * MS, 300),
+                (50 * MS, 51_000),
+                (75 * MS, 26_000),
+                (100 * MS, 1_000)
+            ]
+        );
+        assert_eq!(w.log_dropped(), 0);
+    }
+
+    #[test]
+    fn the_log_is_capped_and_counts_what_it_dropped() {
+        let mut w = Watchdog::new(MS, 0, 3);
+        assert_eq!(w.fire(10 * MS), 10);
+        assert_eq!(w.log().len(), 3);
+        assert_eq!(w.log()[0], (MS, 9_000));
+        assert_eq!(w.log_dropped(), 7);
+        assert_eq!(w.summary().count, 10, "the histogram keeps every tick");
     }
 
     #[test]
     fn huge_gaps_do_not_hang() {
-        let mut w = Watchdog::new(MS, 0);
+        let mut w = Watchdog::new(MS, 0, 1_000);
         let n = w.fire(3_600_000 * MS);
         assert_eq!(n, MAX_CATCH_UP);
         assert!(w.next_deadline_ns() > 3_600_000 * MS);
