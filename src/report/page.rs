@@ -151,7 +151,9 @@ write time. Half a frame period (≈ 12.5 ms at the default 25 ms) is the unavoi
 <b>Command latency</b>: intended send time of an HTTP command → bytes read by the board.</li>
 <li><b>Watchdog lateness</b>: how late the bridge's periodic timer
 (<code>workload.watchdog_period_ms</code>, 25 ms by default) woke up after its
-deadline — the model's timer jitter, shown per model as histograms.</li>
+deadline — the model's timer jitter, shown per model as histograms. Like the other latencies
+it covers the measured window only (ticks due in it), not start-up or warm-up; so does
+frame inter-arrival (gaps ending in it).</li>
 <li><b>The floor</b> is measured in the same run, before the models: the wake-up lateness of
 an absolute-deadline <code>clock_nanosleep</code> loop (what the kernel alone adds) and the
 driver's own send error. Latency plots draw it dashed in black; the headline gives each
