@@ -12,6 +12,7 @@ pub mod figures;
 pub mod fixture;
 pub mod format;
 pub mod headline;
+pub mod links;
 pub mod page;
 pub mod plot_compare;
 pub mod plot_cpu;
@@ -182,6 +183,7 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
             &run_id(k, several),
             &run_plots,
             several,
+            out_dir,
         ));
         if several {
             md.push_str(&format!("## Run {}\n\n", labels[k].replace('`', "'")));
@@ -302,7 +304,14 @@ fn figure(p: &Plot) -> String {
 }
 
 /// One run's full section: headline, table, floor, plots, context, profiling.
-fn run_section(r: &Results, label: &str, id: &str, plots: &[Plot], several: bool) -> String {
+fn run_section(
+    r: &Results,
+    label: &str,
+    id: &str,
+    plots: &[Plot],
+    several: bool,
+    out_dir: &Path,
+) -> String {
     let mut s = String::from("<section class=\"run\">\n");
     if several {
         s.push_str(&format!(
@@ -351,7 +360,12 @@ fn run_section(r: &Results, label: &str, id: &str, plots: &[Plot], several: bool
     for p in plots.iter().filter(|p| is(p, "watchdog_lateness_hist")) {
         s.push_str(&figure(p));
     }
-    if let Some(profile) = profile_section::section(r) {
+    // Flamegraph links relative to index.html, so a report directory that is moved, copied
+    // or served over HTTP together with its run keeps working links.
+    let link = |p: &crate::profile::ProfileReport, file: &str| {
+        links::relative_href(out_dir, &Path::new(&p.out_dir).join(file))
+    };
+    if let Some(profile) = profile_section::section_with_links(r, &link) {
         s.push_str("<div class=\"profile\">\n");
         s.push_str(&profile);
         s.push_str("</div>\n");
