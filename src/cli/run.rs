@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 
-use crate::driver::session::{default_out_dir, run_scenario, RunOptions};
+use crate::driver::session::{check_duration_s, default_out_dir, run_scenario, RunOptions};
 use crate::driver::{interrupt, table};
 use crate::metrics::results::Results;
 
@@ -32,8 +32,9 @@ pub struct RunArgs {
     /// `esbench models`).
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
-    /// Measured time per model, e.g. `20`, `20s` or `1500ms` (default: the scenario's).
-    #[arg(long, value_parser = parse_duration_s)]
+    /// Measured time per model, e.g. `20`, `20s` or `1500ms`: 0.5 s to 24 h (default: the
+    /// scenario's).
+    #[arg(long, value_parser = parse_duration_s, allow_hyphen_values = true)]
     pub duration: Option<f64>,
     /// Short run: the scenario's quick_duration_s and a 0.5 s warm-up.
     #[arg(long)]
@@ -60,7 +61,8 @@ pub struct RunArgs {
     pub profile: bool,
 }
 
-/// Seconds from `20`, `20s`, `1.5s` or `1500ms`.
+/// Seconds from `20`, `20s`, `1.5s` or `1500ms`, within the range of
+/// [`check_duration_s`].
 pub fn parse_duration_s(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
@@ -70,12 +72,14 @@ pub fn parse_duration_s(text: &str) -> Result<f64, String> {
     } else {
         (t, 1.0)
     };
-    match num.trim().parse::<f64>() {
-        Ok(v) if v > 0.0 && v.is_finite() => Ok(v * scale),
-        _ => Err(format!(
+    let Ok(v) = num.trim().parse::<f64>() else {
+        return Err(format!(
             "{text:?} is not a duration (use seconds like 20, 20s or 1500ms)"
-        )),
-    }
+        ));
+    };
+    let secs = v * scale;
+    check_duration_s(secs).map_err(|why| format!("{text:?} {why}"))?;
+    Ok(secs)
 }
 
 pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
@@ -156,7 +160,14 @@ mod tests {
         assert_eq!(parse_duration_s("20"), Ok(20.0));
         assert_eq!(parse_duration_s("2.5s"), Ok(2.5));
         assert_eq!(parse_duration_s("1500ms"), Ok(1.5));
-        assert!(parse_duration_s("-1").is_err());
         assert!(parse_duration_s("soon").is_err());
+        for bad in [
+            "0", "-1", "-5s", "NaN", "inf", "0.1", "100ms", "1e9", "90000s",
+        ] {
+            let e = parse_duration_s(bad).unwrap_err();
+            assert!(e.contains("0.5 s to 86400 s"), "{bad}: {e}");
+        }
+        assert_eq!(parse_duration_s("500ms"), Ok(0.5));
+        assert_eq!(parse_duration_s("86400"), Ok(86_400.0));
     }
 }
