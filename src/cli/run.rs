@@ -1,11 +1,11 @@
 //! `esbench run`: the main job — every model under the same load, measured honestly.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
 use crate::driver::session::{check_duration_s, default_out_dir, run_scenario, RunOptions};
-use crate::driver::{interrupt, table};
+use crate::driver::{interrupt, latest, table};
 use crate::metrics::results::Results;
 
 /// Run scenarios against every concurrency model and measure CPU, latency and jitter.
@@ -20,8 +20,10 @@ Examples:
 
 Each model runs as its own `esbench serve` child process, one after another, after a floor
 probe of the machine's own timer latency. Results go to reports/<UTC timestamp>/results.json
-(or --out DIR) after every model, with the HTML report next to them. Ctrl-C stops cleanly
-and keeps what was measured.
+(or --out DIR) after every model, with the HTML report next to them; reports/latest then
+points at that directory (for runs written under reports/ only). Ctrl-C stops cleanly and
+keeps what was measured. On a terminal a progress bar shows where the run is; otherwise
+(CI logs, pipes) one plain line per model start and finish goes to stderr.
 
 Exit code: 0 all models ok, 3 some model failed or crashed (its row says why),
 130 interrupted by Ctrl-C, 2 the run itself could not be done (bad scenario, unknown model).")]
@@ -141,6 +143,14 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
                 Ok(id) => println!("history: run {id} in {}", args.history.display()),
                 Err(e) => eprintln!("warning: the run was not recorded in history: {e:#}"),
             }
+        }
+    }
+
+    if !all.is_empty() {
+        match latest::update_latest(Path::new(latest::REPORTS_DIR), &out) {
+            Ok(Some(link)) => println!("latest: {} -> {}", link.display(), out.display()),
+            Ok(None) => {}
+            Err(e) => eprintln!("warning: {e:#}"),
         }
     }
 

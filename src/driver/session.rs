@@ -351,7 +351,7 @@ pub fn default_out_dir() -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    PathBuf::from("reports").join(utc_stamp(secs))
+    PathBuf::from(super::latest::REPORTS_DIR).join(utc_stamp(secs))
 }
 
 /// `YYYYMMDD-HHMMSS` (UTC) for seconds since the Unix epoch.
