@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use crate::driver::session::{check_duration_s, default_out_dir, run_scenario, RunOptions};
+use crate::driver::session::{
+    check_duration_s, default_out_dir, run_scenario, RunOptions, MAX_DURATION_S,
+};
 use crate::driver::{interrupt, latest, table};
 use crate::metrics::results::Results;
 
@@ -36,7 +38,7 @@ pub struct RunArgs {
     pub models: Vec<String>,
     /// Measured time per model, e.g. `20`, `20s` or `1500ms`: 0.5 s to 24 h (default: the
     /// scenario's).
-    #[arg(long, value_parser = parse_duration_s, allow_hyphen_values = true)]
+    #[arg(long, value_parser = parse_measured_s, allow_hyphen_values = true)]
     pub duration: Option<f64>,
     /// Short run: the scenario's quick_duration_s and a 0.5 s warm-up.
     #[arg(long)]
@@ -63,9 +65,29 @@ pub struct RunArgs {
     pub profile: bool,
 }
 
-/// Seconds from `20`, `20s`, `1.5s` or `1500ms`, within the range of
-/// [`check_duration_s`].
+/// Seconds from `20`, `20s`, `1.5s` or `1500ms`: any positive length up to 24 h (shared by
+/// `profile --window`, where short windows make sense; `run --duration` is stricter).
 pub fn parse_duration_s(text: &str) -> Result<f64, String> {
+    let secs = parse_seconds(text)?;
+    if secs.is_nan() || secs <= 0.0 || secs > MAX_DURATION_S {
+        return Err(format!(
+            "{text:?} is not a usable duration: give more than 0 s and at most \
+             {MAX_DURATION_S} s (24 h), e.g. 20, 20s or 1500ms"
+        ));
+    }
+    Ok(secs)
+}
+
+/// A measured time per model (`run --duration`, `sweep --duration`): like
+/// [`parse_duration_s`], within the range of [`check_duration_s`].
+pub fn parse_measured_s(text: &str) -> Result<f64, String> {
+    let secs = parse_seconds(text)?;
+    check_duration_s(secs).map_err(|why| format!("{text:?} {why}"))?;
+    Ok(secs)
+}
+
+/// The number of seconds `text` says, unchecked.
+fn parse_seconds(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
         (n, 1e-3)
@@ -74,14 +96,12 @@ pub fn parse_duration_s(text: &str) -> Result<f64, String> {
     } else {
         (t, 1.0)
     };
-    let Ok(v) = num.trim().parse::<f64>() else {
-        return Err(format!(
+    match num.trim().parse::<f64>() {
+        Ok(v) => Ok(v * scale),
+        Err(_) => Err(format!(
             "{text:?} is not a duration (use seconds like 20, 20s or 1500ms)"
-        ));
-    };
-    let secs = v * scale;
-    check_duration_s(secs).map_err(|why| format!("{text:?} {why}"))?;
-    Ok(secs)
+        )),
+    }
 }
 
 pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
@@ -167,17 +187,23 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration_s("20"), Ok(20.0));
-        assert_eq!(parse_duration_s("2.5s"), Ok(2.5));
-        assert_eq!(parse_duration_s("1500ms"), Ok(1.5));
-        assert!(parse_duration_s("soon").is_err());
+        for parse in [parse_duration_s, parse_measured_s] {
+            assert_eq!(parse("20"), Ok(20.0));
+            assert_eq!(parse("2.5s"), Ok(2.5));
+            assert_eq!(parse("1500ms"), Ok(1.5));
+            assert_eq!(parse("86400"), Ok(86_400.0));
+            for bad in ["soon", "0", "-1", "-5s", "NaN", "inf", "1e9", "90000s"] {
+                assert!(parse(bad).is_err(), "{bad}");
+            }
+        }
+        // A profiling window may be short; a measured window may not.
+        assert_eq!(parse_duration_s("300ms"), Ok(0.3));
         for bad in [
             "0", "-1", "-5s", "NaN", "inf", "0.1", "100ms", "1e9", "90000s",
         ] {
-            let e = parse_duration_s(bad).unwrap_err();
+            let e = parse_measured_s(bad).unwrap_err();
             assert!(e.contains("0.5 s to 86400 s"), "{bad}: {e}");
         }
-        assert_eq!(parse_duration_s("500ms"), Ok(0.5));
-        assert_eq!(parse_duration_s("86400"), Ok(86_400.0));
+        assert_eq!(parse_measured_s("500ms"), Ok(0.5));
     }
 }
