@@ -129,3 +129,38 @@ fn unusable_input_exits_2_with_a_clear_error() {
         assert!(err.contains(expect), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn quick_against_full_exits_2_unless_allow_mixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full");
+    write_runs(&full, 0..1, 1.0);
+    let quick = dir.path().join("quick");
+    std::fs::create_dir_all(&quick).unwrap();
+    let mut r = fake_run(1, 1.0, &models(1.0));
+    r.scenario.quick = true;
+    r.scenario.duration_s = 4.0;
+    r.scenario.warmup_s = 0.5;
+    r.save(&quick.join("results-1.json")).unwrap();
+    let (f, q) = (full.to_str().unwrap(), quick.to_str().unwrap());
+
+    let out = check(&["--baseline", f, "--current", q]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("the baseline is full") && err.contains("the current runs are quick"),
+        "{err}"
+    );
+    assert!(err.contains("without --quick"), "{err}");
+
+    // Compared anyway: a verdict (0 or 1 — the fabricated counts are per run, so a 5x shorter
+    // window shows as 5x the context switches per second, which is why this is refused by
+    // default), with the note saying the figures are only indicative.
+    let out = check(&["--baseline", f, "--current", q, "--allow-mixed"]);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("--allow-mixed"));
+}

@@ -104,7 +104,9 @@ fn injected_poll_and_command_delays_are_recovered() {
     let end = t0 + 1500 * MS;
     let clients =
         Clients::start(&[spec(f.addr, 30, vec![cmds])], t0, end, StopFlag::new()).unwrap();
-    let logs = clients.join();
+    let joined = clients.join();
+    assert!(joined.panicked.is_empty(), "{:?}", joined.panicked);
+    let logs = joined.logs;
     let board = f.record.lock().unwrap().clone();
     let fig = join(
         &logs,
@@ -152,7 +154,8 @@ fn slow_answers_skip_slots_and_latency_counts_from_the_plan() {
     let end = t0 + 1200 * MS;
     let logs = Clients::start(&[spec(f.addr, 20, vec![])], t0, end, StopFlag::new())
         .unwrap()
-        .join();
+        .join()
+        .logs;
     let fig = join(
         &logs,
         &[BoardRecord::default()],
@@ -195,7 +198,7 @@ fn a_dead_server_is_counted_as_failures_and_stop_is_prompt() {
     std::thread::sleep(Duration::from_millis(300));
     stop.stop();
     let started = std::time::Instant::now();
-    let logs = clients.join();
+    let logs = clients.join().logs;
     assert!(started.elapsed() < Duration::from_secs(2));
     let fig = join(
         &logs,

@@ -38,6 +38,9 @@ pub struct Options {
     pub mode: Mode,
     /// Treat a baseline model missing from the current runs as a note, not unusable input.
     pub allow_missing_models: bool,
+    /// Compare runs measured with different settings (quick and full, other durations or
+    /// warm-ups) instead of refusing them as unusable input.
+    pub allow_mixed: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -115,6 +118,7 @@ pub fn compare(
 ) -> Result<Outcome> {
     let mut notes = Vec::new();
     let scenario = check_scenarios(baseline, current, &mut notes)?;
+    check_settings(baseline, current, opts.allow_mixed, &mut notes)?;
     let models = common_models(baseline, current, opts.allow_missing_models, &mut notes)?;
     let mut rows = Vec::new();
     for model in &models {
@@ -181,17 +185,124 @@ fn check_scenarios(
             "scenario {name:?} has different contents across the runs compared"
         ));
     }
-    if baseline
-        .iter()
-        .chain(current)
-        .any(|(_, r)| r.scenario.quick != first.scenario.quick)
-    {
-        notes.push(
-            "some runs used --quick and some did not: tail percentiles differ with run length"
-                .into(),
-        );
-    }
     Ok(name.clone())
+}
+
+/// How a run was measured: what decides whether two runs' figures can be compared at all.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Setting {
+    quick: bool,
+    duration_s: f64,
+    warmup_s: f64,
+}
+
+impl Setting {
+    fn of(r: &Results) -> Setting {
+        Setting {
+            quick: r.scenario.quick,
+            duration_s: r.scenario.duration_s,
+            warmup_s: r.scenario.warmup_s,
+        }
+    }
+
+    fn same(&self, o: &Setting) -> bool {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0);
+        self.quick == o.quick
+            && close(self.duration_s, o.duration_s)
+            && close(self.warmup_s, o.warmup_s)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} ({} s measured after {} s warm-up)",
+            if self.quick { "quick" } else { "full" },
+            self.duration_s,
+            self.warmup_s
+        )
+    }
+}
+
+/// The distinct settings of one side, each with its first file and how many runs had it.
+fn settings_of(side: &[(PathBuf, Results)]) -> Vec<(Setting, PathBuf, usize)> {
+    let mut out: Vec<(Setting, PathBuf, usize)> = Vec::new();
+    for (p, r) in side {
+        let s = Setting::of(r);
+        match out.iter_mut().find(|(o, _, _)| o.same(&s)) {
+            Some(e) => e.2 += 1,
+            None => out.push((s, p.clone(), 1)),
+        }
+    }
+    out
+}
+
+fn describe_side(settings: &[(Setting, PathBuf, usize)]) -> String {
+    let one = |(s, p, n): &(Setting, PathBuf, usize)| {
+        let files = if *n > 1 {
+            format!("{} and {} more", p.display(), n - 1)
+        } else {
+            p.display().to_string()
+        };
+        format!("{} in {files}", s.describe())
+    };
+    match settings {
+        [only] => one(only),
+        many => format!(
+            "a mix: {}",
+            many.iter().map(one).collect::<Vec<_>>().join("; ")
+        ),
+    }
+}
+
+/// Runs measured differently — quick against full, or other durations or warm-ups — are
+/// refused (unless `allow_mixed`): a percentile of a 4 s window after 0.5 s of warm-up and
+/// one of a 20 s window after 2 s are different quantities, so even p50 would be judged on a
+/// difference the build did not make.
+fn check_settings(
+    baseline: &[(PathBuf, Results)],
+    current: &[(PathBuf, Results)],
+    allow_mixed: bool,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let (b, c) = (settings_of(baseline), settings_of(current));
+    let all_same = b.len() == 1 && c.len() == 1 && b[0].0.same(&c[0].0);
+    if all_same {
+        return Ok(());
+    }
+    let what = format!(
+        "the baseline is {}, the current runs are {}",
+        describe_side(&b),
+        describe_side(&c)
+    );
+    if allow_mixed {
+        notes.push(format!(
+            "runs measured differently were compared anyway (--allow-mixed): {what}; \
+             changes are only indicative"
+        ));
+        return Ok(());
+    }
+    let quick = |side: &[(Setting, PathBuf, usize)]| -> Option<bool> {
+        let q = side[0].0.quick;
+        side.iter().all(|(s, _, _)| s.quick == q).then_some(q)
+    };
+    let fix = match (quick(&b), quick(&c)) {
+        (Some(true), Some(false)) => {
+            "re-run the current side with `esbench run --quick`, as the baseline was made \
+             (or compare against a baseline of full runs)"
+        }
+        (Some(false), Some(true)) => {
+            "re-run the current side without --quick, as the baseline was made \
+             (or compare against a baseline of quick runs)"
+        }
+        _ => {
+            "re-run so that every run uses the same --quick / --duration and the same \
+             scenario [run] settings"
+        }
+    };
+    bail!(
+        "runs measured differently cannot be compared: {what}. Windows of different lengths \
+         after different warm-ups give different percentiles whatever the build; {fix}. \
+         --allow-mixed compares them anyway"
+    )
 }
 
 /// Models on both sides, in baseline order.

@@ -40,6 +40,7 @@ fn opts(mode: Mode) -> Options {
         thresholds: Thresholds::default(),
         mode,
         allow_missing_models: false,
+        allow_mixed: false,
     }
 }
 
@@ -318,4 +319,68 @@ fn verdicts_are_reproducible() {
         render(&b, Format::Json),
         "same inputs and seed, same output"
     );
+}
+
+/// Makes `runs` look like `esbench run --quick` of the fixture scenario.
+fn make_quick(runs: &mut [(PathBuf, Results)]) {
+    for (_, r) in runs {
+        r.scenario.quick = true;
+        r.scenario.duration_s = 4.0;
+        r.scenario.warmup_s = 0.5;
+    }
+}
+
+#[test]
+fn quick_and_full_runs_are_refused_unless_allowed() {
+    let mut quick = side(0..3, 1.0, &typical());
+    make_quick(&mut quick);
+    let full = side(3..4, 1.0, &typical());
+
+    let e = compare(&quick, &full, &opts(Mode::Normal)).unwrap_err();
+    let msg = format!("{e:#}");
+    assert!(msg.contains("cannot be compared"), "{msg}");
+    assert!(
+        msg.contains(
+            "the baseline is quick (4 s measured after 0.5 s warm-up) in run-0.json and 2 more"
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("the current runs are full (20 s measured after 2 s warm-up) in run-3.json"),
+        "{msg}"
+    );
+    assert!(msg.contains("with `esbench run --quick`"), "{msg}");
+    assert!(msg.contains("--allow-mixed"), "{msg}");
+
+    // The other way round, the fix is the other way round.
+    let e = compare(&full, &quick, &opts(Mode::Normal)).unwrap_err();
+    assert!(format!("{e:#}").contains("without --quick"), "{e:#}");
+
+    // A side that mixes both is named as a mix.
+    let mut mixed = side(4..6, 1.0, &typical());
+    make_quick(&mut mixed[..1]);
+    let e = compare(&full, &mixed, &opts(Mode::Normal)).unwrap_err();
+    assert!(format!("{e:#}").contains("a mix: "), "{e:#}");
+
+    // Same --quick but another --duration is as incomparable.
+    let mut longer = side(6..7, 1.0, &typical());
+    longer[0].1.scenario.duration_s = 30.0;
+    let e = compare(&full, &longer, &opts(Mode::Normal)).unwrap_err();
+    assert!(format!("{e:#}").contains("30 s measured"), "{e:#}");
+
+    let mut o = opts(Mode::Normal);
+    o.allow_mixed = true;
+    let out = compare(&quick, &full, &o).unwrap();
+    assert!(!out.rows.is_empty());
+    assert!(
+        out.notes.iter().any(|n| n.contains("--allow-mixed")),
+        "{:?}",
+        out.notes
+    );
+
+    // Equal settings on both sides (all quick) compare without a word about it.
+    let mut quick2 = side(7..8, 1.0, &typical());
+    make_quick(&mut quick2);
+    let out = compare(&quick, &quick2, &opts(Mode::Normal)).unwrap();
+    assert!(!out.notes.iter().any(|n| n.contains("measured differently")));
 }

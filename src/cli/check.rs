@@ -15,7 +15,8 @@ Examples:
   esbench check --baseline old.json --current new.json --format markdown > summary.md
   esbench check --gross --baseline reports/baseline/ --current /tmp/ci-runs/
 
-Exit status: 0 nothing regressed, 1 a regression (named on stderr), 2 unusable input.
+Exit status: 0 nothing regressed, 1 a regression (named on stderr), 2 unusable input
+(including runs measured differently: quick against full, other durations or warm-ups).
 A directory stands for every *.json results file in it. With several files per side the
 intervals come from resampling the runs; with one, from the run's HDR histograms.")]
 pub struct CheckArgs {
@@ -40,6 +41,10 @@ pub struct CheckArgs {
     /// Compare the models both sides have even if some baseline models did not run
     #[arg(long)]
     pub allow_missing_models: bool,
+    /// Compare runs measured differently (quick against full, other --duration or warm-up),
+    /// which is refused by default; the verdicts are then only indicative
+    #[arg(long)]
+    pub allow_mixed: bool,
 }
 
 pub fn exec(args: CheckArgs) -> Result<i32> {
@@ -51,6 +56,7 @@ pub fn exec(args: CheckArgs) -> Result<i32> {
             Mode::Normal
         },
         allow_missing_models: args.allow_missing_models,
+        allow_mixed: args.allow_mixed,
     };
     let outcome = check_files(&args.baseline, &args.current, &opts)?;
     let text = render::render(&outcome, args.format);

@@ -1,11 +1,13 @@
 //! `esbench run`: the main job — every model under the same load, measured honestly.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use crate::driver::session::{default_out_dir, run_scenario, RunOptions};
-use crate::driver::{interrupt, table};
+use crate::driver::session::{
+    check_duration_s, default_out_dir, run_scenario, RunOptions, MAX_DURATION_S,
+};
+use crate::driver::{interrupt, latest, table};
 use crate::metrics::results::Results;
 
 /// Run scenarios against every concurrency model and measure CPU, latency and jitter.
@@ -20,8 +22,10 @@ Examples:
 
 Each model runs as its own `esbench serve` child process, one after another, after a floor
 probe of the machine's own timer latency. Results go to reports/<UTC timestamp>/results.json
-(or --out DIR) after every model, with the HTML report next to them. Ctrl-C stops cleanly
-and keeps what was measured.
+(or --out DIR) after every model, with the HTML report next to them; reports/latest then
+points at that directory (for runs written under reports/ only). Ctrl-C stops cleanly and
+keeps what was measured. On a terminal a progress bar shows where the run is; otherwise
+(CI logs, pipes) one plain line per model start and finish goes to stderr.
 
 Exit code: 0 all models ok, 3 some model failed or crashed (its row says why),
 130 interrupted by Ctrl-C, 2 the run itself could not be done (bad scenario, unknown model).")]
@@ -32,8 +36,9 @@ pub struct RunArgs {
     /// `esbench models`).
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
-    /// Measured time per model, e.g. `20`, `20s` or `1500ms` (default: the scenario's).
-    #[arg(long, value_parser = parse_duration_s)]
+    /// Measured time per model, e.g. `20`, `20s` or `1500ms`: 0.5 s to 24 h (default: the
+    /// scenario's).
+    #[arg(long, value_parser = parse_measured_s, allow_hyphen_values = true)]
     pub duration: Option<f64>,
     /// Short run: the scenario's quick_duration_s and a 0.5 s warm-up.
     #[arg(long)]
@@ -60,8 +65,29 @@ pub struct RunArgs {
     pub profile: bool,
 }
 
-/// Seconds from `20`, `20s`, `1.5s` or `1500ms`.
+/// Seconds from `20`, `20s`, `1.5s` or `1500ms`: any positive length up to 24 h (shared by
+/// `profile --window`, where short windows make sense; `run --duration` is stricter).
 pub fn parse_duration_s(text: &str) -> Result<f64, String> {
+    let secs = parse_seconds(text)?;
+    if secs.is_nan() || secs <= 0.0 || secs > MAX_DURATION_S {
+        return Err(format!(
+            "{text:?} is not a usable duration: give more than 0 s and at most \
+             {MAX_DURATION_S} s (24 h), e.g. 20, 20s or 1500ms"
+        ));
+    }
+    Ok(secs)
+}
+
+/// A measured time per model (`run --duration`, `sweep --duration`): like
+/// [`parse_duration_s`], within the range of [`check_duration_s`].
+pub fn parse_measured_s(text: &str) -> Result<f64, String> {
+    let secs = parse_seconds(text)?;
+    check_duration_s(secs).map_err(|why| format!("{text:?} {why}"))?;
+    Ok(secs)
+}
+
+/// The number of seconds `text` says, unchecked.
+fn parse_seconds(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
         (n, 1e-3)
@@ -71,8 +97,8 @@ pub fn parse_duration_s(text: &str) -> Result<f64, String> {
         (t, 1.0)
     };
     match num.trim().parse::<f64>() {
-        Ok(v) if v > 0.0 && v.is_finite() => Ok(v * scale),
-        _ => Err(format!(
+        Ok(v) => Ok(v * scale),
+        Err(_) => Err(format!(
             "{text:?} is not a duration (use seconds like 20, 20s or 1500ms)"
         )),
     }
@@ -140,6 +166,14 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         }
     }
 
+    if !all.is_empty() {
+        match latest::update_latest(Path::new(latest::REPORTS_DIR), &out) {
+            Ok(Some(link)) => println!("latest: {} -> {}", link.display(), out.display()),
+            Ok(None) => {}
+            Err(e) => eprintln!("warning: {e:#}"),
+        }
+    }
+
     if interrupt::interrupted() {
         return Ok(130);
     }
@@ -153,10 +187,23 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration_s("20"), Ok(20.0));
-        assert_eq!(parse_duration_s("2.5s"), Ok(2.5));
-        assert_eq!(parse_duration_s("1500ms"), Ok(1.5));
-        assert!(parse_duration_s("-1").is_err());
-        assert!(parse_duration_s("soon").is_err());
+        for parse in [parse_duration_s, parse_measured_s] {
+            assert_eq!(parse("20"), Ok(20.0));
+            assert_eq!(parse("2.5s"), Ok(2.5));
+            assert_eq!(parse("1500ms"), Ok(1.5));
+            assert_eq!(parse("86400"), Ok(86_400.0));
+            for bad in ["soon", "0", "-1", "-5s", "NaN", "inf", "1e9", "90000s"] {
+                assert!(parse(bad).is_err(), "{bad}");
+            }
+        }
+        // A profiling window may be short; a measured window may not.
+        assert_eq!(parse_duration_s("300ms"), Ok(0.3));
+        for bad in [
+            "0", "-1", "-5s", "NaN", "inf", "0.1", "100ms", "1e9", "90000s",
+        ] {
+            let e = parse_measured_s(bad).unwrap_err();
+            assert!(e.contains("0.5 s to 86400 s"), "{bad}: {e}");
+        }
+        assert_eq!(parse_measured_s("500ms"), Ok(0.5));
     }
 }

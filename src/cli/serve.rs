@@ -2,7 +2,8 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -17,8 +18,10 @@ Examples:
   esbench serve --model smol --serial /dev/pts/5 --serial /dev/pts/6 --listen 127.0.0.1:6000
   esbench serve --model tokio --serial /dev/pts/5 --scenario scenarios/heavy-frame.toml --stats-out stats.json
 
-Board i is served on the --listen port + i. One `listening ADDR` line per board is printed
-once the sockets accept. SIGTERM or Ctrl-C stops it, prints the statistics and writes them
+Board i is served on the --listen port + i. Each --serial must exist and be a terminal (a
+board's /dev/ttyACM*, or the pty `esbench device` prints); anything else is refused at
+start-up. A device that disappears later (unplugged) is reopened with backoff. One
+`listening ADDR` line per board is printed once the sockets accept. SIGTERM or Ctrl-C stops it, prints the statistics and writes them
 to --stats-out.")]
 pub struct ServeArgs {
     /// Concurrency model (see `esbench models`).
@@ -40,10 +43,20 @@ pub struct ServeArgs {
 }
 
 pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
+    if crate::models::find(&args.model).is_none() {
+        anyhow::bail!(
+            "unknown model {:?}; available: {}",
+            args.model,
+            crate::models::names()
+        );
+    }
     let bridge = match &args.scenario {
         Some(p) => bridge_config_from_scenario(p)?,
         None => BridgeConfig::default(),
     };
+    for path in &args.serial {
+        check_serial_device(path)?;
+    }
     // A thousand idle Scratch clients need more than the default 1024 fds.
     let _ = net::raise_nofile_limit();
     let shutdown = Shutdown::new().context("cannot create the shutdown eventfd")?;
@@ -71,6 +84,38 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
         crate::metrics::results::write_atomic(path, &json)?;
     }
     Ok(0)
+}
+
+/// Refuses, at start-up, a `--serial` path that is missing or is not a terminal (e.g.
+/// `/dev/null`, a regular file): the bridge would read end-of-file from it at once and
+/// "reconnect" twenty times a second forever. Only start-up is this strict: a device that
+/// vanishes *later* (a board unplugged mid-run) is reopened with backoff by the models.
+pub fn check_serial_device(path: &Path) -> anyhow::Result<()> {
+    let shown = path.display();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
+            "serial device {shown} does not exist: plug the board in (it shows up as \
+             /dev/ttyACM0 or similar) or start a virtual one with `esbench device`"
+        ),
+        Err(e) => return Err(e).with_context(|| format!("cannot open serial device {shown}")),
+    };
+    if meta.is_dir() {
+        anyhow::bail!("serial device {shown} is a directory, not a terminal");
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .with_context(|| format!("cannot open serial device {shown}"))?;
+    if let Err(e) = nix::sys::termios::tcgetattr(&file) {
+        anyhow::bail!(
+            "{shown} is not a terminal ({e}): --serial needs the board's serial device \
+             (e.g. /dev/ttyACM0) or a pseudo-terminal from `esbench device`"
+        );
+    }
+    Ok(())
 }
 
 /// The scenario's `[workload]` as the bridge needs it.

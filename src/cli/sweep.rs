@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 
-use crate::cli::run::parse_duration_s;
+use crate::cli::run::parse_measured_s;
 use crate::driver::interrupt;
 use crate::driver::session::{default_out_dir, RunOptions};
 use crate::sweep::execute::{self, SweepPlan};
@@ -52,7 +52,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub quick: bool,
     /// Measured time per model at every point, e.g. `10`, `10s` or `1500ms`.
-    #[arg(long, value_parser = parse_duration_s)]
+    #[arg(long, value_parser = parse_measured_s)]
     pub duration: Option<f64>,
     /// Directory for the sweep (default: reports/sweep-<UTC timestamp>).
     #[arg(long)]

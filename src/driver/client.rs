@@ -23,6 +23,7 @@ use super::http::HttpConn;
 use super::pace::{sleep_until_ns, Plan};
 use super::pollbody::PollBody;
 use crate::clock::now_ns;
+use crate::metrics::results::ModelResult;
 
 /// One command pattern: `paths` are sent in turn, one every `every_ns`.
 #[derive(Clone, Debug)]
@@ -267,11 +268,151 @@ impl Clients {
         self.threads.iter().all(|t| t.is_finished())
     }
 
-    /// Waits for every thread and returns their logs.
-    pub fn join(self) -> Vec<ClientLog> {
-        self.threads
-            .into_iter()
-            .filter_map(|t| t.join().ok())
-            .collect()
+    /// Waits for every thread and returns their logs, and which threads panicked (a
+    /// panicked thread's log is lost, so the figures then cover the other clients only).
+    pub fn join(self) -> Joined {
+        let threads = self.threads.len();
+        let mut joined = Joined {
+            logs: Vec::with_capacity(threads),
+            panicked: Vec::new(),
+            threads,
+        };
+        for t in self.threads {
+            let name = t.thread().name().unwrap_or("client").to_string();
+            match t.join() {
+                Ok(log) => joined.logs.push(log),
+                Err(payload) => {
+                    joined
+                        .panicked
+                        .push(format!("{name}: {}", panic_message(&*payload)));
+                }
+            }
+        }
+        joined
+    }
+}
+
+/// The client threads' logs after [`Clients::join`].
+#[derive(Debug, Default)]
+pub struct Joined {
+    /// Logs of the threads that finished.
+    pub logs: Vec<ClientLog>,
+    /// `thread-name: panic message` of each thread that panicked.
+    pub panicked: Vec<String>,
+    /// How many client threads there were in all.
+    pub threads: usize,
+}
+
+impl Joined {
+    /// Records the panicked threads in `row`: the `client_threads_panicked` counter (always
+    /// present, a zero is a finding too) and, when any did, the status, so the table, the
+    /// report and `esbench check` never take partial figures for whole ones. Call after the
+    /// status is otherwise final.
+    pub fn mark(&self, row: &mut ModelResult) {
+        row.counters
+            .insert("client_threads_panicked".into(), self.panicked.len() as u64);
+        if self.panicked.is_empty() {
+            return;
+        }
+        let what = format!(
+            "{} of {} client threads panicked ({}); their requests are missing from the figures",
+            self.panicked.len(),
+            self.threads,
+            self.panicked.join("; ")
+        );
+        row.status = if row.is_ok() {
+            format!("partial: {what}")
+        } else {
+            format!("{}; also {what}", row.status)
+        };
+    }
+}
+
+/// The text of a panic payload (`panic!` with a literal or a formatted message).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panicked".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clients(panics: &[bool]) -> Clients {
+        let threads = panics
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| {
+                std::thread::Builder::new()
+                    .name(format!("scratch-poll-{i}"))
+                    .spawn(move || {
+                        if p {
+                            panic!("injected failure {i}");
+                        }
+                        ClientLog {
+                            board: i,
+                            ..ClientLog::default()
+                        }
+                    })
+                    .unwrap()
+            })
+            .collect();
+        Clients {
+            threads,
+            stop: StopFlag::new(),
+        }
+    }
+
+    #[test]
+    fn panicked_client_threads_are_counted_and_mark_the_row_partial() {
+        let joined = clients(&[false, true, false]).join();
+        assert_eq!(joined.logs.len(), 2);
+        assert_eq!(joined.threads, 3);
+        assert_eq!(
+            joined.panicked,
+            ["scratch-poll-1: injected failure 1".to_string()]
+        );
+        let mut row = ModelResult {
+            status: "ok".into(),
+            ..ModelResult::default()
+        };
+        joined.mark(&mut row);
+        assert_eq!(row.counters["client_threads_panicked"], 1);
+        assert!(!row.is_ok());
+        assert!(
+            row.status
+                .starts_with("partial: 1 of 3 client threads panicked"),
+            "{}",
+            row.status
+        );
+        assert!(row.status.contains("injected failure 1"), "{}", row.status);
+
+        // A row that already failed keeps its reason first.
+        let mut crashed = ModelResult {
+            status: "crashed: serve signal 9".into(),
+            ..ModelResult::default()
+        };
+        joined.mark(&mut crashed);
+        assert!(crashed
+            .status
+            .starts_with("crashed: serve signal 9; also 1 of 3"));
+    }
+
+    #[test]
+    fn no_panics_leave_the_row_ok_with_a_zero_counter() {
+        let joined = clients(&[false, false]).join();
+        assert_eq!(joined.logs.len(), 2);
+        let mut row = ModelResult {
+            status: "ok".into(),
+            ..ModelResult::default()
+        };
+        joined.mark(&mut row);
+        assert!(row.is_ok());
+        assert_eq!(row.counters["client_threads_panicked"], 0);
     }
 }

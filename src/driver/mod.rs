@@ -7,6 +7,7 @@ pub mod floor;
 pub mod http;
 pub mod interrupt;
 pub mod join;
+pub mod latest;
 pub mod model_run;
 pub mod pace;
 pub mod pollbody;

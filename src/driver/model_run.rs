@@ -129,7 +129,7 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
     bar.set_message(format!("{}: stopping", plan.model));
     let (exit, rusage, killed) = child.stop(STOP_GRACE)?;
     let lifetime_wall_s = (now_ns() - spawned_ns) as f64 / 1e9;
-    let logs = clients.join();
+    let joined = clients.join();
 
     let records: Vec<BoardRecord> = boards
         .iter()
@@ -162,7 +162,7 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
         start_ns: win_start,
         end_ns: measured_end,
     };
-    let fig = join(&logs, &records, window);
+    let fig = join(&joined.logs, &records, window);
     row.poll_latency = Summary::from_histogram(&fig.poll_latency);
     row.staleness = Summary::from_histogram(&fig.staleness);
     row.command_latency = Summary::from_histogram(&fig.command_latency);
@@ -199,6 +199,7 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
             Err(e) => format!("error: {e:#}"),
         },
     };
+    joined.mark(row);
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! A whole `esbench run`: the floor, then every model in turn (never two at once), saving
 //! results after each step so that a crash or Ctrl-C loses nothing already measured.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use super::interrupt;
 use super::model_run::{run_model, ModelPlan};
 use super::pace::ms_to_ns;
 use crate::metrics::machine::{describe_machine, git_commit, load_note};
-use crate::metrics::results::{Results, ScenarioInfo, SCHEMA};
+use crate::metrics::results::{ModelResult, Results, ScenarioInfo, SCHEMA};
 use crate::scenario::Scenario;
 
 /// What to run and how.
@@ -27,7 +28,8 @@ pub struct RunOptions {
     pub pin: bool,
     /// The esbench binary that provides `serve` (normally this one).
     pub exe: PathBuf,
-    /// Show progress bars (they hide themselves anyway when stderr is not a terminal).
+    /// Show progress: a bar when stderr is a terminal, else one plain line per model start
+    /// and finish (CI logs and pipes would otherwise show nothing for minutes).
     pub progress: bool,
     /// After each model's measured pass, a separate profiling pass (`--profile`).
     pub profile: bool,
@@ -40,6 +42,32 @@ const QUICK_WARMUP_S: f64 = 0.5;
 /// just its max), the full one is long enough for a stable p99.9.
 const QUICK_FLOOR_S: f64 = 4.0;
 const MAX_FLOOR_S: f64 = 10.0;
+/// Longest warm-up accepted from a scenario: an hour is already far more than any runtime
+/// needs to settle.
+const MAX_WARMUP_S: f64 = 3_600.0;
+
+/// Shortest measured window accepted: 15 polls at the default 33 ms; anything shorter
+/// holds too few samples for a percentile to mean anything.
+pub const MIN_DURATION_S: f64 = 0.5;
+/// Longest accepted: a day. Beyond it a typo (`20000000`) is far likelier than intent, and
+/// the histograms and timers are not meant for it.
+pub const MAX_DURATION_S: f64 = 86_400.0;
+
+/// `Ok` when `secs` is a usable measured duration; else why not, naming the accepted range.
+pub fn check_duration_s(secs: f64) -> Result<(), String> {
+    let range = format!("the accepted range is {MIN_DURATION_S} s to {MAX_DURATION_S} s (24 h)");
+    if secs.is_nan() {
+        Err(format!("is not a number of seconds; {range}"))
+    } else if secs < MIN_DURATION_S {
+        Err(format!(
+            "is too short ({secs} s): {range}, e.g. 20, 20s or 1500ms"
+        ))
+    } else if secs > MAX_DURATION_S {
+        Err(format!("is too long ({secs} s): {range}"))
+    } else {
+        Ok(())
+    }
+}
 
 /// Warm-up before each model's measured window.
 pub fn warmup_s(s: &Scenario, quick: bool) -> f64 {
@@ -105,8 +133,19 @@ pub fn run_scenario(
     let models = select_models(opts, &s)?;
     let duration_s = opts.duration_s.unwrap_or_else(|| s.measure_s(opts.quick));
     let warmup_s = warmup_s(&s, opts.quick);
-    if duration_s.is_nan() || duration_s <= 0.0 {
-        bail!("the measured duration must be positive (got {duration_s} s)");
+    if let Err(why) = check_duration_s(duration_s) {
+        let source = match (opts.duration_s, opts.quick) {
+            (Some(_), _) => "--duration".to_string(),
+            (None, true) => format!("{}: run.quick_duration_s", scenario_path.display()),
+            (None, false) => format!("{}: run.duration_s", scenario_path.display()),
+        };
+        bail!("the measured duration from {source} {why}");
+    }
+    if !(0.0..=MAX_WARMUP_S).contains(&warmup_s) {
+        bail!(
+            "{}: run.warmup_s = {warmup_s} is outside 0 to {MAX_WARMUP_S} s",
+            scenario_path.display()
+        );
     }
 
     let mut child_cpus = None;
@@ -144,7 +183,9 @@ pub fn run_scenario(
         ..Results::default()
     };
 
-    let bar = if opts.progress {
+    // indicatif draws nothing when stderr is not a terminal; plain lines stand in for it.
+    let plain = opts.progress && !std::io::stderr().is_terminal();
+    let bar = if opts.progress && !plain {
         ProgressBar::new(0)
     } else {
         ProgressBar::hidden()
@@ -158,6 +199,13 @@ pub fn run_scenario(
     let floor_s = floor_s(opts.quick, duration_s);
     bar.set_prefix(s.name.clone());
     bar.set_message(format!("floor: {floor_s:.0} s timer probe"));
+    if plain {
+        eprintln!(
+            "{}: floor: {floor_s:.0} s timer probe, then {} model(s)…",
+            s.name,
+            models.len()
+        );
+    }
     bar.enable_steady_tick(Duration::from_millis(200));
     results.floor = measure_floor(
         Duration::from_nanos(ms_to_ns(s.workload.watchdog_period_ms)),
@@ -181,6 +229,12 @@ pub fn run_scenario(
             break;
         }
         bar.set_prefix(format!("{model} {}/{}", i + 1, models.len()));
+        if plain {
+            eprintln!(
+                "{}",
+                start_line(i, models.len(), model, warmup_s, duration_s)
+            );
+        }
         let plan = ModelPlan {
             model: model.clone(),
             scenario: s.clone(),
@@ -201,6 +255,13 @@ pub fn run_scenario(
         // fills `row.profile`, never the measured figures (see `esbench::profile`).
         if opts.profile && !interrupt::interrupted() {
             bar.set_message("profiling pass (separate child, not measured)");
+            if plain {
+                eprintln!(
+                    "[{}/{}] {model}: profiling pass (separate child, not measured)…",
+                    i + 1,
+                    models.len()
+                );
+            }
             row.profile = Some(crate::profile::profiling_pass(
                 &opts.exe,
                 model,
@@ -210,17 +271,21 @@ pub fn run_scenario(
                 Duration::from_secs_f64(warmup_s.max(1.0)),
             ));
         }
-        bar.println(format!(
-            "{:>14}: {} (CPU {:.2} %, poll p50 {} µs)",
-            row.name,
-            if row.is_ok() {
-                "ok"
-            } else {
-                row.status.as_str()
-            },
-            row.cpu.percent,
-            row.poll_latency.p50
-        ));
+        if plain {
+            eprintln!("{}", finish_line(i, models.len(), &row));
+        } else {
+            bar.println(format!(
+                "{:>14}: {} (CPU {:.2} %, poll p50 {} µs)",
+                row.name,
+                if row.is_ok() {
+                    "ok"
+                } else {
+                    row.status.as_str()
+                },
+                row.cpu.percent,
+                row.poll_latency.p50
+            ));
+        }
         results.models.push(row);
         results.notes.clone_from(&notes);
         if results.models.len() < models.len() {
@@ -245,6 +310,33 @@ pub fn run_scenario(
     Ok(results)
 }
 
+/// The plain progress line for model `i` (0-based) of `n` starting.
+pub fn start_line(i: usize, n: usize, model: &str, warmup_s: f64, duration_s: f64) -> String {
+    format!(
+        "[{}/{n}] {model}: warm-up {warmup_s} s, measuring {duration_s} s…",
+        i + 1
+    )
+}
+
+/// The plain progress line for model `i` (0-based) of `n` done: its headline figures, or why
+/// it failed (a failed row may hold partial figures; the table shows them).
+pub fn finish_line(i: usize, n: usize, row: &ModelResult) -> String {
+    let figures = format!(
+        "CPU {:.2} %, poll p50 {} µs",
+        row.cpu.percent, row.poll_latency.p50
+    );
+    let what = if row.is_ok() {
+        format!("done ({figures})")
+    } else if row.status.starts_with("interrupted") {
+        row.status.clone()
+    } else if row.status.starts_with("partial") {
+        format!("{} ({figures})", row.status)
+    } else {
+        format!("failed: {}", row.status)
+    };
+    format!("[{}/{n}] {}: {what}", i + 1, row.name)
+}
+
 /// The crash test hook: `ESBENCH_TEST_KILL=<model>:<seconds>` makes the driver SIGKILL that
 /// model's child this many seconds into its measured window.
 fn kill_hook() -> Option<(String, Duration)> {
@@ -259,7 +351,7 @@ pub fn default_out_dir() -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    PathBuf::from("reports").join(utc_stamp(secs))
+    PathBuf::from(super::latest::REPORTS_DIR).join(utc_stamp(secs))
 }
 
 /// `YYYYMMDD-HHMMSS` (UTC) for seconds since the Unix epoch.
@@ -287,6 +379,30 @@ pub fn utc_stamp(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_progress_lines() {
+        assert_eq!(
+            start_line(2, 9, "tokio", 0.5, 20.0),
+            "[3/9] tokio: warm-up 0.5 s, measuring 20 s…"
+        );
+        let mut row = ModelResult {
+            name: "tokio".into(),
+            status: "ok".into(),
+            ..ModelResult::default()
+        };
+        row.cpu.percent = 0.7;
+        row.poll_latency.p50 = 201;
+        assert_eq!(
+            finish_line(2, 9, &row),
+            "[3/9] tokio: done (CPU 0.70 %, poll p50 201 µs)"
+        );
+        row.status = "crashed: serve signal 9 (SIGKILL)".into();
+        assert_eq!(
+            finish_line(2, 9, &row),
+            "[3/9] tokio: failed: crashed: serve signal 9 (SIGKILL)"
+        );
+    }
 
     #[test]
     fn utc_stamps() {

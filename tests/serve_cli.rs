@@ -1,0 +1,79 @@
+//! `esbench serve`'s start-up check of `--serial`, through the real binary: a path that is not
+//! a terminal (`/dev/null`, a regular file) or does not exist is refused at once with the
+//! path named, instead of being "reconnected" twenty times a second; a pseudo-terminal is
+//! accepted.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_esbench"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits up to `limit` for the child to exit; kills it (and fails) if it does not.
+fn exits_within(mut child: Child, limit: Duration) -> (i32, String) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            return (status.code().unwrap_or(-1), err);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("esbench serve was still running after {limit:?}: it accepted the path");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn non_terminals_and_missing_paths_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-board.txt");
+    std::fs::write(&file, "ESP,1,2,3\n").unwrap();
+    let missing = dir.path().join("ttyACM9");
+    for (path, expect) in [
+        ("/dev/null", "/dev/null is not a terminal"),
+        (file.to_str().unwrap(), "not-a-board.txt is not a terminal"),
+        (missing.to_str().unwrap(), "ttyACM9 does not exist"),
+        (dir.path().to_str().unwrap(), "is a directory"),
+    ] {
+        let child = spawn(&["serve", "--serial", path, "--listen", "127.0.0.1:0"]);
+        let (code, err) = exits_within(child, Duration::from_secs(10));
+        assert_eq!(code, 2, "{path}: {err}");
+        assert!(err.contains(expect), "{path}: {err}");
+    }
+}
+
+#[test]
+fn a_pseudo_terminal_is_accepted() {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = nix::unistd::ttyname(&pty.slave).unwrap();
+    let mut child = spawn(&[
+        "serve",
+        "--serial",
+        slave.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let mut line = String::new();
+    // Kept open until the child is gone: it prints its statistics there on SIGTERM.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let (code, err) = exits_within(child, Duration::from_secs(20));
+    assert!(line.starts_with("listening "), "{line:?} {err}");
+    assert_eq!(code, 0, "{err}");
+    drop((pty, stdout));
+}
