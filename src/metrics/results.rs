@@ -230,6 +230,25 @@ mod tests {
     use super::*;
     use crate::metrics::summary::{new_histogram, record_clamped};
 
+    /// Results files are read back by `check`, `report` and the history: a mean written as
+    /// 3.540666666666666 must come back as the same f64, not one ULP away (serde_json's
+    /// `float_roundtrip` feature; without it this failed on real coop stats).
+    #[test]
+    fn floats_survive_a_json_round_trip_bit_for_bit() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut values = vec![3.540_666_666_666_666, 0.1, 1.0 / 3.0, 1e-300, 123_456.789];
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push((x >> 11) as f64 / (1u64 << 53) as f64 * 1e4);
+        }
+        for v in values {
+            let back: f64 = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+            assert_eq!(back.to_bits(), v.to_bits(), "{v}");
+        }
+    }
+
     fn sample() -> Results {
         let mut h = new_histogram();
         record_clamped(&mut h, 120);
