@@ -69,4 +69,14 @@ quick_duration_s = 2.5
     // The bridge accepted more frames over its life than the window's gaps: the warm-up's
     // frames exist but were left out.
     assert!(c["frames_accepted"] >= gaps + 2 * 30, "{c:?}, gaps {gaps}");
+
+    // The floor alongside the model: one probe in the driver, 100 deadlines in the 2.5 s
+    // window (not the warm-up's), and the table's ratios are taken against it.
+    let floor = &m.timer_floor;
+    assert!(
+        (95..=100).contains(&floor.count),
+        "floor ticks {}",
+        floor.count
+    );
+    assert!(std::ptr::eq(r.timer_floor_for(m), floor));
 }

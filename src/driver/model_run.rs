@@ -16,6 +16,7 @@ use indicatif::ProgressBar;
 
 use super::child::{free_ports, ServeChild, ServeCommand};
 use super::client::{ClientSpec, Clients, CommandPlan, StopFlag};
+use super::floor::{probe_alongside, ticks_in_window};
 use super::http::HttpConn;
 use super::interrupt;
 use super::join::{join, BoardRecord, Window};
@@ -110,6 +111,15 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
     let specs = client_specs(s, &child.addrs);
     let stop = StopFlag::new();
     let clients = Clients::start(&specs, t0, win_end, stop.clone())?;
+    // The floor under this model's load, over the same measured window (see driver::floor).
+    let floor_probe = {
+        let stop = stop.clone();
+        let period = Duration::from_nanos(ms_to_ns(s.workload.watchdog_period_ms));
+        std::thread::Builder::new()
+            .name("floor-alongside".into())
+            .spawn(move || probe_alongside(period, win_start, win_end, || stop.is_stopped()))
+            .context("cannot start the floor probe thread")?
+    };
 
     bar.set_message(format!("{}: warm-up", plan.model));
     let mut end = watch(&mut child, &clients, win_start, None, t0, win_end, bar)?;
@@ -130,6 +140,7 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
     let (exit, rusage, killed) = child.stop(STOP_GRACE)?;
     let lifetime_wall_s = (now_ns() - spawned_ns) as f64 / 1e9;
     let joined = clients.join();
+    let floor_ticks = floor_probe.join().unwrap_or_default();
 
     let records: Vec<BoardRecord> = boards
         .iter()
@@ -167,6 +178,8 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
     row.staleness = Summary::from_histogram(&fig.staleness);
     row.command_latency = Summary::from_histogram(&fig.command_latency);
     row.driver_error = Summary::from_histogram(&fig.driver_error);
+    row.timer_floor =
+        Summary::from_histogram(&ticks_in_window(&floor_ticks, win_start, measured_end));
     row.counters = fig.counters;
     row.counters.extend(device_counters);
     row.cpu = cpu_row(&window_cpu, Some(&rusage));

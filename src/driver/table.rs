@@ -1,5 +1,6 @@
 //! The summary table `esbench run` prints at the end: one line per model, the figures a
-//! reader compares first, each latency also as a multiple of the floor.
+//! reader compares first, each latency also as a multiple of the floor measured alongside
+//! that model (the run's idle floor for results from before there was one).
 
 use std::fmt::Write;
 
@@ -84,8 +85,8 @@ pub fn render(r: &Results) -> String {
             cell(&m.staleness, |s| s.p99),
             cell(&m.watchdog_lateness, |s| s.p50),
             cell(&m.watchdog_lateness, |s| s.p99),
-            ratio(m.watchdog_lateness.p50, floor.p50),
-            ratio(m.poll_latency.p50, floor.p50),
+            ratio(m.watchdog_lateness.p50, r.timer_floor_for(m).p50),
+            ratio(m.poll_latency.p50, r.timer_floor_for(m).p50),
             status,
         ]);
     }
@@ -122,6 +123,24 @@ pub fn render(r: &Results) -> String {
         cell(&r.floor.driver_error, |s| s.p50),
         cell(&r.floor.driver_error, |s| s.p99),
     );
+    let alongside: Vec<&Summary> = r
+        .models
+        .iter()
+        .map(|m| &m.timer_floor)
+        .filter(|f| f.count > 0)
+        .collect();
+    if let (Some(lo), Some(hi)) = (
+        alongside.iter().min_by_key(|f| f.p50),
+        alongside.iter().max_by_key(|f| f.p50),
+    ) {
+        let _ = writeln!(
+            out,
+            "       timer lateness alongside each model p50 {}–{} (the ×floor ratios use these; \
+             an idle machine wakes up more slowly)",
+            fmt_us(lo.p50),
+            fmt_us(hi.p50),
+        );
+    }
     out
 }
 

@@ -88,6 +88,12 @@ pub struct ModelResult {
     /// The driver's send error while driving this model.
     #[serde(default)]
     pub driver_error: Summary,
+    /// The floor under this model's load: a plain timer thread in the driver, sleeping to
+    /// absolute deadlines at the watchdog period during the measured window. The run's
+    /// `floor` is taken on an idle machine, where wake-ups are slower; this one is what a
+    /// timer could do while this model ran. Empty in results from before it existed.
+    #[serde(default)]
+    pub timer_floor: Summary,
     #[serde(default)]
     pub counters: BTreeMap<String, u64>,
     /// Scheduler self-measurement a model reports (e.g. `coop`'s), free-form.
@@ -124,6 +130,7 @@ impl ModelResult {
             "watchdog_lateness" => Some(&self.watchdog_lateness),
             "frame_interarrival" => Some(&self.frame_interarrival),
             "driver_error" => Some(&self.driver_error),
+            "timer_floor" => Some(&self.timer_floor),
             _ => None,
         }
     }
@@ -153,6 +160,16 @@ pub struct CpuSample {
 }
 
 impl Results {
+    /// The timer floor model `m` is judged against: the one measured alongside it when there
+    /// is one, else the run's idle floor.
+    pub fn timer_floor_for<'a>(&'a self, m: &'a ModelResult) -> &'a Summary {
+        if m.timer_floor.count > 0 {
+            &m.timer_floor
+        } else {
+            &self.floor.timer_lateness
+        }
+    }
+
     /// Reads and validates a results file, with an error that says which file and what is
     /// wrong (not JSON, not an esbench results file, an unknown schema version, bad fields).
     pub fn load(path: &Path) -> Result<Results> {

@@ -125,6 +125,9 @@ pub fn fabricate_model(
     let watchdog_lateness = summary(rng, shape(wd_median, jitter, 0.003, 2500.0), frames);
     let frame_interarrival = summary(rng, shape(25_000.0, 0.02, 0.001, 10_000.0), frames);
     let driver_error = summary(rng, shape(60.0, 0.5, 0.001, 1000.0), polls);
+    // Its own generator, so adding it left every other fabricated figure as it was.
+    let mut floor_rng = SeededRng(0xF100_u64 ^ index as u64);
+    let timer_floor = summary(&mut floor_rng, shape(70.0, 0.3, 0.002, 1500.0), frames);
 
     let mut series = Vec::new();
     let mut t = 0.0;
@@ -169,6 +172,7 @@ pub fn fabricate_model(
         watchdog_lateness,
         frame_interarrival,
         driver_error,
+        timer_floor,
         counters,
         runtime: None,
         profile: None,

@@ -77,7 +77,7 @@ pub fn picks(r: &Results) -> Vec<Pick> {
         });
     }
     if let Some(m) = with_polls().min_by_key(|m| spread(m.poll_latency.p50, m.poll_latency.p99)) {
-        let f = &r.floor.timer_lateness;
+        let f = r.timer_floor_for(m);
         let s = spread(m.poll_latency.p50, m.poll_latency.p99);
         out.push(Pick {
             question: "Steadiest latency",

@@ -55,20 +55,29 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
     if panels.is_empty() {
         return Ok(None);
     }
-    let floor = if results.floor.timer_lateness.count > 0 {
-        Some(results.floor.timer_lateness.histogram()?).filter(|h| !h.is_empty())
-    } else {
-        None
-    };
-    let hists = || panels.iter().map(|p| &p.2).chain(floor.iter());
+    // Each panel's outline is the floor measured alongside that model (the idle floor for
+    // results from before there was one).
+    let mut floors = Vec::with_capacity(panels.len());
+    for (_, m, _) in &panels {
+        let f = results.timer_floor_for(m);
+        floors.push(if f.count > 0 {
+            Some(f.histogram()?).filter(|h| !h.is_empty())
+        } else {
+            None
+        });
+    }
+    let hists = || panels.iter().map(|p| &p.2).chain(floors.iter().flatten());
     let lo = hists().map(|h| h.min()).min().unwrap_or(1);
     let hi = hists().map(|h| h.max()).max().unwrap_or(2);
     let edges = edges(lo, hi);
-    let floor_shares = floor.as_ref().map(|h| shares(h, &edges));
+    let floor_shares: Vec<Option<Vec<f64>>> = floors
+        .iter()
+        .map(|f| f.as_ref().map(|h| shares(h, &edges)))
+        .collect();
     let model_shares: Vec<Vec<f64>> = panels.iter().map(|p| shares(&p.2, &edges)).collect();
     let y_max = model_shares
         .iter()
-        .chain(floor_shares.iter())
+        .chain(floor_shares.iter().flatten())
         .flat_map(|s| s.iter().cloned())
         .fold(1.0, f64::max)
         * 1.1;
@@ -90,8 +99,8 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
                 title.pos(Pos::new(HPos::Center, VPos::Top)),
             ))
             .map_err(err)?;
-        let note = if floor_shares.is_some() {
-            "bars: share of watchdog ticks; black outline: the floor (clock_nanosleep lateness, same bins)"
+        let note = if floor_shares.iter().any(Option::is_some) {
+            "bars: share of watchdog ticks; black outline: the floor (a plain timer thread's lateness alongside that model, same bins)"
         } else {
             "bars: share of watchdog ticks (no floor measured)"
         };
@@ -147,7 +156,7 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
                     }),
             )
             .map_err(err)?;
-            if let Some(fs) = &floor_shares {
+            if let Some(fs) = &floor_shares[k] {
                 let mut step = Vec::with_capacity(2 * BINS + 2);
                 for (b, s) in fs.iter().enumerate() {
                     step.push((edges[b] / 1000.0, *s));

@@ -52,7 +52,7 @@ pub const METRIC_PLOTS: [MetricPlot; 5] = [
     MetricPlot {
         metric: "watchdog_lateness",
         title: "Watchdog timer lateness (wake-up − deadline)",
-        floor_label: "floor: timer lateness",
+        floor_label: "floor: idle timer lateness",
     },
 ];
 

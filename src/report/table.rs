@@ -5,6 +5,7 @@
 use super::figures::{self, display, ModelFigures, COLUMNS};
 use super::format::{esc, md_cell};
 use crate::metrics::results::Results;
+use crate::metrics::summary::Summary;
 
 /// A caveat a reader must see next to a model's name (MEASURING.md: async-std is measured
 /// but discontinued upstream).
@@ -183,16 +184,25 @@ pub fn floor_html(r: &Results) -> String {
         "<table class=\"floor\"><thead><tr><th>floor</th><th>p50</th><th>p90</th><th>p99</th>\
          <th>p99.9</th><th>max</th><th>samples</th></tr></thead><tbody>\n",
     );
-    for (name, f) in [
+    let mut rows: Vec<(String, &Summary)> = vec![
         (
-            "timer lateness (clock_nanosleep, absolute deadline)",
+            "timer lateness, idle machine before the models (clock_nanosleep, absolute deadline)"
+                .into(),
             &r.floor.timer_lateness,
         ),
         (
-            "driver send error (actual − intended send)",
+            "driver send error, idle machine (actual − intended send)".into(),
             &r.floor.driver_error,
         ),
-    ] {
+    ];
+    for m in r.models.iter().filter(|m| m.timer_floor.count > 0) {
+        rows.push((
+            format!("timer lateness alongside {}", m.name),
+            &m.timer_floor,
+        ));
+    }
+    for (name, f) in rows {
+        let name = name.as_str();
         if f.count == 0 {
             s.push_str(&format!(
                 "<tr><th scope=\"row\">{}</th><td colspan=\"6\">not measured</td></tr>\n",
