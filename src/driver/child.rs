@@ -261,10 +261,17 @@ mod tests {
 
     #[test]
     fn consecutive_free_ports() {
-        let base = free_ports(16).unwrap();
-        for i in 0..16 {
-            std::net::TcpListener::bind(("127.0.0.1", base + i)).unwrap();
-        }
+        // Other tests in this process probe and bind ports at the same time, so one of the 16
+        // may be taken between the check and our bind: a correct free_ports passes on one of
+        // a few attempts, one that returns ports in use never does.
+        let attempt = || {
+            let base = free_ports(16).unwrap();
+            let held: Vec<_> = (0..16)
+                .map_while(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).ok())
+                .collect();
+            held.len() == 16
+        };
+        assert!((0..5).any(|_| attempt()), "16 consecutive free ports");
     }
 
     #[test]

@@ -126,6 +126,7 @@ fn wait_until(deadline_ns: u64, stop: &StopFlag) -> bool {
 
 /// Runs the poll plan of one client from `t0_ns` until `end_ns` (no slot at or after it).
 pub fn poll_loop(spec: &ClientSpec, t0_ns: u64, end_ns: u64, stop: &StopFlag) -> ClientLog {
+    super::pace::tighten_timer_slack();
     let mut log = ClientLog {
         board: spec.board,
         ..ClientLog::default()
@@ -183,6 +184,7 @@ pub fn command_loop(
     end_ns: u64,
     stop: &StopFlag,
 ) -> ClientLog {
+    super::pace::tighten_timer_slack();
     let mut log = ClientLog {
         board: spec.board,
         ..ClientLog::default()

@@ -1,8 +1,8 @@
 //! The floor: what this machine's own timers and the driver's pacing can do, measured in the
 //! same run before any model, so every model's figures can be read relative to it.
 //!
-//! `timer_lateness` is a cyclictest-style probe: a thread sleeps to absolute deadlines
-//! (`clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`) at the scenario's watchdog period and
+//! `timer_lateness` is a cyclictest-style probe: a thread with a 1 ns timer slack (see
+//! `pace`) sleeps to absolute deadlines (`clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`) at the scenario's watchdog period and
 //! records how late it woke. `driver_error` runs the Scratch client's pacing loop (the same
 //! sleep, at the poll period) without sending anything: the error the driver brings before
 //! any model is involved. Both run at the same time, as they would during a model's run.
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use super::pace::{sleep_until_ns, Plan};
+use super::pace::{sleep_until_ns, tighten_timer_slack, Plan};
 use crate::clock::now_ns;
 use crate::metrics::results::Floor;
 use crate::metrics::summary::{new_histogram, record_clamped, Summary};
@@ -30,6 +30,7 @@ pub fn probe_timer_with(
     duration: Duration,
     mut after_wake: impl FnMut(u64),
 ) -> Histogram<u64> {
+    tighten_timer_slack();
     let mut h = new_histogram();
     let period_ns = period.as_nanos() as u64;
     let plan = Plan::new(now_ns() + period_ns, period_ns);
@@ -59,6 +60,7 @@ pub fn probe_alongside(
     end_ns: u64,
     stopped: impl Fn() -> bool,
 ) -> Vec<(u64, u64)> {
+    tighten_timer_slack();
     let period_ns = (period.as_nanos() as u64).max(1);
     let plan = Plan::new(start_ns, period_ns);
     let mut ticks =

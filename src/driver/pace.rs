@@ -3,9 +3,21 @@
 //! Both the floor probe and the Scratch clients wait with `clock_nanosleep(CLOCK_MONOTONIC,
 //! TIMER_ABSTIME)`: an absolute deadline never accumulates drift, and using the same call in
 //! the floor and in the driver makes the floor a fair baseline for the driver's own error.
+//!
+//! Every thread that paces itself this way first calls [`tighten_timer_slack`]: Linux lets a
+//! `clock_nanosleep` wake up to the thread's timer slack (50 µs by default) after its
+//! deadline, which would add 50 µs of the driver's own making to every figure and make the
+//! floor slower than a timerfd-based runtime (coop's timers are not subject to slack).
 
 use nix::sys::time::TimeSpec;
 use nix::time::{clock_nanosleep, ClockId, ClockNanosleepFlags};
+
+/// Sets the calling thread's timer slack to 1 ns (the smallest the kernel takes), so its
+/// absolute-deadline sleeps wake as close to the deadline as the machine can. Failure (a
+/// kernel without `PR_SET_TIMERSLACK`) leaves the default slack; the floor then includes it.
+pub fn tighten_timer_slack() {
+    let _ = nix::sys::prctl::set_timerslack(1);
+}
 
 /// Sleeps until `CLOCK_MONOTONIC` reaches `deadline_ns` (returns at once if it already has).
 /// Retries when a signal interrupts the sleep, so a caught SIGINT never shortens a wait.
@@ -75,6 +87,17 @@ mod tests {
         let t = now_ns();
         sleep_until_ns(start);
         assert!(now_ns() - t < 50_000_000);
+    }
+
+    #[test]
+    fn the_pacing_threads_timer_slack_is_tightened_to_1_ns() {
+        std::thread::spawn(|| {
+            nix::sys::prctl::set_timerslack(50_000).unwrap();
+            tighten_timer_slack();
+            assert_eq!(nix::sys::prctl::get_timerslack().unwrap(), 1);
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
