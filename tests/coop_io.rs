@@ -120,3 +120,37 @@ fn aborting_a_task_blocked_in_a_read() {
     });
     assert_eq!(runtime.stats().tasks_live, 0);
 }
+
+/// After a short read coop waits for the next read event instead of asking the kernel again;
+/// data that arrives while no task waits (its event taken by a zero-timeout poll between
+/// tasks) must still be read at once, not left until more data comes.
+#[test]
+fn a_short_read_then_data_arriving_while_nobody_waits_is_not_lost() {
+    for mode in [IoPollEvery::Task, IoPollEvery::Tasks(8), IoPollEvery::Pass] {
+        let (master, slave) = raw_pty();
+        let mut master = std::fs::File::from(master);
+        let runtime = Runtime::new(Config {
+            io_poll_every: mode,
+            ..Config::default()
+        })
+        .unwrap();
+        let got = runtime.block_on(async move {
+            let port = AsyncFd::new(slave).unwrap();
+            let mut buf = [0u8; 64];
+            master.write_all(b"first").unwrap();
+            let n = port.read(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"first", "a short read ({mode})");
+            // More data while no read is pending; give the pty time to deliver it and the
+            // loop a few turns (each may poll epoll with a zero timeout and take the event).
+            master.write_all(b"second").unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+            for _ in 0..20 {
+                coop::yield_now().await;
+            }
+            coop::timeout(Duration::from_secs(2), port.read(&mut buf))
+                .await
+                .map(|r| buf[..r.unwrap()].to_vec())
+        });
+        assert_eq!(got.as_deref(), Ok(&b"second"[..]), "{mode}");
+    }
+}

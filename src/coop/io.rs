@@ -4,6 +4,13 @@
 //! belongs to that runtime. An operation is tried first and only waits after
 //! `EWOULDBLOCK`. A waiter left behind by a cancelled operation is harmless: at worst one
 //! spurious wake, or a stale one that the generation check drops.
+//!
+//! Reads skip one syscall per wake-up, as tokio does: a read that returns fewer bytes than
+//! asked for has drained the fd (ptys and stream sockets hand over everything they hold), so
+//! the next read goes straight to waiting instead of asking the kernel for an `EWOULDBLOCK`
+//! it already knows about. The reactor marks the fd readable again on its next read event,
+//! including one that arrives while no task waits. On the classroom scenario this was about
+//! one syscall in five.
 
 use super::reactor::{Dir, SourceKey};
 use super::runtime::{try_with_core, with_core};
@@ -78,13 +85,31 @@ impl<T: AsFd> AsyncFd<T> {
 
     /// Reads what is available (at least one byte, or 0 at end of file).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.op(Dir::Read, |fd| {
+        let len = buf.len();
+        let mut op = |fd: &T| {
             sys_io(unsafe {
                 // SAFETY: buf is a valid writable buffer of buf.len() bytes.
-                libc::read(fd.as_fd().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())
+                libc::read(fd.as_fd().as_raw_fd(), buf.as_mut_ptr().cast(), len)
             })
+        };
+        let n = poll_fn(|cx| {
+            if len > 0 && !with_core(|core| core.reactor.readable(self.key)) {
+                with_core(|core| core.reactor.set_waiter(self.key, Dir::Read, cx.waker()));
+                return Poll::Pending;
+            }
+            match self.poll_op(cx, Dir::Read, &mut op) {
+                Poll::Pending => {
+                    with_core(|core| core.reactor.clear_readable(self.key));
+                    Poll::Pending
+                }
+                ready => ready,
+            }
         })
-        .await
+        .await?;
+        if n > 0 && n < len {
+            with_core(|core| core.reactor.clear_readable(self.key));
+        }
+        Ok(n)
     }
 
     /// Writes some of `buf`, returning how much.

@@ -32,11 +32,25 @@ pub(crate) enum Dir {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SourceKey(u64);
 
-#[derive(Default)]
 struct Source {
     gen: u32,
     reader: Option<Waker>,
     writer: Option<Waker>,
+    /// False once a read came back short or `WouldBlock` and no read event has arrived
+    /// since: the fd is drained, so the next read waits without a syscall (see `AsyncFd`).
+    readable: bool,
+}
+
+impl Default for Source {
+    fn default() -> Source {
+        // Unknown counts as readable: the first read is always tried.
+        Source {
+            gen: 0,
+            reader: None,
+            writer: None,
+            readable: true,
+        }
+    }
 }
 
 pub(crate) struct Reactor {
@@ -181,6 +195,7 @@ impl Reactor {
                 return;
             };
             let r = if hup || any(libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLPRI) {
+                s.readable = true;
                 s.reader.take()
             } else {
                 None
@@ -222,11 +237,20 @@ impl Reactor {
         if s.gen == (key.0 >> 32) as u32 {
             *s = Source {
                 gen: s.gen.wrapping_add(1),
-                reader: None,
-                writer: None,
+                ..Source::default()
             };
             self.free.borrow_mut().push(idx);
         }
+    }
+
+    /// Whether a read on `key` is worth trying (see `Source::readable`).
+    pub(crate) fn readable(&self, key: SourceKey) -> bool {
+        self.sources.borrow()[key.0 as u32 as usize].readable
+    }
+
+    /// Notes that `key` was read dry; the next read event sets it readable again.
+    pub(crate) fn clear_readable(&self, key: SourceKey) {
+        self.sources.borrow_mut()[key.0 as u32 as usize].readable = false;
     }
 
     /// Records the task waiting for `dir` on `key` (one waiter per direction, as uasyncio).
