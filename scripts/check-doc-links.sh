@@ -16,8 +16,45 @@
 #
 # --pending PATH: a document another branch is adding; links to it are listed as pending
 # instead of failing (for a branch checked before the merge that brings the file).
+# --self-test: runs the checker on made-up documents with known good and broken links.
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$0")/.."
+
+self_test() {
+  local t; t="$(mktemp -d)"; trap 'rm -rf "$t"' RETURN
+  mkdir -p "$t/scripts" "$t/docs" "$t/src"
+  cp "$here" "$t/scripts/check-doc-links.sh"
+  echo 'fn main() {}' > "$t/src/main.rs"
+  cat > "$t/README.md" <<'MD'
+# Title `x` — dash
+## Repeat
+## Repeat
+<a id="custom"></a>
+[a](#title-x--dash) [b](#repeat-1) [c](#custom) [d](docs/a.md#section-two) [e](https://x.org/#q)
+[f](src/main.rs#L1) [g](/docs/a.md) [h](docs/)
+`[code](missing-in-code.md)`
+```
+[fenced](missing-in-fence.md)
+```
+MD
+  printf '# A\n## Section two\n[up](../README.md#repeat)\n' > "$t/docs/a.md"
+  "$t/scripts/check-doc-links.sh" >/dev/null || { echo "self-test: good links reported broken" >&2; "$t/scripts/check-doc-links.sh" >&2; return 1; }
+  cat >> "$t/README.md" <<'MD'
+[bad1](#nope) [bad2](docs/a.md#nope) [bad3](docs/missing.md) [bad4](src/main.rs#x)
+[bad5](../outside.md)
+[bad6]: docs/missing-ref.md
+MD
+  local out rc=0
+  out="$("$t/scripts/check-doc-links.sh" 2>&1)" || rc=$?
+  local want="#nope docs/a.md#nope docs/missing.md src/main.rs#x ../outside.md docs/missing-ref.md"
+  for w in $want; do
+    grep -qF ": $w: " <<<"$out" || { echo "self-test: broken link $w not reported" >&2; echo "$out" >&2; return 1; }
+  done
+  [ "$rc" -eq 1 ] && grep -q ": 6 broken" <<<"$out" || { echo "self-test: want exit 1 and 6 broken, got $rc" >&2; echo "$out" >&2; return 1; }
+  "$t/scripts/check-doc-links.sh" --pending docs/missing.md --pending docs/missing-ref.md >/dev/null && { echo "self-test: --pending hid other broken links" >&2; return 1; }
+  echo "self-test: ok"
+}
 
 pending=()
 files=()
@@ -25,7 +62,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --pending) [ $# -ge 2 ] || { echo "--pending needs a path" >&2; exit 2; }
                pending+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --self-test) self_test; exit $? ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     *) files+=("$1"); shift ;;
   esac
