@@ -23,10 +23,10 @@ use super::stats::BoardStats;
 use super::watchdog::Watchdog;
 use crate::clock::now_ns;
 use crate::metrics::summary::{new_histogram, record_clamped, Summary};
-use crate::protocol::command::Command;
+use crate::protocol::command::{Command, COMMAND_TERMINATOR};
 use crate::protocol::frame::{DecodeStats, FrameDecoder, RawFrame};
 use crate::protocol::normalise::{normalise, Orientation, TempUnits};
-use crate::protocol::poll::render_poll;
+use crate::protocol::poll::{render_poll, render_value};
 
 /// Whether the serial device is currently open.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -274,6 +274,9 @@ impl Board {
     fn write_command(&self, cmd: &Command) -> io::Result<()> {
         let mut bytes = Vec::with_capacity(8);
         cmd.encode(&mut bytes);
+        if self.config.command_terminator && cmd.takes_number() {
+            bytes.push(COMMAND_TERMINATOR);
+        }
         let w = lock(&self.writer);
         match w.as_ref() {
             Some(f) => write_command_bytes(f, &bytes),
@@ -315,12 +318,17 @@ impl Board {
         Response::text(200, body)
     }
 
+    /// A Snap! one-value read: `593\r\n`, or an empty 200 before the first frame (esp4s's
+    /// "okay"; Snap! then shows an empty value instead of an error).
     fn value(&self, index: usize) -> Response {
         let s = lock(&self.shared);
-        match s.latest.map(|f| normalise(&f, s.orientation, s.units)) {
-            Some(st) => Response::text(200, st.values[index].to_string()),
-            None => Response::text(503, "no data from the board yet\n"),
-        }
+        let value = s
+            .latest
+            .map(|f| normalise(&f, s.orientation, s.units).values[index]);
+        drop(s);
+        let mut body = Vec::with_capacity(8);
+        render_value(value, &mut body);
+        Response::text(200, body)
     }
 
     fn command(&self, cmd: Command) -> Response {
@@ -389,7 +397,7 @@ impl Handler for Board {
             Ok(Route::CrossDomain) => Response {
                 status: 200,
                 content_type: "text/xml",
-                body: crossdomain_xml(self.port.load(Ordering::Relaxed)).into_bytes(),
+                body: crossdomain_xml(self.port.load(Ordering::Relaxed)),
             },
             Err(e @ RouteError::BadCommand(_)) => {
                 lock(&self.shared).commands_rejected += 1;
@@ -448,7 +456,9 @@ mod tests {
         // Split mid-frame: the decoder keeps the partial line.
         b.ingest(&bytes[..30]);
         b.ingest(&bytes[30..]);
-        assert!(body(&get(&b, "/poll")).contains("tkInput/A 0\ntkInput/B 3\n"));
+        let first = body(&get(&b, "/poll"));
+        assert!(first.contains("tkInput/A 0\ntkInput/B 3\n"), "{first}");
+        assert!(first.ends_with("\n\r\n"), "esp4s's closing CRLF: {first:?}");
         b.ingest(&frame_bytes(4));
         get(&b, "/poll");
         get(&b, "/poll");
@@ -509,8 +519,9 @@ mod tests {
     fn commands_without_a_board_are_refused_not_lost_silently() {
         let b = Board::new(0, BridgeConfig::default());
         assert_eq!(get(&b, "/leds/Red/1").status, 503);
-        assert_eq!(get(&b, "/leds/Red/999").status, 400);
-        assert_eq!(get(&b, "/slider").status, 503, "no frame yet");
+        assert_eq!(get(&b, "/leds/Red/lots").status, 400);
+        let before = get(&b, "/slider");
+        assert_eq!((before.status, body(&before)), (200, String::new()), "no frame yet");
         let s = b.stats();
         assert_eq!((s.commands, s.commands_rejected), (0, 2));
         assert!(body(&get(&b, "/poll")).contains("_problem board disconnected"));
