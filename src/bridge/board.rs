@@ -28,6 +28,9 @@ use crate::protocol::frame::{DecodeStats, FrameDecoder, RawFrame};
 use crate::protocol::normalise::{normalise, Orientation, TempUnits};
 use crate::protocol::poll::{render_poll, render_value};
 
+/// [`Command::Start`] on the wire, written under the writer lock (see `serial_opened`).
+const START: &[u8] = b"C";
+
 /// Whether the serial device is currently open.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Link {
@@ -142,7 +145,10 @@ impl Board {
     pub fn serial_opened(&self, file: &File) -> io::Result<()> {
         let dup = file.try_clone()?;
         lock(&self.ingest).decoder.reset();
-        *lock(&self.writer) = Some(dup);
+        // The writer lock is held across the decision and the write, as in
+        // `start_on_first_request`, so a first request racing the open sends one `C`.
+        let mut w = lock(&self.writer);
+        *w = Some(dup);
         let restart = {
             let mut s = lock(&self.shared);
             s.link = Link::Up;
@@ -152,8 +158,8 @@ impl Board {
             }
             restart
         };
-        if restart {
-            let _ = self.write_command(&Command::Start);
+        if let (true, Some(f)) = (restart, w.as_ref()) {
+            let _ = write_command_bytes(f, START);
         }
         Ok(())
     }
@@ -289,6 +295,12 @@ impl Board {
 
     /// Sends `C` if this is the first request of any kind (esp4s does the same).
     fn start_on_first_request(&self) {
+        if lock(&self.shared).started_ns.is_some() {
+            return;
+        }
+        // Writer, then shared: the order `serial_opened` uses. If the device is not open
+        // yet, `serial_opened` sends the `C` when it is.
+        let w = lock(&self.writer);
         let first = {
             let mut s = lock(&self.shared);
             let first = s.started_ns.is_none();
@@ -297,8 +309,8 @@ impl Board {
             }
             first
         };
-        if first {
-            let _ = self.write_command(&Command::Start);
+        if let (true, Some(f)) = (first, w.as_ref()) {
+            let _ = write_command_bytes(f, START);
         }
     }
 
@@ -447,6 +459,11 @@ mod tests {
     }
 
     #[test]
+    fn start_is_the_v1_start_command() {
+        assert_eq!(START, Command::Start.to_wire_string().as_bytes());
+    }
+
+    #[test]
     fn newest_frame_wins_and_unserved_frames_are_coalesced() {
         let b = Board::new(0, BridgeConfig::default());
         let mut bytes = frame_bytes(1);
@@ -521,7 +538,11 @@ mod tests {
         assert_eq!(get(&b, "/leds/Red/1").status, 503);
         assert_eq!(get(&b, "/leds/Red/lots").status, 400);
         let before = get(&b, "/slider");
-        assert_eq!((before.status, body(&before)), (200, String::new()), "no frame yet");
+        assert_eq!(
+            (before.status, body(&before)),
+            (200, String::new()),
+            "no frame yet"
+        );
         let s = b.stats();
         assert_eq!((s.commands, s.commands_rejected), (0, 2));
         assert!(body(&get(&b, "/poll")).contains("_problem board disconnected"));

@@ -227,9 +227,18 @@ mod tests {
         assert_eq!(ok("/leds/Green/-1"), Route::Command(Command::Green(0)));
         assert_eq!(ok("/leds/Blue/256"), Route::Command(Command::Blue(255)));
         assert_eq!(ok("/leds/Blue/1.5"), Route::Command(Command::Blue(1)));
-        assert_eq!(ok("/tinker_out/A/999"), Route::Command(Command::TinkerA(255)));
-        assert_eq!(ok("/tinker_out/B/1e+21"), Route::Command(Command::TinkerB(255)));
-        assert_eq!(ok("/tinker_out/B/-0.5"), Route::Command(Command::TinkerB(0)));
+        assert_eq!(
+            ok("/tinker_out/A/999"),
+            Route::Command(Command::TinkerA(255))
+        );
+        assert_eq!(
+            ok("/tinker_out/B/1e+21"),
+            Route::Command(Command::TinkerB(255))
+        );
+        assert_eq!(
+            ok("/tinker_out/B/-0.5"),
+            Route::Command(Command::TinkerB(0))
+        );
     }
 
     #[test]

@@ -216,7 +216,14 @@ impl CommandDecoder {
                 letter,
                 negative,
                 value,
-            }) => (letter, if negative { value.wrapping_neg() } else { value }),
+            }) => (
+                letter,
+                if negative {
+                    value.wrapping_neg()
+                } else {
+                    value
+                },
+            ),
         };
         // The sketch's argument types: `byte` / `analogWrite` duty (8 bits), `unsigned int`
         // tone frequency (16 bits), and `L` turns any non-zero value into 1.

@@ -210,13 +210,25 @@ mod tests {
     #[test]
     fn fahrenheit_is_esp4s_integer_arithmetic_rounded_down() {
         // (C*9)/5+32 with floor division, exactly as Python 2 computes it.
-        for (c, f) in [(17, 62), (0, 32), (-40, -40), (-1, 30), (-2, 28), (100, 212), (449, 840)] {
+        for (c, f) in [
+            (17, 62),
+            (0, 32),
+            (-40, -40),
+            (-1, 30),
+            (-2, 28),
+            (100, 212),
+            (449, 840),
+        ] {
             assert_eq!(temperature(c, TempUnits::Fahrenheit), f, "{c} °C");
             let floor = ((f64::from(c) * 9.0 / 5.0) + 32.0).floor() as i32;
             assert_eq!(f, floor, "{c} °C");
         }
         assert_eq!(temperature(17, TempUnits::Celsius), 17);
-        let s = normalise(&captured(), Orientation::JoystickOnLeft, TempUnits::Fahrenheit);
+        let s = normalise(
+            &captured(),
+            Orientation::JoystickOnLeft,
+            TempUnits::Fahrenheit,
+        );
         assert_eq!(s.values[6], 62, "17 °C is 62.6 °F; esp4s shows 62");
     }
 
@@ -227,7 +239,10 @@ mod tests {
         raw.values[6] = i32::MAX;
         raw.values[9] = i32::MIN;
         let s = normalise(&raw, Orientation::JoystickOnLeft, TempUnits::Fahrenheit);
-        assert_eq!((s.values[4], s.values[6], s.values[9]), (i32::MAX, i32::MAX, i32::MAX));
+        assert_eq!(
+            (s.values[4], s.values[6], s.values[9]),
+            (i32::MAX, i32::MAX, i32::MAX)
+        );
     }
 
     #[test]

@@ -114,8 +114,14 @@ accel/Z__Raise-Lower 157\ntkInput/A 376\ntkInput/B 8\n\r\n";
         assert_eq!(out, "_problem buffer 100%25 full, %2541 é\n\r\n".as_bytes());
         let line = std::str::from_utf8(&out).unwrap().lines().next().unwrap();
         let value = line.split_once(' ').unwrap().1;
-        assert_eq!(decode_uri_component(value).unwrap(), "buffer 100% full, %41 é");
-        assert!(decode_uri_component("100% full").is_err(), "the raw text throws");
+        assert_eq!(
+            decode_uri_component(value).unwrap(),
+            "buffer 100% full, %41 é"
+        );
+        assert!(
+            decode_uri_component("100% full").is_err(),
+            "the raw text throws"
+        );
     }
 
     proptest::proptest! {
