@@ -144,7 +144,10 @@ fn the_s2e_parses_and_every_block_maps_to_a_route_that_answers() {
                     // ...and the same path is the Snap! read.
                     let r = c.get(&path);
                     assert_eq!(r.status, 200, "{path}");
-                    assert!(r.body.ends_with("\r\n") && r.body.len() > 2, "{path}: {r:?}");
+                    assert!(
+                        r.body.ends_with("\r\n") && r.body.len() > 2,
+                        "{path}: {r:?}"
+                    );
                 }
                 other => panic!("{op}: unexpected block type {other:?}"),
             }
@@ -250,7 +253,10 @@ fn snap_blocks(xml: &str) -> Vec<SnapBlock> {
 #[test]
 fn every_snap_block_reaches_a_route_that_answers() {
     let xml = std::fs::read_to_string(docs("esbench_snap_blocks.xml")).unwrap();
-    assert!(xml.starts_with("<blocks app=\"Snap!"), "a Snap! blocks file");
+    assert!(
+        xml.starts_with("<blocks app=\"Snap!"),
+        "a Snap! blocks file"
+    );
     let blocks = snap_blocks(&xml);
     assert!(blocks.len() >= 15, "{} blocks", blocks.len());
     let (_board, serve, mut c) = running();

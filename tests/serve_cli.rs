@@ -145,7 +145,10 @@ fn serve_prints_where_the_scratch_and_snap_files_are() {
     };
     let s2e = file_of("scratch 2 extension ");
     let snap = file_of("snap! blocks ");
-    assert!(s2e.ends_with("docs/scratch/esbench.s2e") && s2e.is_file(), "{s2e:?}");
+    assert!(
+        s2e.ends_with("docs/scratch/esbench.s2e") && s2e.is_file(),
+        "{s2e:?}"
+    );
     assert!(snap.ends_with("docs/scratch/esbench_snap_blocks.xml") && snap.is_file());
     // Port 0 is not the files' 50209: the user is told.
     assert!(
