@@ -34,8 +34,11 @@ doc=docs/serve.md
 grep -q '^<!-- command-gap:begin -->$' "$doc" && grep -q '^<!-- command-gap:end -->$' "$doc" || {
   echo "serve-command-gap: $doc has no command-gap markers" >&2; exit 1; }
 tmp=$(mktemp "$doc.XXXXXX")
-awk -v table="$table" -v stamp="$stamp" '
-  /^<!-- command-gap:begin -->$/ { print; print table; print ""; print stamp; skip = 1; next }
+# Through the environment: `awk -v` would turn the table's `\n` into a newline.
+TABLE="$table" STAMP="$stamp" awk '
+  /^<!-- command-gap:begin -->$/ {
+    print; print ENVIRON["TABLE"]; print ""; print ENVIRON["STAMP"]; skip = 1; next
+  }
   /^<!-- command-gap:end -->$/ { skip = 0 }
   !skip { print }
 ' "$doc" > "$tmp"

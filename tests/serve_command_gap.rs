@@ -116,6 +116,8 @@ fn row(label: &str, m: &Measured) -> String {
 fn the_terminator_removes_the_freeze_after_each_command() {
     let without = measure(false);
     let with = measure(true);
+    // A line of its own first: libtest prints the test's name without a newline.
+    println!();
     println!(
         "| commands sent | n | frame gap p50 (ms) | min | max | frames in the burst after (p50) |"
     );
