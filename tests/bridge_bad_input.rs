@@ -94,8 +94,8 @@ fn unplugged_board_is_reported_and_reconnected() {
         });
         assert!(!body.contains("_problem"));
         assert_eq!(c.get("/leds/Red/2").status, 200);
-        board.wait_received(1 + 2);
-        assert_eq!(board.received(), b"CR2", "{model}");
+        board.wait_received(1 + 3);
+        assert_eq!(board.received(), b"CR2\n", "{model}");
 
         let stats = serve.stop();
         let b = &stats.boards[0];

@@ -39,7 +39,7 @@ fn every_model_drives_the_virtual_board_identically() {
             }
             match i {
                 10 => assert_eq!(c.get("/leds/Red/100").status, 200),
-                20 => assert_eq!(c.get("/leds/Red/300").status, 400),
+                20 => assert_eq!(c.get("/leds/Red/lots").status, 400),
                 25 => assert_eq!(c.get("/leds/Red/0").status, 200),
                 30 => assert_eq!(c.get("/play_tone/C").status, 200),
                 _ => {}

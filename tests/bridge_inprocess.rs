@@ -105,7 +105,7 @@ fn each_board_has_its_own_port_and_state() {
         assert!(b.received().is_empty(), "{model}");
         let mut cb = Client::connect(pb);
         cb.get("/leds/Blue/3");
-        assert_eq!(b.wait_received(3), b"CB3", "{model}");
+        assert_eq!(b.wait_received(4), b"CB3\n", "{model}");
         a.send_frame(21);
         b.send_frame(22);
         poll_until(&mut ca, "a's frame", |s| s.contains(&seq_lines(21)));

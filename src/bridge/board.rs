@@ -23,10 +23,13 @@ use super::stats::BoardStats;
 use super::watchdog::Watchdog;
 use crate::clock::now_ns;
 use crate::metrics::summary::{new_histogram, record_clamped, Summary};
-use crate::protocol::command::Command;
+use crate::protocol::command::{Command, COMMAND_TERMINATOR};
 use crate::protocol::frame::{DecodeStats, FrameDecoder, RawFrame};
 use crate::protocol::normalise::{normalise, Orientation, TempUnits};
-use crate::protocol::poll::render_poll;
+use crate::protocol::poll::{render_poll, render_value};
+
+/// [`Command::Start`] on the wire, written under the writer lock (see `serial_opened`).
+const START: &[u8] = b"C";
 
 /// Whether the serial device is currently open.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,7 +145,10 @@ impl Board {
     pub fn serial_opened(&self, file: &File) -> io::Result<()> {
         let dup = file.try_clone()?;
         lock(&self.ingest).decoder.reset();
-        *lock(&self.writer) = Some(dup);
+        // The writer lock is held across the decision and the write, as in
+        // `start_on_first_request`, so a first request racing the open sends one `C`.
+        let mut w = lock(&self.writer);
+        *w = Some(dup);
         let restart = {
             let mut s = lock(&self.shared);
             s.link = Link::Up;
@@ -152,8 +158,8 @@ impl Board {
             }
             restart
         };
-        if restart {
-            let _ = self.write_command(&Command::Start);
+        if let (true, Some(f)) = (restart, w.as_ref()) {
+            let _ = write_command_bytes(f, START);
         }
         Ok(())
     }
@@ -274,6 +280,9 @@ impl Board {
     fn write_command(&self, cmd: &Command) -> io::Result<()> {
         let mut bytes = Vec::with_capacity(8);
         cmd.encode(&mut bytes);
+        if self.config.command_terminator && cmd.takes_number() {
+            bytes.push(COMMAND_TERMINATOR);
+        }
         let w = lock(&self.writer);
         match w.as_ref() {
             Some(f) => write_command_bytes(f, &bytes),
@@ -286,6 +295,12 @@ impl Board {
 
     /// Sends `C` if this is the first request of any kind (esp4s does the same).
     fn start_on_first_request(&self) {
+        if lock(&self.shared).started_ns.is_some() {
+            return;
+        }
+        // Writer, then shared: the order `serial_opened` uses. If the device is not open
+        // yet, `serial_opened` sends the `C` when it is.
+        let w = lock(&self.writer);
         let first = {
             let mut s = lock(&self.shared);
             let first = s.started_ns.is_none();
@@ -294,8 +309,8 @@ impl Board {
             }
             first
         };
-        if first {
-            let _ = self.write_command(&Command::Start);
+        if let (true, Some(f)) = (first, w.as_ref()) {
+            let _ = write_command_bytes(f, START);
         }
     }
 
@@ -315,12 +330,17 @@ impl Board {
         Response::text(200, body)
     }
 
+    /// A Snap! one-value read: `593\r\n`, or an empty 200 before the first frame (esp4s's
+    /// "okay"; Snap! then shows an empty value instead of an error).
     fn value(&self, index: usize) -> Response {
         let s = lock(&self.shared);
-        match s.latest.map(|f| normalise(&f, s.orientation, s.units)) {
-            Some(st) => Response::text(200, st.values[index].to_string()),
-            None => Response::text(503, "no data from the board yet\n"),
-        }
+        let value = s
+            .latest
+            .map(|f| normalise(&f, s.orientation, s.units).values[index]);
+        drop(s);
+        let mut body = Vec::with_capacity(8);
+        render_value(value, &mut body);
+        Response::text(200, body)
     }
 
     fn command(&self, cmd: Command) -> Response {
@@ -389,7 +409,7 @@ impl Handler for Board {
             Ok(Route::CrossDomain) => Response {
                 status: 200,
                 content_type: "text/xml",
-                body: crossdomain_xml(self.port.load(Ordering::Relaxed)).into_bytes(),
+                body: crossdomain_xml(self.port.load(Ordering::Relaxed)),
             },
             Err(e @ RouteError::BadCommand(_)) => {
                 lock(&self.shared).commands_rejected += 1;
@@ -439,6 +459,11 @@ mod tests {
     }
 
     #[test]
+    fn start_is_the_v1_start_command() {
+        assert_eq!(START, Command::Start.to_wire_string().as_bytes());
+    }
+
+    #[test]
     fn newest_frame_wins_and_unserved_frames_are_coalesced() {
         let b = Board::new(0, BridgeConfig::default());
         let mut bytes = frame_bytes(1);
@@ -448,7 +473,9 @@ mod tests {
         // Split mid-frame: the decoder keeps the partial line.
         b.ingest(&bytes[..30]);
         b.ingest(&bytes[30..]);
-        assert!(body(&get(&b, "/poll")).contains("tkInput/A 0\ntkInput/B 3\n"));
+        let first = body(&get(&b, "/poll"));
+        assert!(first.contains("tkInput/A 0\ntkInput/B 3\n"), "{first}");
+        assert!(first.ends_with("\n\r\n"), "esp4s's closing CRLF: {first:?}");
         b.ingest(&frame_bytes(4));
         get(&b, "/poll");
         get(&b, "/poll");
@@ -509,8 +536,13 @@ mod tests {
     fn commands_without_a_board_are_refused_not_lost_silently() {
         let b = Board::new(0, BridgeConfig::default());
         assert_eq!(get(&b, "/leds/Red/1").status, 503);
-        assert_eq!(get(&b, "/leds/Red/999").status, 400);
-        assert_eq!(get(&b, "/slider").status, 503, "no frame yet");
+        assert_eq!(get(&b, "/leds/Red/lots").status, 400);
+        let before = get(&b, "/slider");
+        assert_eq!(
+            (before.status, body(&before)),
+            (200, String::new()),
+            "no frame yet"
+        );
         let s = b.stats();
         assert_eq!((s.commands, s.commands_rejected), (0, 2));
         assert!(body(&get(&b, "/poll")).contains("_problem board disconnected"));

@@ -20,6 +20,9 @@ pub struct BridgeConfig {
     pub ingest_log_cap: usize,
     /// Cap on the per-tick watchdog log kept for the stats (same guard).
     pub watchdog_log_cap: usize,
+    /// End numeric commands with `\n`, which the v1 sketch ignores, so its `parseInt` does
+    /// not wait a second for more digits (false: esp4s's exact bytes).
+    pub command_terminator: bool,
 }
 
 impl Default for BridgeConfig {
@@ -32,6 +35,7 @@ impl Default for BridgeConfig {
             silent_after: Duration::from_millis(500),
             ingest_log_cap: 2_000_000,
             watchdog_log_cap: 2_000_000,
+            command_terminator: true,
         }
     }
 }

@@ -42,6 +42,7 @@ impl Connection {
                     self.requests += 1;
                     let resp = match request.method {
                         Method::Get | Method::Head => handler.handle(&request),
+                        Method::Other(ref m) if m == "OPTIONS" => super::routes::preflight(),
                         Method::Other(ref m) => {
                             Response::text(405, format!("method {m} not allowed; use GET\n"))
                         }

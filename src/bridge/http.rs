@@ -228,6 +228,7 @@ impl Response {
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        204 => "No Content",
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
@@ -246,15 +247,24 @@ pub fn write_response(resp: &Response, head_only: bool, close: bool, out: &mut V
     let mut head = String::with_capacity(160);
     let _ = write!(
         head,
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
-         Access-Control-Allow-Origin: *\r\nCache-Control: no-cache\r\n",
+        "HTTP/1.1 {} {}\r\n",
         resp.status,
-        reason_phrase(resp.status),
-        resp.content_type,
-        resp.body.len()
+        reason_phrase(resp.status)
     );
+    if resp.status == 204 {
+        // Only the CORS preflight answers 204 (RFC 9110: no Content-Length on a 204).
+        head.push_str(super::routes::PREFLIGHT_HEADERS);
+    } else {
+        let _ = write!(
+            head,
+            "Content-Type: {}\r\nContent-Length: {}\r\n",
+            resp.content_type,
+            resp.body.len()
+        );
+    }
+    head.push_str("Access-Control-Allow-Origin: *\r\nCache-Control: no-cache\r\n");
     if resp.status == 405 {
-        head.push_str("Allow: GET, HEAD\r\n");
+        head.push_str("Allow: GET, HEAD, OPTIONS\r\n");
     }
     if close {
         head.push_str("Connection: close\r\n");

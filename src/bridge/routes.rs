@@ -1,11 +1,16 @@
 //! The Scratch 2.0 / Snap! route table (ESPLORA.md section 4) and command validation.
 //!
 //! Parsing is pure: a path becomes a [`Route`] or a [`RouteError`], and only a valid route
-//! ever reaches the board, so a bad command is answered 400 with nothing written.
+//! ever reaches the board, so a bad command is answered 400 with nothing written. Numbers are
+//! taken as Scratch sends them (fractions, negatives, out of range: see
+//! [`crate::protocol::scratch_number`]); only text that is no number, or a word outside a
+//! block's menu, is refused.
 
+use super::http::Response;
 use crate::protocol::command::{note_hz, Command};
 use crate::protocol::normalise::{Orientation, TempUnits};
-use crate::protocol::poll::value_index;
+use crate::protocol::poll::{value_index, BODY_END};
+use crate::protocol::scratch_number::parse_clamped;
 
 /// What a request path asks for.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,9 +86,9 @@ pub fn parse_route(path: &str) -> Result<Route, RouteError> {
             Some(hz) => Ok(Route::Command(Command::Tone(hz))),
             None => bad("/play_tone/{C|C_Sharp--D_Flat|D|...|B|Note_Off}"),
         },
-        ["tone2", hz] => match parse_uint(hz, 65_535) {
+        ["tone2", hz] => match parse_clamped(hz, 0, 65_535) {
             Some(hz) => Ok(Route::Command(Command::Tone(hz as u32))),
-            None => bad("/tone2/{0-65535} (Hz, 0 = off)"),
+            None => bad("/tone2/{number of Hz, 0 = off}"),
         },
         ["tinker_out", pin, value] => {
             let Some(v) = parse_u8(value) else {
@@ -137,26 +142,41 @@ fn usage_of(route: &str) -> &'static str {
     }
 }
 
-/// A plain decimal integer (no sign, no fraction) up to `max`. esp4s used Python's `int()`,
-/// which also refuses `100.0`.
-fn parse_uint(s: &str, max: u64) -> Option<u64> {
-    if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse::<u64>().ok().filter(|v| *v <= max)
-}
-
+/// An LED or TinkerKit value: any number, truncated and clamped to 0–255.
 fn parse_u8(s: &str) -> Option<u8> {
-    parse_uint(s, 255).map(|v| v as u8)
+    parse_clamped(s, 0, 255).map(|v| v as u8)
 }
 
-/// The Flash cross-domain policy, allowing any origin to talk to `port`.
-pub fn crossdomain_xml(port: u16) -> String {
-    format!(
-        "<?xml version=\"1.0\"?>\n<cross-domain-policy>\n  \
-         <allow-access-from domain=\"*\" to-ports=\"{port}\"/>\n</cross-domain-policy>\n"
+/// The Flash cross-domain policy, allowing any origin to talk to `port`: esp4s's text and
+/// CRLF, with two faults left out (esp4s names the serial port in `to-ports` and ends with a
+/// NUL byte, a leftover of Flash socket policy files).
+pub fn crossdomain_xml(port: u16) -> Vec<u8> {
+    let mut body = format!(
+        "<cross-domain-policy>\n  <allow-access-from domain=\"*\" to-ports=\"{port}\"/>\n\
+         </cross-domain-policy>\n"
     )
+    .into_bytes();
+    body.extend_from_slice(BODY_END);
+    body
 }
+
+/// The answer to a CORS preflight (`OPTIONS`, any path): a page on another origin — Snap!
+/// served over https, say — may then `GET` from the bridge. The headers that grant it
+/// (including Chrome's `Access-Control-Allow-Private-Network` for a public page reaching
+/// localhost) are [`PREFLIGHT_HEADERS`], added by the response writer to every 204.
+pub fn preflight() -> Response {
+    Response {
+        status: 204,
+        content_type: "text/plain; charset=utf-8",
+        body: Vec::new(),
+    }
+}
+
+/// The preflight grant: any origin, the methods the bridge answers, any request header,
+/// private-network access, cached by the browser for ten minutes.
+pub const PREFLIGHT_HEADERS: &str = "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n\
+     Access-Control-Allow-Headers: *\r\nAccess-Control-Allow-Private-Network: true\r\n\
+     Access-Control-Max-Age: 600\r\n";
 
 #[cfg(test)]
 mod tests {
@@ -184,6 +204,9 @@ mod tests {
         assert_eq!(ok("/play_tone/A"), Route::Command(Command::Tone(880)));
         assert_eq!(ok("/play_tone/Note_Off"), Route::Command(Command::Tone(0)));
         assert_eq!(ok("/tone2/440"), Route::Command(Command::Tone(440)));
+        assert_eq!(ok("/tone2/440.9"), Route::Command(Command::Tone(440)));
+        assert_eq!(ok("/tone2/-5"), Route::Command(Command::Tone(0)));
+        assert_eq!(ok("/tone2/70000"), Route::Command(Command::Tone(65_535)));
         assert_eq!(ok("/tinker_out/A/7"), Route::Command(Command::TinkerA(7)));
         assert_eq!(
             ok("/tinker_out/B/255"),
@@ -199,6 +222,55 @@ mod tests {
     }
 
     #[test]
+    fn numbers_as_scratch_sends_them_are_truncated_and_clamped() {
+        assert_eq!(ok("/leds/Red/255.75"), Route::Command(Command::Red(255)));
+        assert_eq!(ok("/leds/Green/-1"), Route::Command(Command::Green(0)));
+        assert_eq!(ok("/leds/Blue/256"), Route::Command(Command::Blue(255)));
+        assert_eq!(ok("/leds/Blue/1.5"), Route::Command(Command::Blue(1)));
+        assert_eq!(
+            ok("/tinker_out/A/999"),
+            Route::Command(Command::TinkerA(255))
+        );
+        assert_eq!(
+            ok("/tinker_out/B/1e+21"),
+            Route::Command(Command::TinkerB(255))
+        );
+        assert_eq!(
+            ok("/tinker_out/B/-0.5"),
+            Route::Command(Command::TinkerB(0))
+        );
+    }
+
+    #[test]
+    fn crossdomain_names_the_tcp_port_and_ends_like_esp4s() {
+        let body = String::from_utf8(crossdomain_xml(50209)).unwrap();
+        assert_eq!(
+            body,
+            "<cross-domain-policy>\n  <allow-access-from domain=\"*\" to-ports=\"50209\"/>\n\
+             </cross-domain-policy>\n\r\n"
+        );
+    }
+
+    #[test]
+    fn the_preflight_grants_any_origin_and_private_network_access() {
+        let mut out = Vec::new();
+        super::super::http::write_response(&preflight(), false, false, &mut out);
+        let head = String::from_utf8(out).unwrap();
+        assert!(head.starts_with("HTTP/1.1 204 No Content\r\n"), "{head}");
+        for h in [
+            "Access-Control-Allow-Origin: *\r\n",
+            "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n",
+            "Access-Control-Allow-Headers: *\r\n",
+            "Access-Control-Allow-Private-Network: true\r\n",
+            "Access-Control-Max-Age: 600\r\n",
+        ] {
+            assert!(head.contains(h), "{h:?} missing from {head}");
+        }
+        assert!(!head.contains("Content-Length"), "none on a 204: {head}");
+        assert!(head.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
     fn snap_value_routes() {
         assert!(matches!(ok("/slider"), Route::Value(4)));
         assert!(matches!(ok("/buttons/Down"), Route::Value(0)));
@@ -208,18 +280,17 @@ mod tests {
     #[test]
     fn bad_commands_are_400_and_unknown_paths_404() {
         for p in [
-            "/leds/Red/256",
-            "/leds/Red/-1",
-            "/leds/Red/1.5",
+            "/leds/Red/lots",
+            "/leds/Red/NaN",
+            "/leds/Red/1.5.2",
             "/leds/Red/",
             "/leds/Purple/5",
             "/leds/Red",
             "/board_led/Maybe",
             "/play_tone/H",
-            "/tone2/70000",
             "/tone2/abc",
             "/tinker_out/C/1",
-            "/tinker_out/A/999",
+            "/tinker_out/A/12abc",
             "/orientation/Upside_Down",
             "/temp_units/Kelvin",
             "/reset_all/now",

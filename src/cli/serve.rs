@@ -1,5 +1,7 @@
 //! `esbench serve`: runs the bridge for real under one model.
 
+pub mod scratch_files;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt;
@@ -14,21 +16,27 @@ use crate::models::{launch, ServeConfig};
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
 Examples:
-  esbench serve --serial /dev/ttyACM0                  # a real Esplora, Scratch on :50209
+  esbench serve                                        # the Esplora on /dev/ttyACM0, like esp4s
+  esbench serve /dev/ttyACM1                           # the port as esp4s takes it
   esbench serve --model smol --serial /dev/pts/5 --serial /dev/pts/6 --listen 127.0.0.1:6000
   esbench serve --model tokio --serial /dev/pts/5 --scenario scenarios/heavy-frame.toml --stats-out stats.json
 
-Board i is served on the --listen port + i. Each --serial must exist and be a terminal (a
-board's /dev/ttyACM*, or the pty `esbench device` prints); anything else is refused at
+Board i is served on the --listen port + i. Each serial device must exist and be a terminal
+(a board's /dev/ttyACM*, or the pty `esbench device` prints); anything else is refused at
 start-up. A device that disappears later (unplugged) is reopened with backoff. One
-`listening ADDR` line per board is printed once the sockets accept. SIGTERM or Ctrl-C stops it, prints the statistics and writes them
-to --stats-out.")]
+`listening ADDR` line per board is printed once the sockets accept, then where the Scratch 2
+extension and the Snap! blocks are. SIGTERM or Ctrl-C stops it, prints the statistics and
+writes them to --stats-out. See docs/serve.md.")]
 pub struct ServeArgs {
     /// Concurrency model (see `esbench models`).
     #[arg(long, default_value = "threads")]
     pub model: String,
-    /// Serial device of a board (repeat for several boards).
-    #[arg(long = "serial", required = true)]
+    /// Serial device of a board, as esp4s takes it (several for several boards; default
+    /// /dev/ttyACM0).
+    #[arg(value_name = "SERIAL", conflicts_with = "serial")]
+    pub ports: Vec<PathBuf>,
+    /// Serial device of a board (repeat for several boards); the same as the positional form.
+    #[arg(long = "serial", value_name = "SERIAL")]
     pub serial: Vec<PathBuf>,
     /// Address of board 0; board i listens on port + i.
     #[arg(long, default_value = "127.0.0.1:50209")]
@@ -40,6 +48,24 @@ pub struct ServeArgs {
     /// Write the statistics as JSON here (atomically) at shutdown.
     #[arg(long)]
     pub stats_out: Option<PathBuf>,
+    /// Send numeric commands exactly as esp4s does, without the trailing `\n`; the v1
+    /// sketch then waits its 1 s parseInt timeout after each one, freezing the stream.
+    #[arg(long)]
+    pub no_command_terminator: bool,
+}
+
+/// Where esp4s looks for its board when no port is given.
+pub const DEFAULT_SERIAL: &str = "/dev/ttyACM0";
+
+impl ServeArgs {
+    /// The serial devices, positional or `--serial`, else esp4s's default.
+    pub fn serial_devices(&self) -> Vec<PathBuf> {
+        match (self.ports.is_empty(), self.serial.is_empty()) {
+            (false, _) => self.ports.clone(),
+            (true, false) => self.serial.clone(),
+            (true, true) => vec![PathBuf::from(DEFAULT_SERIAL)],
+        }
+    }
 }
 
 pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
@@ -50,11 +76,13 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
             crate::models::names()
         );
     }
-    let bridge = match &args.scenario {
+    let mut bridge = match &args.scenario {
         Some(p) => bridge_config_from_scenario(p)?,
         None => BridgeConfig::default(),
     };
-    for path in &args.serial {
+    bridge.command_terminator = !args.no_command_terminator;
+    let serial = args.serial_devices();
+    for path in &serial {
         check_serial_device(path)?;
     }
     // A thousand idle Scratch clients need more than the default 1024 fds.
@@ -65,7 +93,7 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
         .context("cannot install the SIGTERM/SIGINT handlers")?;
     let cfg = ServeConfig {
         model: args.model.clone(),
-        serial: args.serial.clone(),
+        serial,
         listen: args.listen,
         bridge,
     };
@@ -75,6 +103,7 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
         for addr in running.addrs() {
             writeln!(out, "listening {addr}")?;
         }
+        scratch_files::print_locations(&mut out, running.addrs())?;
         out.flush()?;
     }
     let stats = running.wait()?;

@@ -130,7 +130,11 @@ impl Board {
         self.cfg.command_freeze_ms * 1_000_000
     }
 
-    /// The sketch is stuck in `parseInt()` waiting for more digits or its timeout.
+    /// The sketch is stuck in `parseInt()` waiting for more digits or its timeout. Its
+    /// timeout restarts with every byte `parseInt` reads (`timedPeek` per byte), so the
+    /// freeze ends `command_freeze_ms` after the last input, or at once when a byte that is
+    /// not a digit (such as the bridge's `\n`) completes the number; the decoder then
+    /// applies the value, 0 if no digit came, as the sketch does.
     fn frozen(&self) -> bool {
         self.cfg.command_freeze_ms > 0 && self.decoder.pending()
     }

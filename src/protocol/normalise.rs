@@ -91,20 +91,28 @@ pub struct Status {
     pub values: [i32; 16],
 }
 
-/// Turns a raw frame into what Scratch sees (`ESPLORA.md` section 2).
+/// Turns a raw frame into what Scratch sees, as esp4s does (`ESPLORA.md` section 2):
+/// buttons inverted (1 = pressed), the joystick switch pressed at ≤ 10, accelerometer X and Y
+/// negated. Held with the joystick on the left (the default), the slider is turned round so
+/// full left reads 0 and joystick X/Y are negated; held the other way round those stay raw
+/// and Up/Down, Left/Right swap.
 pub fn normalise(raw: &RawFrame, orientation: Orientation, units: TempUnits) -> Status {
     let r = &raw.values;
     let pressed = |v: i32| i32::from(v == 0);
     let (mut down, mut left, mut up, mut right) =
         (pressed(r[0]), pressed(r[1]), pressed(r[2]), pressed(r[3]));
-    if orientation == Orientation::JoystickOnRight {
-        std::mem::swap(&mut down, &mut up);
-        std::mem::swap(&mut left, &mut right);
-    }
-    let temp = match units {
-        TempUnits::Celsius => r[6],
-        // Rounded to the nearest degree; the board's own resolution is 1 °C.
-        TempUnits::Fahrenheit => (f64::from(r[6]) * 9.0 / 5.0 + 32.0).round() as i32,
+    let (slider, joy_x, joy_y) = match orientation {
+        // esp4s: `abs(1023 - raw)`; the sum is done in i64 so no frame value can overflow.
+        Orientation::JoystickOnLeft => (
+            saturate((1023 - i64::from(r[4])).abs()),
+            r[9].saturating_neg(),
+            r[10].saturating_neg(),
+        ),
+        Orientation::JoystickOnRight => {
+            std::mem::swap(&mut down, &mut up);
+            std::mem::swap(&mut left, &mut right);
+            (r[4], r[9], r[10])
+        }
     };
     Status {
         values: [
@@ -112,13 +120,13 @@ pub fn normalise(raw: &RawFrame, orientation: Orientation, units: TempUnits) -> 
             left,
             up,
             right,
-            1023 - r[4],
+            slider,
             r[5],
-            temp,
+            temperature(r[6], units),
             r[7],
             i32::from(r[8] <= 10),
-            r[9].saturating_neg(),
-            r[10].saturating_neg(),
+            joy_x,
+            joy_y,
             r[11].saturating_neg(),
             r[12].saturating_neg(),
             r[13],
@@ -126,6 +134,22 @@ pub fn normalise(raw: &RawFrame, orientation: Orientation, units: TempUnits) -> 
             r[15],
         ],
     }
+}
+
+/// The board's whole degrees Celsius in the chosen unit.
+///
+/// Fahrenheit is esp4s's `(C*9)/5+32` in Python 2 integer arithmetic, i.e. rounded *down*
+/// (17 °C → 62 °F, where 62.6 would round to 63): a project moved from esp4s to esbench shows
+/// the same number, and the error (under 1 °F) is smaller than the sensor's own 1 °C step.
+pub fn temperature(celsius: i32, units: TempUnits) -> i32 {
+    match units {
+        TempUnits::Celsius => celsius,
+        TempUnits::Fahrenheit => saturate((i64::from(celsius) * 9).div_euclid(5) + 32),
+    }
+}
+
+fn saturate(v: i64) -> i32 {
+    v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
 
 #[cfg(test)]
@@ -151,21 +175,74 @@ mod tests {
     }
 
     #[test]
-    fn buttons_joystick_switch_orientation_and_fahrenheit() {
+    fn buttons_and_joystick_switch() {
         let mut raw = captured();
         raw.values[0] = 0; // Down pressed
         raw.values[1] = 0; // Left pressed
         raw.values[8] = 5; // joystick pressed (≤ 10)
-        raw.values[6] = -40;
-        let left = normalise(&raw, Orientation::JoystickOnLeft, TempUnits::Fahrenheit);
+        let left = normalise(&raw, Orientation::JoystickOnLeft, TempUnits::Celsius);
         assert_eq!(&left.values[..4], &[1, 1, 0, 0]);
         assert_eq!(left.values[8], 1);
-        assert_eq!(left.values[6], -40);
-        let right = normalise(&raw, Orientation::JoystickOnRight, TempUnits::Celsius);
-        assert_eq!(&right.values[..4], &[0, 0, 1, 1]);
-        raw.values[6] = 17;
-        let f = normalise(&raw, Orientation::JoystickOnLeft, TempUnits::Fahrenheit);
-        assert_eq!(f.values[6], 63); // 62.6 °F
+        raw.values[8] = 11;
+        let s = normalise(&raw, Orientation::JoystickOnLeft, TempUnits::Celsius);
+        assert_eq!(s.values[8], 0);
+    }
+
+    #[test]
+    fn joystick_on_right_swaps_buttons_and_leaves_slider_and_joystick_raw() {
+        let mut raw = captured();
+        raw.values[0] = 0; // Down pressed
+        raw.values[1] = 0; // Left pressed
+        let s = normalise(&raw, Orientation::JoystickOnRight, TempUnits::Celsius);
+        assert_eq!(&s.values[..4], &[0, 0, 1, 1], "Up/Down and Left/Right swap");
+        assert_eq!(s.values[4], 430, "slider as the board sends it");
+        assert_eq!((s.values[9], s.values[10]), (-1, 3), "joystick X/Y raw");
+        assert_eq!(
+            (s.values[11], s.values[12], s.values[13]),
+            (-17, -21, 157),
+            "accelerometer as with the joystick on the left"
+        );
+        let l = normalise(&raw, Orientation::JoystickOnLeft, TempUnits::Celsius);
+        assert_eq!(&l.values[..4], &[1, 1, 0, 0]);
+        assert_eq!((l.values[4], l.values[9], l.values[10]), (593, 1, -3));
+    }
+
+    #[test]
+    fn fahrenheit_is_esp4s_integer_arithmetic_rounded_down() {
+        // (C*9)/5+32 with floor division, exactly as Python 2 computes it.
+        for (c, f) in [
+            (17, 62),
+            (0, 32),
+            (-40, -40),
+            (-1, 30),
+            (-2, 28),
+            (100, 212),
+            (449, 840),
+        ] {
+            assert_eq!(temperature(c, TempUnits::Fahrenheit), f, "{c} °C");
+            let floor = ((f64::from(c) * 9.0 / 5.0) + 32.0).floor() as i32;
+            assert_eq!(f, floor, "{c} °C");
+        }
+        assert_eq!(temperature(17, TempUnits::Celsius), 17);
+        let s = normalise(
+            &captured(),
+            Orientation::JoystickOnLeft,
+            TempUnits::Fahrenheit,
+        );
+        assert_eq!(s.values[6], 62, "17 °C is 62.6 °F; esp4s shows 62");
+    }
+
+    #[test]
+    fn extreme_raw_values_saturate_instead_of_overflowing() {
+        let mut raw = captured();
+        raw.values[4] = i32::MIN;
+        raw.values[6] = i32::MAX;
+        raw.values[9] = i32::MIN;
+        let s = normalise(&raw, Orientation::JoystickOnLeft, TempUnits::Fahrenheit);
+        assert_eq!(
+            (s.values[4], s.values[6], s.values[9]),
+            (i32::MAX, i32::MAX, i32::MAX)
+        );
     }
 
     #[test]
