@@ -99,7 +99,7 @@ fn script(model: &str) -> (Transcript, String, esbench::bridge::ServeStats) {
 
 #[test]
 fn every_model_behaves_identically() {
-    let models = models();
+    let models = all_models();
     assert!(models.len() >= 5, "models: {models:?}");
     let mut reference: Option<(String, Transcript, String)> = None;
     for model in models {
@@ -214,7 +214,7 @@ fn every_model_decodes_a_damaged_stream_like_the_reference() {
     );
     assert!(expected_seqs.len() > 250);
 
-    for model in models() {
+    for model in all_models() {
         let board = FakeBoard::new();
         let serve = Serve::start(model, &board.link);
         let mut c = Client::connect(serve.addr);
