@@ -9,11 +9,13 @@
 #   scripts/teaching-table.sh RESULTS.json --compact    # four columns, for the README
 #
 # The table goes between the lines `<!-- teaching-table:start -->` and
-# `<!-- teaching-table:end -->`. Needs jq.
+# `<!-- teaching-table:end -->`; with --write the report's CPU-over-time plot of the same file
+# is copied to teaching/esp4s-cpu-over-time.svg next to the doc. Needs jq, and an esbench
+# binary (target/release/esbench, $ESBENCH or on PATH) for the headline and the plot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,12p' "$0"; }
+usage() { sed -n '2,14p' "$0"; }
 results=""; write=0; compact=0; doc=docs/teaching.md
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -102,6 +104,7 @@ table=$(jq -r '
 # The report's own "What the run shows" sentence, from `esbench report` on the same file.
 bin="${ESBENCH:-target/release/esbench}"
 [ -x "$bin" ] || bin=$(command -v esbench || true)
+plot=""
 headline="(no esbench binary found: build it, or set ESBENCH, to quote the report's headline)"
 if [ -n "$bin" ]; then
   tmpdir=$(mktemp -d)
@@ -110,6 +113,7 @@ if [ -n "$bin" ]; then
     line=$(grep -m1 '^- \*\*What the run shows' "$tmpdir/summary.md" || true)
     headline="${line:-"The report names no spinning model for this run."}"
     headline="The report's headline for this run: ${headline#- }"
+    plot="$tmpdir/cpu_over_time.svg"
   fi
 fi
 table=$(printf '%s\n\n%s' "$table" "$headline")
@@ -131,3 +135,9 @@ BLOCK="$block" awk '
 ' "$doc" >"$tmp"
 mv "$tmp" "$doc"
 echo "teaching-table: wrote the table from $results into $doc"
+if [ -n "$plot" ] && [ -f "$plot" ]; then
+  svg="$(dirname "$doc")/teaching/esp4s-cpu-over-time.svg"
+  mkdir -p "$(dirname "$svg")"
+  cp "$plot" "$svg"
+  echo "teaching-table: wrote the report's CPU-over-time plot to $svg"
+fi
