@@ -150,11 +150,12 @@ pub fn spinning(r: &Results) -> Option<Pick> {
     } else {
         String::new()
     };
-    let them = if spinners.len() == 1 {
-        "it polls"
-    } else {
-        "they poll"
-    };
+    let verb = if spinners.len() == 1 { "polls" } else { "poll" };
+    let who = spinners
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect::<Vec<_>>()
+        .join(" and ");
     Some(Pick {
         question: "What the run shows",
         model: names(&spinners),
@@ -170,7 +171,7 @@ pub fn spinning(r: &Results) -> Option<Pick> {
             sig3(floor)
         ),
         versus: format!(
-            "{} need at most {} % for the same load: {them} for input instead of waiting for it{cause}",
+            "{} need at most {} % for the same load: {who} {verb} for input instead of waiting for it{cause}",
             names(&waiters),
             sig3(highest_waiter)
         ),
@@ -256,7 +257,8 @@ mod tests {
             p.figure
         );
         assert!(
-            p.versus.contains("they poll for input instead of waiting"),
+            p.versus
+                .contains("threads and coop poll for input instead of waiting"),
             "{}",
             p.versus
         );
@@ -270,7 +272,7 @@ mod tests {
         set(&mut r, "coop", 0.5, 1);
         let p = spinning(&r).unwrap();
         assert!(
-            p.versus.contains("it polls") && !p.versus.contains("threads,"),
+            p.versus.contains("threads polls") && !p.versus.contains("not the threads"),
             "{}",
             p.versus
         );
