@@ -40,13 +40,7 @@ impl Connection {
                 Parse::Complete { request, consumed } => {
                     start += consumed;
                     self.requests += 1;
-                    let resp = match request.method {
-                        Method::Get | Method::Head => handler.handle(&request),
-                        Method::Other(ref m) if m == "OPTIONS" => super::routes::preflight(),
-                        Method::Other(ref m) => {
-                            Response::text(405, format!("method {m} not allowed; use GET\n"))
-                        }
-                    };
+                    let resp = answer(handler, &request);
                     let close = !request.keep_alive;
                     write_response(&resp, request.method == Method::Head, close, &mut self.out);
                     self.closing = close;
@@ -87,6 +81,17 @@ impl Connection {
     /// Complete requests seen on this connection.
     pub fn requests(&self) -> u64 {
         self.requests
+    }
+}
+
+/// The answer to one parsed request, by method: GET and HEAD go to the routes, OPTIONS is
+/// the CORS preflight, anything else 405. Every model answers through here, so none of
+/// them differs in which methods it takes.
+pub fn answer(handler: &impl Handler, request: &Request) -> Response {
+    match request.method {
+        Method::Get | Method::Head => handler.handle(request),
+        Method::Other(ref m) if m == "OPTIONS" => super::routes::preflight(),
+        Method::Other(ref m) => Response::text(405, format!("method {m} not allowed; use GET\n")),
     }
 }
 

@@ -32,8 +32,8 @@ Exit code: 0 all models ok, 3 some model failed or crashed (its row says why),
 pub struct RunArgs {
     /// Scenario files (default: scenarios/classroom.toml).
     pub scenarios: Vec<PathBuf>,
-    /// Models to run, comma-separated (default: the scenario's list, else all; see
-    /// `esbench models`).
+    /// Models to run, comma-separated (default: the scenario's list, else every model but
+    /// the teaching ones; see `esbench models`).
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
     /// Measured time per model, e.g. `20`, `20s` or `1500ms`: 0.5 s to 24 h (default: the

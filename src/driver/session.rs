@@ -87,14 +87,16 @@ pub fn floor_s(quick: bool, duration_s: f64) -> f64 {
     }
 }
 
-/// The models a scenario runs: `--models`, else the scenario's `run.models`, else all.
+/// The models a scenario runs: `--models`, else the scenario's `run.models`, else the
+/// default run (every model outside the teaching group).
 pub fn select_models(opts: &RunOptions, s: &Scenario) -> Result<Vec<String>> {
     let wanted: Vec<String> = if !opts.models.is_empty() {
         opts.models.clone()
     } else if !s.run.models.is_empty() {
         s.run.models.clone()
     } else {
-        crate::models::ALL
+        // The registry minus its teaching group (spinning models run only when named).
+        crate::models::default_run()
             .iter()
             .map(|m| m.name.to_string())
             .collect()

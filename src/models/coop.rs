@@ -132,7 +132,7 @@ async fn reopen(board: &Board, path: &Path, backoff: &mut Backoff) -> AsyncFd<Fi
     }
 }
 
-async fn watchdog_task(board: Arc<Board>) {
+pub(super) async fn watchdog_task(board: Arc<Board>) {
     loop {
         coop::sleep(board.watchdog_sleep()).await;
         board.watchdog_tick();
@@ -140,7 +140,7 @@ async fn watchdog_task(board: Arc<Board>) {
 }
 
 /// Registers the listener now (inside the runtime) and returns the accept loop.
-fn accept_task(
+pub(super) fn accept_task(
     listener: TcpListener,
     board: Arc<Board>,
 ) -> std::io::Result<impl std::future::Future<Output = ()>> {

@@ -2,7 +2,8 @@
 //! waits on the serial fd, the sockets and the timers, and how it shuts down. The bridge
 //! itself (`crate::bridge`) is shared and identical under every model.
 //!
-//! Adding a model is one file plus one line in [`ALL`]: write
+//! Adding a model is one file plus one line in [`ALL`] (and, for a model that demonstrates a
+//! mistake, one in [`TEACHING`]): write
 //! `pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats>` that takes
 //! `let stats = ctx.stats_handle()`, serves every [`BoardEndpoint`] until `ctx.shutdown`
 //! fires, releases every socket and fd, and returns `stats.collect(json!({...}))` with its
@@ -18,8 +19,13 @@
 //!   connection feed bytes to a `bridge::Connection` with the board as handler, write its
 //!   output, close when `should_close()` and the output is flushed or the peer hung up.
 //!
-//! Shared helper modules (not models): `blocking_io` (threads, rayon), `tokio_family`
-//! (tokio, tokio-current) and `async_io_family` (smol, async-std).
+//! Shared helper modules (not models): `blocking_io` (threads, rayon, esp4s-threads),
+//! `tokio_family` (tokio, tokio-current) and `async_io_family` (smol, async-std).
+//!
+//! The *teaching* group ([`TEACHING`]) holds models written wrong on purpose, to show a
+//! mistake by measurement (the original esp4s's polling loop). They are in the registry, so
+//! `--models` and `run.models` select them and every conformance test covers them, but they
+//! stay out of the default run ([`default_run`]): each one costs a core for its whole window.
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -34,7 +40,9 @@ pub mod async_std;
 mod blocking_io;
 pub mod coop;
 pub mod coop_fastio;
+pub mod coop_spin;
 pub mod coop_v2;
+pub mod esp4s_threads;
 pub mod launch;
 pub mod rayon;
 pub mod smol;
@@ -77,7 +85,32 @@ pub static ALL: &[ModelInfo] = &[
     coop_v2::INFO,
     coop_fastio::INFO,
     rayon::INFO,
+    esp4s_threads::INFO,
+    coop_spin::INFO,
 ];
+
+/// A model that is in the registry to demonstrate a mistake, with what it demonstrates.
+#[derive(Clone, Copy, Debug)]
+pub struct Teaching {
+    /// Its name in [`ALL`].
+    pub name: &'static str,
+    /// One line for `esbench models`: why it is here and why it is not in the default run.
+    pub reason: &'static str,
+}
+
+/// The teaching group: in [`ALL`], never in [`default_run`].
+pub static TEACHING: &[Teaching] = &[esp4s_threads::TEACHING, coop_spin::TEACHING];
+
+/// What `name` teaches, when it is a teaching model.
+pub fn teaching(name: &str) -> Option<&'static Teaching> {
+    TEACHING.iter().find(|t| t.name == name)
+}
+
+/// The models a run measures when none are named: every model of [`ALL`] outside the
+/// teaching group, in registry order.
+pub fn default_run() -> Vec<&'static ModelInfo> {
+    ALL.iter().filter(|m| teaching(m.name).is_none()).collect()
+}
 
 /// The model called `name`.
 pub fn find(name: &str) -> Option<&'static ModelInfo> {
@@ -142,4 +175,29 @@ impl StatsHandle {
 /// Threads in this process right now (in-process callers count their own threads too).
 pub fn process_threads() -> Option<usize> {
     std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn teaching_models_are_registered_and_kept_out_of_the_default_run() {
+        assert!(!TEACHING.is_empty());
+        let default: Vec<&str> = default_run().iter().map(|m| m.name).collect();
+        for t in TEACHING {
+            assert!(find(t.name).is_some(), "{} is not in ALL", t.name);
+            assert!(
+                !default.contains(&t.name),
+                "{} is in the default run",
+                t.name
+            );
+            assert!(!t.reason.is_empty());
+        }
+        assert_eq!(default.len() + TEACHING.len(), ALL.len());
+        let mut names: Vec<&str> = ALL.iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len(), "model names must be unique");
+    }
 }

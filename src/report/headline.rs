@@ -94,7 +94,88 @@ pub fn picks(r: &Results) -> Vec<Pick> {
             },
         });
     }
+    out.extend(spinning(r));
     out
+}
+
+/// A model spins when it uses at least this share of a core (the classroom load needs about
+/// 1 %). A quarter, not a half: on a machine shared with other work a spinning process gets
+/// only its fair share of a core, not all of it.
+const SPIN_MIN_PERCENT: f64 = 25.0;
+/// ...and at least this many times the cheapest model's CPU for the same load.
+const SPIN_MIN_RATIO: f64 = 10.0;
+
+/// "What the run shows" when some models burn a core's worth of CPU while others do the same
+/// work for next to nothing: it names them and says they poll instead of waiting; when the
+/// thread counts of the two groups overlap, that the threads are not the cause. Derived
+/// from the figures only; absent when no model (or every model) qualifies.
+pub fn spinning(r: &Results) -> Option<Pick> {
+    let cheapest = ok_models(r).min_by(|a, b| a.cpu.percent.total_cmp(&b.cpu.percent))?;
+    let floor = cheapest.cpu.percent;
+    let spins = |m: &ModelResult| m.cpu.percent >= SPIN_MIN_PERCENT.max(SPIN_MIN_RATIO * floor);
+    let (spinners, waiters): (Vec<&ModelResult>, Vec<&ModelResult>) =
+        ok_models(r).partition(|m| spins(m));
+    if spinners.is_empty() || waiters.is_empty() || floor <= 0.0 {
+        return None;
+    }
+    let names = |ms: &[&ModelResult]| {
+        ms.iter()
+            .map(|m| m.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let threads = |ms: &[&ModelResult]| {
+        let t = ms.iter().map(|m| m.cpu.threads);
+        (t.clone().min().unwrap_or(0), t.max().unwrap_or(0))
+    };
+    let range = |(lo, hi): (u64, u64)| {
+        if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo}–{hi}")
+        }
+    };
+    let lowest = spinners
+        .iter()
+        .map(|m| m.cpu.percent)
+        .fold(f64::INFINITY, f64::min);
+    let highest_waiter = waiters.iter().map(|m| m.cpu.percent).fold(0.0, f64::max);
+    let (st, wt) = (threads(&spinners), threads(&waiters));
+    let cause = if st.0 <= wt.1 && wt.0 <= st.1 {
+        format!(
+            "; with {} threads among them and {} among the others, the polling, not the threads, costs the core",
+            range(st),
+            range(wt)
+        )
+    } else {
+        String::new()
+    };
+    let verb = if spinners.len() == 1 { "polls" } else { "poll" };
+    let who = spinners
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect::<Vec<_>>()
+        .join(" and ");
+    Some(Pick {
+        question: "What the run shows",
+        model: names(&spinners),
+        figure: format!(
+            "{} % of one core, at least {} the cheapest ({}, {} %)",
+            spinners
+                .iter()
+                .map(|m| sig3(m.cpu.percent))
+                .collect::<Vec<_>>()
+                .join(" and "),
+            ratio(lowest, floor),
+            cheapest.name,
+            sig3(floor)
+        ),
+        versus: format!(
+            "{} need at most {} % for the same load: {who} {verb} for input instead of waiting for it{cause}",
+            names(&waiters),
+            sig3(highest_waiter)
+        ),
+    })
 }
 
 /// The headline as HTML cards.
@@ -155,6 +236,57 @@ mod tests {
         let lowest = r.models.iter().min_by_key(|m| m.poll_latency.p99).unwrap();
         assert_eq!(p[1].model, lowest.name);
         assert!(p[1].versus.contains("× the floor"), "{}", p[1].versus);
+    }
+
+    #[test]
+    fn spinning_models_are_named_only_when_the_figures_say_so() {
+        let mut r = fabricate_results(6);
+        assert!(spinning(&r).is_none(), "no fabricated model spins");
+        let set = |r: &mut Results, name: &str, cpu: f64, threads: u64| {
+            let m = r.models.iter_mut().find(|m| m.name == name).unwrap();
+            m.cpu.percent = cpu;
+            m.cpu.threads = threads;
+        };
+        set(&mut r, "threads", 41.0, 6);
+        set(&mut r, "coop", 38.0, 1);
+        let p = spinning(&r).expect("two models spin");
+        assert_eq!(p.model, "threads, coop");
+        assert!(
+            p.figure.starts_with("41.0 and 38.0 % of one core"),
+            "{}",
+            p.figure
+        );
+        assert!(
+            p.versus
+                .contains("threads and coop poll for input instead of waiting"),
+            "{}",
+            p.versus
+        );
+        assert!(p.versus.contains("not the threads"), "{}", p.versus);
+        assert!(
+            !p.versus.contains("coop,"),
+            "spinners are not among the others"
+        );
+        assert_eq!(picks(&r).last(), Some(&p));
+        // Only multi-threaded models spin: the threads are not ruled out.
+        set(&mut r, "coop", 0.5, 1);
+        let p = spinning(&r).unwrap();
+        assert!(
+            p.versus.contains("threads polls") && !p.versus.contains("not the threads"),
+            "{}",
+            p.versus
+        );
+        // A failed model is no evidence; when every ok model is costly nothing is named.
+        r.models
+            .iter_mut()
+            .find(|m| m.name == "threads")
+            .unwrap()
+            .status = "crashed".into();
+        assert!(spinning(&r).is_none());
+        for m in &mut r.models {
+            m.cpu.percent = 90.0;
+        }
+        assert!(spinning(&r).is_none());
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub use schema::{
 pub const DEFAULT_SCENARIO: &str = "scenarios/classroom.toml";
 
 /// Every scenario bundled in `scenarios/`, by file name.
-pub const BUNDLED: [&str; 7] = [
+pub const BUNDLED: [&str; 8] = [
     "classroom.toml",
     "classroom-replay.toml",
     "lab.toml",
@@ -26,4 +26,5 @@ pub const BUNDLED: [&str; 7] = [
     "blocking-call.toml",
     "noisy-line.toml",
     "bursty.toml",
+    "esp4s.toml",
 ];

@@ -106,7 +106,7 @@ pub struct RunSettings {
     pub duration_s: f64,
     /// Measured seconds per model with `--quick`.
     pub quick_duration_s: f64,
-    /// Model names; empty means every model.
+    /// Model names; empty means the default run (every model but the teaching ones).
     pub models: Vec<String>,
 }
 
