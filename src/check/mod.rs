@@ -7,6 +7,8 @@
 pub mod compare;
 pub mod fixtures;
 pub mod metrics;
+pub mod power;
+pub mod provenance;
 pub mod render;
 pub mod stats;
 pub mod thresholds;
@@ -56,11 +58,16 @@ pub fn load_all(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
         .collect()
 }
 
-/// Loads both sides and compares them.
+/// Loads both sides and compares them, with a warning for each way the baseline was
+/// measured elsewhere (another machine or esbench version; see `provenance`).
 pub fn check_files(baseline: &[PathBuf], current: &[PathBuf], opts: &Options) -> Result<Outcome> {
     let b = load_all(baseline).context("baseline")?;
     let c = load_all(current).context("current")?;
-    compare(&b, &c, opts)
+    let mut outcome = compare(&b, &c, opts)?;
+    let origin = provenance::origin(baseline, &b, &c).context("baseline")?;
+    outcome.warnings.extend(origin.warnings);
+    outcome.notes.extend(origin.notes);
+    Ok(outcome)
 }
 
 /// The default thresholds, or `path`'s laid over them.
