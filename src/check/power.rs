@@ -21,6 +21,9 @@ use crate::metrics::results::Results;
 /// The directory of unchanged runs.
 pub const AA: &str = "a-a";
 
+/// One results file and what it holds.
+type Run = (PathBuf, Results);
+
 /// One row: a fault (or none) and how often each mode called its pairs a regression.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PowerRow {
@@ -71,8 +74,8 @@ fn load_group(dir: &Path) -> Result<Vec<(PathBuf, Results, Vec<String>)>> {
 /// Judges one pair in both modes: Some([normal, gross] regressed?, gross figures) or None
 /// when `check` refuses the pair.
 fn judge(
-    base: &(PathBuf, Results),
-    cur: &(PathBuf, Results),
+    base: &Run,
+    cur: &Run,
     thresholds: &Thresholds,
 ) -> Option<([bool; 2], Vec<String>)> {
     let mut flagged = [false; 2];
@@ -96,7 +99,7 @@ fn judge(
 fn row_of(
     label: &str,
     injected: Vec<String>,
-    pairs: &[(&(PathBuf, Results), &(PathBuf, Results))],
+    pairs: &[(&Run, &Run)],
     thresholds: &Thresholds,
 ) -> PowerRow {
     let mut row = PowerRow {
@@ -129,8 +132,6 @@ fn row_of(
     row.gross_figures = figs;
     row
 }
-
-type Run = (PathBuf, Results);
 
 /// Builds the table from `dir` (see the module docs for its layout).
 pub fn table(dir: &Path, thresholds: &Thresholds) -> Result<PowerTable> {
