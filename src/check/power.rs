@@ -73,11 +73,7 @@ fn load_group(dir: &Path) -> Result<Vec<(PathBuf, Results, Vec<String>)>> {
 
 /// Judges one pair in both modes: Some([normal, gross] regressed?, gross figures) or None
 /// when `check` refuses the pair.
-fn judge(
-    base: &Run,
-    cur: &Run,
-    thresholds: &Thresholds,
-) -> Option<([bool; 2], Vec<String>)> {
+fn judge(base: &Run, cur: &Run, thresholds: &Thresholds) -> Option<([bool; 2], Vec<String>)> {
     let mut flagged = [false; 2];
     let mut figures = Vec::new();
     for (i, mode) in [Mode::Normal, Mode::Gross].into_iter().enumerate() {
