@@ -185,17 +185,26 @@ pub fn explain(r: &Row) -> String {
             r.band.min_abs
         );
     }
-    let (ch, ci) = change(&r.change);
+    // A point on both sides has no interval; `[x2, x2]` would only look like one.
+    let point = r.method == "point";
+    let changed = |c: &Option<Change>| {
+        let (v, ci) = change(c);
+        if point {
+            v
+        } else {
+            format!("{v} {ci}")
+        }
+    };
     let mut s = format!(
-        "{head}: {} vs baseline {}, change {ch} {ci}",
+        "{head}: {} vs baseline {}, change {}",
         with_ci(r.current, r.current_ci, &r.unit),
         with_ci(r.baseline, r.baseline_ci, &r.unit),
+        changed(&r.change)
     );
     if r.vs_floor.is_some() {
-        let (fl, fci) = change(&r.vs_floor);
-        s += &format!(", vs floor {fl} {fci}");
+        s += &format!(", vs floor {}", changed(&r.vs_floor));
     }
-    if r.method == "point" {
+    if point {
         s += " (one run per side: no interval, the band alone decides)";
     }
     s += &format!("; {}", band_text(r));
