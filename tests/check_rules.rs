@@ -379,7 +379,12 @@ fn a_baseline_from_another_machine_or_version_warns_but_does_not_fail() {
     other.save(&other_path).unwrap();
 
     // No provenance file yet: said once, and the results' own record is used.
-    let o = check_files(&[base_dir.clone()], &[same.clone()], &opts).unwrap();
+    let o = check_files(
+        std::slice::from_ref(&base_dir),
+        std::slice::from_ref(&same),
+        &opts,
+    )
+    .unwrap();
     assert!(o.warnings.is_empty(), "{:?}", o.warnings);
     let said: Vec<&String> = o
         .notes
@@ -387,14 +392,19 @@ fn a_baseline_from_another_machine_or_version_warns_but_does_not_fail() {
         .filter(|n| n.contains("no provenance.toml"))
         .collect();
     assert_eq!(said.len(), 1, "{:?}", o.notes);
-    let o = check_files(&[base_dir.clone()], &[other_path.clone()], &opts).unwrap();
+    let o = check_files(
+        std::slice::from_ref(&base_dir),
+        std::slice::from_ref(&other_path),
+        &opts,
+    )
+    .unwrap();
     assert_eq!(o.warnings.len(), 3, "{:?}", o.warnings);
 
     // With the file, it is the reference, and each difference is one loud line.
     provenance::record(&base_dir).unwrap();
-    let o = check_files(&[base_dir.clone()], &[same], &opts).unwrap();
+    let o = check_files(std::slice::from_ref(&base_dir), &[same], &opts).unwrap();
     assert!(o.warnings.is_empty() && !o.notes.iter().any(|n| n.contains("provenance")));
-    let o = check_files(&[base_dir.clone()], &[other_path], &opts).unwrap();
+    let o = check_files(std::slice::from_ref(&base_dir), &[other_path], &opts).unwrap();
     assert_eq!(o.exit_code(), 0);
     let w = o.warnings.join("\n");
     assert!(w.contains("hostname \"synthetic\""), "{w}");
