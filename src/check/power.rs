@@ -4,9 +4,9 @@
 //! DIR holds one directory of results files per row. `a-a` holds runs of the unchanged
 //! build: consecutive pairs of them (1 vs 2, 3 vs 4, ...) are A/A pairs, and every verdict
 //! of "regressed" on one is a false alarm. Every other directory holds runs with one injected
-//! fault; its k-th run is judged against the k-th A run, so each injected pair has its own
-//! baseline run (rows share baselines, so rows are correlated; each rate on its own is
-//! unbiased). Each pair is judged in both modes with the same thresholds as `check`, and
+//! fault; its k-th run is judged against the first run of the k-th A/A pair (the script makes
+//! it just before), so each injected pair has its own baseline run from the same moment
+//! (rows share baselines, so rows are correlated; each rate on its own is unbiased). Each pair is judged in both modes with the same thresholds as `check`, and
 //! each rate carries its 95 % Wilson interval: 0 of 20 bounds a rate only below 16 %.
 
 use std::collections::BTreeMap;
@@ -180,7 +180,7 @@ pub fn table(dir: &Path, thresholds: &Thresholds) -> Result<PowerTable> {
             }
         }
         let cur: Vec<Run> = runs.into_iter().map(|(p, r, _)| (p, r)).collect();
-        let pairs: Vec<(&Run, &Run)> = base.iter().zip(&cur).collect();
+        let pairs: Vec<(&Run, &Run)> = base.iter().step_by(2).zip(&cur).collect();
         rows.push(row_of(&label, injected, &pairs, thresholds));
     }
     let first = &aa[0].1;
