@@ -37,6 +37,9 @@ pub struct PowerRow {
     pub unusable: usize,
     /// How often each figure was named in the gross verdicts, most frequent first.
     pub gross_figures: Vec<(String, usize)>,
+    /// The median over the pairs of current / baseline CPU % (the first model): the size of
+    /// the fault as this machine measured it, e.g. what `frame-cpu=85us` really cost.
+    pub cpu_ratio: Option<f64>,
 }
 
 /// What the whole table says, with where it was measured.
@@ -105,7 +108,18 @@ fn row_of(
         flagged: [0; 2],
         unusable: 0,
         gross_figures: Vec::new(),
+        cpu_ratio: None,
     };
+    let ratios: Vec<f64> = pairs
+        .iter()
+        .filter_map(|(b, c)| {
+            let (b, c) = (b.1.models.first()?, c.1.models.first()?);
+            (b.cpu.percent > 0.0).then(|| c.cpu.percent / b.cpu.percent)
+        })
+        .collect();
+    if !ratios.is_empty() {
+        row.cpu_ratio = Some(super::stats::median(&ratios));
+    }
     let mut figures: BTreeMap<String, usize> = BTreeMap::new();
     for (b, c) in pairs {
         match judge(b, c, thresholds) {
@@ -250,14 +264,19 @@ impl PowerTable {
             "Measured on {}, {}: scenario `{}`, model {}, {}, one run per side per pair.\n\n",
             self.machine, self.build, self.scenario, self.models, self.window
         );
-        s += "| injected fault | pairs | `check --gross` flags | `check` (normal) flags | \
-              figures named by `--gross` |\n|---|---|---|---|---|\n";
+        s += "| injected fault | pairs | CPU, median change | `check --gross` flags | \
+              `check` (normal) flags | figures named by `--gross` |\n\
+              |---|---|---|---|---|---|\n";
         for r in &self.rows {
-            let label = if r.injected.is_empty() {
-                r.label.clone()
+            let label = if r.injected.is_empty() || r.injected == [r.label.clone()] {
+                format!("`{}`", r.label).replace("`none (A/A: false alarms)`", &r.label)
             } else {
                 format!("{} (`{}`)", r.label, r.injected.join("`, `"))
             };
+            let cpu = r
+                .cpu_ratio
+                .map_or("-".into(), |x| format!("{:+.0} %", (x - 1.0) * 100.0))
+                .replace("-0 %", "+0 %");
             let judged = r.pairs - r.unusable;
             let figs: Vec<String> = r
                 .gross_figures
@@ -271,7 +290,7 @@ impl PowerTable {
                 r.pairs.to_string()
             };
             s += &format!(
-                "| {label} | {pairs} | {} | {} | {} |\n",
+                "| {label} | {pairs} | {cpu} | {} | {} | {} |\n",
                 rate(r.flagged[1], judged),
                 rate(r.flagged[0], judged),
                 if figs.is_empty() {
