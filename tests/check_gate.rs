@@ -5,7 +5,7 @@
 //! model's `esbench serve` child stopped (SIGSTOP) for 1.5 s inside the measured window.
 //!
 //! The injected cost is ~100x the normal poll latency and ~60 % of a core, and the freeze is
-//! 7x the gross gate's 200 ms stall floor, so the verdicts do not depend on how noisy the
+//! 3x the gross gate's 0.5 s stall floor, so the verdicts do not depend on how noisy the
 //! machine is.
 
 use std::io::{BufRead, BufReader};

@@ -151,7 +151,7 @@ fn with_ci(v: Option<f64>, ci: Option<(f64, f64)>, unit: &str) -> String {
     }
 }
 
-/// The band as a sentence: `more than x3.00 and more than +200.0 ms`.
+/// The band as a sentence: `the interval above x3.00 and the change above +500.0 ms`.
 fn band_text(r: &Row) -> String {
     let abs = match r.unit.as_str() {
         "%" => format!("{:.2} points", r.band.min_abs),

@@ -15,10 +15,13 @@ Examples:
   esbench check --baseline old.json --current new.json --format markdown > summary.md
   esbench check --gross --baseline reports/baseline/ --current /tmp/ci-runs/
 
-Exit status: 0 nothing regressed, 1 a regression (named on stderr), 2 unusable input
-(including runs measured differently: quick against full, other durations or warm-ups).
+Exit status: 0 nothing regressed, 1 a regression (named on stderr with its values,
+intervals and band), 2 unusable input (including runs measured differently: quick against
+full, other durations or warm-ups). A baseline measured on another machine or by another
+esbench version (its provenance.toml, or its results) is a WARNING, exit status unchanged.
 A directory stands for every *.json results file in it. With several files per side the
-intervals come from resampling the runs; with one, from the run's HDR histograms.")]
+intervals come from resampling the runs; with one, from the run's HDR histograms.
+Rules (stalls, zero counters, CPU ratio, tails): docs/ci-gate.md.")]
 pub struct CheckArgs {
     /// Baseline results files (or directories of them)
     #[arg(long, num_args = 1.., value_name = "FILE",
