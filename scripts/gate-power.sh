@@ -28,12 +28,14 @@
 #   --out DIR       keep the runs and the table here (default: target/gate-power)
 #   --docs FILE     replace the table between the gate-power markers in FILE
 #   --only-aa       only the A/A row (needs no --inject support)
+#   --rejudge       make no runs: judge the runs already in --out again (after a change of
+#                   thresholds or rules) and write the table
 #   --thresholds F  noise bands laid over scripts/thresholds.toml
 #   --no-build      use the existing target/release/esbench;  --bin PATH  use this binary
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-k=20; out=target/gate-power; docs=""; only_aa=0; thresholds=(); build=1
+k=20; out=target/gate-power; docs=""; only_aa=0; thresholds=(); build=1; rejudge=0
 bin=target/release/esbench; scenario=scripts/gate-power.toml; model=threads
 faults=("frame-cpu=85us" "frame-cpu=35us" "timer-late=1ms" "freeze=1.5s@1s" "fail-poll=5%"
         "drop-command=10")
@@ -43,10 +45,11 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --docs) docs="$2"; shift 2 ;;
     --only-aa) only_aa=1; shift ;;
+    --rejudge) rejudge=1; shift ;;
     --thresholds) thresholds=(--thresholds "$2"); shift 2 ;;
     --no-build) build=0; shift ;;
     --bin) bin="$2"; build=0; shift 2 ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "gate-power: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -57,6 +60,11 @@ if [ "$build" = 1 ]; then
   cargo build --release --locked --quiet
 fi
 [ -x "$bin" ] || { echo "gate-power: $bin is not an executable" >&2; exit 2; }
+if [ "$rejudge" = 1 ]; then
+  [ -d "$out/a-a" ] || { echo "gate-power: --rejudge needs the runs of an earlier run in $out" >&2; exit 2; }
+  k=$(( $(find "$out/a-a" -name '*.json' | wc -l) / 2 ))
+  faults=()
+fi
 if [ ${#faults[@]} -gt 0 ] && ! "$bin" run --help | grep -q -- '--inject'; then
   echo "gate-power: $bin has no \`run --inject\` (the fault-injection interface);" \
        "--only-aa measures the false alarms alone" >&2
@@ -66,8 +74,10 @@ fi
 # A fault's directory name: the spec itself (`freeze=1.5s@1s`), which the table shows.
 label() { echo "$1"; }
 
-rm -rf "$out"; mkdir -p "$out/a-a"
-for f in "${faults[@]}"; do mkdir -p "$out/$(label "$f")"; done
+if [ "$rejudge" = 0 ]; then
+  rm -rf "$out"; mkdir -p "$out/a-a"
+  for f in "${faults[@]}"; do mkdir -p "$out/$(label "$f")"; done
+fi
 
 # One quick run into $out/$1/$2.json; any further arguments go to `esbench run`.
 one() {
@@ -85,7 +95,7 @@ one() {
 }
 
 start=$(date +%s)
-for i in $(seq 1 "$k"); do
+[ "$rejudge" = 1 ] || for i in $(seq 1 "$k"); do
   n=$(printf '%03d' "$i")
   echo "== pair $i/$k ($(( $(date +%s) - start )) s)" >&2
   one a-a "$n-1"
