@@ -418,4 +418,25 @@ fn a_baseline_from_another_machine_or_version_warns_but_does_not_fail() {
     assert!(render(&o, Format::Table).contains("WARNING: the baseline was measured with"));
     // The provenance file is not mistaken for a results file by a directory baseline.
     assert_eq!(o.baseline_files.len(), 2);
+
+    // A run made with injected faults (`esbench run --inject`) is never taken for a real one.
+    let faulty = dir.path().join("faulty.json");
+    run(5, &healthy()).1.save(&faulty).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&faulty).unwrap()).unwrap();
+    v["injected"] = serde_json::json!(["freeze=1.5s@1s"]);
+    std::fs::write(&faulty, v.to_string()).unwrap();
+    let o = check_files(
+        std::slice::from_ref(&faulty),
+        &[base_dir.join("run-1.json")],
+        &opts,
+    )
+    .unwrap();
+    assert!(
+        o.warnings
+            .iter()
+            .any(|w| w.contains("baseline run") && w.contains("injected faults (freeze=1.5s@1s)")),
+        "{:?}",
+        o.warnings
+    );
 }

@@ -67,7 +67,37 @@ pub fn check_files(baseline: &[PathBuf], current: &[PathBuf], opts: &Options) ->
     let origin = provenance::origin(baseline, &b, &c).context("baseline")?;
     outcome.warnings.extend(origin.warnings);
     outcome.notes.extend(origin.notes);
+    for (side, runs) in [("baseline", &b), ("current", &c)] {
+        for (p, _) in runs {
+            let faults = injected(p)?;
+            if !faults.is_empty() {
+                outcome.warnings.push(format!(
+                    "{side} run {} was made with injected faults ({}): it measures the fault, \
+                     not the build",
+                    p.display(),
+                    faults.join(", ")
+                ));
+            }
+        }
+    }
     Ok(outcome)
+}
+
+/// The `injected` fault specs a results file recorded (`esbench run --inject`); empty for a
+/// real measurement or a file from before the field existed.
+pub fn injected(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read results file {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    Ok(v.get("injected")
+        .and_then(|i| i.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// The default thresholds, or `path`'s laid over them.

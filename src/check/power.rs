@@ -58,17 +58,7 @@ fn load_group(dir: &Path) -> Result<Vec<(PathBuf, Results, Vec<String>)>> {
     let runs = super::load_all(&[dir.to_path_buf()])?;
     runs.into_iter()
         .map(|(p, r)| {
-            let text = std::fs::read_to_string(&p)?;
-            let v: serde_json::Value = serde_json::from_str(&text)?;
-            let injected = v
-                .get("injected")
-                .and_then(|i| i.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let injected = super::injected(&p)?;
             Ok((p, r, injected))
         })
         .collect()
