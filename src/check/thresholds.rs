@@ -58,7 +58,7 @@ pub struct Thresholds {
     /// Tail percentiles (p90 and up) are judged only when every run on both sides has at
     /// least this many samples beyond the percentile: a quick run's p99 is one or two
     /// samples from its maximum, and stalls of the whole machine move it far more than any
-    /// band (docs/ci-gate.md, "False alarms").
+    /// band (docs/ci-gate.md, "Tails").
     #[serde(default = "default_tail_min_beyond")]
     pub tail_min_beyond: u64,
     #[serde(default)]
