@@ -3,6 +3,9 @@
 # scripts/ci-regression.sh compares against: builds release, makes N quick runs, and replaces
 # the baseline's results files with them. Run it on the machine type CI uses, on a quiet
 # machine, from a commit you trust; then review and commit reports/baseline/.
+# It also records where the baseline came from (hostname, CPU model, cores, esbench version,
+# commit, as the runs recorded them) in reports/baseline/provenance.toml: `esbench check`
+# warns loudly (exit status unchanged) when the runs it compares come from elsewhere.
 #
 #   scripts/update-baseline.sh                       # 3 quick runs of scenarios/classroom.toml
 #   scripts/update-baseline.sh --runs 5 --models threads,tokio,smol
@@ -22,7 +25,7 @@ while [ $# -gt 0 ]; do
     --dir) dir="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --bin) bin="$2"; build=0; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "update-baseline: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -53,6 +56,7 @@ for i in $(seq 1 "$runs"); do
   cp "$work/run-$i/results.json" "$dir/results-$i.json"
 done
 printf 'scenario=%s\nmodels=%s\n' "$scenario" "$models" > "$dir/run-args"
+"$bin" check --record-provenance "$dir" >&2
 {
   echo "# Performance baseline"
   echo
@@ -60,5 +64,9 @@ printf 'scenario=%s\nmodels=%s\n' "$scenario" "$models" > "$dir/run-args"
   echo "Refreshed by \`scripts/update-baseline.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'),"
   echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), host $(hostname),"
   echo "$(nproc) logical cores, scenario \`$scenario\`, $runs quick runs${models:+, models $models}."
+  echo
+  echo "Where it was measured, as the runs recorded it, is in \`provenance.toml\` (read by"
+  echo "\`esbench check\`, which warns when the runs it compares come from another machine or"
+  echo "esbench version)."
 } > "$dir/README.md"
 echo "update-baseline: wrote $runs results to $dir; review and commit it" >&2

@@ -9,6 +9,11 @@
 //! Besides the whole-life histogram, every recorded deadline goes into a capped log of
 //! `(deadline ns, lateness µs)` so the driver can keep only the ticks due inside its
 //! measured window (start-up and warm-up excluded, like its own figures).
+//!
+//! [`longest_late_run`] reads that log for the CI gate: the longest run of consecutive
+//! *late* ticks, where a tick is late when it fired a whole period or more after its
+//! deadline — the next tick was already due, so the watchdog missed a beat. A model frozen
+//! for 1.5 s at a 25 ms period shows a run of ~59; a healthy one 0 or 1, whatever its jitter.
 
 use hdrhistogram::Histogram;
 
@@ -93,6 +98,35 @@ impl Watchdog {
     }
 }
 
+/// The longest run of consecutive late ticks among the logged ticks whose deadline `keep`
+/// accepts (the driver passes its measured window). A tick is late when its lateness is at
+/// least one period: it fired when the next deadline had already passed. The period is read
+/// off the log itself (the median gap between consecutive deadlines: they are a period
+/// apart, except where a gap too long to record was skipped), so the rule needs no
+/// setting and cannot disagree with the schedule that made the log. A tick outside `keep`
+/// ends a run, so a stall is never stitched together across the window's edges.
+pub fn longest_late_run(log: &[(u64, u64)], keep: impl Fn(u64) -> bool) -> u64 {
+    let mut gaps: Vec<u64> = log
+        .windows(2)
+        .map(|p| p[1].0.saturating_sub(p[0].0))
+        .collect();
+    if gaps.is_empty() {
+        return 0;
+    }
+    gaps.sort_unstable();
+    let period_ns = gaps[gaps.len() / 2].max(1);
+    let (mut run, mut longest) = (0u64, 0u64);
+    for &(due_ns, late_us) in log {
+        if keep(due_ns) && late_us.saturating_mul(1_000) >= period_ns {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    longest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +180,42 @@ mod tests {
         let n = w.fire(3_600_000 * MS);
         assert_eq!(n, MAX_CATCH_UP);
         assert!(w.next_deadline_ns() > 3_600_000 * MS);
+    }
+
+    #[test]
+    fn a_stall_is_one_run_of_late_ticks_and_jitter_is_none() {
+        let mut w = Watchdog::new(25 * MS, 0, 10_000);
+        // Healthy ticks, each 2 ms late (jitter, not a missed beat).
+        for k in 1..=10 {
+            w.fire(k * 25 * MS + 2 * MS);
+        }
+        assert_eq!(longest_late_run(w.log(), |_| true), 0);
+        // Frozen from just after the 10th tick until 1.5 s later: one wake-up records the
+        // 60 deadlines that passed; all but the last fired after the next one was due.
+        w.fire(250 * MS + 1_500 * MS);
+        assert_eq!(longest_late_run(w.log(), |_| true), 59);
+        // Back to normal afterwards; a shorter stall later does not replace the longest.
+        let next = w.next_deadline_ns();
+        w.fire(next + MS);
+        w.fire(next + 25 * MS + 80 * MS);
+        assert_eq!(longest_late_run(w.log(), |_| true), 59);
+        // Only the ticks the caller keeps count, and a run is cut at the edge.
+        assert_eq!(longest_late_run(w.log(), |due| due <= 500 * MS), 10);
+        assert_eq!(longest_late_run(w.log(), |due| due >= 1_800 * MS), 3);
+    }
+
+    #[test]
+    fn exactly_one_period_late_is_late_and_one_tick_logs_say_nothing() {
+        // Due at 25 and 50 ms, the first fired at 50 ms (a whole period late).
+        assert_eq!(
+            longest_late_run(&[(25 * MS, 25_000), (50 * MS, 0)], |_| true),
+            1
+        );
+        assert_eq!(
+            longest_late_run(&[(25 * MS, 24_999), (50 * MS, 0)], |_| true),
+            0
+        );
+        assert_eq!(longest_late_run(&[(25 * MS, 90_000)], |_| true), 0);
+        assert_eq!(longest_late_run(&[], |_| true), 0);
     }
 }

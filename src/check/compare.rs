@@ -1,6 +1,6 @@
-//! The verdicts: for every model present on both sides and every compared metric, the change
+//! The verdicts: for every model present on both sides and every compared figure, the change
 //! (current / baseline), its bootstrap confidence interval, the same for the figure divided by
-//! the floor of its own run, and improved / unchanged / regressed.
+//! the floor of its own run, and improved / unchanged / regressed / not judged.
 //!
 //! How the interval is made depends on what there is to resample, per side:
 //! - two or more runs: the runs are resampled with replacement and the median taken (the
@@ -8,17 +8,23 @@
 //! - one run of a latency figure: the run's HDR histogram is resampled (the percentile of N
 //!   draws from it), which only captures sampling noise within the run — the band has to
 //!   cover the rest;
-//! - one run of a figure without a histogram (CPU %, context switches): no interval, the point
-//!   itself, and the band alone decides.
+//! - one run of a figure without a histogram (CPU %, context switches, the longest stall):
+//!   no interval, the point itself, and the band alone decides.
 //!
-//! Tail percentiles (p99) are judged only with `tail_min_runs` (default 2) runs per side: one
-//! quick run holds ~120 polls, its p99 is its second-largest sample, and a stall of the whole
-//! machine moves that by 10-100x between otherwise identical runs.
-//!
-//! A regression is called only when the whole interval lies above 1 + band, the change is
-//! larger than `min_abs`, and — for latencies — the floor-normalised interval clears the band
-//! too. Requiring both makes the rule conservative: a machine that got slower as a whole moves
-//! the floor with the figure, and floor noise can only hide a change, never invent one.
+//! The rules, by [`Kind`]:
+//! - percentiles, stalls and costs: a regression only when the whole interval lies above
+//!   1 + band, the change is larger than `min_abs`, and — for latencies and stalls — the
+//!   floor-normalised interval clears the band too. Requiring both makes the rule
+//!   conservative: a machine that got slower (or paused) as a whole moves the floor with the
+//!   figure, and floor noise can only hide a change, never invent one;
+//! - tail percentiles (p90 and up) are judged only when every run on both sides has at least
+//!   `tail_min_beyond` samples beyond the percentile: a p99 of 121 polls is one sample from
+//!   the maximum, and a stall of the machine moves it by 10-100x between identical runs;
+//! - counts a healthy run keeps at zero (failed, skipped and unmatched polls and commands,
+//!   the longest run of late watchdog ticks): a regression when the median current run
+//!   exceeds the baseline's *worst* run × (1 + band) + `min_abs` (the allowance). No
+//!   interval: the baseline's worst run already is the noise, and a healthy bridge does not
+//!   lose a command or fail a poll by chance.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -26,7 +32,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::metrics::{observe, MetricDef, RunObs, METRICS};
+use super::metrics::{observe, Kind, MetricDef, RunObs, METRICS};
 use super::stats::{median, percentile_interval, resampled_median, Rng};
 use super::thresholds::{Band, Mode, Thresholds};
 use crate::metrics::results::Results;
@@ -49,7 +55,8 @@ pub enum Verdict {
     Improved,
     Unchanged,
     Regressed,
-    /// Shown but not judged: a tail percentile with fewer runs than `tail_min_runs`.
+    /// Shown but not judged: a tail percentile with too few samples beyond it, or a figure
+    /// whose band says `judge = false`; the row's note says which.
     NotJudged,
     /// Not compared: no data on one side (e.g. no commands in the scenario).
     NoData,
@@ -68,9 +75,21 @@ pub struct Row {
     pub model: String,
     pub metric: String,
     pub unit: String,
-    /// Median of the baseline runs' figures.
+    /// Which rule judged it (`status` rows are `count`-like: a failure is one event).
+    pub kind: Kind,
+    /// Median of the baseline runs' figures (for counts: the baseline's worst run).
     pub baseline: Option<f64>,
+    /// Median of the current runs' figures.
     pub current: Option<f64>,
+    /// Confidence interval of each side's figure, when it has one (not for a single run's
+    /// point figure or a count).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_ci: Option<(f64, f64)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_ci: Option<(f64, f64)>,
+    /// For counts: the largest current value that passes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<f64>,
     pub change: Option<Change>,
     /// The change of the figure divided by the same run's floor (latencies only).
     pub vs_floor: Option<Change>,
@@ -90,6 +109,9 @@ pub struct Outcome {
     pub baseline_files: Vec<PathBuf>,
     pub current_files: Vec<PathBuf>,
     pub rows: Vec<Row>,
+    /// Things a reader must not miss but that do not fail the check: a baseline measured on
+    /// another machine or by another esbench version.
+    pub warnings: Vec<String>,
     /// Things a reader should know (mismatched settings, skipped models, missing floors).
     pub notes: Vec<String>,
 }
@@ -147,6 +169,7 @@ pub fn compare(
         baseline_files: baseline.iter().map(|(p, _)| p.clone()).collect(),
         current_files: current.iter().map(|(p, _)| p.clone()).collect(),
         rows,
+        warnings: Vec::new(),
         notes,
     })
 }
@@ -402,8 +425,12 @@ fn compare_model(
             model: model.into(),
             metric: "status".into(),
             unit: String::new(),
+            kind: Kind::Count,
             baseline: None,
             current: None,
+            baseline_ci: None,
+            current_ci: None,
+            limit: None,
             change: None,
             vs_floor: None,
             method: String::new(),
@@ -539,6 +566,10 @@ fn row_seed(seed: u64, model: &str, metric: &str) -> u64 {
     h ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
+fn interval(boot: &[f64], confidence: f64) -> (f64, f64) {
+    percentile_interval(&mut boot.to_vec(), confidence)
+}
+
 fn compare_metric(
     model: &str,
     def: &MetricDef,
@@ -551,14 +582,17 @@ fn compare_metric(
     let band = t.band(opts.mode, model, def.key);
     let base = series(def, base_runs, model)?;
     let cur = series(def, cur_runs, model)?;
+    let values = |side: &[RunObs]| side.iter().map(|o| o.figure.value).collect::<Vec<_>>();
     let mut row = Row {
         model: model.into(),
         metric: def.key.into(),
         unit: def.unit.into(),
-        baseline: (!base.is_empty())
-            .then(|| median(&base.iter().map(|o| o.figure.value).collect::<Vec<_>>())),
-        current: (!cur.is_empty())
-            .then(|| median(&cur.iter().map(|o| o.figure.value).collect::<Vec<_>>())),
+        kind: def.kind(),
+        baseline: (!base.is_empty()).then(|| median(&values(&base))),
+        current: (!cur.is_empty()).then(|| median(&values(&cur))),
+        baseline_ci: None,
+        current_ci: None,
+        limit: None,
         change: None,
         vs_floor: None,
         method: String::new(),
@@ -567,7 +601,11 @@ fn compare_metric(
         note: None,
     };
     if base.is_empty() {
-        row.note = Some("no data in the baseline".into());
+        row.note = Some(if def.kind() == Kind::Count {
+            "not recorded in the baseline (made before this counter existed?)".into()
+        } else {
+            "no data in the baseline".into()
+        });
         return Ok(row);
     }
     if cur.is_empty() {
@@ -575,6 +613,10 @@ fn compare_metric(
         // (e.g. commands no longer answered).
         row.verdict = Verdict::Regressed;
         row.note = Some("measured in the baseline, no data in the current runs".into());
+        return Ok(row);
+    }
+    if def.kind() == Kind::Count {
+        judge_count(&mut row, &values(&base), &values(&cur));
         return Ok(row);
     }
     let mut rng = Rng::new(row_seed(t.seed, model, def.key));
@@ -588,6 +630,12 @@ fn compare_metric(
     } else {
         format!("{}/{}", b.method, c.method)
     };
+    if b.method != "point" {
+        row.baseline_ci = Some(interval(&b.boot, t.confidence));
+    }
+    if c.method != "point" {
+        row.current_ci = Some(interval(&c.boot, t.confidence));
+    }
     let raw = change(&b, &c, t.confidence);
     row.change = Some(raw);
     if def.has_floor() {
@@ -605,20 +653,27 @@ fn compare_metric(
         }
     }
     if !band.judge {
-        // One note for all of them is added by `compare`.
         row.verdict = Verdict::NotJudged;
+        row.note = Some("judge = false in the thresholds".into());
         return Ok(row);
     }
-    if def.is_tail() && base.len().min(cur.len()) < t.tail_min_runs {
-        row.verdict = Verdict::NotJudged;
-        let note = format!(
-            "p99 figures are not judged with fewer than {} runs per side (tail_min_runs)",
-            t.tail_min_runs
-        );
-        if !notes.contains(&note) {
-            notes.push(note);
+    if let (true, Some(q)) = (def.is_tail(), def.quantile()) {
+        let fewest = base
+            .iter()
+            .chain(&cur)
+            .filter_map(|o| o.beyond)
+            .min()
+            .unwrap_or(0);
+        if fewest < t.tail_min_beyond {
+            row.verdict = Verdict::NotJudged;
+            row.note = Some(format!(
+                "{fewest} sample{} beyond p{} in the sparsest run, {} needed",
+                if fewest == 1 { "" } else { "s" },
+                q * 100.0,
+                t.tail_min_beyond
+            ));
+            return Ok(row);
         }
-        return Ok(row);
     }
     let up = 1.0 + band.band;
     let delta = c.point - b.point;
@@ -637,4 +692,27 @@ fn compare_metric(
             Verdict::Unchanged
         };
     Ok(row)
+}
+
+/// The count rule: the median current run against the baseline's worst run plus the
+/// allowance (`worst × (1 + band) + min_abs`). An improvement is the baseline's median
+/// clearing the current one by the same margin.
+fn judge_count(row: &mut Row, base: &[f64], cur: &[f64]) {
+    let worst = base.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let now = median(cur);
+    let limit = worst * (1.0 + row.band.band) + row.band.min_abs;
+    row.baseline = Some(worst);
+    row.current = Some(now);
+    row.limit = Some(limit);
+    row.method = "count".into();
+    row.verdict = if !row.band.judge {
+        row.note = Some("judge = false in the thresholds".into());
+        Verdict::NotJudged
+    } else if now > limit {
+        Verdict::Regressed
+    } else if median(base) > now * (1.0 + row.band.band) + row.band.min_abs {
+        Verdict::Improved
+    } else {
+        Verdict::Unchanged
+    };
 }

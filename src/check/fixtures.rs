@@ -18,6 +18,11 @@ pub struct FakeModel {
     pub cpu_percent: f64,
     /// Number of command-latency samples (0 = the scenario sent no commands).
     pub commands: u64,
+    /// A stall of the model (µs) inside the window: one poll that waited that long, and the
+    /// watchdog ticks it covered missed in a row (like a SIGSTOP of the model).
+    pub stall_us: Option<u64>,
+    /// Counters set on top of the healthy ones (all zero), e.g. `("polls_failed", 6)`.
+    pub counters: Vec<(&'static str, u64)>,
 }
 
 impl FakeModel {
@@ -28,6 +33,8 @@ impl FakeModel {
             poll: 1.0,
             cpu_percent: 1.5,
             commands: 20,
+            stall_us: None,
+            counters: Vec::new(),
         }
     }
 }
@@ -42,9 +49,40 @@ fn summary(rng: &mut Rng, n: u64, base: f64, mean: f64, scale: f64) -> Summary {
     Summary::from_histogram(&h)
 }
 
+/// The counters `check` judges, as a healthy run has them.
+pub const HEALTHY_COUNTERS: [&str; 6] = [
+    "polls_failed",
+    "polls_skipped",
+    "commands_failed",
+    "commands_unmatched",
+    "seq_unmatched",
+    "watchdog_longest_late_run",
+];
+
+/// Watchdog period of the fabricated runs (the default scenario's 25 ms), µs.
+const WATCHDOG_PERIOD_US: u64 = 25_000;
+
+/// `s` with one more sample of `us`.
+fn with_sample(s: &Summary, us: u64) -> Summary {
+    let mut h = s.histogram().expect("fabricated histograms decode");
+    record_clamped(&mut h, us);
+    Summary::from_histogram(&h)
+}
+
 /// One fabricated run: seed decides the samples, `machine` scales every latency and the
 /// floor alike (a slower machine), `models` what each model looks like.
 pub fn fake_run(seed: u64, machine: f64, models: &[FakeModel]) -> Results {
+    fake_run_paused(seed, machine, models, None)
+}
+
+/// [`fake_run`] on a machine that paused as a whole for `pause_us` during every model's
+/// window: the models stall and so does the timer floor measured beside each of them.
+pub fn fake_run_paused(
+    seed: u64,
+    machine: f64,
+    models: &[FakeModel],
+    pause_us: Option<u64>,
+) -> Results {
     let mut rng = Rng::new(seed);
     let floor = Floor {
         timer_lateness: summary(&mut rng, 800, 50.0, 20.0, machine),
@@ -55,6 +93,26 @@ pub fn fake_run(seed: u64, machine: f64, models: &[FakeModel]) -> Results {
         .map(|m| {
             let s = machine * m.latency;
             let jitter = 1.0 + 0.05 * (rng.unit() - 0.5);
+            let stall = m.stall_us.max(pause_us);
+            let mut counters: std::collections::BTreeMap<String, u64> = HEALTHY_COUNTERS
+                .iter()
+                .map(|c| (c.to_string(), 0))
+                .collect();
+            let mut poll_latency = summary(&mut rng, 600, 250.0, 80.0, s * m.poll);
+            let mut timer_floor = summary(&mut rng, 160, 50.0, 20.0, machine);
+            if let Some(us) = stall {
+                poll_latency = with_sample(&poll_latency, us);
+                counters.insert(
+                    "watchdog_longest_late_run".into(),
+                    us / WATCHDOG_PERIOD_US - 1,
+                );
+            }
+            if let Some(us) = pause_us {
+                timer_floor = with_sample(&timer_floor, us);
+            }
+            for (k, v) in &m.counters {
+                counters.insert(k.to_string(), *v);
+            }
             ModelResult {
                 name: m.name.clone(),
                 status: "ok".into(),
@@ -68,7 +126,9 @@ pub fn fake_run(seed: u64, machine: f64, models: &[FakeModel]) -> Results {
                     threads: 2,
                     series: Vec::new(),
                 },
-                poll_latency: summary(&mut rng, 600, 250.0, 80.0, s * m.poll),
+                poll_latency,
+                timer_floor,
+                counters,
                 staleness: summary(&mut rng, 600, 500.0, 12_000.0, s),
                 ingest_latency: summary(&mut rng, 800, 150.0, 60.0, s),
                 command_latency: summary(&mut rng, m.commands, 400.0, 150.0, s),

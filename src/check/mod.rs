@@ -7,6 +7,8 @@
 pub mod compare;
 pub mod fixtures;
 pub mod metrics;
+pub mod power;
+pub mod provenance;
 pub mod render;
 pub mod stats;
 pub mod thresholds;
@@ -56,11 +58,46 @@ pub fn load_all(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
         .collect()
 }
 
-/// Loads both sides and compares them.
+/// Loads both sides and compares them, with a warning for each way the baseline was
+/// measured elsewhere (another machine or esbench version; see `provenance`).
 pub fn check_files(baseline: &[PathBuf], current: &[PathBuf], opts: &Options) -> Result<Outcome> {
     let b = load_all(baseline).context("baseline")?;
     let c = load_all(current).context("current")?;
-    compare(&b, &c, opts)
+    let mut outcome = compare(&b, &c, opts)?;
+    let origin = provenance::origin(baseline, &b, &c).context("baseline")?;
+    outcome.warnings.extend(origin.warnings);
+    outcome.notes.extend(origin.notes);
+    for (side, runs) in [("baseline", &b), ("current", &c)] {
+        for (p, _) in runs {
+            let faults = injected(p)?;
+            if !faults.is_empty() {
+                outcome.warnings.push(format!(
+                    "{side} run {} was made with injected faults ({}): it measures the fault, \
+                     not the build",
+                    p.display(),
+                    faults.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// The `injected` fault specs a results file recorded (`esbench run --inject`); empty for a
+/// real measurement or a file from before the field existed.
+pub fn injected(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read results file {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    Ok(v.get("injected")
+        .and_then(|i| i.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// The default thresholds, or `path`'s laid over them.

@@ -1,7 +1,12 @@
 //! Turns an `Outcome` into text: an aligned table for terminals, Markdown for pull-request
-//! comments (regressions and improvements first, the full table folded), JSON for dashboards.
+//! comments (regressions first, then improvements, then what was not judged and why, the full
+//! table folded), JSON for dashboards. [`explain`] is the one sentence that says why a row
+//! got its verdict; every format uses it.
+
+use std::collections::BTreeMap;
 
 use super::compare::{Change, Outcome, Row, Verdict};
+use super::metrics::Kind;
 
 /// Output format of `esbench check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -25,10 +30,13 @@ pub fn value(v: Option<f64>, unit: &str) -> String {
         return "-".into();
     };
     match unit {
+        "µs" if v >= 1_000_000.0 => format!("{:.2} s", v / 1e6),
         "µs" if v >= 10_000.0 => format!("{:.1} ms", v / 1000.0),
         "µs" => format!("{v:.0} µs"),
         "%" => format!("{v:.2} %"),
         "/s" => format!("{v:.0}/s"),
+        "ticks" => format!("{v:.0} ticks"),
+        "count" => format!("{v:.0}"),
         _ => format!("{v}"),
     }
 }
@@ -90,7 +98,21 @@ pub fn headline(o: &Outcome) -> String {
     let regs: Vec<String> = o
         .regressions()
         .map(|r| match &r.change {
-            Some(c) => format!("{} {} {}", r.model, r.metric, pct(c.ratio)),
+            _ if r.kind == Kind::Count && r.metric != "status" => format!(
+                "{} {} {} (baseline {})",
+                r.model,
+                r.metric,
+                value(r.current, &r.unit),
+                value(r.baseline, &r.unit)
+            ),
+            Some(c) => format!(
+                "{} {} {} (baseline {}, {})",
+                r.model,
+                r.metric,
+                value(r.current, &r.unit),
+                value(r.baseline, &r.unit),
+                pct(c.ratio)
+            ),
             None => format!(
                 "{} {} ({})",
                 r.model,
@@ -105,13 +127,120 @@ pub fn headline(o: &Outcome) -> String {
             .iter()
             .filter(|r| r.verdict == Verdict::Improved)
             .count();
-        format!(
-            "no regression ({} figures compared, {improved} improved)",
-            o.rows.iter().filter(|r| r.change.is_some()).count()
-        )
+        let judged = o
+            .rows
+            .iter()
+            .filter(|r| !matches!(r.verdict, Verdict::NotJudged | Verdict::NoData))
+            .count();
+        format!("no regression ({judged} figures judged, {improved} improved)")
     } else {
         format!("{} regression(s): {}", regs.len(), regs.join("; "))
     }
+}
+
+/// A value with its interval when it has one, e.g. `245 µs [231 µs, 260 µs]`.
+fn with_ci(v: Option<f64>, ci: Option<(f64, f64)>, unit: &str) -> String {
+    match ci {
+        Some((lo, hi)) => format!(
+            "{} [{}, {}]",
+            value(v, unit),
+            value(Some(lo), unit),
+            value(Some(hi), unit)
+        ),
+        None => value(v, unit),
+    }
+}
+
+/// The band as a sentence: `the interval above x3.00 and the change above +500.0 ms`.
+fn band_text(r: &Row) -> String {
+    let abs = match r.unit.as_str() {
+        "%" => format!("{:.2} points", r.band.min_abs),
+        u => value(Some(r.band.min_abs), u),
+    };
+    format!(
+        "band: the interval above x{:.2} and the change above +{abs}",
+        1.0 + r.band.band
+    )
+}
+
+/// Why a row got its verdict, in one line: the figure, both sides with their intervals, the
+/// change, and the band (or, for counts, the counts and the allowance).
+pub fn explain(r: &Row) -> String {
+    let head = format!("{} {}", r.model, r.metric);
+    if r.metric == "status" || (r.change.is_none() && r.kind != Kind::Count) {
+        return format!(
+            "{head}: {} ({})",
+            verdict(r.verdict),
+            r.note.as_deref().unwrap_or("-")
+        );
+    }
+    if r.kind == Kind::Count {
+        return format!(
+            "{head}: {} in the median current run, {} in the baseline's worst run; \
+             allowed up to {} (worst x{:.2} + {})",
+            value(r.current, &r.unit),
+            value(r.baseline, &r.unit),
+            value(r.limit, &r.unit),
+            1.0 + r.band.band,
+            r.band.min_abs
+        );
+    }
+    // A point on both sides has no interval; `[x2, x2]` would only look like one.
+    let point = r.method == "point";
+    let changed = |c: &Option<Change>| {
+        let (v, ci) = change(c);
+        if point {
+            v
+        } else {
+            format!("{v} {ci}")
+        }
+    };
+    let mut s = format!(
+        "{head}: {} vs baseline {}, change {}",
+        with_ci(r.current, r.current_ci, &r.unit),
+        with_ci(r.baseline, r.baseline_ci, &r.unit),
+        changed(&r.change)
+    );
+    if r.vs_floor.is_some() {
+        s += &format!(", vs floor {}", changed(&r.vs_floor));
+    }
+    if point {
+        s += " (one run per side: no interval, the band alone decides)";
+    }
+    s += &format!("; {}", band_text(r));
+    if let Some(n) = &r.note {
+        s += &format!("; {n}");
+    }
+    s
+}
+
+/// The rows not judged, grouped by figure and reason: `poll_latency.p99 (threads, smol): 1
+/// sample beyond p99 in the sparsest run, 10 needed`.
+fn not_judged(o: &Outcome) -> Vec<String> {
+    let mut groups: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+    for r in o
+        .rows
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::NotJudged | Verdict::NoData))
+    {
+        let why = match (r.verdict, &r.note) {
+            (_, Some(n)) => n.clone(),
+            (Verdict::NoData, None) => "no data".into(),
+            _ => "not judged".into(),
+        };
+        groups
+            .entry((r.metric.clone(), why))
+            .or_default()
+            .push(&r.model);
+    }
+    groups
+        .into_iter()
+        .map(|((metric, why), models)| format!("{metric} ({}): {why}", models.join(", ")))
+        .collect()
+}
+
+fn with_verdict(o: &Outcome, v: Verdict) -> Vec<&Row> {
+    o.rows.iter().filter(|r| r.verdict == v).collect()
 }
 
 fn preamble(o: &Outcome) -> String {
@@ -152,9 +281,34 @@ fn table(o: &Outcome) -> String {
         s.trim_end().to_string() + "\n"
     };
     let mut out = format!("esbench check: {}\n\n", preamble(o));
+    for w in &o.warnings {
+        out += &format!("WARNING: {w}\n");
+    }
+    if !o.warnings.is_empty() {
+        out += "\n";
+    }
     out += &line(&HEADER.map(String::from));
     for r in &rows {
         out += &line(r);
+    }
+    for (title, v) in [
+        ("regressed", Verdict::Regressed),
+        ("improved", Verdict::Improved),
+    ] {
+        let rs = with_verdict(o, v);
+        if !rs.is_empty() {
+            out += &format!("\n{title}:\n");
+            for r in rs {
+                out += &format!("  {}\n", explain(r));
+            }
+        }
+    }
+    let nj = not_judged(o);
+    if !nj.is_empty() {
+        out += "\nnot judged:\n";
+        for l in nj {
+            out += &format!("  {l}\n");
+        }
     }
     for n in &o.notes {
         out += &format!("note: {n}\n");
@@ -179,13 +333,29 @@ fn markdown(o: &Outcome) -> String {
         headline(o),
         preamble(o)
     );
-    let notable: Vec<&Row> = o
-        .rows
-        .iter()
-        .filter(|r| matches!(r.verdict, Verdict::Regressed | Verdict::Improved))
-        .collect();
-    if !notable.is_empty() {
-        out += &md_table(&notable);
+    for w in &o.warnings {
+        out += &format!("> **Warning:** {w}\n\n");
+    }
+    let md = |s: String| s.replace('|', "\\|");
+    for (title, v) in [
+        ("Regressions", Verdict::Regressed),
+        ("Improvements", Verdict::Improved),
+    ] {
+        let rs = with_verdict(o, v);
+        if !rs.is_empty() {
+            out += &format!("#### {title}\n\n");
+            for r in rs {
+                out += &format!("- {}\n", md(explain(r)));
+            }
+            out += "\n";
+        }
+    }
+    let nj = not_judged(o);
+    if !nj.is_empty() {
+        out += "#### Not judged\n\n";
+        for l in nj {
+            out += &format!("- {}\n", md(l));
+        }
         out += "\n";
     }
     out += "<details><summary>All figures</summary>\n\n";

@@ -113,27 +113,40 @@ fn injected_3x_poll_regression_fails_naming_model_and_metric() {
 }
 
 #[test]
-fn tails_are_judged_only_with_repeats() {
+fn tails_are_judged_only_with_enough_samples_beyond() {
+    // 600 polls a run: 60 samples beyond p90, 6 beyond p99.
     let base = side(0..3, 1.0, &typical());
     let cur = side(10..13, 1.0, &with("smol", |m| m.poll = 12.0));
-    let verdict = |o: &Outcome, metric: &str| {
+    let row = |o: &Outcome, metric: &str| {
         o.rows
             .iter()
             .find(|r| r.model == "smol" && r.metric == metric)
             .unwrap()
-            .verdict
+            .clone()
     };
-    let one = compare(&base[..1], &cur[..1], &opts(Mode::Normal)).unwrap();
-    assert_eq!(verdict(&one, "poll_latency.p50"), Verdict::Regressed);
-    assert_eq!(verdict(&one, "poll_latency.p99"), Verdict::NotJudged);
-    assert!(one.notes.iter().any(|n| n.contains("tail_min_runs")));
-    let three = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
-    assert_eq!(verdict(&three, "poll_latency.p99"), Verdict::Regressed);
-    // The gross (CI) bands never judge tails, however many runs: they are shown only.
-    let gross = compare(&base, &cur, &opts(Mode::Gross)).unwrap();
-    assert_eq!(verdict(&gross, "poll_latency.p99"), Verdict::NotJudged);
-    assert_eq!(verdict(&gross, "poll_latency.p50"), Verdict::Regressed);
-    assert!(gross.notes.iter().any(|n| n.contains("judge = false")));
+    for mode in [Mode::Normal, Mode::Gross] {
+        for runs in [1, 3] {
+            let o = compare(&base[..runs], &cur[..runs], &opts(mode)).unwrap();
+            assert_eq!(row(&o, "poll_latency.p50").verdict, Verdict::Regressed);
+            assert_eq!(row(&o, "poll_latency.p90").verdict, Verdict::Regressed);
+            let p99 = row(&o, "poll_latency.p99");
+            assert_eq!(p99.verdict, Verdict::NotJudged, "{mode:?} {runs}");
+            assert_eq!(
+                p99.note.as_deref(),
+                Some("6 samples beyond p99 in the sparsest run, 10 needed")
+            );
+            let md = render(&o, Format::Markdown);
+            assert!(
+                md.contains("poll_latency.p99 (threads, tokio-multi, smol): 6 samples"),
+                "{md}"
+            );
+        }
+    }
+    // With a lower requirement the same p99 is judged (and caught), in gross mode too.
+    let mut o = opts(Mode::Gross);
+    o.thresholds.tail_min_beyond = 5;
+    let out = compare(&base, &cur, &o).unwrap();
+    assert_eq!(row(&out, "poll_latency.p99").verdict, Verdict::Regressed);
 }
 
 #[test]

@@ -55,11 +55,12 @@ pub struct Thresholds {
     pub iterations: usize,
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// Tail percentiles (p90 and up) are judged only when both sides have at least this many
-    /// runs: one short run's p99 is a handful of samples, and stalls of the whole machine
-    /// move it far more than any band (see the README's false-positive figures).
-    #[serde(default = "default_tail_min_runs")]
-    pub tail_min_runs: usize,
+    /// Tail percentiles (p90 and up) are judged only when every run on both sides has at
+    /// least this many samples beyond the percentile: a quick run's p99 is one or two
+    /// samples from its maximum, and stalls of the whole machine move it far more than any
+    /// band (docs/ci-gate.md, "Tails").
+    #[serde(default = "default_tail_min_beyond")]
+    pub tail_min_beyond: u64,
     #[serde(default)]
     pub normal: BTreeMap<String, Band>,
     #[serde(default)]
@@ -75,8 +76,8 @@ fn default_iterations() -> usize {
 fn default_seed() -> u64 {
     1
 }
-fn default_tail_min_runs() -> usize {
-    2
+fn default_tail_min_beyond() -> u64 {
+    10
 }
 
 impl Default for Thresholds {
@@ -123,8 +124,8 @@ impl Thresholds {
                 self.iterations
             );
         }
-        if self.tail_min_runs == 0 {
-            bail!("tail_min_runs must be at least 1");
+        if self.tail_min_beyond == 0 {
+            bail!("tail_min_beyond must be at least 1 (a maximum is not a percentile)");
         }
         for (table, bands) in [("normal", &self.normal), ("gross", &self.gross)] {
             for (key, b) in bands {

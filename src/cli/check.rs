@@ -15,16 +15,21 @@ Examples:
   esbench check --baseline old.json --current new.json --format markdown > summary.md
   esbench check --gross --baseline reports/baseline/ --current /tmp/ci-runs/
 
-Exit status: 0 nothing regressed, 1 a regression (named on stderr), 2 unusable input
-(including runs measured differently: quick against full, other durations or warm-ups).
+Exit status: 0 nothing regressed, 1 a regression (named on stderr with its values,
+intervals and band), 2 unusable input (including runs measured differently: quick against
+full, other durations or warm-ups). A baseline measured on another machine or by another
+esbench version (its provenance.toml, or its results) is a WARNING, exit status unchanged.
 A directory stands for every *.json results file in it. With several files per side the
-intervals come from resampling the runs; with one, from the run's HDR histograms.")]
+intervals come from resampling the runs; with one, from the run's HDR histograms.
+Rules (stalls, zero counters, CPU ratio, tails): docs/ci-gate.md.")]
 pub struct CheckArgs {
     /// Baseline results files (or directories of them)
-    #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
+    #[arg(long, num_args = 1.., value_name = "FILE",
+          required_unless_present_any = ["record_provenance", "power"])]
     pub baseline: Vec<PathBuf>,
     /// Current results files (or directories of them)
-    #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
+    #[arg(long, num_args = 1.., value_name = "FILE",
+          required_unless_present_any = ["record_provenance", "power"])]
     pub current: Vec<PathBuf>,
     /// TOML noise bands laid over the defaults (see scripts/thresholds.toml)
     #[arg(long, value_name = "FILE")]
@@ -45,9 +50,29 @@ pub struct CheckArgs {
     /// which is refused by default; the verdicts are then only indicative
     #[arg(long)]
     pub allow_mixed: bool,
+    /// Write DIR/provenance.toml from the results files in DIR (scripts/update-baseline.sh)
+    #[arg(long, hide = true, value_name = "DIR", conflicts_with_all = ["baseline", "current", "power"])]
+    pub record_provenance: Option<PathBuf>,
+    /// Judge the run pairs in DIR and print the power table (scripts/gate-power.sh)
+    #[arg(long, hide = true, value_name = "DIR", conflicts_with_all = ["baseline", "current"])]
+    pub power: Option<PathBuf>,
 }
 
 pub fn exec(args: CheckArgs) -> Result<i32> {
+    if let Some(dir) = &args.record_provenance {
+        let path = crate::check::provenance::record(dir)?;
+        eprintln!("esbench check: wrote {}", path.display());
+        return Ok(0);
+    }
+    if let Some(dir) = &args.power {
+        let t = thresholds_from(args.thresholds.as_deref())?;
+        let text = crate::check::power::table(dir, &t)?.render();
+        print!("{text}");
+        if let Some(p) = &args.output {
+            crate::metrics::results::write_atomic(p, text.as_bytes())?;
+        }
+        return Ok(0);
+    }
     let opts = Options {
         thresholds: thresholds_from(args.thresholds.as_deref())?,
         mode: if args.gross {
@@ -59,6 +84,10 @@ pub fn exec(args: CheckArgs) -> Result<i32> {
         allow_mixed: args.allow_mixed,
     };
     let outcome = check_files(&args.baseline, &args.current, &opts)?;
+    for w in &outcome.warnings {
+        // Loud on stderr too, where a CI log reader looks; the exit code is unchanged.
+        eprintln!("esbench check: WARNING: {w}");
+    }
     let text = render::render(&outcome, args.format);
     print!("{text}");
     if let Some(p) = &args.output {
@@ -67,6 +96,9 @@ pub fn exec(args: CheckArgs) -> Result<i32> {
     let code = outcome.exit_code();
     if code != 0 {
         eprintln!("esbench check: {}", render::headline(&outcome));
+        for r in outcome.regressions() {
+            eprintln!("  {}", render::explain(r));
+        }
     }
     Ok(code)
 }

@@ -341,6 +341,7 @@ fn merge_serve_stats(row: &mut ModelResult, stats: &ServeStats, boards: &[BoardR
     let mut watchdog = new_histogram();
     let mut inter = new_histogram();
     let mut ingest = new_histogram();
+    let mut longest_late_run = None; // worst board; absent without tick logs
     let mut add = |k: &str, v: u64| *row.counters.entry(k.to_string()).or_insert(0) += v;
     for k in [
         "ingest_negative",
@@ -352,7 +353,11 @@ fn merge_serve_stats(row: &mut ModelResult, stats: &ServeStats, boards: &[BoardR
     }
     for (i, b) in stats.boards.iter().enumerate() {
         match &b.watchdog_log {
-            Some(log) => record_ticks_in_window(&mut watchdog, log, w),
+            Some(log) => {
+                record_ticks_in_window(&mut watchdog, log, w);
+                let run = crate::bridge::watchdog::longest_late_run(log, |t| w.contains(t));
+                longest_late_run = Some(longest_late_run.unwrap_or(0).max(run));
+            }
             None => {
                 merge_into(&mut watchdog, &b.watchdog_lateness);
                 add("watchdog_whole_life", 1);
@@ -396,6 +401,9 @@ fn merge_serve_stats(row: &mut ModelResult, stats: &ServeStats, boards: &[BoardR
                 None => add("ingest_unmatched", 1),
             }
         }
+    }
+    if let Some(n) = longest_late_run {
+        row.counters.insert("watchdog_longest_late_run".into(), n);
     }
     row.watchdog_lateness = Summary::from_histogram(&watchdog);
     row.frame_interarrival = Summary::from_histogram(&inter);
@@ -509,6 +517,10 @@ mod tests {
         let c = &row.counters;
         assert_eq!(c["ingest_log_dropped"], 6);
         assert_eq!(c["watchdog_log_dropped"], 8);
+        assert_eq!(
+            c["watchdog_longest_late_run"], 0,
+            "no tick is a period late"
+        );
         assert_eq!(c["frames_accepted"], 14);
         assert!(!c.contains_key("watchdog_whole_life"));
         assert!(!c.contains_key("interarrival_whole_life"));

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Measures the CI gate on this machine: how often `esbench check` (normal and --gross) calls
+# a regression between two runs of the same build (false alarms), and how often it catches
+# each injected fault (power). Prints the table and, with --docs, puts it in docs/ci-gate.md.
+#
+#   scripts/gate-power.sh --k 20 --docs docs/ci-gate.md   # the published table (~20 min)
+#   scripts/gate-power.sh --k 2 --only-aa                 # a smoke test of the A/A path
+#
+# One model (threads), --quick runs of scripts/gate-power.toml (classroom with a command
+# every 200 ms, so that one lost command in ten can happen in a 4 s window). Per row K pairs,
+# one run per side: 2K unchanged runs make the K A/A pairs, and the k-th run of each fault
+# is judged against the k-th unchanged run (its own baseline run; rows share baselines). The
+# runs are interleaved (A, A, then one run of each fault, K times over), so a machine that
+# drifts during the experiment drifts under every row alike.
+#
+# Faults (`esbench run --inject`, see docs/ci-gate.md); the table shows the CPU change each
+# one really made:
+#   frame-cpu=85us    +50 % CPU per frame for threads here (0.69 % of a core at 40 frames/s
+#                     is ~170 µs a frame)
+#   frame-cpu=35us    +20 % CPU per frame (what the normal bands aim to catch)
+#   timer-late=1ms    the watchdog's timer sleeps 1 ms past each deadline
+#   freeze=1.5s@1s    the model SIGSTOPped 1 s into the window, for 1.5 s (Ctrl-Z)
+#   fail-poll=5%      one /poll in twenty answered with 500
+#   drop-command=10   one command in ten answered but never written to the board
+#
+# Options:
+#   --k N           pairs per row (default 20)
+#   --out DIR       keep the runs and the table here (default: target/gate-power)
+#   --docs FILE     replace the table between the gate-power markers in FILE
+#   --only-aa       only the A/A row (needs no --inject support)
+#   --rejudge       make no runs: judge the runs already in --out again (after a change of
+#                   thresholds or rules) and write the table
+#   --thresholds F  noise bands laid over scripts/thresholds.toml
+#   --no-build      use the existing target/release/esbench;  --bin PATH  use this binary
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+k=20; out=target/gate-power; docs=""; only_aa=0; thresholds=(); build=1; rejudge=0
+bin=target/release/esbench; scenario=scripts/gate-power.toml; model=threads
+faults=("frame-cpu=85us" "frame-cpu=35us" "timer-late=1ms" "freeze=1.5s@1s" "fail-poll=5%"
+        "drop-command=10")
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --k) k="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --docs) docs="$2"; shift 2 ;;
+    --only-aa) only_aa=1; shift ;;
+    --rejudge) rejudge=1; shift ;;
+    --thresholds) thresholds=(--thresholds "$2"); shift 2 ;;
+    --no-build) build=0; shift ;;
+    --bin) bin="$2"; build=0; shift 2 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    *) echo "gate-power: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+case "$k" in ''|*[!0-9]*|0) echo "gate-power: --k needs a positive number" >&2; exit 2 ;; esac
+[ "$only_aa" = 1 ] && faults=()
+
+if [ "$build" = 1 ]; then
+  cargo build --release --locked --quiet
+fi
+[ -x "$bin" ] || { echo "gate-power: $bin is not an executable" >&2; exit 2; }
+if [ "$rejudge" = 1 ]; then
+  [ -d "$out/a-a" ] || { echo "gate-power: --rejudge needs the runs of an earlier run in $out" >&2; exit 2; }
+  k=$(( $(find "$out/a-a" -name '*.json' | wc -l) / 2 ))
+  faults=()
+fi
+if [ ${#faults[@]} -gt 0 ] && ! "$bin" run --help | grep -q -- '--inject'; then
+  echo "gate-power: $bin has no \`run --inject\` (the fault-injection interface);" \
+       "--only-aa measures the false alarms alone" >&2
+  exit 2
+fi
+
+# A fault's directory name: the spec itself (`freeze=1.5s@1s`), which the table shows.
+label() { echo "$1"; }
+
+if [ "$rejudge" = 0 ]; then
+  rm -rf "$out"; mkdir -p "$out/a-a"
+  for f in "${faults[@]}"; do mkdir -p "$out/$(label "$f")"; done
+fi
+
+# One quick run into $out/$1/$2.json; any further arguments go to `esbench run`.
+one() {
+  local group="$1" name="$2"; shift 2
+  local tmp="$out/.run"
+  rm -rf "$tmp"
+  if ! "$bin" run "$scenario" --quick --models "$model" --out "$tmp" --no-history --no-report \
+      "$@" > "$out/.log" 2>&1; then
+    echo "gate-power: $group run $name exited with an error (a failed model is judged):" >&2
+    tail -3 "$out/.log" >&2
+  fi
+  [ -f "$tmp/results.json" ] || { echo "gate-power: $group run $name wrote no results" >&2; \
+    cat "$out/.log" >&2; exit 2; }
+  mv "$tmp/results.json" "$out/$group/$name.json"
+}
+
+start=$(date +%s)
+[ "$rejudge" = 1 ] || for i in $(seq 1 "$k"); do
+  n=$(printf '%03d' "$i")
+  echo "== pair $i/$k ($(( $(date +%s) - start )) s)" >&2
+  one a-a "$n-1"
+  one a-a "$n-2"
+  for f in "${faults[@]}"; do one "$(label "$f")" "$n" --inject "$f"; done
+done
+rm -rf "$out/.run" "$out/.log"
+
+# The A/A pairs are (001-1, 001-2), (002-1, 002-2), ...; fault run 00k is judged against
+# 00k-1, made just before it (`esbench check --power` pairs the sorted files that way).
+"$bin" check --power "$out" "${thresholds[@]}" --output "$out/table.md"
+
+if [ -n "$docs" ]; then
+  begin='<!-- gate-power:begin -->'; end='<!-- gate-power:end -->'
+  grep -qF "$begin" "$docs" && grep -qF "$end" "$docs" || {
+    echo "gate-power: $docs has no $begin ... $end markers" >&2; exit 2; }
+  tmp=$(mktemp "$docs.XXXXXX")
+  awk -v b="$begin" -v e="$end" -v t="$out/table.md" -v cmd="scripts/gate-power.sh --k $k" \
+      -v day="$(date -u +%Y-%m-%d)" '
+    $0 == b { print; print "<!-- made by " cmd " on " day "; do not edit by hand -->"; print "";
+              while ((getline l < t) > 0) print l; print ""; skip = 1; next }
+    $0 == e { skip = 0 }
+    !skip' "$docs" > "$tmp"
+  mv "$tmp" "$docs"
+  echo "gate-power: table written into $docs" >&2
+fi
+echo "gate-power: runs and table in $out ($(( $(date +%s) - start )) s)" >&2
