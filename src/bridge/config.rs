@@ -20,6 +20,8 @@ pub struct BridgeConfig {
     pub ingest_log_cap: usize,
     /// Cap on the per-tick watchdog log kept for the stats (same guard).
     pub watchdog_log_cap: usize,
+    /// Faults injected on purpose (`serve --inject`, see `bridge::inject`); empty in a real run.
+    pub inject: super::inject::Injections,
 }
 
 impl Default for BridgeConfig {
@@ -32,6 +34,7 @@ impl Default for BridgeConfig {
             silent_after: Duration::from_millis(500),
             ingest_log_cap: 2_000_000,
             watchdog_log_cap: 2_000_000,
+            inject: super::inject::Injections::default(),
         }
     }
 }

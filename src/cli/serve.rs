@@ -40,6 +40,9 @@ pub struct ServeArgs {
     /// Write the statistics as JSON here (atomically) at shutdown.
     #[arg(long)]
     pub stats_out: Option<PathBuf>,
+    /// Faults to inject (see `bridge::inject`); `esbench run --inject` passes them on.
+    #[arg(long, hide = true)]
+    pub inject: Vec<String>,
 }
 
 pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
@@ -50,10 +53,11 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
             crate::models::names()
         );
     }
-    let bridge = match &args.scenario {
+    let mut bridge = match &args.scenario {
         Some(p) => bridge_config_from_scenario(p)?,
         None => BridgeConfig::default(),
     };
+    bridge.inject = crate::bridge::inject::bridge_side(&args.inject).map_err(anyhow::Error::msg)?;
     for path in &args.serial {
         check_serial_device(path)?;
     }

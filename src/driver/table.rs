@@ -1,6 +1,9 @@
 //! The summary table `esbench run` prints at the end: one line per model, the figures a
-//! reader compares first, each latency also as a multiple of the floor measured alongside
-//! that model (the run's idle floor for results from before there was one).
+//! reader compares first. Poll latency is per planned slot (stalls weigh what they lasted),
+//! poll service is the model's own response time (send → answer); the watchdog's lateness is
+//! also shown as a multiple of the timer floor measured alongside that model, a plain timer
+//! thread with the model's settings (the run's idle floor for results from before there was
+//! one). The child's timer slack, read back from /proc, is in its row.
 
 use std::fmt::Write;
 
@@ -15,6 +18,28 @@ pub fn fmt_us(us: u64) -> String {
         format!("{:.2}ms", us as f64 / 1e3)
     } else {
         format!("{:.1}s", us as f64 / 1e6)
+    }
+}
+
+/// A staleness excess cell: unlike latencies, 0 is its usual, good value.
+fn excess_cell(s: &Summary) -> String {
+    if s.count == 0 {
+        "-".into()
+    } else if s.p99 == 0 {
+        "0".into()
+    } else {
+        fmt_us(s.p99)
+    }
+}
+
+/// Nanoseconds in a short human form: `1ns`, `50µs`, `1.50ms`.
+pub fn fmt_ns(ns: u64) -> String {
+    if ns < 1_000 {
+        format!("{ns}ns")
+    } else if ns % 1_000 == 0 {
+        fmt_us(ns / 1_000)
+    } else {
+        format!("{:.1}µs", ns as f64 / 1e3)
     }
 }
 
@@ -60,11 +85,14 @@ pub fn render(r: &Results) -> String {
         "p99",
         "p99.9",
         "max",
+        "svc p50",
+        "svc p99",
         "stale p99",
+        "excess p99",
         "wd p50",
         "wd p99",
         "wd/floor",
-        "poll/floor",
+        "slack",
         "status",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
@@ -82,11 +110,14 @@ pub fn render(r: &Results) -> String {
             cell(&m.poll_latency, |s| s.p99),
             cell(&m.poll_latency, |s| s.p999),
             cell(&m.poll_latency, |s| s.max),
+            cell(&m.poll_service, |s| s.p50),
+            cell(&m.poll_service, |s| s.p99),
             cell(&m.staleness, |s| s.p99),
+            excess_cell(&m.staleness_excess),
             cell(&m.watchdog_lateness, |s| s.p50),
             cell(&m.watchdog_lateness, |s| s.p99),
             ratio(m.watchdog_lateness.p50, r.timer_floor_for(m).p50),
-            ratio(m.poll_latency.p50, r.timer_floor_for(m).p50),
+            m.timerslack_ns.map_or("-".into(), |ns| fmt_ns(ns)),
             status,
         ]);
     }
@@ -94,6 +125,13 @@ pub fn render(r: &Results) -> String {
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
+    if !r.injected.is_empty() {
+        let _ = writeln!(
+            out,
+            "INJECTED FAULTS: {} (checks the machinery; not a measurement of the models)",
+            r.injected.join(", ")
+        );
+    }
     for (n, row) in rows.iter().enumerate() {
         for (i, c) in row.iter().enumerate() {
             let pad = widths[i] - c.chars().count();
@@ -163,7 +201,9 @@ mod tests {
             name: "smol".into(),
             status: "ok".into(),
             poll_latency: summary(1500),
+            poll_service: summary(700),
             watchdog_lateness: summary(200),
+            timerslack_ns: Some(50_000),
             ..ModelResult::default()
         };
         m.cpu.percent = 0.42;
@@ -176,13 +216,24 @@ mod tests {
             ..ModelResult::default()
         });
         let t = render(&r);
+        assert!(!t.contains("INJECTED"), "{t}");
         assert!(t.contains("smol"), "{t}");
         assert!(t.contains("1.50ms"), "{t}");
         assert!(t.contains("×2.0"), "{t}");
-        assert!(t.contains("×15.0"), "{t}");
+        assert!(
+            !t.contains("poll/floor"),
+            "an HTTP round trip over a timer: gone"
+        );
+        assert!(t.contains("50µs"), "the child's slack: {t}");
+        assert!(t.contains("svc p50"), "{t}");
         assert!(t.contains("50"), "{t}");
         assert!(t.contains("crashed"), "{t}");
+        assert!(t.contains("700µs"), "{t}");
         assert_eq!(fmt_us(999), "999µs");
+        assert_eq!(fmt_ns(1), "1ns");
+        assert_eq!(fmt_ns(50_000), "50µs");
+        r.injected = vec!["freeze=1.5s@1s".into()];
+        assert!(render(&r).starts_with("INJECTED FAULTS: freeze=1.5s@1s"));
         assert_eq!(fmt_us(2_300_000), "2.3s");
     }
 }
