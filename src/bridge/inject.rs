@@ -119,7 +119,7 @@ fn show(d: Duration) -> String {
     let ns = d.as_nanos();
     if ns == 0 {
         "0s".into()
-    } else if ns % 1_000_000_000 == 0 || ns >= 10_000_000_000 {
+    } else if ns % 1_000_000_000 == 0 || (ns >= 1_000_000_000 && ns % 1_000_000 == 0) {
         format!("{}s", d.as_secs_f64())
     } else if ns % 1_000_000 == 0 {
         format!("{}ms", ns / 1_000_000)
@@ -292,6 +292,21 @@ mod tests {
             Ok(Fault::FrameCpu(Duration::from_micros(50)))
         );
         assert!(!Fault::parse("freeze=1s@0s").unwrap().is_bridge_side());
+        assert_eq!(
+            Fault::parse("freeze=1500ms@0.25s").unwrap().to_string(),
+            "freeze=1.5s@250ms"
+        );
+        assert!(bridge_side(&["freeze=1s@1s".into()])
+            .unwrap_err()
+            .contains("carried out by the driver"));
+        assert_eq!(
+            bridge_side(&["poll-delay=2ms".into(), "drop-command=3".into()]),
+            Ok(Injections {
+                poll_delay: Some(Duration::from_millis(2)),
+                drop_command_every: Some(3),
+                ..Injections::default()
+            })
+        );
         assert!(Fault::parse("poll-delay=1ms").unwrap().is_bridge_side());
     }
 
