@@ -52,6 +52,22 @@ pub fn ratio(value: u64, floor: u64) -> String {
     }
 }
 
+/// A percentile cell, marked `*` when fewer than 1/(1−q) samples back it (it is then the
+/// max, not a percentile).
+fn pcell(s: &Summary, q: f64, f: impl Fn(&Summary) -> u64) -> String {
+    let c = cell(s, f);
+    if s.count > 0 && thin(s.count, q) {
+        format!("{c}*")
+    } else {
+        c
+    }
+}
+
+/// True when `count` samples leave less than one beyond quantile `q`.
+pub fn thin(count: u64, q: f64) -> bool {
+    (count as f64) * (1.0 - q) < 1.0
+}
+
 fn cell(s: &Summary, f: impl Fn(&Summary) -> u64) -> String {
     if s.count == 0 {
         "-".into()
@@ -107,15 +123,15 @@ pub fn render(r: &Results) -> String {
             format!("{:.2}", m.cpu.percent),
             format!("{:.0}", switches_per_s(m)),
             cell(&m.poll_latency, |s| s.p50),
-            cell(&m.poll_latency, |s| s.p99),
-            cell(&m.poll_latency, |s| s.p999),
+            pcell(&m.poll_latency, 0.99, |s| s.p99),
+            pcell(&m.poll_latency, 0.999, |s| s.p999),
             cell(&m.poll_latency, |s| s.max),
             cell(&m.poll_service, |s| s.p50),
-            cell(&m.poll_service, |s| s.p99),
-            cell(&m.staleness, |s| s.p99),
+            pcell(&m.poll_service, 0.99, |s| s.p99),
+            pcell(&m.staleness, 0.99, |s| s.p99),
             excess_cell(&m.staleness_excess),
             cell(&m.watchdog_lateness, |s| s.p50),
-            cell(&m.watchdog_lateness, |s| s.p99),
+            pcell(&m.watchdog_lateness, 0.99, |s| s.p99),
             ratio(m.watchdog_lateness.p50, r.timer_floor_for(m).p50),
             m.timerslack_ns.map_or("-".into(), |ns| fmt_ns(ns)),
             status,
@@ -151,6 +167,9 @@ pub fn render(r: &Results) -> String {
             out.push('\n');
         }
     }
+    if out.contains('*') {
+        out.push_str("* fewer than 1/(1−q) samples: that percentile is the max\n");
+    }
     let _ = writeln!(
         out,
         "floor: timer lateness p50 {} p99 {} max {} ({} wake-ups); driver send error p50 {} p99 {}",
@@ -173,8 +192,8 @@ pub fn render(r: &Results) -> String {
     ) {
         let _ = writeln!(
             out,
-            "       timer lateness alongside each model p50 {}–{} (the ×floor ratios use these; \
-             an idle machine wakes up more slowly)",
+            "       a plain timer thread beside each model (its slack, its CPUs, random phase) \
+             p50 {}–{}: wd/floor uses these",
             fmt_us(lo.p50),
             fmt_us(hi.p50),
         );

@@ -57,7 +57,8 @@ pub fn html(r: &Results) -> String {
     }
     s.push_str(
         "<p class=\"small\">★ marks the best value in a column among models that finished ok. \
-                 Latencies are in µs/ms, measured from the intended send time. \
+                 Poll latencies are per planned slot from the intended send time; service \
+                 times from the actual send. \
                  <i>Grey italic</i>: too few samples for that percentile, so it is the max.</p>\n",
     );
     s
@@ -186,7 +187,8 @@ pub fn floor_html(r: &Results) -> String {
     );
     let mut rows: Vec<(String, &Summary)> = vec![
         (
-            "timer lateness, idle machine before the models (clock_nanosleep, absolute deadline)"
+            "plain timer thread with the model's settings, idle machine before the models \
+             (clock_nanosleep, absolute deadline)"
                 .into(),
             &r.floor.timer_lateness,
         ),
@@ -196,8 +198,17 @@ pub fn floor_html(r: &Results) -> String {
         ),
     ];
     for m in r.models.iter().filter(|m| m.timer_floor.count > 0) {
+        let phase = match (m.timer_floor_phase_us, m.watchdog_phase_us) {
+            (Some(f), Some(w)) => format!(
+                " (deadlines {} after a frame; the watchdog's {})",
+                us(f),
+                us(w)
+            ),
+            (Some(f), None) => format!(" (deadlines {} after a frame)", us(f)),
+            _ => String::new(),
+        };
         rows.push((
-            format!("timer lateness alongside {}", m.name),
+            format!("plain timer thread beside {}{phase}", m.name),
             &m.timer_floor,
         ));
     }
