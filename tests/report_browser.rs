@@ -206,8 +206,8 @@ fn report_renders_in_headless_chromium() {
     let out = out_dir(tmp.path(), "browser");
     let r = fabricate_results(77);
     let index = write_report(&[(PathBuf::from("fixture/results.json"), r)], &out).unwrap();
-    // 1 CPU + 5 latency + 1 histogram plot.
-    check_in_browser(&bin, tmp.path(), &index.canonicalize().unwrap(), 7);
+    // 1 CPU + 7 latency + 1 histogram plot.
+    check_in_browser(&bin, tmp.path(), &index.canonicalize().unwrap(), 9);
 }
 
 #[test]
@@ -239,7 +239,7 @@ fn comparison_and_profile_section_render_in_headless_chromium() {
         &bin,
         tmp.path(),
         &index.canonicalize().unwrap(),
-        16 + profile_svgs,
+        20 + profile_svgs,
     );
 }
 

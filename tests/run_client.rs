@@ -228,5 +228,12 @@ fn a_dead_server_is_counted_as_failures_and_stop_is_prompt() {
     );
     assert!(fig.counters["polls_failed"] >= 5, "{:?}", fig.counters);
     assert_eq!(fig.counters["polls_ok"], 0);
-    assert!(fig.poll_latency.is_empty());
+    // No answers, yet every slot the client reached has a sample: failures count at the
+    // time they failed.
+    assert!(fig.poll_answered.is_empty());
+    assert!(fig.poll_service.is_empty());
+    assert_eq!(
+        fig.poll_latency.len(),
+        fig.counters["polls_sent"] + fig.counters["polls_skipped"]
+    );
 }
