@@ -113,13 +113,18 @@ fn poll_work_raises_poll_latency_by_its_amount() {
         let m = &r.models[0];
         assert!(m.is_ok(), "{}", m.status);
         assert_joins_honest(m);
-        p50.push(m.poll_latency.p50 as f64);
+        // Without slots passing unsent, the per-slot figure is the per-answer one.
+        assert_eq!(m.poll_latency.p50, m.poll_answered.p50, "{}", m.name);
+        p50.push(m.poll_service.p50 as f64);
     }
+    // The model's own response time (send → answer) rises by the work. A loaded machine can
+    // stretch busy work (it is timed by the wall clock and may be preempted), never shorten
+    // it: the bound below is tight, the one above allows for neighbours.
     for (i, work) in [(1, 2_000.0), (2, 10_000.0)] {
         let rise = p50[i] - p50[0];
         assert!(
-            (rise - work).abs() <= 0.2 * work,
-            "poll_work {work} µs raised p50 by {rise} µs (p50s {p50:?})"
+            rise >= 0.8 * work && rise <= 1.6 * work + 1_000.0,
+            "poll_work {work} µs raised service p50 by {rise} µs (p50s {p50:?})"
         );
     }
 }
