@@ -170,6 +170,14 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
     }
     if !args.no_history {
         for (path, r) in &all {
+            if !r.injected.is_empty() {
+                // A run with faults injected on purpose is no point of a model's history.
+                println!(
+                    "history: not recorded (injected faults: {})",
+                    r.injected.join(", ")
+                );
+                continue;
+            }
             match crate::history::record_run(&args.history, r, path) {
                 Ok(id) => println!("history: run {id} in {}", args.history.display()),
                 Err(e) => eprintln!("warning: the run was not recorded in history: {e:#}"),
