@@ -133,7 +133,7 @@ pub fn render(r: &Results) -> String {
             cell(&m.watchdog_lateness, |s| s.p50),
             pcell(&m.watchdog_lateness, 0.99, |s| s.p99),
             ratio(m.watchdog_lateness.p50, r.timer_floor_for(m).p50),
-            m.timerslack_ns.map_or("-".into(), |ns| fmt_ns(ns)),
+            m.timerslack_ns.map_or("-".into(), fmt_ns),
             status,
         ]);
     }
