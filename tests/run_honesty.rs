@@ -113,8 +113,14 @@ fn poll_work_raises_poll_latency_by_its_amount() {
         let m = &r.models[0];
         assert!(m.is_ok(), "{}", m.status);
         assert_joins_honest(m);
-        // Without slots passing unsent, the per-slot figure is the per-answer one.
-        assert_eq!(m.poll_latency.p50, m.poll_answered.p50, "{}", m.name);
+        // Without slots passing unsent (a loaded machine may stretch a poll past its
+        // period) or failures, the per-slot figure is the per-answer one.
+        let c = &m.counters;
+        if c["polls_skipped"] == 0 && c["polls_failed"] == 0 {
+            assert_eq!(m.poll_latency.hist, m.poll_answered.hist, "{}", m.name);
+        } else {
+            assert!(m.poll_latency.count > m.poll_answered.count, "{c:?}");
+        }
         p50.push(m.poll_service.p50 as f64);
     }
     // The model's own response time (send → answer) rises by the work. A loaded machine can

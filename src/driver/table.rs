@@ -43,6 +43,36 @@ pub fn fmt_ns(ns: u64) -> String {
     }
 }
 
+/// A distribution-free 95 % interval for the median of `s`'s samples: the values at ranks
+/// n/2 ± 0.98·√n (the normal approximation of the binomial order statistics), read from the
+/// stored histogram. `None` without a histogram or with fewer than 10 samples.
+pub fn median_interval(s: &Summary) -> Option<(u64, u64)> {
+    if s.count < 10 {
+        return None;
+    }
+    let h = s.histogram().ok()?;
+    let half = 0.98 / (s.count as f64).sqrt();
+    Some((
+        h.value_at_quantile((0.5 - half).max(0.0)),
+        h.value_at_quantile((0.5 + half).min(1.0)),
+    ))
+}
+
+/// `wd / floor` of the medians with its 95 % interval, `×1.2 (0.93–1.51)`: the interval is
+/// the lowest over the highest and the highest over the lowest of the two medians'
+/// intervals, so a ratio whose interval holds 1 does not separate from the floor.
+pub fn ratio_with_interval(value: &Summary, floor: &Summary) -> String {
+    let r = ratio(value.p50, floor.p50);
+    match (median_interval(value), median_interval(floor)) {
+        (Some((vl, vh)), Some((fl, fh))) if fl > 0 && fh > 0 && r != "-" => format!(
+            "{r} ({:.2}–{:.2})",
+            vl as f64 / fh as f64,
+            vh as f64 / fl as f64
+        ),
+        _ => r,
+    }
+}
+
 /// `value / floor` as `×3.2`, or `-` without a floor.
 pub fn ratio(value: u64, floor: u64) -> String {
     if floor == 0 || value == 0 {
@@ -132,7 +162,7 @@ pub fn render(r: &Results) -> String {
             excess_cell(&m.staleness_excess),
             cell(&m.watchdog_lateness, |s| s.p50),
             pcell(&m.watchdog_lateness, 0.99, |s| s.p99),
-            ratio(m.watchdog_lateness.p50, r.timer_floor_for(m).p50),
+            ratio_with_interval(&m.watchdog_lateness, r.timer_floor_for(m)),
             m.timerslack_ns.map_or("-".into(), fmt_ns),
             status,
         ]);
@@ -169,6 +199,13 @@ pub fn render(r: &Results) -> String {
     }
     if out.contains('*') {
         out.push_str("* fewer than 1/(1−q) samples: that percentile is the max\n");
+    }
+    if r.models.iter().any(|m| m.watchdog_lateness.count >= 10) {
+        out.push_str(
+            "wd/floor: ratio of the medians, in brackets its 95 % interval from this run's \
+             samples (one holding 1 does not separate from the floor; runs on a shared \
+             machine vary more than that)\n",
+        );
     }
     let _ = writeln!(
         out,
@@ -210,6 +247,30 @@ mod tests {
         let mut h = new_histogram();
         record_clamped(&mut h, v);
         Summary::from_histogram(&h)
+    }
+
+    #[test]
+    fn the_median_interval_narrows_with_samples_and_brackets_the_median() {
+        let spread = |n: u64| {
+            let mut h = new_histogram();
+            for i in 0..n {
+                record_clamped(&mut h, 100 + (i * 7919) % 100);
+            }
+            Summary::from_histogram(&h)
+        };
+        let (small, large) = (spread(40), spread(4_000));
+        let (sl, sh) = median_interval(&small).unwrap();
+        let (ll, lh) = median_interval(&large).unwrap();
+        assert!(sl <= small.p50 && small.p50 <= sh);
+        assert!(ll <= large.p50 && large.p50 <= lh);
+        assert!(lh - ll < sh - sl, "{ll}–{lh} vs {sl}–{sh}");
+        assert_eq!(
+            median_interval(&summary(5)),
+            None,
+            "one sample: no interval"
+        );
+        let t = ratio_with_interval(&large, &large);
+        assert!(t.starts_with("×1.0 (0.") && t.contains("–1."), "{t}");
     }
 
     #[test]
