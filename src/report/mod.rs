@@ -346,6 +346,11 @@ fn run_section(
     } else {
         s.push_str(&table::html(r));
     }
+    let polls = table::poll_views_html(r);
+    if !polls.is_empty() {
+        s.push_str("<h3>Three views of the same polls</h3>\n");
+        s.push_str(&polls);
+    }
     s.push_str(&table::counters_html(r));
     s.push_str("<h3>The floor: what the machine and the driver add by themselves</h3>\n");
     s.push_str(&table::floor_html(r));

@@ -178,6 +178,52 @@ pub fn counters_html(r: &Results) -> String {
     s
 }
 
+/// The three views of the same polls side by side, per model: every planned slot
+/// (`poll_latency`), every answer from its intended time (`poll_answered`, Scratch's own
+/// view) and every answer from its actual send (`poll_service`). Their sample counts differ
+/// exactly by the slots that passed unsent and the polls that failed, which is the point.
+pub fn poll_views_html(r: &Results) -> String {
+    use super::format::us;
+    if r.models.iter().all(|m| m.poll_latency.count == 0) {
+        return String::new();
+    }
+    let views: [(&str, fn(&crate::metrics::results::ModelResult) -> &Summary); 3] = [
+        ("per planned slot", |m| &m.poll_latency),
+        ("per answer, from the plan", |m| &m.poll_answered),
+        ("per answer, from the send", |m| &m.poll_service),
+    ];
+    let mut s = String::from(
+        "<table class=\"polls\"><thead><tr><th>model</th><th>poll view</th><th>p50</th>\
+         <th>p90</th><th>p99</th><th>max</th><th>samples</th></tr></thead><tbody>\n",
+    );
+    for m in &r.models {
+        for (k, (name, get)) in views.iter().enumerate() {
+            let f = get(m);
+            let model = if k == 0 {
+                format!("<th scope=\"row\" rowspan=\"3\">{}</th>", esc(&m.name))
+            } else {
+                String::new()
+            };
+            if f.count == 0 {
+                s.push_str(&format!(
+                    "<tr>{model}<td>{name}</td><td colspan=\"5\">none</td></tr>\n"
+                ));
+                continue;
+            }
+            s.push_str(&format!(
+                "<tr>{model}<td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                us(f.p50),
+                us(f.p90),
+                us(f.p99),
+                us(f.max),
+                f.count
+            ));
+        }
+    }
+    s.push_str("</tbody></table>\n");
+    s
+}
+
 /// The floor as a small HTML table: what the machine and the driver add by themselves.
 pub fn floor_html(r: &Results) -> String {
     use super::format::us;
@@ -261,6 +307,21 @@ mod tests {
             h.contains("RUSTSEC-2025-0052"),
             "async-std is labelled discontinued"
         );
+    }
+
+    #[test]
+    fn the_three_poll_views_are_shown_with_their_counts() {
+        let mut r = fabricate_results(7);
+        r.models[0].poll_latency.count = 121;
+        r.models[0].poll_answered.count = 77;
+        let h = poll_views_html(&r);
+        assert_eq!(h.matches("per planned slot").count(), r.models.len());
+        assert!(
+            h.contains("<td>121</td>") && h.contains("<td>77</td>"),
+            "{h}"
+        );
+        r.models.iter_mut().for_each(|m| m.poll_latency.count = 0);
+        assert_eq!(poll_views_html(&r), "");
     }
 
     #[test]
