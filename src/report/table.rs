@@ -187,7 +187,8 @@ pub fn poll_views_html(r: &Results) -> String {
     if r.models.iter().all(|m| m.poll_latency.count == 0) {
         return String::new();
     }
-    let views: [(&str, fn(&crate::metrics::results::ModelResult) -> &Summary); 3] = [
+    type View = fn(&crate::metrics::results::ModelResult) -> &Summary;
+    let views: [(&str, View); 3] = [
         ("per planned slot", |m| &m.poll_latency),
         ("per answer, from the plan", |m| &m.poll_answered),
         ("per answer, from the send", |m| &m.poll_service),
