@@ -225,10 +225,12 @@ mod tests {
         // adds its own lateness on top).
         let p90 = h.value_at_quantile(0.90);
         assert!((7_500..=50_000).contains(&p90), "p90 {p90} µs");
+        // The undisturbed half stands apart from the delayed one by about the 8 ms (a
+        // loaded machine shifts both halves, so the gap is checked, not the absolute value).
         let p10 = h.value_at_quantile(0.10);
         assert!(
-            p10 < 7_500,
-            "undisturbed wake-ups must stay below the injected delay: {p10}"
+            p90.saturating_sub(p10) >= 5_000,
+            "the injected 8 ms must separate the two halves: p10 {p10} µs, p90 {p90} µs"
         );
     }
 
@@ -273,8 +275,12 @@ mod tests {
         });
         let h = ticks_in_window(&ticks, start, start + 400_000_000);
         let p90 = h.value_at_quantile(0.90);
-        assert!((7_000..=20_000).contains(&p90), "p90 {p90} µs");
-        assert!(h.value_at_quantile(0.10) < 7_000);
+        assert!((7_000..=50_000).contains(&p90), "p90 {p90} µs");
+        let p10 = h.value_at_quantile(0.10);
+        assert!(
+            p90.saturating_sub(p10) >= 5_000,
+            "p10 {p10} µs, p90 {p90} µs"
+        );
     }
 
     #[test]
