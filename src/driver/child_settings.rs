@@ -117,6 +117,30 @@ mod tests {
     }
 
     #[test]
+    fn the_cpus_are_applied_to_the_calling_thread() {
+        let allowed = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
+        let first = (0..nix::sched::CpuSet::count())
+            .find(|&c| allowed.is_set(c).unwrap_or(false))
+            .unwrap();
+        std::thread::spawn(move || {
+            ChildSettings {
+                timer_slack_ns: 50_000,
+                cpus: Some(vec![first]),
+            }
+            .apply_to_calling_thread()
+            .unwrap();
+            let now = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
+            let on: Vec<usize> = (0..nix::sched::CpuSet::count())
+                .filter(|&c| now.is_set(c).unwrap_or(false))
+                .collect();
+            assert_eq!(on, [first]);
+            assert_eq!(nix::sys::prctl::get_timerslack().unwrap(), 50_000);
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
     fn a_child_gets_the_slack_it_is_given_not_the_spawning_threads() {
         // The spawning thread runs with the driver's 1 ns (as the pacing threads do); the
         // child must come up with what it was given.
