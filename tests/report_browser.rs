@@ -3,7 +3,9 @@
 //! a non-empty SVG, and takes a full-page screenshot (kept when ESBENCH_KEEP_REPORT is set).
 //!
 //! Skipped, with the reason printed, when no Chromium is installed
-//! (`scripts/install-chromium.sh` installs Debian's).
+//! (`scripts/install-chromium.sh` installs Debian's) — except where the tools are required
+//! (`ESBENCH_REQUIRE_TOOLS=1`, which `.ci/run` sets): there a missing browser fails the
+//! test, so CI can never pass by not running it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,6 +35,25 @@ fn chromium() -> Result<PathBuf, String> {
         "no Chromium installed (run scripts/install-chromium.sh, or set ESBENCH_CHROMIUM)"
             .to_string()
     })
+}
+
+/// The browser, or `None` after printing why this test is skipped; panics instead when
+/// `ESBENCH_REQUIRE_TOOLS` is set (to anything but `0`), as in CI.
+fn chromium_or_skip(test: &str) -> Option<PathBuf> {
+    match chromium() {
+        Ok(b) => Some(b),
+        Err(why) if tools_required() => {
+            panic!("{test}: {why} (ESBENCH_REQUIRE_TOOLS is set: a missing tool is a failure)")
+        }
+        Err(why) => {
+            println!("SKIPPED {test}: {why}");
+            None
+        }
+    }
+}
+
+fn tools_required() -> bool {
+    std::env::var("ESBENCH_REQUIRE_TOOLS").is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
 /// Runs headless Chromium on `page` with `extra` flags; returns (stdout, stderr).
@@ -164,12 +185,8 @@ fn out_dir(tmp: &Path, name: &str) -> PathBuf {
 
 #[test]
 fn report_renders_in_headless_chromium() {
-    let bin = match chromium() {
-        Ok(b) => b,
-        Err(why) => {
-            println!("SKIPPED report_renders_in_headless_chromium: {why}");
-            return;
-        }
+    let Some(bin) = chromium_or_skip("report_renders_in_headless_chromium") else {
+        return;
     };
     let tmp = tempfile::tempdir().unwrap();
 
@@ -189,18 +206,15 @@ fn report_renders_in_headless_chromium() {
     let out = out_dir(tmp.path(), "browser");
     let r = fabricate_results(77);
     let index = write_report(&[(PathBuf::from("fixture/results.json"), r)], &out).unwrap();
-    // 1 CPU + 5 latency + 1 histogram plot.
-    check_in_browser(&bin, tmp.path(), &index.canonicalize().unwrap(), 7);
+    // 1 CPU + 7 latency + 1 histogram plot.
+    check_in_browser(&bin, tmp.path(), &index.canonicalize().unwrap(), 9);
 }
 
 #[test]
 fn comparison_and_profile_section_render_in_headless_chromium() {
-    let bin = match chromium() {
-        Ok(b) => b,
-        Err(why) => {
-            println!("SKIPPED comparison_and_profile_section_render_in_headless_chromium: {why}");
-            return;
-        }
+    let Some(bin) = chromium_or_skip("comparison_and_profile_section_render_in_headless_chromium")
+    else {
+        return;
     };
     let tmp = tempfile::tempdir().unwrap();
     let a = fabricate_results(78);
@@ -225,7 +239,7 @@ fn comparison_and_profile_section_render_in_headless_chromium() {
         &bin,
         tmp.path(),
         &index.canonicalize().unwrap(),
-        16 + profile_svgs,
+        20 + profile_svgs,
     );
 }
 

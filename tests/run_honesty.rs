@@ -78,8 +78,26 @@ fn assert_joins_honest(m: &ModelResult) {
         "{}",
         m.name
     );
-    // Staleness is measured to the same answer as poll latency, from an earlier instant.
-    assert!(m.staleness.max >= 1);
+    // Frames come every 25 ms and polls at an unrelated 33 ms, so the served frame's age
+    // spreads over about one frame period: its median is neither ~0 (a join against the
+    // wrong, later frame) nor beyond a period plus the answer time (an older frame's time).
+    let period_us = 25_000;
+    assert!(
+        (2_000..=period_us + m.poll_answered.p50 + 5_000).contains(&m.staleness.p50),
+        "{}: staleness p50 {} µs",
+        m.name,
+        m.staleness.p50
+    );
+    // A healthy model serves the newest complete frame most of the time.
+    assert_eq!(m.staleness_excess.count, m.staleness.count, "{}", m.name);
+    assert_eq!(m.staleness_excess.p50, 0, "{}: excess p50", m.name);
+    // No slot is lost: every planned poll has a sample in poll_latency.
+    assert_eq!(
+        m.poll_latency.count,
+        c["polls_sent"] + c["polls_skipped"],
+        "{}",
+        m.name
+    );
 }
 
 #[test]
@@ -95,13 +113,24 @@ fn poll_work_raises_poll_latency_by_its_amount() {
         let m = &r.models[0];
         assert!(m.is_ok(), "{}", m.status);
         assert_joins_honest(m);
-        p50.push(m.poll_latency.p50 as f64);
+        // Without slots passing unsent (a loaded machine may stretch a poll past its
+        // period) or failures, the per-slot figure is the per-answer one.
+        let c = &m.counters;
+        if c["polls_skipped"] == 0 && c["polls_failed"] == 0 {
+            assert_eq!(m.poll_latency.hist, m.poll_answered.hist, "{}", m.name);
+        } else {
+            assert!(m.poll_latency.count > m.poll_answered.count, "{c:?}");
+        }
+        p50.push(m.poll_service.p50 as f64);
     }
+    // The model's own response time (send → answer) rises by the work. A loaded machine can
+    // stretch busy work (it is timed by the wall clock and may be preempted), never shorten
+    // it: the bound below is tight, the one above allows for neighbours.
     for (i, work) in [(1, 2_000.0), (2, 10_000.0)] {
         let rise = p50[i] - p50[0];
         assert!(
-            (rise - work).abs() <= 0.2 * work,
-            "poll_work {work} µs raised p50 by {rise} µs (p50s {p50:?})"
+            rise >= 0.8 * work && rise <= 1.6 * work + 1_000.0,
+            "poll_work {work} µs raised service p50 by {rise} µs (p50s {p50:?})"
         );
     }
 }
@@ -172,8 +201,9 @@ fn ctrl_c_stops_cleanly_and_keeps_what_was_measured() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Floor (1 s with --quick), start-up, warm-up 0.5 s, then a few seconds of the first model.
-    std::thread::sleep(Duration::from_secs(6));
+    // Floor (4 s with --quick), start-up, warm-up 0.5 s, then a second or more of the first
+    // model (its window is 30 s, so it is still measuring when Ctrl-C comes).
+    std::thread::sleep(Duration::from_secs(7));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,

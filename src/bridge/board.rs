@@ -78,6 +78,7 @@ pub struct Board {
     ingest: Mutex<IngestSide>,
     shared: Mutex<Shared>,
     writer: Mutex<Option<File>>,
+    inject: super::inject::Injector,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -120,6 +121,7 @@ impl Board {
                 ingest_log_dropped: 0,
             }),
             writer: Mutex::new(None),
+            inject: super::inject::Injector::new(&config.inject),
             config,
         }
     }
@@ -192,6 +194,7 @@ impl Board {
         for f in frames.drain(..) {
             ing.processing.process(&f.values);
             busy_work(self.config.frame_work_us);
+            self.inject.frame_cpu();
             let parsed_ns = self.publish(f);
             if let Some(prev) = ing.last_parsed_ns {
                 let us = parsed_ns.saturating_sub(prev) / 1_000;
@@ -241,6 +244,7 @@ impl Board {
     /// How long to sleep from now until the watchdog's next deadline.
     pub fn watchdog_sleep(&self) -> Duration {
         Duration::from_nanos(self.watchdog_deadline_ns().saturating_sub(now_ns()))
+            + self.inject.timer_late()
     }
 
     /// The watchdog woke up: records its lateness against the schedule and checks for a
@@ -315,6 +319,9 @@ impl Board {
     }
 
     fn poll(&self) -> Response {
+        if let Some(failed) = self.inject.before_poll() {
+            return failed;
+        }
         busy_work(self.config.poll_work_us);
         if self.config.blocking_sleep_us > 0 {
             std::thread::sleep(Duration::from_micros(self.config.blocking_sleep_us));
@@ -344,7 +351,11 @@ impl Board {
     }
 
     fn command(&self, cmd: Command) -> Response {
-        match self.write_command(&cmd) {
+        let written = match self.inject.drop_command() {
+            true => Ok(()), // injected: answered as sent, never written (a lost command)
+            false => self.write_command(&cmd),
+        };
+        match written {
             Ok(()) => {
                 lock(&self.shared).commands += 1;
                 Response::text(200, "")

@@ -23,6 +23,8 @@ pub struct BridgeConfig {
     /// End numeric commands with `\n`, which the v1 sketch ignores, so its `parseInt` does
     /// not wait a second for more digits (false: esp4s's exact bytes).
     pub command_terminator: bool,
+    /// Faults injected on purpose (`serve --inject`, see `bridge::inject`); empty in a real run.
+    pub inject: super::inject::Injections,
 }
 
 impl Default for BridgeConfig {
@@ -36,6 +38,7 @@ impl Default for BridgeConfig {
             ingest_log_cap: 2_000_000,
             watchdog_log_cap: 2_000_000,
             command_terminator: true,
+            inject: super::inject::Injections::default(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod board;
 pub mod config;
 pub mod conn;
 pub mod http;
+pub mod inject;
 pub mod net;
 pub mod processing;
 pub mod routes;

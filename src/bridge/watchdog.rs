@@ -146,11 +146,8 @@ mod tests {
         let s = w.summary();
         assert_eq!(s.count, 4);
         assert!((50_900..=51_100).contains(&s.max), "max {}", s.max);
-        assert!(
-            (295..=305).contains(&s.p50) || s.p50 <= 1_000,
-            "p50 {}",
-            s.p50
-        );
+        // Lateness 300 µs, 51, 26 and 1 ms: the median of four is the second smallest.
+        assert!((999..=1_001).contains(&s.p50), "p50 {}", s.p50);
         // The log has one entry per recorded deadline, against that deadline.
         assert_eq!(
             w.log(),

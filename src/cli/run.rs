@@ -63,6 +63,16 @@ pub struct RunArgs {
     /// the report's "Where the CPU goes", never in the measured table (see `esbench profile`).
     #[arg(long)]
     pub profile: bool,
+    /// Inject a known fault to check the measuring machinery (repeatable): freeze=1.5s@1s,
+    /// poll-delay=100ms, drop-command=10, fail-poll=5%, timer-late=1ms, frame-cpu=50us.
+    /// The run is recorded as injected (results.json `injected`), never as a measurement.
+    #[arg(long = "inject", value_name = "SPEC", value_parser = parse_fault)]
+    pub inject: Vec<String>,
+}
+
+/// A fault spec, checked at once and kept in its canonical form.
+fn parse_fault(text: &str) -> Result<String, String> {
+    crate::bridge::inject::Fault::parse(text).map(|f| f.to_string())
 }
 
 /// Seconds from `20`, `20s`, `1.5s` or `1500ms`: any positive length up to 24 h (shared by
@@ -129,6 +139,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         exe: crate::driver::child::own_exe()?,
         progress: true,
         profile: args.profile,
+        inject: args.inject.clone(),
     };
 
     let mut all: Vec<(PathBuf, Results)> = Vec::new();
@@ -159,6 +170,14 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
     }
     if !args.no_history {
         for (path, r) in &all {
+            if !r.injected.is_empty() {
+                // A run with faults injected on purpose is no point of a model's history.
+                println!(
+                    "history: not recorded (injected faults: {})",
+                    r.injected.join(", ")
+                );
+                continue;
+            }
             match crate::history::record_run(&args.history, r, path) {
                 Ok(id) => println!("history: run {id} in {}", args.history.display()),
                 Err(e) => eprintln!("warning: the run was not recorded in history: {e:#}"),

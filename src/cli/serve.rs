@@ -52,6 +52,9 @@ pub struct ServeArgs {
     /// sketch then waits its 1 s parseInt timeout after each one, freezing the stream.
     #[arg(long)]
     pub no_command_terminator: bool,
+    /// Faults to inject (see `bridge::inject`); `esbench run --inject` passes them on.
+    #[arg(long, hide = true)]
+    pub inject: Vec<String>,
 }
 
 /// Where esp4s looks for its board when no port is given.
@@ -81,6 +84,7 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
         None => BridgeConfig::default(),
     };
     bridge.command_terminator = !args.no_command_terminator;
+    bridge.inject = crate::bridge::inject::bridge_side(&args.inject).map_err(anyhow::Error::msg)?;
     let serial = args.serial_devices();
     for path in &serial {
         check_serial_device(path)?;

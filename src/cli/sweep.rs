@@ -129,6 +129,7 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
             // A profiling pass per model and point would double a long sweep; profile the
             // interesting point afterwards with `esbench run --profile` on its scenario.toml.
             profile: false,
+            inject: Vec::new(),
         },
         out: out.clone(),
         point_reports: !args.no_point_reports,

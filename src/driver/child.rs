@@ -17,6 +17,7 @@ use anyhow::{bail, Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+use super::child_settings::ChildSettings;
 use crate::metrics::process::{try_wait4, wait4_timeout, Exit, Rusage};
 
 /// How to start one `esbench serve`.
@@ -28,8 +29,10 @@ pub struct ServeCommand {
     pub listen: SocketAddr,
     pub scenario: Option<PathBuf>,
     pub stats_out: PathBuf,
-    /// CPUs the child may run on (`--pin`); None leaves it to the scheduler.
-    pub cpus: Option<Vec<usize>>,
+    /// The child's own timer slack and CPUs, applied before exec (see `child_settings`).
+    pub settings: ChildSettings,
+    /// Bridge-side fault specs passed on as `serve --inject` (empty in a real run).
+    pub inject: Vec<String>,
 }
 
 /// A running `esbench serve`.
@@ -57,6 +60,9 @@ impl ServeChild {
             c.arg("--scenario").arg(s);
         }
         c.arg("--stats-out").arg(&cmd.stats_out);
+        for spec in &cmd.inject {
+            c.arg("--inject").arg(spec);
+        }
         c.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -67,18 +73,16 @@ impl ServeChild {
         {
             use std::os::unix::process::CommandExt;
             c.process_group(0);
-            let cpus = cmd.cpus.clone();
-            // Runs in the child before exec: only async-signal-safe calls.
+            let settings = cmd.settings.clone();
+            // Runs in the child before exec: only async-signal-safe calls. The timer slack
+            // and CPUs are set here, before exec, so every thread the runtime starts
+            // inherits the child's own values instead of the driver's.
             unsafe {
                 c.pre_exec(move || {
                     if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
-                    // Pinned before exec, so every thread the runtime starts inherits it.
-                    if let Some(cpus) = &cpus {
-                        set_affinity(0, cpus).map_err(std::io::Error::other)?;
-                    }
-                    Ok(())
+                    settings.apply_to_calling_thread()
                 });
             }
         }
@@ -175,9 +179,22 @@ impl ServeChild {
             return Ok((e, r, false));
         }
         let _ = kill(Pid::from_raw(self.pid), Signal::SIGTERM);
+        // A stopped (frozen) child would hold the SIGTERM until continued.
+        let _ = kill(Pid::from_raw(self.pid), Signal::SIGCONT);
         let (e, r, killed) = wait4_timeout(self.pid, grace)?;
         self.reaped = Some((e, r));
         Ok((e, r, killed))
+    }
+
+    /// SIGSTOP (`true`) or SIGCONT (`false`) to the child: the injected freeze, a Ctrl-Z
+    /// from outside. Only the child itself: its process group also holds nothing else.
+    pub fn freeze(&self, stopped: bool) {
+        let sig = if stopped {
+            Signal::SIGSTOP
+        } else {
+            Signal::SIGCONT
+        };
+        let _ = kill(Pid::from_raw(self.pid), sig);
     }
 
     /// Kills the child at once (the crash test hook).
@@ -283,7 +300,8 @@ mod tests {
             listen: "127.0.0.1:1".parse().unwrap(),
             scenario: None,
             stats_out: "/tmp/none.json".into(),
-            cpus: None,
+            settings: ChildSettings::default(),
+            inject: Vec::new(),
         };
         // `sh serve ...` fails: there is no script called "serve".
         let e = ServeChild::spawn(&cmd, Duration::from_secs(5))

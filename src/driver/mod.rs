@@ -2,6 +2,7 @@
 //! under test and the orchestration of one model after another.
 
 pub mod child;
+pub mod child_settings;
 pub mod client;
 pub mod floor;
 pub mod http;

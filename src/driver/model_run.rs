@@ -15,12 +15,14 @@ use hdrhistogram::Histogram;
 use indicatif::ProgressBar;
 
 use super::child::{free_ports, ServeChild, ServeCommand};
+use super::child_settings::{read_back, ChildSettings};
 use super::client::{ClientSpec, Clients, CommandPlan, StopFlag};
-use super::floor::{probe_alongside, ticks_in_window};
+use super::floor::{phase_after_frames, probe_alongside, random_phase_ns, ticks_in_window};
 use super::http::HttpConn;
 use super::interrupt;
 use super::join::{join, BoardRecord, Window};
 use super::pace::ms_to_ns;
+use crate::bridge::inject::Fault;
 use crate::bridge::stats::ServeStats;
 use crate::clock::now_ns;
 use crate::device::{DeviceConfig, VirtualBoard};
@@ -42,8 +44,10 @@ pub struct ModelPlan {
     pub exe: PathBuf,
     /// Where the child writes its statistics (a scratch file).
     pub stats_path: PathBuf,
-    /// CPUs for the child (`--pin`).
-    pub child_cpus: Option<Vec<usize>>,
+    /// The child's own timer slack and CPUs (and the floor probe's, which copies them).
+    pub settings: ChildSettings,
+    /// Faults injected on purpose: the bridge's are passed to `serve`, `freeze` is done here.
+    pub faults: Vec<Fault>,
     /// Test hook: SIGKILL the child this long into the measured window.
     pub kill_after: Option<Duration>,
     /// How long the child may take to print its addresses.
@@ -97,7 +101,13 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
         listen: SocketAddr::from(([127, 0, 0, 1], base)),
         scenario: Some(plan.scenario_path.clone()),
         stats_out: plan.stats_path.clone(),
-        cpus: plan.child_cpus.clone(),
+        settings: plan.settings.clone(),
+        inject: plan
+            .faults
+            .iter()
+            .filter(|f| f.is_bridge_side())
+            .map(|f| f.to_string())
+            .collect(),
     };
     bar.set_message(format!("{}: starting serve", plan.model));
     let spawned_ns = now_ns();
@@ -111,24 +121,63 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
     let specs = client_specs(s, &child.addrs);
     let stop = StopFlag::new();
     let clients = Clients::start(&specs, t0, win_end, stop.clone())?;
-    // The floor under this model's load, over the same measured window (see driver::floor).
+    // The floor under this model's load, over the same measured window, with the model's
+    // settings and a random phase against the frames (see driver::floor).
     let floor_probe = {
         let stop = stop.clone();
-        let period = Duration::from_nanos(ms_to_ns(s.workload.watchdog_period_ms));
+        let settings = plan.settings.clone();
+        let period_ns = ms_to_ns(s.workload.watchdog_period_ms);
+        let start = win_start + random_phase_ns(period_ns);
         std::thread::Builder::new()
             .name("floor-alongside".into())
-            .spawn(move || probe_alongside(period, win_start, win_end, || stop.is_stopped()))
+            .spawn(move || {
+                let _ = settings.apply_to_calling_thread();
+                let period = Duration::from_nanos(period_ns);
+                probe_alongside(period, start, win_end, || stop.is_stopped())
+            })
             .context("cannot start the floor probe thread")?
     };
 
     bar.set_message(format!("{}: warm-up", plan.model));
-    let mut end = watch(&mut child, &clients, win_start, None, t0, win_end, bar)?;
+    let mut end = watch(
+        &mut child,
+        &clients,
+        win_start,
+        &mut Hooks::default(),
+        (t0, win_end),
+        bar,
+    )?;
     let mut monitor = None;
     if matches!(end, End::Completed) {
         monitor = Some(CpuMonitor::start(child.pid, SAMPLE_EVERY)?);
+        // What the child really runs with, read while it is being measured.
+        let seen = read_back(child.pid);
+        row.timerslack_ns = seen.timerslack_ns;
+        row.cpus_allowed = seen.cpus_allowed;
+        row.nice = seen.nice;
         bar.set_message(format!("{}: measuring", plan.model));
-        let kill_at = plan.kill_after.map(|d| win_start + d.as_nanos() as u64);
-        end = watch(&mut child, &clients, win_end, kill_at, t0, win_end, bar)?;
+        let mut hooks = Hooks {
+            kill_at: plan.kill_after.map(|d| win_start + d.as_nanos() as u64),
+            freeze: plan.faults.iter().find_map(|f| match *f {
+                Fault::Freeze { length, at } => {
+                    let from = win_start + at.as_nanos() as u64;
+                    Some((from, from + length.as_nanos() as u64))
+                }
+                _ => None,
+            }),
+            ..Hooks::default()
+        };
+        end = watch(
+            &mut child,
+            &clients,
+            win_end,
+            &mut hooks,
+            (t0, win_end),
+            bar,
+        )?;
+        if hooks.frozen {
+            child.freeze(false);
+        }
     }
     let measured_end = match &end {
         End::Completed => win_end,
@@ -175,11 +224,23 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
     };
     let fig = join(&joined.logs, &records, window);
     row.poll_latency = Summary::from_histogram(&fig.poll_latency);
+    row.poll_answered = Summary::from_histogram(&fig.poll_answered);
+    row.poll_service = Summary::from_histogram(&fig.poll_service);
     row.staleness = Summary::from_histogram(&fig.staleness);
+    row.staleness_excess = Summary::from_histogram(&fig.staleness_excess);
+    row.staleness_excess_frames = Summary::from_histogram(&fig.staleness_excess_frames);
     row.command_latency = Summary::from_histogram(&fig.command_latency);
     row.driver_error = Summary::from_histogram(&fig.driver_error);
     row.timer_floor =
         Summary::from_histogram(&ticks_in_window(&floor_ticks, win_start, measured_end));
+    let frames_0 = frame_times(&records);
+    row.timer_floor_phase_us = phase_after_frames(
+        floor_ticks
+            .iter()
+            .map(|t| t.0)
+            .filter(|&d| window.contains(d)),
+        &frames_0,
+    );
     row.counters = fig.counters;
     row.counters.extend(device_counters);
     row.cpu = cpu_row(&window_cpu, Some(&rusage));
@@ -230,19 +291,62 @@ fn describe_when(at_ns: u64, win_start: u64) -> String {
     }
 }
 
-/// Waits until `until_ns`, watching for the child's death, Ctrl-C and the kill hook, and
-/// moving the progress bar (position in ms since `t0`).
+/// What `watch` does to the child at given instants: the crash test hook (SIGKILL) and the
+/// injected freeze (SIGSTOP, then SIGCONT), and whether each has happened.
+#[derive(Default)]
+struct Hooks {
+    kill_at: Option<u64>,
+    killed: bool,
+    /// `(SIGSTOP at, SIGCONT at)`.
+    freeze: Option<(u64, u64)>,
+    frozen: bool,
+    thawed: bool,
+}
+
+impl Hooks {
+    /// Acts on whatever is due at `now`; returns the next instant something is due.
+    fn act(&mut self, child: &ServeChild, now: u64) -> Option<u64> {
+        if let Some(k) = self.kill_at.filter(|_| !self.killed) {
+            if now >= k {
+                child.kill_now();
+                self.killed = true;
+            }
+        }
+        if let Some((stop_at, cont_at)) = self.freeze {
+            if !self.frozen && !self.thawed && now >= stop_at {
+                child.freeze(true);
+                self.frozen = true;
+            }
+            if self.frozen && now >= cont_at {
+                child.freeze(false);
+                self.frozen = false;
+                self.thawed = true;
+            }
+        }
+        let kill = self.kill_at.filter(|_| !self.killed);
+        let freeze = self
+            .freeze
+            .and_then(|(a, b)| match (self.frozen, self.thawed) {
+                (false, false) => Some(a),
+                (true, _) => Some(b),
+                _ => None,
+            });
+        kill.into_iter().chain(freeze).min()
+    }
+}
+
+/// Waits until `until_ns`, watching for the child's death and Ctrl-C, carrying out the
+/// `hooks` on time, and moving the progress bar (position in ms since `plan.0`, length to
+/// `plan.1`).
 fn watch(
     child: &mut ServeChild,
     clients: &Clients,
     until_ns: u64,
-    kill_at: Option<u64>,
-    t0: u64,
-    plan_end: u64,
+    hooks: &mut Hooks,
+    (t0, plan_end): (u64, u64),
     bar: &ProgressBar,
 ) -> Result<End> {
     bar.set_length((plan_end - t0) / 1_000_000);
-    let mut killed_by_hook = false;
     loop {
         let now = now_ns();
         bar.set_position(now.saturating_sub(t0) / 1_000_000);
@@ -258,14 +362,21 @@ fn watch(
         if now >= until_ns || (until_ns == plan_end && clients.finished()) {
             return Ok(End::Completed);
         }
-        if let Some(k) = kill_at {
-            if now >= k && !killed_by_hook {
-                child.kill_now();
-                killed_by_hook = true;
-            }
-        }
-        std::thread::sleep(Duration::from_nanos((until_ns - now).min(50_000_000)));
+        let next = hooks.act(child, now).unwrap_or(until_ns).min(until_ns);
+        std::thread::sleep(Duration::from_nanos(
+            next.saturating_sub(now).min(50_000_000),
+        ));
     }
+}
+
+/// Board 0's frame write times, sorted: the schedule phases are measured against.
+fn frame_times(records: &[BoardRecord]) -> Vec<u64> {
+    let mut t: Vec<u64> = records
+        .first()
+        .map(|r| r.frames.iter().map(|f| f.1).collect())
+        .unwrap_or_default();
+    t.sort_unstable();
+    t
 }
 
 /// Waits until every board's HTTP port answers a request (any answer will do).
@@ -406,6 +517,12 @@ fn merge_serve_stats(row: &mut ModelResult, stats: &ServeStats, boards: &[BoardR
         row.counters.insert("watchdog_longest_late_run".into(), n);
     }
     row.watchdog_lateness = Summary::from_histogram(&watchdog);
+    if let Some(log) = stats.boards.first().and_then(|b| b.watchdog_log.as_ref()) {
+        row.watchdog_phase_us = phase_after_frames(
+            log.iter().map(|t| t.0).filter(|&d| w.contains(d)),
+            &frame_times(boards),
+        );
+    }
     row.frame_interarrival = Summary::from_histogram(&inter);
     row.ingest_latency = Summary::from_histogram(&ingest);
     row.runtime = stats.runtime.clone();

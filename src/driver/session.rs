@@ -9,10 +9,12 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::child::set_affinity;
+use super::child_settings::ChildSettings;
 use super::floor::measure_floor;
 use super::interrupt;
 use super::model_run::{run_model, ModelPlan};
 use super::pace::ms_to_ns;
+use crate::bridge::inject::{parse_all, Fault};
 use crate::metrics::machine::{describe_machine, git_commit, load_note};
 use crate::metrics::results::{ModelResult, Results, ScenarioInfo, SCHEMA};
 use crate::scenario::Scenario;
@@ -33,6 +35,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// After each model's measured pass, a separate profiling pass (`--profile`).
     pub profile: bool,
+    /// Faults to inject (`--inject`), on top of the scenario's `run.inject`.
+    pub inject: Vec<String>,
 }
 
 /// Warm-up under `--quick`: long enough for every runtime to start its threads and for the
@@ -150,6 +154,7 @@ pub fn run_scenario(
         );
     }
 
+    let faults = injected_faults(opts, &s, scenario_path)?;
     let mut child_cpus = None;
     if opts.pin {
         match pin_plan() {
@@ -165,8 +170,23 @@ pub fn run_scenario(
         }
     }
 
+    // The model's process gets its own settings; the driver's threads keep theirs.
+    let settings = ChildSettings {
+        timer_slack_ns: s.run.model_timer_slack_ns,
+        cpus: child_cpus,
+    };
+    if !faults.is_empty() {
+        let specs: Vec<String> = faults.iter().map(|f| f.to_string()).collect();
+        notes.push(format!(
+            "INJECTED FAULTS ({}): this run checks the measuring machinery, it is not a \
+             measurement of the models",
+            specs.join(", ")
+        ));
+    }
     let mut results = Results {
         schema: SCHEMA.into(),
+        injected: faults.iter().map(|f| f.to_string()).collect(),
+        model_timer_slack_ns: Some(settings.timer_slack_ns),
         esbench_version: env!("CARGO_PKG_VERSION").into(),
         started_unix: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -213,6 +233,7 @@ pub fn run_scenario(
         Duration::from_nanos(ms_to_ns(s.workload.watchdog_period_ms)),
         Duration::from_nanos(ms_to_ns(s.clients.poll_period_ms)),
         Duration::from_secs_f64(floor_s),
+        &settings,
     );
     bar.disable_steady_tick();
     results.notes.clone_from(&notes);
@@ -245,7 +266,8 @@ pub fn run_scenario(
             duration: Duration::from_secs_f64(duration_s),
             exe: opts.exe.clone(),
             stats_path: stats_dir.join(format!(".serve-stats-{model}.json")),
-            child_cpus: child_cpus.clone(),
+            settings: settings.clone(),
+            faults: faults.clone(),
             kill_after: kill_hook
                 .as_ref()
                 .filter(|(m, _)| m == model)
@@ -310,6 +332,15 @@ pub fn run_scenario(
         results.save(results_path)?;
     }
     Ok(results)
+}
+
+/// The faults of a run: the scenario's `run.inject`, then `--inject`. A bad spec is an error
+/// naming where it came from.
+fn injected_faults(opts: &RunOptions, s: &Scenario, path: &Path) -> Result<Vec<Fault>> {
+    let from_scenario = parse_all(&s.run.inject)
+        .map_err(|e| anyhow::anyhow!("{}: run.inject: {e}", path.display()))?;
+    let from_cli = parse_all(&opts.inject).map_err(|e| anyhow::anyhow!("--inject: {e}"))?;
+    Ok(from_scenario.into_iter().chain(from_cli).collect())
 }
 
 /// The plain progress line for model `i` (0-based) of `n` starting.

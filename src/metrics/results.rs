@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::summary::Summary;
 
 /// Schema identifier written into every results file. Bump the number on incompatible change.
-pub const SCHEMA: &str = "esbench.results/1";
+/// 1.1: `poll_latency` has one sample per planned slot (the per-answer figure moved to
+/// `poll_answered`); new `poll_service`, `staleness_excess`, the child's settings, `injected`.
+pub const SCHEMA: &str = "esbench.results/1.1";
 
 /// One `esbench run`: the machine, the scenario, the floor and one row per model.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -34,6 +36,14 @@ pub struct Results {
     /// Free-form notes the run wants a reader to see (e.g. "interrupted by Ctrl-C").
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Faults injected on purpose (`--inject`, canonical specs). Not empty means this run
+    /// validates the machinery and is not a measurement of the models.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub injected: Vec<String>,
+    /// The timer slack (ns) every model's process was started with (each row has what it
+    /// read back). `None` in results from before it was set explicitly.
+    #[serde(default)]
+    pub model_timer_slack_ns: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -77,8 +87,25 @@ pub struct ModelResult {
     pub name: String,
     pub status: String,
     pub cpu: Cpu,
+    /// One sample per planned poll slot, intended time → the answer that freed the client
+    /// (a skipped slot) or the poll's own answer or failure. Before schema 1.1 this was the
+    /// per-answer figure, now `poll_answered`.
     pub poll_latency: Summary,
+    /// One sample per answered poll, intended send → answer received (Scratch's own view).
+    #[serde(default)]
+    pub poll_answered: Summary,
+    /// One sample per answered poll, actual send → answer read: the model's response time
+    /// without the driver's wake-up error.
+    #[serde(default)]
+    pub poll_service: Summary,
     pub staleness: Summary,
+    /// How far (µs) the served frame was behind the newest frame the board had finished
+    /// writing when the request was sent: the part of staleness a model can change.
+    #[serde(default)]
+    pub staleness_excess: Summary,
+    /// The same in frames (a count, not µs).
+    #[serde(default)]
+    pub staleness_excess_frames: Summary,
     pub ingest_latency: Summary,
     pub command_latency: Summary,
     pub watchdog_lateness: Summary,
@@ -94,6 +121,24 @@ pub struct ModelResult {
     /// timer could do while this model ran. Empty in results from before it existed.
     #[serde(default)]
     pub timer_floor: Summary,
+    /// Where the floor probe's deadlines fell in the board's frame schedule: median µs from
+    /// the latest frame written to each deadline (the probe's start is randomised, so two
+    /// runs do not share a phase by construction).
+    #[serde(default)]
+    pub timer_floor_phase_us: Option<u64>,
+    /// The same for the bridge's watchdog deadlines.
+    #[serde(default)]
+    pub watchdog_phase_us: Option<u64>,
+    /// The child's timer slack as read back from `/proc/<pid>/timerslack_ns` during the
+    /// measured window.
+    #[serde(default)]
+    pub timerslack_ns: Option<u64>,
+    /// The child's CPU affinity (`Cpus_allowed_list` of `/proc/<pid>/status`).
+    #[serde(default)]
+    pub cpus_allowed: Option<String>,
+    /// The child's nice value (`/proc/<pid>/stat`).
+    #[serde(default)]
+    pub nice: Option<i64>,
     #[serde(default)]
     pub counters: BTreeMap<String, u64>,
     /// Scheduler self-measurement a model reports (e.g. `coop`'s), free-form.
@@ -110,10 +155,13 @@ impl ModelResult {
     }
 
     /// The latency-like metrics by their one name, in report order.
-    pub fn metrics(&self) -> [(&'static str, &Summary); 5] {
+    pub fn metrics(&self) -> [(&'static str, &Summary); 8] {
         [
             ("poll_latency", &self.poll_latency),
+            ("poll_answered", &self.poll_answered),
+            ("poll_service", &self.poll_service),
             ("staleness", &self.staleness),
+            ("staleness_excess", &self.staleness_excess),
             ("ingest_latency", &self.ingest_latency),
             ("command_latency", &self.command_latency),
             ("watchdog_lateness", &self.watchdog_lateness),
@@ -124,7 +172,11 @@ impl ModelResult {
     pub fn metric(&self, name: &str) -> Option<&Summary> {
         match name {
             "poll_latency" => Some(&self.poll_latency),
+            "poll_answered" => Some(&self.poll_answered),
+            "poll_service" => Some(&self.poll_service),
             "staleness" => Some(&self.staleness),
+            "staleness_excess" => Some(&self.staleness_excess),
+            "staleness_excess_frames" => Some(&self.staleness_excess_frames),
             "ingest_latency" => Some(&self.ingest_latency),
             "command_latency" => Some(&self.command_latency),
             "watchdog_lateness" => Some(&self.watchdog_lateness),
@@ -185,7 +237,8 @@ impl Results {
             Some(s) => s.to_string(),
             None => bail!("no \"schema\" field: this is not an esbench results.json"),
         };
-        let major = SCHEMA.rsplit('/').next().unwrap_or("1");
+        let version = SCHEMA.rsplit('/').next().unwrap_or("1");
+        let major = version.split('.').next().unwrap_or("1");
         match schema.strip_prefix("esbench.results/") {
             Some(v) if v.split('.').next() == Some(major) => {}
             Some(v) => {
@@ -296,6 +349,10 @@ mod tests {
     fn foreign_and_corrupt_files_get_clear_errors() {
         let e = Results::parse("{\"hello\": 1}").unwrap_err();
         assert!(format!("{e:#}").contains("not an esbench results.json"));
+        // Minor versions of the same major are read (older files lack the newer fields).
+        let mut old = serde_json::to_value(sample()).unwrap();
+        old["schema"] = "esbench.results/1".into();
+        assert!(Results::parse(&old.to_string()).is_ok());
         let e = Results::parse("{\"schema\": \"esbench.results/9\"}").unwrap_err();
         assert!(format!("{e:#}").contains("not supported"));
         let e = Results::parse("{not json").unwrap_err();

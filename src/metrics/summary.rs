@@ -26,6 +26,14 @@ pub fn record_clamped(h: &mut Histogram<u64>, micros: u64) {
     h.record(v).expect("value clamped into range");
 }
 
+/// Records `value` as it is, zero included, clamping only above the histogram's range: for
+/// figures where 0 is the common, meaningful value (a poll that served the newest frame is
+/// 0 µs and 0 frames behind), which [`record_clamped`]'s 1 µs floor would hide.
+pub fn record_value(h: &mut Histogram<u64>, value: u64) {
+    h.record(value.min(MAX_MICROS))
+        .expect("value clamped into range");
+}
+
 /// p50 … max of one metric, in microseconds, plus the histogram they came from.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -113,6 +121,21 @@ mod tests {
         record_clamped(&mut h, 0);
         record_clamped(&mut h, u64::MAX);
         assert_eq!(h.len(), 2);
+    }
+
+    #[test]
+    fn zero_is_kept_as_zero_by_record_value_and_survives_serialisation() {
+        let mut h = new_histogram();
+        for _ in 0..9 {
+            record_value(&mut h, 0);
+        }
+        record_value(&mut h, 25_000);
+        let s = Summary::from_histogram(&h);
+        assert_eq!((s.count, s.p50), (10, 0));
+        assert_eq!(s.histogram().unwrap().count_at(0), 9);
+        let mut clamped = new_histogram();
+        record_clamped(&mut clamped, 0);
+        assert_eq!(clamped.min(), 1, "record_clamped's floor, for contrast");
     }
 
     #[test]

@@ -61,6 +61,12 @@ impl ModelUnderLoad {
             cmd.arg("--scenario").arg(p);
         }
         allow_any_tracer(&mut cmd);
+        // The model's own timer slack, not the inherited one (see driver::child_settings).
+        crate::driver::child_settings::ChildSettings {
+            timer_slack_ns: scenario.run.model_timer_slack_ns,
+            cpus: None,
+        }
+        .install(&mut cmd);
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -253,9 +253,17 @@ pub fn profile_model(
         anyhow::bail!("`esbench serve --model {model}` exited during warm-up");
     }
     let events = || target.events();
-    let report = profile_with(target.pid(), opts, Some(&events));
+    let seen = crate::driver::child_settings::read_back(target.pid() as i32);
+    let mut report = profile_with(target.pid(), opts, Some(&events));
+    report.notes.push(format!(
+        "serve ran with timer slack {} ns (set {} ns), CPUs {}, nice {} (read back from /proc)",
+        seen.timerslack_ns
+            .map_or("unknown".into(), |n| n.to_string()),
+        scenario.run.model_timer_slack_ns,
+        seen.cpus_allowed.as_deref().unwrap_or("unknown"),
+        seen.nice.map_or("unknown".into(), |n| n.to_string()),
+    ));
     if let Err(e) = target.stop() {
-        let mut report = report;
         report.notes.push(format!("stopping serve: {e:#}"));
         return Ok(report);
     }

@@ -128,6 +128,14 @@ pub fn fabricate_model(
     // Its own generator, so adding it left every other fabricated figure as it was.
     let mut floor_rng = SeededRng(0xF100_u64 ^ index as u64);
     let timer_floor = summary(&mut floor_rng, shape(70.0, 0.3, 0.002, 1500.0), frames);
+    // The same for the poll views and the staleness excess added later.
+    let mut poll_rng = SeededRng(0x9011_u64 ^ index as u64);
+    let poll_service = summary(
+        &mut poll_rng,
+        shape(120.0 + 20.0 * index as f64, jitter, 0.004, 3000.0),
+        polls,
+    );
+    let staleness_excess = summary(&mut poll_rng, shape(40.0, 0.5, 0.01, 25_000.0), polls);
 
     let mut series = Vec::new();
     let mut t = 0.0;
@@ -165,14 +173,23 @@ pub fn fabricate_model(
             },
             series,
         },
+        poll_answered: poll_latency.clone(),
         poll_latency,
+        poll_service,
         staleness,
+        staleness_excess,
+        staleness_excess_frames: Summary::default(),
         ingest_latency,
         command_latency,
         watchdog_lateness,
         frame_interarrival,
         driver_error,
         timer_floor,
+        timer_floor_phase_us: Some(11_000 + 1_000 * index as u64),
+        watchdog_phase_us: Some(3_000 + 1_000 * index as u64),
+        timerslack_ns: Some(50_000),
+        cpus_allowed: Some("0-1".into()),
+        nice: Some(0),
         counters,
         runtime: None,
         profile: None,
@@ -221,5 +238,7 @@ pub fn fabricate_results_with(seed: u64, models: &[&str], duration_s: f64) -> Re
         floor,
         models,
         notes: vec!["fabricated fixture: not a measurement".into()],
+        injected: Vec::new(),
+        model_timer_slack_ns: Some(50_000),
     }
 }

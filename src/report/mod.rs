@@ -189,6 +189,13 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
             md.push_str(&format!("## Run {}\n\n", labels[k].replace('`', "'")));
         }
         md.push_str(&format!("{}\n\n", page::run_line(r)));
+        if !r.injected.is_empty() {
+            md.push_str(&format!(
+                "**Injected faults: {}** — this run checks the measuring machinery; it is not \
+                 a measurement of the models.\n\n",
+                r.injected.join(", ")
+            ));
+        }
         md.push_str(&headline::markdown(r));
         md.push('\n');
         md.push_str(&table::markdown(r));
@@ -259,10 +266,14 @@ pub fn make_plots(r: &Results, prefix: &str) -> Result<Vec<Plot>> {
         if let Some(svg) = plot_latency::plot(r, mp)? {
             plots.push(Plot {
                 file: format!("{prefix}latency_{}.svg", mp.metric),
-                caption: format!(
-                    "{}: percentile distribution per model, {} dashed.",
-                    mp.metric, mp.floor_label
-                ),
+                caption: if mp.floor_label.is_empty() {
+                    format!("{}: percentile distribution per model.", mp.metric)
+                } else {
+                    format!(
+                        "{}: percentile distribution per model, {} dashed.",
+                        mp.metric, mp.floor_label
+                    )
+                },
                 svg,
             });
         }
@@ -323,6 +334,7 @@ fn run_section(
         "<p class=\"sub\">{}</p>\n",
         esc(&page::run_line(r))
     ));
+    s.push_str(&page::injected(r));
     s.push_str(&page::notes(r));
     s.push_str(&format!("<h2 id=\"{id}-headline\">Headline</h2>\n"));
     s.push_str(&headline::html(r));
@@ -333,6 +345,11 @@ fn run_section(
         s.push_str("<p class=\"warn\">This results file has no models.</p>\n");
     } else {
         s.push_str(&table::html(r));
+    }
+    let polls = table::poll_views_html(r);
+    if !polls.is_empty() {
+        s.push_str("<h3>Three views of the same polls</h3>\n");
+        s.push_str(&polls);
     }
     s.push_str(&table::counters_html(r));
     s.push_str("<h3>The floor: what the machine and the driver add by themselves</h3>\n");

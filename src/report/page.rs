@@ -87,6 +87,15 @@ pub fn context(r: &Results) -> String {
             "memory",
             format!("{:.1} GiB", m.memory_kib as f64 / 1024.0 / 1024.0),
         ),
+        ("model process", model_process(r)),
+        (
+            "injected faults",
+            if r.injected.is_empty() {
+                "none (a real measurement)".into()
+            } else {
+                r.injected.join(", ")
+            },
+        ),
         ("results schema", r.schema.clone()),
     ];
     let mut h = String::from("<dl class=\"context\">\n");
@@ -101,6 +110,46 @@ pub fn context(r: &Results) -> String {
         ));
     }
     h
+}
+
+/// The settings each model's process ran with: the timer slack the driver set and, per
+/// model, what `/proc` said during its window (slack, allowed CPUs, nice).
+fn model_process(r: &Results) -> String {
+    let set = match r.model_timer_slack_ns {
+        Some(ns) => format!("timer slack set to {ns} ns before exec"),
+        None => "timer slack not set explicitly (results from before it was)".into(),
+    };
+    let seen: Vec<String> = r
+        .models
+        .iter()
+        .filter(|m| m.timerslack_ns.is_some() || m.cpus_allowed.is_some())
+        .map(|m| {
+            format!(
+                "{}: slack {} ns, CPUs {}, nice {}",
+                m.name,
+                m.timerslack_ns.map_or("?".into(), |n| n.to_string()),
+                m.cpus_allowed.as_deref().unwrap_or("?"),
+                m.nice.map_or("?".into(), |n| n.to_string()),
+            )
+        })
+        .collect();
+    if seen.is_empty() {
+        set
+    } else {
+        format!("{set}; read back from /proc: {}", seen.join("; "))
+    }
+}
+
+/// A warning that the run had faults injected on purpose (empty string when it had none).
+pub fn injected(r: &Results) -> String {
+    if r.injected.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<p class=\"warn\"><b>Injected faults: {}</b> — this run checks the measuring \
+         machinery; its figures are not a measurement of the models.</p>\n",
+        esc(&r.injected.join(", "))
+    )
 }
 
 /// The run's notes as a list (empty string when there are none).
@@ -139,25 +188,44 @@ clock, ns resolution, all threads) divided by the wall time of the measured wind
 The line plot samples the same process at 5 Hz or more. <b>Context switches/s</b> counts
 voluntary and involuntary switches; <b>peak RSS</b> and <b>threads</b> are the process's
 own.</li>
-<li><b>Poll latency</b> is measured from the <em>intended</em> send time of a constant-rate
-plan (one poll per <code>clients.poll_period_ms</code>: 33 ms by default, like Scratch), not
-from when the request actually left. A stall in
-the bridge therefore shows up in full instead of silently delaying the next request
-("coordinated omission").</li>
+<li><b>Poll latency</b> has one sample per <em>planned slot</em> of a constant-rate plan
+(one poll per <code>clients.poll_period_ms</code>: 33 ms by default, like Scratch), measured
+from the slot's intended time. Like Scratch, the client never has two polls in flight: the
+slots that pass while an answer is late are not sent, and each gets a sample from its
+intended time to the answer that freed the client (HdrHistogram's expected-interval
+correction); a failed or timed-out poll counts at the time it failed. A stall therefore
+weighs what it lasted instead of vanishing ("coordinated omission").
+<b>Poll answered</b> (results.json) is the per-answer view, one sample per answered poll from
+its intended time. <b>Poll service</b> (the table's "service" columns) is actual send →
+answer read: the model's own response time, without the driver's wake-up error.</li>
 <li><b>Staleness</b>: every frame the virtual board writes carries a sequence number, so the
 driver knows which frame a poll answer showed; staleness is answer received − that frame's
-write time. Half a frame period (≈ 12.5 ms at the default 25 ms) is the unavoidable part.</li>
+write time. With frames every 25 ms and polls at an unrelated 33 ms its p99 is about one
+frame period whatever the model does. <b>Staleness excess</b> is the part a model can change:
+how far the served frame is behind the newest frame the board had finished writing when the
+request was sent (0 when it served the newest; also in frames in results.json).</li>
 <li><b>Ingest latency</b>: frame written to the serial device → parsed by the bridge.
-<b>Command latency</b>: intended send time of an HTTP command → bytes read by the board.</li>
+<b>Command latency</b>: intended send time of an HTTP command → bytes read by the board; each
+read is paired with the latest request of the same bytes sent before it, and a request the
+board never read is counted as <code>commands_unmatched</code>.</li>
 <li><b>Watchdog lateness</b>: how late the bridge's periodic timer
 (<code>workload.watchdog_period_ms</code>, 25 ms by default) woke up after its
 deadline — the model's timer jitter, shown per model as histograms. Like the other latencies
 it covers the measured window only (ticks due in it), not start-up or warm-up; so does
 frame inter-arrival (gaps ending in it).</li>
-<li><b>The floor</b> is measured in the same run, before the models: the wake-up lateness of
-an absolute-deadline <code>clock_nanosleep</code> loop (what the kernel alone adds) and the
-driver's own send error. Latency plots draw it dashed in black; the headline gives each
-winner's ratio to it.</li>
+<li><b>The floor</b> is a plain timer thread beside the model, not what the machine can do:
+an absolute-deadline <code>clock_nanosleep</code> loop at the watchdog period with the
+model's timer slack and, under <code>--pin</code>, the model's CPUs, run once on the idle
+machine before the models and again during each model's measured window, starting at a
+random phase against the board's frames (recorded as <code>timer_floor_phase_us</code>,
+beside the watchdog's <code>watchdog_phase_us</code>). <code>wd/floor</code> compares a
+model's watchdog with it. The driver's own send error is measured alongside with the
+driver's 1 ns slack. Latency plots draw a floor dashed in black.</li>
+<li><b>The model's process</b> gets its own settings before exec — the timer slack of
+<code>run.model_timer_slack_ns</code> (the kernel's default 50 µs unless a scenario says
+otherwise), the CPUs of <code>--pin</code> — never the driver's; what it ran with (slack,
+CPUs, nice) is read back from <code>/proc</code> during its window and listed under
+"Scenario, machine, commit".</li>
 <li><b>Percentile plots</b> use an HdrHistogram-style axis: x is log<sub>10</sub>(1/(1−q)), so
 90 %, 99 %, 99.9 % are equally spaced and the tail gets as much room as the median; y is
 logarithmic. Markers sit on p50, p90, p99 and p99.9. A line stops where its sample count

@@ -26,18 +26,28 @@ pub struct MetricPlot {
 }
 
 /// The metrics plotted, in report order. Watchdog lateness is a timer wake-up, so its floor
-/// is the machine's own timer lateness; every other figure is timed by the driver, so its
-/// floor is the driver's own send error.
-pub const METRIC_PLOTS: [MetricPlot; 5] = [
+/// is the reference timer's lateness; the figures timed by the driver have the driver's own
+/// send error; staleness excess (a difference of frame times) has none (empty label).
+pub const METRIC_PLOTS: [MetricPlot; 7] = [
     MetricPlot {
         metric: "poll_latency",
-        title: "Poll latency (intended send → answer received)",
+        title: "Poll latency, every planned slot (intended send → answer that freed the client)",
+        floor_label: "floor: driver send error",
+    },
+    MetricPlot {
+        metric: "poll_service",
+        title: "Poll service time (actual send → answer read)",
         floor_label: "floor: driver send error",
     },
     MetricPlot {
         metric: "staleness",
         title: "Staleness (frame written → served in a poll answer)",
         floor_label: "floor: driver send error",
+    },
+    MetricPlot {
+        metric: "staleness_excess",
+        title: "Staleness excess (newest frame complete at send → frame served)",
+        floor_label: "",
     },
     MetricPlot {
         metric: "ingest_latency",
@@ -119,7 +129,7 @@ pub fn plot(results: &Results, mp: &MetricPlot) -> anyhow::Result<Option<String>
     } else {
         &results.floor.driver_error
     };
-    let floor_curve = if floor.count > 0 {
+    let floor_curve = if floor.count > 0 && !mp.floor_label.is_empty() {
         curve(&floor.histogram()?)
     } else {
         Vec::new()

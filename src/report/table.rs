@@ -57,7 +57,8 @@ pub fn html(r: &Results) -> String {
     }
     s.push_str(
         "<p class=\"small\">★ marks the best value in a column among models that finished ok. \
-                 Latencies are in µs/ms, measured from the intended send time. \
+                 Poll latencies are per planned slot from the intended send time; service \
+                 times from the actual send. \
                  <i>Grey italic</i>: too few samples for that percentile, so it is the max.</p>\n",
     );
     s
@@ -177,6 +178,53 @@ pub fn counters_html(r: &Results) -> String {
     s
 }
 
+/// The three views of the same polls side by side, per model: every planned slot
+/// (`poll_latency`), every answer from its intended time (`poll_answered`, Scratch's own
+/// view) and every answer from its actual send (`poll_service`). Their sample counts differ
+/// exactly by the slots that passed unsent and the polls that failed, which is the point.
+pub fn poll_views_html(r: &Results) -> String {
+    use super::format::us;
+    if r.models.iter().all(|m| m.poll_latency.count == 0) {
+        return String::new();
+    }
+    type View = fn(&crate::metrics::results::ModelResult) -> &Summary;
+    let views: [(&str, View); 3] = [
+        ("per planned slot", |m| &m.poll_latency),
+        ("per answer, from the plan", |m| &m.poll_answered),
+        ("per answer, from the send", |m| &m.poll_service),
+    ];
+    let mut s = String::from(
+        "<table class=\"polls\"><thead><tr><th>model</th><th>poll view</th><th>p50</th>\
+         <th>p90</th><th>p99</th><th>max</th><th>samples</th></tr></thead><tbody>\n",
+    );
+    for m in &r.models {
+        for (k, (name, get)) in views.iter().enumerate() {
+            let f = get(m);
+            let model = if k == 0 {
+                format!("<th scope=\"row\" rowspan=\"3\">{}</th>", esc(&m.name))
+            } else {
+                String::new()
+            };
+            if f.count == 0 {
+                s.push_str(&format!(
+                    "<tr>{model}<td>{name}</td><td colspan=\"5\">none</td></tr>\n"
+                ));
+                continue;
+            }
+            s.push_str(&format!(
+                "<tr>{model}<td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                us(f.p50),
+                us(f.p90),
+                us(f.p99),
+                us(f.max),
+                f.count
+            ));
+        }
+    }
+    s.push_str("</tbody></table>\n");
+    s
+}
+
 /// The floor as a small HTML table: what the machine and the driver add by themselves.
 pub fn floor_html(r: &Results) -> String {
     use super::format::us;
@@ -186,7 +234,8 @@ pub fn floor_html(r: &Results) -> String {
     );
     let mut rows: Vec<(String, &Summary)> = vec![
         (
-            "timer lateness, idle machine before the models (clock_nanosleep, absolute deadline)"
+            "plain timer thread with the model's settings, idle machine before the models \
+             (clock_nanosleep, absolute deadline)"
                 .into(),
             &r.floor.timer_lateness,
         ),
@@ -196,8 +245,17 @@ pub fn floor_html(r: &Results) -> String {
         ),
     ];
     for m in r.models.iter().filter(|m| m.timer_floor.count > 0) {
+        let phase = match (m.timer_floor_phase_us, m.watchdog_phase_us) {
+            (Some(f), Some(w)) => format!(
+                " (deadlines {} after a frame; the watchdog's {})",
+                us(f),
+                us(w)
+            ),
+            (Some(f), None) => format!(" (deadlines {} after a frame)", us(f)),
+            _ => String::new(),
+        };
         rows.push((
-            format!("timer lateness alongside {}", m.name),
+            format!("plain timer thread beside {}{phase}", m.name),
             &m.timer_floor,
         ));
     }
@@ -250,6 +308,21 @@ mod tests {
             h.contains("RUSTSEC-2025-0052"),
             "async-std is labelled discontinued"
         );
+    }
+
+    #[test]
+    fn the_three_poll_views_are_shown_with_their_counts() {
+        let mut r = fabricate_results(7);
+        r.models[0].poll_latency.count = 121;
+        r.models[0].poll_answered.count = 77;
+        let h = poll_views_html(&r);
+        assert_eq!(h.matches("per planned slot").count(), r.models.len());
+        assert!(
+            h.contains("<td>121</td>") && h.contains("<td>77</td>"),
+            "{h}"
+        );
+        r.models.iter_mut().for_each(|m| m.poll_latency.count = 0);
+        assert_eq!(poll_views_html(&r), "");
     }
 
     #[test]

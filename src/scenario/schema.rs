@@ -108,6 +108,12 @@ pub struct RunSettings {
     pub quick_duration_s: f64,
     /// Model names; empty means the default run (every model but the teaching ones).
     pub models: Vec<String>,
+    /// Timer slack (ns) the model's process is started with, set explicitly so it never
+    /// inherits the driver's 1 ns; the kernel's default, 50 µs, unless a scenario says so.
+    pub model_timer_slack_ns: u64,
+    /// Faults injected on purpose (`esbench run --inject`, see `bridge::inject`); such a
+    /// run is recorded as injected, never as a real measurement.
+    pub inject: Vec<String>,
 }
 
 impl Default for Scenario {
@@ -175,6 +181,8 @@ impl Default for RunSettings {
             duration_s: 20.0,
             quick_duration_s: 4.0,
             models: Vec::new(),
+            model_timer_slack_ns: crate::driver::child_settings::DEFAULT_MODEL_TIMER_SLACK_NS,
+            inject: Vec::new(),
         }
     }
 }

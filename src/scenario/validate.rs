@@ -93,6 +93,14 @@ impl Scenario {
         if let Some(m) = r.models.iter().find(|m| m.trim().is_empty()) {
             return Err(("run.models".into(), format!("empty model name {m:?}")));
         }
+        if !(1..=1_000_000_000).contains(&r.model_timer_slack_ns) {
+            let got = r.model_timer_slack_ns;
+            return Err((
+                "run.model_timer_slack_ns".into(),
+                format!("must be 1 to 1e9, got {got}"),
+            ));
+        }
+        crate::bridge::inject::parse_all(&r.inject).map_err(|e| ("run.inject".into(), e))?;
         Ok(())
     }
 }

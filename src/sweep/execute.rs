@@ -178,6 +178,7 @@ pub fn resume_plan(manifest: &SweepManifest, dir: &Path, exe: PathBuf) -> SweepP
             exe,
             progress: true,
             profile: false,
+            inject: Vec::new(),
         },
         out: dir.to_path_buf(),
         point_reports: o.point_reports,
