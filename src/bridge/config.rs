@@ -52,7 +52,29 @@ impl BridgeConfig {
             blocking_sleep_us: w.blocking_sleep_us,
             watchdog_period: Duration::from_secs_f64(w.watchdog_period_ms.max(0.001) / 1_000.0),
             silent_after: Duration::from_millis(w.silent_after_ms),
+            command_terminator: w.command_terminator,
             ..BridgeConfig::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_terminator_follows_the_scenario() {
+        let on = BridgeConfig::from_workload(&crate::scenario::Workload::default());
+        assert!(on.command_terminator, "on by default");
+        let bursty = crate::scenario::Scenario::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/bursty.toml"
+        )))
+        .unwrap();
+        let off = BridgeConfig::from_workload(&bursty.workload);
+        assert!(
+            !off.command_terminator,
+            "bursty keeps the sketch's parseInt freeze after each command"
+        );
     }
 }

@@ -83,7 +83,9 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
         Some(p) => bridge_config_from_scenario(p)?,
         None => BridgeConfig::default(),
     };
-    bridge.command_terminator = !args.no_command_terminator;
+    if args.no_command_terminator {
+        bridge.command_terminator = false;
+    }
     bridge.inject = crate::bridge::inject::bridge_side(&args.inject).map_err(anyhow::Error::msg)?;
     let serial = args.serial_devices();
     for path in &serial {

@@ -96,6 +96,10 @@ pub struct Workload {
     pub watchdog_period_ms: f64,
     /// After this long without a frame the bridge reports `_problem` to Scratch.
     pub silent_after_ms: u64,
+    /// End numeric commands with `\n` (the bridge's default): the v1 sketch's `parseInt`
+    /// then returns at once. `false` sends esp4s's exact bytes, and the board freezes its
+    /// stream for its parseInt timeout after every command (`boards.command_freeze_ms`).
+    pub command_terminator: bool,
 }
 
 /// How long to measure, and which models.
@@ -170,6 +174,7 @@ impl Default for Workload {
             blocking_sleep_us: 0,
             watchdog_period_ms: 25.0,
             silent_after_ms: 500,
+            command_terminator: true,
         }
     }
 }
