@@ -234,6 +234,7 @@ fn options(models: &[&str]) -> RunOptions {
         exe: PathBuf::from(env!("CARGO_BIN_EXE_esbench")),
         progress: false,
         profile: false,
+        inject: Vec::new(),
     }
 }
 
