@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::conn::ServeLimits;
+
 /// Per-board behaviour knobs shared by every model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BridgeConfig {
@@ -20,6 +22,9 @@ pub struct BridgeConfig {
     pub ingest_log_cap: usize,
     /// Cap on the per-tick watchdog log kept for the stats (same guard).
     pub watchdog_log_cap: usize,
+    /// Header and idle timeouts and the connection cap (serve flags, not scenario keys:
+    /// they protect the bridge and never change what a well-behaved client measures).
+    pub limits: ServeLimits,
 }
 
 impl Default for BridgeConfig {
@@ -32,6 +37,7 @@ impl Default for BridgeConfig {
             silent_after: Duration::from_millis(500),
             ingest_log_cap: 2_000_000,
             watchdog_log_cap: 2_000_000,
+            limits: ServeLimits::default(),
         }
     }
 }

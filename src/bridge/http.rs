@@ -231,6 +231,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         413 => "Content Too Large",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
@@ -247,7 +248,8 @@ pub fn write_response(resp: &Response, head_only: bool, close: bool, out: &mut V
     let _ = write!(
         head,
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
-         Access-Control-Allow-Origin: *\r\nCache-Control: no-cache\r\n",
+         Access-Control-Allow-Origin: *\r\nCache-Control: no-cache\r\n\
+         X-Content-Type-Options: nosniff\r\n",
         resp.status,
         reason_phrase(resp.status),
         resp.content_type,
@@ -407,6 +409,8 @@ mod tests {
         assert!(s.contains("Content-Length: 3\r\n"));
         assert!(s.ends_with("\r\n\r\n593"));
         assert!(!s.contains("Connection: close"));
+        // Error bodies quote the request path: never let a browser sniff them as HTML.
+        assert!(s.contains("X-Content-Type-Options: nosniff\r\n"), "{s}");
         let mut out = Vec::new();
         write_response(&Response::text(400, "no"), true, true, &mut out);
         let s = String::from_utf8(out).unwrap();
