@@ -94,7 +94,14 @@ fn start_serve(model: &str, serial: &Path) -> Child2 {
     let dir = tempfile::tempdir().unwrap();
     let stats = dir.path().join("stats.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_esbench"))
-        .args(["serve", "--model", model, "--listen", "127.0.0.1:0", "--serial"])
+        .args([
+            "serve",
+            "--model",
+            model,
+            "--listen",
+            "127.0.0.1:0",
+            "--serial",
+        ])
         .arg(serial)
         .arg("--stats-out")
         .arg(&stats)
@@ -141,7 +148,10 @@ fn start_serve(model: &str, serial: &Path) -> Child2 {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 }
@@ -213,7 +223,10 @@ fn fault_load(addr: SocketAddr, stop: &AtomicBool, seed: u64) -> u64 {
             let _ = (&s).read(&mut sink);
         }
         // Half-closed after a whole request, and in the middle of one.
-        for req in [&b"GET /poll HTTP/1.1\r\n\r\n"[..], b"GET /poll HTTP/1.1\r\nHo"] {
+        for req in [
+            &b"GET /poll HTTP/1.1\r\n\r\n"[..],
+            b"GET /poll HTTP/1.1\r\nHo",
+        ] {
             if let Ok(s) = TcpStream::connect(addr) {
                 made += 1;
                 let _ = s.set_read_timeout(short);
@@ -364,7 +377,8 @@ fn soak_one(model: &'static str, duration: Duration, seed: u64) -> Row {
         if Instant::now() >= next_unplug {
             // Every frame sent so far must be in before the board goes away.
             if wait_for_seq(&mut checker, seq - 1).is_none() {
-                row.problems.push(format!("frame {} never reached /poll", seq - 1));
+                row.problems
+                    .push(format!("frame {} never reached /poll", seq - 1));
             }
             board.unplug();
             std::thread::sleep(UNPLUGGED_FOR);
@@ -379,10 +393,10 @@ fn soak_one(model: &'static str, duration: Duration, seed: u64) -> Row {
             sent.insert(seq);
             seq += 1;
             match wait_for_seq(&mut checker, seq - 1) {
-                Some(_) => row
-                    .recovery_ms
-                    .push(plugged.elapsed().as_secs_f64() * 1e3),
-                None => row.problems.push("no frame reached /poll after a replug".into()),
+                Some(_) => row.recovery_ms.push(plugged.elapsed().as_secs_f64() * 1e3),
+                None => row
+                    .problems
+                    .push("no frame reached /poll after a replug".into()),
             }
             next_unplug = Instant::now() + UNPLUG_EVERY;
         }
@@ -432,7 +446,8 @@ fn soak_one(model: &'static str, duration: Duration, seed: u64) -> Row {
     row.frames_lost = sent.difference(&accepted).count() as u64;
 
     if row.panics > 0 {
-        row.problems.push(format!("{} panics: {stderr}", row.panics));
+        row.problems
+            .push(format!("{} panics: {stderr}", row.panics));
     }
     if row.frames_lost > 0 {
         row.problems
