@@ -217,7 +217,7 @@ fn fault_load(addr: SocketAddr, stop: &AtomicBool, seed: u64) -> u64 {
             made += 1;
             let _ = s.set_read_timeout(short);
             let mut big = b"GET /poll HTTP/1.1\r\nX-Filler: ".to_vec();
-            big.extend(std::iter::repeat_n(b'x', 20_000));
+            big.extend(vec![b'x'; 20_000]);
             let _ = (&s).write_all(&big);
             let mut sink = [0u8; 512];
             let _ = (&s).read(&mut sink);
@@ -247,7 +247,9 @@ fn fault_load(addr: SocketAddr, stop: &AtomicBool, seed: u64) -> u64 {
         slow.retain(|(s, _)| {
             let mut b = [0u8; 256];
             let _ = s.set_nonblocking(true);
-            !matches!((&*s).read(&mut b), Ok(_))
+            // Still open only while a read would block: an answer (408), EOF or a reset
+            // means the bridge cut it off.
+            matches!((&*s).read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
         });
         while slow.len() < 3 {
             match TcpStream::connect(addr) {
