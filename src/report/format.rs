@@ -23,8 +23,9 @@ pub fn md_cell(text: &str) -> String {
 }
 
 /// Text from a results file made inert in Markdown (`summary.md` is pasted into CI comments,
-/// which render inline HTML and Markdown): HTML is escaped as entities, Markdown punctuation
-/// gets a backslash, and line breaks become spaces, so a name shows exactly as written.
+/// which render inline HTML and Markdown): HTML is escaped as entities, the Markdown
+/// characters that make code, emphasis and links get a backslash (an intraword `_`, as in
+/// `clients.per_board`, is left alone), and line breaks become spaces.
 pub fn md_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -33,7 +34,7 @@ pub fn md_text(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\n' | '\r' => out.push(' '),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '!' | '#' | '~' => {
+            '\\' | '`' | '*' | '[' | ']' => {
                 out.push('\\');
                 out.push(c);
             }
