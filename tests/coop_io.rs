@@ -154,3 +154,40 @@ fn a_short_read_then_data_arriving_while_nobody_waits_is_not_lost() {
         assert_eq!(got.as_deref(), Ok(&b"second"[..]), "{mode}");
     }
 }
+
+/// The last data and the peer's FIN often come in one edge-triggered event: the short read
+/// that takes the data must not make the next read wait for an event that never comes (the
+/// CLOSE-WAIT leak of coop-v2 and coop-fastio): it must see the end of file.
+#[test]
+fn data_and_end_of_file_in_one_event_still_reach_end_of_file() {
+    for mode in [IoPollEvery::Task, IoPollEvery::Tasks(8), IoPollEvery::Pass] {
+        let runtime = Runtime::new(Config {
+            io_poll_every: mode,
+            ..Config::default()
+        })
+        .unwrap();
+        let got = runtime.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            // Both arrive before the server's first read.
+            client.write_all(b"request").unwrap();
+            client.shutdown(std::net::Shutdown::Write).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+            for _ in 0..20 {
+                coop::yield_now().await;
+            }
+            let mut buf = [0u8; 64];
+            let n = server.read(&mut buf).await.unwrap();
+            let first = buf[..n].to_vec();
+            let eof = coop::timeout(Duration::from_secs(2), server.read(&mut buf)).await;
+            (first, eof.map(|r| r.unwrap()))
+        });
+        assert_eq!(got.0, b"request", "{mode}");
+        assert_eq!(
+            got.1,
+            Ok(0),
+            "{mode}: the end of file is read, not waited for"
+        );
+    }
+}

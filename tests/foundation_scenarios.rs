@@ -206,9 +206,19 @@ fn missing_file_and_missing_recording_name_the_file() {
     assert_eq!(e.position(), Some((3, 1)));
     assert!(e.to_string().contains("replay.toml:3:1"), "{e}");
 
-    // A recording that exists is resolved relative to the scenario file.
+    // One that is not a recording is refused now, not when the run needs it.
     std::fs::create_dir(dir.path().join("streams")).unwrap();
     std::fs::write(dir.path().join("streams/none.esrec"), b"x").unwrap();
+    let e = Scenario::load(&file).unwrap_err();
+    assert_eq!(e.field(), Some("boards.recording"));
+    assert!(e.to_string().contains("not an esbench recording"), "{e}");
+
+    // A valid recording is resolved relative to the scenario file.
+    std::fs::copy(
+        scenarios_dir().join("streams/classroom-synth.esrec"),
+        dir.path().join("streams/none.esrec"),
+    )
+    .unwrap();
     let s = Scenario::load(&file).unwrap();
     assert_eq!(
         s.boards.recording.as_deref(),

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::conn::ServeLimits;
+
 /// Per-board behaviour knobs shared by every model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BridgeConfig {
@@ -25,6 +27,9 @@ pub struct BridgeConfig {
     pub command_terminator: bool,
     /// Faults injected on purpose (`serve --inject`, see `bridge::inject`); empty in a real run.
     pub inject: super::inject::Injections,
+    /// Header and idle timeouts and the connection cap (serve flags, not scenario keys:
+    /// they protect the bridge and never change what a well-behaved client measures).
+    pub limits: ServeLimits,
 }
 
 impl Default for BridgeConfig {
@@ -39,6 +44,7 @@ impl Default for BridgeConfig {
             watchdog_log_cap: 2_000_000,
             command_terminator: true,
             inject: super::inject::Injections::default(),
+            limits: ServeLimits::default(),
         }
     }
 }

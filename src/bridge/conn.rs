@@ -3,6 +3,15 @@
 //! A model feeds whatever bytes its socket produced into [`Connection::receive`], writes out
 //! [`Connection::output`], and closes the socket once [`Connection::should_close`] says so
 //! and the output is flushed. Requests are answered strictly in order, so pipelining is safe.
+//!
+//! Limits (see [`ServeLimits`]): a model waits for the next bytes only until
+//! [`Connection::read_deadline`] and then calls [`Connection::time_out`], so a client that
+//! dribbles a request head (slowloris) or sits idle cannot hold a connection forever; and a
+//! connection opened with [`Connection::admit`] beyond the process-wide cap is answered 503
+//! and closed before anything is read.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use super::http::{parse_request, write_response, Method, Parse, Request, Response};
 
@@ -11,18 +20,136 @@ pub trait Handler {
     fn handle(&self, request: &Request) -> Response;
 }
 
+/// How long a connection may take and how many may be open (`esbench serve` flags
+/// `--header-timeout-ms`, `--idle-timeout-s`, `--max-connections`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServeLimits {
+    /// From the first byte of a request to the end of its head (and body): answered 408
+    /// and closed after this. Scratch sends a whole request in one segment.
+    pub header_timeout: Duration,
+    /// With no request in progress, a connection that sends nothing for this long is
+    /// closed. Scratch polls every 33 ms on a keep-alive connection, so it never idles.
+    pub idle_timeout: Duration,
+    /// Open connections in the whole process; one more is answered 503 and closed (each
+    /// costs an fd, and a thread under threads/rayon).
+    pub max_connections: usize,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        ServeLimits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+        }
+    }
+}
+
+/// Connections admitted and not yet dropped, in this process.
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Connections currently open in this process (admitted with [`Connection::admit`]).
+pub fn open_connections() -> usize {
+    OPEN.load(Ordering::Relaxed)
+}
+
+/// One admitted connection's place under the cap, given back on drop.
+#[derive(Debug)]
+struct Slot;
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        OPEN.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Bytes in, responses out, for one TCP connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Connection {
     inbuf: Vec<u8>,
     out: Vec<u8>,
     closing: bool,
     requests: u64,
+    limits: ServeLimits,
+    /// When the bytes of the request now in `inbuf` began to arrive.
+    request_since: Option<Instant>,
+    last_input: Instant,
+    _slot: Option<Slot>,
+}
+
+impl Default for Connection {
+    fn default() -> Self {
+        Connection::with_limits(ServeLimits::default())
+    }
 }
 
 impl Connection {
+    /// A connection outside the cap, with the default timeouts (tests, tools).
     pub fn new() -> Connection {
         Connection::default()
+    }
+
+    fn with_limits(limits: ServeLimits) -> Connection {
+        Connection {
+            inbuf: Vec::new(),
+            out: Vec::new(),
+            closing: false,
+            requests: 0,
+            limits,
+            request_since: None,
+            last_input: Instant::now(),
+            _slot: None,
+        }
+    }
+
+    /// A connection just accepted by a model, counted against `limits.max_connections`.
+    /// Beyond the cap it starts with a 503 queued and [`Connection::should_close`] set, so
+    /// the model writes the refusal and closes without reading.
+    pub fn admit(limits: ServeLimits) -> Connection {
+        let mut c = Connection::with_limits(limits);
+        let open = OPEN.fetch_add(1, Ordering::Relaxed) + 1;
+        c._slot = Some(Slot);
+        if open > limits.max_connections {
+            let resp = Response::text(
+                503,
+                format!(
+                    "too many open connections (the limit is {}); try again later\n",
+                    limits.max_connections
+                ),
+            );
+            write_response(&resp, false, true, &mut c.out);
+            c.closing = true;
+        }
+        c
+    }
+
+    /// Until when the model waits for more bytes before calling [`Connection::time_out`].
+    pub fn read_deadline(&self) -> Instant {
+        match self.request_since {
+            Some(t) => t + self.limits.header_timeout,
+            None => self.last_input + self.limits.idle_timeout,
+        }
+    }
+
+    /// Nothing arrived by [`Connection::read_deadline`]: a request in progress is answered
+    /// 408; either way the connection ends once the output is flushed.
+    pub fn time_out(&mut self) {
+        if self.closing {
+            return;
+        }
+        if self.request_since.is_some() {
+            let resp = Response::text(
+                408,
+                format!(
+                    "request not complete within {} ms\n",
+                    self.limits.header_timeout.as_millis()
+                ),
+            );
+            write_response(&resp, false, true, &mut self.out);
+        }
+        self.closing = true;
+        self.inbuf = Vec::new();
+        self.request_since = None;
     }
 
     /// Takes bytes read from the socket, answers every complete request in them (in order)
@@ -31,6 +158,11 @@ impl Connection {
     pub fn receive(&mut self, bytes: &[u8], handler: &impl Handler) {
         if self.closing {
             return;
+        }
+        let now = Instant::now();
+        self.last_input = now;
+        if self.inbuf.is_empty() && !bytes.is_empty() {
+            self.request_since = Some(now);
         }
         self.inbuf.extend_from_slice(bytes);
         let mut start = 0;
@@ -55,6 +187,12 @@ impl Connection {
             self.inbuf = Vec::new();
         } else {
             self.inbuf.drain(..start);
+        }
+        // A pipelined remainder is a new request that began arriving just now.
+        if self.inbuf.is_empty() {
+            self.request_since = None;
+        } else if start > 0 {
+            self.request_since = Some(now);
         }
     }
 
@@ -164,6 +302,58 @@ mod tests {
         assert!(out.contains("Allow: GET, HEAD"));
         assert!(out.ends_with("/b"));
         assert!(!c.should_close());
+    }
+
+    fn limits(max_connections: usize) -> ServeLimits {
+        ServeLimits {
+            header_timeout: Duration::from_secs(3),
+            idle_timeout: Duration::from_secs(50),
+            max_connections,
+        }
+    }
+
+    #[test]
+    fn the_deadline_is_the_header_timeout_during_a_request_and_idle_otherwise() {
+        let mut c = Connection::admit(limits(usize::MAX));
+        let idle = c.read_deadline();
+        assert!(idle > Instant::now() + Duration::from_secs(40));
+        c.receive(b"GET /a HT", &Echo);
+        assert!(c.read_deadline() < Instant::now() + Duration::from_secs(4));
+        c.receive(b"TP/1.1\r\n\r\n", &Echo);
+        assert!(c.read_deadline() > Instant::now() + Duration::from_secs(40));
+        // Timing out between requests closes without an answer.
+        let answered = c.output().len();
+        c.time_out();
+        assert!(c.should_close());
+        assert_eq!(c.output().len(), answered);
+    }
+
+    #[test]
+    fn timing_out_mid_request_answers_408() {
+        let mut c = Connection::admit(limits(usize::MAX));
+        c.receive(b"GET /a HTTP/1.1\r\nHost: x", &Echo);
+        assert!(c.output().is_empty());
+        c.time_out();
+        assert!(c.should_close());
+        let out = String::from_utf8(c.take_output()).unwrap();
+        assert!(out.starts_with("HTTP/1.1 408 Request Timeout"), "{out}");
+        assert!(out.contains("Connection: close"));
+    }
+
+    #[test]
+    fn a_connection_over_the_cap_starts_with_a_503_and_gives_its_place_back() {
+        // Other tests in this process may hold connections: measure from what is open now.
+        let base = open_connections();
+        let first = Connection::admit(limits(base + 1));
+        assert!(!first.should_close());
+        let second = Connection::admit(limits(base + 1));
+        assert!(second.should_close());
+        let out = String::from_utf8_lossy(second.output()).to_string();
+        assert!(out.starts_with("HTTP/1.1 503"), "{out}");
+        assert!(out.contains(&format!("the limit is {}", base + 1)), "{out}");
+        drop(second);
+        drop(first);
+        assert!(!Connection::admit(limits(base + 1)).should_close());
     }
 
     #[test]

@@ -232,6 +232,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         413 => "Content Too Large",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
@@ -262,7 +263,9 @@ pub fn write_response(resp: &Response, head_only: bool, close: bool, out: &mut V
             resp.body.len()
         );
     }
-    head.push_str("Access-Control-Allow-Origin: *\r\nCache-Control: no-cache\r\n");
+    head.push_str(
+        "Access-Control-Allow-Origin: *\r\nCache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n",
+    );
     if resp.status == 405 {
         head.push_str("Allow: GET, HEAD, OPTIONS\r\n");
     }
@@ -417,6 +420,8 @@ mod tests {
         assert!(s.contains("Content-Length: 3\r\n"));
         assert!(s.ends_with("\r\n\r\n593"));
         assert!(!s.contains("Connection: close"));
+        // Error bodies quote the request path: never let a browser sniff them as HTML.
+        assert!(s.contains("X-Content-Type-Options: nosniff\r\n"), "{s}");
         let mut out = Vec::new();
         write_response(&Response::text(400, "no"), true, true, &mut out);
         let s = String::from_utf8(out).unwrap();

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
+
 use crate::history::{self, Filter};
 use crate::report::figures::COLUMNS;
 use crate::report::format::{short_commit, utc};
@@ -48,7 +50,7 @@ pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
     if !args.record.is_empty() {
         for (path, results) in crate::report::load_inputs(&args.record)? {
             if args.db.exists() {
-                if let Some(id) = history::find_run(&history::open(&args.db)?, &results)? {
+                if let Some(id) = history::find_run(&history::open_read(&args.db)?, &results)? {
                     println!("{} is already recorded as run #{id}", path.display());
                     continue;
                 }
@@ -61,20 +63,18 @@ pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
             );
         }
     }
-    if !args.db.exists() {
-        anyhow::bail!(
-            "no history database at {} (esbench run creates it; or pass --db)",
-            args.db.display()
-        );
-    }
-    let conn = history::open(&args.db)?;
+    let conn = history::open_read(&args.db)?;
     let filter = Filter {
         scenario: args.scenario.clone(),
         model: args.model.clone(),
     };
-    let runs = history::list_runs(&conn, &filter)?;
+    let named = || format!("history database {}", args.db.display());
+    let runs = history::list_runs(&conn, &filter).with_context(named)?;
     if runs.is_empty() {
-        println!("{}", no_match(&conn, &filter, &args.db)?);
+        println!(
+            "{}",
+            no_match(&conn, &filter, &args.db).with_context(named)?
+        );
     } else {
         print!(
             "{:>5}  {:<23}  {:<10}  {:<14}  {:<16}",

@@ -143,19 +143,12 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
     };
 
     let mut all: Vec<(PathBuf, Results)> = Vec::new();
-    for scenario in &scenarios {
+    let dirs = result_dirs(&scenarios);
+    for (scenario, dir) in scenarios.iter().zip(&dirs) {
         if interrupt::interrupted() {
             break;
         }
-        let path = if scenarios.len() == 1 {
-            out.join("results.json")
-        } else {
-            let stem = scenario
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "scenario".into());
-            out.join(stem).join("results.json")
-        };
+        let path = out.join(dir).join("results.json");
         let r = run_scenario(&opts, scenario, &path)?;
         println!("\n{} — {}", r.scenario.name, path.display());
         print!("{}", table::render(&r));
@@ -200,9 +193,50 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
     Ok(if all_ok { 0 } else { 3 })
 }
 
+/// The directory under `--out` for each scenario: none for a single one, else its file
+/// stem, with `-2`, `-3`... for stems already taken (`a/x.toml` and `b/x.toml` must not
+/// write the same results.json).
+fn result_dirs(scenarios: &[PathBuf]) -> Vec<String> {
+    if scenarios.len() == 1 {
+        return vec![String::new()];
+    }
+    let mut taken = std::collections::HashSet::new();
+    scenarios
+        .iter()
+        .map(|p| {
+            let stem = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "scenario".into());
+            let name = (1..)
+                .map(|n| {
+                    if n == 1 {
+                        stem.clone()
+                    } else {
+                        format!("{stem}-{n}")
+                    }
+                })
+                .find(|n| !taken.contains(n))
+                .expect("some suffix is free");
+            taken.insert(name.clone());
+            name
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_named_scenarios_get_their_own_directories() {
+        let paths: Vec<PathBuf> = ["a/x.toml", "b/x.toml", "x-2.toml", "c/x.toml"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(result_dirs(&paths), ["x", "x-2", "x-2-2", "x-3"]);
+        assert_eq!(result_dirs(&paths[..1]), [""]);
+    }
 
     #[test]
     fn durations() {

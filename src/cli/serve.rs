@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::bridge::conn::ServeLimits;
 use crate::bridge::{net, BridgeConfig, ServeStats, Shutdown};
 use crate::models::{launch, ServeConfig};
 
@@ -55,6 +56,19 @@ pub struct ServeArgs {
     /// Faults to inject (see `bridge::inject`); `esbench run --inject` passes them on.
     #[arg(long, hide = true)]
     pub inject: Vec<String>,
+    /// A request whose head is not complete this long after its first byte is answered 408
+    /// and its connection closed (slowloris guard).
+    #[arg(long, value_name = "MS", default_value_t = ServeLimits::default().header_timeout.as_millis() as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_ms: u64,
+    /// A connection with no request in progress that sends nothing this long is closed.
+    #[arg(long, value_name = "S", default_value_t = ServeLimits::default().idle_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_s: u64,
+    /// Open connections at most (all boards together); one more is answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = ServeLimits::default().max_connections as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
 }
 
 /// Where esp4s looks for its board when no port is given.
@@ -87,6 +101,11 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
         bridge.command_terminator = false;
     }
     bridge.inject = crate::bridge::inject::bridge_side(&args.inject).map_err(anyhow::Error::msg)?;
+    bridge.limits = ServeLimits {
+        header_timeout: std::time::Duration::from_millis(args.header_timeout_ms),
+        idle_timeout: std::time::Duration::from_secs(args.idle_timeout_s),
+        max_connections: args.max_connections as usize,
+    };
     let serial = args.serial_devices();
     for path in &serial {
         check_serial_device(path)?;

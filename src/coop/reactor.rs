@@ -39,6 +39,11 @@ struct Source {
     /// False once a read came back short or `WouldBlock` and no read event has arrived
     /// since: the fd is drained, so the next read waits without a syscall (see `AsyncFd`).
     readable: bool,
+    /// The peer hung up (or the fd errored): edge-triggered epoll reports that once, and the
+    /// same event may also have carried the last data, so after it every read is tried —
+    /// a short read no longer means "wait", since no further edge would ever come and the
+    /// end of file would never be read (a CLOSE-WAIT socket kept forever).
+    read_closed: bool,
 }
 
 impl Default for Source {
@@ -49,6 +54,7 @@ impl Default for Source {
             reader: None,
             writer: None,
             readable: true,
+            read_closed: false,
         }
     }
 }
@@ -194,6 +200,9 @@ impl Reactor {
             let Some(s) = sources.get_mut(idx as usize).filter(|s| s.gen == gen) else {
                 return;
             };
+            if hup || any(libc::EPOLLRDHUP) {
+                s.read_closed = true;
+            }
             let r = if hup || any(libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLPRI) {
                 s.readable = true;
                 s.reader.take()
@@ -243,9 +252,10 @@ impl Reactor {
         }
     }
 
-    /// Whether a read on `key` is worth trying (see `Source::readable`).
+    /// Whether a read on `key` is worth trying (see `Source::readable`, `read_closed`).
     pub(crate) fn readable(&self, key: SourceKey) -> bool {
-        self.sources.borrow()[key.0 as u32 as usize].readable
+        let s = &self.sources.borrow()[key.0 as u32 as usize];
+        s.readable || s.read_closed
     }
 
     /// Notes that `key` was read dry; the next read event sets it readable again.

@@ -238,6 +238,13 @@ impl Clients {
     /// Starts every client's poll thread and command threads; plans begin at `t0_ns` and end
     /// at `end_ns`.
     pub fn start(specs: &[ClientSpec], t0_ns: u64, end_ns: u64, stop: StopFlag) -> Result<Clients> {
+        // A failed start (out of threads or memory) is that row's error; the threads already
+        // started stop at their next slot instead of running on unobserved.
+        let stopper = stop.clone();
+        Self::start_all(specs, t0_ns, end_ns, stop).inspect_err(|_| stopper.stop())
+    }
+
+    fn start_all(specs: &[ClientSpec], t0_ns: u64, end_ns: u64, stop: StopFlag) -> Result<Clients> {
         let mut threads = Vec::new();
         for (i, spec) in specs.iter().enumerate() {
             let (s, st) = (spec.clone(), stop.clone());

@@ -79,7 +79,9 @@ CREATE INDEX runs_by_scenario ON runs(scenario, started_unix);
 CREATE INDEX model_runs_by_model ON model_runs(model);
 ";
 
-/// Opens (creating if needed) a history database and brings its schema to this version.
+/// Opens (creating if needed) a history database for writing and brings its schema to this
+/// version. A file the user may not write is refused as read-only (SQLite would otherwise
+/// open it read-only without a word, and the first write would fail obscurely).
 pub fn open(db: &Path) -> Result<Connection> {
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -87,9 +89,88 @@ pub fn open(db: &Path) -> Result<Connection> {
     }
     let conn = Connection::open(db)
         .with_context(|| format!("cannot open history database {}", db.display()))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+        bail!(
+            "history database {} is read-only: cannot record runs in it (make it writable, or \
+             pass another --db / --no-history)",
+            db.display()
+        );
+    }
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .with_context(|| format!("history database {}", db.display()))?;
     prepare(&conn).with_context(|| format!("history database {}", db.display()))?;
     Ok(conn)
+}
+
+/// Opens an existing history database for reading only: listing and plotting work on a
+/// file the user may not write, and never change it (no schema, no journal mode). A WAL
+/// database in a directory the user cannot write is read as immutable.
+pub fn open_read(db: &Path) -> Result<Connection> {
+    use rusqlite::OpenFlags;
+    let named = |e: anyhow::Error| e.context(format!("history database {}", db.display()));
+    if !db.is_file() {
+        bail!(
+            "no history database at {} (esbench run creates it; or pass --db)",
+            db.display()
+        );
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(db, flags)
+        .with_context(|| format!("cannot open history database {}", db.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(|e| named(e.into()))?;
+    match check_schema(&conn) {
+        Ok(()) => Ok(conn),
+        // WAL needs its -shm file; without write access to create it, read immutably.
+        Err(e) if is_cannot_open(&e) => {
+            let uri = format!("file:{}?immutable=1", uri_path(db));
+            let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                .with_context(|| format!("cannot open history database {}", db.display()))?;
+            check_schema(&conn).map_err(named)?;
+            Ok(conn)
+        }
+        Err(e) => Err(named(e)),
+    }
+}
+
+fn is_cannot_open(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(f.code, rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+        )
+    })
+}
+
+/// `path` percent-encoded for an SQLite `file:` URI.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.as_os_str().as_encoded_bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(*b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Checks, without writing, that the database holds this version's schema.
+fn check_schema(conn: &Connection) -> Result<()> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .context("not an SQLite database (or it is damaged)")?;
+    match version {
+        SCHEMA_VERSION => Ok(()),
+        0 => bail!("it holds no esbench schema: not an esbench history database"),
+        v if v > SCHEMA_VERSION => bail!(
+            "schema version {v} is newer than this esbench understands ({SCHEMA_VERSION}); \
+             use a newer esbench or another --db"
+        ),
+        v => bail!("unknown schema version {v}"),
+    }
 }
 
 /// Sets the journal mode and creates or checks the schema.
@@ -132,12 +213,15 @@ fn prepare(conn: &Connection) -> Result<()> {
 /// already recorded (same start time, host and scenario) is not added twice: its existing id
 /// is returned.
 pub fn record_run(db: &Path, results: &Results, results_path: &Path) -> Result<i64> {
+    let named = || format!("history database {}", db.display());
     let mut conn = open(db)?;
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    if let Some(id) = find_run(&tx, results)? {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .with_context(named)?;
+    if let Some(id) = find_run(&tx, results).with_context(named)? {
         return Ok(id);
     }
-    let id = insert_run(&tx, results, results_path)?;
+    let id = insert_run(&tx, results, results_path).with_context(named)?;
     tx.commit()
         .with_context(|| format!("cannot commit the run to {}", db.display()))?;
     Ok(id)

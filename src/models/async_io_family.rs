@@ -9,7 +9,7 @@ use std::future::Future;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_io::Async;
 use smol::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -90,14 +90,9 @@ pub async fn serve_connection<T, S, F>(
     S: Fn(Duration) -> F,
     F: Future<Output = ()>,
 {
-    let mut conn = Connection::new();
+    let mut conn = Connection::admit(board.config().limits);
     let mut buf = vec![0u8; 4096];
     loop {
-        let n = match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        conn.receive(&buf[..n], board);
         if !conn.output().is_empty() {
             if stream.write_all(conn.output()).await.is_err() {
                 return;
@@ -117,6 +112,19 @@ pub async fn serve_connection<T, S, F>(
             };
             smol::future::or(drain, sleep(Duration::from_millis(500))).await;
             return;
+        }
+        let wait = conn
+            .read_deadline()
+            .saturating_duration_since(Instant::now());
+        let read = async { Some(stream.read(&mut buf).await) };
+        let timed_out = async {
+            sleep(wait).await;
+            None
+        };
+        match smol::future::or(read, timed_out).await {
+            None => conn.time_out(),
+            Some(Ok(0) | Err(_)) => return,
+            Some(Ok(n)) => conn.receive(&buf[..n], board),
         }
     }
 }

@@ -10,8 +10,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::bridge::conn::ServeLimits;
 use crate::bridge::serial::{classify_read, open_serial, Backoff, ReadOutcome};
 use crate::bridge::{Board, Connection, Shutdown};
 
@@ -167,19 +168,13 @@ pub fn serve_connection(
     mut stream: TcpStream,
     id: u64,
     registry: &ConnRegistry,
+    limits: ServeLimits,
     mut handle: impl FnMut(&mut Connection, &[u8]),
 ) {
     let _ = stream.set_nodelay(true);
-    let mut conn = Connection::new();
+    let mut conn = Connection::admit(limits);
     let mut buf = vec![0u8; 4096];
     loop {
-        let n = match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        };
-        handle(&mut conn, &buf[..n]);
         if !conn.output().is_empty() {
             if stream.write_all(conn.output()).is_err() {
                 break;
@@ -189,6 +184,25 @@ pub fn serve_connection(
         if conn.should_close() {
             linger_close(&mut stream);
             break;
+        }
+        let wait = conn
+            .read_deadline()
+            .saturating_duration_since(Instant::now());
+        // A zero timeout would mean "block forever" to the kernel.
+        let _ = stream.set_read_timeout(Some(wait.max(Duration::from_millis(1))));
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => handle(&mut conn, &buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                conn.time_out()
+            }
+            Err(_) => break,
         }
     }
     registry.unregister(id);

@@ -84,7 +84,7 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
             accept_loop(&listener, &sd, &reg, |stream, id| {
                 let (board, r, p) = (board.clone(), reg.clone(), p.clone());
                 let started = spawn_named("conn", move || {
-                    serve_connection(stream, id, &r, |conn, bytes| {
+                    serve_connection(stream, id, &r, board.config().limits, |conn, bytes| {
                         p.install(|| conn.receive(bytes, &*board))
                     })
                 });

@@ -40,7 +40,9 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
             accept_loop(&listener, &sd, &reg, |stream, id| {
                 let (board, r) = (board.clone(), reg.clone());
                 let started = spawn_named("conn", move || {
-                    serve_connection(stream, id, &r, |conn, bytes| conn.receive(bytes, &*board))
+                    serve_connection(stream, id, &r, board.config().limits, |conn, bytes| {
+                        conn.receive(bytes, &*board)
+                    })
                 });
                 // A thread that cannot start just drops its connection.
                 if started.is_err() {

@@ -119,14 +119,9 @@ async fn accept_task(listener: TcpListener, board: Arc<Board>) {
 
 async fn connection_task(mut stream: TcpStream, board: Arc<Board>) {
     let _ = stream.set_nodelay(true);
-    let mut conn = Connection::new();
+    let mut conn = Connection::admit(board.config().limits);
     let mut buf = vec![0u8; 4096];
     loop {
-        let n = match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        conn.receive(&buf[..n], &*board);
         if !conn.output().is_empty() {
             if stream.write_all(conn.output()).await.is_err() {
                 return;
@@ -147,6 +142,12 @@ async fn connection_task(mut stream: TcpStream, board: Arc<Board>) {
             };
             let _ = tokio::time::timeout(Duration::from_millis(500), drain).await;
             return;
+        }
+        let deadline = tokio::time::Instant::from_std(conn.read_deadline());
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_elapsed) => conn.time_out(),
+            Ok(Ok(0) | Err(_)) => return,
+            Ok(Ok(n)) => conn.receive(&buf[..n], &*board),
         }
     }
 }

@@ -19,9 +19,30 @@ pub fn esc(text: &str) -> String {
 
 /// Escapes text for a Markdown table cell (pipes and line breaks would break the table).
 pub fn md_cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
+    md_text(text).replace('|', "\\|")
+}
+
+/// Text from a results file made inert in Markdown (`summary.md` is pasted into CI comments,
+/// which render inline HTML and Markdown): HTML is escaped as entities, the Markdown
+/// characters that make code, emphasis and links get a backslash (an intraword `_`, as in
+/// `clients.per_board`, is left alone), and line breaks become spaces.
+pub fn md_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' | '\r' => out.push(' '),
+            '\\' | '`' | '*' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Microseconds as a short human figure: `850 µs`, `1.25 ms`, `3.4 s`.

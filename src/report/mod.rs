@@ -97,7 +97,7 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
         format!("esbench report — {} runs compared", inputs.len())
     };
     body.push_str(&format!("<h1>{}</h1>\n", esc(&title)));
-    md.push_str(&format!("# {title}\n\n"));
+    md.push_str(&format!("# {}\n\n", format::md_text(&title)));
     body.push_str("<nav>");
     if !pairs.is_empty() {
         body.push_str("<a href=\"#compare\">comparison</a>");
@@ -186,9 +186,9 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
             out_dir,
         ));
         if several {
-            md.push_str(&format!("## Run {}\n\n", labels[k].replace('`', "'")));
+            md.push_str(&format!("## Run {}\n\n", format::md_text(&labels[k])));
         }
-        md.push_str(&format!("{}\n\n", page::run_line(r)));
+        md.push_str(&format!("{}\n\n", format::md_text(&page::run_line(r))));
         if !r.injected.is_empty() {
             md.push_str(&format!(
                 "**Injected faults: {}** — this run checks the measuring machinery; it is not \

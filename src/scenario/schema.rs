@@ -205,12 +205,12 @@ impl Scenario {
         let base = path.parent().unwrap_or(Path::new("."));
         if let Some(rec) = &s.boards.recording {
             let resolved = base.join(rec);
-            if !resolved.is_file() {
+            if let Some(problem) = super::validate::recording_problem(&resolved) {
                 return Err(ScenarioError::at_field(
                     &text,
                     &path.display().to_string(),
                     "boards.recording",
-                    format!("recording {} does not exist", resolved.display()),
+                    problem,
                 ));
             }
             s.boards.recording = Some(resolved);

@@ -91,9 +91,12 @@ pub struct Recording {
 }
 
 impl Recording {
+    /// Reads and parses a recording file. Only a regular file of at most [`MAX_FILE`] bytes
+    /// is read, opened without blocking (a FIFO must not hang the caller in `open`), and its
+    /// first line is checked before the rest is read, so `/dev/zero` or a stray text file is
+    /// refused at once instead of filling memory.
     pub fn read(path: &Path) -> anyhow::Result<Recording> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| anyhow::anyhow!("cannot read recording {}: {e}", path.display()))?;
+        let bytes = read_capped(path)?;
         Ok(Self::parse(&bytes, &path.display().to_string())?)
     }
 
@@ -175,6 +178,53 @@ impl Recording {
     pub fn byte_count(&self) -> usize {
         self.chunks.iter().map(|(_, b)| b.len()).sum()
     }
+}
+
+/// The largest recording file read (a minute of stream is about 150 KB, so this is hours).
+pub const MAX_FILE: u64 = 256 << 20;
+
+fn read_capped(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let shown = path.display();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot read recording {shown}: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| anyhow::anyhow!("cannot read recording {shown}: {e}"))?;
+    anyhow::ensure!(
+        meta.is_file(),
+        "recording {shown} is not a regular file (a recording is a file made by `esbench record`)"
+    );
+    anyhow::ensure!(
+        meta.len() <= MAX_FILE,
+        "recording {shown} is {} bytes, larger than the {MAX_FILE}-byte limit",
+        meta.len()
+    );
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The magic line first: a file of another kind is refused before it is read whole.
+    let magic_len = MAGIC.len() as u64 + 1;
+    (&file)
+        .take(magic_len)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("cannot read recording {shown}: {e}"))?;
+    if !bytes.starts_with(MAGIC.as_bytes()) || bytes.len() < magic_len as usize {
+        // `parse` words the error (not a recording / truncated) with its offset.
+        return Ok(bytes);
+    }
+    // `take` keeps the cap even if the file grows while it is read.
+    (&file)
+        .take(MAX_FILE + 1 - magic_len)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("cannot read recording {shown}: {e}"))?;
+    anyhow::ensure!(
+        bytes.len() as u64 <= MAX_FILE,
+        "recording {shown} grew past the {MAX_FILE}-byte limit while it was read"
+    );
+    Ok(bytes)
 }
 
 fn parse_header(bytes: &[u8]) -> Result<(Header, usize), (usize, String)> {
