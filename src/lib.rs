@@ -1,7 +1,7 @@
 //! esbench: measures which concurrency model runs an Esplora-to-Scratch I/O bridge with the
 //! least CPU and the lowest, steadiest latency.
 //!
-//! Data flows one way (see `README.md`): a stream `source` feeds a virtual board (`device`)
+//! Data flows one way (see `ARCHITECTURE.md`): a stream `source` feeds a virtual board (`device`)
 //! on a pty; the `bridge`, run under one of the `models`, serves it over HTTP; the `driver`
 //! emulates Scratch clients and records `metrics`; `report`, `check` and `history` only read
 //! the results afterwards.

@@ -7,7 +7,7 @@
 
 use crate::clock::now_ns;
 
-/// Raw frame field indices (wire order, ESPLORA.md table).
+/// Raw frame field indices (wire order, docs/protocol.md §1).
 const BUTTONS: std::ops::Range<usize> = 0..4;
 const SLIDER: usize = 4;
 const LIGHT: usize = 5;

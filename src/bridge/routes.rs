@@ -1,4 +1,4 @@
-//! The Scratch 2.0 / Snap! route table (ESPLORA.md section 4) and command validation.
+//! The Scratch 2.0 / Snap! route table (docs/protocol.md section 4) and command validation.
 //!
 //! Parsing is pure: a path becomes a [`Route`] or a [`RouteError`], and only a valid route
 //! ever reaches the board, so a bad command is answered 400 with nothing written. Numbers are

@@ -4,7 +4,7 @@
 //! Deadlines are absolute (`start + k * period`) so lateness never accumulates into drift,
 //! and every deadline that passed while the task was asleep is recorded (against its own
 //! scheduled time), so a long stall shows up as many late ticks instead of silently
-//! vanishing — the coordinated-omission rule from MEASURING.md.
+//! vanishing — the coordinated-omission rule from docs/measuring.md.
 //!
 //! Besides the whole-life histogram, every recorded deadline goes into a capped log of
 //! `(deadline ns, lateness µs)` so the driver can keep only the ticks due inside its

@@ -11,9 +11,9 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
-/// The kernel's default timer slack for a normal (SCHED_OTHER) process: what a deployed
-/// bridge runs with unless it changes it.
-pub const DEFAULT_MODEL_TIMER_SLACK_NS: u64 = 50_000;
+/// The kernel's default timer slack for a normal (SCHED_OTHER) process (defined with the
+/// scenario, whose default it is).
+pub use crate::scenario::DEFAULT_MODEL_TIMER_SLACK_NS;
 
 /// What the child is started with.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! next slot(s) of its plan have passed, those slots are *skipped and counted*, and the next
 //! poll goes at the next slot still ahead. Latency is always measured from a poll's
 //! *intended* time on the plan, never from when it was actually sent, so a slow answer shows
-//! up in full (MEASURING.md, coordinated omission). The send error (actual − intended) is
+//! up in full (docs/measuring.md, coordinated omission). The send error (actual − intended) is
 //! recorded separately: it is the driver's own error.
 //!
 //! Clients only record raw timestamps; `join` turns them into histograms afterwards, so the

@@ -1,4 +1,4 @@
-//! Reading a Scratch `/poll` answer: `key value\n` lines (ESPLORA.md §4).
+//! Reading a Scratch `/poll` answer: `key value\n` lines (docs/protocol.md §4).
 //!
 //! The driver only needs the TinkerKit inputs, where the virtual board stamps each frame's
 //! sequence number (seq = tkInput/A·1024 + tkInput/B), and whether the bridge reported a

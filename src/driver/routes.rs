@@ -1,5 +1,5 @@
 //! Which serial bytes a Scratch command route should make the bridge write to the board
-//! (ESPLORA.md §3–4), so the driver can find each command it sent among the commands the
+//! (docs/protocol.md §3–4), so the driver can find each command it sent among the commands the
 //! virtual board read and time it.
 
 /// Note names of `/play_tone/{note}` and their frequencies in Hz.

@@ -1,6 +1,6 @@
 //! CPU and memory of a child process: the headline cost of a model.
 //!
-//! Two sources, each used for what it is good at (see MEASURING.md):
+//! Two sources, each used for what it is good at (see docs/measuring.md, "CPU accounting"):
 //! - during the run, a sampler reads the child's process CPU clock
 //!   (`clock_getcpuclockid`, nanoseconds, includes threads that already exited),
 //!   `/proc/<pid>/stat` (utime/stime in clock ticks, for the user/sys split and thread count)

@@ -1,7 +1,7 @@
 //! The `results.json` schema: written once by `esbench run`, read by everything after it.
 //!
 //! The schema is versioned (`schema`); readers refuse a file whose major version they do not
-//! know rather than guess. Field meanings are documented in the README ("results.json").
+//! know rather than guess. Field meanings are documented in docs/results-schema.md.
 //! Writes are atomic (temp file in the same directory + rename) so an interrupted run never
 //! leaves a half-written file where a good one was.
 

@@ -16,7 +16,7 @@ use crate::bridge::serial::{classify_read, open_serial, Backoff, ReadOutcome};
 use crate::bridge::{Board, Connection, ServeStats};
 use crate::coop::{self, AsyncFd, Config, IoPollEvery, Runtime, TcpStream, TimerBackend};
 
-/// The default poll policy, chosen by measurement (see the README's coop section).
+/// The default poll policy, chosen by measurement (see docs/coop.md, "Choosing `io_poll_every`").
 pub const DEFAULT_IO_POLL_EVERY: IoPollEvery = IoPollEvery::Tasks(8);
 
 pub const INFO: ModelInfo = ModelInfo {

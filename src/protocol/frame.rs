@@ -8,7 +8,7 @@
 use serde::Serialize;
 use std::io::Write;
 
-/// Field names in wire order (the table in `ESPLORA.md`), used for messages and docs.
+/// Field names in wire order (the table in `docs/protocol.md` §1), used for messages and docs.
 pub const FIELDS: [&str; 16] = [
     "button_down",
     "button_left",
@@ -396,7 +396,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The real captured frame from `ESPLORA.md`.
+    /// The real captured frame from `docs/protocol.md` §1.
     pub const CAPTURED: &[u8] = b"ESP,1,1,1,1,430,973,17,0,1023,-1,3,17,21,157,376,8,PSE\r\n";
     const CAPTURED_VALUES: [i32; 16] = [
         1, 1, 1, 1, 430, 973, 17, 0, 1023, -1, 3, 17, 21, 157, 376, 8,

@@ -91,7 +91,7 @@ pub struct Status {
     pub values: [i32; 16],
 }
 
-/// Turns a raw frame into what Scratch sees, as esp4s does (`ESPLORA.md` section 2):
+/// Turns a raw frame into what Scratch sees, as esp4s does (`docs/protocol.md` section 2):
 /// buttons inverted (1 = pressed), the joystick switch pressed at ≤ 10, accelerometer X and Y
 /// negated. Held with the joystick on the left (the default), the slider is turned round so
 /// full left reads 0 and joystick X/Y are negated; held the other way round those stay raw

@@ -7,7 +7,7 @@ use super::format::{esc, md_cell};
 use crate::metrics::results::Results;
 use crate::metrics::summary::Summary;
 
-/// A caveat a reader must see next to a model's name (MEASURING.md: async-std is measured
+/// A caveat a reader must see next to a model's name (docs/measuring.md: async-std is measured
 /// but discontinued upstream).
 pub fn model_note(name: &str) -> Option<&'static str> {
     match name {

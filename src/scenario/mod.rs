@@ -6,12 +6,14 @@
 //! default), and every error names the file, line, column and field.
 
 mod error;
+pub mod fault;
 mod schema;
 mod validate;
 
 pub use error::ScenarioError;
 pub use schema::{
     Boards, Bursts, Clients, CommandPattern, RunSettings, Scenario, SourceKind, Workload,
+    DEFAULT_MODEL_TIMER_SLACK_NS,
 };
 
 /// The scenario `esbench run` uses when none is given: one board, one Scratch client.

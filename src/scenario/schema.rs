@@ -120,6 +120,10 @@ pub struct RunSettings {
     pub inject: Vec<String>,
 }
 
+/// The timer slack a model's process gets unless the scenario says otherwise: the kernel's
+/// default (50 µs), so the model runs as it would when deployed.
+pub const DEFAULT_MODEL_TIMER_SLACK_NS: u64 = 50_000;
+
 impl Default for Scenario {
     fn default() -> Self {
         Scenario {
@@ -186,7 +190,7 @@ impl Default for RunSettings {
             duration_s: 20.0,
             quick_duration_s: 4.0,
             models: Vec::new(),
-            model_timer_slack_ns: crate::driver::child_settings::DEFAULT_MODEL_TIMER_SLACK_NS,
+            model_timer_slack_ns: DEFAULT_MODEL_TIMER_SLACK_NS,
             inject: Vec::new(),
         }
     }

@@ -248,7 +248,7 @@ impl Scenario {
                 format!("must be 1 to 1e9, got {got}"),
             ));
         }
-        crate::bridge::inject::parse_all(&r.inject).map_err(|e| ("run.inject".into(), e))?;
+        super::fault::parse_all(&r.inject).map_err(|e| ("run.inject".into(), e))?;
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use super::manifest::{LoadedSweep, PointStatus, SweepManifest};
 use super::plot::{self, PLOTS};
 use super::{growth, table};
 
-/// What to look for, shown in the page (the README says the same at more length).
+/// What to look for, shown in the page (docs/sweep.md says the same at more length).
 const HOW_TO_READ: &str = r#"
 <h2 id="howto">What to look for</h2>
 <ul>

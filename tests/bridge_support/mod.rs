@@ -150,7 +150,7 @@ impl FakeBoard {
     }
 }
 
-/// The captured frame of ESPLORA.md (tkInput A/B get overwritten by the sequence number).
+/// The captured frame of docs/protocol.md §1 (tkInput A/B get overwritten by the sequence number).
 pub const BASE_FRAME: [i32; 16] = [
     1, 1, 1, 1, 430, 973, 17, 0, 1023, -1, 3, 17, 21, 157, 376, 8,
 ];
