@@ -49,6 +49,7 @@ pub fn fake_run(seed: u64, machine: f64, models: &[FakeModel]) -> Results {
     let floor = Floor {
         timer_lateness: summary(&mut rng, 800, 50.0, 20.0, machine),
         driver_error: summary(&mut rng, 600, 20.0, 10.0, machine),
+        ..Floor::default()
     };
     let models = models
         .iter()
@@ -67,6 +68,7 @@ pub fn fake_run(seed: u64, machine: f64, models: &[FakeModel]) -> Results {
                     max_rss_kib: 4000,
                     threads: 2,
                     series: Vec::new(),
+                    ..Cpu::default()
                 },
                 poll_latency: summary(&mut rng, 600, 250.0, 80.0, s * m.poll),
                 staleness: summary(&mut rng, 600, 500.0, 12_000.0, s),

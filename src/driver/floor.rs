@@ -100,13 +100,14 @@ pub fn measure_floor(
 ) -> Floor {
     let pacing = std::thread::Builder::new()
         .name("floor-pacing".into())
-        .spawn(move || probe_timer(poll_period, duration))
+        .spawn(move || super::pace::probe_send_pacing(poll_period, duration))
         .expect("spawn floor pacing thread");
     let timer = probe_timer(watchdog_period, duration);
     let driver = pacing.join().unwrap_or_else(|_| new_histogram());
     Floor {
         timer_lateness: Summary::from_histogram(&timer),
         driver_error: Summary::from_histogram(&driver),
+        ..Floor::default()
     }
 }
 

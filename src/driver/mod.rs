@@ -3,7 +3,9 @@
 
 pub mod child;
 pub mod client;
+pub mod cpu_floor;
 pub mod floor;
+pub mod health;
 pub mod http;
 pub mod interrupt;
 pub mod join;

@@ -123,9 +123,10 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
 
     bar.set_message(format!("{}: warm-up", plan.model));
     let mut end = watch(&mut child, &clients, win_start, None, t0, win_end, bar)?;
-    let mut monitor = None;
+    let (mut monitor, mut driver_meter) = (None, None);
     if matches!(end, End::Completed) {
         monitor = Some(CpuMonitor::start(child.pid, SAMPLE_EVERY)?);
+        driver_meter = super::health::DriverMeter::start().ok();
         bar.set_message(format!("{}: measuring", plan.model));
         let kill_at = plan.kill_after.map(|d| win_start + d.as_nanos() as u64);
         end = watch(&mut child, &clients, win_end, kill_at, t0, win_end, bar)?;
@@ -136,6 +137,7 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
     };
     stop.stop();
     let window_cpu = monitor.map(CpuMonitor::finish).unwrap_or_default();
+    let driver_meter = driver_meter.map(super::health::DriverMeter::stop);
     bar.set_message(format!("{}: stopping", plan.model));
     let (exit, rusage, killed) = child.stop(STOP_GRACE)?;
     let lifetime_wall_s = (now_ns() - spawned_ns) as f64 / 1e9;
@@ -180,6 +182,9 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
     row.driver_error = Summary::from_histogram(&fig.driver_error);
     row.timer_floor =
         Summary::from_histogram(&ticks_in_window(&floor_ticks, win_start, measured_end));
+    if let Some(m) = driver_meter {
+        row.driver = m.health(&row.driver_error, &row.poll_latency);
+    }
     row.counters = fig.counters;
     row.counters.extend(device_counters);
     row.cpu = cpu_row(&window_cpu, Some(&rusage));

@@ -13,6 +13,7 @@ use super::floor::measure_floor;
 use super::interrupt;
 use super::model_run::{run_model, ModelPlan};
 use super::pace::ms_to_ns;
+use crate::metrics::cpu_floor::floor_multiple;
 use crate::metrics::machine::{describe_machine, git_commit, load_note};
 use crate::metrics::results::{ModelResult, Results, ScenarioInfo, SCHEMA};
 use crate::scenario::Scenario;
@@ -212,6 +213,9 @@ pub fn run_scenario(
         Duration::from_nanos(ms_to_ns(s.clients.poll_period_ms)),
         Duration::from_secs_f64(floor_s),
     );
+    bar.set_message(format!("floor: {floor_s:.0} s CPU floor child"));
+    let floor_cpus = child_cpus.as_deref();
+    super::cpu_floor::record_in(&mut results.floor, &opts.exe, &s, floor_s, floor_cpus, &mut notes);
     bar.disable_steady_tick();
     results.notes.clone_from(&notes);
     results
@@ -251,6 +255,7 @@ pub fn run_scenario(
             ready_timeout: Duration::from_secs(30),
         };
         let mut row = run_model(&plan, &bar);
+        row.cpu.floor_multiple = floor_multiple(row.cpu.percent, results.floor.cpu_percent);
         // --profile: a separate pass on a fresh serve child, after the measured one; it only
         // fills `row.profile`, never the measured figures (see `esbench::profile`).
         if opts.profile && !interrupt::interrupted() {
