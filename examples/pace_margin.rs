@@ -18,7 +18,9 @@ fn main() {
     let seconds: f64 = args.first().map_or(30.0, |a| a.parse().expect("SECONDS"));
     let period_ms: f64 = args.get(1).map_or(33.0, |a| a.parse().expect("PERIOD_MS"));
     let margins_us: Vec<u64> = args.get(2).map_or(vec![0, 50, 100, 200, 400, 1000], |a| {
-        a.split(',').map(|m| m.parse().expect("MARGIN_US")).collect()
+        a.split(',')
+            .map(|m| m.parse().expect("MARGIN_US"))
+            .collect()
     });
     tighten_timer_slack();
     let period_ns = (period_ms * 1e6) as u64;
@@ -37,7 +39,9 @@ fn main() {
          (1 = on time to the histogram's 1 µs floor)\n",
         slots
     );
-    println!("| margin µs | sends | send error p50 | p90 | p99 | max | spin per send p50 | spin p99 |");
+    println!(
+        "| margin µs | sends | send error p50 | p90 | p99 | max | spin per send p50 | spin p99 |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (i, m) in margins_us.iter().enumerate() {
         let (l, s) = (&late[i], &spun[i]);
@@ -50,7 +54,11 @@ fn main() {
             l.value_at_quantile(0.99),
             l.max(),
             if *m == 0 { 0 } else { s.value_at_quantile(0.5) },
-            if *m == 0 { 0 } else { s.value_at_quantile(0.99) },
+            if *m == 0 {
+                0
+            } else {
+                s.value_at_quantile(0.99)
+            },
         );
     }
 }

@@ -145,7 +145,8 @@ pub fn floor_loop(rates: &FloorRates, seconds: f64, timer_slack_ns: u64) -> Resu
         }
         if now >= slice_end {
             let c = cpu_clock_ns(proc_clock);
-            slices.push(100.0 * (c - slice_cpu) as f64 / (now - (slice_end - 1_000_000_000)) as f64);
+            slices
+                .push(100.0 * (c - slice_cpu) as f64 / (now - (slice_end - 1_000_000_000)) as f64);
             (slice_cpu, slice_end) = (c, slice_end + 1_000_000_000);
         }
         if now >= end {
@@ -221,7 +222,10 @@ pub fn measure_cpu_floor(
         if now_ns() > deadline || super::interrupt::interrupted() {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("the CPU floor child did not finish in {:.0} s", seconds + 15.0);
+            bail!(
+                "the CPU floor child did not finish in {:.0} s",
+                seconds + 15.0
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     };
@@ -235,8 +239,12 @@ pub fn measure_cpu_floor(
     if !status.success() {
         bail!("the CPU floor child failed ({status}): {}", err.trim());
     }
-    let mut floor: CpuFloor = serde_json::from_str(out.trim())
-        .with_context(|| format!("the CPU floor child printed {:?}, not its figures", out.trim()))?;
+    let mut floor: CpuFloor = serde_json::from_str(out.trim()).with_context(|| {
+        format!(
+            "the CPU floor child printed {:?}, not its figures",
+            out.trim()
+        )
+    })?;
     floor.cpus = cpus.map(<[usize]>::to_vec).unwrap_or_default();
     Ok(floor)
 }

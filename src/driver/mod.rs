@@ -6,6 +6,7 @@ pub mod client;
 pub mod cpu_floor;
 pub mod floor;
 pub mod health;
+pub mod health_table;
 pub mod http;
 pub mod interrupt;
 pub mod join;

@@ -215,7 +215,14 @@ pub fn run_scenario(
     );
     bar.set_message(format!("floor: {floor_s:.0} s CPU floor child"));
     let floor_cpus = child_cpus.as_deref();
-    super::cpu_floor::record_in(&mut results.floor, &opts.exe, &s, floor_s, floor_cpus, &mut notes);
+    super::cpu_floor::record_in(
+        &mut results.floor,
+        &opts.exe,
+        &s,
+        floor_s,
+        floor_cpus,
+        &mut notes,
+    );
     bar.disable_steady_tick();
     results.notes.clone_from(&notes);
     results

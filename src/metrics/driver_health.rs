@@ -102,7 +102,11 @@ mod tests {
         let mut h = health(summary(&[(1, 190), (1_500, 10)]), 3.0, 2);
         judge(&mut h, &poll);
         assert!(h.limited);
-        assert!(h.limited_why.contains("send error p99"), "{}", h.limited_why);
+        assert!(
+            h.limited_why.contains("send error p99"),
+            "{}",
+            h.limited_why
+        );
     }
 
     #[test]
