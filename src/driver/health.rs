@@ -62,6 +62,7 @@ impl DriverWindow {
             // The sampler thread is the meter's own, not part of the driving.
             threads: w.threads_max.saturating_sub(1),
             cpus: self.cpus,
+            spin_margin_us: super::pace::spin_margin_ns() / 1_000,
             ..DriverHealth::default()
         };
         judge(&mut h, poll_latency);

@@ -65,6 +65,33 @@ pub fn sleep_until_ns(deadline_ns: u64) {
 /// which a spin cannot fix.
 pub const SPIN_MARGIN_NS: u64 = 200_000;
 
+/// Environment variable overriding [`SPIN_MARGIN_NS`] (µs; 0 = plain sleeps, the driver
+/// before the spin), for the before/after figures of docs/instrument.md.
+pub const SPIN_MARGIN_ENV: &str = "ESBENCH_SEND_SPIN_US";
+
+/// The send spin margin in force: [`SPIN_MARGIN_ENV`] when set to a number of µs (at most
+/// 10 ms), else [`SPIN_MARGIN_NS`]. Read once per process.
+pub fn spin_margin_ns() -> u64 {
+    static MARGIN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *MARGIN.get_or_init(|| match std::env::var(SPIN_MARGIN_ENV) {
+        Err(_) => SPIN_MARGIN_NS,
+        Ok(v) => parse_margin_us(Some(&v)).unwrap_or_else(|| {
+            eprintln!(
+                "esbench: {SPIN_MARGIN_ENV}={v:?} ignored (expected 0 to 10000 µs); \
+                 the send spin margin stays {} µs",
+                SPIN_MARGIN_NS / 1_000
+            );
+            SPIN_MARGIN_NS
+        }),
+    })
+}
+
+/// `Some(ns)` for a usable margin in µs (0 to 10,000), None otherwise.
+fn parse_margin_us(v: Option<&str>) -> Option<u64> {
+    let us: u64 = v?.trim().parse().ok()?;
+    (us <= 10_000).then_some(us * 1_000)
+}
+
 /// What one [`arrive_at_ns`] did: how late the caller is at its return, and how long it spun.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Arrival {
@@ -96,14 +123,15 @@ pub fn arrive_at_ns(deadline_ns: u64, margin_ns: u64) -> Arrival {
 
 /// One step of a stoppable wait for a send deadline: when `deadline_ns` is more than
 /// `max_sleep_ns` away, a plain sleep of `max_sleep_ns` (the caller checks its stop flag and
-/// comes back); otherwise [`arrive_at_ns`] with [`SPIN_MARGIN_NS`], so only the final approach
-/// spins.
+/// comes back); otherwise [`arrive_at_ns`] with [`spin_margin_ns`], so only the final
+/// approach spins.
 pub fn step_toward_send_ns(deadline_ns: u64, max_sleep_ns: u64) {
     let now = now_ns();
-    if deadline_ns.saturating_sub(now) > max_sleep_ns.max(SPIN_MARGIN_NS) {
+    let margin = spin_margin_ns();
+    if deadline_ns.saturating_sub(now) > max_sleep_ns.max(margin) {
         sleep_until_ns(now + max_sleep_ns);
     } else {
-        arrive_at_ns(deadline_ns, SPIN_MARGIN_NS);
+        arrive_at_ns(deadline_ns, margin);
     }
 }
 
@@ -117,7 +145,7 @@ pub fn probe_send_pacing(period: Duration, duration: Duration) -> Histogram<u64>
     let end = plan.t0_ns + duration.as_nanos() as u64;
     let mut k = 0;
     while plan.at(k) < end && !super::interrupt::interrupted() {
-        let a = arrive_at_ns(plan.at(k), SPIN_MARGIN_NS);
+        let a = arrive_at_ns(plan.at(k), spin_margin_ns());
         record_clamped(&mut h, a.late_ns / 1_000);
         k += 1;
     }
@@ -237,6 +265,15 @@ mod tests {
     fn the_pacing_probe_takes_one_sample_per_slot() {
         let h = probe_send_pacing(Duration::from_millis(5), Duration::from_millis(100));
         assert_eq!(h.len(), 20);
+    }
+
+    #[test]
+    fn the_margin_override_takes_microseconds_and_refuses_nonsense() {
+        assert_eq!(parse_margin_us(Some("0")), Some(0));
+        assert_eq!(parse_margin_us(Some(" 150 ")), Some(150_000));
+        assert_eq!(parse_margin_us(Some("10001")), None);
+        assert_eq!(parse_margin_us(Some("fast")), None);
+        assert_eq!(parse_margin_us(None), None);
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub struct DriverHealth {
     pub sys_s: f64,
     /// The driver's send error on this model's requests: actual send − intended time (µs).
     pub send_error: Summary,
+    /// How long before each send deadline the driver stopped sleeping and spun (µs; 0 =
+    /// plain sleeps).
+    pub spin_margin_us: u64,
     /// Threads of the driver process during the window (the most seen).
     pub threads: u64,
     /// CPUs the driver may run on (its affinity set; 1 under `--pin`).
