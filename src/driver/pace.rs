@@ -57,12 +57,12 @@ pub fn sleep_until_ns(deadline_ns: u64) {
 
 /// How long before a send deadline the driver stops sleeping and starts spinning.
 ///
-/// Chosen by `examples/pace_margin.rs` (see docs/instrument.md): on the 2-core dev VM a plain
-/// timer with 1 ns slack woke 40–60 µs late at the median and ~100–150 µs at p90 when the
-/// machine was quiet; 200 µs covers that, so most sends leave on time, for at most 200 µs of
-/// spinning per send (about 0.7 % of one core at the classroom's 31 sends/s). A longer margin
-/// buys nothing against what remains (a runnable thread waiting for a CPU the others hold),
-/// which a spin cannot fix.
+/// Chosen with `examples/pace_margin.rs` (see docs/instrument.md): on the 2-core dev VM a
+/// plain timer with 1 ns slack woke about 50 µs late at the median and 70–120 µs at p90 when
+/// the machine was quiet; 200 µs covers that, so most sends leave on time, for at most 200 µs
+/// of spinning per send (about 0.5 % of one core at the classroom's 31 sends/s). A longer
+/// margin buys nothing against what remains (a runnable thread waiting for a CPU the others
+/// hold), which a spin cannot fix.
 pub const SPIN_MARGIN_NS: u64 = 200_000;
 
 /// Environment variable overriding [`SPIN_MARGIN_NS`] (µs; 0 = plain sleeps, the driver
