@@ -61,8 +61,8 @@ pub fn sleep_until_ns(deadline_ns: u64) {
 /// plain timer with 1 ns slack woke about 50 µs late at the median and 70–120 µs at p90 when
 /// the machine was quiet; 200 µs covers that, so most sends leave on time, for at most 200 µs
 /// of spinning per send (about 0.5 % of one core at the classroom's 31 sends/s). A longer
-/// margin buys nothing against what remains (a runnable thread waiting for a CPU the others
-/// hold), which a spin cannot fix.
+/// margin also absorbs some CPU contention (1 ms cut the p99 further on the loaded VM), but
+/// spins ~3 % of a core, which without `--pin` competes with the model for the same CPUs.
 pub const SPIN_MARGIN_NS: u64 = 200_000;
 
 /// Environment variable overriding [`SPIN_MARGIN_NS`] (µs; 0 = plain sleeps, the driver

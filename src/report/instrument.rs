@@ -2,7 +2,7 @@
 //! threads and send error) and whether it may be what limits that row, beside each model's
 //! CPU as a multiple of the run's CPU floor.
 
-use super::format::{esc, md_cell, us};
+use super::format::{esc, us};
 use crate::metrics::results::{ModelResult, Results};
 
 fn multiple(m: &ModelResult) -> String {
@@ -91,32 +91,6 @@ pub fn html(r: &Results) -> String {
     s
 }
 
-/// The section as Markdown (for `summary.md`).
-pub fn markdown(r: &Results) -> String {
-    let mut s = String::from("### The instrument\n\n");
-    if let Some(f) = floor_sentence(r) {
-        s.push_str(&format!("{f}\n\n"));
-    }
-    s.push_str(
-        "| model | CPU % | × CPU floor | driver CPU % | driver threads | send p50 | send p99 | verdict |\n\
-         |---|---:|---:|---:|---:|---:|---:|---|\n",
-    );
-    for m in &r.models {
-        s.push_str(&format!(
-            "| {} | {:.2} | {} | {:.2} | {} | {} | {} | {} |\n",
-            md_cell(&m.name),
-            m.cpu.percent,
-            multiple(m),
-            m.driver.cpu_percent,
-            m.driver.threads,
-            send(m, |s| s.p50),
-            send(m, |s| s.p99),
-            md_cell(&verdict(m)),
-        ));
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,8 +125,8 @@ mod tests {
             events_per_s: 111.3,
             ..CpuFloor::default()
         });
-        let md = markdown(&r);
-        assert!(md.contains("CPU floor: 0.25 % of one core"), "{md}");
-        assert_eq!(md.matches("\n| ").count(), 3, "header + two rows: {md}");
+        let h = html(&r);
+        assert!(h.contains("CPU floor: 0.25 % of one core"), "{h}");
+        assert_eq!(h.matches("<tr><th scope=\"row\">").count(), 2, "{h}");
     }
 }

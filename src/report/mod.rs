@@ -194,8 +194,6 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
         md.push('\n');
         md.push_str(&table::markdown(r));
         md.push('\n');
-        md.push_str(&instrument::markdown(r));
-        md.push('\n');
         plots.extend(run_plots);
     }
     body.push_str(page::HOW_TO_READ);
