@@ -1,5 +1,5 @@
 //! The CPU floor: a minimal child process that only wakes up, at the scenario's event rate,
-//! measured in the same run before the models (`esbench floor-child`, hidden).
+//! measured in the same run after the models (`esbench floor-child`, hidden).
 //!
 //! Every model has to wake up for each frame, each HTTP request and each watchdog tick; a
 //! process that does *only* that (one `epoll_wait` return and one timerfd `read` per event,

@@ -213,16 +213,6 @@ pub fn run_scenario(
         Duration::from_nanos(ms_to_ns(s.clients.poll_period_ms)),
         Duration::from_secs_f64(floor_s),
     );
-    bar.set_message(format!("floor: {floor_s:.0} s CPU floor child"));
-    let floor_cpus = child_cpus.as_deref();
-    super::cpu_floor::record_in(
-        &mut results.floor,
-        &opts.exe,
-        &s,
-        floor_s,
-        floor_cpus,
-        &mut notes,
-    );
     bar.disable_steady_tick();
     results.notes.clone_from(&notes);
     results
@@ -262,7 +252,6 @@ pub fn run_scenario(
             ready_timeout: Duration::from_secs(30),
         };
         let mut row = run_model(&plan, &bar);
-        row.cpu.floor_multiple = floor_multiple(row.cpu.percent, results.floor.cpu_percent);
         // --profile: a separate pass on a fresh serve child, after the measured one; it only
         // fills `row.profile`, never the measured figures (see `esbench::profile`).
         if opts.profile && !interrupt::interrupted() {
@@ -307,6 +296,18 @@ pub fn run_scenario(
                 models.len()
             ));
         }
+        results.save(results_path)?;
+    }
+    // The CPU floor after the models (same run, same CPUs as the models), so it neither
+    // lengthens the wait before the first model nor disturbs the idle timer floor.
+    if !interrupt::interrupted() && !results.models.is_empty() {
+        bar.set_message(format!("CPU floor: {floor_s:.0} s floor child"));
+        let cpus = child_cpus.as_deref();
+        super::cpu_floor::record_in(&mut results.floor, &opts.exe, &s, floor_s, cpus, &mut notes);
+        for row in &mut results.models {
+            row.cpu.floor_multiple = floor_multiple(row.cpu.percent, results.floor.cpu_percent);
+        }
+        results.notes.clone_from(&notes);
         results.save(results_path)?;
     }
     bar.finish_and_clear();
