@@ -87,6 +87,7 @@ pub fn fake_run_paused(
     let floor = Floor {
         timer_lateness: summary(&mut rng, 800, 50.0, 20.0, machine),
         driver_error: summary(&mut rng, 600, 20.0, 10.0, machine),
+        ..Floor::default()
     };
     let models = models
         .iter()
@@ -125,6 +126,7 @@ pub fn fake_run_paused(
                     max_rss_kib: 4000,
                     threads: 2,
                     series: Vec::new(),
+                    ..Cpu::default()
                 },
                 poll_latency,
                 timer_floor,

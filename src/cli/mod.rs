@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 pub mod check;
 pub mod device;
+pub mod floor_child;
 pub mod history;
 pub mod models;
 pub mod profile;
@@ -39,6 +40,9 @@ pub enum Command {
     Models(models::ModelsArgs),
     /// Vary one scenario knob over several values and plot where each model breaks
     Sweep(sweep::SweepArgs),
+    /// The CPU floor's child process (started by `esbench run`)
+    #[command(hide = true)]
+    FloorChild(floor_child::FloorChildArgs),
 }
 
 /// Runs one subcommand and returns the exit code the process should end with.
@@ -54,5 +58,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Profile(a) => profile::exec(a),
         Command::Models(a) => models::exec(a),
         Command::Sweep(a) => sweep::exec(a),
+        Command::FloorChild(a) => floor_child::exec(a),
     }
 }

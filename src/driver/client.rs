@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::http::HttpConn;
-use super::pace::{sleep_until_ns, Plan};
+use super::pace::Plan;
 use super::pollbody::PollBody;
 use crate::clock::now_ns;
 use crate::metrics::results::ModelResult;
@@ -110,7 +110,8 @@ impl StopFlag {
 }
 
 /// Sleeps to `deadline_ns` in slices of at most 50 ms so a stop request is noticed; returns
-/// false if stopped. The last slice is one absolute-deadline sleep, so pacing is exact.
+/// false if stopped. The last slice sleeps to just before the deadline and spins the rest
+/// (`pace::arrive_at_ns`), so the send leaves on time.
 fn wait_until(deadline_ns: u64, stop: &StopFlag) -> bool {
     loop {
         if stop.is_stopped() {
@@ -120,7 +121,7 @@ fn wait_until(deadline_ns: u64, stop: &StopFlag) -> bool {
         if now >= deadline_ns {
             return true;
         }
-        sleep_until_ns(deadline_ns.min(now + 50_000_000));
+        super::pace::step_toward_send_ns(deadline_ns, 50_000_000);
     }
 }
 

@@ -23,7 +23,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::child_settings::ChildSettings;
-use super::pace::{sleep_until_ns, tighten_timer_slack, Plan};
+use super::pace::{sleep_until_ns, Plan};
 use crate::clock::now_ns;
 use crate::metrics::results::Floor;
 use crate::metrics::summary::{new_histogram, record_clamped, Summary};
@@ -115,10 +115,7 @@ pub fn measure_floor(
 ) -> Floor {
     let pacing = std::thread::Builder::new()
         .name("floor-pacing".into())
-        .spawn(move || {
-            tighten_timer_slack();
-            probe_timer(poll_period, duration)
-        })
+        .spawn(move || super::pace::probe_send_pacing(poll_period, duration))
         .expect("spawn floor pacing thread");
     let settings = settings.clone();
     let timer = std::thread::Builder::new()
@@ -134,6 +131,7 @@ pub fn measure_floor(
     Floor {
         timer_lateness: Summary::from_histogram(&timer),
         driver_error: Summary::from_histogram(&driver),
+        ..Floor::default()
     }
 }
 
@@ -181,7 +179,7 @@ mod tests {
             cpus: None,
         };
         std::thread::spawn(move || {
-            tighten_timer_slack();
+            crate::driver::pace::tighten_timer_slack();
             model.apply_to_calling_thread().unwrap();
             assert_eq!(nix::sys::prctl::get_timerslack().unwrap(), 50_000);
         })

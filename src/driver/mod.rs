@@ -4,7 +4,10 @@
 pub mod child;
 pub mod child_settings;
 pub mod client;
+pub mod cpu_floor;
 pub mod floor;
+pub mod health;
+pub mod health_table;
 pub mod http;
 pub mod interrupt;
 pub mod join;

@@ -147,9 +147,10 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
         (t0, win_end),
         bar,
     )?;
-    let mut monitor = None;
+    let (mut monitor, mut driver_meter) = (None, None);
     if matches!(end, End::Completed) {
         monitor = Some(CpuMonitor::start(child.pid, SAMPLE_EVERY)?);
+        driver_meter = super::health::DriverMeter::start().ok();
         // What the child really runs with, read while it is being measured.
         let seen = read_back(child.pid);
         row.timerslack_ns = seen.timerslack_ns;
@@ -185,6 +186,7 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
     };
     stop.stop();
     let window_cpu = monitor.map(CpuMonitor::finish).unwrap_or_default();
+    let driver_meter = driver_meter.map(super::health::DriverMeter::stop);
     bar.set_message(format!("{}: stopping", plan.model));
     let (exit, rusage, killed) = child.stop(STOP_GRACE)?;
     let lifetime_wall_s = (now_ns() - spawned_ns) as f64 / 1e9;
@@ -241,6 +243,9 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
             .filter(|&d| window.contains(d)),
         &frames_0,
     );
+    if let Some(m) = driver_meter {
+        row.driver = m.health(&row.driver_error, &row.poll_latency);
+    }
     row.counters = fig.counters;
     row.counters.extend(device_counters);
     row.cpu = cpu_row(&window_cpu, Some(&rusage));

@@ -15,6 +15,7 @@ use super::interrupt;
 use super::model_run::{run_model, ModelPlan};
 use super::pace::ms_to_ns;
 use crate::bridge::inject::{parse_all, Fault};
+use crate::metrics::cpu_floor::floor_multiple;
 use crate::metrics::machine::{describe_machine, git_commit, load_note};
 use crate::metrics::results::{ModelResult, Results, ScenarioInfo, SCHEMA};
 use crate::scenario::Scenario;
@@ -173,7 +174,7 @@ pub fn run_scenario(
     // The model's process gets its own settings; the driver's threads keep theirs.
     let settings = ChildSettings {
         timer_slack_ns: s.run.model_timer_slack_ns,
-        cpus: child_cpus,
+        cpus: child_cpus.clone(),
     };
     if !faults.is_empty() {
         let specs: Vec<String> = faults.iter().map(|f| f.to_string()).collect();
@@ -319,6 +320,18 @@ pub fn run_scenario(
                 models.len()
             ));
         }
+        results.save(results_path)?;
+    }
+    // The CPU floor after the models (same run, same CPUs as the models), so it neither
+    // lengthens the wait before the first model nor disturbs the idle timer floor.
+    if !interrupt::interrupted() && !results.models.is_empty() {
+        bar.set_message(format!("CPU floor: {floor_s:.0} s floor child"));
+        let cpus = child_cpus.as_deref();
+        super::cpu_floor::record_in(&mut results.floor, &opts.exe, &s, floor_s, cpus, &mut notes);
+        for row in &mut results.models {
+            row.cpu.floor_multiple = floor_multiple(row.cpu.percent, results.floor.cpu_percent);
+        }
+        results.notes.clone_from(&notes);
         results.save(results_path)?;
     }
     bar.finish_and_clear();

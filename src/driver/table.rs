@@ -142,6 +142,7 @@ pub fn render(r: &Results) -> String {
         "status",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    super::health_table::insert_header(&mut rows[0]);
     for m in &r.models {
         let status = if m.is_ok() {
             "ok".to_string()
@@ -166,8 +167,9 @@ pub fn render(r: &Results) -> String {
             m.timerslack_ns.map_or("-".into(), fmt_ns),
             status,
         ]);
+        super::health_table::insert_cells(rows.last_mut().expect("just pushed"), m);
     }
-    let widths: Vec<usize> = (0..header.len())
+    let widths: Vec<usize> = (0..rows[0].len())
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
@@ -234,6 +236,9 @@ pub fn render(r: &Results) -> String {
             fmt_us(lo.p50),
             fmt_us(hi.p50),
         );
+    }
+    if let Some(line) = super::health_table::floor_line(r) {
+        let _ = writeln!(out, "{line}");
     }
     out
 }

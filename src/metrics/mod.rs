@@ -5,6 +5,8 @@
 //! `check` and `history` only read; `process` accounts a child's CPU and memory; `machine`
 //! describes where a result came from.
 
+pub mod cpu_floor;
+pub mod driver_health;
 pub mod machine;
 pub mod process;
 pub mod results;

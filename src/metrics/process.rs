@@ -458,6 +458,7 @@ pub fn cpu_row(window: &WindowCpu, lifetime: Option<&Rusage>) -> Cpu {
         max_rss_kib: lifetime.map(|r| r.max_rss_kib).unwrap_or(0),
         threads: window.threads_max,
         series: window.series.clone(),
+        ..Cpu::default()
     }
 }
 

@@ -78,6 +78,13 @@ pub struct Floor {
     pub timer_lateness: Summary,
     /// The driver's own send error: actual send time minus intended send time.
     pub driver_error: Summary,
+    /// CPU of the CPU floor (a process that only wakes up at the scenario's event rate), %
+    /// of one core; None in results from before it existed or when it could not be measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<f64>,
+    /// The CPU floor's whole measurement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<super::cpu_floor::CpuFloor>,
 }
 
 /// One model's row. `status` is `"ok"` or the error that ended it; a failed row keeps
@@ -139,6 +146,10 @@ pub struct ModelResult {
     /// The child's nice value (`/proc/<pid>/stat`).
     #[serde(default)]
     pub nice: Option<i64>,
+    /// The driver's own CPU, threads and send error while it drove this model, and whether
+    /// it, not the model, may be what limits this row.
+    #[serde(default)]
+    pub driver: super::driver_health::DriverHealth,
     #[serde(default)]
     pub counters: BTreeMap<String, u64>,
     /// Scheduler self-measurement a model reports (e.g. `coop`'s), free-form.
@@ -199,6 +210,9 @@ pub struct Cpu {
     pub ivcsw: u64,
     pub max_rss_kib: u64,
     pub threads: u64,
+    /// `percent` divided by the run's CPU floor (`floor.cpu_percent`); None without a floor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor_multiple: Option<f64>,
     /// CPU % of one core over time, sampled at 5 Hz or more during the measured window.
     #[serde(default)]
     pub series: Vec<CpuSample>,

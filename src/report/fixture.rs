@@ -172,6 +172,7 @@ pub fn fabricate_model(
                 _ => 1,
             },
             series,
+            ..Cpu::default()
         },
         poll_answered: poll_latency.clone(),
         poll_latency,
@@ -193,6 +194,7 @@ pub fn fabricate_model(
         counters,
         runtime: None,
         profile: None,
+        ..ModelResult::default()
     }
 }
 
@@ -207,6 +209,7 @@ pub fn fabricate_results_with(seed: u64, models: &[&str], duration_s: f64) -> Re
     let floor = Floor {
         timer_lateness: summary(&mut rng, shape(70.0, 0.4, 0.002, 400.0), 2000),
         driver_error: summary(&mut rng, shape(55.0, 0.5, 0.002, 600.0), 2000),
+        ..Floor::default()
     };
     let models = models
         .iter()

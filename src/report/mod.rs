@@ -12,6 +12,7 @@ pub mod figures;
 pub mod fixture;
 pub mod format;
 pub mod headline;
+pub mod instrument;
 pub mod links;
 pub mod page;
 pub mod plot_compare;
@@ -354,6 +355,7 @@ fn run_section(
     s.push_str(&table::counters_html(r));
     s.push_str("<h3>The floor: what the machine and the driver add by themselves</h3>\n");
     s.push_str(&table::floor_html(r));
+    s.push_str(&instrument::html(r));
 
     let is = |p: &&Plot, part: &str| p.file.contains(part);
     s.push_str(&format!("<h2 id=\"{id}-cpu\">CPU over time</h2>\n"));

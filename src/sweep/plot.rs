@@ -124,6 +124,8 @@ struct ModelLine {
     name: String,
     values: Vec<Option<f64>>,
     failed: Vec<bool>,
+    /// Points measured while the driver was the limit: ringed.
+    limited: Vec<bool>,
 }
 
 /// The SVG of `spec` for `sweep`, or None when no point has a value for it.
@@ -143,11 +145,16 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
                     None => (None, false),
                 })
                 .collect();
+            let limited = (sweep.points.iter())
+                .map(|p| p.results.as_ref().and_then(|r| r.model(&name)))
+                .map(|m| m.is_some_and(|m| m.is_ok() && m.driver.limited))
+                .collect();
             ModelLine {
                 index,
                 name,
                 values: per_point.iter().map(|v| v.0).collect(),
                 failed: per_point.iter().map(|v| v.1).collect(),
+                limited,
             }
         })
         .collect();
@@ -260,6 +267,14 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
                 dashed: false,
             });
         }
+        if lines.iter().any(|l| l.limited.iter().any(|f| *f)) {
+            legend.push(LegendEntry {
+                label: "ringed: driver-limited".into(),
+                color: RGBColor(90, 90, 90),
+                marker: Some(chart::Marker::Circle),
+                dashed: false,
+            });
+        }
         chart::draw_legend(&legend_area, &legend)?;
         root.present().map_err(err)?;
     }
@@ -290,6 +305,12 @@ fn draw_lines<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
             }
             for p in pts {
                 chart::draw_marker(c.plotting_area(), chart::marker(l.index), p, colour)?;
+            }
+        }
+        for (i, v) in l.values.iter().enumerate() {
+            if let (Some(v), true) = (v, l.limited[i]) {
+                let ring = Circle::new((xa.positions[i], clamp(*v)), 9, colour.stroke_width(2));
+                c.draw_series(std::iter::once(ring)).map_err(err)?;
             }
         }
         for (i, failed) in l.failed.iter().enumerate() {

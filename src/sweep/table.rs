@@ -56,6 +56,9 @@ pub const FIGURES: [Figure; 3] = [
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell {
     Value(f64),
+    /// A poll figure measured while the driver was the limit (`driver.limited`): shown, but
+    /// marked, never called best, and left out of growth (it is not the model's).
+    DriverLimited(f64),
     /// The model ran and failed (crash, timeout, ...): the finding a sweep looks for.
     Failed,
     /// Ctrl-C stopped this model's measurement: partial, not comparable.
@@ -75,6 +78,9 @@ pub fn cell(sweep: &LoadedSweep, p: usize, model: &str, figure: &Figure) -> Cell
         None => Cell::Missing,
         Some(m) if m.status.starts_with("interrupted") => Cell::Interrupted,
         Some(m) if !m.is_ok() => Cell::Failed,
+        Some(m) if m.driver.limited && figure.label == "poll p99" => {
+            (figure.get)(m).map_or(Cell::NoData, Cell::DriverLimited)
+        }
         Some(m) => (figure.get)(m).map_or(Cell::NoData, Cell::Value),
     }
 }
@@ -83,6 +89,7 @@ fn show(c: &Cell, figure: &Figure) -> String {
     match c {
         Cell::Value(v) if figure.micros => us(v.round() as u64),
         Cell::Value(v) => format!("{} %", sig3(*v)),
+        Cell::DriverLimited(v) => format!("{} (drv)", us(v.round() as u64)),
         Cell::Failed => "failed".into(),
         Cell::Interrupted => "interrupted".into(),
         Cell::NoData => "n/a".into(),
@@ -104,6 +111,10 @@ pub fn problems(sweep: &LoadedSweep) -> Vec<String> {
         if let Some(r) = &p.results {
             for m in r.models.iter().filter(|m| !m.is_ok()) {
                 out.push(format!("{at}, {}: {}", m.name, m.status));
+            }
+            for m in r.models.iter().filter(|m| m.is_ok() && m.driver.limited) {
+                let why = &m.driver.limited_why;
+                out.push(format!("{at}, {}: (drv) driver-limited: {why}", m.name));
             }
             for n in r.notes.iter().filter(|n| n.starts_with("interrupted")) {
                 out.push(format!("{at}: {n}"));
@@ -197,6 +208,7 @@ pub fn html(sweep: &LoadedSweep) -> String {
                 let class = match c {
                     Cell::Value(v) if Some(*v) == best[k] => " class=\"best\"",
                     Cell::Failed => " class=\"bad\"",
+                    Cell::DriverLimited(_) => " class=\"limited\"",
                     _ => "",
                 };
                 s.push_str(&format!("<td{class}>{}</td>", esc(&show(c, f))));
