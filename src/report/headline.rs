@@ -2,8 +2,8 @@
 //! lowest latency and which the steadiest, each with its figure and its ratio to the floor.
 //!
 //! Definitions (also printed in "how to read this"):
-//! - cheapest: lowest CPU % of one core. There is no CPU floor, so its reference is the
-//!   costliest model that finished ("N× less than …").
+//! - cheapest: lowest CPU % of one core, against the costliest model that finished ("N× less
+//!   than …") and, when the run measured one, the CPU floor ("N× the CPU floor").
 //! - lowest latency: lowest poll latency p99 (the tail a user feels, measured from the
 //!   intended send time), compared with the driver's own send-error p99.
 //! - steadiest: smallest poll latency jitter, p99 − p50, compared with the same spread of the
@@ -38,14 +38,22 @@ pub fn picks(r: &Results) -> Vec<Pick> {
     let mut out = Vec::new();
     if let Some(m) = ok_models(r).min_by(|a, b| a.cpu.percent.total_cmp(&b.cpu.percent)) {
         let worst = ok_models(r).max_by(|a, b| a.cpu.percent.total_cmp(&b.cpu.percent));
+        // Against the CPU floor of the same run when there is one: "N× the minimum a process
+        // needs for this event rate" says more than a bare percentage.
+        let floor = match r.floor.cpu_percent {
+            Some(f) if f > 0.0 => {
+                format!("{}× the CPU floor ({} %)", sig3(m.cpu.percent / f), sig3(f))
+            }
+            _ => "no CPU floor was measured".into(),
+        };
         let versus = match worst {
             Some(w) if w.name != m.name && m.cpu.percent > 0.0 => format!(
-                "{} less than the costliest, {} ({} %); no CPU floor is measured",
+                "{} less than the costliest, {} ({} %); {floor}",
                 ratio(w.cpu.percent, m.cpu.percent),
                 w.name,
                 sig3(w.cpu.percent)
             ),
-            _ => "no CPU floor is measured".into(),
+            _ => floor,
         };
         out.push(Pick {
             question: "Cheapest in CPU",
@@ -236,6 +244,21 @@ mod tests {
         let lowest = r.models.iter().min_by_key(|m| m.poll_latency.p99).unwrap();
         assert_eq!(p[1].model, lowest.name);
         assert!(p[1].versus.contains("× the floor"), "{}", p[1].versus);
+    }
+
+    #[test]
+    fn the_cheapest_is_set_against_the_cpu_floor_when_one_was_measured() {
+        let mut r = fabricate_results(6);
+        r.floor.cpu_percent = None;
+        assert!(picks(&r)[0].versus.contains("no CPU floor was measured"));
+        let cheapest = r
+            .models
+            .iter()
+            .map(|m| m.cpu.percent)
+            .fold(f64::INFINITY, f64::min);
+        r.floor.cpu_percent = Some(cheapest / 2.0);
+        let v = picks(&r)[0].versus.clone();
+        assert!(v.contains("2.00× the CPU floor"), "{v}");
     }
 
     #[test]
