@@ -10,6 +10,7 @@ pub mod driver_health;
 pub mod machine;
 pub mod process;
 pub mod results;
+pub mod rounds;
 pub mod summary;
 
 pub use results::{Cpu, CpuSample, Floor, Machine, ModelResult, Results, ScenarioInfo};

@@ -44,6 +44,10 @@ pub struct Results {
     /// read back). `None` in results from before it was set explicitly.
     #[serde(default)]
     pub model_timer_slack_ns: Option<u64>,
+    /// How the models' measured time was split into interleaved rounds; `None` in results
+    /// from before rounds existed (one pass per model, nothing to judge an interval from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<super::rounds::RoundsPlan>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -155,6 +159,10 @@ pub struct ModelResult {
     /// Scheduler self-measurement a model reports (e.g. `coop`'s), free-form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<serde_json::Value>,
+    /// One entry per round, in round order (empty before rounds existed). The figures above
+    /// are over the whole measured time, merged over rounds; these give their spread.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<super::rounds::RoundResult>,
     /// The profiling pass (`--profile`), never mixed into the figures above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<serde_json::Value>,
