@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod models;
 pub mod profile;
 pub mod protocol;
+pub mod remote;
 pub mod report;
 pub mod scenario;
 pub mod source;

@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod agent;
 pub mod check;
 pub mod device;
 pub mod floor_child;
@@ -43,6 +44,8 @@ pub enum Command {
     /// The CPU floor's child process (started by `esbench run`)
     #[command(hide = true)]
     FloorChild(floor_child::FloorChildArgs),
+    /// Run the device side of a remote run: boards and models, driven over the network
+    Agent(agent::AgentArgs),
 }
 
 /// Runs one subcommand and returns the exit code the process should end with.
@@ -59,5 +62,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Models(a) => models::exec(a),
         Command::Sweep(a) => sweep::exec(a),
         Command::FloorChild(a) => floor_child::exec(a),
+        Command::Agent(a) => agent::exec(a),
     }
 }

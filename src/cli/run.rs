@@ -68,6 +68,13 @@ pub struct RunArgs {
     /// The run is recorded as injected (results.json `injected`), never as a measurement.
     #[arg(long = "inject", value_name = "SPEC", value_parser = parse_fault)]
     pub inject: Vec<String>,
+    /// Run the models on a remote `esbench agent` at HOST:PORT (the device), with the
+    /// Scratch clients here; see docs/remote.md. Needs --token-file.
+    #[arg(long, value_name = "HOST:PORT", requires = "token_file")]
+    pub target: Option<String>,
+    /// The file holding the agent's token (its first line).
+    #[arg(long, value_name = "FILE", requires = "target")]
+    pub token_file: Option<PathBuf>,
 }
 
 /// A fault spec, checked at once and kept in its canonical form.
@@ -131,6 +138,9 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
     let out = args.out.clone().unwrap_or_else(default_out_dir);
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     interrupt::install()?;
+    if let (Some(addr), Some(file)) = (&args.target, &args.token_file) {
+        crate::cli::agent::connect_target(addr, file)?;
+    }
     let opts = RunOptions {
         models: args.models.clone(),
         duration_s: args.duration,

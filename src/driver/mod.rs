@@ -15,6 +15,7 @@ pub mod latest;
 pub mod model_run;
 pub mod pace;
 pub mod pollbody;
+pub mod remote_run;
 pub mod routes;
 pub mod session;
 pub mod table;

@@ -66,7 +66,11 @@ pub fn run_model(plan: &ModelPlan, bar: &ProgressBar) -> ModelResult {
         status: "ok".into(),
         ..ModelResult::default()
     };
-    if let Err(e) = run_model_inner(plan, bar, &mut row) {
+    let outcome = match super::remote_run::target() {
+        Some(target) => super::remote_run::run_remote(plan, &target, bar, &mut row),
+        None => run_model_inner(plan, bar, &mut row),
+    };
+    if let Err(e) = outcome {
         row.status = if interrupt::interrupted() {
             format!("interrupted by Ctrl-C before measuring ({e:#})")
         } else {
@@ -282,7 +286,7 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
     Ok(())
 }
 
-fn describe_when(at_ns: u64, win_start: u64) -> String {
+pub(super) fn describe_when(at_ns: u64, win_start: u64) -> String {
     if at_ns < win_start {
         format!(
             "during warm-up ({:.1} s before the window)",
@@ -375,7 +379,7 @@ fn watch(
 }
 
 /// Board 0's frame write times, sorted: the schedule phases are measured against.
-fn frame_times(records: &[BoardRecord]) -> Vec<u64> {
+pub(super) fn frame_times(records: &[BoardRecord]) -> Vec<u64> {
     let mut t: Vec<u64> = records
         .first()
         .map(|r| r.frames.iter().map(|f| f.1).collect())
@@ -453,7 +457,12 @@ fn read_stats(plan: &ModelPlan) -> Result<ServeStats> {
 /// frame arrived in it. A stats file without the tick log (an older bridge) or without the
 /// ingest log falls back to the bridge's whole-life summaries and says so in the
 /// `watchdog_whole_life` / `interarrival_whole_life` counters (boards affected).
-fn merge_serve_stats(row: &mut ModelResult, stats: &ServeStats, boards: &[BoardRecord], w: Window) {
+pub(super) fn merge_serve_stats(
+    row: &mut ModelResult,
+    stats: &ServeStats,
+    boards: &[BoardRecord],
+    w: Window,
+) {
     let mut watchdog = new_histogram();
     let mut inter = new_histogram();
     let mut ingest = new_histogram();

@@ -136,6 +136,7 @@ pub fn run_scenario(
     results_path: &Path,
 ) -> Result<Results> {
     let mut notes: Vec<String> = load_note().into_iter().collect();
+    notes.extend(super::remote_run::notes());
     let s = Scenario::load(scenario_path)?;
     let models = select_models(opts, &s)?;
     let duration_s = opts.duration_s.unwrap_or_else(|| s.measure_s(opts.quick));
@@ -195,6 +196,7 @@ pub fn run_scenario(
             .unwrap_or(0.0),
         commit: git_commit(),
         machine: describe_machine(),
+        target_machine: super::remote_run::target_machine(),
         scenario: ScenarioInfo {
             name: s.name.clone(),
             path: scenario_path.display().to_string(),

@@ -48,6 +48,11 @@ pub struct Results {
     /// from before rounds existed (one pass per model, nothing to judge an interval from).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds: Option<super::rounds::RoundsPlan>,
+    /// Remote mode (`run --target`): the machine the models ran on; `machine` is then the
+    /// driver's (where the Scratch clients, the floor and the CPU floor ran). `None` for a
+    /// local run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_machine: Option<Machine>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -166,6 +171,37 @@ pub struct ModelResult {
     /// The profiling pass (`--profile`), never mixed into the figures above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<serde_json::Value>,
+    /// Remote mode: how the agent's clock was joined to the driver's, and the ± it puts on
+    /// the figures that cross the two (staleness, staleness_excess, command_latency).
+    /// `None` for a local row, where one clock serves both sides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_join: Option<ClockJoin>,
+}
+
+/// The clock join of one remote row (see docs/remote.md).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClockJoin {
+    /// The agent, as `HOST:PORT`.
+    pub target: String,
+    /// Agent clock minus driver clock at the start of the row, ns.
+    pub offset_ns: i64,
+    /// How fast the agent's clock ran against the driver's, ppm.
+    pub drift_ppm: f64,
+    /// The lowest round trip of any timestamp exchange, µs.
+    pub best_rtt_us: u64,
+    /// Timestamp exchanges made for this row.
+    pub exchanges: u32,
+    /// ± (µs) on every time that crosses the two clocks: half the round trip of the
+    /// exchanges the join rests on, plus the drift over the row's span.
+    pub uncertainty_us: u64,
+}
+
+impl ClockJoin {
+    /// True when a cross-clock figure of `value_us` is smaller than its own error bar, so it
+    /// must be shown as "within the clock error" and not as a number.
+    pub fn swamps(&self, value_us: u64) -> bool {
+        self.uncertainty_us > value_us
+    }
 }
 
 impl ModelResult {

@@ -244,5 +244,6 @@ pub fn fabricate_results_with(seed: u64, models: &[&str], duration_s: f64) -> Re
         injected: Vec::new(),
         model_timer_slack_ns: Some(50_000),
         rounds: None,
+        target_machine: None,
     }
 }

@@ -1,0 +1,105 @@
+//! `esbench agent`: the device side of a remote run (see docs/remote.md).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::remote::access::{read_token_file, AllowList};
+use crate::remote::agent::{
+    Agent, AgentConfig, TEST_CLOCK_OFFSET_ENV, TEST_EXIT_AFTER_MEASURE_ENV,
+};
+use crate::remote::Target;
+
+/// Run the device side of a remote run: on a driver's request, virtual boards (or a real
+/// serial port) and `esbench serve --model M`, measured as a local run measures them.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  esbench agent --token-file ~/.esbench-token                    # loopback only
+  esbench agent --listen 0.0.0.0:7878 --token-file ~/.esbench-token --dir /tmp/esbench
+  esbench agent --listen 0.0.0.0:7878 --token-file t --serial /dev/ttyACM0
+
+Then, on the laptop: esbench run --target DEVICE:7878 --token-file t
+
+The agent starts only esbench's own models (`esbench models`), never a command the driver
+names, and refuses any path outside its --dir directories and --serial ports. It prints
+`agent: listening on ADDR` once ready and serves one driver connection at a time.")]
+pub struct AgentArgs {
+    /// Control address; the bridge under test listens on the same IP.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: SocketAddr,
+    /// The token every request must carry (the file's first line).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: PathBuf,
+    /// Directories a driver may name (scratch files, recordings); repeatable. Default: a
+    /// fresh one under the system's temporary directory.
+    #[arg(long = "dir", value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// A real serial port to use instead of virtual boards (repeatable; the first is used
+    /// unless the driver names another of these).
+    #[arg(long = "serial", value_name = "PATH")]
+    pub serials: Vec<PathBuf>,
+}
+
+pub fn exec(args: AgentArgs) -> Result<i32> {
+    let token = read_token_file(&args.token_file)?;
+    let mut dirs = args.dirs.clone();
+    if dirs.is_empty() {
+        let d = std::env::temp_dir().join(format!("esbench-agent-{}", std::process::id()));
+        std::fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
+        dirs.push(d);
+    }
+    let allow = AllowList::new(&dirs, &args.serials)?;
+    let clock_offset_ns = match std::env::var(TEST_CLOCK_OFFSET_ENV) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .with_context(|| format!("{TEST_CLOCK_OFFSET_ENV}={v:?} is not a number of ns"))?,
+        Err(_) => 0,
+    };
+    let exit_after_measure = match std::env::var(TEST_EXIT_AFTER_MEASURE_ENV) {
+        Ok(v) => Some(Duration::from_millis(v.trim().parse().with_context(
+            || format!("{TEST_EXIT_AFTER_MEASURE_ENV}={v:?} is not a number of ms"),
+        )?)),
+        Err(_) => None,
+    };
+    let mut agent = Agent::bind(AgentConfig {
+        listen: args.listen,
+        token,
+        allow: allow.clone(),
+        exe: crate::driver::child::own_exe()?,
+        clock_offset_ns,
+        exit_after_measure,
+    })?;
+    if clock_offset_ns != 0 {
+        eprintln!("agent: TEST clock offset {clock_offset_ns} ns on every timestamp");
+    }
+    let dirs: Vec<String> = allow
+        .dirs()
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    eprintln!("agent: directories {}", dirs.join(", "));
+    println!("agent: listening on {}", agent.local_addr()?);
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    agent.serve_forever()?;
+    Ok(0)
+}
+
+/// `run --target`: every model of this run goes to the agent at `addr` (checked now).
+pub fn connect_target(addr: &str, token_file: &Path) -> Result<()> {
+    let token = read_token_file(token_file)?;
+    let machine = crate::driver::remote_run::use_target(Target {
+        addr: addr.to_string(),
+        token,
+    })
+    .with_context(|| format!("--target {addr}"))?;
+    eprintln!(
+        "target: {} ({}, {} cores) at {addr}",
+        machine.hostname, machine.cpu_model, machine.logical_cores
+    );
+    Ok(())
+}

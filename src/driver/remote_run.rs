@@ -1,0 +1,351 @@
+//! One model run on a remote agent (`esbench run --target`): the boards and the model on the
+//! device, the Scratch clients here, the two clocks joined, and the same row as a local run.
+//!
+//! The flow mirrors the local one in `model_run` step for step (warm-up, measured window,
+//! stop, joins); what differs is that the device side's timestamps arrive at the end, on the
+//! agent's clock, and are put on the driver's with the estimate of `remote::clock_sync`,
+//! whose ± is recorded in the row's `clock_join`.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use indicatif::ProgressBar;
+
+use super::client::{Clients, StopFlag};
+use super::floor::{phase_after_frames, ticks_in_window};
+use super::interrupt;
+use super::join::{join, BoardRecord, Window};
+use super::model_run::{client_specs, describe_when, frame_times, merge_serve_stats, ModelPlan};
+use crate::bridge::inject::Fault;
+use crate::clock::now_ns;
+use crate::metrics::results::{ClockJoin, Machine, ModelResult};
+use crate::metrics::summary::Summary;
+use crate::remote::clock_sync::{ClockEstimate, Phase};
+use crate::remote::wire::{AgentReport, StartSpec};
+use crate::remote::{AgentLink, Target};
+
+/// The agent every model of this process's runs goes to, with its machine; set once by
+/// `run --target` before the run starts. A process-wide setting so that every way a run is
+/// started (one pass, rounds, sweep points) goes remote without each caller passing it on.
+static TARGET: Mutex<Option<(Target, Machine)>> = Mutex::new(None);
+
+/// Exchanges at the start and at the end of a model run; one more every `DURING_EVERY`.
+const BURST: usize = 16;
+const DURING_EVERY: Duration = Duration::from_millis(250);
+/// How long to keep trying to reach the agent for a model (a restarted agent comes back).
+const CONNECT_PATIENCE: Duration = Duration::from_secs(15);
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Sends every model of this process's runs to `target`: checks it answers now (so a wrong
+/// address or token fails the run at once, not model by model) and returns its machine.
+pub fn use_target(target: Target) -> Result<Machine> {
+    let link = AgentLink::connect(&target, Duration::from_secs(5))?;
+    let machine = link.machine.clone();
+    *TARGET.lock().unwrap_or_else(|e| e.into_inner()) = Some((target, machine.clone()));
+    Ok(machine)
+}
+
+/// The agent models go to, if any.
+pub fn target() -> Option<Target> {
+    TARGET
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map(|t| t.0.clone())
+}
+
+/// The machine the models run on in remote mode (for `Results::target_machine`).
+pub fn target_machine() -> Option<Machine> {
+    TARGET
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map(|t| t.1.clone())
+}
+
+/// The notes a remote run's results carry: where each side ran.
+pub fn notes() -> Vec<String> {
+    let Some((t, m)) = TARGET.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
+        return Vec::new();
+    };
+    vec![format!(
+        "remote: the models ran on {} ({}, {} cores) via the agent at {}; the Scratch \
+         clients, the idle timer floor and the CPU floor ran on the driver's machine; \
+         staleness and command latency cross the two clocks (each row's clock_join has the ±)",
+        m.hostname, m.cpu_model, m.logical_cores, t.addr
+    )]
+}
+
+/// How the measured part ended.
+enum End {
+    Completed,
+    Crashed { exit: String, at_ns: u64 },
+    Interrupted { at_ns: u64 },
+    AgentLost { why: String, at_ns: u64 },
+}
+
+/// Runs `plan` on the agent at `target`, filling `row`; an error means nothing was measured.
+pub fn run_remote(
+    plan: &ModelPlan,
+    target: &Target,
+    bar: &ProgressBar,
+    row: &mut ModelResult,
+) -> Result<()> {
+    if plan
+        .faults
+        .iter()
+        .any(|f| matches!(f, Fault::Freeze { .. }))
+        || plan.kill_after.is_some()
+    {
+        bail!("freeze injection and the kill hook act on a local child; not with --target");
+    }
+    let s = &plan.scenario;
+    bar.set_message(format!("{}: connecting to {}", plan.model, target.addr));
+    let mut link = AgentLink::connect(target, CONNECT_PATIENCE)?;
+    link.exchange(Phase::Start, BURST)?;
+    bar.set_message(format!("{}: starting on {}", plan.model, target.addr));
+    let spec = StartSpec {
+        model: plan.model.clone(),
+        scenario_text: s.text.clone(),
+        inject: plan.faults.iter().map(|f| f.to_string()).collect(),
+        timer_slack_ns: plan.settings.timer_slack_ns,
+        cpus: None, // --pin names the driver's CPUs, not the device's
+        serial: None,
+        out_dir: None,
+    };
+    let addrs = link.start(spec, plan.ready_timeout)?;
+
+    let t0 = now_ns() + 20_000_000;
+    let win_start = t0 + plan.warmup.as_nanos() as u64;
+    let win_end = win_start + plan.duration.as_nanos() as u64;
+    let specs = client_specs(s, &addrs);
+    let stop = StopFlag::new();
+    let clients = Clients::start(&specs, t0, win_end, stop.clone())?;
+
+    bar.set_message(format!("{}: warm-up", plan.model));
+    let mut end = watch(&mut link, &clients, win_start, (t0, win_end), bar);
+    let mut driver_meter = None;
+    if matches!(end, End::Completed) {
+        match link.measure(plan.duration) {
+            Ok(seen) => {
+                row.timerslack_ns = seen.timerslack_ns;
+                row.cpus_allowed = seen.cpus_allowed;
+                row.nice = seen.nice;
+                driver_meter = super::health::DriverMeter::start().ok();
+                bar.set_message(format!("{}: measuring on {}", plan.model, target.addr));
+                end = watch(&mut link, &clients, win_end, (t0, win_end), bar);
+            }
+            Err(e) => {
+                end = End::AgentLost {
+                    why: format!("{e:#}"),
+                    at_ns: now_ns(),
+                }
+            }
+        }
+    }
+    let measured_end = match &end {
+        End::Completed => win_end,
+        End::Crashed { at_ns, .. } | End::Interrupted { at_ns } | End::AgentLost { at_ns, .. } => {
+            (*at_ns).max(win_start)
+        }
+    };
+    stop.stop();
+    let driver_meter = driver_meter.map(super::health::DriverMeter::stop);
+    bar.set_message(format!("{}: stopping", plan.model));
+    let mut report = None;
+    if !matches!(end, End::AgentLost { .. }) {
+        match link
+            .stop(STOP_GRACE)
+            .and_then(|r| link.exchange(Phase::End, BURST).map(|_| r))
+        {
+            Ok(r) => report = Some(r),
+            Err(e) => {
+                end = End::AgentLost {
+                    why: format!("{e:#}"),
+                    at_ns: now_ns(),
+                }
+            }
+        }
+    }
+    let joined = clients.join();
+    let estimate = link
+        .clocks
+        .estimate(now_ns().saturating_sub(t0))
+        .context("no timestamp exchange with the agent succeeded")?;
+    row.clock_join = Some(clock_join(&estimate, target));
+    row.counters.insert(
+        "remote_clock_exchanges".into(),
+        u64::from(estimate.exchanges),
+    );
+
+    let window = Window {
+        start_ns: win_start,
+        end_ns: measured_end,
+    };
+    let records: Vec<BoardRecord> = report
+        .as_ref()
+        .map(|r| board_records(r, &estimate))
+        .unwrap_or_default();
+    let fig = join(&joined.logs, &records, window);
+    row.poll_latency = Summary::from_histogram(&fig.poll_latency);
+    row.poll_answered = Summary::from_histogram(&fig.poll_answered);
+    row.poll_service = Summary::from_histogram(&fig.poll_service);
+    row.staleness = Summary::from_histogram(&fig.staleness);
+    row.staleness_excess = Summary::from_histogram(&fig.staleness_excess);
+    row.staleness_excess_frames = Summary::from_histogram(&fig.staleness_excess_frames);
+    row.command_latency = Summary::from_histogram(&fig.command_latency);
+    row.driver_error = Summary::from_histogram(&fig.driver_error);
+    if let Some(m) = driver_meter {
+        row.driver = m.health(&row.driver_error, &row.poll_latency);
+    }
+    row.counters.extend(fig.counters);
+
+    let mut status_from_report = None;
+    if let Some(r) = &report {
+        let ticks: Vec<(u64, u64)> = r
+            .floor_ticks
+            .iter()
+            .map(|&(d, l)| (estimate.to_driver(d), l))
+            .collect();
+        row.timer_floor =
+            Summary::from_histogram(&ticks_in_window(&ticks, win_start, measured_end));
+        row.timer_floor_phase_us = phase_after_frames(
+            ticks.iter().map(|t| t.0).filter(|&d| window.contains(d)),
+            &frame_times(&records),
+        );
+        row.cpu = r.cpu.clone();
+        row.counters
+            .extend(r.counters.iter().map(|(k, v)| (k.clone(), *v)));
+        match &r.stats {
+            Some(stats) => {
+                let mut stats = stats.clone();
+                for b in &mut stats.boards {
+                    for e in &mut b.ingest {
+                        e.1 = estimate.to_driver(e.1);
+                    }
+                    if let Some(log) = &mut b.watchdog_log {
+                        for t in log {
+                            t.0 = estimate.to_driver(t.0);
+                        }
+                    }
+                }
+                merge_serve_stats(row, &stats, &records, window);
+            }
+            None => status_from_report = r.stats_error.clone(),
+        }
+        if r.crashed {
+            let at = r
+                .exit_at_ns
+                .map(|t| estimate.to_driver(t))
+                .unwrap_or(measured_end);
+            end = End::Crashed {
+                exit: r.exit.clone(),
+                at_ns: at,
+            };
+        }
+    }
+    let agent = &target.addr;
+    row.status = match end {
+        End::Crashed { exit, at_ns } => format!(
+            "crashed: serve on {agent} {exit} {}{}",
+            describe_when(at_ns, win_start),
+            report
+                .as_ref()
+                .map(|r| r.stderr_note.as_str())
+                .unwrap_or("")
+        ),
+        End::Interrupted { at_ns } => {
+            format!("interrupted by Ctrl-C {}", describe_when(at_ns, win_start))
+        }
+        End::AgentLost { why, at_ns } => format!(
+            "error: lost the agent at {agent} {} ({why}); the driver's figures up to then \
+             are kept, the device's (CPU, board records, serve statistics) are lost",
+            describe_when(at_ns, win_start)
+        ),
+        End::Completed => match &report {
+            Some(r) if r.killed => format!(
+                "error: serve on {agent} did not stop within {STOP_GRACE:?} of SIGTERM and \
+                 was killed"
+            ),
+            Some(r) if !r.exit_success => {
+                format!(
+                    "error: serve on {agent} ended with {}{}",
+                    r.exit, r.stderr_note
+                )
+            }
+            _ => match status_from_report {
+                Some(e) => format!("error: {e}"),
+                None => "ok".into(),
+            },
+        },
+    };
+    joined.mark(row);
+    Ok(())
+}
+
+/// Waits until `until_ns` as the local `watch` does, exchanging timestamps with the agent
+/// as it goes (which also tells whether the agent and its child are alive).
+fn watch(
+    link: &mut AgentLink,
+    clients: &Clients,
+    until_ns: u64,
+    (t0, plan_end): (u64, u64),
+    bar: &ProgressBar,
+) -> End {
+    bar.set_length((plan_end - t0) / 1_000_000);
+    let mut next_exchange = now_ns();
+    loop {
+        let now = now_ns();
+        bar.set_position(now.saturating_sub(t0) / 1_000_000);
+        if now >= next_exchange {
+            match link.exchange(Phase::During, 1) {
+                Ok(Some(exit)) => return End::Crashed { exit, at_ns: now },
+                Ok(None) => {}
+                Err(e) => {
+                    return End::AgentLost {
+                        why: format!("{e:#}"),
+                        at_ns: now,
+                    }
+                }
+            }
+            next_exchange = now + DURING_EVERY.as_nanos() as u64;
+        }
+        if interrupt::interrupted() {
+            return End::Interrupted { at_ns: now };
+        }
+        if now >= until_ns || (until_ns == plan_end && clients.finished()) {
+            return End::Completed;
+        }
+        let next = next_exchange.min(until_ns);
+        std::thread::sleep(Duration::from_nanos(
+            next.saturating_sub(now_ns()).min(50_000_000),
+        ));
+    }
+}
+
+/// The boards' records on the driver's clock.
+fn board_records(r: &AgentReport, e: &ClockEstimate) -> Vec<BoardRecord> {
+    r.boards
+        .iter()
+        .map(|b| BoardRecord {
+            frames: b.frames.iter().map(|&(s, t)| (s, e.to_driver(t))).collect(),
+            commands: b
+                .commands
+                .iter()
+                .map(|(t, c)| (e.to_driver(*t), c.clone()))
+                .collect(),
+        })
+        .collect()
+}
+
+fn clock_join(e: &ClockEstimate, t: &Target) -> ClockJoin {
+    ClockJoin {
+        target: t.addr.clone(),
+        offset_ns: e.offset_ns.clamp(i64::MIN as i128, i64::MAX as i128) as i64,
+        drift_ppm: e.drift_ppm,
+        best_rtt_us: e.best_rtt_ns / 1_000,
+        exchanges: e.exchanges,
+        uncertainty_us: e.uncertainty_ns.div_ceil(1_000),
+    }
+}

@@ -1,0 +1,500 @@
+//! `esbench agent`: the device side of a remote run.
+//!
+//! It listens on a control port, and for each driver connection runs at most one model at a
+//! time: the virtual boards (or a real port it was given), `esbench serve --model M` as its
+//! child with the model's explicit settings, the child's CPU accounting and a floor probe
+//! over the measured window, exactly as the local driver does them; at `stop` it hands back
+//! everything with its own monotonic timestamps. It starts nothing but its own executable's
+//! `serve`, and refuses whatever is not a registered model or inside its directories.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use super::access::{token_matches, AllowList};
+use super::wire::{AgentReport, BoardLog, LineConn, Op, Reply, Request, StartSpec, PROTOCOL};
+use crate::bridge::stats::ServeStats;
+use crate::clock::now_ns;
+use crate::device::{DeviceConfig, VirtualBoard};
+use crate::driver::child::{free_ports, ServeChild, ServeCommand};
+use crate::driver::child_settings::{read_back, ChildSettings};
+use crate::driver::floor::probe_alongside;
+use crate::driver::http::HttpConn;
+use crate::metrics::machine::describe_machine;
+use crate::metrics::process::{cpu_row, lifetime_counters, CpuMonitor};
+use crate::scenario::Scenario;
+
+/// The test-only clock offset (ns, signed) added to every agent timestamp it hands out, to
+/// show the driver's clock join recovers it. Never set it outside tests.
+pub const TEST_CLOCK_OFFSET_ENV: &str = "ESBENCH_AGENT_TEST_CLOCK_OFFSET_NS";
+/// Test-only: the agent process exits this many ms after `measure` (an agent lost mid-run).
+pub const TEST_EXIT_AFTER_MEASURE_ENV: &str = "ESBENCH_AGENT_TEST_EXIT_AFTER_MEASURE_MS";
+
+/// CPU sampling interval, as the local driver's (10 Hz).
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+/// How long a child gets to stop after SIGTERM before SIGKILL, as the local driver's.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+/// A connection silent this long while a model runs counts as a lost driver: the model is
+/// stopped and the agent takes the next connection.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long serve may take to print its addresses and answer.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How the agent was started.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    pub listen: SocketAddr,
+    pub token: String,
+    pub allow: AllowList,
+    /// The esbench binary whose `serve` runs the models (this one).
+    pub exe: PathBuf,
+    /// Added to every timestamp handed out (test only; 0 otherwise).
+    pub clock_offset_ns: i64,
+    pub exit_after_measure: Option<Duration>,
+}
+
+/// A bound agent, ready to serve connections one after another.
+pub struct Agent {
+    cfg: AgentConfig,
+    listener: TcpListener,
+    runs: u64,
+}
+
+impl Agent {
+    pub fn bind(cfg: AgentConfig) -> Result<Agent> {
+        let listener = TcpListener::bind(cfg.listen)
+            .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+        Ok(Agent {
+            cfg,
+            listener,
+            runs: 0,
+        })
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves connections one at a time, forever. A connection's failure ends only it.
+    pub fn serve_forever(&mut self) -> Result<()> {
+        loop {
+            let (stream, peer) = match self.listener.accept() {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("agent: accept failed: {e}");
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            };
+            if let Err(e) = self.session(stream) {
+                eprintln!("agent: connection from {peer} ended: {e:#}");
+            }
+        }
+    }
+
+    fn session(&mut self, stream: TcpStream) -> Result<()> {
+        stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
+        let _ = stream.set_nodelay(true);
+        let mut conn = LineConn::new(stream)?;
+        let mut run: Option<ModelRun> = None;
+        let mut report: Option<AgentReport> = None;
+        loop {
+            let Some(line) = conn.recv_line()? else {
+                return Ok(());
+            };
+            let reply = match self.authorised(&line) {
+                Err(e) => Reply::Error {
+                    error: format!("{e:#}"),
+                },
+                Ok(req) => {
+                    self.act(req.op, &mut run, &mut report)
+                        .unwrap_or_else(|e| Reply::Error {
+                            error: format!("{e:#}"),
+                        })
+                }
+            };
+            conn.send(&reply)?;
+        }
+        // `run` drops here on any exit: the child is stopped and the boards closed.
+    }
+
+    /// Parses a line into a request carrying the right token, or says why not.
+    fn authorised(&self, line: &str) -> Result<Request> {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| anyhow::anyhow!("refused: the request is not JSON ({e})"))?;
+        match value.get("token").and_then(|t| t.as_str()) {
+            None => bail!("refused: the request carries no token"),
+            Some(t) if !token_matches(&self.cfg.token, t) => {
+                bail!("refused: wrong token")
+            }
+            Some(_) => {}
+        }
+        serde_json::from_value(value)
+            .map_err(|e| anyhow::anyhow!("refused: not a request this agent knows ({e})"))
+    }
+
+    fn act(
+        &mut self,
+        op: Op,
+        run: &mut Option<ModelRun>,
+        report: &mut Option<AgentReport>,
+    ) -> Result<Reply> {
+        let now = |off| shift(now_ns(), off);
+        let off = self.cfg.clock_offset_ns;
+        Ok(match op {
+            Op::Hello => Reply::Hello {
+                protocol: PROTOCOL.into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                machine: describe_machine(),
+                pid: std::process::id(),
+            },
+            Op::Time => {
+                let agent_ns = now(off);
+                let child_exit = match run {
+                    Some(r) => r.exit_seen()?,
+                    None => None,
+                };
+                Reply::Time {
+                    agent_ns,
+                    child_exit,
+                }
+            }
+            Op::Start(spec) => {
+                if run.is_some() {
+                    bail!("refused: a model is already running on this connection");
+                }
+                self.runs += 1;
+                let r = ModelRun::start(&self.cfg, &spec, self.runs)?;
+                let reply = Reply::Started {
+                    ports: r.child.addrs.iter().map(|a| a.port()).collect(),
+                    pid: r.child.pid,
+                };
+                *report = None;
+                *run = Some(r);
+                reply
+            }
+            Op::Measure { duration_ns } => {
+                let r = run.as_mut().context("refused: `measure` before `start`")?;
+                let reply = r.measure(duration_ns, off)?;
+                if let Some(after) = self.cfg.exit_after_measure {
+                    std::thread::spawn(move || {
+                        std::thread::sleep(after);
+                        eprintln!("agent: test hook: exiting mid-run");
+                        std::process::exit(9);
+                    });
+                }
+                reply
+            }
+            Op::Stop => {
+                if let Some(r) = run.take() {
+                    *report = Some(r.stop(off)?);
+                }
+                let r = report.clone().context("refused: `stop` before `start`")?;
+                Reply::Stopped(Box::new(r))
+            }
+        })
+    }
+}
+
+/// `t` plus the test offset.
+fn shift(t: u64, off: i64) -> u64 {
+    t.saturating_add_signed(off)
+}
+
+/// The floor probe thread beside the model and its stop flag.
+type FloorProbe = (JoinHandle<Vec<(u64, u64)>>, Arc<AtomicBool>);
+
+/// One model running on the agent.
+struct ModelRun {
+    boards: Vec<VirtualBoard>,
+    child: ServeChild,
+    stats_path: PathBuf,
+    spawned_ns: u64,
+    settings: ChildSettings,
+    watchdog_period: Duration,
+    monitor: Option<CpuMonitor>,
+    window_start_ns: u64,
+    probe: Option<FloorProbe>,
+    exit_at_ns: Option<u64>,
+}
+
+impl ModelRun {
+    fn start(cfg: &AgentConfig, spec: &StartSpec, n: u64) -> Result<ModelRun> {
+        // Every check comes before anything is started.
+        if crate::models::find(&spec.model).is_none() {
+            let known: Vec<&str> = crate::models::ALL.iter().map(|m| m.name).collect();
+            bail!(
+                "refused: unknown model {:?}; this agent has: {}",
+                spec.model,
+                known.join(", ")
+            );
+        }
+        let dir = match &spec.out_dir {
+            Some(d) => cfg.allow.out_dir(d)?,
+            None => cfg.allow.dirs()[0].join(format!("run-{}-{n}", std::process::id())),
+        };
+        let serial = match &spec.serial {
+            Some(p) => Some(cfg.allow.serial(p)?),
+            None => cfg.allow.serials().first().cloned(),
+        };
+        let mut scenario = Scenario::from_str_named(&spec.scenario_text, "the driver's scenario")
+            .map_err(|e| anyhow::anyhow!("refused: {e}"))?;
+        if let Some(rec) = scenario.boards.recording.clone() {
+            scenario.boards.recording = Some(cfg.allow.input_file(&rec)?);
+        }
+        let inject = crate::bridge::inject::parse_all(&spec.inject)
+            .map_err(|e| anyhow::anyhow!("refused: inject: {e}"))?;
+        let inject: Vec<String> = inject
+            .iter()
+            .filter(|f| f.is_bridge_side())
+            .map(|f| f.to_string())
+            .collect();
+
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let scenario_path = dir.join("scenario.toml");
+        write_scenario_copy(&scenario, &scenario_path)?;
+        let stats_path = dir.join(format!("serve-stats-{}.json", spec.model));
+        let _ = std::fs::remove_file(&stats_path);
+
+        let mut boards = Vec::new();
+        let serials = match serial {
+            Some(p) => vec![p],
+            None => {
+                for i in 0..scenario.boards.count {
+                    boards.push(
+                        VirtualBoard::start(DeviceConfig::from_scenario(&scenario, i))
+                            .with_context(|| format!("cannot start virtual board {i}"))?,
+                    );
+                }
+                boards.iter().map(|b| b.path().to_path_buf()).collect()
+            }
+        };
+        let host = cfg.listen.ip();
+        let base = free_ports_on(host, serials.len())?;
+        let settings = ChildSettings {
+            timer_slack_ns: spec.timer_slack_ns,
+            cpus: spec.cpus.clone(),
+        };
+        let cmd = ServeCommand {
+            exe: cfg.exe.clone(),
+            model: spec.model.clone(),
+            serials,
+            listen: SocketAddr::new(host, base),
+            scenario: Some(scenario_path),
+            stats_out: stats_path.clone(),
+            settings: settings.clone(),
+            inject,
+        };
+        let spawned_ns = now_ns();
+        let mut child = ServeChild::spawn(&cmd, READY_TIMEOUT)?;
+        wait_until_answering(&mut child, READY_TIMEOUT)?;
+        eprintln!(
+            "agent: {} started (pid {}) on {:?}",
+            spec.model, child.pid, child.addrs
+        );
+        Ok(ModelRun {
+            boards,
+            child,
+            stats_path,
+            spawned_ns,
+            settings,
+            watchdog_period: Duration::from_nanos(crate::driver::pace::ms_to_ns(
+                scenario.workload.watchdog_period_ms,
+            )),
+            monitor: None,
+            window_start_ns: 0,
+            probe: None,
+            exit_at_ns: None,
+        })
+    }
+
+    /// `Some(exit)` once the child has ended; remembers when it was first seen.
+    fn exit_seen(&mut self) -> Result<Option<String>> {
+        let e = self.child.exited()?;
+        if e.is_some() && self.exit_at_ns.is_none() {
+            self.exit_at_ns = Some(now_ns());
+        }
+        Ok(e.map(|e| e.to_string()))
+    }
+
+    fn measure(&mut self, duration_ns: u64, off: i64) -> Result<Reply> {
+        if self.monitor.is_some() {
+            bail!("refused: already measuring");
+        }
+        self.monitor = Some(CpuMonitor::start(self.child.pid, SAMPLE_EVERY)?);
+        self.window_start_ns = now_ns();
+        // The floor under this model's load, on the device, over the window (driver::floor).
+        let stop = Arc::new(AtomicBool::new(false));
+        let (settings, period) = (self.settings.clone(), self.watchdog_period);
+        let start =
+            self.window_start_ns + crate::driver::floor::random_phase_ns(period.as_nanos() as u64);
+        let end = self.window_start_ns + duration_ns;
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("floor-alongside".into())
+            .spawn(move || {
+                let _ = settings.apply_to_calling_thread();
+                probe_alongside(period, start, end, || flag.load(Ordering::SeqCst))
+            })
+            .context("cannot start the floor probe thread")?;
+        self.probe = Some((handle, stop));
+        let seen = read_back(self.child.pid);
+        Ok(Reply::Measuring {
+            agent_ns: shift(self.window_start_ns, off),
+            timerslack_ns: seen.timerslack_ns,
+            cpus_allowed: seen.cpus_allowed,
+            nice: seen.nice,
+        })
+    }
+
+    fn stop(mut self, off: i64) -> Result<AgentReport> {
+        let window_end = now_ns();
+        let crashed = self.exit_seen()?.is_some();
+        let window_cpu = self
+            .monitor
+            .take()
+            .map(CpuMonitor::finish)
+            .unwrap_or_default();
+        let floor_ticks = match self.probe.take() {
+            Some((h, stop)) => {
+                stop.store(true, Ordering::SeqCst);
+                h.join().unwrap_or_default()
+            }
+            None => Vec::new(),
+        };
+        let (exit, rusage, killed) = self.child.stop(STOP_GRACE)?;
+        let lifetime_wall_s = (now_ns() - self.spawned_ns) as f64 / 1e9;
+        let mut counters: BTreeMap<String, u64> = BTreeMap::new();
+        for (k, v) in lifetime_counters(&window_cpu, Some(&rusage), lifetime_wall_s) {
+            counters.insert(k.into(), v);
+        }
+        let mut boards = Vec::new();
+        for b in std::mem::take(&mut self.boards) {
+            boards.push(BoardLog {
+                frames: b
+                    .frame_times()
+                    .into_iter()
+                    .map(|(s, t)| (s, shift(t, off)))
+                    .collect(),
+                commands: b
+                    .commands()
+                    .into_iter()
+                    .map(|(t, c)| {
+                        let mut bytes = Vec::new();
+                        c.encode(&mut bytes);
+                        (shift(t, off), bytes)
+                    })
+                    .collect(),
+            });
+            if let Ok(st) = b.stop() {
+                *counters.entry("board_frames_written".into()).or_default() += st.frames_written;
+                *counters.entry("board_frames_dropped".into()).or_default() += st.frames_dropped;
+            }
+        }
+        let (stats, stats_error) = match read_stats(&self.stats_path) {
+            Ok(mut s) => {
+                shift_stats(&mut s, off);
+                (Some(s), None)
+            }
+            Err(e) => (None, Some(format!("{e:#}"))),
+        };
+        Ok(AgentReport {
+            exit: exit.to_string(),
+            exit_success: exit.success(),
+            killed,
+            crashed,
+            exit_at_ns: self.exit_at_ns.map(|t| shift(t, off)),
+            stderr_note: self.child.stderr_note(),
+            cpu: cpu_row(&window_cpu, Some(&rusage)),
+            counters,
+            window_agent_ns: (shift(self.window_start_ns, off), shift(window_end, off)),
+            boards,
+            floor_ticks: floor_ticks
+                .into_iter()
+                .map(|(d, l)| (shift(d, off), l))
+                .collect(),
+            stats,
+            stats_error,
+        })
+    }
+}
+
+/// Shifts the bridge's own timestamps (ingest arrivals, watchdog deadlines) like the rest.
+fn shift_stats(s: &mut ServeStats, off: i64) {
+    for b in &mut s.boards {
+        for e in &mut b.ingest {
+            e.1 = shift(e.1, off);
+        }
+        if let Some(log) = &mut b.watchdog_log {
+            for t in log {
+                t.0 = shift(t.0, off);
+            }
+        }
+    }
+}
+
+fn read_stats(path: &Path) -> Result<ServeStats> {
+    let text = std::fs::read(path)
+        .with_context(|| format!("serve wrote no statistics to {}", path.display()))?;
+    let _ = std::fs::remove_file(path);
+    serde_json::from_slice(&text).context("serve's statistics file is not valid ServeStats JSON")
+}
+
+/// The scenario as the child reads it: the driver's text, with a replay's recording given
+/// as the resolved path on this machine.
+fn write_scenario_copy(s: &Scenario, path: &Path) -> Result<()> {
+    let mut value: toml::Table =
+        toml::from_str(&s.text).context("the scenario text is not TOML")?;
+    if let Some(rec) = &s.boards.recording {
+        if let Some(toml::Value::Table(boards)) = value.get_mut("boards") {
+            boards.insert(
+                "recording".into(),
+                toml::Value::String(rec.display().to_string()),
+            );
+        }
+    }
+    let text = toml::to_string(&value).context("cannot write the scenario copy")?;
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Waits until every board's HTTP port answers a request (any answer will do).
+fn wait_until_answering(child: &mut ServeChild, timeout: Duration) -> Result<()> {
+    let deadline = now_ns() + timeout.as_nanos() as u64;
+    for addr in child.addrs.clone() {
+        let mut conn = HttpConn::new(addr, Duration::from_secs(2));
+        while conn.get("/poll", || {}).is_err() {
+            if let Some(exit) = child.exited()? {
+                bail!(
+                    "serve exited before answering ({exit}){}",
+                    child.stderr_note()
+                );
+            }
+            if now_ns() > deadline {
+                bail!("serve did not answer on {addr} within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    Ok(())
+}
+
+/// A base port with `count` consecutive ports free on `host` (the driver's `free_ports`
+/// checks loopback; the agent's bridge listens where the agent does).
+fn free_ports_on(host: std::net::IpAddr, count: usize) -> Result<u16> {
+    for _ in 0..50 {
+        let base = free_ports(count)?;
+        let all_free =
+            (0..count as u16).all(|i| TcpListener::bind(SocketAddr::new(host, base + i)).is_ok());
+        if all_free {
+            return Ok(base);
+        }
+    }
+    bail!("no {count} consecutive free ports on {host}")
+}
