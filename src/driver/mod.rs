@@ -16,6 +16,7 @@ pub mod model_run;
 pub mod pace;
 pub mod pollbody;
 pub mod remote_run;
+pub mod remote_table;
 pub mod routes;
 pub mod session;
 pub mod table;

@@ -159,7 +159,8 @@ pub fn render(r: &Results) -> String {
             cell(&m.poll_latency, |s| s.max),
             cell(&m.poll_service, |s| s.p50),
             pcell(&m.poll_service, 0.99, |s| s.p99),
-            pcell(&m.staleness, 0.99, |s| s.p99),
+            super::remote_table::swamped_cell(m, m.staleness.count, m.staleness.p99)
+                .unwrap_or_else(|| pcell(&m.staleness, 0.99, |s| s.p99)),
             excess_cell(&m.staleness_excess),
             cell(&m.watchdog_lateness, |s| s.p50),
             pcell(&m.watchdog_lateness, 0.99, |s| s.p99),
@@ -201,6 +202,9 @@ pub fn render(r: &Results) -> String {
     }
     if out.contains('*') {
         out.push_str("* fewer than 1/(1−q) samples: that percentile is the max\n");
+    }
+    for line in super::remote_table::lines(r) {
+        let _ = writeln!(out, "{line}");
     }
     if r.models.iter().any(|m| m.watchdog_lateness.count >= 10) {
         out.push_str(

@@ -102,6 +102,14 @@ pub fn context(r: &Results) -> String {
     for (k, v) in rows {
         h.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", esc(k), esc(&v)));
     }
+    if let Some(t) = &r.target_machine {
+        // Remote mode: the rows above are the driver's machine (clients, floors).
+        let v = format!(
+            "{} — {}, {} logical cores, {} / {} (the host above ran the clients)",
+            t.hostname, t.cpu_model, t.logical_cores, t.os, t.kernel
+        );
+        h.push_str(&format!("<dt>models ran on</dt><dd>{}</dd>\n", esc(&v)));
+    }
     h.push_str("</dl>\n");
     if !s.text.is_empty() {
         h.push_str(&format!(
