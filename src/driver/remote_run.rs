@@ -71,8 +71,10 @@ pub fn notes() -> Vec<String> {
     };
     vec![format!(
         "remote: the models ran on {} ({}, {} cores) via the agent at {}; the Scratch \
-         clients, the idle timer floor and the CPU floor ran on the driver's machine; \
-         staleness and command latency cross the two clocks (each row's clock_join has the ±)",
+         clients and the idle timer floor ran on the driver's machine, the timer floor \
+         beside each model on the device; no CPU floor is measured (it would be the \
+         driver's); staleness and command latency cross the two clocks (each row's \
+         clock_join has the ±)",
         m.hostname, m.cpu_model, m.logical_cores, t.addr
     )]
 }

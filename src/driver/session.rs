@@ -326,7 +326,11 @@ pub fn run_scenario(
     }
     // The CPU floor after the models (same run, same CPUs as the models), so it neither
     // lengthens the wait before the first model nor disturbs the idle timer floor.
-    if !interrupt::interrupted() && !results.models.is_empty() {
+    // Not in remote mode: it would be the driver's machine's floor, not the device's.
+    if !interrupt::interrupted()
+        && !results.models.is_empty()
+        && super::remote_run::target().is_none()
+    {
         bar.set_message(format!("CPU floor: {floor_s:.0} s floor child"));
         let cpus = child_cpus.as_deref();
         super::cpu_floor::record_in(&mut results.floor, &opts.exe, &s, floor_s, cpus, &mut notes);
