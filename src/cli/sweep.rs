@@ -77,11 +77,20 @@ pub struct SweepArgs {
     #[arg(long, value_name = "SWEEP_JSON_OR_DIR",
           conflicts_with_all = ["scenario", "set", "with", "models", "quick", "duration", "out", "pin"])]
     pub resume: Option<PathBuf>,
+    /// Run every point's models on a remote `esbench agent` at HOST:PORT (docs/remote.md).
+    #[arg(long, value_name = "HOST:PORT", requires = "token_file")]
+    pub target: Option<String>,
+    /// The file holding the agent's token.
+    #[arg(long, value_name = "FILE", requires = "target")]
+    pub token_file: Option<PathBuf>,
 }
 
 pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
     if let Some(from) = &args.from {
         return render_from(from);
+    }
+    if let (Some(addr), Some(file)) = (&args.target, &args.token_file) {
+        super::agent::connect_target(addr, file)?;
     }
     if let Some(dir) = &args.resume {
         return resume(dir, args.dry_run);
