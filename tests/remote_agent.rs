@@ -160,3 +160,29 @@ fn a_lost_agent_fails_its_row_and_a_restarted_one_serves_the_next_model() {
     assert_eq!(rows[1]["status"], "ok", "{log}");
     assert!(rows[1]["staleness"]["count"].as_u64().unwrap() > 30);
 }
+
+#[test]
+fn a_second_driver_is_told_the_agent_is_busy_and_the_first_ones_model_is_stopped_when_it_goes() {
+    let s = Scratch::new();
+    let agent = AgentProc::start(&s, &[], "127.0.0.1:0", &[]);
+    let mut first = Raw::connect(&agent.addr);
+    let started = first.ask(&start_line(&s, "threads", ""));
+    assert_eq!(started["reply"], "started", "{started}");
+    assert_eq!(agent.children().len(), 1, "one serve child");
+    let mut second = Raw::connect(&agent.addr);
+    let e = error_of(&second.ask(&start_line(&s, "smol", "")));
+    assert!(e.contains("busy"), "{e}");
+    assert_eq!(agent.children().len(), 1, "still one");
+    // The first driver vanishes: its model is stopped and the agent is free again.
+    drop(first);
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    while !agent.children().is_empty() && std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        agent.children().is_empty(),
+        "the lost driver's model still runs"
+    );
+    let again = second.ask(&start_line(&s, "smol", ""));
+    assert_eq!(again["reply"], "started", "{again}");
+}

@@ -25,7 +25,8 @@ Then, on the laptop: esbench run --target DEVICE:7878 --token-file t
 
 The agent starts only esbench's own models (`esbench models`), never a command the driver
 names, and refuses any path outside its --dir directories and --serial ports. It prints
-`agent: listening on ADDR` once ready and serves one driver connection at a time.")]
+`agent: listening on ADDR` once ready and runs one model at a time (a second driver is
+told the agent is busy).")]
 pub struct AgentArgs {
     /// Control address; the bridge under test listens on the same IP.
     #[arg(long, default_value = "127.0.0.1:7878")]

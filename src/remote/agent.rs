@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -59,11 +59,29 @@ pub struct AgentConfig {
     pub exit_after_measure: Option<Duration>,
 }
 
-/// A bound agent, ready to serve connections one after another.
+/// A bound agent. Each connection gets its own thread (so a second driver hears "busy"
+/// instead of hanging), but only one model runs at a time: two models on one small board
+/// would measure each other.
 pub struct Agent {
-    cfg: AgentConfig,
+    shared: Arc<Shared>,
     listener: TcpListener,
-    runs: u64,
+}
+
+struct Shared {
+    cfg: AgentConfig,
+    /// Model runs started so far (names their scratch directories).
+    runs: AtomicU64,
+    /// True while some connection has a model running.
+    busy: AtomicBool,
+}
+
+/// Clears `busy` when the model run holding it ends, however it ends.
+struct BusyGuard<'a>(&'a AtomicBool);
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Agent {
@@ -71,9 +89,12 @@ impl Agent {
         let listener = TcpListener::bind(cfg.listen)
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
         Ok(Agent {
-            cfg,
+            shared: Arc::new(Shared {
+                cfg,
+                runs: AtomicU64::new(0),
+                busy: AtomicBool::new(false),
+            }),
             listener,
-            runs: 0,
         })
     }
 
@@ -81,7 +102,7 @@ impl Agent {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Serves connections one at a time, forever. A connection's failure ends only it.
+    /// Serves connections, forever. A connection's failure ends only it.
     pub fn serve_forever(&mut self) -> Result<()> {
         loop {
             let (stream, peer) = match self.listener.accept() {
@@ -92,17 +113,29 @@ impl Agent {
                     continue;
                 }
             };
-            if let Err(e) = self.session(stream) {
-                eprintln!("agent: connection from {peer} ended: {e:#}");
+            let shared = self.shared.clone();
+            // The session thread also spawns the model's child, whose PR_SET_PDEATHSIG fires
+            // when this thread ends: the session outlives its child by construction.
+            let spawned = std::thread::Builder::new()
+                .name("agent-session".into())
+                .spawn(move || {
+                    if let Err(e) = shared.session(stream) {
+                        eprintln!("agent: connection from {peer} ended: {e:#}");
+                    }
+                });
+            if let Err(e) = spawned {
+                eprintln!("agent: cannot serve {peer}: {e}");
             }
         }
     }
+}
 
-    fn session(&mut self, stream: TcpStream) -> Result<()> {
+impl Shared {
+    fn session(&self, stream: TcpStream) -> Result<()> {
         stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
         let _ = stream.set_nodelay(true);
         let mut conn = LineConn::new(stream)?;
-        let mut run: Option<ModelRun> = None;
+        let mut run: Option<(ModelRun, BusyGuard)> = None;
         let mut report: Option<AgentReport> = None;
         loop {
             let Some(line) = conn.recv_line()? else {
@@ -139,10 +172,10 @@ impl Agent {
             .map_err(|e| anyhow::anyhow!("refused: not a request this agent knows ({e})"))
     }
 
-    fn act(
-        &mut self,
+    fn act<'a>(
+        &'a self,
         op: Op,
-        run: &mut Option<ModelRun>,
+        run: &mut Option<(ModelRun, BusyGuard<'a>)>,
         report: &mut Option<AgentReport>,
     ) -> Result<Reply> {
         let now = |off| shift(now_ns(), off);
@@ -157,7 +190,7 @@ impl Agent {
             Op::Time => {
                 let agent_ns = now(off);
                 let child_exit = match run {
-                    Some(r) => r.exit_seen()?,
+                    Some((r, _)) => r.exit_seen()?,
                     None => None,
                 };
                 Reply::Time {
@@ -169,18 +202,22 @@ impl Agent {
                 if run.is_some() {
                     bail!("refused: a model is already running on this connection");
                 }
-                self.runs += 1;
-                let r = ModelRun::start(&self.cfg, &spec, self.runs)?;
+                if self.busy.swap(true, Ordering::SeqCst) {
+                    bail!("refused: busy: another driver's model is running on this agent");
+                }
+                let guard = BusyGuard(&self.busy);
+                let n = self.runs.fetch_add(1, Ordering::SeqCst) + 1;
+                let r = ModelRun::start(&self.cfg, &spec, n)?;
                 let reply = Reply::Started {
                     ports: r.child.addrs.iter().map(|a| a.port()).collect(),
                     pid: r.child.pid,
                 };
                 *report = None;
-                *run = Some(r);
+                *run = Some((r, guard));
                 reply
             }
             Op::Measure { duration_ns } => {
-                let r = run.as_mut().context("refused: `measure` before `start`")?;
+                let (r, _) = run.as_mut().context("refused: `measure` before `start`")?;
                 let reply = r.measure(duration_ns, off)?;
                 if let Some(after) = self.cfg.exit_after_measure {
                     std::thread::spawn(move || {
@@ -192,7 +229,7 @@ impl Agent {
                 reply
             }
             Op::Stop => {
-                if let Some(r) = run.take() {
+                if let Some((r, _guard)) = run.take() {
                     *report = Some(r.stop(off)?);
                 }
                 let r = report.clone().context("refused: `stop` before `start`")?;
