@@ -69,8 +69,10 @@ pub struct RunArgs {
     #[arg(long = "inject", value_name = "SPEC", value_parser = parse_fault)]
     pub inject: Vec<String>,
     /// Run the models on a remote `esbench agent` at HOST:PORT (the device), with the
-    /// Scratch clients here; see docs/remote.md. Needs --token-file.
-    #[arg(long, value_name = "HOST:PORT", requires = "token_file")]
+    /// Scratch clients here; see docs/remote.md. Needs --token-file. Not with --profile or
+    /// --pin, which act on this machine's processes.
+    #[arg(long, value_name = "HOST:PORT", requires = "token_file",
+          conflicts_with_all = ["profile", "pin"])]
     pub target: Option<String>,
     /// The file holding the agent's token (its first line).
     #[arg(long, value_name = "FILE", requires = "target")]
