@@ -56,6 +56,19 @@ fn refusals_are_clear_and_start_nothing() {
     assert!(!outside.path().join("x").exists());
     let ok = c.ask(&format!(r#"{{"token":"{TOKEN}","op":"time"}}"#));
     assert_eq!(ok["reply"], "time", "{ok}");
+
+    // A line longer than any request (1 MiB) ends that connection, not the agent.
+    {
+        use std::io::{Read, Write};
+        let mut big = std::net::TcpStream::connect(&agent.addr).unwrap();
+        big.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let _ = big.write_all(&vec![b'a'; 3 << 20]);
+        let mut rest = Vec::new();
+        let _ = big.read_to_end(&mut rest);
+        assert!(rest.is_empty(), "an answer to an oversized line");
+    }
+    let ok = Raw::connect(&agent.addr).ask(&format!(r#"{{"token":"{TOKEN}","op":"time"}}"#));
+    assert_eq!(ok["reply"], "time", "{ok}");
 }
 
 #[test]

@@ -18,7 +18,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use super::access::{token_matches, AllowList};
-use super::wire::{AgentReport, BoardLog, LineConn, Op, Reply, Request, StartSpec, PROTOCOL};
+use super::wire::{
+    AgentReport, BoardLog, LineConn, Op, Reply, Request, StartSpec, MAX_REQUEST_LINE, PROTOCOL,
+};
 use crate::bridge::stats::ServeStats;
 use crate::clock::now_ns;
 use crate::device::{DeviceConfig, VirtualBoard};
@@ -134,7 +136,7 @@ impl Shared {
     fn session(&self, stream: TcpStream) -> Result<()> {
         stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
         let _ = stream.set_nodelay(true);
-        let mut conn = LineConn::new(stream)?;
+        let mut conn = LineConn::new(stream, MAX_REQUEST_LINE)?;
         let mut run: Option<(ModelRun, BusyGuard)> = None;
         let mut report: Option<AgentReport> = None;
         loop {

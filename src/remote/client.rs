@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use super::clock_sync::{ClockBook, Exchange, Phase};
-use super::wire::{AgentReport, LineConn, Op, Reply, Request, StartSpec, PROTOCOL};
+use super::wire::{AgentReport, LineConn, Op, Reply, Request, StartSpec, MAX_REPLY_LINE, PROTOCOL};
 use crate::clock::now_ns;
 use crate::metrics::results::Machine;
 
@@ -69,7 +69,7 @@ impl AgentLink {
         let _ = stream.set_nodelay(true);
         let peer = stream.peer_addr()?;
         let mut link = AgentLink {
-            conn: LineConn::new(stream)?,
+            conn: LineConn::new(stream, MAX_REPLY_LINE)?,
             token: target.token.clone(),
             peer,
             machine: Machine::default(),

@@ -21,9 +21,12 @@ use crate::metrics::results::{Cpu, Machine};
 /// each other instead of misreading.
 pub const PROTOCOL: &str = "esbench.remote/1";
 
-/// Longest line accepted either way (a board's frame log at 40 Hz for a long window is
-/// large; 256 MiB is far beyond any sane one and still bounds a hostile peer).
-pub const MAX_LINE: u64 = 256 << 20;
+/// Longest reply line the driver accepts (a board's frame log at 40 Hz for a long window is
+/// large; 256 MiB is far beyond any sane one and still bounds a broken peer).
+pub const MAX_REPLY_LINE: u64 = 256 << 20;
+/// Longest request line the agent accepts: requests hold at most a scenario's text, so
+/// 1 MiB is plenty, and a peer without the token cannot make the agent hold more.
+pub const MAX_REQUEST_LINE: u64 = 1 << 20;
 
 /// One request: the token and what is asked.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -140,16 +143,19 @@ pub struct BoardLog {
 pub struct LineConn {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
+    max_line: u64,
 }
 
 impl LineConn {
-    pub fn new(stream: TcpStream) -> Result<LineConn> {
+    /// A connection that accepts incoming lines of up to `max_line` bytes.
+    pub fn new(stream: TcpStream, max_line: u64) -> Result<LineConn> {
         let writer = stream
             .try_clone()
             .context("cannot clone the control socket")?;
         Ok(LineConn {
             reader: BufReader::new(stream),
             writer,
+            max_line,
         })
     }
 
@@ -170,15 +176,15 @@ impl LineConn {
     pub fn recv_line(&mut self) -> Result<Option<String>> {
         let mut buf = Vec::new();
         let n = (&mut self.reader)
-            .take(MAX_LINE + 1)
+            .take(self.max_line + 1)
             .read_until(b'\n', &mut buf)
             .context("the control connection is gone (read failed)")?;
         if n == 0 {
             return Ok(None);
         }
         if buf.last() != Some(&b'\n') {
-            if n as u64 > MAX_LINE {
-                bail!("a control line is longer than {MAX_LINE} bytes");
+            if n as u64 > self.max_line {
+                bail!("a control line is longer than {} bytes", self.max_line);
             }
             bail!("the control connection ended in the middle of a line");
         }
