@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::metrics::{observe, Kind, MetricDef, RunObs, METRICS};
+use super::metrics::{kind, metrics, observe, Kind, MetricDef, RunObs};
 use super::stats::{median, percentile_interval, resampled_median, Rng};
 use super::thresholds::{Band, Mode, Thresholds};
 use crate::metrics::results::Results;
@@ -447,7 +447,7 @@ fn compare_model(
             return Ok(());
         }
     }
-    for def in METRICS {
+    for def in metrics() {
         rows.push(compare_metric(model, def, &base_ok, &cur_ok, opts, notes)?);
     }
     Ok(())
@@ -586,8 +586,8 @@ fn compare_metric(
     let mut row = Row {
         model: model.into(),
         metric: def.key.into(),
-        unit: def.unit.into(),
-        kind: def.kind(),
+        unit: def.unit.symbol().into(),
+        kind: kind(def),
         baseline: (!base.is_empty()).then(|| median(&values(&base))),
         current: (!cur.is_empty()).then(|| median(&values(&cur))),
         baseline_ci: None,
@@ -601,7 +601,7 @@ fn compare_metric(
         note: None,
     };
     if base.is_empty() {
-        row.note = Some(if def.kind() == Kind::Count {
+        row.note = Some(if kind(def) == Kind::Count {
             "not recorded in the baseline (made before this counter existed?)".into()
         } else {
             "no data in the baseline".into()
@@ -615,7 +615,7 @@ fn compare_metric(
         row.note = Some("measured in the baseline, no data in the current runs".into());
         return Ok(row);
     }
-    if def.kind() == Kind::Count {
+    if kind(def) == Kind::Count {
         judge_count(&mut row, &values(&base), &values(&cur));
         return Ok(row);
     }

@@ -15,7 +15,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection, Transaction};
 
 use crate::metrics::results::Results;
-use crate::report::figures::{ModelFigures, COLUMNS};
+use crate::report::figures::ModelFigures;
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -395,10 +395,8 @@ pub fn list_runs(conn: &Connection, filter: &Filter) -> Result<Vec<RunRow>> {
 
 /// Display heading of a stored figure (shared with the report's column headings).
 pub fn heading(key: &str) -> &'static str {
-    COLUMNS
-        .iter()
-        .find(|c| c.key == key)
-        .map(|c| c.heading)
+    crate::metrics::figures::figure(key)
+        .map(|f| f.label)
         .unwrap_or("?")
 }
 

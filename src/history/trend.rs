@@ -9,7 +9,7 @@ use plotters::prelude::*;
 use super::{heading, RunRow};
 use crate::metrics::results::write_atomic;
 use crate::report::chart::{self, err, LegendEntry};
-use crate::report::figures::{display, COLUMNS};
+use crate::report::figures::{column_index, display, COLUMNS};
 use crate::report::format::{esc, short_commit, utc};
 use crate::report::page;
 
@@ -189,7 +189,7 @@ pub fn table_html(runs: &[RunRow]) -> String {
                 esc(&m.model)
             ));
             for key in TREND_FIGURES {
-                let col = COLUMNS.iter().find(|c| c.key == key).expect("known key");
+                let col = &COLUMNS[column_index(key).expect("known key")];
                 s.push_str(&format!("<td>{}</td>", esc(&display(col, m.get(key)))));
             }
             s.push_str(&format!(

@@ -84,7 +84,7 @@ pub fn absolute_band(c: &Column, floor_p50_us: f64) -> f64 {
         Unit::Micros => floor_p50_us.max(20.0),
         Unit::CpuPercent => 0.1,
         Unit::Kib => 256.0,
-        Unit::PerSecond | Unit::Count => 0.0,
+        Unit::PerSecond | Unit::Count | Unit::Ticks => 0.0,
     }
 }
 
@@ -161,10 +161,7 @@ pub fn compare(a: &Results, b: &Results) -> Comparison {
         let changes = COMPARED
             .iter()
             .map(|key| {
-                let ci = COLUMNS
-                    .iter()
-                    .position(|c| c.key == *key)
-                    .expect("known key");
+                let ci = figures::column_index(key).expect("known key");
                 let c = &COLUMNS[ci];
                 if !(ma.ok && mb.ok) {
                     return Change {
@@ -202,7 +199,7 @@ pub fn compare(a: &Results, b: &Results) -> Comparison {
 }
 
 fn column(key: &str) -> &'static Column {
-    COLUMNS.iter().find(|c| c.key == key).expect("known key")
+    &COLUMNS[figures::column_index(key).expect("known key")]
 }
 
 fn cell_text(key: &str, ch: &Change) -> (String, String) {
