@@ -399,6 +399,26 @@ fn view_class(v: Verdict) -> &'static str {
     }
 }
 
+/// The view's verdict line: check's headline, and a warning when no figure could be judged
+/// on rounds (then only the counts a healthy run keeps at zero were checked).
+fn view_headline(o: &Outcome) -> String {
+    let on_rounds = o
+        .rows
+        .iter()
+        .filter(|r| r.method.starts_with("rounds") && r.change.is_some())
+        .filter(|r| !matches!(r.verdict, Verdict::NotJudged | Verdict::NoData))
+        .count();
+    if on_rounds == 0 {
+        format!(
+            "{}: not enough rounds to judge any figure by its rounds, only the counts a \
+             healthy run keeps at zero were checked",
+            headline(o)
+        )
+    } else {
+        format!("{} ({on_rounds} judged on rounds)", headline(o))
+    }
+}
+
 /// The outcome of the comparison view (`esbench report A B`, A the first run) as an HTML
 /// fragment: one row per model and figure with both sides, their intervals, the change and
 /// its interval, how it was judged and the verdict with its reason. Rows without data on
@@ -419,7 +439,7 @@ pub fn view_html(o: &Outcome) -> String {
         "<p><b>{}</b></p>\n<div class=\"scroll\"><table class=\"compare\"><thead><tr>\
          <th>model</th><th>figure</th><th>A</th><th>B</th><th>change B/A [interval]</th>\
          <th>judged on</th><th>verdict</th></tr></thead><tbody>\n",
-        esc(&headline(o))
+        esc(&view_headline(o))
     );
     for r in o.rows.iter().filter(|r| r.verdict != Verdict::NoData) {
         let (ch, ci) = change(&r.change);
@@ -458,7 +478,7 @@ pub fn view_html(o: &Outcome) -> String {
 /// improvements explained, what was not judged and why, and the full table folded.
 pub fn view_markdown(o: &Outcome) -> String {
     let md = |s: String| s.replace('|', "\\|");
-    let mut out = format!("**{}** (A = baseline, B = current)\n\n", headline(o));
+    let mut out = format!("**{}** (A = baseline, B = current)\n\n", view_headline(o));
     for w in &o.warnings {
         out += &format!("> **Warning:** {w}\n\n");
     }
