@@ -99,14 +99,19 @@ fn single_run_report_has_every_part() {
 #[test]
 fn two_runs_get_a_comparison_and_both_sections() {
     let tmp = tempfile::tempdir().unwrap();
-    let a = fabricate_results(21);
+    // The comparison is check's judgement, on the rounds (issue 16).
+    let mut a = fabricate_results(21);
     let mut b = fabricate_results(22);
-    b.models[5].cpu.percent = a.models[5].cpu.percent * 4.0; // rayon got much worse
+    esbench::report::fixture::add_rounds(&mut a, 8, 1, 0.05);
+    esbench::report::fixture::add_rounds(&mut b, 8, 2, 0.05);
+    esbench::report::fixture::scale_cpu(&mut b, "rayon", 4.0); // rayon got much worse
     let out = out_dir(tmp.path(), "compare");
     let pa = save(tmp.path(), "a", &a);
     let pb = save(tmp.path(), "b", &b);
     let inputs = vec![(pa, a), (pb, b)];
-    let index = write_report(&inputs, &out).unwrap();
+    let index =
+        esbench::report::write_report_judged(&inputs, &out, Some(&esbench::cli::report::judge))
+            .unwrap();
     let html = std::fs::read_to_string(index).unwrap();
     assert!(html.contains("id=\"compare\""));
     assert!(html.contains("class=\"worse\""));
@@ -117,7 +122,7 @@ fn two_runs_get_a_comparison_and_both_sections() {
     assert!(out.join("b-cpu_over_time.svg").exists());
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("## Comparison"));
-    assert!(md.contains("**+300% worse**"), "{md}");
+    assert!(md.contains("**Worse:** rayon cpu.percent"), "{md}");
 }
 
 #[test]

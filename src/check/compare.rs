@@ -1,6 +1,21 @@
 //! The verdicts: for every model present on both sides and every compared figure, the change
-//! (current / baseline), its bootstrap confidence interval, the same for the figure divided by
-//! the floor of its own run, and improved / unchanged / regressed / not judged.
+//! (current / baseline), its confidence interval, the same for the figure divided by the floor
+//! of its own run, and improved / unchanged / regressed / not judged. This is the one judging
+//! path: `esbench check` and the comparison view of `esbench report A B` ([`compare_view`])
+//! both come here.
+//!
+//! When every run on both sides has rounds (`ModelResult::rounds`) and the figure is one a
+//! round keeps (CPU %, context switches/s, the p50 and p99 of a latency), it is judged on the
+//! rounds: with one run a side and the same rounds on both, paired by round index (the
+//! interval of the median of the per-round ratios current / baseline, so a machine that
+//! drifted during both runs alike cancels out); otherwise the two intervals of the median over
+//! rounds (the change runs from the current low end over the baseline high end to the current
+//! high end over the baseline low end). Intervals are the distribution-free order-statistic
+//! intervals of `metrics::rounds`; fewer than five values give a range, and a range is "not
+//! enough rounds to judge". Rounds carry no floor of their own, so this path does not
+//! normalise by the floor: the rounds' interleaving is what protects it from a drifting
+//! machine. Without rounds on both sides `check` falls back to what follows (its baseline of
+//! several runs keeps working), and the comparison view says "not enough rounds to judge".
 //!
 //! How the interval is made depends on what there is to resample, per side:
 //! - two or more runs: the runs are resampled with replacement and the median taken (the
@@ -32,10 +47,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::metrics::{observe, Kind, MetricDef, RunObs, METRICS};
+use super::metrics::{kind, metrics, observe, samples_beyond, Kind, MetricDef, RunObs};
 use super::stats::{median, percentile_interval, resampled_median, Rng};
 use super::thresholds::{Band, Mode, Thresholds};
+use crate::metrics::figures::RoundValue;
 use crate::metrics::results::Results;
+use crate::metrics::rounds::{Interval, MIN_FOR_INTERVAL};
 
 /// How the comparison is to be made.
 #[derive(Clone, Debug)]
@@ -138,13 +155,50 @@ pub fn compare(
     current: &[(PathBuf, Results)],
     opts: &Options,
 ) -> Result<Outcome> {
+    judge(baseline, current, opts, WithoutRounds::Bootstrap)
+}
+
+/// What a figure is judged by when one side has no rounds for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WithoutRounds {
+    /// `esbench check`: today's rule (a bootstrap over runs, or over one run's histogram).
+    Bootstrap,
+    /// The comparison view of two runs: "not enough rounds to judge". One run a side has no
+    /// run-to-run spread, and a histogram bootstrap sees only the noise inside the run, so
+    /// any verdict would be a guess.
+    NotJudged,
+}
+
+/// The comparison view: run `b` against run `a` (`esbench report A B`), by the same rules
+/// as `check`, on the rounds only.
+pub fn compare_view(
+    a: &(PathBuf, Results),
+    b: &(PathBuf, Results),
+    opts: &Options,
+) -> Result<Outcome> {
+    judge(
+        std::slice::from_ref(a),
+        std::slice::from_ref(b),
+        opts,
+        WithoutRounds::NotJudged,
+    )
+}
+
+fn judge(
+    baseline: &[(PathBuf, Results)],
+    current: &[(PathBuf, Results)],
+    opts: &Options,
+    without: WithoutRounds,
+) -> Result<Outcome> {
     let mut notes = Vec::new();
     let scenario = check_scenarios(baseline, current, &mut notes)?;
     check_settings(baseline, current, opts.allow_mixed, &mut notes)?;
     let models = common_models(baseline, current, opts.allow_missing_models, &mut notes)?;
     let mut rows = Vec::new();
     for model in &models {
-        compare_model(model, baseline, current, opts, &mut rows, &mut notes)?;
+        compare_model(
+            model, baseline, current, opts, without, &mut rows, &mut notes,
+        )?;
     }
     let mut shown_only: Vec<&str> = Vec::new();
     for r in rows
@@ -401,6 +455,7 @@ fn compare_model(
     baseline: &[(PathBuf, Results)],
     current: &[(PathBuf, Results)],
     opts: &Options,
+    without: WithoutRounds,
     rows: &mut Vec<Row>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
@@ -447,8 +502,10 @@ fn compare_model(
             return Ok(());
         }
     }
-    for def in METRICS {
-        rows.push(compare_metric(model, def, &base_ok, &cur_ok, opts, notes)?);
+    for def in metrics() {
+        rows.push(compare_metric(
+            model, def, &base_ok, &cur_ok, opts, without, notes,
+        )?);
     }
     Ok(())
 }
@@ -576,6 +633,7 @@ fn compare_metric(
     base_runs: &[&Results],
     cur_runs: &[&Results],
     opts: &Options,
+    without: WithoutRounds,
     notes: &mut Vec<String>,
 ) -> Result<Row> {
     let t = &opts.thresholds;
@@ -586,8 +644,8 @@ fn compare_metric(
     let mut row = Row {
         model: model.into(),
         metric: def.key.into(),
-        unit: def.unit.into(),
-        kind: def.kind(),
+        unit: def.unit.symbol().into(),
+        kind: kind(def),
         baseline: (!base.is_empty()).then(|| median(&values(&base))),
         current: (!cur.is_empty()).then(|| median(&values(&cur))),
         baseline_ci: None,
@@ -601,7 +659,7 @@ fn compare_metric(
         note: None,
     };
     if base.is_empty() {
-        row.note = Some(if def.kind() == Kind::Count {
+        row.note = Some(if kind(def) == Kind::Count {
             "not recorded in the baseline (made before this counter existed?)".into()
         } else {
             "no data in the baseline".into()
@@ -615,9 +673,25 @@ fn compare_metric(
         row.note = Some("measured in the baseline, no data in the current runs".into());
         return Ok(row);
     }
-    if def.kind() == Kind::Count {
+    if kind(def) == Kind::Count {
         judge_count(&mut row, &values(&base), &values(&cur));
         return Ok(row);
+    }
+    match (
+        round_values(def, base_runs, model),
+        round_values(def, cur_runs, model),
+    ) {
+        (Some(b), Some(c)) => {
+            judge_rounds(&mut row, def, &b, &c, t);
+            return Ok(row);
+        }
+        (b, c) if without == WithoutRounds::NotJudged => {
+            row.verdict = Verdict::NotJudged;
+            row.method = "rounds".into();
+            row.note = Some(not_enough_rounds(def, b.is_some(), c.is_some()));
+            return Ok(row);
+        }
+        _ => {}
     }
     let mut rng = Rng::new(row_seed(t.seed, model, def.key));
     let n = t.iterations;
@@ -675,23 +749,167 @@ fn compare_metric(
             return Ok(row);
         }
     }
+    row.verdict = band_verdict(&band, &raw, row.vs_floor.as_ref(), c.point - b.point);
+    Ok(row)
+}
+
+/// The band rule shared by every path: a regression when the whole interval of the change
+/// lies above 1 + band, the change is larger than `min_abs`, and — when there is one — the
+/// floor-normalised interval clears the band too; an improvement symmetrically.
+fn band_verdict(band: &Band, raw: &Change, vs_floor: Option<&Change>, delta: f64) -> Verdict {
     let up = 1.0 + band.band;
-    let delta = c.point - b.point;
     let clears_up = |ch: &Change| ch.lo > up;
     let clears_down = |ch: &Change| ch.hi < 1.0 / up;
-    row.verdict =
-        if clears_up(&raw) && delta > band.min_abs && row.vs_floor.as_ref().map_or(true, clears_up)
-        {
-            Verdict::Regressed
-        } else if clears_down(&raw)
-            && -delta > band.min_abs
-            && row.vs_floor.as_ref().map_or(true, clears_down)
-        {
-            Verdict::Improved
-        } else {
-            Verdict::Unchanged
-        };
-    Ok(row)
+    if clears_up(raw) && delta > band.min_abs && vs_floor.map_or(true, clears_up) {
+        Verdict::Regressed
+    } else if clears_down(raw) && -delta > band.min_abs && vs_floor.map_or(true, clears_down) {
+        Verdict::Improved
+    } else {
+        Verdict::Unchanged
+    }
+}
+
+/// One side's rounds of a figure: per run, its ok rounds as (index, value). `None` when the
+/// figure is not one rounds keep, or some run of the side has no round that gives it.
+fn round_values(
+    def: &MetricDef,
+    runs: &[&Results],
+    model: &str,
+) -> Option<Vec<Vec<(u32, RoundValue)>>> {
+    if !def.has_rounds() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for r in runs {
+        let m = r.model(model)?;
+        let v: Vec<(u32, RoundValue)> = m
+            .rounds
+            .iter()
+            .filter_map(|k| def.of_round(k).map(|v| (k.index, v)))
+            .collect();
+        if v.is_empty() {
+            return None;
+        }
+        out.push(v);
+    }
+    Some(out)
+}
+
+/// Why a figure of the comparison view is not judged.
+fn not_enough_rounds(def: &MetricDef, base: bool, cur: bool) -> String {
+    if !def.has_rounds() {
+        return "not enough rounds to judge: rounds keep only CPU, context switches and \
+                latency p50/p99"
+            .into();
+    }
+    let which = match (base, cur) {
+        (false, false) => "neither run has rounds",
+        (false, true) => "the first run has no rounds",
+        _ => "the second run has no rounds",
+    };
+    format!("not enough rounds to judge: {which}")
+}
+
+/// Judges a figure on the rounds of both sides (see the module's doc).
+fn judge_rounds(
+    row: &mut Row,
+    def: &MetricDef,
+    base: &[Vec<(u32, RoundValue)>],
+    cur: &[Vec<(u32, RoundValue)>],
+    t: &Thresholds,
+) {
+    row.vs_floor = None;
+    row.method = "rounds".into();
+    if let (true, Some(q)) = (def.is_tail(), def.quantile()) {
+        let fewest = base
+            .iter()
+            .chain(cur)
+            .flatten()
+            .filter_map(|(_, v)| v.samples)
+            .map(|n| samples_beyond(n, q))
+            .min()
+            .unwrap_or(0);
+        if fewest < t.tail_min_beyond {
+            row.verdict = Verdict::NotJudged;
+            row.note = Some(format!(
+                "{fewest} sample{} beyond p{} in the sparsest round, {} needed",
+                if fewest == 1 { "" } else { "s" },
+                q * 100.0,
+                t.tail_min_beyond
+            ));
+            return;
+        }
+    }
+    let pooled = |side: &[Vec<(u32, RoundValue)>]| -> Vec<f64> {
+        side.iter().flatten().map(|(_, v)| v.value).collect()
+    };
+    let (Some(bi), Some(ci)) = (
+        Interval::of_median(&pooled(base)),
+        Interval::of_median(&pooled(cur)),
+    ) else {
+        row.verdict = Verdict::NoData;
+        row.note = Some("no finite per-round values".into());
+        return;
+    };
+    row.baseline = Some(bi.mid);
+    row.current = Some(ci.mid);
+    row.baseline_ci = Some((bi.lo, bi.hi));
+    row.current_ci = Some((ci.lo, ci.hi));
+    let indices = |side: &[(u32, RoundValue)]| side.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+    let paired = base.len() == 1 && cur.len() == 1 && indices(&base[0]) == indices(&cur[0]);
+    let (change, n, is_range) = if paired {
+        let ratios: Vec<f64> = base[0]
+            .iter()
+            .zip(&cur[0])
+            .map(|((_, b), (_, c))| ratio(c.value, b.value))
+            .collect();
+        match Interval::of_median(&ratios) {
+            Some(i) => (
+                Change {
+                    ratio: i.mid,
+                    lo: i.lo,
+                    hi: i.hi,
+                },
+                i.n,
+                i.is_range,
+            ),
+            None => {
+                row.verdict = Verdict::NoData;
+                row.note = Some("no finite per-round ratios".into());
+                return;
+            }
+        }
+    } else {
+        (
+            Change {
+                ratio: ratio(ci.mid, bi.mid),
+                lo: ratio(ci.lo, bi.hi),
+                hi: ratio(ci.hi, bi.lo),
+            },
+            bi.n.min(ci.n),
+            bi.is_range || ci.is_range,
+        )
+    };
+    row.method = if paired {
+        format!("rounds, paired ({n})")
+    } else {
+        format!("rounds ({}/{})", bi.n, ci.n)
+    };
+    row.change = Some(change);
+    if !row.band.judge {
+        row.verdict = Verdict::NotJudged;
+        row.note = Some("judge = false in the thresholds".into());
+        return;
+    }
+    if is_range {
+        row.verdict = Verdict::NotJudged;
+        row.note = Some(format!(
+            "not enough rounds to judge: {n} give a range, not an interval \
+             ({MIN_FOR_INTERVAL} needed)"
+        ));
+        return;
+    }
+    row.verdict = band_verdict(&row.band, &change, None, ci.mid - bi.mid);
 }
 
 /// The count rule: the median current run against the baseline's worst run plus the

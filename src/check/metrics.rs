@@ -1,135 +1,28 @@
 //! Which figures `check` compares, and how each is read out of one run's results.
 //!
-//! Every figure here is "lower is better". Latency percentiles carry their histogram (so a
-//! single run can still be bootstrapped) and a floor: the same percentile of the timer
-//! lateness the machine showed in the same run, to tell a slower model from a slower machine.
-//! Beside them: the longest stall (a histogram's maximum), the counters a healthy run keeps
-//! at zero, and the model's CPU cost. [`Kind`] says which rule of `compare` judges each.
+//! The figures themselves — key, unit, derivation, rule — are the registry's
+//! (`metrics::figures`): `check` judges the ones it marks `judged`. What this module adds is
+//! what resampling needs: latency percentiles carry their histogram (so a single run can still
+//! be bootstrapped) and a floor, the same percentile of the timer lateness the machine showed
+//! in the same run, to tell a slower model from a slower machine. [`Kind`] says which rule of
+//! `compare` judges each.
 
 use anyhow::Result;
 
 use super::stats::HistSampler;
+use crate::metrics::figures::{self as registry};
+pub use crate::metrics::figures::{samples_beyond, Figure as MetricDef, Kind, Source};
 use crate::metrics::results::{ModelResult, Results};
 use crate::metrics::summary::Summary;
 
-/// Where a compared figure comes from.
-#[derive(Clone, Copy, Debug)]
-pub enum Source {
-    /// A percentile of one of the model's latency histograms (µs), floor-normalised.
-    Latency { metric: &'static str, q: f64 },
-    /// The largest sample of a latency histogram (µs): the longest stall, an event rather
-    /// than a statistic. Normalised by the longest stall of the timer floor measured beside
-    /// the model, so a pause of the whole machine is not blamed on the model.
-    Max { metric: &'static str },
-    /// A count from the row's `counters` that a healthy run keeps at (or near) zero.
-    Counter { name: &'static str },
-    /// CPU use in % of one core over the measured window.
-    CpuPercent,
-    /// Voluntary + involuntary context switches per second of the measured window.
-    CtxSwitchesPerS,
+/// The compared figures, in table order: the registry's judged ones.
+pub fn metrics() -> impl Iterator<Item = &'static MetricDef> {
+    registry::judged()
 }
 
-#[derive(Clone, Copy, Debug)]
-pub struct MetricDef {
-    /// The name used in tables, JSON and thresholds files, e.g. `poll_latency.p99`.
-    pub key: &'static str,
-    pub unit: &'static str,
-    pub source: Source,
-}
-
-const fn lat(key: &'static str, metric: &'static str, q: f64) -> MetricDef {
-    MetricDef {
-        key,
-        unit: "µs",
-        source: Source::Latency { metric, q },
-    }
-}
-
-const fn counter(name: &'static str, unit: &'static str) -> MetricDef {
-    MetricDef {
-        key: name,
-        unit,
-        source: Source::Counter { name },
-    }
-}
-
-/// The compared figures, in table order.
-pub const METRICS: &[MetricDef] = &[
-    lat("poll_latency.p50", "poll_latency", 0.50),
-    lat("poll_latency.p90", "poll_latency", 0.90),
-    lat("poll_latency.p99", "poll_latency", 0.99),
-    MetricDef {
-        key: "poll_latency.max",
-        unit: "µs",
-        source: Source::Max {
-            metric: "poll_latency",
-        },
-    },
-    lat("watchdog_lateness.p50", "watchdog_lateness", 0.50),
-    lat("watchdog_lateness.p90", "watchdog_lateness", 0.90),
-    lat("watchdog_lateness.p99", "watchdog_lateness", 0.99),
-    counter("watchdog_longest_late_run", "ticks"),
-    lat("staleness.p99", "staleness", 0.99),
-    lat("ingest_latency.p99", "ingest_latency", 0.99),
-    lat("command_latency.p99", "command_latency", 0.99),
-    MetricDef {
-        key: "cpu.percent",
-        unit: "%",
-        source: Source::CpuPercent,
-    },
-    MetricDef {
-        key: "cpu.ctx_switches_per_s",
-        unit: "/s",
-        source: Source::CtxSwitchesPerS,
-    },
-    counter("polls_failed", "count"),
-    counter("polls_skipped", "count"),
-    counter("commands_failed", "count"),
-    counter("commands_unmatched", "count"),
-    counter("seq_unmatched", "count"),
-];
-
-/// What kind of figure a row is, which decides the rule that judges it (see `compare`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// A latency percentile: interval, band, floor.
-    Percentile,
-    /// The longest stall: band and absolute floor, floor-relative too.
-    Stall,
-    /// A counter that is zero in a healthy run: allowance over the baseline's worst run.
-    Count,
-    /// CPU % or context switches: ratio with an absolute floor.
-    Cost,
-}
-
-impl MetricDef {
-    /// The quantile of a percentile figure.
-    pub fn quantile(&self) -> Option<f64> {
-        match self.source {
-            Source::Latency { q, .. } => Some(q),
-            _ => None,
-        }
-    }
-
-    /// A tail percentile (p90 and up): judged only with enough samples beyond it.
-    pub fn is_tail(&self) -> bool {
-        self.quantile().is_some_and(|q| q >= 0.9)
-    }
-
-    /// Normalised by the floor of its own run (latencies and stalls).
-    pub fn has_floor(&self) -> bool {
-        matches!(self.source, Source::Latency { .. } | Source::Max { .. })
-    }
-
-    pub fn kind(&self) -> Kind {
-        match self.source {
-            Source::Latency { .. } => Kind::Percentile,
-            Source::Max { .. } => Kind::Stall,
-            Source::Counter { .. } => Kind::Count,
-            Source::CpuPercent | Source::CtxSwitchesPerS => Kind::Cost,
-        }
-    }
+/// The rule a compared figure is judged by.
+pub fn kind(def: &MetricDef) -> Kind {
+    def.judged.unwrap_or(Kind::Cost)
 }
 
 /// A figure from one run, with what is needed to resample it.
@@ -168,12 +61,6 @@ fn percentile(s: &Summary, q: f64) -> Result<Option<Obs>> {
     }))
 }
 
-/// Samples strictly beyond quantile `q` of `count` samples: those ranked above ceil(q·n).
-pub fn samples_beyond(count: u64, q: f64) -> u64 {
-    let rank = ((q.clamp(0.0, 1.0) * count as f64).ceil() as u64).min(count);
-    count - rank
-}
-
 /// Reads `def` for `model` out of `run`; `None` when the run has no data for it (an empty
 /// histogram, a zero-length measured window, a counter this run did not record).
 pub fn observe(def: &MetricDef, run: &Results, model: &ModelResult) -> Result<Option<RunObs>> {
@@ -185,7 +72,9 @@ pub fn observe(def: &MetricDef, run: &Results, model: &ModelResult) -> Result<Op
     };
     Ok(match def.source {
         Source::Latency { metric, q } => {
-            let s = model.metric(metric).expect("METRICS names real metrics");
+            let s = model
+                .metric(metric)
+                .expect("the registry names real metrics");
             match percentile(s, q)? {
                 None => None,
                 Some(figure) => Some(RunObs {
@@ -196,7 +85,9 @@ pub fn observe(def: &MetricDef, run: &Results, model: &ModelResult) -> Result<Op
             }
         }
         Source::Max { metric } => {
-            let s = model.metric(metric).expect("METRICS names real metrics");
+            let s = model
+                .metric(metric)
+                .expect("the registry names real metrics");
             let floor = run.timer_floor_for(model);
             (s.count > 0).then(|| RunObs {
                 figure: plain(s.max as f64),
@@ -204,11 +95,6 @@ pub fn observe(def: &MetricDef, run: &Results, model: &ModelResult) -> Result<Op
                 beyond: None,
             })
         }
-        Source::Counter { name } => model.counters.get(name).map(|&n| bare(n as f64)),
-        Source::CpuPercent => Some(bare(model.cpu.percent)),
-        Source::CtxSwitchesPerS => {
-            let secs = run.scenario.duration_s;
-            (secs > 0.0).then(|| bare((model.cpu.vcsw + model.cpu.ivcsw) as f64 / secs))
-        }
+        _ => def.of_model(model, run.scenario.duration_s).map(bare),
     })
 }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-pub use compare::{compare, Change, Options, Outcome, Row, Verdict};
+pub use compare::{compare, compare_view, Change, Options, Outcome, Row, Verdict, WithoutRounds};
 pub use render::{render, Format};
 pub use thresholds::{Band, Mode, Thresholds};
 
@@ -98,6 +98,18 @@ pub fn injected(path: &Path) -> Result<Vec<String>> {
                 .collect()
         })
         .unwrap_or_default())
+}
+
+/// The options of the comparison view (`esbench report A B`): the default bands of a quiet
+/// machine, and two runs that differ in models or settings are compared with a note rather
+/// than refused (a report shows what it is given; `check` is the gate that refuses).
+pub fn view_options() -> Options {
+    Options {
+        thresholds: Thresholds::default(),
+        mode: Mode::Normal,
+        allow_missing_models: true,
+        allow_mixed: true,
+    }
 }
 
 /// The default thresholds, or `path`'s laid over them.

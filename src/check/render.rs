@@ -369,3 +369,133 @@ fn markdown(o: &Outcome) -> String {
     }
     out
 }
+
+/// Escapes text for HTML (the comparison view's table goes into the report's page).
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The figure's label from the registry, or its key when it has none (`status`).
+fn label(key: &str) -> &str {
+    crate::metrics::figures::figure(key).map_or(key, |f| f.label)
+}
+
+fn view_class(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Improved => "better",
+        Verdict::Regressed => "worse",
+        _ => "noise",
+    }
+}
+
+/// The view's verdict line: check's headline, and a warning when no figure could be judged
+/// on rounds (then only the counts a healthy run keeps at zero were checked).
+fn view_headline(o: &Outcome) -> String {
+    let on_rounds = o
+        .rows
+        .iter()
+        .filter(|r| r.method.starts_with("rounds") && r.change.is_some())
+        .filter(|r| !matches!(r.verdict, Verdict::NotJudged | Verdict::NoData))
+        .count();
+    if on_rounds == 0 {
+        format!(
+            "{}: not enough rounds to judge any figure by its rounds, only the counts a \
+             healthy run keeps at zero were checked",
+            headline(o)
+        )
+    } else {
+        format!("{} ({on_rounds} judged on rounds)", headline(o))
+    }
+}
+
+/// The outcome of the comparison view (`esbench report A B`, A the first run) as an HTML
+/// fragment: one row per model and figure with both sides, their intervals, the change and
+/// its interval, how it was judged and the verdict with its reason. Rows without data on
+/// either side are left out.
+pub fn view_html(o: &Outcome) -> String {
+    let mut s = format!(
+        "<p>Judged by <code>esbench check</code>'s rules ({} bands): a figure is judged on \
+         the rounds of both runs (paired by round when their rounds match), and a verdict is \
+         given only when the interval of the change clears the band. Each side shows the \
+         median over rounds and its interval; without rounds on both sides a figure is \
+         shown but not judged.</p>\n",
+        esc(&format!("{:?}", o.mode).to_lowercase())
+    );
+    for w in &o.warnings {
+        s += &format!("<p class=\"warn\">{}</p>\n", esc(w));
+    }
+    s += &format!(
+        "<p><b>{}</b></p>\n<div class=\"scroll\"><table class=\"compare\"><thead><tr>\
+         <th>model</th><th>figure</th><th>A</th><th>B</th><th>change B/A [interval]</th>\
+         <th>judged on</th><th>verdict</th></tr></thead><tbody>\n",
+        esc(&view_headline(o))
+    );
+    for r in o.rows.iter().filter(|r| r.verdict != Verdict::NoData) {
+        let (ch, ci) = change(&r.change);
+        let change_text = if r.change.is_none() {
+            "-".to_string()
+        } else if r.method == "point" {
+            ch
+        } else {
+            format!("{ch} {ci}")
+        };
+        let mut v = verdict(r.verdict).to_string();
+        if let Some(n) = &r.note {
+            v = format!("{v}: {n}");
+        }
+        s += &format!(
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td class=\"{}\">{}</td></tr>\n",
+            esc(&r.model),
+            esc(label(&r.metric)),
+            esc(&with_ci(r.baseline, r.baseline_ci, &r.unit)),
+            esc(&with_ci(r.current, r.current_ci, &r.unit)),
+            esc(&change_text),
+            esc(&r.method),
+            view_class(r.verdict),
+            esc(&v)
+        );
+    }
+    s += "</tbody></table></div>\n";
+    for n in &o.notes {
+        s += &format!("<p class=\"small\">Note: {}</p>\n", esc(n));
+    }
+    s
+}
+
+/// The same outcome as Markdown for `summary.md`: the one-line verdict, the regressions and
+/// improvements explained, what was not judged and why, and the full table folded.
+pub fn view_markdown(o: &Outcome) -> String {
+    let md = |s: String| s.replace('|', "\\|");
+    let mut out = format!("**{}** (A = baseline, B = current)\n\n", view_headline(o));
+    for w in &o.warnings {
+        out += &format!("> **Warning:** {w}\n\n");
+    }
+    for (title, v) in [("Worse", Verdict::Regressed), ("Better", Verdict::Improved)] {
+        for r in with_verdict(o, v) {
+            out += &format!("- **{title}:** {}\n", md(explain(r)));
+        }
+    }
+    let nj = not_judged(o);
+    if !nj.is_empty() {
+        out += "\nNot judged:\n\n";
+        for l in nj {
+            out += &format!("- {}\n", md(l));
+        }
+    }
+    out += "\n<details><summary>All figures</summary>\n\n";
+    out += &md_table(&o.rows.iter().collect::<Vec<_>>());
+    out += "\n</details>\n";
+    out
+}

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::metrics::METRICS;
+use super::metrics::metrics;
 
 /// The default thresholds file, as shipped.
 pub const DEFAULT_TOML: &str = include_str!("../../scripts/thresholds.toml");
@@ -130,8 +130,8 @@ impl Thresholds {
         for (table, bands) in [("normal", &self.normal), ("gross", &self.gross)] {
             for (key, b) in bands {
                 let metric = key.rsplit('/').next().unwrap_or(key);
-                if metric != "default" && !METRICS.iter().any(|m| m.key == metric) {
-                    let known: Vec<&str> = METRICS.iter().map(|m| m.key).collect();
+                if metric != "default" && !metrics().any(|m| m.key == metric) {
+                    let known: Vec<&str> = metrics().map(|m| m.key).collect();
                     bail!(
                         "[{table}.\"{key}\"]: unknown metric {metric:?} (known: default, {})",
                         known.join(", ")

@@ -19,9 +19,13 @@ Exit status: 0 nothing regressed, 1 a regression (named on stderr with its value
 intervals and band), 2 unusable input (including runs measured differently: quick against
 full, other durations or warm-ups). A baseline measured on another machine or by another
 esbench version (its provenance.toml, or its results) is a WARNING, exit status unchanged.
-A directory stands for every *.json results file in it. With several files per side the
+A directory stands for every *.json results file in it. When every run on both sides has
+rounds (esbench run --rounds N), CPU, context switches and the latency p50/p99 are judged on
+the rounds: one run a side with the same rounds is paired by round, otherwise the intervals
+of the median over rounds are compared. Without rounds, with several files per side the
 intervals come from resampling the runs; with one, from the run's HDR histograms.
-Rules (stalls, zero counters, CPU ratio, tails): docs/ci-gate.md.")]
+`esbench report A B` shows the same judgement, on rounds only (docs/comparing.md).
+Rules (stalls, zero counters, CPU ratio, tails, rounds): docs/ci-gate.md.")]
 pub struct CheckArgs {
     /// Baseline results files (or directories of them)
     #[arg(long, num_args = 1.., value_name = "FILE",

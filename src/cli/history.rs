@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::history::{self, Filter};
-use crate::report::figures::COLUMNS;
+use crate::report::figures::{column_index, COLUMNS};
 use crate::report::format::{short_commit, utc};
 
 /// List recorded runs; with --html, plot their headline figures over time
@@ -95,7 +95,7 @@ pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
                     m.model
                 );
                 for key in LISTED {
-                    let col = COLUMNS.iter().find(|c| c.key == key).expect("known key");
+                    let col = &COLUMNS[column_index(key).expect("known key")];
                     print!("  {:>14}", crate::report::figures::display(col, m.get(key)));
                 }
                 println!("  {}", m.status);

@@ -2,12 +2,17 @@
 
 use std::path::PathBuf;
 
-use crate::report::{load_inputs, write_report};
+use crate::check;
+use crate::metrics::results::Results;
+use crate::report::compare::Judged;
+use crate::report::{load_inputs, write_report_judged};
 
 /// Write the HTML report (plots, summary.md) from results files
 ///
 /// Writes a self-contained index.html (inline SVG, no scripts, no network), each plot as its
-/// own .svg and summary.md. With two or more files, each is compared with the first.
+/// own .svg and summary.md. With two or more files, each is compared with the first, by
+/// `esbench check`'s rules on the runs' rounds (a figure without rounds on both sides is shown
+/// but not judged).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   esbench report reports/20261122-150704/results.json
@@ -33,7 +38,16 @@ pub fn exec(args: ReportArgs) -> anyhow::Result<i32> {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(".")),
     };
-    let index = write_report(&inputs, &out)?;
+    let index = write_report_judged(&inputs, &out, Some(&judge))?;
     println!("report: {}", index.display());
     Ok(0)
+}
+
+/// The comparison view's judge: `esbench check`'s outcome for B against A, rendered.
+pub fn judge(a: &(PathBuf, Results), b: &(PathBuf, Results)) -> anyhow::Result<Judged> {
+    let o = check::compare_view(a, b, &check::view_options())?;
+    Ok(Judged {
+        html: check::render::view_html(&o),
+        markdown: check::render::view_markdown(&o),
+    })
 }

@@ -106,18 +106,10 @@ fn cell(s: &Summary, f: impl Fn(&Summary) -> u64) -> String {
     }
 }
 
-/// Context switches per second of the measured window.
+/// Context switches per second of the CPU window, as the registry of figures derives it
+/// (`metrics::figures`), so the table, the report and `check` show one number.
 pub fn switches_per_s(m: &ModelResult) -> f64 {
-    let window_s = m
-        .counters
-        .get("cpu_window_ms")
-        .map(|&ms| ms as f64 / 1e3)
-        .unwrap_or(0.0);
-    if window_s > 0.0 {
-        (m.cpu.vcsw + m.cpu.ivcsw) as f64 / window_s
-    } else {
-        0.0
-    }
+    crate::metrics::figures::context_switches_per_s(m, 0.0).unwrap_or(0.0)
 }
 
 /// The whole table, ready to print.

@@ -3,7 +3,10 @@
 //!
 //! The database is embedded (rusqlite with bundled SQLite: nothing to install). Its schema is
 //! versioned with `PRAGMA user_version`; a newer or foreign database is refused with a clear
-//! error instead of being modified. Each run is written in one transaction in WAL mode, so a
+//! error instead of being modified, and an older one is migrated when opened for writing (read
+//! as it is when opened for reading). Version 2 keeps, beside each figure, its interval over
+//! the run's rounds (the order-statistic interval of the median, `metrics::rounds`), so a
+//! trend can show whether a move is outside noise; rows from version 1 have none. Each run is written in one transaction in WAL mode, so a
 //! write interrupted at any point (crash, kill -9, power loss) leaves the previous runs intact
 //! and the half-written run invisible.
 
@@ -15,15 +18,20 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection, Transaction};
 
 use crate::metrics::results::Results;
-use crate::report::figures::{ModelFigures, COLUMNS};
+use crate::report::figures::ModelFigures;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+/// 2: `runs.rounds`, `model_runs.rounds_ok` and each figure's `<figure>_lo` / `<figure>_hi`.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The oldest version this build reads (and migrates when it writes).
+pub const OLDEST_READABLE: i64 = 1;
 
 /// The default database path, relative to the working directory.
 pub const DEFAULT_DB: &str = "reports/history.sqlite";
 
-/// The per-model figures kept, by `report::figures` column key.
+/// The per-model figures kept, by the names of their database columns (the registry's legacy
+/// names, `metrics::figures`, which the v1 schema used; `figure_of` maps them).
 pub const MODEL_FIGURES: [&str; 12] = [
     "cpu_percent",
     "ctx_switches_per_s",
@@ -78,6 +86,27 @@ CREATE TABLE model_runs (
 CREATE INDEX runs_by_scenario ON runs(scenario, started_unix);
 CREATE INDEX model_runs_by_model ON model_runs(model);
 ";
+
+/// The registry's figure stored in column `column`.
+pub fn figure_of(column: &str) -> &'static crate::metrics::figures::Figure {
+    crate::metrics::figures::figure(column).expect("MODEL_FIGURES are registry figures")
+}
+
+/// v1 → v2: the rounds a run had, and per figure its interval over them. Old rows keep NULL
+/// there: they were measured in one pass and have no interval.
+fn migration_v2() -> String {
+    let mut sql = String::from(
+        "ALTER TABLE runs ADD COLUMN rounds INTEGER;\n\
+         ALTER TABLE model_runs ADD COLUMN rounds_ok INTEGER;\n",
+    );
+    for key in MODEL_FIGURES {
+        sql.push_str(&format!(
+            "ALTER TABLE model_runs ADD COLUMN {key}_lo REAL;\n\
+             ALTER TABLE model_runs ADD COLUMN {key}_hi REAL;\n"
+        ));
+    }
+    sql
+}
 
 /// Opens (creating if needed) a history database for writing and brings its schema to this
 /// version. A file the user may not write is refused as read-only (SQLite would otherwise
@@ -163,7 +192,7 @@ fn check_schema(conn: &Connection) -> Result<()> {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .context("not an SQLite database (or it is damaged)")?;
     match version {
-        SCHEMA_VERSION => Ok(()),
+        OLDEST_READABLE..=SCHEMA_VERSION => Ok(()),
         0 => bail!("it holds no esbench schema: not an esbench history database"),
         v if v > SCHEMA_VERSION => bail!(
             "schema version {v} is newer than this esbench understands ({SCHEMA_VERSION}); \
@@ -196,6 +225,15 @@ fn prepare(conn: &Connection) -> Result<()> {
             }
             let tx = conn.unchecked_transaction()?;
             tx.execute_batch(SCHEMA_V1)?;
+            tx.execute_batch(&migration_v2())?;
+            tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+            tx.commit()?;
+        }
+        1 => {
+            // In one transaction: a migration interrupted at any point leaves version 1.
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(&migration_v2())
+                .context("cannot migrate the history schema from version 1 to 2")?;
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
             tx.commit()?;
         }
@@ -260,8 +298,8 @@ pub fn insert_run(tx: &Transaction, results: &Results, results_path: &Path) -> R
     tx.execute(
         "INSERT INTO runs (recorded_unix, started_unix, commit_hash, esbench_version, hostname,
              machine_json, scenario, scenario_path, quick, duration_s, floor_timer_p50,
-             floor_timer_p99, results_path)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             floor_timer_p99, results_path, rounds)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             now,
             results.started_unix,
@@ -276,19 +314,25 @@ pub fn insert_run(tx: &Transaction, results: &Results, results_path: &Path) -> R
             fp50,
             fp99,
             path,
+            results.rounds.as_ref().map(|r| r.count),
         ],
     )?;
     let run_id = tx.last_insert_rowid();
-    let cols = MODEL_FIGURES.join(", ");
-    let marks: Vec<String> = (4..4 + MODEL_FIGURES.len())
-        .map(|i| format!("?{i}"))
-        .collect();
+    let mut cols: Vec<String> = MODEL_FIGURES.iter().map(|k| k.to_string()).collect();
+    for key in MODEL_FIGURES {
+        cols.push(format!("{key}_lo"));
+        cols.push(format!("{key}_hi"));
+    }
+    cols.push("rounds_ok".into());
+    cols.push("results_path".into());
+    let marks: Vec<String> = (4..4 + cols.len()).map(|i| format!("?{i}")).collect();
     let sql = format!(
-        "INSERT INTO model_runs (run_id, model, status, {cols}, results_path) VALUES (?1, ?2, ?3, {}, ?{})",
-        marks.join(", "),
-        4 + MODEL_FIGURES.len()
+        "INSERT INTO model_runs (run_id, model, status, {}) VALUES (?1, ?2, ?3, {})",
+        cols.join(", "),
+        marks.join(", ")
     );
     let mut stmt = tx.prepare(&sql)?;
+    let null = || rusqlite::types::Value::Null;
     for m in &results.models {
         let f = ModelFigures::from_model(m, results.scenario.duration_s);
         let mut values: Vec<rusqlite::types::Value> = vec![
@@ -297,11 +341,26 @@ pub fn insert_run(tx: &Transaction, results: &Results, results_path: &Path) -> R
             m.status.clone().into(),
         ];
         for key in MODEL_FIGURES {
-            values.push(match f.get(key) {
-                Some(v) => v.into(),
-                None => rusqlite::types::Value::Null,
-            });
+            values.push(f.get(key).map_or_else(null, Into::into));
         }
+        for key in MODEL_FIGURES {
+            match figure_of(key).interval(m) {
+                Some(i) => {
+                    values.push(i.lo.into());
+                    values.push(i.hi.into());
+                }
+                None => {
+                    values.push(null());
+                    values.push(null());
+                }
+            }
+        }
+        let ok_rounds = m.rounds.iter().filter(|r| r.is_ok()).count() as i64;
+        values.push(if m.rounds.is_empty() {
+            null()
+        } else {
+            ok_rounds.into()
+        });
         values.push(path.clone().into());
         stmt.execute(rusqlite::params_from_iter(values))
             .with_context(|| format!("cannot record model {}", m.name))?;
@@ -319,23 +378,45 @@ pub struct RunRow {
     pub scenario: String,
     pub quick: bool,
     pub results_path: String,
+    /// Rounds per model (`None`: one pass, or a row from before version 2).
+    pub rounds: Option<u32>,
     pub models: Vec<ModelRow>,
 }
 
-/// One model's recorded figures; `figures` follows `MODEL_FIGURES`.
+/// One model's recorded figures; `figures` and `intervals` follow `MODEL_FIGURES`.
 #[derive(Clone, Debug)]
 pub struct ModelRow {
     pub model: String,
     pub status: String,
     pub figures: Vec<Option<f64>>,
+    /// Each figure's interval over the rounds, (lo, hi); `None` without rounds.
+    pub intervals: Vec<Option<(f64, f64)>>,
+    /// The ok rounds the intervals came from (fewer than 5: the interval is a range).
+    pub rounds_ok: Option<u32>,
     pub results_path: String,
 }
 
 impl ModelRow {
+    /// A figure by column name or registry key.
     pub fn get(&self, key: &str) -> Option<f64> {
-        let i = MODEL_FIGURES.iter().position(|k| *k == key)?;
-        self.figures[i]
+        self.figures[column(key)?]
     }
+
+    /// A figure's interval over the rounds, by column name or registry key.
+    pub fn interval(&self, key: &str) -> Option<(f64, f64)> {
+        self.intervals[column(key)?]
+    }
+}
+
+/// The position in `MODEL_FIGURES` of a column name or registry key.
+fn column(key: &str) -> Option<usize> {
+    let f = crate::metrics::figures::figure(key)?;
+    MODEL_FIGURES.iter().position(|k| figure_of(k).key == f.key)
+}
+
+/// The schema version of an open database.
+fn version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
 /// Which runs to list.
@@ -348,10 +429,14 @@ pub struct Filter {
 /// Runs in time order (oldest first), each with its models (filtered by `filter.model`).
 /// Runs with no matching model are left out when a model is asked for.
 pub fn list_runs(conn: &Connection, filter: &Filter) -> Result<Vec<RunRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, started_unix, commit_hash, hostname, scenario, quick, results_path FROM runs
-         WHERE (?1 IS NULL OR scenario = ?1) ORDER BY started_unix, id",
-    )?;
+    // A version-1 database opened for reading is read as it is: no rounds, no intervals.
+    let v2 = version(conn)? >= 2;
+    let or_null = |col: String| if v2 { col } else { "NULL".to_string() };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, started_unix, commit_hash, hostname, scenario, quick, results_path, {}
+         FROM runs WHERE (?1 IS NULL OR scenario = ?1) ORDER BY started_unix, id",
+        or_null("rounds".into())
+    ))?;
     let mut runs: Vec<RunRow> = stmt
         .query_map(params![filter.scenario], |r| {
             Ok(RunRow {
@@ -362,27 +447,44 @@ pub fn list_runs(conn: &Connection, filter: &Filter) -> Result<Vec<RunRow>> {
                 scenario: r.get(4)?,
                 quick: r.get(5)?,
                 results_path: r.get(6)?,
+                rounds: r.get(7)?,
                 models: Vec::new(),
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let n = MODEL_FIGURES.len();
+    let mut cols: Vec<String> = MODEL_FIGURES.iter().map(|k| k.to_string()).collect();
+    for key in MODEL_FIGURES {
+        cols.push(or_null(format!("{key}_lo")));
+        cols.push(or_null(format!("{key}_hi")));
+    }
+    cols.push(or_null("rounds_ok".into()));
     let sql = format!(
-        "SELECT model, status, {}, results_path FROM model_runs
+        "SELECT model, status, results_path, {} FROM model_runs
          WHERE run_id = ?1 AND (?2 IS NULL OR model = ?2) ORDER BY rowid",
-        MODEL_FIGURES.join(", ")
+        cols.join(", ")
     );
     let mut stmt = conn.prepare(&sql)?;
     for run in &mut runs {
         run.models = stmt
             .query_map(params![run.id, filter.model], |r| {
-                let figures = (0..MODEL_FIGURES.len())
-                    .map(|i| r.get::<_, Option<f64>>(2 + i))
+                let figures = (0..n)
+                    .map(|i| r.get::<_, Option<f64>>(3 + i))
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let intervals = (0..n)
+                    .map(|i| {
+                        let lo = r.get::<_, Option<f64>>(3 + n + 2 * i)?;
+                        let hi = r.get::<_, Option<f64>>(3 + n + 2 * i + 1)?;
+                        Ok(lo.zip(hi))
+                    })
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok(ModelRow {
                     model: r.get(0)?,
                     status: r.get(1)?,
                     figures,
-                    results_path: r.get(2 + MODEL_FIGURES.len())?,
+                    intervals,
+                    rounds_ok: r.get(3 + 3 * n)?,
+                    results_path: r.get(2)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -395,10 +497,8 @@ pub fn list_runs(conn: &Connection, filter: &Filter) -> Result<Vec<RunRow>> {
 
 /// Display heading of a stored figure (shared with the report's column headings).
 pub fn heading(key: &str) -> &'static str {
-    COLUMNS
-        .iter()
-        .find(|c| c.key == key)
-        .map(|c| c.heading)
+    crate::metrics::figures::figure(key)
+        .map(|f| f.label)
         .unwrap_or("?")
 }
 
@@ -508,5 +608,62 @@ mod tests {
         .unwrap();
         let e = open(&junk).unwrap_err();
         assert!(format!("{e:#}").contains("junk.sqlite"), "{e:#}");
+    }
+
+    /// A version-1 database as esbench wrote it before rounds: one run of two models.
+    fn v1_database(db: &Path) {
+        let conn = Connection::open(db).unwrap();
+        conn.execute_batch(SCHEMA_V1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO runs (id, recorded_unix, started_unix, esbench_version, hostname,
+                 machine_json, scenario, scenario_path, quick, duration_s, results_path)
+             VALUES (1, 1.0, 1000.0, '0.1.0', 'old-host', '{}', 'fixture', 's.toml', 0, 6.0,
+                 'old.json');
+             INSERT INTO model_runs (run_id, model, status, cpu_percent, poll_p99, results_path)
+             VALUES (1, 'smol', 'ok', 0.7, 450.0, 'old.json');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_v1_database_is_read_as_it_is_and_migrated_when_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.sqlite");
+        v1_database(&db);
+        // Reading leaves it at version 1 and finds no intervals.
+        let runs = list_runs(&open_read(&db).unwrap(), &Filter::default()).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].rounds, None);
+        let old = &runs[0].models[0];
+        assert_eq!(old.get("poll_latency.p99"), Some(450.0));
+        assert_eq!(old.interval("poll_p99"), None);
+        let v: i64 = Connection::open(&db)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 1, "reading never migrates");
+
+        // Writing migrates, keeps the old row, and stores the new run's intervals.
+        let mut r = fabricate_results(3);
+        crate::report::fixture::add_rounds(&mut r, 6, 3, 0.05);
+        record_run(&db, &r, Path::new("new.json")).unwrap();
+        let conn = open_read(&db).unwrap();
+        assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);
+        let runs = list_runs(&conn, &Filter::default()).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].models[0].interval("cpu_percent"), None);
+        assert_eq!(runs[1].rounds, Some(6));
+        let smol = runs[1].models.iter().find(|m| m.model == "smol").unwrap();
+        assert_eq!(smol.rounds_ok, Some(6));
+        let want = figure_of("cpu_percent")
+            .interval(r.model("smol").unwrap())
+            .unwrap();
+        assert_eq!(smol.interval("cpu.percent"), Some((want.lo, want.hi)));
+        let (lo, hi) = smol.interval("poll_p99").unwrap();
+        assert!(lo <= hi);
+        // Figures rounds do not keep have no interval.
+        assert_eq!(smol.interval("poll_max"), None);
+        assert!(smol.get("poll_max").is_some());
     }
 }

@@ -1,5 +1,7 @@
 //! The trend view of the history: headline figures across runs, one line per model, as a
-//! self-contained `history.html` with inline SVG (plus each plot as its own `.svg`).
+//! self-contained `history.html` with inline SVG (plus each plot as its own `.svg`). Where a
+//! run had rounds, each point carries its interval over them as a shaded band (and a bar), so
+//! a move of the line that stays inside the bands is visibly noise.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +11,7 @@ use plotters::prelude::*;
 use super::{heading, RunRow};
 use crate::metrics::results::write_atomic;
 use crate::report::chart::{self, err, LegendEntry};
-use crate::report::figures::{display, COLUMNS};
+use crate::report::figures::{column_index, display, COLUMNS};
 use crate::report::format::{esc, short_commit, utc};
 use crate::report::page;
 
@@ -67,9 +69,22 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
     if lines.is_empty() {
         return Ok(None);
     }
+    let bands: Vec<(usize, Vec<Band>)> = lines
+        .iter()
+        .map(|(i, name, _)| (*i, bands_of(runs, name, key, scale)))
+        .collect();
     let all = || lines.iter().flat_map(|l| l.2.iter());
-    let lo = all().map(|p| p.1).fold(f64::INFINITY, f64::min);
-    let hi = all().map(|p| p.1).fold(0.0, f64::max);
+    let band_values = || {
+        bands
+            .iter()
+            .flat_map(|b| b.1.iter().flat_map(|p| [p.1, p.2]))
+    };
+    let lo = all()
+        .map(|p| p.1)
+        .chain(band_values())
+        .filter(|v| *v > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let hi = all().map(|p| p.1).chain(band_values()).fold(0.0, f64::max);
     let x_hi = (runs.len().max(2) - 1) as f64;
     let unit = if is_micros {
         format!("{} (ms)", heading(key))
@@ -118,6 +133,9 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
                 .axis_desc_style(label_style)
                 .draw()
                 .map_err(err)?;
+            for (i, band) in &bands {
+                draw_band(&c, *i, band)?;
+            }
             for (i, _, pts) in &lines {
                 draw_line(&c, *i, pts)?;
             }
@@ -134,6 +152,9 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
                 .axis_desc_style(label_style)
                 .draw()
                 .map_err(err)?;
+            for (i, band) in &bands {
+                draw_band(&c, *i, band)?;
+            }
             for (i, _, pts) in &lines {
                 draw_line(&c, *i, pts)?;
             }
@@ -146,6 +167,64 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
         root.present().map_err(err)?;
     }
     Ok(Some(svg))
+}
+
+/// One point's interval over its run's rounds: (x, lo, hi), in the plot's units.
+type Band = (f64, f64, f64);
+
+/// Model `name`'s intervals of `key`, run by run (ok rows with an interval only).
+fn bands_of(runs: &[RunRow], name: &str, key: &str, scale: f64) -> Vec<Band> {
+    runs.iter()
+        .enumerate()
+        .filter_map(|(x, r)| {
+            let m = r.models.iter().find(|m| m.model == name)?;
+            if m.status != "ok" {
+                return None;
+            }
+            let (lo, hi) = m.interval(key)?;
+            (lo > 0.0 && hi >= lo).then(|| (x as f64, lo / scale, hi / scale))
+        })
+        .collect()
+}
+
+/// The band: a translucent area over each stretch of consecutive runs with intervals, and a
+/// bar at every point (a lone point has no area to fill).
+fn draw_band<DB, X, Y>(
+    c: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    i: usize,
+    band: &[Band],
+) -> Result<()>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let col = chart::color(i);
+    let mut start = 0;
+    while start < band.len() {
+        let mut end = start + 1;
+        while end < band.len() && band[end].0 - band[end - 1].0 == 1.0 {
+            end += 1;
+        }
+        let stretch = &band[start..end];
+        if stretch.len() > 1 {
+            let mut outline: Vec<(f64, f64)> = stretch.iter().map(|b| (b.0, b.2)).collect();
+            outline.extend(stretch.iter().rev().map(|b| (b.0, b.1)));
+            c.plotting_area()
+                .draw(&Polygon::new(outline, col.mix(0.15).filled()))
+                .map_err(err)?;
+        }
+        start = end;
+    }
+    for b in band {
+        c.plotting_area()
+            .draw(&PathElement::new(
+                vec![(b.0, b.1), (b.0, b.2)],
+                col.mix(0.6).stroke_width(1),
+            ))
+            .map_err(err)?;
+    }
+    Ok(())
 }
 
 fn draw_line<DB, X, Y>(
@@ -189,8 +268,17 @@ pub fn table_html(runs: &[RunRow]) -> String {
                 esc(&m.model)
             ));
             for key in TREND_FIGURES {
-                let col = COLUMNS.iter().find(|c| c.key == key).expect("known key");
-                s.push_str(&format!("<td>{}</td>", esc(&display(col, m.get(key)))));
+                let col = &COLUMNS[column_index(key).expect("known key")];
+                let cell = match m.interval(key) {
+                    Some((lo, hi)) => format!(
+                        "{} [{}, {}]",
+                        display(col, m.get(key)),
+                        display(col, Some(lo)),
+                        display(col, Some(hi))
+                    ),
+                    None => display(col, m.get(key)),
+                };
+                s.push_str(&format!("<td>{}</td>", esc(&cell)));
             }
             s.push_str(&format!(
                 "<td>{}</td><td><code>{}</code></td></tr>\n",
@@ -210,7 +298,10 @@ pub fn write_html(runs: &[RunRow], db: &Path, out_dir: &Path) -> Result<PathBuf>
     let mut body = String::from("<h1>esbench history</h1>\n");
     body.push_str(&format!(
         "<p class=\"sub\">{} runs from <code>{}</code>. Failed models are left out of the \
-         plots. Figures are defined in the report's \"how to read this\".</p>\n",
+         plots. Figures are defined in the report's \"how to read this\". A shaded band \
+         (and a bar) around a point is the interval of that figure's median over the run's \
+         rounds (95 %; with fewer than 5 rounds only their range); a run measured without \
+         rounds has none. A move of the line that stays inside the bands is noise.</p>\n",
         runs.len(),
         esc(&db.display().to_string())
     ));
@@ -287,5 +378,35 @@ mod tests {
         assert_eq!(html.matches("<svg").count(), 2 * TREND_FIGURES.len());
         assert!(html.contains("Scenario stress (1 runs)"));
         assert!(dir.path().join("out2/history_2_poll_p99.svg").exists());
+    }
+
+    #[test]
+    fn runs_with_rounds_get_a_band_and_runs_without_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.sqlite");
+        // Two runs from before rounds, then three with rounds.
+        for seed in 1..=5 {
+            let mut r = fabricate_results(seed);
+            if seed > 2 {
+                crate::report::fixture::add_rounds(&mut r, 6, seed, 0.1);
+            }
+            record_run(&db, &r, Path::new("r.json")).unwrap();
+        }
+        let runs = list_runs(&open(&db).unwrap(), &Filter::default()).unwrap();
+        let svg = plot(&runs, "cpu_percent").unwrap().unwrap();
+        // One area per model over the three runs with rounds.
+        let areas = |svg: &str| svg.matches("<polygon opacity=\"0.15\"").count();
+        assert_eq!(areas(&svg), 8);
+        // The old runs alone: no band.
+        let old = plot(&runs[..2], "cpu_percent").unwrap().unwrap();
+        assert_eq!(areas(&old), 0);
+        // Figures rounds do not keep have no band either.
+        let p999 = bands_of(&runs, "smol", "poll_p999", 1000.0);
+        assert!(p999.is_empty());
+        let cpu = bands_of(&runs, "smol", "cpu_percent", 1.0);
+        assert_eq!(cpu.iter().map(|b| b.0).collect::<Vec<_>>(), [2.0, 3.0, 4.0]);
+        assert!(cpu.iter().all(|b| b.1 <= b.2));
+        let html = table_html(&runs);
+        assert!(html.contains(" ["), "intervals in the table");
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod cpu_floor;
 pub mod driver_health;
+pub mod figures;
 pub mod machine;
 pub mod process;
 pub mod results;

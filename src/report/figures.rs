@@ -4,79 +4,64 @@
 //! Profiled figures (`ModelResult::profile`) are deliberately not read here: a profiled pass
 //! runs under a sampler and must never be mixed into the measured figures.
 
+pub use crate::metrics::figures::Unit;
+use crate::metrics::figures::{self as registry, Figure, Source};
 use crate::metrics::results::{ModelResult, Results};
 
-/// How a figure is displayed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unit {
-    /// Percent of one core.
-    CpuPercent,
-    /// Events per second.
-    PerSecond,
-    /// Kibibytes.
-    Kib,
-    /// A plain count.
-    Count,
-    /// Microseconds.
-    Micros,
-}
-
-/// One column of the summary: a stable key (used in history and comparisons), a heading
-/// and how to read it. Lower is better in every column.
+/// One column of the summary: a figure of the registry (`metrics::figures`), with what the
+/// tables need at hand. Lower is better in every column.
 #[derive(Clone, Copy, Debug)]
 pub struct Column {
+    /// The registry's key (e.g. `poll_latency.p99`).
     pub key: &'static str,
     pub heading: &'static str,
     pub unit: Unit,
-    /// For percentile columns: the quantile, so a comparison can tell when too few samples
-    /// back it.
+    /// For percentile columns: the quantile (1.0 for a maximum), so a table can tell when
+    /// too few samples back it.
     pub quantile: Option<f64>,
+    pub figure: Figure,
 }
 
-const fn col(key: &'static str, heading: &'static str, unit: Unit, q: Option<f64>) -> Column {
+const fn col(f: Figure) -> Column {
     Column {
-        key,
-        heading,
-        unit,
-        quantile: q,
+        key: f.key,
+        heading: f.label,
+        unit: f.unit,
+        quantile: match f.source {
+            Source::Latency { q, .. } => Some(q),
+            Source::Max { .. } => Some(1.0),
+            _ => None,
+        },
+        figure: f,
     }
 }
 
 /// The summary table's columns, in order.
 pub const COLUMNS: &[Column] = &[
-    col("cpu_percent", "CPU % of a core", Unit::CpuPercent, None),
-    col(
-        "ctx_switches_per_s",
-        "ctx switches/s",
-        Unit::PerSecond,
-        None,
-    ),
-    col("max_rss_kib", "peak RSS", Unit::Kib, None),
-    col("threads", "threads", Unit::Count, None),
-    col("poll_p50", "poll p50", Unit::Micros, Some(0.5)),
-    col("poll_p99", "poll p99", Unit::Micros, Some(0.99)),
-    col("poll_p999", "poll p99.9", Unit::Micros, Some(0.999)),
-    col("poll_max", "poll max", Unit::Micros, Some(1.0)),
-    col("poll_service_p50", "service p50", Unit::Micros, Some(0.5)),
-    col("poll_service_p99", "service p99", Unit::Micros, Some(0.99)),
-    col("staleness_p99", "staleness p99", Unit::Micros, Some(0.99)),
-    col(
-        "staleness_excess_p99",
-        "stale excess p99",
-        Unit::Micros,
-        Some(0.99),
-    ),
-    col("command_p99", "command p99", Unit::Micros, Some(0.99)),
-    col("watchdog_p50", "watchdog late p50", Unit::Micros, Some(0.5)),
-    col(
-        "watchdog_p99",
-        "watchdog late p99",
-        Unit::Micros,
-        Some(0.99),
-    ),
-    col("frames_rejected", "frames rejected", Unit::Count, None),
-    col("frames_coalesced", "frames coalesced", Unit::Count, None),
+    col(registry::CPU_PERCENT),
+    col(registry::CPU_CTX_SWITCHES_PER_S),
+    col(registry::CPU_MAX_RSS_KIB),
+    col(registry::CPU_THREADS),
+    col(registry::POLL_LATENCY_P50),
+    col(registry::POLL_LATENCY_P99),
+    col(registry::POLL_LATENCY_P999),
+    col(registry::POLL_LATENCY_MAX),
+    col(registry::POLL_SERVICE_P50),
+    col(registry::POLL_SERVICE_P99),
+    col(registry::STALENESS_P99),
+    col(registry::STALENESS_EXCESS_P99),
+    col(registry::COMMAND_LATENCY_P99),
+    col(registry::WATCHDOG_LATENESS_P50),
+    col(registry::WATCHDOG_LATENESS_P99),
+    col(registry::FRAMES_REJECTED),
+    col(registry::FRAMES_COALESCED),
 ];
+
+/// The position of the column for `key` (the registry's key or its legacy name).
+pub fn column_index(key: &str) -> Option<usize> {
+    let f = registry::figure(key)?;
+    COLUMNS.iter().position(|c| c.key == f.key)
+}
 
 /// The figures of one model, `None` where the results file does not have them.
 #[derive(Clone, Debug)]
@@ -91,69 +76,24 @@ pub struct ModelFigures {
 }
 
 impl ModelFigures {
+    /// `duration_s`: the scenario's measured seconds per model (context switches of results
+    /// without a recorded CPU window are per second of it).
     pub fn from_model(m: &ModelResult, duration_s: f64) -> ModelFigures {
-        let nonzero = |count: u64, v: u64| (count > 0).then_some(v as f64);
-        let per_s = if duration_s > 0.0 {
-            Some((m.cpu.vcsw + m.cpu.ivcsw) as f64 / duration_s)
-        } else {
-            None
-        };
-        let p = &m.poll_latency;
-        let w = &m.watchdog_lateness;
-        let counter = |k: &str| m.counters.get(k).map(|v| *v as f64);
-        let values = vec![
-            Some(m.cpu.percent),
-            per_s,
-            (m.cpu.max_rss_kib > 0).then_some(m.cpu.max_rss_kib as f64),
-            (m.cpu.threads > 0).then_some(m.cpu.threads as f64),
-            nonzero(p.count, p.p50),
-            nonzero(p.count, p.p99),
-            nonzero(p.count, p.p999),
-            nonzero(p.count, p.max),
-            nonzero(m.poll_service.count, m.poll_service.p50),
-            nonzero(m.poll_service.count, m.poll_service.p99),
-            nonzero(m.staleness.count, m.staleness.p99),
-            nonzero(m.staleness_excess.count, m.staleness_excess.p99),
-            nonzero(m.command_latency.count, m.command_latency.p99),
-            nonzero(w.count, w.p50),
-            nonzero(w.count, w.p99),
-            counter("frames_rejected"),
-            // `esbench run` names it frames_coalesced; plain `coalesced` is the bridge's own name.
-            counter("frames_coalesced").or_else(|| counter("coalesced")),
-        ];
-        let samples = vec![
-            0,
-            0,
-            0,
-            0,
-            p.count,
-            p.count,
-            p.count,
-            p.count,
-            m.poll_service.count,
-            m.poll_service.count,
-            m.staleness.count,
-            m.staleness_excess.count,
-            m.command_latency.count,
-            w.count,
-            w.count,
-            0,
-            0,
-        ];
-        debug_assert_eq!(values.len(), COLUMNS.len());
         ModelFigures {
             name: m.name.clone(),
             status: m.status.clone(),
             ok: m.is_ok(),
-            values,
-            samples,
+            values: COLUMNS
+                .iter()
+                .map(|c| c.figure.of_model(m, duration_s))
+                .collect(),
+            samples: COLUMNS.iter().map(|c| c.figure.samples(m)).collect(),
         }
     }
 
-    /// A value by column key.
+    /// A value by key (the registry's key or its legacy name, e.g. `poll_p99`).
     pub fn get(&self, key: &str) -> Option<f64> {
-        let i = COLUMNS.iter().position(|c| c.key == key)?;
-        self.values[i]
+        self.values[column_index(key)?]
     }
 }
 
@@ -192,7 +132,7 @@ pub fn display(c: &Column, v: Option<f64>) -> String {
             Unit::CpuPercent => sig3(v),
             Unit::PerSecond => format!("{v:.0}"),
             Unit::Kib => mib(v as u64),
-            Unit::Count => format!("{v:.0}"),
+            Unit::Count | Unit::Ticks => format!("{v:.0}"),
             Unit::Micros => us(v as u64),
         },
     }
@@ -227,7 +167,7 @@ mod tests {
             .fold(f64::INFINITY, f64::min);
         assert_eq!(figs[cpu_best].values[0], Some(min_ok));
         // Ties are all marked; when every model ties, nobody is.
-        let ti = COLUMNS.iter().position(|c| c.key == "threads").unwrap();
+        let ti = column_index("threads").unwrap();
         for (i, m) in r.models.iter_mut().enumerate() {
             m.cpu.threads = if i < 3 { 1 } else { 4 };
         }

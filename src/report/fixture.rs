@@ -247,3 +247,76 @@ pub fn fabricate_results_with(seed: u64, models: &[&str], duration_s: f64) -> Re
         target_machine: None,
     }
 }
+
+/// Gives every model of `r` `n` fabricated rounds (interleaved in a seeded order, as
+/// `esbench run --rounds` records them) whose figures scatter around the model's whole-run
+/// figures: CPU and context switches by ±`spread` (relative, normal), each latency summary's
+/// p50 and p99 likewise. Also records the plan in `r.rounds`. For tests of everything that
+/// judges by rounds; never a measurement.
+pub fn add_rounds(r: &mut Results, n: u32, seed: u64, spread: f64) {
+    use crate::metrics::rounds::{RoundFigure, RoundResult, RoundsPlan};
+    let mut rng = SeededRng::new(seed ^ 0x5EED_0F20_u64);
+    let round_s = r.scenario.duration_s / n.max(1) as f64;
+    let names: Vec<String> = r.models.iter().map(|m| m.name.clone()).collect();
+    let mut order = Vec::new();
+    for k in 0..n {
+        let mut o = names.clone();
+        // Fisher–Yates from the seeded generator.
+        for i in (1..o.len()).rev() {
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+            o.swap(i, j);
+        }
+        for m in &mut r.models {
+            let position = o.iter().position(|x| *x == m.name).unwrap_or(0) as u32;
+            let mut wobble = |v: f64| (v * (1.0 + spread * rng.normal())).max(0.0);
+            let csw = crate::metrics::figures::context_switches_per_s(m, r.scenario.duration_s)
+                .unwrap_or(0.0);
+            let mut figures = BTreeMap::new();
+            for (key, s) in m.metrics() {
+                if s.count == 0 {
+                    continue;
+                }
+                let p50 = wobble(s.p50 as f64).round() as u64;
+                let p99 = (wobble(s.p99 as f64).round() as u64).max(p50);
+                figures.insert(
+                    key.to_string(),
+                    RoundFigure {
+                        count: s.count / n.max(1) as u64,
+                        p50,
+                        p99,
+                    },
+                );
+            }
+            let slot = (k as usize * names.len() + position as usize) as f64;
+            m.rounds.push(RoundResult {
+                index: k,
+                position,
+                start_mono_ns: (slot * round_s * 1e9) as u64,
+                start_unix: r.started_unix + slot * round_s,
+                duration_s: round_s,
+                status: "ok".into(),
+                cpu_percent: wobble(m.cpu.percent),
+                context_switches_per_s: wobble(csw),
+                figures,
+            });
+        }
+        order.push(o);
+    }
+    r.rounds = Some(RoundsPlan {
+        count: n,
+        seed,
+        order,
+        round_s,
+    });
+}
+
+/// Multiplies model `name`'s CPU (whole run and every round) by `factor`: a model made
+/// costlier on purpose, for tests that a judgement sees it.
+pub fn scale_cpu(r: &mut Results, name: &str, factor: f64) {
+    for m in r.models.iter_mut().filter(|m| m.name == name) {
+        m.cpu.percent *= factor;
+        for k in &mut m.rounds {
+            k.cpu_percent *= factor;
+        }
+    }
+}

@@ -65,6 +65,16 @@ pub fn load_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
 /// needed) and returns the path of `index.html`. With several inputs, runs of the same
 /// scenario are compared (see [`comparison_pairs`]); every run also gets its own full section.
 pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<PathBuf> {
+    write_report_judged(inputs, out_dir, None)
+}
+
+/// [`write_report`] with the comparisons judged by `judge` (`esbench check`'s outcome, handed
+/// in by the caller: the report never judges by a rule of its own).
+pub fn write_report_judged(
+    inputs: &[(PathBuf, Results)],
+    out_dir: &Path,
+    judge: Option<compare::Judge<'_>>,
+) -> Result<PathBuf> {
     if inputs.is_empty() {
         bail!("write_report needs at least one results file");
     }
@@ -134,7 +144,7 @@ pub fn write_report(inputs: &[(PathBuf, Results)], out_dir: &Path) -> Result<Pat
     }
     for &(j, k) in &pairs {
         let (a, b) = (&inputs[j].1, &inputs[k].1);
-        let cmp = compare::compare(a, b);
+        let cmp = compare::judged(judge, &inputs[j], &inputs[k])?;
         let (la, lb) = (letter(j), letter(k));
         body.push_str(&format!(
             "<h3>{} vs {}</h3>\n",

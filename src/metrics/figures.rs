@@ -1,0 +1,708 @@
+//! The registry of figures: every number the table, the report, `check`, `history` and the
+//! comparison view show about a model, defined once — its key, unit, label, how it is derived
+//! from a model's row (and from one round of it), which way is better and which rule judges
+//! it.
+//!
+//! Defined once so that the same run can never show two numbers for one figure: before this
+//! registry the terminal table divided context switches by the CPU window and the report and
+//! `check` by the scenario's duration.
+
+use super::results::ModelResult;
+use super::rounds::{Interval, RoundResult};
+
+/// How a figure is shown and what its numbers are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Percent of one core.
+    CpuPercent,
+    /// Events per second.
+    PerSecond,
+    /// Kibibytes.
+    Kib,
+    /// A plain count.
+    Count,
+    /// Watchdog ticks (a count of periods).
+    Ticks,
+    /// Microseconds.
+    Micros,
+}
+
+impl Unit {
+    /// The short unit written next to a value in `check`'s tables and JSON.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Unit::CpuPercent => "%",
+            Unit::PerSecond => "/s",
+            Unit::Kib => "KiB",
+            Unit::Count => "count",
+            Unit::Ticks => "ticks",
+            Unit::Micros => "µs",
+        }
+    }
+}
+
+/// Where a figure comes from in a model's row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Source {
+    /// A percentile of one of the model's latency summaries (keys as in
+    /// `ModelResult::metric`), µs.
+    Latency { metric: &'static str, q: f64 },
+    /// The largest sample of a latency summary (µs): the longest stall.
+    Max { metric: &'static str },
+    /// A count from the row's `counters`; `alias` is an older name of the same counter.
+    Counter {
+        name: &'static str,
+        alias: Option<&'static str>,
+    },
+    /// CPU use in % of one core over the measured window.
+    CpuPercent,
+    /// Voluntary + involuntary context switches per second of the CPU window.
+    CtxSwitchesPerS,
+    /// Peak resident set size, KiB.
+    MaxRssKib,
+    /// Threads of the model's process.
+    Threads,
+}
+
+/// Which way is better. Every figure esbench shows today is a cost, so lower is better; the
+/// field exists so that a figure where it is not (a throughput) cannot be added by mistake
+/// without saying so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Better {
+    Lower,
+}
+
+/// What kind of figure it is, which decides the rule that judges it (`check::compare`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A latency percentile: interval, band, floor; a tail only with enough samples beyond.
+    Percentile,
+    /// The longest stall: band and absolute floor, floor-relative too.
+    Stall,
+    /// A counter that is zero in a healthy run: allowance over the baseline's worst run.
+    Count,
+    /// CPU % or context switches: ratio with an absolute floor.
+    Cost,
+}
+
+/// One figure.
+#[derive(Clone, Copy, Debug)]
+pub struct Figure {
+    /// The one name, used in tables, JSON, thresholds files and the history, e.g.
+    /// `poll_latency.p99`.
+    pub key: &'static str,
+    /// The name the report's columns and the v1 history database used (`poll_p99`); kept so
+    /// old databases and callers still find the figure.
+    pub legacy: Option<&'static str>,
+    /// A short heading for people.
+    pub label: &'static str,
+    pub unit: Unit,
+    pub source: Source,
+    pub better: Better,
+    /// The rule `check` judges it by; `None`: shown, never judged (RSS, thread counts, the
+    /// frame counters, the figures the CI gate has never compared).
+    pub judged: Option<Kind>,
+}
+
+const fn fig(
+    key: &'static str,
+    legacy: Option<&'static str>,
+    label: &'static str,
+    unit: Unit,
+    source: Source,
+    judged: Option<Kind>,
+) -> Figure {
+    Figure {
+        key,
+        legacy,
+        label,
+        unit,
+        source,
+        better: Better::Lower,
+        judged,
+    }
+}
+
+const fn lat(
+    key: &'static str,
+    legacy: Option<&'static str>,
+    label: &'static str,
+    metric: &'static str,
+    q: f64,
+    judged: bool,
+) -> Figure {
+    fig(
+        key,
+        legacy,
+        label,
+        Unit::Micros,
+        Source::Latency { metric, q },
+        if judged { Some(Kind::Percentile) } else { None },
+    )
+}
+
+const fn counter(key: &'static str, label: &'static str, unit: Unit, judged: bool) -> Figure {
+    fig(
+        key,
+        None,
+        label,
+        unit,
+        Source::Counter {
+            name: key,
+            alias: None,
+        },
+        if judged { Some(Kind::Count) } else { None },
+    )
+}
+
+// The figures, one const each so other rooms can build tables from them without a lookup.
+pub const CPU_PERCENT: Figure = fig(
+    "cpu.percent",
+    Some("cpu_percent"),
+    "CPU % of a core",
+    Unit::CpuPercent,
+    Source::CpuPercent,
+    Some(Kind::Cost),
+);
+
+pub const CPU_CTX_SWITCHES_PER_S: Figure = fig(
+    "cpu.ctx_switches_per_s",
+    Some("ctx_switches_per_s"),
+    "ctx switches/s",
+    Unit::PerSecond,
+    Source::CtxSwitchesPerS,
+    Some(Kind::Cost),
+);
+
+pub const CPU_MAX_RSS_KIB: Figure = fig(
+    "cpu.max_rss_kib",
+    Some("max_rss_kib"),
+    "peak RSS",
+    Unit::Kib,
+    Source::MaxRssKib,
+    None,
+);
+
+pub const CPU_THREADS: Figure = fig(
+    "cpu.threads",
+    Some("threads"),
+    "threads",
+    Unit::Count,
+    Source::Threads,
+    None,
+);
+
+pub const POLL_LATENCY_P50: Figure = lat(
+    "poll_latency.p50",
+    Some("poll_p50"),
+    "poll p50",
+    "poll_latency",
+    0.50,
+    true,
+);
+
+pub const POLL_LATENCY_P90: Figure = lat(
+    "poll_latency.p90",
+    None,
+    "poll p90",
+    "poll_latency",
+    0.90,
+    true,
+);
+
+pub const POLL_LATENCY_P99: Figure = lat(
+    "poll_latency.p99",
+    Some("poll_p99"),
+    "poll p99",
+    "poll_latency",
+    0.99,
+    true,
+);
+
+pub const POLL_LATENCY_P999: Figure = lat(
+    "poll_latency.p999",
+    Some("poll_p999"),
+    "poll p99.9",
+    "poll_latency",
+    0.999,
+    false,
+);
+
+pub const POLL_LATENCY_MAX: Figure = fig(
+    "poll_latency.max",
+    Some("poll_max"),
+    "poll max",
+    Unit::Micros,
+    Source::Max {
+        metric: "poll_latency",
+    },
+    Some(Kind::Stall),
+);
+
+pub const POLL_SERVICE_P50: Figure = lat(
+    "poll_service.p50",
+    Some("poll_service_p50"),
+    "service p50",
+    "poll_service",
+    0.50,
+    false,
+);
+
+pub const POLL_SERVICE_P99: Figure = lat(
+    "poll_service.p99",
+    Some("poll_service_p99"),
+    "service p99",
+    "poll_service",
+    0.99,
+    false,
+);
+
+pub const STALENESS_P99: Figure = lat(
+    "staleness.p99",
+    Some("staleness_p99"),
+    "staleness p99",
+    "staleness",
+    0.99,
+    true,
+);
+
+pub const STALENESS_EXCESS_P99: Figure = lat(
+    "staleness_excess.p99",
+    Some("staleness_excess_p99"),
+    "stale excess p99",
+    "staleness_excess",
+    0.99,
+    false,
+);
+
+pub const INGEST_LATENCY_P99: Figure = lat(
+    "ingest_latency.p99",
+    None,
+    "ingest p99",
+    "ingest_latency",
+    0.99,
+    true,
+);
+
+pub const COMMAND_LATENCY_P99: Figure = lat(
+    "command_latency.p99",
+    Some("command_p99"),
+    "command p99",
+    "command_latency",
+    0.99,
+    true,
+);
+
+pub const WATCHDOG_LATENESS_P50: Figure = lat(
+    "watchdog_lateness.p50",
+    Some("watchdog_p50"),
+    "watchdog late p50",
+    "watchdog_lateness",
+    0.50,
+    true,
+);
+
+pub const WATCHDOG_LATENESS_P90: Figure = lat(
+    "watchdog_lateness.p90",
+    None,
+    "watchdog late p90",
+    "watchdog_lateness",
+    0.90,
+    true,
+);
+
+pub const WATCHDOG_LATENESS_P99: Figure = lat(
+    "watchdog_lateness.p99",
+    Some("watchdog_p99"),
+    "watchdog late p99",
+    "watchdog_lateness",
+    0.99,
+    true,
+);
+
+pub const WATCHDOG_LONGEST_LATE_RUN: Figure = counter(
+    "watchdog_longest_late_run",
+    "longest late watchdog run",
+    Unit::Ticks,
+    true,
+);
+
+pub const POLLS_FAILED: Figure = counter("polls_failed", "polls failed", Unit::Count, true);
+
+pub const POLLS_SKIPPED: Figure = counter("polls_skipped", "poll slots skipped", Unit::Count, true);
+
+pub const COMMANDS_FAILED: Figure =
+    counter("commands_failed", "commands failed", Unit::Count, true);
+
+pub const COMMANDS_UNMATCHED: Figure = counter(
+    "commands_unmatched",
+    "commands unmatched",
+    Unit::Count,
+    true,
+);
+
+pub const SEQ_UNMATCHED: Figure = counter("seq_unmatched", "seq unmatched", Unit::Count, true);
+
+pub const FRAMES_REJECTED: Figure =
+    counter("frames_rejected", "frames rejected", Unit::Count, false);
+
+pub const FRAMES_COALESCED: Figure = fig(
+    "frames_coalesced",
+    None,
+    "frames coalesced",
+    Unit::Count,
+    // `esbench run` names it frames_coalesced; plain `coalesced` is the bridge's own name.
+    Source::Counter {
+        name: "frames_coalesced",
+        alias: Some("coalesced"),
+    },
+    None,
+);
+
+/// Every figure, in the order tables show them.
+pub const FIGURES: &[Figure] = &[
+    CPU_PERCENT,
+    CPU_CTX_SWITCHES_PER_S,
+    CPU_MAX_RSS_KIB,
+    CPU_THREADS,
+    POLL_LATENCY_P50,
+    POLL_LATENCY_P90,
+    POLL_LATENCY_P99,
+    POLL_LATENCY_P999,
+    POLL_LATENCY_MAX,
+    POLL_SERVICE_P50,
+    POLL_SERVICE_P99,
+    STALENESS_P99,
+    STALENESS_EXCESS_P99,
+    INGEST_LATENCY_P99,
+    COMMAND_LATENCY_P99,
+    WATCHDOG_LATENESS_P50,
+    WATCHDOG_LATENESS_P90,
+    WATCHDOG_LATENESS_P99,
+    WATCHDOG_LONGEST_LATE_RUN,
+    POLLS_FAILED,
+    POLLS_SKIPPED,
+    COMMANDS_FAILED,
+    COMMANDS_UNMATCHED,
+    SEQ_UNMATCHED,
+    FRAMES_REJECTED,
+    FRAMES_COALESCED,
+];
+
+/// The figure called `key` (or, for old callers and databases, its legacy name).
+pub fn figure(key: &str) -> Option<&'static Figure> {
+    FIGURES
+        .iter()
+        .find(|f| f.key == key)
+        .or_else(|| FIGURES.iter().find(|f| f.legacy == Some(key)))
+}
+
+/// The figures `check` judges, in the order its tables list them (latencies first, as the
+/// CI gate has always printed them). Every entry has a `judged` rule.
+pub const JUDGED: &[Figure] = &[
+    POLL_LATENCY_P50,
+    POLL_LATENCY_P90,
+    POLL_LATENCY_P99,
+    POLL_LATENCY_MAX,
+    WATCHDOG_LATENESS_P50,
+    WATCHDOG_LATENESS_P90,
+    WATCHDOG_LATENESS_P99,
+    WATCHDOG_LONGEST_LATE_RUN,
+    STALENESS_P99,
+    INGEST_LATENCY_P99,
+    COMMAND_LATENCY_P99,
+    CPU_PERCENT,
+    CPU_CTX_SWITCHES_PER_S,
+    POLLS_FAILED,
+    POLLS_SKIPPED,
+    COMMANDS_FAILED,
+    COMMANDS_UNMATCHED,
+    SEQ_UNMATCHED,
+];
+
+/// The figures `check` judges, in its table order.
+pub fn judged() -> impl Iterator<Item = &'static Figure> {
+    JUDGED.iter()
+}
+
+/// Context switches per second of the CPU window (`cpu_window_ms`, the span the CPU figures
+/// were taken over). Results from before that counter existed fall back to the scenario's
+/// measured duration, the closest window they recorded; `None` without either.
+pub fn context_switches_per_s(m: &ModelResult, duration_s: f64) -> Option<f64> {
+    let window_s = match m.counters.get("cpu_window_ms") {
+        Some(&ms) if ms > 0 => ms as f64 / 1e3,
+        _ => duration_s,
+    };
+    (window_s > 0.0).then(|| (m.cpu.vcsw + m.cpu.ivcsw) as f64 / window_s)
+}
+
+impl Figure {
+    /// The quantile of a percentile figure.
+    pub fn quantile(&self) -> Option<f64> {
+        match self.source {
+            Source::Latency { q, .. } => Some(q),
+            _ => None,
+        }
+    }
+
+    /// A tail percentile (p90 and up): judged only with enough samples beyond it.
+    pub fn is_tail(&self) -> bool {
+        self.quantile().is_some_and(|q| q >= 0.9)
+    }
+
+    /// The latency summary the figure is read from, if any.
+    pub fn summary_metric(&self) -> Option<&'static str> {
+        match self.source {
+            Source::Latency { metric, .. } | Source::Max { metric } => Some(metric),
+            _ => None,
+        }
+    }
+
+    /// Normalised by the floor of its own run (latencies and stalls).
+    pub fn has_floor(&self) -> bool {
+        matches!(self.source, Source::Latency { .. } | Source::Max { .. })
+    }
+
+    /// The figure for model `m` of a run whose scenario measured `duration_s` seconds per
+    /// model; `None` when the row does not have it (an empty histogram, a counter not
+    /// recorded, a zero RSS that was never read).
+    pub fn of_model(&self, m: &ModelResult, duration_s: f64) -> Option<f64> {
+        match self.source {
+            Source::Latency { metric, q } => {
+                let s = m.metric(metric)?;
+                if s.count == 0 {
+                    return None;
+                }
+                let v = match q {
+                    0.50 => s.p50,
+                    0.90 => s.p90,
+                    0.99 => s.p99,
+                    0.999 => s.p999,
+                    q => s.quantile(q).ok()?,
+                };
+                Some(v as f64)
+            }
+            Source::Max { metric } => {
+                let s = m.metric(metric)?;
+                (s.count > 0).then_some(s.max as f64)
+            }
+            Source::Counter { name, alias } => m
+                .counters
+                .get(name)
+                .or_else(|| alias.and_then(|a| m.counters.get(a)))
+                .map(|&n| n as f64),
+            Source::CpuPercent => Some(m.cpu.percent),
+            Source::CtxSwitchesPerS => context_switches_per_s(m, duration_s),
+            Source::MaxRssKib => (m.cpu.max_rss_kib > 0).then_some(m.cpu.max_rss_kib as f64),
+            Source::Threads => (m.cpu.threads > 0).then_some(m.cpu.threads as f64),
+        }
+    }
+
+    /// How many samples back the figure (for percentiles and stalls), 0 otherwise.
+    pub fn samples(&self, m: &ModelResult) -> u64 {
+        self.summary_metric()
+            .and_then(|k| m.metric(k))
+            .map_or(0, |s| s.count)
+    }
+
+    /// Whether one round can give this figure: CPU %, context switches/s and the p50 and
+    /// p99 of a latency summary (what `RoundResult` keeps).
+    pub fn has_rounds(&self) -> bool {
+        match self.source {
+            Source::CpuPercent | Source::CtxSwitchesPerS => true,
+            Source::Latency { q, .. } => q == 0.50 || q == 0.99,
+            _ => false,
+        }
+    }
+
+    /// The figure in one round, with the round's sample count for a percentile; `None` for a
+    /// failed round, a figure rounds do not keep, or a summary the round has no samples of.
+    pub fn of_round(&self, round: &RoundResult) -> Option<RoundValue> {
+        if !round.is_ok() {
+            return None;
+        }
+        match self.source {
+            Source::CpuPercent => Some(RoundValue {
+                value: round.cpu_percent,
+                samples: None,
+            }),
+            Source::CtxSwitchesPerS => Some(RoundValue {
+                value: round.context_switches_per_s,
+                samples: None,
+            }),
+            Source::Latency { metric, q } => {
+                let f = round.figures.get(metric)?;
+                if f.count == 0 {
+                    return None;
+                }
+                let value = if q == 0.50 {
+                    f.p50
+                } else if q == 0.99 {
+                    f.p99
+                } else {
+                    return None;
+                };
+                Some(RoundValue {
+                    value: value as f64,
+                    samples: Some(f.count),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The interval of the figure's median over `m`'s ok rounds; `None` when the figure has
+    /// no per-round value or no round gave one.
+    pub fn interval(&self, m: &ModelResult) -> Option<Interval> {
+        if !self.has_rounds() {
+            return None;
+        }
+        let values: Vec<f64> = m
+            .rounds
+            .iter()
+            .filter_map(|r| self.of_round(r))
+            .map(|v| v.value)
+            .collect();
+        Interval::of_median(&values)
+    }
+}
+
+/// One round's value of a figure.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RoundValue {
+    pub value: f64,
+    /// For a percentile: the samples the round's figure came from.
+    pub samples: Option<u64>,
+}
+
+/// Samples strictly beyond quantile `q` of `count` samples: those ranked above ceil(q·n).
+pub fn samples_beyond(count: u64, q: f64) -> u64 {
+    let rank = ((q.clamp(0.0, 1.0) * count as f64).ceil() as u64).min(count);
+    count - rank
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::rounds::RoundFigure;
+    use crate::metrics::summary::{new_histogram, record_clamped, Summary};
+
+    #[test]
+    fn keys_and_legacy_names_are_unique_and_found() {
+        let mut names: Vec<&str> = FIGURES
+            .iter()
+            .flat_map(|f| std::iter::once(f.key).chain(f.legacy))
+            .collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n, "a name used twice");
+        assert_eq!(figure("poll_p99").unwrap().key, "poll_latency.p99");
+        assert_eq!(figure("cpu.percent").unwrap().label, "CPU % of a core");
+        assert!(figure("poll_latncy.p99").is_none());
+        // JUDGED holds exactly the figures with a rule, each once.
+        let ruled: Vec<&str> = FIGURES
+            .iter()
+            .filter(|f| f.judged.is_some())
+            .map(|f| f.key)
+            .collect();
+        let mut listed: Vec<&str> = JUDGED.iter().map(|f| f.key).collect();
+        assert!(JUDGED.iter().all(|f| f.judged.is_some()));
+        listed.sort_unstable();
+        let mut ruled_sorted = ruled.clone();
+        ruled_sorted.sort_unstable();
+        assert_eq!(listed, ruled_sorted);
+        // Every latency figure names a summary a row has.
+        let m = ModelResult::default();
+        for f in FIGURES {
+            if let Some(k) = f.summary_metric() {
+                assert!(m.metric(k).is_some(), "{}", f.key);
+            }
+        }
+    }
+
+    #[test]
+    fn context_switches_are_per_second_of_the_cpu_window() {
+        let mut m = ModelResult::default();
+        m.cpu.vcsw = 900;
+        m.cpu.ivcsw = 100;
+        // No window recorded (older results): the scenario's duration.
+        assert_eq!(context_switches_per_s(&m, 10.0), Some(100.0));
+        m.counters.insert("cpu_window_ms".into(), 8_000);
+        assert_eq!(context_switches_per_s(&m, 10.0), Some(125.0));
+        let csw = figure("cpu.ctx_switches_per_s").unwrap();
+        assert_eq!(csw.of_model(&m, 10.0), Some(125.0));
+        m.counters.clear();
+        assert_eq!(csw.of_model(&m, 0.0), None, "no window at all");
+    }
+
+    #[test]
+    fn figures_come_from_the_row_and_from_each_round() {
+        let mut h = new_histogram();
+        for v in 1..=1000 {
+            record_clamped(&mut h, v);
+        }
+        let mut m = ModelResult {
+            poll_latency: Summary::from_histogram(&h),
+            ..Default::default()
+        };
+        m.cpu.percent = 1.5;
+        m.counters.insert("coalesced".into(), 7);
+        let p99 = figure("poll_latency.p99").unwrap();
+        assert_eq!(p99.of_model(&m, 6.0), Some(m.poll_latency.p99 as f64));
+        assert_eq!(p99.samples(&m), 1000);
+        assert_eq!(
+            figure("frames_coalesced").unwrap().of_model(&m, 6.0),
+            Some(7.0)
+        );
+        assert_eq!(
+            figure("watchdog_lateness.p50").unwrap().of_model(&m, 6.0),
+            None
+        );
+        for (k, cpu, p) in [(0, 1.0, 300), (1, 2.0, 100), (2, 3.0, 200)] {
+            let mut figures = std::collections::BTreeMap::new();
+            figures.insert(
+                "poll_latency".to_string(),
+                RoundFigure {
+                    count: 50,
+                    p50: p / 2,
+                    p99: p,
+                },
+            );
+            m.rounds.push(RoundResult {
+                index: k,
+                status: "ok".into(),
+                cpu_percent: cpu,
+                figures,
+                ..Default::default()
+            });
+        }
+        m.rounds[1].status = "crashed".into();
+        let i = p99.interval(&m).unwrap();
+        assert_eq!(
+            (i.n, i.lo, i.hi),
+            (2, 200.0, 300.0),
+            "the failed round is out"
+        );
+        assert!(i.is_range);
+        let cpu = figure("cpu.percent").unwrap();
+        assert_eq!(cpu.interval(&m).unwrap().mid, 2.0);
+        assert!(figure("poll_latency.p90").unwrap().interval(&m).is_none());
+        assert!(figure("poll_latency.max").unwrap().interval(&m).is_none());
+        assert_eq!(
+            p99.of_round(&m.rounds[0]),
+            Some(RoundValue {
+                value: 300.0,
+                samples: Some(50)
+            })
+        );
+    }
+
+    #[test]
+    fn samples_beyond_counts_the_tail() {
+        assert_eq!(samples_beyond(1000, 0.99), 10);
+        assert_eq!(samples_beyond(121, 0.99), 1);
+        assert_eq!(samples_beyond(5, 1.0), 0);
+    }
+}
