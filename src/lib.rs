@@ -19,6 +19,7 @@ pub mod models;
 pub mod profile;
 pub mod protocol;
 pub mod report;
+pub mod rng;
 pub mod scenario;
 pub mod source;
 pub mod sweep;

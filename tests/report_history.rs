@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use esbench::history::{self, insert_run, list_runs, open, record_run, Filter};
-use esbench::report::fixture::fabricate_results;
+use esbench::report::fixture::{fabricate_results, FIXTURE_MODELS};
 
 const CHILD_ENV: &str = "ESBENCH_HISTORY_CHILD_DB";
 
@@ -81,7 +81,7 @@ fn killed_writer_leaves_the_database_intact() {
     let runs = list_runs(&conn, &Filter::default()).unwrap();
     assert_eq!(runs.len(), 1, "the killed run must be invisible");
     assert_eq!(runs[0].id, committed);
-    assert_eq!(runs[0].models.len(), 8);
+    assert_eq!(runs[0].models.len(), FIXTURE_MODELS.len());
     drop(conn);
     // And the database keeps working.
     let next = record_run(&db, &fabricate_results(2), Path::new("next.json")).unwrap();
@@ -170,7 +170,7 @@ fn cli_lists_filters_and_plots() {
         text.lines()
             .filter(|l| l.contains("recorded-by-hand"))
             .count(),
-        8,
+        FIXTURE_MODELS.len(),
         "{text}"
     );
     std::fs::write(&results, "{\"schema\": \"something.else/1\"}").unwrap();

@@ -6,9 +6,9 @@
 //! stalls periodically and then catches up with back-to-back frames (`prev += 25`).
 
 use super::line::LineOptions;
-use super::rng::Rng;
 use super::{Piece, Source};
 use crate::protocol::frame::{encode_frame, RawFrame};
+use crate::rng::Rng;
 
 /// A stall of `stall_ms` every `every_s` seconds, then a catch-up burst.
 #[derive(Debug, Clone, Copy, PartialEq)]
