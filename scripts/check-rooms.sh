@@ -15,7 +15,7 @@ exec perl -e '
 use strict; use warnings;
 
 # May import (besides the shared modules every room may use: `clock`, the monotonic clock, and
-# `rng`, the seeded generator).
+# `rng`, the seeded generator, and `units`, the figures in human units).
 my %allowed = (
     protocol => [],
     source   => [qw(protocol)],
@@ -43,7 +43,7 @@ my %debt = (
 opendir my $d, "src" or die "no src/ here\n";
 my @rooms = sort grep { -d "src/$_" && !/^\./ } readdir $d;
 closedir $d;
-my @shared = qw(clock rng);
+my @shared = qw(clock rng units);
 my %is_room = map { $_ => 1 } @rooms, @shared;
 
 sub rs_files { my ($dir) = @_; my @f; opendir my $h, $dir or return; for (sort readdir $h) { next if /^\./; my $p = "$dir/$_"; push @f, -d $p ? rs_files($p) : /\.rs$/ ? $p : () } @f }

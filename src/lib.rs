@@ -23,3 +23,4 @@ pub mod rng;
 pub mod scenario;
 pub mod source;
 pub mod sweep;
+pub mod units;

@@ -45,33 +45,8 @@ pub fn md_text(text: &str) -> String {
     out
 }
 
-/// Microseconds as a short human figure: `850 µs`, `1.25 ms`, `3.4 s`.
-pub fn us(v: u64) -> String {
-    let v = v as f64;
-    if v < 1000.0 {
-        format!("{v:.0} µs")
-    } else if v < 1_000_000.0 {
-        format!("{} ms", sig3(v / 1000.0))
-    } else {
-        format!("{} s", sig3(v / 1_000_000.0))
-    }
-}
-
-/// Three significant digits, without trailing noise (`1.25`, `12.5`, `125`).
-pub fn sig3(v: f64) -> String {
-    let a = v.abs();
-    if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else if a >= 1.0 {
-        format!("{v:.2}")
-    } else if a >= 0.1 {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.4}")
-    }
-}
+/// The project's one µs formatter and significant-digit rule (`src/units.rs`).
+pub use crate::units::{sig3, us};
 
 /// Kibibytes as MiB with one decimal.
 pub fn mib(kib: u64) -> String {
