@@ -35,7 +35,6 @@ my %allowed = (
 );
 # Known debts: imports that break the rule today (ARCHITECTURE.md, "Known debts").
 my %debt = (
-    "report -> profile" => "the report renders a type of the room that runs strace and perf",
     "history -> report" => "the trend page reuses the report renderers",
     "profile -> driver" => "the profiling pass starts its child with the driver\x27s child settings",
 );

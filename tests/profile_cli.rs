@@ -3,8 +3,8 @@
 
 use std::process::{Command, Stdio};
 
+use esbench::metrics::profile::ProfileReport;
 use esbench::metrics::results::{ModelResult, Results, SCHEMA};
-use esbench::profile::ProfileReport;
 
 struct Kill(std::process::Child);
 impl Drop for Kill {

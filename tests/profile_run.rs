@@ -4,8 +4,8 @@
 
 use std::process::Command;
 
+use esbench::metrics::profile::ProfileReport;
 use esbench::metrics::results::Results;
-use esbench::profile::ProfileReport;
 
 #[test]
 fn run_profile_adds_a_profile_per_model() {

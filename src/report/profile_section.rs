@@ -13,8 +13,8 @@ use plotters::prelude::*;
 
 use super::chart::{self, truncate};
 use super::format::esc;
+use crate::metrics::profile::{ProfileReport, ThreadGroup};
 use crate::metrics::results::Results;
-use crate::profile::{ProfileReport, ThreadGroup};
 
 /// Thread names drawn with their own colour in the charts; the rest is "other threads".
 const MAX_SERIES: usize = 8;
