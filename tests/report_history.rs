@@ -1,6 +1,8 @@
 //! The run history survives a writer killed mid-transaction, and `esbench history` lists and
 //! plots what was recorded.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -90,7 +92,7 @@ fn killed_writer_leaves_the_database_intact() {
 
 /// Runs `esbench history --db DB` plus whatever `more` adds.
 fn history_cli(db: &Path, more: impl FnOnce(&mut Command) -> &mut Command) -> std::process::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_esbench"));
+    let mut c = common::esbench();
     c.arg("history").arg("--db").arg(db);
     more(&mut c).output().unwrap()
 }

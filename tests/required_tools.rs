@@ -35,7 +35,10 @@ fn the_older_switch_requires_every_tool() {
 #[test]
 fn a_misspelt_tool_is_an_error_naming_it() {
     let e = required_by("perf", Some("strace,chromum"), None).unwrap_err();
-    assert!(e.contains("\"chromum\"") && e.contains("chromium, strace, perf, schedstat"), "{e}");
+    assert!(
+        e.contains("\"chromum\"") && e.contains("chromium, strace, perf, schedstat"),
+        "{e}"
+    );
 }
 
 #[test]

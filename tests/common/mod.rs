@@ -65,7 +65,8 @@ pub const TOOLS: [&str; 4] = ["chromium", "strace", "perf", "schedstat"];
 pub fn required(tool: &str) -> bool {
     let require = std::env::var("ESBENCH_REQUIRE").ok();
     let require_tools = std::env::var("ESBENCH_REQUIRE_TOOLS").ok();
-    required_by(tool, require.as_deref(), require_tools.as_deref()).unwrap_or_else(|e| panic!("{e}"))
+    required_by(tool, require.as_deref(), require_tools.as_deref())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// [`required`] on given values of `ESBENCH_REQUIRE` and `ESBENCH_REQUIRE_TOOLS`.
@@ -99,7 +100,9 @@ pub fn required_by(
 /// The caller returns after it.
 pub fn skip_or_fail(test: &str, tool: &str, why: &str) {
     if required(tool) {
-        panic!("{test}: {why} ({tool} is required here by ESBENCH_REQUIRE or ESBENCH_REQUIRE_TOOLS)");
+        panic!(
+            "{test}: {why} ({tool} is required here by ESBENCH_REQUIRE or ESBENCH_REQUIRE_TOOLS)"
+        );
     }
     println!("SKIPPED {test}: {why}");
 }
