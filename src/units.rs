@@ -25,19 +25,22 @@ fn us_parts(v: u64) -> (String, &'static str) {
     }
 }
 
-/// Three significant digits, without trailing noise (`1.25`, `12.5`, `125`).
+/// Three significant digits, without trailing noise (`1.25`, `12.5`, `125`, `0.00123`).
+/// The thresholds sit where rounding carries into the next digit, so 9.996 is `10.0`, not
+/// `10.00`; zero keeps its old `0.0000`.
 pub fn sig3(v: f64) -> String {
     let a = v.abs();
-    if a >= 100.0 {
+    if !a.is_finite() || a >= 99.95 {
         format!("{v:.0}")
-    } else if a >= 10.0 {
+    } else if a >= 9.995 {
         format!("{v:.1}")
-    } else if a >= 1.0 {
+    } else if a >= 0.9995 {
         format!("{v:.2}")
-    } else if a >= 0.1 {
-        format!("{v:.3}")
-    } else {
+    } else if a == 0.0 {
         format!("{v:.4}")
+    } else {
+        let digits = (-a.log10()).floor() as usize + 3;
+        format!("{v:.digits$}")
     }
 }
 
@@ -56,5 +59,10 @@ mod tests {
         assert_eq!(us_compact(125_000), "125ms");
         assert_eq!(us_compact(2_300_000), "2.30s");
         assert_eq!(sig3(0.01234), "0.0123");
+        assert_eq!(sig3(0.001234), "0.00123");
+        assert_eq!(sig3(0.5), "0.500");
+        assert_eq!(sig3(9.996), "10.0");
+        assert_eq!(sig3(99.96), "100");
+        assert_eq!(sig3(0.0), "0.0000");
     }
 }

@@ -583,23 +583,14 @@ fn opt(v: Option<f64>) -> String {
     v.map(fmt_num).unwrap_or_else(|| "–".into())
 }
 
-/// Three significant figures, no exponent: 0.0123, 1.23, 12.3, 123, 1234.
+/// Three significant figures (`units::sig3`), with a dash for no figure and a bare `0`.
 fn fmt_num(v: f64) -> String {
     if !v.is_finite() {
-        return "–".into();
-    }
-    let a = v.abs();
-    if a == 0.0 {
+        "–".into()
+    } else if v == 0.0 {
         "0".into()
-    } else if a >= 99.95 {
-        format!("{v:.0}")
-    } else if a >= 9.995 {
-        format!("{v:.1}")
-    } else if a >= 0.9995 {
-        format!("{v:.2}")
     } else {
-        let digits = (-a.log10()).floor() as usize + 3;
-        format!("{v:.digits$}")
+        crate::units::sig3(v)
     }
 }
 
