@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::metrics::profile::ProfileReport;
-use crate::metrics::results::{write_atomic, Results};
+use crate::metrics::results::write_atomic;
 use crate::profile::{self, ProfileOptions};
 use crate::report::profile_text;
 use crate::scenario::Scenario;
@@ -96,7 +96,7 @@ pub fn exec(args: ProfileArgs) -> Result<i32> {
         println!("flamegraph: {}", args.out.join(svg).display());
     }
     if let Some(path) = &args.into {
-        store_into(path, &report)?;
+        profile::store_in_results(path, &report)?;
         println!("stored in {} (model {})", path.display(), report.label);
     }
     Ok(0)
@@ -128,22 +128,4 @@ fn profile_model(args: &ProfileArgs, model: &str, label: &str) -> Result<Profile
         &options(args, label),
         Duration::from_secs_f64(args.warmup.max(0.0)),
     )
-}
-
-/// Puts the profile into the row of the model named `report.label` of a results.json.
-fn store_into(path: &std::path::Path, report: &ProfileReport) -> Result<()> {
-    let mut results = Results::load(path)?;
-    let row = results
-        .models
-        .iter_mut()
-        .find(|m| m.name == report.label)
-        .with_context(|| {
-            format!(
-                "{} has no model named {:?} (use --label to pick the row)",
-                path.display(),
-                report.label
-            )
-        })?;
-    row.profile = Some(report.to_value());
-    results.save(path)
 }

@@ -215,6 +215,26 @@ pub fn profiling_pass(
     report.to_value()
 }
 
+/// Puts a profile into the row of the model named `report.label` of a results.json
+/// (`esbench profile --into`), saving it atomically.
+pub fn store_in_results(path: &Path, report: &ProfileReport) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let mut results = crate::metrics::results::Results::load(path)?;
+    let row = results
+        .models
+        .iter_mut()
+        .find(|m| m.name == report.label)
+        .with_context(|| {
+            format!(
+                "{} has no model named {:?} (use --label to pick the row)",
+                path.display(),
+                report.label
+            )
+        })?;
+    row.profile = Some(report.to_value());
+    results.save(path)
+}
+
 /// A label reduced to characters safe in a file name.
 pub fn file_safe(label: &str) -> String {
     label
