@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 exec perl -e '
 use strict; use warnings;
 
-# May import (besides `clock`, the shared monotonic clock, which every room may use).
+# May import (besides the shared modules every room may use: `clock`, the monotonic clock, and
+# `rng`, the seeded generator, and `units`, the figures in human units).
 my %allowed = (
     protocol => [],
     source   => [qw(protocol)],
@@ -35,7 +36,6 @@ my %allowed = (
 );
 # Known debts: imports that break the rule today (ARCHITECTURE.md, "Known debts").
 my %debt = (
-    "report -> profile" => "the report renders a type of the room that runs strace and perf",
     "history -> report" => "the trend page reuses the report renderers",
     "profile -> driver" => "the profiling pass starts its child with the driver\x27s child settings",
     "remote -> driver" => "the agent starts serve with the driver\x27s child, settings, floor probe and HTTP until a load room holds them",
@@ -44,7 +44,8 @@ my %debt = (
 opendir my $d, "src" or die "no src/ here\n";
 my @rooms = sort grep { -d "src/$_" && !/^\./ } readdir $d;
 closedir $d;
-my %is_room = map { $_ => 1 } @rooms, "clock";
+my @shared = qw(clock rng units);
+my %is_room = map { $_ => 1 } @rooms, @shared;
 
 sub rs_files { my ($dir) = @_; my @f; opendir my $h, $dir or return; for (sort readdir $h) { next if /^\./; my $p = "$dir/$_"; push @f, -d $p ? rs_files($p) : /\.rs$/ ? $p : () } @f }
 
@@ -65,7 +66,7 @@ for my $room (@rooms) {
     my @shown;
     for my $t (@targets) {
         my $key = "$room -> $t";
-        my $ok = $t eq "clock" || grep { $_ eq "*" || $_ eq $t } @{ $allowed{$room} // [] };
+        my $ok = (grep { $_ eq $t } @shared) || grep { $_ eq "*" || $_ eq $t } @{ $allowed{$room} // [] };
         if ($ok) { push @shown, $t }
         elsif ($debt{$key}) { push @shown, "$t (debt)"; $seen_debt{$key} = 1 }
         else {

@@ -20,6 +20,8 @@ pub mod profile;
 pub mod protocol;
 pub mod remote;
 pub mod report;
+pub mod rng;
 pub mod scenario;
 pub mod source;
 pub mod sweep;
+pub mod units;

@@ -1,12 +1,9 @@
 //! `esbench models` and `esbench serve`'s start-up errors, through the real binary.
 
-use std::process::Command;
+mod common;
 
 fn esbench(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_esbench"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = common::esbench().args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -4,6 +4,8 @@
 //! over an idle window is ~100 % of it when it spins. A model that sleeps between events
 //! is runnable only while it handles its 40 watchdog ticks a second.
 
+mod common;
+
 #[path = "bridge_support/mod.rs"]
 mod support;
 
@@ -35,8 +37,8 @@ fn runnable_ns(pid: u32) -> HashMap<String, u64> {
 
 #[test]
 fn no_model_spins_while_idle() {
-    if !std::path::Path::new("/proc/self/schedstat").exists() {
-        eprintln!("no schedstat on this kernel; skipping");
+    if let Err(why) = common::schedstat() {
+        common::skip_or_fail("no_model_spins_while_idle", "schedstat", &why);
         return;
     }
     for model in models() {

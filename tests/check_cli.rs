@@ -1,8 +1,10 @@
 //! `esbench check` as a user runs it: exit codes 0 / 1 / 2, the regression named on stderr,
 //! Markdown and JSON output. The inputs are fabricated results with known distributions.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use esbench::check::fixtures::{fake_run, FakeModel};
 
@@ -29,11 +31,7 @@ fn write_runs(dir: &Path, seeds: std::ops::Range<u64>, poll_for_smol: f64) {
 }
 
 fn check(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_esbench"))
-        .arg("check")
-        .args(args)
-        .output()
-        .unwrap()
+    common::esbench().arg("check").args(args).output().unwrap()
 }
 
 fn text(b: &[u8]) -> String {

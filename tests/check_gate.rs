@@ -8,9 +8,11 @@
 //! 3x the gross gate's 0.5 s stall floor, so the verdicts do not depend on how noisy the
 //! machine is.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 const MODEL: &str = "threads";
@@ -34,10 +36,7 @@ fn scenario(dir: &Path, poll_work_us: u64) -> PathBuf {
 }
 
 fn esbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_esbench"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::esbench().args(args).output().unwrap()
 }
 
 fn text(b: &[u8]) -> String {
@@ -128,7 +127,7 @@ fn serve_child(pid: u32) -> i32 {
 fn frozen_run(scenario: &Path, out: &Path) -> PathBuf {
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let mut child = common::esbench()
         .args([
             "run",
             scenario.to_str().unwrap(),

@@ -1,8 +1,9 @@
 //! The part of scripts/gate-power.sh that judges: `esbench check --power DIR` on fabricated
 //! runs whose faults are known, so the counts in the table can be checked exactly.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use esbench::check::fixtures::{fake_run, FakeModel};
 use esbench::check::power::{table, wilson};
@@ -121,7 +122,7 @@ fn the_hidden_cli_prints_and_writes_the_table() {
     let dir = tempfile::tempdir().unwrap();
     experiment(dir.path());
     let out = dir.path().join("table.md");
-    let o = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let o = common::esbench()
         .args(["check", "--power"])
         .arg(dir.path())
         .arg("--output")

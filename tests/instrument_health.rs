@@ -2,8 +2,9 @@
 //! the sweep's tables and ringed in its plots, and a real `esbench run` writes the driver
 //! health, the CPU floor and each row's floor multiple into results.json and the table.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use esbench::metrics::results::Results;
 use esbench::metrics::summary::{new_histogram, record_clamped, Summary};
@@ -87,7 +88,7 @@ fn a_driver_limited_point_is_marked_in_the_tables_and_the_plot() {
 #[test]
 fn a_run_records_driver_health_the_cpu_floor_and_floor_multiples() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let out = common::esbench()
         .args(["run", "--quick", "--models", "threads", "--duration", "1"])
         .args(["--no-history", "--no-report", "--out"])
         .arg(dir.path())

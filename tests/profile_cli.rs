@@ -1,10 +1,12 @@
 //! `esbench profile --pid`: profiles a running process, writes its JSON, stores it into a
 //! results.json row on request, and refuses a missing pid with a clear message.
 
+mod common;
+
 use std::process::{Command, Stdio};
 
+use esbench::metrics::profile::ProfileReport;
 use esbench::metrics::results::{ModelResult, Results, SCHEMA};
-use esbench::profile::ProfileReport;
 
 struct Kill(std::process::Child);
 impl Drop for Kill {
@@ -37,7 +39,7 @@ fn profiles_a_pid_and_stores_into_results() {
     .save(&results_path)
     .unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let out = common::esbench()
         .args([
             "profile",
             "--window",
@@ -77,7 +79,7 @@ fn profiles_a_pid_and_stores_into_results() {
 
 #[test]
 fn missing_pid_is_a_clear_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let out = common::esbench()
         .args(["profile", "--pid", "999999999"])
         .output()
         .unwrap();
@@ -96,7 +98,7 @@ fn without_strace_and_perf_it_still_profiles_and_says_why() {
             .unwrap(),
     );
     // An empty PATH: neither strace nor perf can be found.
-    let out = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let out = common::esbench()
         .args(["profile", "--window", "0.3", "--label", "bare", "--pid"])
         .arg(target.0.id().to_string())
         .arg("--out")

@@ -2,16 +2,16 @@
 //! pass fills the row's `profile` (schema esbench.profile/1) with per-thread figures of the
 //! model's own serve child.
 
-use std::process::Command;
+mod common;
 
+use esbench::metrics::profile::ProfileReport;
 use esbench::metrics::results::Results;
-use esbench::profile::ProfileReport;
 
 #[test]
 fn run_profile_adds_a_profile_per_model() {
     let dir = tempfile::tempdir().unwrap();
     let root = env!("CARGO_MANIFEST_DIR");
-    let out = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let out = common::esbench()
         .current_dir(root)
         .args([
             "run",

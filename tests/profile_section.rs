@@ -136,7 +136,7 @@ fn no_profile_no_section() {
 fn section_explains_threads_syscalls_and_functions() {
     let r = results(vec![
         profiled(
-            "tokio-multi",
+            "tokio",
             vec![
                 group("tokio-runtime-w", 2, 3.5, 220.0),
                 group("esbench (main)", 1, 0.1, 1.0),
@@ -179,7 +179,7 @@ fn section_explains_threads_syscalls_and_functions() {
     assert!(html.contains("<td>80.0 (1.00)</td>"), "{html}");
     assert!(html.contains("7 err"));
     // Flamegraph links next to the model's figures.
-    assert!(html.contains("href=\"profile/flame-tokio-multi.svg\""));
+    assert!(html.contains("href=\"profile/flame-tokio.svg\""));
     // A missing tool is stated, not hidden.
     assert!(html.contains("strace is not installed"));
     assert!(html.contains("perf is not installed"));

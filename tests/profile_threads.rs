@@ -2,6 +2,10 @@
 //! thread that sleeps 50 ms in a loop. The spinner must come out as the top thread with
 //! about a core; the sleeper with ~0 CPU and ~20 wake-ups/s; strace (when it works) must
 //! count the sleeper's sleeps; perf (when it works) must put the samples on the spinner.
+//! Where `ESBENCH_REQUIRE` (or `ESBENCH_REQUIRE_TOOLS`) asks for strace, perf or schedstat,
+//! that pass must have worked.
+
+mod common;
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -111,6 +115,10 @@ fn spinning_thread_is_top_sleeping_thread_is_near_zero() {
     // About one core of demand: on a shared machine the spinner may get only part of a
     // core, but it is runnable all the time, so on-CPU + run-queue wait ≈ the window.
     assert!(top.cpu_percent > 5.0 && top.cpu_percent < 110.0, "{json}");
+    assert!(
+        threads.precise_cpu || !common::required("schedstat"),
+        "schedstat is required, but CPU time came from clock ticks\n{json}"
+    );
     if threads.precise_cpu {
         let demand = 100.0 * (top.cpu_s + top.wait_s) / threads.window_s;
         assert!(demand > 70.0 && demand < 115.0, "demand {demand}\n{json}");
@@ -152,15 +160,25 @@ fn spinning_thread_is_top_sleeping_thread_is_near_zero() {
             );
             assert!(report.syscalls.calls_per_event.is_some(), "{json}");
         }
+        _ if common::required("strace") => {
+            panic!("strace is required, but the syscall pass did not work\n{json}")
+        }
         _ => assert!(report.syscalls.note.is_some(), "{json}"),
     }
     match report.flamegraph.status.as_str() {
         "ok" => {
             let by_thread = &report.flamegraph.by_thread;
+            assert!(
+                !by_thread.is_empty(),
+                "perf said ok but put no sample on a thread\n{json}"
+            );
             assert_eq!(by_thread[0].function, "spinner", "{json}");
             assert!(by_thread[0].percent > 80.0, "{json}");
             let svg = report.flamegraph.svg.as_ref().expect("svg written");
             assert!(dir.path().join(svg).exists());
+        }
+        _ if common::required("perf") => {
+            panic!("perf is required, but the sampling pass did not work\n{json}")
         }
         _ => assert!(report.flamegraph.note.is_some(), "{json}"),
     }

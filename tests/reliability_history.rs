@@ -1,10 +1,12 @@
 //! A history database the user may not write: reading commands still work (and change
 //! nothing), writing is refused as "read-only", and every error names the file.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use esbench::history::record_run;
 use esbench::report::fixture::fabricate_results;
@@ -12,7 +14,7 @@ use esbench::report::fixture::fabricate_results;
 /// The user `esbench` runs as: root ignores file modes, so as root the command runs as
 /// `nobody` (65534), for whom a mode-0444 root-owned file is really read-only.
 fn esbench_as_unprivileged(args: &[&std::ffi::OsStr]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_esbench"));
+    let mut cmd = common::esbench();
     cmd.args(args);
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
@@ -86,7 +88,7 @@ fn history_errors_name_the_file() {
     .unwrap();
     let missing = dir.path().join("missing.sqlite");
     for db in [&junk, &missing] {
-        let out = Command::new(env!("CARGO_BIN_EXE_esbench"))
+        let out = common::esbench()
             .args(["history", "--db"])
             .arg(db)
             .output()

@@ -1,9 +1,10 @@
 //! Scenario values that used to abort, hang or inject are refused at validation, with the
 //! field and the limit in the message; recordings are checked before anything runs.
 
+mod common;
+
 use esbench::scenario::{Scenario, ScenarioError};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The field and message of the validation error `text` must produce.
@@ -183,7 +184,7 @@ fn run_with_a_corrupt_recording_exits_2_before_measuring() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hostname"), "myhost\n").unwrap();
     let scenario = replay_scenario(dir.path(), "hostname");
-    let out = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let out = common::esbench()
         .args([
             "run",
             "--quick",
@@ -204,7 +205,7 @@ fn run_with_a_corrupt_recording_exits_2_before_measuring() {
 /// Runs `esbench device --replay PATH` and expects a quick, clear refusal.
 fn device_refuses(path: &Path, says: &str) {
     let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let mut child = common::esbench()
         .args(["device", "--replay"])
         .arg(path)
         .stdout(std::process::Stdio::null())

@@ -13,6 +13,8 @@
 //! ingest log), a failed Scratch poll, an fd count that does not come back to
 //! [`FD_SLACK`] of where it started, or RSS growth beyond [`rss_bound_kib`].
 
+mod common;
+
 #[path = "bridge_support/mod.rs"]
 mod support;
 
@@ -21,7 +23,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -93,7 +95,7 @@ struct Child2 {
 fn start_serve(model: &str, serial: &Path) -> Child2 {
     let dir = tempfile::tempdir().unwrap();
     let stats = dir.path().join("stats.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let mut child = common::esbench()
         .args([
             "serve",
             "--model",

@@ -1,11 +1,13 @@
 //! The report checked in a real browser: headless Chromium loads index.html (written from
-//! fabricated eight-model results), must log no console message, must lay out every plot as
+//! fabricated results of the default run's models), must log no console message, must lay out every plot as
 //! a non-empty SVG, and takes a full-page screenshot (kept when ESBENCH_KEEP_REPORT is set).
 //!
 //! Skipped, with the reason printed, when no Chromium is installed
 //! (`scripts/install-chromium.sh` installs Debian's) — except where the tools are required
-//! (`ESBENCH_REQUIRE_TOOLS=1`, which `.ci/run` sets): there a missing browser fails the
+//! (`ESBENCH_REQUIRE=chromium`, or `ESBENCH_REQUIRE_TOOLS=1`, which `.ci/run` sets): there a missing browser fails the
 //! test, so CI can never pass by not running it.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,22 +40,15 @@ fn chromium() -> Result<PathBuf, String> {
 }
 
 /// The browser, or `None` after printing why this test is skipped; panics instead when
-/// `ESBENCH_REQUIRE_TOOLS` is set (to anything but `0`), as in CI.
+/// chromium is required (`ESBENCH_REQUIRE`, or `ESBENCH_REQUIRE_TOOLS` as in CI).
 fn chromium_or_skip(test: &str) -> Option<PathBuf> {
     match chromium() {
         Ok(b) => Some(b),
-        Err(why) if tools_required() => {
-            panic!("{test}: {why} (ESBENCH_REQUIRE_TOOLS is set: a missing tool is a failure)")
-        }
         Err(why) => {
-            println!("SKIPPED {test}: {why}");
+            common::skip_or_fail(test, "chromium", &why);
             None
         }
     }
-}
-
-fn tools_required() -> bool {
-    std::env::var("ESBENCH_REQUIRE_TOOLS").is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
 /// Runs headless Chromium on `page` with `extra` flags; returns (stdout, stderr).

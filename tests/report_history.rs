@@ -1,13 +1,15 @@
 //! The run history survives a writer killed mid-transaction, and `esbench history` lists and
 //! plots what was recorded.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use esbench::history::{self, insert_run, list_runs, open, record_run, Filter};
-use esbench::report::fixture::fabricate_results;
+use esbench::report::fixture::{fabricate_results, FIXTURE_MODELS};
 
 const CHILD_ENV: &str = "ESBENCH_HISTORY_CHILD_DB";
 
@@ -81,7 +83,7 @@ fn killed_writer_leaves_the_database_intact() {
     let runs = list_runs(&conn, &Filter::default()).unwrap();
     assert_eq!(runs.len(), 1, "the killed run must be invisible");
     assert_eq!(runs[0].id, committed);
-    assert_eq!(runs[0].models.len(), 8);
+    assert_eq!(runs[0].models.len(), FIXTURE_MODELS.len());
     drop(conn);
     // And the database keeps working.
     let next = record_run(&db, &fabricate_results(2), Path::new("next.json")).unwrap();
@@ -90,7 +92,7 @@ fn killed_writer_leaves_the_database_intact() {
 
 /// Runs `esbench history --db DB` plus whatever `more` adds.
 fn history_cli(db: &Path, more: impl FnOnce(&mut Command) -> &mut Command) -> std::process::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_esbench"));
+    let mut c = common::esbench();
     c.arg("history").arg("--db").arg(db);
     more(&mut c).output().unwrap()
 }
@@ -170,7 +172,7 @@ fn cli_lists_filters_and_plots() {
         text.lines()
             .filter(|l| l.contains("recorded-by-hand"))
             .count(),
-        8,
+        FIXTURE_MODELS.len(),
         "{text}"
     );
     std::fs::write(&results, "{\"schema\": \"something.else/1\"}").unwrap();

@@ -1,6 +1,8 @@
 //! The report written from fabricated results: files present, self-contained, escaped,
 //! readable with eight models, comparison view with two files, clear errors on bad input.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -146,7 +148,7 @@ fn partial_results_still_report() {
 
 #[test]
 fn cli_writes_next_to_the_first_file_and_names_bad_files() {
-    let exe = env!("CARGO_BIN_EXE_esbench");
+    let exe = common::BIN;
     let tmp = tempfile::tempdir().unwrap();
     let p = save(tmp.path(), "run1", &fabricate_results(41));
     let out = Command::new(exe).arg("report").arg(&p).output().unwrap();

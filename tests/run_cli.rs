@@ -2,11 +2,13 @@
 //! with the accepted range, a run whose stderr is not a terminal prints plain progress lines,
 //! and `reports/latest` points at the newest run directory.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn esbench(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_esbench"))
+    common::esbench()
         .current_dir(cwd)
         .args(args)
         .output()

@@ -5,8 +5,10 @@
 //! Tolerances are generous: these check that the measurement machinery recovers what was
 //! injected, not how fast this (shared, noisy) machine is.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use esbench::metrics::results::{ModelResult, Results};
@@ -45,7 +47,7 @@ quick_duration_s = 2.5
 }
 
 fn run(args: &[&str], out: &Path, env: &[(&str, &str)]) -> (Output, Results) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_esbench"));
+    let mut c = common::esbench();
     c.arg("run")
         .args(args)
         .arg("--out")
@@ -184,7 +186,7 @@ fn ctrl_c_stops_cleanly_and_keeps_what_was_measured() {
     let dir = tempfile::tempdir().unwrap();
     let s = scenario(dir.path(), "interrupt", 0);
     let out = dir.path().join("out");
-    let child = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let child = common::esbench()
         .arg("run")
         .arg(&s)
         .args([

@@ -6,8 +6,9 @@
 //! Bounds are about what was injected (counts of planned slots, seconds of freeze), with
 //! room for a loaded machine; none depends on how fast this machine is.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use esbench::metrics::results::{ModelResult, Results};
 
@@ -45,7 +46,7 @@ quick_duration_s = 4.0
 }
 
 fn run(scenario: &Path, out: &Path, inject: &[&str]) -> (Results, ModelResult) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_esbench"));
+    let mut c = common::esbench();
     c.arg("run")
         .arg(scenario)
         .args([
@@ -189,7 +190,7 @@ fn one_lost_command_in_ten_is_counted_and_the_other_nine_keep_their_latency() {
 fn a_bad_fault_spec_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
     let s = scenario(dir.path(), "bad", 1000, "inject = [\"poll-delay=fast\"]");
-    let o = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let o = common::esbench()
         .arg("run")
         .arg(&s)
         .args(["--no-history", "--no-report", "--out"])
@@ -200,7 +201,7 @@ fn a_bad_fault_spec_is_refused_before_anything_runs() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("run.inject"), "{err}");
     assert!(err.contains("poll-delay=fast"), "{err}");
-    let o = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let o = common::esbench()
         .args(["run", "--inject", "explode=1s", "--no-history"])
         .current_dir(dir.path())
         .output()

@@ -6,7 +6,7 @@
 //! The bounds are counts of scheduled events, not speeds: a slow machine makes ticks late,
 //! not more or fewer (the watchdog records every deadline, even missed ones).
 
-use std::process::Command;
+mod common;
 
 use esbench::metrics::results::Results;
 
@@ -35,7 +35,7 @@ quick_duration_s = 2.5
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let o = common::esbench()
         .arg("run")
         .arg(&scenario)
         .args([

@@ -12,7 +12,10 @@
 //! byte level (tests/conformance.rs), not here; the ordinary CORS preflight is checked here.
 //!
 //! Needs Chromium (`scripts/install-chromium.sh`); without it the test fails, unless
-//! `ESBENCH_SKIP_BROWSER` is set, so CI cannot pass it by not having a browser.
+//! `ESBENCH_SKIP_BROWSER` is set (and chromium is not required by `ESBENCH_REQUIRE` or
+//! `ESBENCH_REQUIRE_TOOLS`), so CI cannot pass it by not having a browser.
+
+mod common;
 
 #[path = "bridge_support/mod.rs"]
 mod support;
@@ -149,7 +152,7 @@ fn a_public_page_reads_and_drives_the_bridge_in_headless_chromium() {
 
 fn public_page_reads_and_drives_the_bridge(flags: &[&str], grant: bool) {
     let Some(bin) = chromium() else {
-        if std::env::var_os("ESBENCH_SKIP_BROWSER").is_some() {
+        if std::env::var_os("ESBENCH_SKIP_BROWSER").is_some() && !common::required("chromium") {
             println!("SKIPPED: no Chromium and ESBENCH_SKIP_BROWSER is set");
             return;
         }

@@ -3,12 +3,14 @@
 //! path named, instead of being "reconnected" twenty times a second; a pseudo-terminal is
 //! accepted.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 fn spawn(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_esbench"))
+    common::esbench()
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

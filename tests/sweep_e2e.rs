@@ -2,8 +2,10 @@
 //! virtual board, Scratch clients) with the knob applied, the outputs are all written, and
 //! Ctrl-C keeps the points already measured. Behaviour only: the machine is shared and noisy.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use esbench::metrics::results::Results;
@@ -34,7 +36,7 @@ fn two_point_sweep_runs_each_point_with_the_knob_applied() {
     let dir = tempfile::tempdir().unwrap();
     let s = scenario(dir.path());
     let out = dir.path().join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let o = common::esbench()
         .arg("sweep")
         .arg(&s)
         .args([
@@ -95,7 +97,7 @@ fn two_point_sweep_runs_each_point_with_the_knob_applied() {
     );
 
     // The same directory is never overwritten by a new sweep.
-    let again = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let again = common::esbench()
         .arg("sweep")
         .arg(&s)
         .args(["--set", "clients.per_board=1", "--models", "smol", "--out"])
@@ -111,7 +113,7 @@ fn ctrl_c_keeps_the_points_already_measured_and_resume_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let s = scenario(dir.path());
     let out = dir.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let mut child = common::esbench()
         .arg("sweep")
         .arg(&s)
         .args([
@@ -166,7 +168,7 @@ fn ctrl_c_keeps_the_points_already_measured_and_resume_finishes() {
     // leaves the done one alone.
     let first = out.join(m.points[0].results.as_deref().unwrap());
     let before = std::fs::read(&first).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let o = common::esbench()
         .args(["sweep", "--resume"])
         .arg(&out)
         .output()

@@ -2,8 +2,9 @@
 //! and failures are shown (not hidden), plots get one line per model, and `--from` redoes
 //! sweep.md and sweep.html from the files alone.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use esbench::metrics::results::Results;
 use esbench::metrics::summary::{new_histogram, record_clamped, Summary};
@@ -161,7 +162,7 @@ fn nothing_measured_yet_still_renders() {
 fn from_rerenders_without_running() {
     let dir = tempfile::tempdir().unwrap();
     fabricate(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let out = common::esbench()
         .args(["sweep", "--from"])
         .arg(dir.path())
         .output()
@@ -180,7 +181,7 @@ fn from_rerenders_without_running() {
     assert!(html.contains("<svg"));
 
     // A results.json is not a sweep: say so.
-    let out = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let out = common::esbench()
         .args(["sweep", "--from"])
         .arg(dir.path().join("clients.per_board=1/results.json"))
         .output()
@@ -194,7 +195,7 @@ fn from_rerenders_without_running() {
 fn bad_arguments_fail_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_esbench"))
+        let out = common::esbench()
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .arg("sweep")
             .args(args)
@@ -234,7 +235,7 @@ fn bad_arguments_fail_before_anything_runs() {
 fn dry_run_prints_the_plan_and_runs_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("s");
-    let o = Command::new(env!("CARGO_BIN_EXE_esbench"))
+    let o = common::esbench()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
             "sweep",

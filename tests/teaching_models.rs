@@ -3,12 +3,14 @@
 //! dies, still survive an unplugged board, and stay out of the default run while `--models`
 //! and a scenario's `run.models` select them.
 
+mod common;
+
 #[path = "bridge_support/mod.rs"]
 mod support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use esbench::driver::session::{select_models, RunOptions};
@@ -58,8 +60,12 @@ fn busiest_thread_share(pid: u32, window: Duration) -> f64 {
 
 #[test]
 fn teaching_models_spin_even_while_the_board_is_silent() {
-    if !Path::new("/proc/self/schedstat").exists() {
-        eprintln!("no schedstat on this kernel; skipping");
+    if let Err(why) = common::schedstat() {
+        common::skip_or_fail(
+            "teaching_models_spin_even_while_the_board_is_silent",
+            "schedstat",
+            &why,
+        );
         return;
     }
     for model in teaching_names() {
@@ -175,7 +181,7 @@ fn a_spinning_child_exits_when_its_driver_is_killed() {
     let out = tempfile::tempdir().unwrap();
     for model in teaching_names() {
         let dir = out.path().join(model);
-        let mut driver = Command::new(env!("CARGO_BIN_EXE_esbench"))
+        let mut driver = common::esbench()
             .current_dir(root)
             .args([
                 "run",
@@ -231,7 +237,7 @@ fn options(models: &[&str]) -> RunOptions {
         duration_s: None,
         quick: true,
         pin: false,
-        exe: PathBuf::from(env!("CARGO_BIN_EXE_esbench")),
+        exe: PathBuf::from(common::BIN),
         progress: false,
         profile: false,
         inject: Vec::new(),
@@ -291,10 +297,7 @@ fn the_default_run_is_the_nine_models_and_teaching_ones_run_only_when_named() {
 
 #[test]
 fn esbench_models_lists_the_teaching_group_under_its_own_heading() {
-    let out = Command::new(env!("CARGO_BIN_EXE_esbench"))
-        .arg("models")
-        .output()
-        .unwrap();
+    let out = common::esbench().arg("models").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let (before, after) = text

@@ -43,7 +43,7 @@ impl FakeModel {
 fn summary(rng: &mut Rng, n: u64, base: f64, mean: f64, scale: f64) -> Summary {
     let mut h = new_histogram();
     for _ in 0..n {
-        let v = (base + mean * -rng.unit().ln()) * scale;
+        let v = (base + mean * -rng.open_unit().ln()) * scale;
         record_clamped(&mut h, v as u64);
     }
     Summary::from_histogram(&h)
@@ -93,7 +93,7 @@ pub fn fake_run_paused(
         .iter()
         .map(|m| {
             let s = machine * m.latency;
-            let jitter = 1.0 + 0.05 * (rng.unit() - 0.5);
+            let jitter = 1.0 + 0.05 * (rng.open_unit() - 0.5);
             let stall = m.stall_us.max(pause_us);
             let mut counters: std::collections::BTreeMap<String, u64> = HEALTHY_COUNTERS
                 .iter()

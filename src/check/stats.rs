@@ -1,4 +1,4 @@
-//! The small statistics `esbench check` needs: a seeded RNG, medians, bootstrap resampling of
+//! The small statistics `esbench check` needs: medians, bootstrap resampling of
 //! repeated runs, and resampling of one run's percentile straight from its HDR histogram.
 //!
 //! Written here rather than pulled from a crate because it is a few dozen lines and the
@@ -6,39 +6,8 @@
 
 use hdrhistogram::Histogram;
 
-/// SplitMix64: tiny, fast, statistically fine for resampling, and fully determined by its seed.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in the open interval (0, 1), so `ln` and `powf(1/n)` are always finite.
-    pub fn unit(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    /// Uniform index in `0..n` (`n > 0`).
-    pub fn index(&mut self, n: usize) -> usize {
-        ((self.next_u64() as u128 * n as u128) >> 64) as usize
-    }
-
-    /// Standard normal (Box–Muller).
-    pub fn normal(&mut self) -> f64 {
-        let (u1, u2) = (self.unit(), self.unit());
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
-}
+/// The project's one seeded generator (`src/rng.rs`): its draws on (0, 1) are `open_unit`.
+pub use crate::rng::Rng;
 
 /// Median of `xs` (mean of the middle two for an even count); NaN for an empty slice.
 pub fn median(xs: &[f64]) -> f64 {
@@ -161,7 +130,7 @@ fn rank_for(q: f64, n: u64) -> u64 {
 fn order_stat_from_top(n: u64, j: u64, rng: &mut Rng) -> f64 {
     let mut u = 1.0f64;
     for i in 0..j {
-        u *= rng.unit().powf(1.0 / (n - i) as f64);
+        u *= rng.open_unit().powf(1.0 / (n - i) as f64);
     }
     u
 }
@@ -177,7 +146,7 @@ mod tests {
         let mut b = Rng::new(7);
         assert_eq!(a.next_u64(), b.next_u64());
         let mut r = Rng::new(1);
-        let mean: f64 = (0..20_000).map(|_| r.unit()).sum::<f64>() / 20_000.0;
+        let mean: f64 = (0..20_000).map(|_| r.open_unit()).sum::<f64>() / 20_000.0;
         assert!((mean - 0.5).abs() < 0.01, "{mean}");
         let hits = (0..10_000).filter(|_| r.index(10) == 3).count();
         assert!((800..1200).contains(&hits), "{hits}");
@@ -210,7 +179,7 @@ mod tests {
         let mut raw = Vec::new();
         for _ in 0..1_000 {
             // Exponential-ish latencies around 1 ms.
-            let v = (1_000.0 * -r.unit().ln()) as u64 + 50;
+            let v = (1_000.0 * -r.open_unit().ln()) as u64 + 50;
             record_clamped(&mut h, v);
             raw.push(h.highest_equivalent(v));
         }

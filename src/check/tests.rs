@@ -6,7 +6,7 @@ use super::fixtures::{fake_run, FakeModel};
 use super::*;
 use crate::metrics::results::Results;
 
-const MODELS: [&str; 3] = ["threads", "tokio-multi", "smol"];
+const MODELS: [&str; 3] = ["threads", "tokio", "smol"];
 
 fn typical() -> Vec<FakeModel> {
     MODELS.iter().map(|m| FakeModel::typical(m)).collect()
@@ -89,26 +89,26 @@ fn independent_runs_of_the_same_build_pass() {
 #[test]
 fn injected_3x_poll_regression_fails_naming_model_and_metric() {
     let base = side(0..3, 1.0, &typical());
-    let cur = side(10..13, 1.0, &with("tokio-multi", |m| m.poll = 3.5));
+    let cur = side(10..13, 1.0, &with("tokio", |m| m.poll = 3.5));
     for mode in [Mode::Normal, Mode::Gross] {
         let o = compare(&base, &cur, &opts(mode)).unwrap();
         assert_eq!(o.exit_code(), 1, "{}", render(&o, Format::Table));
         let regs = regressions(&o);
         assert!(
-            regs.contains(&("tokio-multi".into(), "poll_latency.p50".into())),
+            regs.contains(&("tokio".into(), "poll_latency.p50".into())),
             "{mode:?}: {regs:?}"
         );
         assert!(
             regs.iter()
-                .all(|(m, metric)| m == "tokio-multi" && metric.starts_with("poll_latency")),
+                .all(|(m, metric)| m == "tokio" && metric.starts_with("poll_latency")),
             "only the injected figure may be blamed: {regs:?}"
         );
         let text = render(&o, Format::Markdown);
-        assert!(text.contains("tokio-multi poll_latency.p50"), "{text}");
+        assert!(text.contains("tokio poll_latency.p50"), "{text}");
     }
     // A single run per side is judged from its histograms and still sees it.
     let o = compare(&base[..1], &cur[..1], &opts(Mode::Normal)).unwrap();
-    assert!(regressions(&o).contains(&("tokio-multi".into(), "poll_latency.p50".into())));
+    assert!(regressions(&o).contains(&("tokio".into(), "poll_latency.p50".into())));
     assert_eq!(o.rows[0].method, "histogram");
 }
 
@@ -137,7 +137,7 @@ fn tails_are_judged_only_with_enough_samples_beyond() {
             );
             let md = render(&o, Format::Markdown);
             assert!(
-                md.contains("poll_latency.p99 (threads, tokio-multi, smol): 6 samples"),
+                md.contains("poll_latency.p99 (threads, tokio, smol): 6 samples"),
                 "{md}"
             );
         }
@@ -258,10 +258,7 @@ fn a_model_that_now_fails_is_a_regression() {
     let mut cur = side(1..2, 1.0, &typical());
     cur[0].1.models[1].status = "bridge exited with status 101".into();
     let o = compare(&base, &cur, &opts(Mode::Gross)).unwrap();
-    assert_eq!(
-        regressions(&o),
-        vec![("tokio-multi".into(), "status".into())]
-    );
+    assert_eq!(regressions(&o), vec![("tokio".into(), "status".into())]);
     assert!(render::headline(&o).contains("exited with status 101"));
 }
 

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::metrics::results::{write_atomic, Results};
-use crate::profile::{self, ProfileOptions, ProfileReport};
+use crate::metrics::profile::ProfileReport;
+use crate::metrics::results::write_atomic;
+use crate::profile::{self, ProfileOptions};
+use crate::report::profile_text;
 use crate::scenario::Scenario;
 
 /// Profile a model (or any process): per-thread CPU and wake-ups, syscall table, flamegraph.
@@ -88,13 +90,13 @@ pub fn exec(args: ProfileArgs) -> Result<i32> {
         profile::file_safe(&report.label)
     ));
     write_atomic(&json_path, &serde_json::to_vec_pretty(&report)?)?;
-    print!("{}", render_text(&report));
+    print!("{}", profile_text::render(&report));
     println!("profile written to {}", json_path.display());
     if let Some(svg) = &report.flamegraph.svg {
         println!("flamegraph: {}", args.out.join(svg).display());
     }
     if let Some(path) = &args.into {
-        store_into(path, &report)?;
+        profile::store_in_results(path, &report)?;
         println!("stored in {} (model {})", path.display(), report.label);
     }
     Ok(0)
@@ -126,96 +128,4 @@ fn profile_model(args: &ProfileArgs, model: &str, label: &str) -> Result<Profile
         &options(args, label),
         Duration::from_secs_f64(args.warmup.max(0.0)),
     )
-}
-
-/// Puts the profile into the row of the model named `report.label` of a results.json.
-fn store_into(path: &std::path::Path, report: &ProfileReport) -> Result<()> {
-    let mut results = Results::load(path)?;
-    let row = results
-        .models
-        .iter_mut()
-        .find(|m| m.name == report.label)
-        .with_context(|| {
-            format!(
-                "{} has no model named {:?} (use --label to pick the row)",
-                path.display(),
-                report.label
-            )
-        })?;
-    row.profile = Some(report.to_value());
-    results.save(path)
-}
-
-/// A terminal summary: threads, syscalls, functions, notes.
-pub fn render_text(r: &ProfileReport) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "== {} (pid {}), windows of {:.1} s",
-        r.label, r.pid, r.window_s
-    );
-    if let Some(t) = &r.threads {
-        let _ = writeln!(
-            s,
-            "{:<28} {:>8} {:>10} {:>12} {:>12}",
-            "thread", "CPU %", "user/sys", "wake-ups/s", "preempt/s"
-        );
-        for g in t.groups.iter().chain(std::iter::once(&t.total)) {
-            let name = if g.threads > 1 {
-                format!("{} ×{}", g.name, g.threads)
-            } else {
-                g.name.clone()
-            };
-            let _ = writeln!(
-                s,
-                "{:<28} {:>8.2} {:>4.2}/{:<5.2} {:>12.1} {:>12.1}",
-                name, g.cpu_percent, g.user_s, g.sys_s, g.wakeups_per_s, g.preemptions_per_s
-            );
-        }
-        if let (Some(w), Some(c)) = (r.wakeups_per_event, r.cpu_us_per_event) {
-            let _ = writeln!(s, "per handled event: {w:.2} wake-ups, {c:.1} µs CPU");
-        }
-    }
-    if r.syscalls.status == "ok" {
-        let _ = writeln!(
-            s,
-            "syscalls: {:.1}/s{}",
-            r.syscalls.calls_per_s,
-            r.syscalls
-                .calls_per_event
-                .map(|e| format!(", {e:.2} per event"))
-                .unwrap_or_default()
-        );
-        for row in r.syscalls.rows.iter().take(8) {
-            let _ = writeln!(
-                s,
-                "  {:<20} {:>8} calls {:>6} errors {:>10.6} s",
-                row.syscall, row.calls, row.errors, row.seconds
-            );
-        }
-    }
-    if r.flamegraph.status == "ok" {
-        let crates: Vec<String> = r
-            .flamegraph
-            .by_crate
-            .iter()
-            .take(6)
-            .map(|c| format!("{} {:.0}%", c.function, c.percent))
-            .collect();
-        let _ = writeln!(
-            s,
-            "CPU samples: {} — by crate: {}",
-            r.flamegraph.samples,
-            crates.join(", ")
-        );
-        let _ = writeln!(s, "  innermost function outside core/std/libc/kernel:");
-        for f in r.flamegraph.top_code.iter().take(8) {
-            let _ = writeln!(s, "  {:>5.1}%  {}", f.percent, f.function);
-        }
-    }
-    for n in &r.notes {
-        let _ = writeln!(s, "note: {n}");
-    }
-    s
 }

@@ -163,9 +163,9 @@ pub fn check_serial_device(path: &Path) -> anyhow::Result<()> {
         .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)
         .with_context(|| format!("cannot open serial device {shown}"))?;
-    if let Err(e) = nix::sys::termios::tcgetattr(&file) {
+    if !std::io::IsTerminal::is_terminal(&file) {
         anyhow::bail!(
-            "{shown} is not a terminal ({e}): --serial needs the board's serial device \
+            "{shown} is not a terminal: --serial needs the board's serial device \
              (e.g. /dev/ttyACM0) or a pseudo-terminal from `esbench device`"
         );
     }

@@ -10,16 +10,8 @@ use std::fmt::Write;
 use crate::metrics::results::{ModelResult, Results};
 use crate::metrics::summary::Summary;
 
-/// Microseconds in a short human form: `850µs`, `1.25ms`, `2.3s`.
-pub fn fmt_us(us: u64) -> String {
-    if us < 1_000 {
-        format!("{us}µs")
-    } else if us < 1_000_000 {
-        format!("{:.2}ms", us as f64 / 1e3)
-    } else {
-        format!("{:.1}s", us as f64 / 1e6)
-    }
-}
+/// Microseconds in a short human form: `850µs`, `1.25ms`, `2.30s` (the report's digits).
+pub use crate::units::us_compact as fmt_us;
 
 /// A staleness excess cell: unlike latencies, 0 is its usual, good value.
 fn excess_cell(s: &Summary) -> String {
@@ -315,6 +307,6 @@ mod tests {
         assert_eq!(fmt_ns(50_000), "50µs");
         r.injected = vec!["freeze=1.5s@1s".into()];
         assert!(render(&r).starts_with("INJECTED FAULTS: freeze=1.5s@1s"));
-        assert_eq!(fmt_us(2_300_000), "2.3s");
+        assert_eq!(fmt_us(2_300_000), "2.30s");
     }
 }

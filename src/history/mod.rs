@@ -505,7 +505,7 @@ pub fn heading(key: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture::{fabricate_results, fabricate_results_with};
+    use crate::report::fixture::{fabricate_results, fabricate_results_with, FIXTURE_MODELS};
 
     #[test]
     fn records_and_lists_runs_with_filters() {
@@ -525,7 +525,7 @@ mod tests {
         let conn = open(&db).unwrap();
         let all = list_runs(&conn, &Filter::default()).unwrap();
         assert_eq!(all.len(), 2);
-        assert_eq!(all[0].models.len(), 8);
+        assert_eq!(all[0].models.len(), FIXTURE_MODELS.len());
         let smol = a.model("smol").unwrap();
         let row = all[0].models.iter().find(|m| m.model == "smol").unwrap();
         assert_eq!(row.get("poll_p99"), Some(smol.poll_latency.p99 as f64));
@@ -571,7 +571,7 @@ mod tests {
         let n: i64 = conn
             .query_row("SELECT count(*) FROM model_runs", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, 8);
+        assert_eq!(n as usize, FIXTURE_MODELS.len());
     }
 
     #[test]

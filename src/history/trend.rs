@@ -351,7 +351,7 @@ pub fn write_html(runs: &[RunRow], db: &Path, out_dir: &Path) -> Result<PathBuf>
 mod tests {
     use super::*;
     use crate::history::{list_runs, open, record_run, Filter};
-    use crate::report::fixture::fabricate_results;
+    use crate::report::fixture::{fabricate_results, FIXTURE_MODELS};
 
     #[test]
     fn trend_page_has_a_plot_per_figure_and_a_row_per_model_run() {
@@ -364,7 +364,7 @@ mod tests {
         let page = write_html(&runs, &db, &dir.path().join("out")).unwrap();
         let html = std::fs::read_to_string(page).unwrap();
         assert_eq!(html.matches("<svg").count(), TREND_FIGURES.len());
-        assert_eq!(html.matches("<tr><td>#").count(), 3 * 8);
+        assert_eq!(html.matches("<tr><td>#").count(), 3 * FIXTURE_MODELS.len());
         assert!(html.contains("#3"));
         assert!(dir.path().join("out/history_poll_p99.svg").exists());
 

@@ -2,7 +2,7 @@
 //!
 //! `summary` turns HDR histograms into the percentile shape every metric shares; `results`
 //! is the versioned `results.json` schema that the driver writes once and that `report`,
-//! `check` and `history` only read; `process` accounts a child's CPU and memory; `machine`
+//! `check` and `history` only read; `process` accounts a child's CPU and memory; `profile` is the profile object a row may carry; `machine`
 //! describes where a result came from.
 
 pub mod cpu_floor;
@@ -10,6 +10,7 @@ pub mod driver_health;
 pub mod figures;
 pub mod machine;
 pub mod process;
+pub mod profile;
 pub mod results;
 pub mod rounds;
 pub mod summary;

@@ -175,7 +175,8 @@ impl SwitchBook {
     }
 }
 
-struct Shared {
+/// What the sampler thread has gathered so far, read by `finish` when the window ends.
+struct SamplerState {
     last: Snapshot,
     series: Vec<CpuSample>,
     switches: SwitchBook,
@@ -186,7 +187,7 @@ struct Shared {
 pub struct CpuMonitor {
     pid: i32,
     start: Snapshot,
-    shared: Arc<Mutex<Shared>>,
+    sampled: Arc<Mutex<SamplerState>>,
     stop: Arc<AtomicBool>,
     sampler: Option<JoinHandle<()>>,
 }
@@ -213,7 +214,7 @@ impl CpuMonitor {
     /// Starts the measured window now, sampling every `interval` (use ≤ 200 ms for ≥ 5 Hz).
     pub fn start(pid: i32, interval: Duration) -> Result<CpuMonitor> {
         let start = Snapshot::take(pid)?;
-        let shared = Arc::new(Mutex::new(Shared {
+        let sampled = Arc::new(Mutex::new(SamplerState {
             last: start.clone(),
             series: Vec::new(),
             switches: SwitchBook::start(read_task_switches(pid)),
@@ -221,16 +222,16 @@ impl CpuMonitor {
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let sampler = {
-            let (shared, stop, t0) = (shared.clone(), stop.clone(), start.t_ns);
+            let (sampled, stop, t0) = (sampled.clone(), stop.clone(), start.t_ns);
             std::thread::Builder::new()
                 .name("cpu-sampler".into())
-                .spawn(move || sample_loop(pid, t0, interval, &shared, &stop))
+                .spawn(move || sample_loop(pid, t0, interval, &sampled, &stop))
                 .context("cannot start the CPU sampler thread")?
         };
         Ok(CpuMonitor {
             pid,
             start,
-            shared,
+            sampled,
             stop,
             sampler: Some(sampler),
         })
@@ -242,7 +243,7 @@ impl CpuMonitor {
         if let Some(h) = self.sampler.take() {
             let _ = h.join();
         }
-        let mut sh = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sh = self.sampled.lock().unwrap_or_else(|e| e.into_inner());
         let mut complete = false;
         if let Ok(end) = Snapshot::take(self.pid) {
             if read_state(self.pid) != Some('Z') {
@@ -304,7 +305,7 @@ fn sample_loop(
     pid: i32,
     t0_ns: u64,
     interval: Duration,
-    shared: &Mutex<Shared>,
+    sampled: &Mutex<SamplerState>,
     stop: &AtomicBool,
 ) {
     let step = interval.as_nanos() as u64;
@@ -325,7 +326,7 @@ fn sample_loop(
             break;
         }
         let switches = read_task_switches(pid);
-        let mut sh = shared.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sh = sampled.lock().unwrap_or_else(|e| e.into_inner());
         let dt = snap.t_ns.saturating_sub(sh.last.t_ns);
         if dt > 0 {
             let pct = snap.cpu_since(&sh.last) as f64 / dt as f64 * 100.0;

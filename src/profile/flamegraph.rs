@@ -12,60 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-/// A function and the share of samples it holds.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct FnShare {
-    pub function: String,
-    pub samples: u64,
-    /// % of all samples in the profile.
-    pub percent: f64,
-}
-
-/// The sampling pass: `status` is `"ok"`, `"unavailable"` (no working perf) or `"failed"`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct FlameProfile {
-    pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    pub window_s: f64,
-    /// Sampling frequency (Hz of CPU time: an idle thread yields no samples).
-    pub frequency_hz: u32,
-    /// How stacks were unwound (`dwarf` or `fp`).
-    pub call_graph: String,
-    pub samples: u64,
-    /// File name of the flamegraph SVG, relative to the profile's output directory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub svg: Option<String>,
-    /// File name of the folded stacks (one `frame;frame;... count` per line).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub folded: Option<String>,
-    /// Samples per thread name (the flamegraph's root frames).
-    #[serde(default)]
-    pub by_thread: Vec<FnShare>,
-    /// Functions where the samples were taken (leaf frames), most first.
-    pub top_self: Vec<FnShare>,
-    /// Per sample, the innermost function outside core/std/alloc, libc and the kernel:
-    /// "whose code was running", which a debug build's tiny core helpers would otherwise hide.
-    #[serde(default)]
-    pub top_code: Vec<FnShare>,
-    /// Leaf samples by crate (`kernel`, `native` for C/libc, `std`, `tokio`, `esbench`, ...).
-    #[serde(default)]
-    pub by_crate: Vec<FnShare>,
-    /// Functions on the stack when the samples were taken (inclusive), most first.
-    pub top_total: Vec<FnShare>,
-}
-
-impl FlameProfile {
-    pub fn not_done(status: &str, note: impl Into<String>) -> FlameProfile {
-        FlameProfile {
-            status: status.into(),
-            note: Some(note.into()),
-            ..Default::default()
-        }
-    }
-}
+pub use crate::metrics::profile::{FlameProfile, FnShare};
 
 /// Sampling settings.
 #[derive(Clone, Debug)]

@@ -18,94 +18,11 @@ pub mod threads;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 pub use flamegraph::{FlameOptions, FlameProfile, FnShare};
 pub use syscalls::{SyscallProfile, SyscallRow};
 pub use threads::{ThreadGroup, ThreadProfile};
 
-/// Schema of [`ProfileReport`]; bump the number on an incompatible change.
-pub const PROFILE_SCHEMA: &str = "esbench.profile/1";
-
-/// Events the bridge handled, so costs can be put per event. Cumulative counters when read
-/// through the `events` callback of [`profile_pid`]; deltas inside a report.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct EventCounts {
-    /// `/poll` (and other HTTP) requests answered.
-    pub polls: u64,
-    /// Serial frames decoded.
-    pub frames: u64,
-    /// Commands sent to the board.
-    pub commands: u64,
-}
-
-impl EventCounts {
-    pub fn total(&self) -> u64 {
-        self.polls + self.frames + self.commands
-    }
-
-    /// `self - earlier`, for cumulative counters read at the start and end of a window.
-    pub fn since(&self, earlier: &EventCounts) -> EventCounts {
-        EventCounts {
-            polls: self.polls.saturating_sub(earlier.polls),
-            frames: self.frames.saturating_sub(earlier.frames),
-            commands: self.commands.saturating_sub(earlier.commands),
-        }
-    }
-}
-
-/// The profiling pass over one process (one model). Stored as the `profile` value of a
-/// model's row in results.json (`serde_json::to_value`).
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct ProfileReport {
-    /// [`PROFILE_SCHEMA`].
-    pub schema: String,
-    /// What was profiled (the model name); also the stem of the files written.
-    pub label: String,
-    pub pid: u32,
-    /// Directory the flamegraph files were written to, as given by the caller.
-    #[serde(default)]
-    pub out_dir: String,
-    /// Length of each window: /proc + perf share the first, strace has the second.
-    pub window_s: f64,
-    /// Per-thread CPU and wake-ups (first window). `None` if the process was gone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threads: Option<ThreadProfile>,
-    /// Events handled during the first window, when the caller could count them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events: Option<EventCounts>,
-    /// Voluntary context switches of all threads per handled event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wakeups_per_event: Option<f64>,
-    /// CPU microseconds of all threads per handled event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu_us_per_event: Option<f64>,
-    pub syscalls: SyscallProfile,
-    pub flamegraph: FlameProfile,
-    /// Anything a reader must know (a tool missing, the process ending early).
-    #[serde(default)]
-    pub notes: Vec<String>,
-}
-
-impl ProfileReport {
-    /// Reads a `profile` value back from results.json; `None` for another schema.
-    pub fn from_value(v: &serde_json::Value) -> Option<ProfileReport> {
-        let schema = v.get("schema")?.as_str()?;
-        let major = PROFILE_SCHEMA.rsplit('/').next()?;
-        let ok = schema
-            .strip_prefix("esbench.profile/")
-            .is_some_and(|ver| ver.split('.').next() == Some(major));
-        if !ok {
-            return None;
-        }
-        serde_json::from_value(v.clone()).ok()
-    }
-
-    /// The value to store in `ModelResult::profile`.
-    pub fn to_value(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
-    }
-}
+pub use crate::metrics::profile::{EventCounts, ProfileReport, PROFILE_SCHEMA};
 
 /// How to profile; `ProfileOptions::new(window, out_dir, label)` has sensible defaults.
 #[derive(Clone, Debug)]
@@ -298,6 +215,26 @@ pub fn profiling_pass(
     report.to_value()
 }
 
+/// Puts a profile into the row of the model named `report.label` of a results.json
+/// (`esbench profile --into`), saving it atomically.
+pub fn store_in_results(path: &Path, report: &ProfileReport) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let mut results = crate::metrics::results::Results::load(path)?;
+    let row = results
+        .models
+        .iter_mut()
+        .find(|m| m.name == report.label)
+        .with_context(|| {
+            format!(
+                "{} has no model named {:?} (use --label to pick the row)",
+                path.display(),
+                report.label
+            )
+        })?;
+    row.profile = Some(report.to_value());
+    results.save(path)
+}
+
 /// A label reduced to characters safe in a file name.
 pub fn file_safe(label: &str) -> String {
     label
@@ -346,18 +283,6 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn report_round_trips_through_a_json_value() {
-        let r = ProfileReport {
-            schema: PROFILE_SCHEMA.into(),
-            label: "smol".into(),
-            ..Default::default()
-        };
-        assert_eq!(ProfileReport::from_value(&r.to_value()), Some(r));
-        let other = serde_json::json!({"schema": "esbench.profile/9"});
-        assert_eq!(ProfileReport::from_value(&other), None);
-    }
 
     #[test]
     fn event_deltas_and_names() {

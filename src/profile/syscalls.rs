@@ -12,72 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use super::EventCounts;
-
-/// One row of strace's `-c` table.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct SyscallRow {
-    pub syscall: String,
-    pub calls: u64,
-    pub errors: u64,
-    /// Time strace accounts to this syscall (kernel time, inflated by tracing).
-    pub seconds: f64,
-    /// Calls of this syscall per handled event (poll + frame + command), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub per_event: Option<f64>,
-}
-
-/// The whole syscall pass: `status` is `"ok"`, `"unavailable"` (no strace) or `"failed"`
-/// (e.g. ptrace not permitted); `note` explains anything but `"ok"`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct SyscallProfile {
-    pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    pub window_s: f64,
-    /// Most-called first.
-    pub rows: Vec<SyscallRow>,
-    pub total_calls: u64,
-    pub total_errors: u64,
-    pub total_seconds: f64,
-    pub calls_per_s: f64,
-    /// Events the bridge handled during this pass, when the caller could count them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events: Option<EventCounts>,
-    /// `total_calls / events.total()`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub calls_per_event: Option<f64>,
-}
-
-impl SyscallProfile {
-    /// A pass that produced no table, with the reason.
-    pub fn not_done(status: &str, note: impl Into<String>) -> SyscallProfile {
-        SyscallProfile {
-            status: status.into(),
-            note: Some(note.into()),
-            ..Default::default()
-        }
-    }
-
-    /// Fills in the per-event figures from the events handled during this pass.
-    pub fn set_events(&mut self, events: EventCounts) {
-        let n = events.total();
-        self.events = Some(events);
-        if n == 0 {
-            self.calls_per_event = None;
-            for r in &mut self.rows {
-                r.per_event = None;
-            }
-            return;
-        }
-        self.calls_per_event = Some(self.total_calls as f64 / n as f64);
-        for r in &mut self.rows {
-            r.per_event = Some(r.calls as f64 / n as f64);
-        }
-    }
-}
+pub use crate::metrics::profile::{SyscallProfile, SyscallRow};
 
 /// Parses strace's `-c` summary. Lines that are not table rows (attach messages, the
 /// 32-bit-mode banner) are skipped; the `total` row is returned separately. Errors when no
@@ -242,6 +177,7 @@ pub fn trace_pid(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::profile::EventCounts;
 
     /// Captured from `strace -c -f -qq -o FILE -p PID` (strace 6.1) on a two-thread process.
     const CAPTURED: &str = "\

@@ -13,8 +13,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 /// One reading of one thread's cumulative counters.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ThreadSample {
@@ -29,43 +27,7 @@ pub struct ThreadSample {
     pub ivcsw: u64,
 }
 
-/// CPU and wake-ups of all threads sharing one (normalised) name, over the window.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct ThreadGroup {
-    /// Normalised thread name (trailing pool index removed); the main thread is `NAME (main)`.
-    pub name: String,
-    /// Distinct threads seen with this name during the window.
-    pub threads: u32,
-    /// CPU seconds (user + sys) in the window.
-    pub cpu_s: f64,
-    /// Share of `cpu_s` in user mode / kernel mode, from 10 ms ticks (coarse).
-    pub user_s: f64,
-    pub sys_s: f64,
-    /// `cpu_s` / window, in % of one core.
-    pub cpu_percent: f64,
-    /// Seconds runnable but waiting for a CPU (`schedstat`): CPU the threads wanted and did
-    /// not get because the machine was busy. A spinning thread has `cpu_s + wait_s` ≈ window.
-    #[serde(default)]
-    pub wait_s: f64,
-    /// Voluntary context switches per second: the thread blocked and was woken again.
-    pub wakeups_per_s: f64,
-    /// Involuntary context switches per second: the thread was preempted while runnable.
-    pub preemptions_per_s: f64,
-}
-
-/// Result of sampling one process's threads over a window.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct ThreadProfile {
-    pub window_s: f64,
-    /// How many times /proc was read (more readings catch short-lived threads).
-    pub readings: u32,
-    /// True when CPU time is from `schedstat` (ns); false when only from 10 ms ticks.
-    pub precise_cpu: bool,
-    /// Busiest first.
-    pub groups: Vec<ThreadGroup>,
-    /// All threads together.
-    pub total: ThreadGroup,
-}
+pub use crate::metrics::profile::{ThreadGroup, ThreadProfile};
 
 /// Parses `/proc/<pid>/task/<tid>/stat`: the name (between the first `(` and the last `)`,
 /// since a name may contain spaces and parentheses) and utime/stime (fields 14 and 15).

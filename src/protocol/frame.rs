@@ -409,6 +409,16 @@ mod tests {
         (frames, d.stats().clone())
     }
 
+    /// Feeds `bytes` to a fresh decoder: how many frames came out, and the decoder, whose
+    /// every byte must be accounted for.
+    fn count_frames(bytes: &[u8]) -> (usize, FrameDecoder) {
+        let mut d = FrameDecoder::new();
+        let mut n = 0;
+        d.feed(bytes, |_| n += 1);
+        assert_accounted(&d, bytes.len());
+        (n, d)
+    }
+
     fn assert_accounted(d: &FrameDecoder, fed: usize) {
         let s = d.stats();
         assert_eq!(
@@ -450,9 +460,7 @@ mod tests {
     fn garbage_before_a_frame_is_counted_then_resynchronised() {
         let mut bytes = b"xx\r\n,8,PSE\r\nEEES".to_vec();
         bytes.extend_from_slice(CAPTURED);
-        let mut d = FrameDecoder::new();
-        let mut n = 0;
-        d.feed(&bytes, |_| n += 1);
+        let (n, d) = count_frames(&bytes);
         assert_eq!(n, 1);
         let s = d.stats();
         assert_eq!(s.rejected_bytes as usize, bytes.len() - CAPTURED.len());
@@ -534,9 +542,7 @@ mod tests {
         bytes.extend_from_slice(&[b'1'; 500]);
         bytes.extend_from_slice(b",PSE\r\n");
         bytes.extend_from_slice(CAPTURED);
-        let mut d = FrameDecoder::new();
-        let mut n = 0;
-        d.feed(&bytes, |_| n += 1);
+        let (n, d) = count_frames(&bytes);
         assert_eq!(n, 1);
         assert_eq!(d.stats().overlong, 1);
         assert_eq!(d.stats().rejected_lines, 1);
@@ -550,9 +556,7 @@ mod tests {
         bytes.extend_from_slice(&[0xff, 0xfe, b'\n']);
         bytes.extend_from_slice(b"ESP,1\x00,2\r\n");
         bytes.extend_from_slice(CAPTURED);
-        let mut d = FrameDecoder::new();
-        let mut n = 0;
-        d.feed(&bytes, |_| n += 1);
+        let (n, d) = count_frames(&bytes);
         assert_eq!(n, 1);
         assert_eq!(d.stats().non_ascii, 3, "{:?}", d.stats());
         assert_accounted(&d, bytes.len());

@@ -57,31 +57,39 @@ impl fmt::Display for UnknownWord {
 
 impl std::error::Error for UnknownWord {}
 
+impl UnknownWord {
+    /// The value `word` names in `spellings`, or the error naming `what` was expected.
+    fn parse<T: Copy>(what: &'static str, spellings: &[(&str, T)], word: &str) -> Result<T, Self> {
+        spellings
+            .iter()
+            .find(|(w, _)| *w == word)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| UnknownWord {
+                what,
+                word: word.to_string(),
+            })
+    }
+}
+
 impl FromStr for Orientation {
     type Err = UnknownWord;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "Joystick_On_Left" => Ok(Orientation::JoystickOnLeft),
-            "Joystick_On_Right" => Ok(Orientation::JoystickOnRight),
-            _ => Err(UnknownWord {
-                what: "orientation",
-                word: s.to_string(),
-            }),
-        }
+        let spellings = [
+            ("Joystick_On_Left", Orientation::JoystickOnLeft),
+            ("Joystick_On_Right", Orientation::JoystickOnRight),
+        ];
+        UnknownWord::parse("orientation", &spellings, s)
     }
 }
 
 impl FromStr for TempUnits {
     type Err = UnknownWord;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "Celsius" => Ok(TempUnits::Celsius),
-            "Fahrenheit" => Ok(TempUnits::Fahrenheit),
-            _ => Err(UnknownWord {
-                what: "temperature unit",
-                word: s.to_string(),
-            }),
-        }
+        let spellings = [
+            ("Celsius", TempUnits::Celsius),
+            ("Fahrenheit", TempUnits::Fahrenheit),
+        ];
+        UnknownWord::parse("temperature unit", &spellings, s)
     }
 }
 

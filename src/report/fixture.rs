@@ -10,48 +10,22 @@ use crate::metrics::results::{
     Cpu, CpuSample, Floor, Machine, ModelResult, Results, ScenarioInfo, SCHEMA,
 };
 use crate::metrics::summary::{new_histogram, record_clamped, Summary};
+use crate::rng::Rng;
 
-/// Model names used by the fixtures: the eight the project measures.
-pub const FIXTURE_MODELS: [&str; 8] = [
+/// Model names used by the fixtures: the default run of the model registry, in its order
+/// (`models::default_run()`; this room may not import the registry, so
+/// `tests/fixture_models.rs` holds the two equal).
+pub const FIXTURE_MODELS: [&str; 9] = [
     "threads",
-    "tokio-multi",
+    "tokio",
     "tokio-current",
     "async-std",
     "smol",
-    "rayon",
     "coop",
     "coop-v2",
+    "coop-fastio",
+    "rayon",
 ];
-
-/// A small seeded generator (splitmix64): enough randomness for plausible fixtures without
-/// another dependency.
-pub struct SeededRng(u64);
-
-impl SeededRng {
-    pub fn new(seed: u64) -> Self {
-        SeededRng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box–Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u1 = self.unit().max(1e-12);
-        let u2 = self.unit();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
-}
 
 /// Shape of one fabricated latency distribution, in microseconds.
 #[derive(Clone, Copy, Debug)]
@@ -66,7 +40,7 @@ pub struct Shape {
 }
 
 /// `n` samples of `shape` in an HDR histogram.
-pub fn fabricate_histogram(rng: &mut SeededRng, shape: Shape, n: usize) -> Histogram<u64> {
+pub fn fabricate_histogram(rng: &mut Rng, shape: Shape, n: usize) -> Histogram<u64> {
     let mut h = new_histogram();
     for _ in 0..n {
         let mut v = shape.median_us * (shape.sigma * rng.normal()).exp();
@@ -78,7 +52,7 @@ pub fn fabricate_histogram(rng: &mut SeededRng, shape: Shape, n: usize) -> Histo
     h
 }
 
-fn summary(rng: &mut SeededRng, shape: Shape, n: usize) -> Summary {
+fn summary(rng: &mut Rng, shape: Shape, n: usize) -> Summary {
     Summary::from_histogram(&fabricate_histogram(rng, shape, n))
 }
 
@@ -93,15 +67,10 @@ fn shape(median_us: f64, sigma: f64, spike_p: f64, spike_us: f64) -> Shape {
 
 /// One fabricated model row. `cost` scales CPU, `jitter` scales latency spread, so rows differ
 /// the way real models do (rayon spins, tokio rounds timers up, coop is cheap).
-pub fn fabricate_model(
-    rng: &mut SeededRng,
-    name: &str,
-    index: usize,
-    duration_s: f64,
-) -> ModelResult {
+pub fn fabricate_model(rng: &mut Rng, name: &str, index: usize, duration_s: f64) -> ModelResult {
     let (cpu, wd_median, jitter) = match name {
         "threads" => (0.9, 130.0, 0.5),
-        "tokio-multi" => (1.4, 1400.0, 0.25),
+        "tokio" => (1.4, 1400.0, 0.25),
         "tokio-current" => (0.8, 1300.0, 0.25),
         "async-std" => (1.6, 160.0, 0.6),
         "smol" => (0.7, 110.0, 0.45),
@@ -126,10 +95,10 @@ pub fn fabricate_model(
     let frame_interarrival = summary(rng, shape(25_000.0, 0.02, 0.001, 10_000.0), frames);
     let driver_error = summary(rng, shape(60.0, 0.5, 0.001, 1000.0), polls);
     // Its own generator, so adding it left every other fabricated figure as it was.
-    let mut floor_rng = SeededRng(0xF100_u64 ^ index as u64);
+    let mut floor_rng = Rng::new(0xF100_u64 ^ index as u64);
     let timer_floor = summary(&mut floor_rng, shape(70.0, 0.3, 0.002, 1500.0), frames);
     // The same for the poll views and the staleness excess added later.
-    let mut poll_rng = SeededRng(0x9011_u64 ^ index as u64);
+    let mut poll_rng = Rng::new(0x9011_u64 ^ index as u64);
     let poll_service = summary(
         &mut poll_rng,
         shape(120.0 + 20.0 * index as f64, jitter, 0.004, 3000.0),
@@ -167,7 +136,7 @@ pub fn fabricate_model(
             max_rss_kib: 4000 + 900 * index as u64,
             threads: match name {
                 "threads" => 6,
-                "tokio-multi" | "async-std" => 4,
+                "tokio" | "async-std" => 4,
                 "rayon" => 3,
                 _ => 1,
             },
@@ -198,14 +167,14 @@ pub fn fabricate_model(
     }
 }
 
-/// A whole fabricated run: the eight models, a floor, a machine and a scenario text.
+/// A whole fabricated run: the default run's models, a floor, a machine and a scenario text.
 pub fn fabricate_results(seed: u64) -> Results {
     fabricate_results_with(seed, &FIXTURE_MODELS, 6.0)
 }
 
 /// Like [`fabricate_results`] with chosen models and measured duration.
 pub fn fabricate_results_with(seed: u64, models: &[&str], duration_s: f64) -> Results {
-    let mut rng = SeededRng::new(seed);
+    let mut rng = Rng::new(seed);
     let floor = Floor {
         timer_lateness: summary(&mut rng, shape(70.0, 0.4, 0.002, 400.0), 2000),
         driver_error: summary(&mut rng, shape(55.0, 0.5, 0.002, 600.0), 2000),

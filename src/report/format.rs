@@ -1,5 +1,5 @@
 //! Turning numbers and untrusted text into what a reader sees: HTML escaping (every string
-//! from a results file goes through it), human units, UTC dates without a date crate.
+//! from a results file goes through it), human units, UTC dates.
 
 /// Escapes text for HTML element content and attribute values.
 pub fn esc(text: &str) -> String {
@@ -45,33 +45,8 @@ pub fn md_text(text: &str) -> String {
     out
 }
 
-/// Microseconds as a short human figure: `850 µs`, `1.25 ms`, `3.4 s`.
-pub fn us(v: u64) -> String {
-    let v = v as f64;
-    if v < 1000.0 {
-        format!("{v:.0} µs")
-    } else if v < 1_000_000.0 {
-        format!("{} ms", sig3(v / 1000.0))
-    } else {
-        format!("{} s", sig3(v / 1_000_000.0))
-    }
-}
-
-/// Three significant digits, without trailing noise (`1.25`, `12.5`, `125`).
-pub fn sig3(v: f64) -> String {
-    let a = v.abs();
-    if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else if a >= 1.0 {
-        format!("{v:.2}")
-    } else if a >= 0.1 {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.4}")
-    }
-}
+/// The project's one µs formatter and significant-digit rule (`src/units.rs`).
+pub use crate::units::{sig3, us};
 
 /// Kibibytes as MiB with one decimal.
 pub fn mib(kib: u64) -> String {
@@ -89,33 +64,12 @@ pub fn ratio(value: f64, reference: f64) -> String {
 
 /// Seconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC`.
 pub fn utc(unix_s: f64) -> String {
-    if !unix_s.is_finite() || unix_s <= 0.0 {
-        return "unknown time".into();
+    match jiff::Timestamp::from_second(unix_s.floor() as i64) {
+        Ok(t) if unix_s.is_finite() && unix_s > 0.0 => {
+            t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
+        }
+        _ => "unknown time".into(),
     }
-    let secs = unix_s.floor() as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// The first 10 characters of a commit hash, or `unknown`.
@@ -141,10 +95,6 @@ mod tests {
 
     #[test]
     fn human_units() {
-        assert_eq!(us(850), "850 µs");
-        assert_eq!(us(1250), "1.25 ms");
-        assert_eq!(us(12_500), "12.5 ms");
-        assert_eq!(us(3_400_000), "3.40 s");
         assert_eq!(mib(2048), "2.0 MiB");
         assert_eq!(ratio(3.0, 1.5), "2.00×");
         assert_eq!(ratio(3.0, 0.0), "n/a");

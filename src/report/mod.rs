@@ -20,6 +20,7 @@ pub mod plot_cpu;
 pub mod plot_hist;
 pub mod plot_latency;
 pub mod profile_section;
+pub mod profile_text;
 pub mod table;
 pub mod validate;
 
@@ -391,7 +392,7 @@ fn run_section(
     }
     // Flamegraph links relative to index.html, so a report directory that is moved, copied
     // or served over HTTP together with its run keeps working links.
-    let link = |p: &crate::profile::ProfileReport, file: &str| {
+    let link = |p: &crate::metrics::profile::ProfileReport, file: &str| {
         links::relative_href(out_dir, &Path::new(&p.out_dir).join(file))
     };
     if let Some(profile) = profile_section::section_with_links(r, &link) {

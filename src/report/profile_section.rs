@@ -13,8 +13,8 @@ use plotters::prelude::*;
 
 use super::chart::{self, truncate};
 use super::format::esc;
+use crate::metrics::profile::{ProfileReport, ThreadGroup};
 use crate::metrics::results::Results;
-use crate::profile::{ProfileReport, ThreadGroup};
 
 /// Thread names drawn with their own colour in the charts; the rest is "other threads".
 const MAX_SERIES: usize = 8;
@@ -583,23 +583,14 @@ fn opt(v: Option<f64>) -> String {
     v.map(fmt_num).unwrap_or_else(|| "–".into())
 }
 
-/// Three significant figures, no exponent: 0.0123, 1.23, 12.3, 123, 1234.
+/// Three significant figures (`units::sig3`), with a dash for no figure and a bare `0`.
 fn fmt_num(v: f64) -> String {
     if !v.is_finite() {
-        return "–".into();
-    }
-    let a = v.abs();
-    if a == 0.0 {
+        "–".into()
+    } else if v == 0.0 {
         "0".into()
-    } else if a >= 99.95 {
-        format!("{v:.0}")
-    } else if a >= 9.995 {
-        format!("{v:.1}")
-    } else if a >= 0.9995 {
-        format!("{v:.2}")
     } else {
-        let digits = (-a.log10()).floor() as usize + 3;
-        format!("{v:.digits$}")
+        crate::units::sig3(v)
     }
 }
 
@@ -609,12 +600,10 @@ mod tests {
 
     #[test]
     fn numbers_keep_three_significant_figures() {
-        assert_eq!(fmt_num(99.996), "100");
+        // The digits are units::sig3's (tested there); what fmt_num adds is the bare 0 and
+        // the dash.
         assert_eq!(fmt_num(9.999), "10.0");
-        assert_eq!(fmt_num(0.9996), "1.00");
-        assert_eq!(fmt_num(0.0123), "0.0123");
-        assert_eq!(fmt_num(1234.0), "1234");
-        assert_eq!(fmt_num(f64::NAN), "–");
+        assert_eq!((fmt_num(0.0), fmt_num(f64::NAN)), ("0".into(), "–".into()));
         assert_eq!(
             esc("<a href='x'>&\""),
             "&lt;a href=&#39;x&#39;&gt;&amp;&quot;"

@@ -1,8 +1,8 @@
 //! What a USB cable and a CDC driver do to the bytes on their way: split them into
 //! packet-sized pieces, and (on a bad line) corrupt or lose some.
 
-use super::rng::Rng;
 use super::{Piece, Source};
+use crate::rng::Rng;
 
 /// Line effects; all off by default.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -6,9 +6,9 @@
 //! stalls periodically and then catches up with back-to-back frames (`prev += 25`).
 
 use super::line::LineOptions;
-use super::rng::Rng;
 use super::{Piece, Source};
 use crate::protocol::frame::{encode_frame, RawFrame};
+use crate::rng::Rng;
 
 /// A stall of `stall_ms` every `every_s` seconds, then a catch-up burst.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,9 +55,9 @@ enum Gesture {
     },
 }
 
-/// The board state the frames are read from.
+/// The simulated board's sensors and gestures, stepped once per frame; frames are read off it.
 #[derive(Debug, Clone)]
-struct Board {
+struct SensorState {
     rng: Rng,
     t_s: f64,
     slider: f64,
@@ -72,14 +72,14 @@ struct Board {
     gesture: Gesture,
 }
 
-impl Board {
+impl SensorState {
     fn new(seed: u64) -> Self {
         let mut rng = Rng::new(seed);
         let slider = rng.range(100, 900) as f64;
         let light_phase = rng.unit() * std::f64::consts::TAU;
         let temp_base = rng.range(18, 24) as f64;
         let tinker_a = rng.range(300, 420) as f64;
-        Board {
+        SensorState {
             rng,
             t_s: 0.0,
             slider,
@@ -215,7 +215,7 @@ impl Board {
 /// The synthetic board as a `Source`: one piece per frame.
 pub struct SynthSource {
     opts: SynthOptions,
-    board: Board,
+    sensors: SensorState,
     index: u64,
     stamp_seq: bool,
 }
@@ -223,7 +223,7 @@ pub struct SynthSource {
 impl SynthSource {
     pub fn new(opts: SynthOptions, stamp_seq: bool) -> Self {
         SynthSource {
-            board: Board::new(opts.seed),
+            sensors: SensorState::new(opts.seed),
             opts,
             index: 0,
             stamp_seq,
@@ -257,7 +257,7 @@ impl SynthSource {
         if self.opts.max_frames.is_some_and(|m| self.index >= m) {
             return None;
         }
-        let mut frame = self.board.step(self.opts.frame_period_ms / 1000.0);
+        let mut frame = self.sensors.step(self.opts.frame_period_ms / 1000.0);
         if self.stamp_seq {
             frame.set_seq(self.index as u32);
         }

@@ -3,33 +3,19 @@
 use esbench::protocol::frame::FrameDecoder;
 use esbench::source::recording::Recording;
 use esbench::source::serial::{SerialLink, DEFAULT_BAUD};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_esbench");
+mod common;
 
-/// Starts `esbench device ARGS` and returns it with the pty path from its first line.
+use common::esbench;
+
+/// Starts `esbench device ARGS`; the pty path it printed must be a real pty.
 fn start_device(args: &[&str]) -> (Child, PathBuf) {
-    let mut child = Command::new(BIN)
-        .arg("device")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let path = first
-        .strip_prefix("device: ")
-        .unwrap_or_else(|| panic!("first line {first:?}"))
-        .trim()
-        .to_string();
-    assert!(path.starts_with("/dev/pts/"), "{path}");
-    (child, PathBuf::from(path))
+    let (child, path) = common::start_device(args);
+    assert!(path.starts_with("/dev/pts/"), "{}", path.display());
+    (child, path)
 }
 
 fn terminate(child: &mut Child) -> i32 {
@@ -93,7 +79,7 @@ fn device_prints_its_pty_streams_logs_and_cleans_up() {
 
 #[test]
 fn device_rejects_bad_arguments_clearly() {
-    let out = Command::new(BIN)
+    let out = esbench()
         .args(["device", "--replay", "/nonexistent.esrec"])
         .output()
         .unwrap();
@@ -101,7 +87,7 @@ fn device_rejects_bad_arguments_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent.esrec"), "{err}");
 
-    let out = Command::new(BIN)
+    let out = esbench()
         .args(["device", "--duration", "soon"])
         .output()
         .unwrap();
@@ -135,7 +121,7 @@ fn record_captures_a_device_into_a_replayable_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("capture.esrec");
     let (mut child, pty) = start_device(&["--duration", "30s"]);
-    let status = Command::new(BIN)
+    let status = esbench()
         .args([
             "record",
             "--serial",
@@ -173,7 +159,7 @@ fn record_captures_a_device_into_a_replayable_file() {
 #[test]
 fn record_names_a_missing_port() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
+    let out = esbench()
         .args(["record", "--serial", "/dev/no-such-board", "--out"])
         .arg(dir.path().join("x.esrec"))
         .output()
@@ -188,7 +174,7 @@ fn broken_scenario_and_recording_files_are_named_precisely() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[boards]\ncount = 2\ncuont = 3\n").unwrap();
-    let out = Command::new(BIN)
+    let out = esbench()
         .args(["device", "--scenario"])
         .arg(&bad)
         .output()
@@ -203,7 +189,7 @@ fn broken_scenario_and_recording_files_are_named_precisely() {
     bytes.extend_from_slice(&56u32.to_le_bytes());
     bytes.extend_from_slice(b"ESP");
     std::fs::write(&rec, &bytes).unwrap();
-    let out = Command::new(BIN)
+    let out = esbench()
         .args(["device", "--replay"])
         .arg(&rec)
         .output()
