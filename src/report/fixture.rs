@@ -224,7 +224,7 @@ pub fn fabricate_results_with(seed: u64, models: &[&str], duration_s: f64) -> Re
 /// judges by rounds; never a measurement.
 pub fn add_rounds(r: &mut Results, n: u32, seed: u64, spread: f64) {
     use crate::metrics::rounds::{RoundFigure, RoundResult, RoundsPlan};
-    let mut rng = SeededRng::new(seed ^ 0x5EED_0F20_u64);
+    let mut rng = Rng::new(seed ^ 0x5EED_0F20_u64);
     let round_s = r.scenario.duration_s / n.max(1) as f64;
     let names: Vec<String> = r.models.iter().map(|m| m.name.clone()).collect();
     let mut order = Vec::new();
