@@ -77,6 +77,40 @@ pub struct SweepArgs {
     #[arg(long, value_name = "SWEEP_JSON_OR_DIR",
           conflicts_with_all = ["scenario", "set", "with", "models", "quick", "duration", "out", "pin"])]
     pub resume: Option<PathBuf>,
+    /// Keep doubling the last value of --set (whole numbers, e.g. boards.count=1,2,4 or a
+    /// start value boards.count=1) until every model has broken by the knee rule, or a limit
+    /// stops it: --max-value, --max-wall, a driver-limited or failed point. The output says
+    /// which.
+    #[arg(long, requires = "set", conflicts_with_all = ["from", "resume"])]
+    pub until_knee: bool,
+    /// With --until-knee: the largest value run.
+    #[arg(long, value_name = "N", default_value_t = 1024, requires = "until_knee")]
+    pub max_value: u64,
+    /// With --until-knee: no point is started that would end past this much measuring
+    /// time, e.g. `3600`, `45min`, `2h`.
+    #[arg(long, value_name = "TIME", default_value = "1h", value_parser = parse_wall_s,
+          requires = "until_knee")]
+    pub max_wall: f64,
+}
+
+/// `90`, `90s`, `45min`, `2h` → seconds.
+fn parse_wall_s(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("min") {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (t, 1.0)
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v * scale),
+        _ => Err(format!(
+            "{text:?} is not a positive time (use seconds like 3600, or 45min, 2h)"
+        )),
+    }
 }
 
 pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
@@ -134,7 +168,17 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
         out: out.clone(),
         point_reports: !args.no_point_reports,
         command: std::env::args().collect(),
+        until_knee: None,
     };
+    let mut plan = plan;
+    if args.until_knee {
+        execute::check_doubling(&plan.knob)?;
+        plan.until_knee = Some(crate::sweep::manifest::UntilKnee {
+            max_value: args.max_value,
+            max_wall_s: args.max_wall,
+            ..Default::default()
+        });
+    }
     let points = execute::prepare(&plan)?;
     let estimate = execute::estimate_s(&plan, &points);
     println!(
@@ -145,6 +189,16 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
         human_duration(estimate),
         out.display()
     );
+    if let Some(u) = &plan.until_knee {
+        println!(
+            "then --until-knee: doubling {} until every model has broken (rule: {}), or up \
+             to {} at most, or {} of measuring at most, or a driver-limited point",
+            plan.knob.key,
+            crate::sweep::knee::RULE,
+            u.max_value,
+            human_duration(u.max_wall_s)
+        );
+    }
     if args.dry_run {
         for p in &points {
             println!(
@@ -191,7 +245,14 @@ fn resume(from: &std::path::Path, dry_run: bool) -> anyhow::Result<i32> {
         points.len(),
         human_duration(execute::estimate_s(&plan, &todo))
     );
-    if dry_run || todo.is_empty() {
+    let may_grow = manifest
+        .until_knee
+        .as_ref()
+        .is_some_and(|u| u.stopped.is_none());
+    if may_grow && todo.is_empty() {
+        println!("every point is done; --until-knee goes on doubling");
+    }
+    if dry_run || (todo.is_empty() && !may_grow) {
         return Ok(0);
     }
     interrupt::install()?;

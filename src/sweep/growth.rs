@@ -2,10 +2,10 @@
 //! that has it to the last (and the ratio), and the first value where it had doubled — the
 //! knee a reader is looking for, stated rather than left to the eye.
 
-use crate::report::format::{esc, md_cell, sig3, us};
+use crate::report::format::{esc, md_cell, sig3};
 
 use super::manifest::LoadedSweep;
-use super::table::{cell, Cell, Figure, FIGURES};
+use super::table::{cell, show_value, Cell, Figure, FIGURES};
 
 /// One figure of one model across the sweep.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,11 +45,7 @@ pub fn growth(sweep: &LoadedSweep, model: &str, figure: &Figure) -> Option<Growt
 }
 
 fn show(v: f64, figure: &Figure) -> String {
-    if figure.micros {
-        us(v.round() as u64)
-    } else {
-        format!("{} %", sig3(v))
-    }
+    show_value(v, figure.unit)
 }
 
 /// `3.23 ms → 25.0 ms (×7.74, doubled at 5000)`.
