@@ -206,7 +206,7 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
     let all: Vec<f64> = lines
         .iter()
         .flat_map(|l| l.values.iter().flatten())
-        .chain(lines.iter().flat_map(|l| l.bars.iter().flatten().flat_map(|b| [b.0, b.1])))
+        .chain(lines.iter().flat_map(|l| l.bars.iter().flatten().flat_map(|b| [&b.0, &b.1])))
         .chain(floor.iter().flatten())
         .cloned()
         .filter(|v| v.is_finite() && *v >= 0.0)
