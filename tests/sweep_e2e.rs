@@ -84,7 +84,7 @@ fn two_point_sweep_runs_each_point_with_the_knob_applied() {
 
     let md = std::fs::read_to_string(out.join("sweep.md")).unwrap();
     assert!(
-        md.contains("| clients.per_board | smol CPU % | smol poll p99 |"),
+        md.contains("| clients.per_board | smol CPU % | smol CPU/1k ev | smol poll p99 |"),
         "{md}"
     );
     let html = std::fs::read_to_string(out.join("sweep.html")).unwrap();

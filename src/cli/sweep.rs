@@ -84,7 +84,12 @@ pub struct SweepArgs {
     #[arg(long, requires = "set", conflicts_with_all = ["from", "resume"])]
     pub until_knee: bool,
     /// With --until-knee: the largest value run.
-    #[arg(long, value_name = "N", default_value_t = 1024, requires = "until_knee")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1024,
+        requires = "until_knee"
+    )]
     pub max_value: u64,
     /// With --until-knee: no point is started that would end past this much measuring
     /// time, e.g. `3600`, `45min`, `2h`.

@@ -60,7 +60,11 @@ fn until_line(u: &UntilKnee) -> String {
 }
 
 fn width(a: &Analysis) -> usize {
-    a.knees.iter().map(|k| k.model.chars().count()).max().unwrap_or(0)
+    a.knees
+        .iter()
+        .map(|k| k.model.chars().count())
+        .max()
+        .unwrap_or(0)
 }
 
 /// For the terminal.

@@ -294,9 +294,14 @@ mod tests {
 
     #[test]
     fn least_squares_recovers_a_line_and_refuses_a_vertical_one() {
-        let xy: Vec<(f64, f64)> = (0..5).map(|i| (i as f64 * 100.0, 2.0 + 0.01 * i as f64 * 100.0)).collect();
+        let xy: Vec<(f64, f64)> = (0..5)
+            .map(|i| (i as f64 * 100.0, 2.0 + 0.01 * i as f64 * 100.0))
+            .collect();
         let (a, b) = ols(&xy).unwrap();
-        assert!((a - 2.0).abs() < 1e-9 && (b - 0.01).abs() < 1e-12, "{a} {b}");
+        assert!(
+            (a - 2.0).abs() < 1e-9 && (b - 0.01).abs() < 1e-12,
+            "{a} {b}"
+        );
         assert!(ols(&[(5.0, 1.0), (5.0, 2.0)]).is_none());
         assert!(ols(&[(5.0, 1.0)]).is_none());
     }

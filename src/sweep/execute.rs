@@ -251,72 +251,72 @@ fn run_one(
     manifest: &mut SweepManifest,
 ) {
     let out = &plan.out;
-        let dir_name = point_dir_name(&plan.knob.key, &point.value);
-        let dir = out.join(&dir_name);
-        let scenario_file = dir.join("scenario.toml");
-        let results_path = dir.join("results.json");
-        let rel = format!("{dir_name}/results.json");
-        println!(
-            "\n[{}/{n}] {}={} ({})",
-            i + 1,
-            plan.knob.key,
-            point.value,
-            point.models.join(", ")
-        );
-        let entry = &mut manifest.points[i];
-        // A resumed point starts clean: its old error and results no longer describe it.
-        entry.status = PointStatus::NotRun;
-        entry.error = None;
-        entry.results = None;
-        let header = format!(
-            "# esbench sweep point: {}={} (from {})\n",
-            plan.knob.key,
-            point.value,
-            plan.scenario_path.display()
-        );
-        if let Err(e) = write_atomic(&scenario_file, format!("{header}{}", point.text).as_bytes()) {
+    let dir_name = point_dir_name(&plan.knob.key, &point.value);
+    let dir = out.join(&dir_name);
+    let scenario_file = dir.join("scenario.toml");
+    let results_path = dir.join("results.json");
+    let rel = format!("{dir_name}/results.json");
+    println!(
+        "\n[{}/{n}] {}={} ({})",
+        i + 1,
+        plan.knob.key,
+        point.value,
+        point.models.join(", ")
+    );
+    let entry = &mut manifest.points[i];
+    // A resumed point starts clean: its old error and results no longer describe it.
+    entry.status = PointStatus::NotRun;
+    entry.error = None;
+    entry.results = None;
+    let header = format!(
+        "# esbench sweep point: {}={} (from {})\n",
+        plan.knob.key,
+        point.value,
+        plan.scenario_path.display()
+    );
+    if let Err(e) = write_atomic(&scenario_file, format!("{header}{}", point.text).as_bytes()) {
+        entry.status = PointStatus::Failed;
+        entry.error = Some(format!("{e:#}"));
+        return;
+    }
+    match run_scenario(&plan.run, &scenario_file, &results_path) {
+        Ok(results) => {
+            entry.status = if interrupt::interrupted() {
+                PointStatus::Interrupted
+            } else {
+                PointStatus::Done
+            };
+            entry.results = Some(rel);
+            for m in &results.models {
+                println!(
+                    "  {:>14}: {} (CPU {:.2} %, poll p99 {} µs, watchdog p99 {} µs)",
+                    m.name,
+                    if m.is_ok() { "ok" } else { m.status.as_str() },
+                    m.cpu.percent,
+                    m.poll_latency.p99,
+                    m.watchdog_lateness.p99
+                );
+            }
+            if plan.point_reports {
+                if let Err(e) =
+                    crate::report::write_report(&[(results_path.clone(), results)], &dir)
+                {
+                    eprintln!("warning: no report for this point: {e:#}");
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!(
+                "point {}={} failed, going on: {e:#}",
+                plan.knob.key, point.value
+            );
             entry.status = PointStatus::Failed;
             entry.error = Some(format!("{e:#}"));
-            return;
-        }
-        match run_scenario(&plan.run, &scenario_file, &results_path) {
-            Ok(results) => {
-                entry.status = if interrupt::interrupted() {
-                    PointStatus::Interrupted
-                } else {
-                    PointStatus::Done
-                };
+            if results_path.is_file() {
                 entry.results = Some(rel);
-                for m in &results.models {
-                    println!(
-                        "  {:>14}: {} (CPU {:.2} %, poll p99 {} µs, watchdog p99 {} µs)",
-                        m.name,
-                        if m.is_ok() { "ok" } else { m.status.as_str() },
-                        m.cpu.percent,
-                        m.poll_latency.p99,
-                        m.watchdog_lateness.p99
-                    );
-                }
-                if plan.point_reports {
-                    if let Err(e) =
-                        crate::report::write_report(&[(results_path.clone(), results)], &dir)
-                    {
-                        eprintln!("warning: no report for this point: {e:#}");
-                    }
-                }
-            }
-            Err(e) => {
-                eprintln!(
-                    "point {}={} failed, going on: {e:#}",
-                    plan.knob.key, point.value
-                );
-                entry.status = PointStatus::Failed;
-                entry.error = Some(format!("{e:#}"));
-                if results_path.is_file() {
-                    entry.results = Some(rel);
-                }
             }
         }
+    }
 }
 
 /// What an `--until-knee` sweep does once its points so far are measured.
@@ -379,7 +379,10 @@ fn next_step(plan: &SweepPlan, manifest: &SweepManifest, points: &[PreparedPoint
         }
     }
     let Ok(last_n) = last.value.replace('_', "").parse::<u64>() else {
-        return Step::Stop(format!("the last value {} is not a whole number", last.value));
+        return Step::Stop(format!(
+            "the last value {} is not a whole number",
+            last.value
+        ));
     };
     let next = last_n.saturating_mul(2);
     if next > u.max_value {

@@ -46,7 +46,11 @@ pub struct PlotSpec {
 /// A round's percentile of a latency summary in ms, from a round with enough samples.
 fn round_ms(r: &RoundResult, key: &str, p99: bool) -> Option<f64> {
     let f = r.figures.get(key)?;
-    let enough = if p99 { f.count >= MIN_P99_SAMPLES } else { f.count > 0 };
+    let enough = if p99 {
+        f.count >= MIN_P99_SAMPLES
+    } else {
+        f.count > 0
+    };
     (r.is_ok() && enough).then(|| if p99 { f.p99 } else { f.p50 } as f64 / 1000.0)
 }
 
@@ -206,7 +210,11 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
     let all: Vec<f64> = lines
         .iter()
         .flat_map(|l| l.values.iter().flatten())
-        .chain(lines.iter().flat_map(|l| l.bars.iter().flatten().flat_map(|b| [&b.0, &b.1])))
+        .chain(
+            lines
+                .iter()
+                .flat_map(|l| l.bars.iter().flatten().flat_map(|b| [&b.0, &b.1])),
+        )
         .chain(floor.iter().flatten())
         .cloned()
         .filter(|v| v.is_finite() && *v >= 0.0)
@@ -356,12 +364,19 @@ fn draw_lines<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
         for (i, bar) in l.bars.iter().enumerate() {
             if let (Some((lo, hi)), Some(_)) = (bar, l.values[i]) {
                 let x = xa.positions[i];
-                let (top, bottom) = (c.backend_coord(&(x, clamp(*hi))), c.backend_coord(&(x, clamp(*lo))));
+                let (top, bottom) = (
+                    c.backend_coord(&(x, clamp(*hi))),
+                    c.backend_coord(&(x, clamp(*lo))),
+                );
                 let style = colour.stroke_width(1);
-                root.draw(&PathElement::new(vec![top, bottom], style)).map_err(err)?;
+                root.draw(&PathElement::new(vec![top, bottom], style))
+                    .map_err(err)?;
                 for y in [top.1, bottom.1] {
-                    root.draw(&PathElement::new(vec![(top.0 - 4, y), (top.0 + 4, y)], style))
-                        .map_err(err)?;
+                    root.draw(&PathElement::new(
+                        vec![(top.0 - 4, y), (top.0 + 4, y)],
+                        style,
+                    ))
+                    .map_err(err)?;
                 }
             }
         }

@@ -111,7 +111,11 @@ pub fn interval(sweep: &LoadedSweep, p: usize, model: &str, figure: &Figure) -> 
 /// `[lo, hi]` for an interval of the median, `range lo–hi` under 5 rounds.
 pub fn show_interval(i: &Interval, unit: Unit) -> String {
     if i.is_range {
-        format!("range {}–{}", show_value(i.lo, unit), show_value(i.hi, unit))
+        format!(
+            "range {}–{}",
+            show_value(i.lo, unit),
+            show_value(i.hi, unit)
+        )
     } else {
         format!("[{}, {}]", show_value(i.lo, unit), show_value(i.hi, unit))
     }
@@ -153,9 +157,7 @@ pub fn cell(sweep: &LoadedSweep, p: usize, model: &str, figure: &Figure) -> Cell
         None => Cell::Missing,
         Some(m) if m.status.starts_with("interrupted") => Cell::Interrupted,
         Some(m) if !m.is_ok() => Cell::Failed,
-        Some(m) if m.driver.limited => {
-            (figure.get)(m).map_or(Cell::NoData, Cell::DriverLimited)
-        }
+        Some(m) if m.driver.limited => (figure.get)(m).map_or(Cell::NoData, Cell::DriverLimited),
         Some(m) => (figure.get)(m).map_or(Cell::NoData, Cell::Value),
     }
 }
