@@ -13,7 +13,7 @@ use esbench::metrics::rounds::{RoundFigure, RoundResult};
 use esbench::metrics::summary::{new_histogram, record_clamped, Summary};
 use esbench::report::fixture::fabricate_results_with;
 use esbench::sweep::manifest::{point_dir_name, LoadedSweep, PointStatus, SweepManifest};
-use esbench::sweep::{analysis, cost, cross, knee, page, table};
+use esbench::sweep::{analysis, cost, cross, growth, knee, page, table};
 
 const KEY: &str = "boards.count";
 
@@ -276,6 +276,11 @@ fn with_rounds_cells_carry_intervals_and_only_separated_swaps_are_crossings() {
     let md = table::markdown(&sweep);
     assert!(md.contains("| 1.20 % [1.00 %, 1.40 %] |"), "{md}");
     assert!(md.contains("crossed here (intervals apart)"), "{md}");
+    let g = growth::markdown(&sweep);
+    assert!(
+        g.contains(r"| threads | 1.20 % \[1.00 %, 1.40 %\] → 5.20 % \[5.00 %, 5.40 %\]"),
+        "{g}"
+    );
 
     let c = cross::crossings(&sweep);
     assert!(c.judged);

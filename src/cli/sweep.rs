@@ -177,7 +177,15 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
     };
     let mut plan = plan;
     if args.until_knee {
-        execute::check_doubling(&plan.knob)?;
+        let last = execute::check_doubling(&plan.knob)?;
+        if last > args.max_value {
+            bail!(
+                "--set {}={} already goes past --max-value {}",
+                plan.knob.key,
+                plan.knob.values.join(","),
+                args.max_value
+            );
+        }
         plan.until_knee = Some(crate::sweep::manifest::UntilKnee {
             max_value: args.max_value,
             max_wall_s: args.max_wall,
