@@ -232,12 +232,20 @@ fn until_knee_doubles_until_a_stated_limit_and_resume_does_not_grow_a_stopped_sw
         .expect("the manifest records --until-knee");
     let why = u.stopped.clone().expect("it stopped, and says why");
     assert!(u.elapsed_s > 0.0);
-    // On a loaded machine smol may break at 1 board already; either way the reason is named.
-    if why.contains("every model has broken") {
-        assert!(!m.values.is_empty(), "{m:?}");
+    // On a loaded machine smol may break, or the driver be the limit, at 1 board already;
+    // whichever stopped it is named, and no value past --max-value is run.
+    assert!(
+        m.values == ["1"] || m.values == ["1", "2"],
+        "starts at 1, doubles at most to 2: {m:?}"
+    );
+    let early = why.contains("every model has broken") || why.contains("the driver was the limit");
+    if m.values == ["1"] {
+        assert!(early, "{why}");
     } else {
-        assert_eq!(m.values, ["1", "2"], "doubled once: {m:?}");
-        assert!(why.contains("above the limit --max-value 2"), "{why}");
+        assert!(
+            early || why.contains("above the limit --max-value 2"),
+            "{why}"
+        );
     }
     assert!(
         m.points.iter().all(|p| p.status == PointStatus::Done),

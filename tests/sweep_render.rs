@@ -104,7 +104,9 @@ fn html_has_a_plot_per_figure_with_every_model() {
     let m = fabricate(dir.path());
     let sweep = LoadedSweep::load(m, dir.path());
     let html = page::html(&sweep, dir.path()).unwrap();
-    assert_eq!(html.matches("<svg").count(), plot::PLOTS.len());
+    // One plot per figure, and CPU against the events served with each model's fit.
+    assert_eq!(html.matches("<svg").count(), plot::PLOTS.len() + 1);
+    assert!(html.contains("CPU against the work served"));
     for model in MODELS {
         assert!(html.contains(model));
     }

@@ -163,9 +163,17 @@ impl Knee {
         };
         match &self.knee {
             Some(k) => format!("knee at {k} ({}); {before}", self.why.join("; ")),
-            None => match &self.before {
-                Some(b) => format!("no knee: copes at every judged value up to {b}"),
-                None => "no value judged".into(),
+            None => match (&self.before, self.unjudged.first()) {
+                (Some(b), _) => format!("no knee: copes at every judged value up to {b}"),
+                (None, Some((v, why))) => format!(
+                    "no value judged ({v}: {why}{})",
+                    if self.unjudged.len() > 1 {
+                        format!("; {} more", self.unjudged.len() - 1)
+                    } else {
+                        String::new()
+                    }
+                ),
+                (None, None) => "no value judged".into(),
             },
         }
     }

@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod cost;
 pub mod cross;
 pub mod execute;
+pub mod fit_plot;
 pub mod growth;
 pub mod knee;
 pub mod manifest;

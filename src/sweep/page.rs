@@ -11,7 +11,7 @@ use crate::report::page::document;
 
 use super::manifest::{LoadedSweep, PointStatus, SweepManifest};
 use super::plot::{self, PLOTS};
-use super::{analysis, growth, table};
+use super::{analysis, fit_plot, growth, table};
 
 /// What to look for, shown in the page (docs/sweep.md says the same at more length).
 const HOW_TO_READ: &str = r#"
@@ -125,6 +125,15 @@ pub fn html(sweep: &LoadedSweep, dir: &Path) -> Result<String> {
                 esc(&m.key)
             ));
         }
+    }
+    if let Some(svg) = fit_plot::plot(sweep)? {
+        any = true;
+        b.push_str(&format!(
+            "<figure>{svg}<figcaption>CPU % against the events each model served per second \
+             at each value of {}; the line is the model's fit (fixed + marginal × events/s), \
+             hollow points were left out of it.</figcaption></figure>\n",
+            esc(&m.key)
+        ));
     }
     if !any {
         b.push_str("<p class=\"small\">No point has results to plot yet.</p>\n");
