@@ -1,6 +1,6 @@
 //! The sweep's findings from fabricated points: the knee by its stated rule (driver-limited
 //! points not judged), fixed and marginal cost fitted with intervals (driver-limited points
-//! and points past the knee left out), intervals over rounds in every cell, and crossings
+//! and points that broke the knee rule left out), intervals over rounds in every cell, and crossings
 //! marked only where the intervals are apart on both sides. Then the same through the
 //! binary (`--from` writes analysis.json, scripts/scale-table.sh prints the table) and the
 //! `--until-knee` refusals.
@@ -178,7 +178,7 @@ fn the_cost_fit_recovers_fixed_and_marginal_cost_and_leaves_out_what_is_not_the_
     let left: Vec<&str> = smol.left_out.iter().map(|(v, _)| v.as_str()).collect();
     assert_eq!(left, ["4", "8", "16"]);
     assert!(smol.left_out[0].1.starts_with("driver-limited"));
-    assert!(smol.left_out[1].1.contains("past the knee"));
+    assert!(smol.left_out[1].1.contains("did not cope here"));
     assert!(smol.describe().contains("left out 4: driver-limited"));
 
     // CPU per 1,000 events: (2 + 0.05) % of 4 s over 400 events = 205 ms.

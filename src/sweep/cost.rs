@@ -9,8 +9,9 @@
 //!
 //! The fit is ordinary least squares; its intervals are a percentile bootstrap that
 //! resamples whole points (with their rounds, when there are rounds), seeded so a re-render
-//! gives the same figures. Points where the driver was the limit, and points past the
-//! model's knee (where its cost is no longer linear in the load), are left out and named.
+//! gives the same figures. Points where the driver was the limit, and points where the
+//! model broke the knee rule (its cost is no longer linear in the load), are left out and
+//! named.
 
 use serde::Serialize;
 
@@ -114,7 +115,7 @@ pub struct ModelFit {
     /// Why there is no fit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<String>,
-    /// Values left out, with why (driver-limited, past the knee, no event count).
+    /// Values left out, with why (driver-limited, broke the knee rule, no event count).
     pub left_out: Vec<(String, String)>,
 }
 
@@ -156,7 +157,9 @@ pub fn fit_model(sweep: &LoadedSweep, model: &str) -> ModelFit {
         };
         let reason = match verdict(sweep, p, model) {
             Verdict::Copes => None,
-            Verdict::Broke(_) => Some("past the knee (cost no longer linear)".to_string()),
+            Verdict::Broke(_) => {
+                Some("did not cope here (its cost is no longer linear in the load)".to_string())
+            }
             Verdict::Unjudged(why) if why.starts_with("driver-limited") => Some(why),
             Verdict::Unjudged(why) if why.contains("poll samples") => None,
             Verdict::Unjudged(why) => Some(why),

@@ -83,7 +83,7 @@ pub fn crossings(sweep: &LoadedSweep) -> Crossings {
         crossings: Vec::new(),
         swaps_within_noise: 0,
     };
-    for k in 0..FIGURES.len() {
+    for (k, fig) in FIGURES.iter().enumerate() {
         for (i, a) in models.iter().enumerate() {
             for b in &models[i + 1..] {
                 let mut last: Option<(usize, bool)> = None;
@@ -102,7 +102,7 @@ pub fn crossings(sweep: &LoadedSweep) -> Crossings {
                         (Some((from, s0)), Some(s1)) if s0 != s1 => {
                             let (lo, hi) = if s0 { (a, b) } else { (b, a) };
                             out.crossings.push(Crossing {
-                                figure: FIGURES[k].label,
+                                figure: fig.label,
                                 was_lower: lo.clone(),
                                 was_higher: hi.clone(),
                                 from: sweep.points[from].value.clone(),

@@ -1,6 +1,6 @@
 //! CPU % against the events each model actually served per second, one colour per model,
 //! with its fitted line (fixed + marginal × events/s): the picture behind the cost table.
-//! Points the fit left out (driver-limited, past the knee) are drawn hollow, so a reader
+//! Points the fit left out (driver-limited, not coping) are drawn hollow, so a reader
 //! sees both what the line was fitted to and what it was not.
 
 use plotters::prelude::*;
