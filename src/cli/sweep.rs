@@ -21,6 +21,7 @@ Examples:
       --models threads,tokio-current,smol
   esbench sweep --set workload.poll_work_us=0,200,1000,5000 --with boards.count=4 --duration 10
   esbench sweep --set boards.count=1,2,4,8 --dry-run      # check the values, print the plan
+  esbench sweep scenarios/school.toml --set boards.count=1 --until-knee --quick
   esbench sweep --from reports/sweep-20261122-140000       # re-render without running
   esbench sweep --resume reports/sweep-20261122-140000     # finish an interrupted sweep
 
@@ -29,7 +30,11 @@ workload.blocking_sleep_us, clients.poll_period_ms, ...); values keep the type t
 expects and every point is validated before anything runs. Each point is a full `esbench
 run` (floor, every model in its own child process) written to
 <out>/<KEY>=<VALUE>/results.json with its own report; <out>/sweep.json lists the points,
-sweep.md holds the table and sweep.html the plots of metric vs value, one line per model.
+sweep.md holds the table and sweep.html the plots of metric vs value, one line per model;
+under the table each model's knee (by the rule printed), its fixed and marginal CPU cost
+with intervals, and where models cross (judged only with rounds); analysis.json holds them
+for scripts. --until-knee keeps doubling the last value until every model has broken or a
+limit stops it (--max-value, --max-wall, a driver-limited or failed point), and says which.
 A point that fails is recorded and the sweep goes on; Ctrl-C keeps what was measured, and
 --resume later runs the points that are not done.
 
