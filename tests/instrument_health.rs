@@ -55,10 +55,10 @@ fn a_driver_limited_point_is_marked_in_the_tables_and_the_plot() {
         .take(2)
         .map(|l| l.split('|').map(str::trim).collect())
         .collect();
-    // Columns: key, threads CPU, poll, wd, smol CPU, poll, wd.
-    assert_eq!(rows[0][6], "3.00 ms", "{md}");
-    assert_eq!(rows[1][6], "3.00 ms (drv)", "{md}");
-    assert_eq!(rows[1][3], "3.00 ms", "threads at 256 is its own: {md}");
+    // Columns: key, threads CPU, CPU/1k ev, poll, wd, smol CPU, CPU/1k ev, poll, wd.
+    assert_eq!(rows[0][8], "3.00 ms", "{md}");
+    assert_eq!(rows[1][8], "3.00 ms (drv)", "{md}");
+    assert_eq!(rows[1][4], "3.00 ms", "threads at 256 is its own: {md}");
     assert!(
         md.contains("boards.count=256, smol: (drv) driver-limited: send error p99 2.5 ms"),
         "{md}"

@@ -86,7 +86,7 @@ fn two_point_sweep_runs_each_point_with_the_knob_applied() {
 
     let md = std::fs::read_to_string(out.join("sweep.md")).unwrap();
     assert!(
-        md.contains("| clients.per_board | smol CPU % | smol poll p99 |"),
+        md.contains("| clients.per_board | smol CPU % | smol CPU/1k ev | smol poll p99 |"),
         "{md}"
     );
     let html = std::fs::read_to_string(out.join("sweep.html")).unwrap();
@@ -199,4 +199,78 @@ fn ctrl_c_keeps_the_points_already_measured_and_resume_finishes() {
         assert!(r.models[0].is_ok(), "{}", r.models[0].status);
         assert!(r.scenario.quick, "the original --quick is kept");
     }
+}
+
+#[test]
+fn until_knee_doubles_until_a_stated_limit_and_resume_does_not_grow_a_stopped_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario(dir.path());
+    let out = dir.path().join("out");
+    let o = common::esbench()
+        .arg("sweep")
+        .arg(&s)
+        .args([
+            "--set",
+            "boards.count=1",
+            "--until-knee",
+            "--max-value",
+            "2",
+            "--models",
+            "smol",
+            "--quick",
+            "--no-point-reports",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stdout}\n{stderr}");
+    let m = SweepManifest::load(&out.join("sweep.json")).unwrap();
+    let u = m
+        .until_knee
+        .clone()
+        .expect("the manifest records --until-knee");
+    let why = u.stopped.clone().expect("it stopped, and says why");
+    assert!(u.elapsed_s > 0.0);
+    // On a loaded machine smol may break, or the driver be the limit, at 1 board already;
+    // whichever stopped it is named, and no value past --max-value is run.
+    assert!(
+        m.values == ["1"] || m.values == ["1", "2"],
+        "starts at 1, doubles at most to 2: {m:?}"
+    );
+    let early = why.contains("every model has broken") || why.contains("the driver was the limit");
+    if m.values == ["1"] {
+        assert!(early, "{why}");
+    } else {
+        assert!(
+            early || why.contains("above the limit --max-value 2"),
+            "{why}"
+        );
+    }
+    assert!(
+        m.points.iter().all(|p| p.status == PointStatus::Done),
+        "{m:?}"
+    );
+    assert!(stdout.contains("--until-knee stops:"), "{stdout}");
+    assert!(stdout.contains("knee across boards.count"), "{stdout}");
+    let md = std::fs::read_to_string(out.join("sweep.md")).unwrap();
+    assert!(md.contains("--until-knee stopped:"), "{md}");
+    assert!(out.join("analysis.json").is_file());
+
+    // A stopped sweep has nothing left: --resume runs nothing and adds no value.
+    let o = common::esbench()
+        .args(["sweep", "--resume"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("0 of"),
+        "{:?}",
+        o
+    );
+    let again = SweepManifest::load(&out.join("sweep.json")).unwrap();
+    assert_eq!(again.values, m.values);
 }

@@ -34,6 +34,7 @@ fn fabricate(dir: &Path) -> SweepManifest {
         let mut r: Results = fabricate_results_with(k as u64 + 1, &MODELS, 2.0);
         for (i, model) in r.models.iter_mut().enumerate() {
             model.cpu.percent = ((k + 1) * (i + 1)) as f64;
+            model.counters.insert("cpu_window_ms".into(), 2000);
             let p99_ms = if model.name == "smol" {
                 k + 1
             } else {
@@ -66,23 +67,24 @@ fn table_shows_each_point_failures_and_gaps() {
     let lines: Vec<&str> = md.lines().collect();
     assert_eq!(
         lines[0],
-        "| clients.per_board | threads CPU % | threads poll p99 | threads watchdog p99 \
-         | smol CPU % | smol poll p99 | smol watchdog p99 | rayon CPU % | rayon poll p99 \
+        "| clients.per_board | threads CPU % | threads CPU/1k ev | threads poll p99 \
+         | threads watchdog p99 | smol CPU % | smol CPU/1k ev | smol poll p99 \
+         | smol watchdog p99 | rayon CPU % | rayon CPU/1k ev | rayon poll p99 \
          | rayon watchdog p99 |"
     );
     // Value 2: threads 2 %, 20 ms; smol 4 %, 2 ms; rayon 6 %, 20 ms.
     let row2: Vec<&str> = lines[3].split('|').map(str::trim).collect();
     assert_eq!(row2[1], "2");
     assert_eq!(row2[2], "2.00 %");
-    assert_eq!(row2[3], "20.0 ms");
-    assert_eq!(row2[5], "4.00 %");
-    assert_eq!(row2[6], "2.00 ms");
-    assert_eq!(row2[8], "6.00 %");
+    assert_eq!(row2[4], "20.0 ms");
+    assert_eq!(row2[6], "4.00 %");
+    assert_eq!(row2[8], "2.00 ms");
+    assert_eq!(row2[10], "6.00 %");
     // Value 4: rayon failed; value 8: nothing measured.
     let row4: Vec<&str> = lines[4].split('|').map(str::trim).collect();
-    assert_eq!(&row4[8..11], ["failed", "failed", "failed"]);
+    assert_eq!(&row4[10..14], ["failed", "failed", "failed", "failed"]);
     let row8: Vec<&str> = lines[5].split('|').map(str::trim).collect();
-    assert!(row8[2..11].iter().all(|c| *c == "—"), "{row8:?}");
+    assert!(row8[2..14].iter().all(|c| *c == "—"), "{row8:?}");
     assert!(
         md.contains("clients.per_board=4, rayon: crashed: killed by SIGSEGV"),
         "{md}"
@@ -103,7 +105,9 @@ fn html_has_a_plot_per_figure_with_every_model() {
     let m = fabricate(dir.path());
     let sweep = LoadedSweep::load(m, dir.path());
     let html = page::html(&sweep, dir.path()).unwrap();
-    assert_eq!(html.matches("<svg").count(), plot::PLOTS.len());
+    // One plot per figure, and CPU against the events served with each model's fit.
+    assert_eq!(html.matches("<svg").count(), plot::PLOTS.len() + 1);
+    assert!(html.contains("CPU against the work served"));
     for model in MODELS {
         assert!(html.contains(model));
     }
@@ -130,7 +134,7 @@ fn html_has_a_plot_per_figure_with_every_model() {
         assert!(texts.iter().any(|t| t == v), "tick {v} in {texts:?}");
     }
     // Latency plots carry the floor of each run, dashed.
-    let svg = plot::plot(&sweep, &plot::PLOTS[3]).unwrap().unwrap();
+    let svg = plot::plot(&sweep, &plot::PLOTS[4]).unwrap().unwrap();
     assert!(svg.contains("floor: timer lateness p99"));
 }
 

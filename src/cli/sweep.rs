@@ -21,6 +21,7 @@ Examples:
       --models threads,tokio-current,smol
   esbench sweep --set workload.poll_work_us=0,200,1000,5000 --with boards.count=4 --duration 10
   esbench sweep --set boards.count=1,2,4,8 --dry-run      # check the values, print the plan
+  esbench sweep scenarios/school.toml --set boards.count=1 --until-knee --quick
   esbench sweep --from reports/sweep-20261122-140000       # re-render without running
   esbench sweep --resume reports/sweep-20261122-140000     # finish an interrupted sweep
 
@@ -29,7 +30,11 @@ workload.blocking_sleep_us, clients.poll_period_ms, ...); values keep the type t
 expects and every point is validated before anything runs. Each point is a full `esbench
 run` (floor, every model in its own child process) written to
 <out>/<KEY>=<VALUE>/results.json with its own report; <out>/sweep.json lists the points,
-sweep.md holds the table and sweep.html the plots of metric vs value, one line per model.
+sweep.md holds the table and sweep.html the plots of metric vs value, one line per model;
+under the table each model's knee (by the rule printed), its fixed and marginal CPU cost
+with intervals, and where models cross (judged only with rounds); analysis.json holds them
+for scripts. --until-knee keeps doubling the last value until every model has broken or a
+limit stops it (--max-value, --max-wall, a driver-limited or failed point), and says which.
 A point that fails is recorded and the sweep goes on; Ctrl-C keeps what was measured, and
 --resume later runs the points that are not done.
 
@@ -77,12 +82,51 @@ pub struct SweepArgs {
     #[arg(long, value_name = "SWEEP_JSON_OR_DIR",
           conflicts_with_all = ["scenario", "set", "with", "models", "quick", "duration", "out", "pin"])]
     pub resume: Option<PathBuf>,
+    /// Keep doubling the last value of --set (whole numbers, e.g. boards.count=1,2,4 or a
+    /// start value boards.count=1) until every model has broken by the knee rule, or a limit
+    /// stops it: --max-value, --max-wall, a driver-limited or failed point. The output says
+    /// which.
+    #[arg(long, requires = "set", conflicts_with_all = ["from", "resume"])]
+    pub until_knee: bool,
+    /// With --until-knee: the largest value run.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1024,
+        requires = "until_knee"
+    )]
+    pub max_value: u64,
+    /// With --until-knee: no point is started that would end past this much measuring
+    /// time, e.g. `3600`, `45min`, `2h`.
+    #[arg(long, value_name = "TIME", default_value = "1h", value_parser = parse_wall_s,
+          requires = "until_knee")]
+    pub max_wall: f64,
     /// Run every point's models on a remote `esbench agent` at HOST:PORT (docs/remote.md).
     #[arg(long, value_name = "HOST:PORT", requires = "token_file")]
     pub target: Option<String>,
     /// The file holding the agent's token.
     #[arg(long, value_name = "FILE", requires = "target")]
     pub token_file: Option<PathBuf>,
+}
+
+/// `90`, `90s`, `45min`, `2h` → seconds.
+fn parse_wall_s(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("min") {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (t, 1.0)
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v * scale),
+        _ => Err(format!(
+            "{text:?} is not a positive time (use seconds like 3600, or 45min, 2h)"
+        )),
+    }
 }
 
 pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
@@ -143,7 +187,25 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
         out: out.clone(),
         point_reports: !args.no_point_reports,
         command: std::env::args().collect(),
+        until_knee: None,
     };
+    let mut plan = plan;
+    if args.until_knee {
+        let last = execute::check_doubling(&plan.knob)?;
+        if last > args.max_value {
+            bail!(
+                "--set {}={} already goes past --max-value {}",
+                plan.knob.key,
+                plan.knob.values.join(","),
+                args.max_value
+            );
+        }
+        plan.until_knee = Some(crate::sweep::manifest::UntilKnee {
+            max_value: args.max_value,
+            max_wall_s: args.max_wall,
+            ..Default::default()
+        });
+    }
     let points = execute::prepare(&plan)?;
     let estimate = execute::estimate_s(&plan, &points);
     println!(
@@ -154,6 +216,16 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
         human_duration(estimate),
         out.display()
     );
+    if let Some(u) = &plan.until_knee {
+        println!(
+            "then --until-knee: doubling {} until every model has broken (rule: {}), or up \
+             to {} at most, or {} of measuring at most, or a driver-limited point",
+            plan.knob.key,
+            crate::sweep::knee::RULE,
+            u.max_value,
+            human_duration(u.max_wall_s)
+        );
+    }
     if args.dry_run {
         for p in &points {
             println!(
@@ -200,7 +272,14 @@ fn resume(from: &std::path::Path, dry_run: bool) -> anyhow::Result<i32> {
         points.len(),
         human_duration(execute::estimate_s(&plan, &todo))
     );
-    if dry_run || todo.is_empty() {
+    let may_grow = manifest
+        .until_knee
+        .as_ref()
+        .is_some_and(|u| u.stopped.is_none());
+    if may_grow && todo.is_empty() {
+        println!("every point is done; --until-knee goes on doubling");
+    }
+    if dry_run || (todo.is_empty() && !may_grow) {
         return Ok(0);
     }
     interrupt::install()?;

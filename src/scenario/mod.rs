@@ -20,7 +20,7 @@ pub use schema::{
 pub const DEFAULT_SCENARIO: &str = "scenarios/classroom.toml";
 
 /// Every scenario bundled in `scenarios/`, by file name.
-pub const BUNDLED: [&str; 8] = [
+pub const BUNDLED: [&str; 9] = [
     "classroom.toml",
     "classroom-replay.toml",
     "lab.toml",
@@ -29,4 +29,5 @@ pub const BUNDLED: [&str; 8] = [
     "noisy-line.toml",
     "bursty.toml",
     "esp4s.toml",
+    "school.toml",
 ];

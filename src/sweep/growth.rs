@@ -2,10 +2,12 @@
 //! that has it to the last (and the ratio), and the first value where it had doubled — the
 //! knee a reader is looking for, stated rather than left to the eye.
 
-use crate::report::format::{esc, md_cell, sig3, us};
+use crate::report::format::{esc, md_cell, sig3};
 
 use super::manifest::LoadedSweep;
-use super::table::{cell, Cell, Figure, FIGURES};
+use crate::metrics::rounds::Interval;
+
+use super::table::{cell, interval, show_interval, show_value, Cell, Figure, FIGURES};
 
 /// One figure of one model across the sweep.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,6 +18,10 @@ pub struct Growth {
     pub ratio: Option<f64>,
     /// The first value at which the figure was at least twice its first one.
     pub doubled_at: Option<String>,
+    /// The intervals of the first and last figures' medians over rounds, when the points
+    /// have rounds.
+    pub first_interval: Option<Interval>,
+    pub last_interval: Option<Interval>,
 }
 
 /// The growth of `figure` for `model`, or None with fewer than two measured values.
@@ -29,8 +35,8 @@ pub fn growth(sweep: &LoadedSweep, model: &str, figure: &Figure) -> Option<Growt
     if vals.len() < 2 {
         return None;
     }
-    let (_, first) = vals[0];
-    let (_, last) = *vals.last().expect("two or more");
+    let (p0, first) = vals[0];
+    let (pn, last) = *vals.last().expect("two or more");
     let doubled_at = vals
         .iter()
         .skip(1)
@@ -41,20 +47,26 @@ pub fn growth(sweep: &LoadedSweep, model: &str, figure: &Figure) -> Option<Growt
         last,
         ratio: (first > 0.0).then(|| last / first),
         doubled_at,
+        first_interval: interval(sweep, p0, model, figure),
+        last_interval: interval(sweep, pn, model, figure),
     })
 }
 
 fn show(v: f64, figure: &Figure) -> String {
-    if figure.micros {
-        us(v.round() as u64)
-    } else {
-        format!("{} %", sig3(v))
-    }
+    show_value(v, figure.unit)
 }
 
 /// `3.23 ms → 25.0 ms (×7.74, doubled at 5000)`.
 pub fn describe(g: &Growth, figure: &Figure) -> String {
-    let mut s = format!("{} → {}", show(g.first, figure), show(g.last, figure));
+    let with = |v: f64, i: &Option<Interval>| match i {
+        Some(i) => format!("{} {}", show(v, figure), show_interval(i, figure.unit)),
+        None => show(v, figure),
+    };
+    let mut s = format!(
+        "{} → {}",
+        with(g.first, &g.first_interval),
+        with(g.last, &g.last_interval)
+    );
     let mut extra = Vec::new();
     if let Some(r) = g.ratio {
         extra.push(format!("×{}", sig3(r)));

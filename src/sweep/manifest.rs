@@ -39,6 +39,26 @@ pub struct SweepManifest {
     /// Things a reader should know (e.g. "interrupted by Ctrl-C").
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Set for `--until-knee`: the sweep grows by doubling its last value until every model
+    /// has broken or a limit stops it; `values` and `points` hold what was reached so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_knee: Option<UntilKnee>,
+}
+
+/// The limits of an `--until-knee` sweep and why it stopped.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UntilKnee {
+    /// No value above this is run.
+    pub max_value: u64,
+    /// No point is started that would end past this many seconds of measuring (summed over
+    /// the sessions of a resumed sweep).
+    pub max_wall_s: f64,
+    /// Seconds spent measuring points so far.
+    #[serde(default)]
+    pub elapsed_s: f64,
+    /// Why the sweep stopped growing; None while it may still grow (running, interrupted).
+    #[serde(default)]
+    pub stopped: Option<String>,
 }
 
 /// The run options of every point (what `esbench run` would be given).
@@ -112,7 +132,17 @@ impl SweepManifest {
             options: SweepOptions::default(),
             command: Vec::new(),
             notes: Vec::new(),
+            until_knee: None,
         }
+    }
+
+    /// Appends a value (an `--until-knee` step) as a point not run yet.
+    pub fn push_value(&mut self, value: &str) {
+        self.values.push(value.to_string());
+        self.points.push(Point {
+            value: value.to_string(),
+            ..Point::default()
+        });
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {

@@ -7,8 +7,13 @@
 //! `sweep.json` only lists the points and where their results are; the Markdown table and
 //! the HTML plots are rendered from those results files, so `--from` can redo them.
 
+pub mod analysis;
+pub mod cost;
+pub mod cross;
 pub mod execute;
+pub mod fit_plot;
 pub mod growth;
+pub mod knee;
 pub mod manifest;
 pub mod overrides;
 pub mod page;

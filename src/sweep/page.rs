@@ -11,7 +11,7 @@ use crate::report::page::document;
 
 use super::manifest::{LoadedSweep, PointStatus, SweepManifest};
 use super::plot::{self, PLOTS};
-use super::{growth, table};
+use super::{analysis, fit_plot, growth, table};
 
 /// What to look for, shown in the page (docs/sweep.md says the same at more length).
 const HOW_TO_READ: &str = r#"
@@ -37,6 +37,7 @@ for its full report (percentile curves, CPU over time, histograms).</li>
 pub struct Written {
     pub markdown: PathBuf,
     pub html: PathBuf,
+    pub analysis: PathBuf,
 }
 
 /// Loads `<dir>/sweep.json` and every point's results.
@@ -78,6 +79,7 @@ pub fn markdown(sweep: &LoadedSweep) -> String {
     s.push_str(&format!("{}\n\n", context_line(sweep)));
     s.push_str(&table::markdown(sweep));
     s.push_str(&growth::markdown(sweep));
+    s.push_str(&analysis::markdown(&analysis::analyse(sweep)));
     if !m.command.is_empty() {
         s.push_str(&format!("\nMade with: `{}`\n", m.command.join(" ")));
     }
@@ -94,11 +96,15 @@ pub fn html(sweep: &LoadedSweep, dir: &Path) -> Result<String> {
         esc(&context_line(sweep))
     ));
     b.push_str(
-        "<nav><a href=\"#table\">table</a><a href=\"#plots\">plots</a>\
-                <a href=\"#points\">points</a><a href=\"#howto\">what to look for</a></nav>\n",
+        "<nav><a href=\"#table\">table</a><a href=\"#knee\">knee</a><a href=\"#cost\">cost\
+                </a><a href=\"#plots\">plots</a><a href=\"#points\">points</a>\
+                <a href=\"#howto\">what to look for</a></nav>\n",
     );
-    b.push_str("<h2 id=\"table\">CPU, poll p99 and watchdog p99 per value</h2>\n");
+    b.push_str(
+        "<h2 id=\"table\">CPU, CPU per 1,000 events, poll p99 and watchdog p99 per value</h2>\n",
+    );
     b.push_str(&table::html(sweep));
+    b.push_str(&analysis::html(&analysis::analyse(sweep)));
     let g = growth::html(sweep);
     if !g.is_empty() {
         b.push_str(&format!(
@@ -119,6 +125,15 @@ pub fn html(sweep: &LoadedSweep, dir: &Path) -> Result<String> {
                 esc(&m.key)
             ));
         }
+    }
+    if let Some(svg) = fit_plot::plot(sweep)? {
+        any = true;
+        b.push_str(&format!(
+            "<figure>{svg}<figcaption>CPU % against the events each model served per second \
+             at each value of {}; the line is the model's fit (fixed + marginal × events/s), \
+             hollow points were left out of it.</figcaption></figure>\n",
+            esc(&m.key)
+        ));
     }
     if !any {
         b.push_str("<p class=\"small\">No point has results to plot yet.</p>\n");
@@ -172,19 +187,29 @@ fn href(rel: &str) -> String {
         .replace('?', "%3F")
 }
 
-/// What the terminal shows: a narrow table per figure, then the growth lines.
+/// What the terminal shows: a narrow table per figure, the growth lines, then the knee,
+/// the cost fits and the crossings.
 pub fn terminal(sweep: &LoadedSweep) -> String {
-    format!("{}{}", table::text(sweep), growth::text(sweep))
+    format!(
+        "{}{}{}",
+        table::text(sweep),
+        growth::text(sweep),
+        analysis::text(&analysis::analyse(sweep))
+    )
 }
 
-/// Writes `sweep.md` and `sweep.html` next to sweep.json in `dir`.
+/// Writes `sweep.md`, `sweep.html` and `analysis.json` next to sweep.json in `dir`.
 pub fn write_outputs(sweep: &LoadedSweep, dir: &Path) -> Result<Written> {
     let md = dir.join("sweep.md");
     write_atomic(&md, markdown(sweep).as_bytes())?;
     let html_path = dir.join("sweep.html");
     write_atomic(&html_path, html(sweep, dir)?.as_bytes())?;
+    let analysis_path = dir.join("analysis.json");
+    let json = serde_json::to_vec_pretty(&analysis::analyse(sweep))?;
+    write_atomic(&analysis_path, &json)?;
     Ok(Written {
         markdown: md,
         html: html_path,
+        analysis: analysis_path,
     })
 }

@@ -15,10 +15,13 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::metrics::results::{ModelResult, Results};
+use crate::metrics::rounds::{Interval, RoundResult};
 use crate::report::chart::{self, err, LegendEntry};
 use crate::report::format::sig3;
 
+use super::cost;
 use super::manifest::LoadedSweep;
+use super::table::MIN_P99_SAMPLES;
 
 pub const WIDTH: u32 = 1000;
 pub const HEIGHT: u32 = 440;
@@ -35,6 +38,20 @@ pub struct PlotSpec {
     pub get: fn(&ModelResult) -> Option<f64>,
     /// The same figure of the run's floor, and its legend label.
     pub floor: Option<(&'static str, FloorFigure)>,
+    /// The figure in one round (plot units), for the interval of its median over rounds,
+    /// drawn as a bar.
+    pub round: Option<fn(&RoundResult) -> Option<f64>>,
+}
+
+/// A round's percentile of a latency summary in ms, from a round with enough samples.
+fn round_ms(r: &RoundResult, key: &str, p99: bool) -> Option<f64> {
+    let f = r.figures.get(key)?;
+    let enough = if p99 {
+        f.count >= MIN_P99_SAMPLES
+    } else {
+        f.count > 0
+    };
+    (r.is_ok() && enough).then(|| if p99 { f.p99 } else { f.p50 } as f64 / 1000.0)
 }
 
 fn ms(s: &crate::metrics::summary::Summary, p: u64) -> Option<f64> {
@@ -42,13 +59,22 @@ fn ms(s: &crate::metrics::summary::Summary, p: u64) -> Option<f64> {
 }
 
 /// The plots of a sweep, in page order.
-pub const PLOTS: [PlotSpec; 4] = [
+pub const PLOTS: [PlotSpec; 5] = [
     PlotSpec {
         file: "cpu",
         title: "CPU of the model's process",
         y_desc: "CPU % of one core",
         get: |m| Some(m.cpu.percent).filter(|v| v.is_finite()),
         floor: None,
+        round: Some(|r| (r.is_ok() && r.cpu_percent.is_finite()).then_some(r.cpu_percent)),
+    },
+    PlotSpec {
+        file: "cpu_per_1k",
+        title: "CPU per 1,000 events served (frames parsed + polls answered)",
+        y_desc: "CPU ms per 1,000 events",
+        get: cost::cpu_ms_per_1k,
+        floor: None,
+        round: Some(cost::round_cpu_ms_per_1k),
     },
     PlotSpec {
         file: "poll_p50",
@@ -58,6 +84,7 @@ pub const PLOTS: [PlotSpec; 4] = [
         floor: Some(("floor: driver send error p50", |r| {
             ms(&r.floor.driver_error, r.floor.driver_error.p50)
         })),
+        round: Some(|r| round_ms(r, "poll_latency", false)),
     },
     PlotSpec {
         file: "poll_p99",
@@ -67,6 +94,7 @@ pub const PLOTS: [PlotSpec; 4] = [
         floor: Some(("floor: driver send error p99", |r| {
             ms(&r.floor.driver_error, r.floor.driver_error.p99)
         })),
+        round: Some(|r| round_ms(r, "poll_latency", true)),
     },
     PlotSpec {
         file: "watchdog_p99",
@@ -76,6 +104,7 @@ pub const PLOTS: [PlotSpec; 4] = [
         floor: Some(("floor: timer lateness p99", |r| {
             ms(&r.floor.timer_lateness, r.floor.timer_lateness.p99)
         })),
+        round: Some(|r| round_ms(r, "watchdog_lateness", true)),
     },
 ];
 
@@ -126,6 +155,8 @@ struct ModelLine {
     failed: Vec<bool>,
     /// Points measured while the driver was the limit: ringed.
     limited: Vec<bool>,
+    /// The interval of the median over rounds at each point (lo, hi), drawn as a bar.
+    bars: Vec<Option<(f64, f64)>>,
 }
 
 /// The SVG of `spec` for `sweep`, or None when no point has a value for it.
@@ -149,12 +180,22 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
                 .map(|p| p.results.as_ref().and_then(|r| r.model(&name)))
                 .map(|m| m.is_some_and(|m| m.is_ok() && m.driver.limited))
                 .collect();
+            let bars = (sweep.points.iter())
+                .map(|p| p.results.as_ref().and_then(|r| r.model(&name)))
+                .map(|m| {
+                    let (m, round) = (m.filter(|m| m.is_ok())?, spec.round?);
+                    let v: Vec<f64> = m.rounds.iter().filter_map(round).collect();
+                    let i = (v.len() >= 2).then(|| Interval::of_median(&v))??;
+                    Some((i.lo, i.hi))
+                })
+                .collect();
             ModelLine {
                 index,
                 name,
                 values: per_point.iter().map(|v| v.0).collect(),
                 failed: per_point.iter().map(|v| v.1).collect(),
                 limited,
+                bars,
             }
         })
         .collect();
@@ -169,6 +210,11 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
     let all: Vec<f64> = lines
         .iter()
         .flat_map(|l| l.values.iter().flatten())
+        .chain(
+            lines
+                .iter()
+                .flat_map(|l| l.bars.iter().flatten().flat_map(|b| [&b.0, &b.1])),
+        )
         .chain(floor.iter().flatten())
         .cloned()
         .filter(|v| v.is_finite() && *v >= 0.0)
@@ -267,6 +313,14 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
                 dashed: false,
             });
         }
+        if lines.iter().any(|l| l.bars.iter().any(Option::is_some)) {
+            legend.push(LegendEntry {
+                label: "bar: 95 % interval of the median over rounds".into(),
+                color: RGBColor(90, 90, 90),
+                marker: None,
+                dashed: false,
+            });
+        }
         if lines.iter().any(|l| l.limited.iter().any(|f| *f)) {
             legend.push(LegendEntry {
                 label: "ringed: driver-limited".into(),
@@ -305,6 +359,25 @@ fn draw_lines<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
             }
             for p in pts {
                 chart::draw_marker(c.plotting_area(), chart::marker(l.index), p, colour)?;
+            }
+        }
+        for (i, bar) in l.bars.iter().enumerate() {
+            if let (Some((lo, hi)), Some(_)) = (bar, l.values[i]) {
+                let x = xa.positions[i];
+                let (top, bottom) = (
+                    c.backend_coord(&(x, clamp(*hi))),
+                    c.backend_coord(&(x, clamp(*lo))),
+                );
+                let style = colour.stroke_width(1);
+                root.draw(&PathElement::new(vec![top, bottom], style))
+                    .map_err(err)?;
+                for y in [top.1, bottom.1] {
+                    root.draw(&PathElement::new(
+                        vec![(top.0 - 4, y), (top.0 + 4, y)],
+                        style,
+                    ))
+                    .map_err(err)?;
+                }
             }
         }
         for (i, v) in l.values.iter().enumerate() {

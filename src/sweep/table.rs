@@ -3,19 +3,37 @@
 //! narrow aligned table per figure for the terminal (24 columns do not fit a terminal).
 
 use crate::metrics::results::ModelResult;
+use crate::metrics::rounds::{Interval, RoundResult};
 use crate::report::format::{esc, md_cell, sig3, us};
 
+use super::cost;
+use super::cross;
 use super::manifest::LoadedSweep;
+
+/// How a figure's value is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// % of one core.
+    Percent,
+    /// Microseconds (shown as µs or ms).
+    Micros,
+    /// Milliseconds of CPU per 1,000 events served.
+    MsPer1k,
+}
 
 /// A figure shown per model and value.
 pub struct Figure {
+    /// Stable key (`cpu`, `poll_p99`, ...), used in analysis.json and plot file names.
+    pub key: &'static str,
     /// Short column label, e.g. `poll p99`.
     pub label: &'static str,
     /// Longer title for the terminal table.
     pub title: &'static str,
+    /// The whole-window figure (histograms merged over rounds).
     pub get: fn(&ModelResult) -> Option<f64>,
-    /// True when the figure is in µs (else it is a CPU %).
-    pub micros: bool,
+    /// The same figure in one round, for the interval of its median over rounds.
+    pub round: fn(&RoundResult) -> Option<f64>,
+    pub unit: Unit,
 }
 
 fn cpu(m: &ModelResult) -> Option<f64> {
@@ -30,34 +48,95 @@ fn watchdog_p99(m: &ModelResult) -> Option<f64> {
     (m.watchdog_lateness.count > 0).then_some(m.watchdog_lateness.p99 as f64)
 }
 
-/// The figures of the tables, in column order.
-pub const FIGURES: [Figure; 3] = [
+fn round_cpu(r: &RoundResult) -> Option<f64> {
+    (r.is_ok() && r.cpu_percent.is_finite()).then_some(r.cpu_percent)
+}
+
+/// A round's p99 of `key`, only from a round with enough samples for a p99 to mean
+/// something (some samples beyond it).
+fn round_p99(r: &RoundResult, key: &str) -> Option<f64> {
+    let f = r.figures.get(key)?;
+    (r.is_ok() && f.count >= MIN_P99_SAMPLES).then_some(f.p99 as f64)
+}
+
+/// Fewest samples a round's p99 is used with (a p99 of 100 samples has one beyond it).
+pub const MIN_P99_SAMPLES: u64 = 100;
+
+/// The figures of the tables, in column order: what the model costs, what it costs per
+/// unit of work, and how late it answers and wakes.
+pub const FIGURES: [Figure; 4] = [
     Figure {
+        key: "cpu",
         label: "CPU %",
         title: "CPU % of one core (model's process)",
         get: cpu,
-        micros: false,
+        round: round_cpu,
+        unit: Unit::Percent,
     },
     Figure {
+        key: "cpu_per_1k",
+        label: "CPU/1k ev",
+        title: "CPU ms per 1,000 events served (frames parsed + polls answered)",
+        get: cost::cpu_ms_per_1k,
+        round: cost::round_cpu_ms_per_1k,
+        unit: Unit::MsPer1k,
+    },
+    Figure {
+        key: "poll_p99",
         label: "poll p99",
         title: "poll latency p99 (intended send → answer)",
         get: poll_p99,
-        micros: true,
+        round: |r| round_p99(r, "poll_latency"),
+        unit: Unit::Micros,
     },
     Figure {
+        key: "watchdog_p99",
         label: "watchdog p99",
         title: "watchdog lateness p99 (wake-up − deadline)",
         get: watchdog_p99,
-        micros: true,
+        round: |r| round_p99(r, "watchdog_lateness"),
+        unit: Unit::Micros,
     },
 ];
+
+/// The interval of `figure`'s median over the rounds of `model` at point `p`: None when the
+/// point has no rounds (or fewer than two usable ones), or its row is not a model's figure
+/// (failed, driver-limited).
+pub fn interval(sweep: &LoadedSweep, p: usize, model: &str, figure: &Figure) -> Option<Interval> {
+    let m = sweep.points[p].results.as_ref()?.model(model)?;
+    let values: Vec<f64> = m.rounds.iter().filter_map(figure.round).collect();
+    (values.len() >= 2).then(|| Interval::of_median(&values))?
+}
+
+/// `[lo, hi]` for an interval of the median, `range lo–hi` under 5 rounds.
+pub fn show_interval(i: &Interval, unit: Unit) -> String {
+    if i.is_range {
+        format!(
+            "range {}–{}",
+            show_value(i.lo, unit),
+            show_value(i.hi, unit)
+        )
+    } else {
+        format!("[{}, {}]", show_value(i.lo, unit), show_value(i.hi, unit))
+    }
+}
+
+/// One value in its figure's unit.
+pub fn show_value(v: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Micros => us(v.round() as u64),
+        Unit::Percent => format!("{} %", sig3(v)),
+        Unit::MsPer1k => format!("{} ms", sig3(v)),
+    }
+}
 
 /// What one cell holds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell {
     Value(f64),
-    /// A poll figure measured while the driver was the limit (`driver.limited`): shown, but
-    /// marked, never called best, and left out of growth (it is not the model's).
+    /// A figure measured while the driver was the limit (`driver.limited`): shown, but
+    /// marked, never called best, and left out of growth, the knee and the fits (the load
+    /// the model saw was not the load planned, and its latency is partly the driver's).
     DriverLimited(f64),
     /// The model ran and failed (crash, timeout, ...): the finding a sweep looks for.
     Failed,
@@ -78,23 +157,83 @@ pub fn cell(sweep: &LoadedSweep, p: usize, model: &str, figure: &Figure) -> Cell
         None => Cell::Missing,
         Some(m) if m.status.starts_with("interrupted") => Cell::Interrupted,
         Some(m) if !m.is_ok() => Cell::Failed,
-        Some(m) if m.driver.limited && figure.label == "poll p99" => {
-            (figure.get)(m).map_or(Cell::NoData, Cell::DriverLimited)
-        }
+        Some(m) if m.driver.limited => (figure.get)(m).map_or(Cell::NoData, Cell::DriverLimited),
         Some(m) => (figure.get)(m).map_or(Cell::NoData, Cell::Value),
     }
 }
 
 fn show(c: &Cell, figure: &Figure) -> String {
     match c {
-        Cell::Value(v) if figure.micros => us(v.round() as u64),
-        Cell::Value(v) => format!("{} %", sig3(*v)),
-        Cell::DriverLimited(v) => format!("{} (drv)", us(v.round() as u64)),
+        Cell::Value(v) => show_value(*v, figure.unit),
+        Cell::DriverLimited(v) => format!("{} (drv)", show_value(*v, figure.unit)),
         Cell::Failed => "failed".into(),
         Cell::Interrupted => "interrupted".into(),
         Cell::NoData => "n/a".into(),
         Cell::Missing => "—".into(),
     }
+}
+
+/// The cell as text: its value and, when the point has rounds, the interval of its median
+/// over them.
+pub fn show_cell(sweep: &LoadedSweep, p: usize, model: &str, figure: &Figure) -> String {
+    let c = cell(sweep, p, model, figure);
+    let mut s = show(&c, figure);
+    if let (Cell::Value(_), Some(i)) = (&c, interval(sweep, p, model, figure)) {
+        s.push(' ');
+        s.push_str(&show_interval(&i, figure.unit));
+    }
+    s
+}
+
+/// `CPU %: smol↗threads` for each crossing completed at point `p` (the first model was
+/// lower before and is higher now), `—` for none.
+fn crossed_here(c: &cross::Crossings, p: usize) -> String {
+    let here: Vec<String> = (c.at(p).iter())
+        .map(|x| format!("{}: {} ↗ {}", x.figure, x.was_lower, x.was_higher))
+        .collect();
+    if here.is_empty() {
+        "—".into()
+    } else {
+        here.join("; ")
+    }
+}
+
+/// What the cells mean: intervals or not, `(drv)`, the crossing column.
+fn legend(sweep: &LoadedSweep, c: &cross::Crossings) -> String {
+    let mut parts = Vec::new();
+    if c.judged {
+        parts.push(
+            "Each figure is the whole-window value; `[lo, hi]` is the 95 % interval of its \
+             median over rounds (`range lo–hi` with fewer than 5 rounds). \"crossed here\" \
+             names two models whose intervals were apart one way at an earlier value and the \
+             other way here (A ↗ B: A was lower, is now higher)."
+                .to_string(),
+        );
+    } else {
+        parts.push(
+            "The points have no rounds: figures are single values without intervals, and \
+             crossings are unjudged."
+                .to_string(),
+        );
+    }
+    let limited = sweep.points.iter().any(|p| {
+        (p.results.iter())
+            .flat_map(|r| r.models.iter())
+            .any(|m| m.is_ok() && m.driver.limited)
+    });
+    if limited {
+        parts.push(
+            "`(drv)`: the driver was the limit at this point (not judged for the knee, left \
+             out of the fits)."
+                .to_string(),
+        );
+    }
+    parts.push(
+        "CPU/1k ev: ms of the model's CPU per 1,000 events served (frames parsed + polls \
+         answered)."
+            .to_string(),
+    );
+    parts.join(" ")
 }
 
 /// Lines explaining the gaps: failed points, failed models, unreadable results.
@@ -137,6 +276,11 @@ pub fn markdown(sweep: &LoadedSweep) -> String {
             rule.push_str("---:|");
         }
     }
+    let crossings = cross::crossings(sweep);
+    if crossings.judged {
+        s.push_str(" crossed here (intervals apart) |");
+        rule.push_str("---|");
+    }
     s.push('\n');
     s.push_str(&rule);
     s.push('\n');
@@ -144,10 +288,16 @@ pub fn markdown(sweep: &LoadedSweep) -> String {
         s.push_str(&format!("| {} |", md_cell(&point.value)));
         for m in &models {
             for f in &FIGURES {
-                s.push_str(&format!(" {} |", show(&cell(sweep, p, m, f), f)));
+                s.push_str(&format!(" {} |", show_cell(sweep, p, m, f)));
             }
         }
+        if crossings.judged {
+            s.push_str(&format!(" {} |", md_cell(&crossed_here(&crossings, p))));
+        }
         s.push('\n');
+    }
+    if !models.is_empty() {
+        s.push_str(&format!("\n{}\n", legend(sweep, &crossings)));
     }
     if models.is_empty() {
         s.push_str("\nNo point has results yet.\n");
@@ -162,8 +312,43 @@ pub fn markdown(sweep: &LoadedSweep) -> String {
     s
 }
 
-/// The HTML table: a header row of models (three columns each), the lowest figure of each
-/// row marked as best among the models that ran.
+/// Which model (index into `models`) has the lowest figure `k` at point `p`, among two or
+/// more that have it. With rounds, only when its interval clears every other model's (a
+/// lowest value inside the noise is no best); without rounds, the lowest value.
+fn best_model(
+    sweep: &LoadedSweep,
+    p: usize,
+    models: &[String],
+    cells: &[Vec<Cell>],
+    k: usize,
+) -> Option<usize> {
+    let vals: Vec<(usize, f64)> = (cells.iter().enumerate())
+        .filter_map(|(mi, c)| match c[k] {
+            Cell::Value(v) => Some((mi, v)),
+            _ => None,
+        })
+        .collect();
+    if vals.len() < 2 {
+        return None;
+    }
+    let (lowest, _) = *vals.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let f = &FIGURES[k];
+    let ivs: Vec<Option<Interval>> = (vals.iter())
+        .map(|(mi, _)| interval(sweep, p, &models[*mi], f))
+        .collect();
+    if ivs.iter().all(Option::is_none) {
+        return Some(lowest);
+    }
+    let mine = ivs[vals.iter().position(|(mi, _)| *mi == lowest)?]?;
+    let clears = (vals.iter().zip(&ivs))
+        .filter(|((mi, _), _)| *mi != lowest)
+        .all(|(_, iv)| iv.is_some_and(|o| mine.hi < o.lo));
+    clears.then_some(lowest)
+}
+
+/// The HTML table: a header row of models (a column per figure each), the lowest figure of
+/// each row marked as best among the models that ran (with rounds: only when it is
+/// clearly lowest).
 pub fn html(sweep: &LoadedSweep) -> String {
     let models = sweep.models();
     let mut s = String::from("<div class=\"scroll\"><table>\n<thead><tr>");
@@ -178,6 +363,10 @@ pub fn html(sweep: &LoadedSweep) -> String {
             esc(m)
         ));
     }
+    let crossings = cross::crossings(sweep);
+    if crossings.judged {
+        s.push_str("<th rowspan=\"2\">crossed here (intervals apart)</th>");
+    }
     s.push_str("</tr>\n<tr>");
     for _ in &models {
         for f in &FIGURES {
@@ -191,32 +380,33 @@ pub fn html(sweep: &LoadedSweep) -> String {
             .iter()
             .map(|m| FIGURES.iter().map(|f| cell(sweep, p, m, f)).collect())
             .collect();
-        let best: Vec<Option<f64>> = (0..FIGURES.len())
-            .map(|k| {
-                let vals: Vec<f64> = cells
-                    .iter()
-                    .filter_map(|c| match c[k] {
-                        Cell::Value(v) => Some(v),
-                        _ => None,
-                    })
-                    .collect();
-                (vals.len() > 1).then(|| vals.iter().cloned().fold(f64::INFINITY, f64::min))
-            })
+        let best: Vec<Option<usize>> = (0..FIGURES.len())
+            .map(|k| best_model(sweep, p, &models, &cells, k))
             .collect();
-        for row in &cells {
+        for (mi, row) in cells.iter().enumerate() {
             for (k, (c, f)) in row.iter().zip(&FIGURES).enumerate() {
                 let class = match c {
-                    Cell::Value(v) if Some(*v) == best[k] => " class=\"best\"",
+                    Cell::Value(_) if best[k] == Some(mi) => " class=\"best\"",
                     Cell::Failed => " class=\"bad\"",
                     Cell::DriverLimited(_) => " class=\"limited\"",
                     _ => "",
                 };
-                s.push_str(&format!("<td{class}>{}</td>", esc(&show(c, f))));
+                let text = show_cell(sweep, p, &models[mi], f);
+                s.push_str(&format!("<td{class}>{}</td>", esc(&text)));
             }
+        }
+        if crossings.judged {
+            s.push_str(&format!("<td>{}</td>", esc(&crossed_here(&crossings, p))));
         }
         s.push_str("</tr>\n");
     }
     s.push_str("</tbody></table></div>\n");
+    if !models.is_empty() {
+        s.push_str(&format!(
+            "<p class=\"small\">{}</p>\n",
+            esc(&legend(sweep, &crossings).replace('`', ""))
+        ));
+    }
     let problems = problems(sweep);
     if !problems.is_empty() {
         s.push_str("<ul class=\"warn\">");
@@ -240,7 +430,7 @@ pub fn text(sweep: &LoadedSweep) -> String {
         for (p, point) in sweep.points.iter().enumerate() {
             rows.push(
                 std::iter::once(point.value.clone())
-                    .chain(models.iter().map(|m| show(&cell(sweep, p, m, f), f)))
+                    .chain(models.iter().map(|m| show_cell(sweep, p, m, f)))
                     .collect(),
             );
         }
