@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use nix::sys::termios::{self, BaudRate, SetArg, SpecialCharacterIndices};
 
+/// Bytes read from the serial device at a time (a frame is at most 76).
+pub const SERIAL_READ_CHUNK: usize = 4096;
+
 /// Opens `path` read-write, non-blocking, raw 8N1 at 57600 baud (what esp4s uses; USB CDC
 /// and ptys ignore the rate). A non-tty (a FIFO in a test) is accepted as is.
 pub fn open_serial(path: &Path) -> io::Result<File> {

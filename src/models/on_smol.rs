@@ -11,16 +11,22 @@
 //! instead (the main thread only parks; the "async-io" thread alone drives the reactor), the
 //! variant measured there; the row's `runtime.block_on` says which ran.
 
+use std::fs::File;
+use std::io::{self, Read};
 use std::net::{TcpListener, TcpStream};
+use std::ops::ControlFlow;
 use std::rc::{Rc, Weak};
-use std::sync::Arc;
 use std::time::Duration;
 
+use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::{Async, LocalExecutor, Timer};
 
-use super::async_io_family::{serial_task, serve_connection, watchdog_task};
-use super::{ModelInfo, ServeContext};
-use crate::bridge::{Board, ServeStats};
+use super::{process_threads, ModelInfo, ServeContext};
+use crate::bridge::async_tasks::{
+    accept_task, serial_task, watchdog_task, AsyncAccept, AsyncSerial,
+};
+use crate::bridge::conn_loop::{serve_async, ConnSocket};
+use crate::bridge::ServeStats;
 
 pub const INFO: ModelInfo = ModelInfo {
     name: "smol",
@@ -37,12 +43,27 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
         async move {
             for ep in ctx.boards {
                 let board = ep.board.clone();
-                ex.spawn(serial_task(board.clone(), ep.serial, ep.serial_path, sleep))
-                    .detach();
+                let serial =
+                    serial_task::<Async<File>, _>(board.clone(), ep.serial, ep.serial_path, sleep);
+                ex.spawn(serial).detach();
                 ex.spawn(watchdog_task(board.clone(), sleep)).detach();
+                // Held weakly: a strong reference from inside one of its own tasks would
+                // keep the executor (and every socket) alive after `run` dropped it.
+                let weak: Weak<LocalExecutor<'static>> = Rc::downgrade(&ex);
                 let listener = Async::new(ep.listener)?;
-                ex.spawn(accept_task(Rc::downgrade(&ex), listener, board))
+                let accept = accept_task(listener, sleep, move |mut stream: Async<TcpStream>| {
+                    let Some(ex) = weak.upgrade() else {
+                        return ControlFlow::Break(());
+                    };
+                    let board = board.clone();
+                    ex.spawn(async move {
+                        let _ = stream.get_ref().set_nodelay(true);
+                        serve_async(&mut stream, &*board, board.config().limits, sleep).await
+                    })
                     .detach();
+                    ControlFlow::Continue(())
+                });
+                ex.spawn(accept).detach();
             }
             Async::new(shutdown.dup_fd()?)?.readable().await?;
             anyhow::Ok(())
@@ -53,7 +74,7 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
         BlockOn::AsyncIo => smol::block_on(ex.run(main)),
         BlockOn::FuturesLite => smol::future::block_on(ex.run(main)),
     };
-    let threads = super::process_threads();
+    let threads = process_threads();
     drop(ex); // drops every task, closing their sockets and fds
     result?;
     Ok(stats.collect(serde_json::json!({
@@ -96,37 +117,38 @@ impl BlockOn {
     }
 }
 
-/// The model's timer, as the shared loops of `async_io_family` take it.
+/// The model's timer, as the bridge's loops take it.
 async fn sleep(d: Duration) {
     Timer::after(d).await;
 }
 
-/// Holds the executor weakly: a strong reference from inside one of its own tasks would
-/// keep it (and every socket) alive after `run` dropped it.
-async fn accept_task(
-    ex: Weak<LocalExecutor<'static>>,
-    listener: Async<TcpListener>,
-    board: Arc<Board>,
-) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => match ex.upgrade() {
-                Some(ex) => ex.spawn(connection_task(stream, board.clone())).detach(),
-                None => return,
-            },
-            Err(_) => {
-                Timer::after(Duration::from_millis(5)).await;
-            }
-        }
+/// The async-io reactor's serial fd; `async-std` runs on the same reactor and uses this too.
+impl AsyncSerial for Async<File> {
+    fn register(file: File) -> io::Result<Self> {
+        Async::new(file)
+    }
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_with(|mut f: &File| f.read(buf)).await
     }
 }
 
-async fn connection_task(mut stream: Async<TcpStream>, board: Arc<Board>) {
-    let _ = stream.get_ref().set_nodelay(true);
-    let half_close = |s: &Async<TcpStream>| {
-        let _ = s.get_ref().shutdown(std::net::Shutdown::Write);
-    };
-    serve_connection(&mut stream, &board, half_close, sleep).await;
+impl AsyncAccept for Async<TcpListener> {
+    type Stream = Async<TcpStream>;
+    async fn accept(&self) -> io::Result<Async<TcpStream>> {
+        Ok(Async::<TcpListener>::accept(self).await?.0)
+    }
+}
+
+impl ConnSocket for Async<TcpStream> {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        AsyncReadExt::read(self, buf).await
+    }
+    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        AsyncWriteExt::write_all(self, buf).await
+    }
+    async fn shutdown_write(&mut self) {
+        let _ = self.get_ref().shutdown(std::net::Shutdown::Write);
+    }
 }
 
 #[cfg(test)]
