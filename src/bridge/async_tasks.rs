@@ -45,7 +45,7 @@ pub async fn serial_task<P, F>(
     let mut link = SerialLink::new(P::register(file));
     let mut buf = vec![0u8; SERIAL_READ_CHUNK];
     loop {
-        match link.next() {
+        match link.next_step() {
             Step::Read(port) => match classify_read(port.read(&mut buf).await) {
                 ReadOutcome::Data(n) => board.ingest(&buf[..n]),
                 ReadOutcome::Again => {}

@@ -38,7 +38,7 @@ pub fn serial_reader(
     let mut link = SerialLink::new(Ok(serial));
     let mut buf = vec![0u8; SERIAL_READ_CHUNK];
     loop {
-        match link.next() {
+        match link.next_step() {
             Step::Read(file) => {
                 if wait_readable(file.as_fd(), shutdown, None) == Wait::Shutdown {
                     return;

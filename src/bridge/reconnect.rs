@@ -59,7 +59,7 @@ impl<P> SerialLink<P> {
     }
 
     /// The next thing to do.
-    pub fn next(&mut self) -> Step<'_, P> {
+    pub fn next_step(&mut self) -> Step<'_, P> {
         match std::mem::replace(&mut self.phase, Phase::Opening) {
             Phase::Open(p) => {
                 self.phase = Phase::Open(p);
@@ -124,7 +124,7 @@ mod tests {
     fn walk(link: &mut SerialLink<u8>, opens: &mut impl Iterator<Item = bool>) -> Vec<String> {
         let mut seen = Vec::new();
         loop {
-            match link.next() {
+            match link.next_step() {
                 Step::Read(_) => {
                     seen.push("read".to_string());
                     return seen;
@@ -143,8 +143,8 @@ mod tests {
     #[test]
     fn an_open_port_is_read_until_it_is_lost() {
         let mut link = SerialLink::new(Ok(3u8));
-        assert!(matches!(link.next(), Step::Read(3)));
-        assert!(matches!(link.next(), Step::Read(3)), "reading repeats");
+        assert!(matches!(link.next_step(), Step::Read(3)));
+        assert!(matches!(link.next_step(), Step::Read(3)), "reading repeats");
     }
 
     #[test]

@@ -113,7 +113,7 @@ fn spin_reader(
     let mut link = SerialLink::new(Ok(serial));
     let mut line = Vec::with_capacity(128);
     while !stop.load(Ordering::Relaxed) {
-        match link.next() {
+        match link.next_step() {
             Step::Read(port) => match poll_one_byte(port, counters) {
                 None => {} // the mistake: nothing there, so ask again at once
                 Some(Ok(b)) => {
