@@ -5,18 +5,18 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown as NetShutdown, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::accept::{after_accept_error, AcceptRetry};
 use super::board::BoardState;
-use super::conn::Connection;
+use super::conn::{answer_once, Connection, Handler};
 use super::conn_loop::serve_blocking;
 use super::fd_wait::{wait_readable, Wait};
 use super::reconnect::{reopen, SerialLink, Step};
@@ -107,6 +107,48 @@ pub fn accept_loop(listener: &TcpListener, shutdown: &Shutdown, mut serve: impl 
                     std::thread::sleep(d);
                 }
             }
+        }
+    }
+}
+
+/// A `BaseHTTPServer`-style connection (`esp4s-threads`): waits at most `timeout` for one
+/// request, answers it with `Connection: close` (`conn::answer_once`), and closes with
+/// `shutdown(SHUT_WR)` after discarding what the client sent beyond it (closing with
+/// unread bytes would answer them with a reset).
+pub fn answer_one_request(
+    mut stream: TcpStream,
+    handler: &impl Handler,
+    shutdown: &Shutdown,
+    timeout: Duration,
+) {
+    let _ = stream.set_nodelay(true);
+    let deadline = Some(Instant::now() + timeout);
+    let (mut inbuf, mut chunk) = (Vec::with_capacity(512), [0u8; 4096]);
+    let out = loop {
+        if wait_readable(stream.as_fd(), shutdown, deadline) != Wait::Readable {
+            return;
+        }
+        match (&stream).read(&mut chunk) {
+            Ok(0) => return,
+            Ok(n) => inbuf.extend_from_slice(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                continue
+            }
+            Err(_) => return,
+        }
+        if let Some(out) = answer_once(&inbuf, handler) {
+            break out;
+        }
+    };
+    if stream.write_all(&out).is_ok() {
+        let _ = stream.shutdown(NetShutdown::Write);
+        if stream.set_nonblocking(true).is_ok() {
+            while let Ok(1..) = (&stream).read(&mut chunk) {}
         }
     }
 }

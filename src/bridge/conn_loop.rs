@@ -13,6 +13,7 @@
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown as NetShutdown, TcpStream};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use super::conn::{ConnStep, Connection, Handler, ServeLimits};
@@ -32,6 +33,26 @@ pub trait ConnSocket {
     fn write_all(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>>;
     /// Stops writing (sends FIN) and keeps reading: the first half of the lingering close.
     fn shutdown_write(&mut self) -> impl Future<Output = ()>;
+}
+
+/// A `futures-io` socket (smol's `Async<TcpStream>`, async-std's `TcpStream`) as a
+/// [`ConnSocket`]; its half-close is `shutdown(2)` on its fd.
+pub struct FuturesIo<T>(pub T);
+
+impl<T> ConnSocket for FuturesIo<T>
+where
+    T: futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin + AsRawFd,
+{
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        futures_lite::AsyncReadExt::read(&mut self.0, buf).await
+    }
+    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        futures_lite::AsyncWriteExt::write_all(&mut self.0, buf).await
+    }
+    async fn shutdown_write(&mut self) {
+        // SAFETY: plain syscall on the live socket `self.0` owns.
+        unsafe { libc::shutdown(self.0.as_raw_fd(), libc::SHUT_WR) };
+    }
 }
 
 /// Serves one connection until the peer hangs up, an I/O error, or the bridge closes it.

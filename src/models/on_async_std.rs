@@ -12,13 +12,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_io::Async;
-use async_std::io::{ReadExt, WriteExt};
 use async_std::net::{TcpListener, TcpStream};
 use async_std::task;
 
 use super::{process_threads, ModelInfo, ServeContext};
 use crate::bridge::async_tasks::{accept_task, serial_task, watchdog_task, AsyncAccept};
-use crate::bridge::conn_loop::{serve_async, ConnSocket};
+use crate::bridge::conn_loop::{serve_async, FuturesIo};
 use crate::bridge::ServeStats;
 
 pub const INFO: ModelInfo = ModelInfo {
@@ -85,11 +84,12 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
             tasks.push(task::spawn(accept_task(
                 listener,
                 task::sleep,
-                move |mut stream: TcpStream| {
+                move |stream: TcpStream| {
                     let id = open.add(stream.as_raw_fd());
                     let (board, open) = (board.clone(), open.clone());
+                    let _ = stream.set_nodelay(true);
                     task::spawn(async move {
-                        let _ = stream.set_nodelay(true);
+                        let mut stream = FuturesIo(stream);
                         serve_async(&mut stream, &*board, board.config().limits, task::sleep).await;
                         open.remove(id); // before the stream is dropped, closing its fd
                         drop(stream);
@@ -117,17 +117,5 @@ impl AsyncAccept for TcpListener {
     type Stream = TcpStream;
     async fn accept(&self) -> io::Result<TcpStream> {
         Ok(TcpListener::accept(self).await?.0)
-    }
-}
-
-impl ConnSocket for TcpStream {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        ReadExt::read(self, buf).await
-    }
-    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        WriteExt::write_all(self, buf).await
-    }
-    async fn shutdown_write(&mut self) {
-        let _ = TcpStream::shutdown(self, std::net::Shutdown::Write);
     }
 }

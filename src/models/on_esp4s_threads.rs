@@ -19,18 +19,17 @@
 //! fires.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
-use std::net::{Shutdown as NetShutdown, TcpListener, TcpStream};
+use std::io::{self, Read};
+use std::net::TcpListener;
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{process_threads, ModelInfo, ServeContext, Teaching};
-use crate::bridge::blocking::{accept_loop, Threads};
-use crate::bridge::conn::answer_once;
-use crate::bridge::fd_wait::{bytes_waiting, wait_readable, Wait};
+use crate::bridge::blocking::{accept_loop, answer_one_request, Threads};
+use crate::bridge::fd_wait::bytes_waiting;
 use crate::bridge::reconnect::{reopen, SerialLink, Step};
 use crate::bridge::serial::{classify_read, ReadOutcome};
 use crate::bridge::{BoardState, ServeStats, Shutdown};
@@ -85,7 +84,7 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
         threads.spawn(&format!("http-{i}"), move || {
             accept_loop(&listener, &sd, |stream| {
                 c.connections.fetch_add(1, Ordering::Relaxed);
-                answer_one(stream, &board, &sd);
+                answer_one_request(stream, &*board, &sd, REQUEST_TIMEOUT);
             })
         })?;
     }
@@ -157,41 +156,5 @@ fn poll_one_byte(port: &File, counters: &SpinCounters) -> Option<io::Result<u8>>
             }
         }
         Err(e) => Some(Err(e)),
-    }
-}
-
-/// The `BaseHTTPServer` side: reads one request, answers it with `Connection: close`, and
-/// closes with `shutdown(SHUT_WR)` after discarding what the client sent beyond it
-/// (closing with unread bytes would answer them with a reset).
-fn answer_one(mut stream: TcpStream, board: &BoardState, shutdown: &Shutdown) {
-    let _ = stream.set_nodelay(true);
-    let deadline = Some(Instant::now() + REQUEST_TIMEOUT);
-    let (mut inbuf, mut chunk) = (Vec::with_capacity(512), [0u8; 4096]);
-    let out = loop {
-        if wait_readable(stream.as_fd(), shutdown, deadline) != Wait::Readable {
-            return;
-        }
-        match (&stream).read(&mut chunk) {
-            Ok(0) => return,
-            Ok(n) => inbuf.extend_from_slice(&chunk[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-                ) =>
-            {
-                continue
-            }
-            Err(_) => return,
-        }
-        if let Some(out) = answer_once(&inbuf, board) {
-            break out;
-        }
-    };
-    if stream.write_all(&out).is_ok() {
-        let _ = stream.shutdown(NetShutdown::Write);
-        if stream.set_nonblocking(true).is_ok() {
-            while let Ok(1..) = (&stream).read(&mut chunk) {}
-        }
     }
 }

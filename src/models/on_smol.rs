@@ -18,14 +18,13 @@ use std::ops::ControlFlow;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::{Async, LocalExecutor, Timer};
 
 use super::{process_threads, ModelInfo, ServeContext};
 use crate::bridge::async_tasks::{
     accept_task, serial_task, watchdog_task, AsyncAccept, AsyncSerial,
 };
-use crate::bridge::conn_loop::{serve_async, ConnSocket};
+use crate::bridge::conn_loop::{serve_async, FuturesIo};
 use crate::bridge::ServeStats;
 
 pub const INFO: ModelInfo = ModelInfo {
@@ -51,13 +50,14 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
                 // keep the executor (and every socket) alive after `run` dropped it.
                 let weak: Weak<LocalExecutor<'static>> = Rc::downgrade(&ex);
                 let listener = Async::new(ep.listener)?;
-                let accept = accept_task(listener, sleep, move |mut stream: Async<TcpStream>| {
+                let accept = accept_task(listener, sleep, move |stream: Async<TcpStream>| {
                     let Some(ex) = weak.upgrade() else {
                         return ControlFlow::Break(());
                     };
                     let board = board.clone();
+                    let _ = stream.get_ref().set_nodelay(true);
                     ex.spawn(async move {
-                        let _ = stream.get_ref().set_nodelay(true);
+                        let mut stream = FuturesIo(stream);
                         serve_async(&mut stream, &*board, board.config().limits, sleep).await
                     })
                     .detach();
@@ -69,51 +69,32 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
             anyhow::Ok(())
         }
     };
-    let block_on = BlockOn::from_env()?;
+    let block_on = block_on_named(std::env::var(BLOCK_ON_ENV).ok().as_deref())?;
     let result = match block_on {
-        BlockOn::AsyncIo => smol::block_on(ex.run(main)),
-        BlockOn::FuturesLite => smol::future::block_on(ex.run(main)),
+        "futures-lite" => smol::future::block_on(ex.run(main)),
+        _ => smol::block_on(ex.run(main)),
     };
     let threads = process_threads();
     drop(ex); // drops every task, closing their sockets and fds
     result?;
     Ok(stats.collect(serde_json::json!({
         "executor": "LocalExecutor",
-        "block_on": block_on.name(),
+        "block_on": block_on,
         "threads_before_shutdown": threads,
     })))
 }
 
-/// Which `block_on` runs the executor (see the module doc).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum BlockOn {
-    AsyncIo,
-    FuturesLite,
-}
-
-/// The variant switch: unset or `async-io` is the default.
+/// The variant switch (see the module doc).
 const BLOCK_ON_ENV: &str = "ESBENCH_SMOL_BLOCK_ON";
 
-impl BlockOn {
-    fn from_env() -> anyhow::Result<BlockOn> {
-        Self::parse(std::env::var(BLOCK_ON_ENV).ok().as_deref())
-    }
-
-    fn parse(v: Option<&str>) -> anyhow::Result<BlockOn> {
-        match v {
-            None | Some("") | Some("async-io") => Ok(BlockOn::AsyncIo),
-            Some("futures-lite") => Ok(BlockOn::FuturesLite),
-            Some(other) => anyhow::bail!(
-                "{BLOCK_ON_ENV}={other:?}: expected \"async-io\" (the default) or \"futures-lite\""
-            ),
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            BlockOn::AsyncIo => "async-io",
-            BlockOn::FuturesLite => "futures-lite",
-        }
+/// The `block_on` the switch's value `v` names: unset, empty or `async-io` is the default.
+fn block_on_named(v: Option<&str>) -> anyhow::Result<&'static str> {
+    match v {
+        None | Some("") | Some("async-io") => Ok("async-io"),
+        Some("futures-lite") => Ok("futures-lite"),
+        Some(other) => anyhow::bail!(
+            "{BLOCK_ON_ENV}={other:?}: expected \"async-io\" (the default) or \"futures-lite\""
+        ),
     }
 }
 
@@ -139,32 +120,22 @@ impl AsyncAccept for Async<TcpListener> {
     }
 }
 
-impl ConnSocket for Async<TcpStream> {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        AsyncReadExt::read(self, buf).await
-    }
-    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        AsyncWriteExt::write_all(self, buf).await
-    }
-    async fn shutdown_write(&mut self) {
-        let _ = self.get_ref().shutdown(std::net::Shutdown::Write);
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn the_block_on_switch_defaults_to_async_io_and_refuses_typos() {
-        assert_eq!(BlockOn::parse(None).unwrap(), BlockOn::AsyncIo);
-        assert_eq!(BlockOn::parse(Some("")).unwrap(), BlockOn::AsyncIo);
-        assert_eq!(BlockOn::parse(Some("async-io")).unwrap(), BlockOn::AsyncIo);
+        for (v, named) in [
+            (None, "async-io"),
+            (Some(""), "async-io"),
+            (Some("async-io"), "async-io"),
+        ] {
+            assert_eq!(super::block_on_named(v).unwrap(), named);
+        }
         assert_eq!(
-            BlockOn::parse(Some("futures-lite")).unwrap(),
-            BlockOn::FuturesLite
+            super::block_on_named(Some("futures-lite")).unwrap(),
+            "futures-lite"
         );
-        let e = BlockOn::parse(Some("futures_lite")).unwrap_err();
+        let e = super::block_on_named(Some("futures_lite")).unwrap_err();
         assert!(format!("{e}").contains("ESBENCH_SMOL_BLOCK_ON"), "{e}");
     }
 }
