@@ -2,8 +2,8 @@
 //!
 //! Two locks with one job each: `ingest` (`IngestSide`: decoder + filters, touched only by
 //! whoever reads the serial port) and `served` (`ServedSide`: the newest frame, settings,
-//! counters — what HTTP and the watchdog see). The busy per-frame work runs between them, so a slow frame never holds
-//! the lock `/poll` needs. Serial writes go through a duplicate of the current serial fd.
+//! counters — what HTTP and the watchdog see). The busy per-frame work runs between them,
+//! so a slow frame never holds the lock `/poll` needs. Serial writes go through a duplicate of the current serial fd.
 
 use std::fs::File;
 use std::io;

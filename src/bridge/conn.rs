@@ -278,10 +278,11 @@ pub fn answer(handler: &impl Handler, request: &Request) -> Response {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    struct Echo;
+    /// Answers every request with its path (shared with `conn_loop`'s tests).
+    pub(crate) struct Echo;
     impl Handler for Echo {
         fn handle(&self, r: &Request) -> Response {
             Response::text(200, r.path.clone())

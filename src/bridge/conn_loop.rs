@@ -173,15 +173,8 @@ fn linger_close(stream: &mut TcpStream) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bridge::http::{Request, Response};
+    use crate::bridge::conn::tests::Echo;
     use std::net::TcpListener;
-
-    struct Echo;
-    impl Handler for Echo {
-        fn handle(&self, r: &Request) -> Response {
-            Response::text(200, r.path.clone())
-        }
-    }
 
     fn pair() -> (TcpStream, TcpStream) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();

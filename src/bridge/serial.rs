@@ -1,4 +1,5 @@
-//! Opening the board's serial device and the reconnect policy, shared by every model.
+//! Opening the board's serial device, classifying its reads, and the reconnect back-off
+//! (which `reconnect::SerialLink` walks), shared by every model.
 //!
 //! The fd is opened non-blocking in raw mode so async runtimes can register it as is; thread
 //! models wait with `poll(2)` before reading, which is still a blocking read, not a spin.

@@ -18,7 +18,8 @@
 //!
 //! A model that is a variant of another (`tokio-current` of `tokio`; `coop-v2`,
 //! `coop-fastio` and `coop-spin` of `coop`) calls that model's `serve` with what differs
-//! (the runtime it built, the poll policy, the serial task); no model imports any other.
+//! (the runtime it built, the poll policy, the serial wait); apart from a variant calling
+//! its base, no model imports another.
 //!
 //! The *teaching* group ([`TEACHING`]) holds models written wrong on purpose, to show a
 //! mistake by measurement (the original esp4s's polling loop). They are in the registry, so
