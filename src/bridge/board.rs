@@ -1,9 +1,9 @@
 //! One board's state, shared by every task or thread of a model.
 //!
-//! Two locks with one job each: `ingest` (decoder + filters, touched only by whoever reads
-//! the serial port) and `shared` (the newest frame, settings, counters — what HTTP and the
-//! watchdog see). The busy per-frame work runs between them, so a slow frame never holds
-//! the lock `/poll` needs. Serial writes go through a duplicate of the current serial fd.
+//! Two locks with one job each: `ingest` (`IngestSide`: decoder + filters, touched only by
+//! whoever reads the serial port) and `served` (`ServedSide`: the newest frame, settings,
+//! counters — what HTTP and the watchdog see). The busy per-frame work runs between them,
+//! so a slow frame never holds the lock `/poll` needs. Serial writes go through a duplicate of the current serial fd.
 
 use std::fs::File;
 use std::io;
@@ -38,6 +38,7 @@ enum Link {
     Down(String),
 }
 
+/// What only the serial reader touches: the decoder and the per-channel processing.
 struct IngestSide {
     decoder: FrameDecoder,
     processing: ChannelProcessing,
@@ -47,7 +48,8 @@ struct IngestSide {
     decoded: Vec<RawFrame>,
 }
 
-struct Shared {
+/// What HTTP and the watchdog read and update: the newest frame, the settings, the counters.
+struct ServedSide {
     latest: Option<RawFrame>,
     latest_served: bool,
     orientation: Orientation,
@@ -69,14 +71,14 @@ struct Shared {
     ingest_log_dropped: u64,
 }
 
-/// The bridge for one Esplora board. Cheap to share (`Arc<Board>`); every method takes
+/// The bridge for one Esplora board. Cheap to share (`Arc<BoardState>`); every method takes
 /// `&self`.
-pub struct Board {
+pub struct BoardState {
     index: usize,
     config: BridgeConfig,
     port: AtomicU16,
     ingest: Mutex<IngestSide>,
-    shared: Mutex<Shared>,
+    served: Mutex<ServedSide>,
     writer: Mutex<Option<File>>,
     inject: super::inject::Injector,
 }
@@ -86,12 +88,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Board {
-    /// A board that has no serial device yet (see [`Board::serial_opened`]).
-    pub fn new(index: usize, config: BridgeConfig) -> Board {
+impl BoardState {
+    /// A board that has no serial device yet (see [`BoardState::serial_opened`]).
+    pub fn new(index: usize, config: BridgeConfig) -> BoardState {
         let now = now_ns();
         let period = config.watchdog_period.as_nanos() as u64;
-        Board {
+        BoardState {
             index,
             port: AtomicU16::new(0),
             ingest: Mutex::new(IngestSide {
@@ -101,7 +103,7 @@ impl Board {
                 interarrival_us: new_histogram(),
                 decoded: Vec::new(),
             }),
-            shared: Mutex::new(Shared {
+            served: Mutex::new(ServedSide {
                 latest: None,
                 latest_served: false,
                 orientation: Orientation::JoystickOnLeft,
@@ -152,7 +154,7 @@ impl Board {
         let mut w = lock(&self.writer);
         *w = Some(dup);
         let restart = {
-            let mut s = lock(&self.shared);
+            let mut s = lock(&self.served);
             s.link = Link::Up;
             let restart = s.started_ns.is_some();
             if restart {
@@ -168,7 +170,7 @@ impl Board {
 
     /// Counts one successful re-open of a vanished device (call before `serial_opened`).
     pub fn note_reconnect(&self) {
-        lock(&self.shared).reconnects += 1;
+        lock(&self.served).reconnects += 1;
     }
 
     /// The serial device vanished (EOF/EIO): drop the write handle and the partial line,
@@ -176,7 +178,7 @@ impl Board {
     pub fn serial_lost(&self, why: &io::Error) {
         *lock(&self.writer) = None;
         lock(&self.ingest).decoder.reset();
-        lock(&self.shared).link = Link::Down(why.to_string());
+        lock(&self.served).link = Link::Down(why.to_string());
     }
 
     /// Drops the board's write handle on the serial device (at the end of a run, so the
@@ -206,7 +208,7 @@ impl Board {
     }
 
     fn publish(&self, f: RawFrame) -> u64 {
-        let mut s = lock(&self.shared);
+        let mut s = lock(&self.served);
         let now = now_ns();
         if s.latest.is_some() && !s.latest_served {
             s.coalesced += 1;
@@ -238,7 +240,7 @@ impl Board {
 
     /// The watchdog's next scheduled deadline (CLOCK_MONOTONIC ns).
     pub fn watchdog_deadline_ns(&self) -> u64 {
-        lock(&self.shared).watchdog.next_deadline_ns()
+        lock(&self.served).watchdog.next_deadline_ns()
     }
 
     /// How long to sleep from now until the watchdog's next deadline.
@@ -250,7 +252,7 @@ impl Board {
     /// The watchdog woke up: records its lateness against the schedule and checks for a
     /// silent board. Returns the next deadline.
     pub fn watchdog_tick(&self) -> u64 {
-        let mut s = lock(&self.shared);
+        let mut s = lock(&self.served);
         let now = now_ns();
         s.watchdog.fire(now);
         if let (Link::Up, Some(started)) = (&s.link, s.started_ns) {
@@ -262,7 +264,7 @@ impl Board {
         s.watchdog.next_deadline_ns()
     }
 
-    fn problem(&self, s: &Shared) -> Option<String> {
+    fn problem(&self, s: &ServedSide) -> Option<String> {
         match &s.link {
             Link::Down(why) => Some(format!("board disconnected ({why}), reconnecting")),
             Link::Up if s.silent => Some(format!(
@@ -275,7 +277,7 @@ impl Board {
 
     /// The current `/problem` text, if any.
     pub fn current_problem(&self) -> Option<String> {
-        let s = lock(&self.shared);
+        let s = lock(&self.served);
         self.problem(&s)
     }
 
@@ -299,14 +301,14 @@ impl Board {
 
     /// Sends `C` if this is the first request of any kind (esp4s does the same).
     fn start_on_first_request(&self) {
-        if lock(&self.shared).started_ns.is_some() {
+        if lock(&self.served).started_ns.is_some() {
             return;
         }
-        // Writer, then shared: the order `serial_opened` uses. If the device is not open
+        // Writer, then served: the order `serial_opened` uses. If the device is not open
         // yet, `serial_opened` sends the `C` when it is.
         let w = lock(&self.writer);
         let first = {
-            let mut s = lock(&self.shared);
+            let mut s = lock(&self.served);
             let first = s.started_ns.is_none();
             if first {
                 s.started_ns = Some(now_ns());
@@ -327,7 +329,7 @@ impl Board {
             std::thread::sleep(Duration::from_micros(self.config.blocking_sleep_us));
         }
         let mut body = Vec::with_capacity(400);
-        let mut s = lock(&self.shared);
+        let mut s = lock(&self.served);
         s.polls += 1;
         s.latest_served = true;
         let status = s.latest.map(|f| normalise(&f, s.orientation, s.units));
@@ -340,7 +342,7 @@ impl Board {
     /// A Snap! one-value read: `593\r\n`, or an empty 200 before the first frame (esp4s's
     /// "okay"; Snap! then shows an empty value instead of an error).
     fn value(&self, index: usize) -> Response {
-        let s = lock(&self.shared);
+        let s = lock(&self.served);
         let value = s
             .latest
             .map(|f| normalise(&f, s.orientation, s.units).values[index]);
@@ -357,11 +359,11 @@ impl Board {
         };
         match written {
             Ok(()) => {
-                lock(&self.shared).commands += 1;
+                lock(&self.served).commands += 1;
                 Response::text(200, "")
             }
             Err(e) => {
-                lock(&self.shared).commands_rejected += 1;
+                lock(&self.served).commands_rejected += 1;
                 Response::text(503, format!("command not sent: {e}\n"))
             }
         }
@@ -377,7 +379,7 @@ impl Board {
             )
         };
         let (rejected, by_reason) = rejected_counts(&decode);
-        let s = lock(&self.shared);
+        let s = lock(&self.served);
         BoardStats {
             frames_accepted: s.frames_accepted,
             frames_rejected: rejected,
@@ -397,7 +399,7 @@ impl Board {
     }
 }
 
-impl Handler for Board {
+impl Handler for BoardState {
     fn handle(&self, request: &Request) -> Response {
         self.start_on_first_request();
         match parse_route(&request.path) {
@@ -406,13 +408,13 @@ impl Handler for Board {
             Ok(Route::Command(cmd)) => self.command(cmd),
             Ok(Route::ResetAll) => self.command(Command::Tone(0)),
             Ok(Route::Orientation(o)) => {
-                let mut s = lock(&self.shared);
+                let mut s = lock(&self.served);
                 s.orientation = o;
                 s.commands += 1;
                 Response::text(200, "")
             }
             Ok(Route::TempUnits(u)) => {
-                let mut s = lock(&self.shared);
+                let mut s = lock(&self.served);
                 s.units = u;
                 s.commands += 1;
                 Response::text(200, "")
@@ -423,7 +425,7 @@ impl Handler for Board {
                 body: crossdomain_xml(self.port.load(Ordering::Relaxed)),
             },
             Err(e @ RouteError::BadCommand(_)) => {
-                lock(&self.shared).commands_rejected += 1;
+                lock(&self.served).commands_rejected += 1;
                 Response::text(400, format!("{}\n", e.reason()))
             }
             Err(e @ RouteError::NotFound(_)) => Response::text(404, format!("{}\n", e.reason())),
@@ -457,7 +459,7 @@ mod tests {
         out
     }
 
-    fn get(b: &Board, path: &str) -> Response {
+    fn get(b: &BoardState, path: &str) -> Response {
         b.handle(&Request {
             method: Method::Get,
             path: path.into(),
@@ -476,7 +478,7 @@ mod tests {
 
     #[test]
     fn newest_frame_wins_and_unserved_frames_are_coalesced() {
-        let b = Board::new(0, BridgeConfig::default());
+        let b = BoardState::new(0, BridgeConfig::default());
         let mut bytes = frame_bytes(1);
         bytes.extend(frame_bytes(2));
         bytes.extend(b"garbage\r\n");
@@ -512,7 +514,7 @@ mod tests {
             watchdog_log_cap: 2,
             ..BridgeConfig::default()
         };
-        let b = Board::new(0, cfg);
+        let b = BoardState::new(0, cfg);
         for seq in 1..=5 {
             b.ingest(&frame_bytes(seq));
         }
@@ -545,7 +547,7 @@ mod tests {
 
     #[test]
     fn commands_without_a_board_are_refused_not_lost_silently() {
-        let b = Board::new(0, BridgeConfig::default());
+        let b = BoardState::new(0, BridgeConfig::default());
         assert_eq!(get(&b, "/leds/Red/1").status, 503);
         assert_eq!(get(&b, "/leds/Red/lots").status, 400);
         let before = get(&b, "/slider");
@@ -566,7 +568,7 @@ mod tests {
             watchdog_period: Duration::from_millis(5),
             ..BridgeConfig::default()
         };
-        let b = Board::new(0, cfg);
+        let b = BoardState::new(0, cfg);
         // Pretend the serial device is open (a pipe stands in for it).
         let (r, _w) = nix::unistd::pipe().unwrap();
         b.serial_opened(&File::from(r)).unwrap();

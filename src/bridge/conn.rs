@@ -220,6 +220,50 @@ impl Connection {
     pub fn requests(&self) -> u64 {
         self.requests
     }
+
+    /// What the model's connection loop does next: flush pending output first, then close
+    /// if the connection is over, else read until the deadline. Every model follows this
+    /// one order (`bridge::conn_loop`), so none answers or closes differently.
+    pub fn next_step(&self) -> ConnStep {
+        if !self.out.is_empty() {
+            ConnStep::Write
+        } else if self.closing {
+            ConnStep::Close
+        } else {
+            ConnStep::Read {
+                until: self.read_deadline(),
+            }
+        }
+    }
+}
+
+/// See [`Connection::next_step`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnStep {
+    /// Write all of [`Connection::output`], then [`Connection::consume_output`] it.
+    Write,
+    /// The connection is over and its output flushed: close it (lingering).
+    Close,
+    /// Wait for bytes until `until`: hand them to [`Connection::receive`], or call
+    /// [`Connection::time_out`] when none came; the peer hanging up ends the connection.
+    Read { until: Instant },
+}
+
+/// The whole answer to the first request in `bytes`, HTTP/1.0 style: one response with
+/// `Connection: close` (a malformed request gets its error response the same way), or
+/// `None` while the request is incomplete. For a server that answers one request per
+/// connection (`esp4s-threads`, as `BaseHTTPServer` did); whatever follows is ignored.
+pub fn answer_once(bytes: &[u8], handler: &impl Handler) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(512);
+    match parse_request(bytes) {
+        Parse::Partial => return None,
+        Parse::Complete { request, .. } => {
+            let resp = answer(handler, &request);
+            write_response(&resp, request.method == Method::Head, true, &mut out);
+        }
+        Parse::Error(e) => write_response(&e.response(), false, true, &mut out),
+    }
+    Some(out)
 }
 
 /// The answer to one parsed request, by method: GET and HEAD go to the routes, OPTIONS is
@@ -234,10 +278,11 @@ pub fn answer(handler: &impl Handler, request: &Request) -> Response {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    struct Echo;
+    /// Answers every request with its path (shared with `conn_loop`'s tests).
+    pub(crate) struct Echo;
     impl Handler for Echo {
         fn handle(&self, r: &Request) -> Response {
             Response::text(200, r.path.clone())
@@ -354,6 +399,30 @@ mod tests {
         drop(second);
         drop(first);
         assert!(!Connection::admit(limits(base + 1)).should_close());
+    }
+
+    #[test]
+    fn the_next_step_is_write_then_close_else_read() {
+        let mut c = Connection::new();
+        assert!(matches!(c.next_step(), ConnStep::Read { .. }));
+        c.receive(b"GET /a HTTP/1.1\r\nConnection: close\r\n\r\n", &Echo);
+        assert_eq!(c.next_step(), ConnStep::Write, "output before the close");
+        c.consume_output(usize::MAX);
+        assert_eq!(c.next_step(), ConnStep::Close);
+    }
+
+    #[test]
+    fn answer_once_waits_for_a_whole_request_and_always_closes() {
+        assert!(answer_once(b"GET /a HTTP/1.1\r\nHo", &Echo).is_none());
+        let out = answer_once(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", &Echo).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
+        assert!(
+            out.contains("Connection: close") && out.ends_with("/a"),
+            "{out}"
+        );
+        let bad = String::from_utf8(answer_once(b"BLAH\r\n\r\n", &Echo).unwrap()).unwrap();
+        assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
     }
 
     #[test]

@@ -3,24 +3,34 @@
 //! Everything a model must not change lives here: the per-board state and frame processing
 //! (`board`, `processing`), the HTTP codec and connection state machine (`http`, `conn`),
 //! the Scratch/Snap! routes (`routes`), the watchdog schedule (`watchdog`), serial opening
-//! and reconnect policy (`serial`), sockets (`net`), the shutdown signal (`shutdown`) and
-//! the self-statistics (`stats`). A model (see `crate::models`) only decides how to wait on
-//! the serial fd, the sockets and the timers. Nothing in here imports a runtime.
+//! (`serial`) and the reconnect policy (`reconnect`), the accept-error policy (`accept`),
+//! the loops every model runs — generic over an async runtime's waits (`async_tasks`,
+//! `conn_loop`) or with blocking syscalls (`blocking`, `fd_wait`) — sockets (`net`), the
+//! serve start-up (`launch`), the shutdown signal (`shutdown`) and the self-statistics
+//! (`stats`). A model (see `crate::models`) only decides how to wait on the serial fd, the
+//! sockets and the timers. Nothing in here imports a runtime.
 
+pub mod accept;
+pub mod async_tasks;
+pub mod blocking;
 pub mod board;
 pub mod config;
 pub mod conn;
+pub mod conn_loop;
+pub mod fd_wait;
 pub mod http;
 pub mod inject;
+pub mod launch;
 pub mod net;
 pub mod processing;
+pub mod reconnect;
 pub mod routes;
 pub mod serial;
 pub mod shutdown;
 pub mod stats;
 pub mod watchdog;
 
-pub use board::Board;
+pub use board::BoardState;
 pub use config::BridgeConfig;
 pub use conn::{Connection, Handler};
 pub use shutdown::Shutdown;

@@ -1,4 +1,5 @@
-//! Opening the board's serial device and the reconnect policy, shared by every model.
+//! Opening the board's serial device, classifying its reads, and the reconnect back-off
+//! (which `reconnect::SerialLink` walks), shared by every model.
 //!
 //! The fd is opened non-blocking in raw mode so async runtimes can register it as is; thread
 //! models wait with `poll(2)` before reading, which is still a blocking read, not a spin.
@@ -11,6 +12,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use nix::sys::termios::{self, BaudRate, SetArg, SpecialCharacterIndices};
+
+/// Bytes read from the serial device at a time (a frame is at most 76).
+pub const SERIAL_READ_CHUNK: usize = 4096;
 
 /// Opens `path` read-write, non-blocking, raw 8N1 at 57600 baud (what esp4s uses; USB CDC
 /// and ptys ignore the rate). A non-tty (a FIFO in a test) is accepted as is.

@@ -11,7 +11,7 @@ use anyhow::Context;
 
 use crate::bridge::conn::ServeLimits;
 use crate::bridge::{net, BridgeConfig, ServeStats, Shutdown};
-use crate::models::{launch, ServeConfig};
+use crate::models::ServeConfig;
 
 /// Run the Esplora-to-Scratch bridge under one concurrency model (the system under test).
 #[derive(clap::Args, Debug)]
@@ -122,7 +122,7 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
         listen: args.listen,
         bridge,
     };
-    let running = launch::start_with(&cfg, shutdown)?;
+    let running = crate::models::start_with(&cfg, shutdown)?;
     {
         let mut out = std::io::stdout().lock();
         for addr in running.addrs() {

@@ -1,67 +1,60 @@
 //! The concurrency models: one file per model, each holding only what differs — how it
-//! waits on the serial fd, the sockets and the timers, and how it shuts down. The bridge
-//! itself (`crate::bridge`) is shared and identical under every model.
+//! spawns, how it waits on the serial fd, the sockets and the timers, and how it shuts
+//! down. The bridge itself (`crate::bridge`) is shared and identical under every model,
+//! including its loops: the serial reader with its reconnect policy, the watchdog, the
+//! accept loop with its one error policy, and the connection loop with its lingering close
+//! (`bridge::async_tasks` and `bridge::conn_loop` for async runtimes, `bridge::blocking`
+//! for threads).
 //!
 //! Adding a model is one file plus one line in [`ALL`] (and, for a model that demonstrates a
 //! mistake, one in [`TEACHING`]): write
 //! `pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats>` that takes
-//! `let stats = ctx.stats_handle()`, serves every [`BoardEndpoint`] until `ctx.shutdown`
+//! `let stats = ctx.stats_handle()`, serves every `BoardEndpoint` until `ctx.shutdown`
 //! fires, releases every socket and fd, and returns `stats.collect(json!({...}))` with its
-//! own runtime facts. Per endpoint it must:
-//! - read `serial` (already open, raw, non-blocking) and pass the bytes to
-//!   `board.ingest`; on [`crate::bridge::serial::ReadOutcome::Gone`] call `board.serial_lost`,
-//!   then retry `bridge::serial::open_serial(&serial_path)` after
-//!   `bridge::serial::Backoff::next_delay()` (runtime timer, no blocking) and on success call
-//!   `board.note_reconnect()` and `board.serial_opened(&file)`;
-//! - run the watchdog: sleep until `board.watchdog_sleep()` has passed, call
-//!   `board.watchdog_tick()`, repeat;
-//! - accept on `listener` (bound, blocking mode: switch it to the runtime's kind) and per
-//!   connection feed bytes to a `bridge::Connection` with the board as handler, write its
-//!   output, close when `should_close()` and the output is flushed or the peer hung up.
+//! own runtime facts. An async model implements `bridge::async_tasks::AsyncSerial`,
+//! `AsyncAccept` and `bridge::conn_loop::ConnSocket` for its runtime's types and spawns
+//! `serial_task`, `watchdog_task` and `accept_task` (whose connections run
+//! `conn_loop::serve_async`) with its own timer; a thread model uses `bridge::blocking`.
 //!
-//! Shared helper modules (not models): `blocking_io` (threads, rayon, esp4s-threads),
-//! `tokio_family` (tokio, tokio-current) and `async_io_family` (smol, async-std).
+//! A model that is a variant of another (`tokio-current` of `tokio`; `coop-v2`,
+//! `coop-fastio` and `coop-spin` of `coop`) calls that model's `serve` with what differs
+//! (the runtime it built, the poll policy, the serial wait); apart from a variant calling
+//! its base, no model imports another.
 //!
 //! The *teaching* group ([`TEACHING`]) holds models written wrong on purpose, to show a
 //! mistake by measurement (the original esp4s's polling loop). They are in the registry, so
 //! `--models` and `run.models` select them and every conformance test covers them, but they
 //! stay out of the default run ([`default_run`]): each one costs a core for its whole window.
 
-use std::fs::File;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::sync::Arc;
+use crate::bridge::launch::{start_model, ModelRun};
+use crate::bridge::Shutdown;
 
-use crate::bridge::{Board, ServeStats, Shutdown};
-
-mod async_io_family;
 #[cfg(feature = "async-std-model")]
-pub mod async_std;
-mod blocking_io;
-pub mod coop;
-pub mod coop_fastio;
-pub mod coop_spin;
-pub mod coop_v2;
-pub mod esp4s_threads;
-pub mod launch;
-pub mod rayon;
-pub mod smol;
-pub mod threads;
-pub mod tokio;
-pub mod tokio_current;
-mod tokio_family;
+pub mod on_async_std;
+pub mod on_coop;
+pub mod on_coop_fastio;
+pub mod on_coop_spin;
+pub mod on_coop_v2;
+pub mod on_esp4s_threads;
+pub mod on_rayon;
+pub mod on_smol;
+pub mod on_threads;
+pub mod on_tokio;
+pub mod on_tokio_current;
 
-pub use launch::{start, RunningServe, ServeConfig};
+pub use crate::bridge::launch::{
+    process_threads, BoardEndpoint, RunningServe, ServeConfig, ServeContext, StatsHandle,
+};
 
 /// One concurrency model, as listed by `esbench models`.
 #[derive(Clone, Copy)]
 pub struct ModelInfo {
-    /// CLI/results name; also the module file name with `-` as `_`.
+    /// CLI/results name; the module is `on_` + the name with `-` as `_`.
     pub name: &'static str,
     /// One line for `esbench models` and the report.
     pub description: &'static str,
     /// Serves until `ctx.shutdown` fires, then returns the statistics.
-    pub run: fn(ServeContext) -> anyhow::Result<ServeStats>,
+    pub run: ModelRun,
 }
 
 impl std::fmt::Debug for ModelInfo {
@@ -75,18 +68,18 @@ impl std::fmt::Debug for ModelInfo {
 
 /// Every model this build has, in the order reports list them.
 pub static ALL: &[ModelInfo] = &[
-    threads::INFO,
-    tokio::INFO,
-    tokio_current::INFO,
+    on_threads::INFO,
+    on_tokio::INFO,
+    on_tokio_current::INFO,
     #[cfg(feature = "async-std-model")]
-    async_std::INFO,
-    smol::INFO,
-    coop::INFO,
-    coop_v2::INFO,
-    coop_fastio::INFO,
-    rayon::INFO,
-    esp4s_threads::INFO,
-    coop_spin::INFO,
+    on_async_std::INFO,
+    on_smol::INFO,
+    on_coop::INFO,
+    on_coop_v2::INFO,
+    on_coop_fastio::INFO,
+    on_rayon::INFO,
+    on_esp4s_threads::INFO,
+    on_coop_spin::INFO,
 ];
 
 /// A model that is in the registry to demonstrate a mistake, with what it demonstrates.
@@ -99,7 +92,7 @@ pub struct Teaching {
 }
 
 /// The teaching group: in [`ALL`], never in [`default_run`].
-pub static TEACHING: &[Teaching] = &[esp4s_threads::TEACHING, coop_spin::TEACHING];
+pub static TEACHING: &[Teaching] = &[on_esp4s_threads::TEACHING, on_coop_spin::TEACHING];
 
 /// What `name` teaches, when it is a teaching model.
 pub fn teaching(name: &str) -> Option<&'static Teaching> {
@@ -122,59 +115,19 @@ pub fn names() -> String {
     ALL.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
 }
 
-/// Everything a model needs to serve: one endpoint per board and the shutdown signal.
-pub struct ServeContext {
-    /// The model's name (goes into [`ServeStats::model`]).
-    pub model: &'static str,
-    pub boards: Vec<BoardEndpoint>,
-    /// Fires on SIGTERM/SIGINT (`esbench serve`) or [`RunningServe::stop`].
-    pub shutdown: Shutdown,
+/// Starts the model `cfg.model` in a background thread (see `bridge::launch`): listening
+/// once this returns; [`RunningServe::stop`] ends it and returns its statistics.
+pub fn start(cfg: &ServeConfig) -> anyhow::Result<RunningServe> {
+    use anyhow::Context;
+    let shutdown = Shutdown::new().context("cannot create the shutdown eventfd")?;
+    start_with(cfg, shutdown)
 }
 
-/// One board: its shared state, its serial device and its listening socket.
-pub struct BoardEndpoint {
-    pub board: Arc<Board>,
-    /// Where to reopen the device after it vanished.
-    pub serial_path: PathBuf,
-    /// The device, already opened by `bridge::serial::open_serial` (non-blocking, raw) and
-    /// announced to the board with `serial_opened`.
-    pub serial: File,
-    /// Bound and listening (blocking mode).
-    pub listener: TcpListener,
-}
-
-impl ServeContext {
-    /// A handle for collecting the statistics after the endpoints were moved into tasks.
-    pub fn stats_handle(&self) -> StatsHandle {
-        StatsHandle {
-            model: self.model,
-            boards: self.boards.iter().map(|e| e.board.clone()).collect(),
-        }
-    }
-}
-
-/// Collects [`ServeStats`] at the end of a run.
-#[derive(Clone)]
-pub struct StatsHandle {
-    model: &'static str,
-    boards: Vec<Arc<Board>>,
-}
-
-impl StatsHandle {
-    /// The statistics of every board, plus the model's free-form `runtime` extras (by
-    /// convention an object; `threads_before_shutdown` from [`process_threads`]).
-    pub fn collect(&self, runtime: serde_json::Value) -> ServeStats {
-        ServeStats {
-            model: self.model.to_string(),
-            boards: self.boards.iter().map(|b| b.stats()).collect(),
-            runtime: Some(runtime),
-        }
-    }
-}
-
-/// Threads in this process right now (in-process callers count their own threads too).
-pub fn process_threads() -> Option<usize> {
-    std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
+/// Like [`start`], with a caller-made shutdown signal (e.g. one wired to SIGTERM).
+pub fn start_with(cfg: &ServeConfig, shutdown: Shutdown) -> anyhow::Result<RunningServe> {
+    let info = find(&cfg.model)
+        .ok_or_else(|| anyhow::anyhow!("unknown model {:?}; available: {}", cfg.model, names()))?;
+    start_model(info.name, info.run, cfg, shutdown)
 }
 
 #[cfg(test)]

@@ -12,5 +12,5 @@ pub const INFO: ModelInfo = ModelInfo {
 };
 
 pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
-    super::coop::run_with(ctx, IoPollEvery::Task)
+    super::on_coop::run_with(ctx, IoPollEvery::Task)
 }

@@ -4,18 +4,21 @@
 //! serial port is watched with `async_io::Async` — the reactor async-std itself runs on.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io;
+use std::ops::ControlFlow;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_io::Async;
 use async_std::net::{TcpListener, TcpStream};
 use async_std::task;
 
-use super::async_io_family::{serial_task, serve_connection, watchdog_task};
-use super::{ModelInfo, ServeContext};
-use crate::bridge::{Board, ServeStats};
+use super::{process_threads, ModelInfo, ServeContext};
+use crate::bridge::async_tasks::{accept_task, serial_task, watchdog_task, AsyncAccept};
+use crate::bridge::conn_loop::{serve_async, FuturesIo};
+use crate::bridge::ServeStats;
 
 pub const INFO: ModelInfo = ModelInfo {
     name: "async-std",
@@ -62,61 +65,57 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
     let stats = ctx.stats_handle();
     let shutdown = ctx.shutdown.clone();
     let open = Arc::new(Open::default());
-    let open2 = open.clone();
     let result: anyhow::Result<Option<usize>> = task::block_on(async move {
         let mut tasks = Vec::new();
         for ep in ctx.boards {
             let board = ep.board.clone();
-            tasks.push(task::spawn(serial_task(
+            // The serial fd on async-io's reactor, as `smol` watches it (`Async<File>`).
+            let serial = serial_task::<Async<File>, _>(
                 board.clone(),
                 ep.serial,
                 ep.serial_path,
                 task::sleep,
-            )));
+            );
+            tasks.push(task::spawn(serial));
             tasks.push(task::spawn(watchdog_task(board.clone(), task::sleep)));
             ep.listener.set_nonblocking(true)?;
             let listener = TcpListener::from(ep.listener);
-            tasks.push(task::spawn(accept_task(listener, board, open2.clone())));
+            let open = open.clone();
+            tasks.push(task::spawn(accept_task(
+                listener,
+                task::sleep,
+                move |stream: TcpStream| {
+                    let id = open.add(stream.as_raw_fd());
+                    let (board, open) = (board.clone(), open.clone());
+                    let _ = stream.set_nodelay(true);
+                    task::spawn(async move {
+                        let mut stream = FuturesIo(stream);
+                        serve_async(&mut stream, &*board, board.config().limits, task::sleep).await;
+                        open.remove(id); // before the stream is dropped, closing its fd
+                        drop(stream);
+                    });
+                    ControlFlow::Continue(())
+                },
+            )));
         }
         Async::new(shutdown.dup_fd()?)?.readable().await?;
-        let threads = super::process_threads();
+        let threads = process_threads();
         for t in tasks {
             t.cancel().await;
         }
-        open2.shutdown_all();
+        open.shutdown_all();
         anyhow::Ok(threads)
     });
-    let threads = result?;
     Ok(stats.collect(serde_json::json!({
         "executor": "async-std global",
         "discontinued_upstream": true,
-        "threads_before_shutdown": threads,
+        "threads_before_shutdown": result?,
     })))
 }
 
-async fn accept_task(listener: TcpListener, board: Arc<Board>, open: Arc<Open>) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                let id = open.add(stream.as_raw_fd());
-                let (board, open) = (board.clone(), open.clone());
-                task::spawn(async move {
-                    let stream = connection_task(stream, board).await;
-                    open.remove(id);
-                    drop(stream);
-                });
-            }
-            Err(_) => task::sleep(Duration::from_millis(5)).await,
-        }
+impl AsyncAccept for TcpListener {
+    type Stream = TcpStream;
+    async fn accept(&self) -> io::Result<TcpStream> {
+        Ok(TcpListener::accept(self).await?.0)
     }
-}
-
-/// Returns the stream so it is dropped only after the caller unregistered its fd.
-async fn connection_task(mut stream: TcpStream, board: Arc<Board>) -> TcpStream {
-    let _ = stream.set_nodelay(true);
-    let half_close = |s: &TcpStream| {
-        let _ = s.shutdown(std::net::Shutdown::Write);
-    };
-    serve_connection(&mut stream, &board, half_close, task::sleep).await;
-    stream
 }

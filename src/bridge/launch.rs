@@ -1,4 +1,7 @@
-//! Starting a model: shared by `esbench serve` and by in-process callers (tests, benches).
+//! Starting a model: shared by `esbench serve` and by in-process callers (tests, benches),
+//! and the contract between the bridge and a model ([`ServeContext`], [`BoardEndpoint`],
+//! [`StatsHandle`]). The model itself is looked up in the registry (`models::start`) and
+//! passed in as a [`ModelRun`], so the bridge never names a model.
 //!
 //! ```no_run
 //! use esbench::models::{start, ServeConfig};
@@ -20,9 +23,69 @@ use std::thread::JoinHandle;
 
 use anyhow::Context;
 
-use super::{find, names, BoardEndpoint, ServeContext};
-use crate::bridge::serial::open_serial;
-use crate::bridge::{net, Board, BridgeConfig, ServeStats, Shutdown};
+use std::fs::File;
+use std::net::TcpListener;
+
+use super::serial::open_serial;
+use super::{net, BoardState, BridgeConfig, ServeStats, Shutdown};
+
+/// A model's entry point: serves until `ctx.shutdown` fires, then returns the statistics.
+pub type ModelRun = fn(ServeContext) -> anyhow::Result<ServeStats>;
+
+/// Everything a model needs to serve: one endpoint per board and the shutdown signal.
+pub struct ServeContext {
+    /// The model's name (goes into [`ServeStats::model`]).
+    pub model: &'static str,
+    pub boards: Vec<BoardEndpoint>,
+    /// Fires on SIGTERM/SIGINT (`esbench serve`) or [`RunningServe::stop`].
+    pub shutdown: Shutdown,
+}
+
+/// One board: its shared state, its serial device and its listening socket.
+pub struct BoardEndpoint {
+    pub board: Arc<BoardState>,
+    /// Where to reopen the device after it vanished.
+    pub serial_path: PathBuf,
+    /// The device, already opened by `bridge::serial::open_serial` (non-blocking, raw) and
+    /// announced to the board with `serial_opened`.
+    pub serial: File,
+    /// Bound and listening (blocking mode).
+    pub listener: TcpListener,
+}
+
+impl ServeContext {
+    /// A handle for collecting the statistics after the endpoints were moved into tasks.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle {
+            model: self.model,
+            boards: self.boards.iter().map(|e| e.board.clone()).collect(),
+        }
+    }
+}
+
+/// Collects [`ServeStats`] at the end of a run.
+#[derive(Clone)]
+pub struct StatsHandle {
+    model: &'static str,
+    boards: Vec<Arc<BoardState>>,
+}
+
+impl StatsHandle {
+    /// The statistics of every board, plus the model's free-form `runtime` extras (by
+    /// convention an object; `threads_before_shutdown` from [`process_threads`]).
+    pub fn collect(&self, runtime: serde_json::Value) -> ServeStats {
+        ServeStats {
+            model: self.model.to_string(),
+            boards: self.boards.iter().map(|b| b.stats()).collect(),
+            runtime: Some(runtime),
+        }
+    }
+}
+
+/// Threads in this process right now (in-process callers count their own threads too).
+pub fn process_threads() -> Option<usize> {
+    std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
+}
 
 /// What to serve and how.
 #[derive(Clone, Debug)]
@@ -55,17 +118,16 @@ pub struct RunningServe {
     thread: Option<JoinHandle<anyhow::Result<ServeStats>>>,
 }
 
-/// Opens every serial device, binds every listener, and starts the model in a thread. When
-/// this returns the sockets accept connections (queued until the model's loop runs).
-pub fn start(cfg: &ServeConfig) -> anyhow::Result<RunningServe> {
-    let shutdown = Shutdown::new().context("cannot create the shutdown eventfd")?;
-    start_with(cfg, shutdown)
-}
-
-/// Like [`start`], with a caller-made shutdown signal (e.g. one wired to SIGTERM).
-pub fn start_with(cfg: &ServeConfig, shutdown: Shutdown) -> anyhow::Result<RunningServe> {
-    let info = find(&cfg.model)
-        .with_context(|| format!("unknown model {:?}; available: {}", cfg.model, names()))?;
+/// Opens every serial device, binds every listener, and starts the model `run` (called
+/// `name`; `cfg.model` is what the caller looked up) in a thread, with `shutdown` as its
+/// stop signal. When this returns the sockets accept connections (queued until the model's
+/// loop runs).
+pub fn start_model(
+    name: &'static str,
+    run: ModelRun,
+    cfg: &ServeConfig,
+    shutdown: Shutdown,
+) -> anyhow::Result<RunningServe> {
     anyhow::ensure!(
         !cfg.serial.is_empty(),
         "at least one serial device is needed"
@@ -76,7 +138,7 @@ pub fn start_with(cfg: &ServeConfig, shutdown: Shutdown) -> anyhow::Result<Runni
     for (i, (path, listener)) in cfg.serial.iter().zip(listeners).enumerate() {
         let serial = open_serial(path)
             .with_context(|| format!("cannot open serial device {}", path.display()))?;
-        let board = Arc::new(Board::new(i, cfg.bridge.clone()));
+        let board = Arc::new(BoardState::new(i, cfg.bridge.clone()));
         board.serial_opened(&serial)?;
         let addr = listener.local_addr()?;
         board.set_port(addr.port());
@@ -89,14 +151,13 @@ pub fn start_with(cfg: &ServeConfig, shutdown: Shutdown) -> anyhow::Result<Runni
         });
     }
     let ctx = ServeContext {
-        model: info.name,
+        model: name,
         boards,
         shutdown: shutdown.clone(),
     };
-    let run = info.run;
-    let boards: Vec<Arc<Board>> = ctx.boards.iter().map(|e| e.board.clone()).collect();
+    let boards: Vec<Arc<BoardState>> = ctx.boards.iter().map(|e| e.board.clone()).collect();
     let thread = std::thread::Builder::new()
-        .name(format!("serve-{}", info.name))
+        .name(format!("serve-{name}"))
         .spawn(move || {
             let result = run(ctx);
             for b in &boards {

@@ -1,0 +1,144 @@
+//! `coop`: the bridge on our own single-threaded cooperative scheduler (`crate::coop`),
+//! uasyncio style: `AsyncFd` for the serial port and sockets on an edge-triggered epoll,
+//! `sleep` (nanosecond deadlines through a timerfd) for the watchdog.
+//!
+//! The three variants (`coop`, `coop-v2`, `coop-fastio`) run this same code and differ only
+//! in `io_poll_every`, the fast_io knob; their `runtime` statistics are `coop::Stats`.
+
+use std::fs::File;
+use std::io;
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use super::{process_threads, ModelInfo, ServeContext};
+use crate::bridge::async_tasks::{
+    accept_task, serial_task, watchdog_task, AsyncAccept, AsyncSerial,
+};
+use crate::bridge::conn_loop::{serve_async, ConnSocket};
+use crate::bridge::ServeStats;
+use crate::coop::{
+    self, AsyncFd, Config, IoPollEvery, Runtime, TcpListener, TcpStream, TimerBackend,
+};
+
+/// The default poll policy, chosen by measurement (see docs/coop.md, "Choosing `io_poll_every`").
+pub const DEFAULT_IO_POLL_EVERY: IoPollEvery = IoPollEvery::Tasks(8);
+
+pub const INFO: ModelInfo = ModelInfo {
+    name: "coop",
+    description:
+        "coop: our uasyncio-style single-thread scheduler, timerfd timers, I/O polled every 8 tasks",
+    run,
+};
+
+/// Tuning overrides for the `coop` model (the values used are recorded in the statistics):
+/// the poll policy (`task`, `pass` or N), the timer backend (`timerfd` or `pwait2`) and the
+/// loop thread's timer slack in ns.
+pub const IO_POLL_EVERY_ENV: &str = "ESBENCH_COOP_IO_POLL_EVERY";
+pub const TIMER_ENV: &str = "ESBENCH_COOP_TIMER";
+pub const TIMER_SLACK_ENV: &str = "ESBENCH_COOP_TIMER_SLACK_NS";
+
+pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
+    let mut config = default_config(DEFAULT_IO_POLL_EVERY);
+    if let Ok(v) = std::env::var(IO_POLL_EVERY_ENV) {
+        config.io_poll_every = v.parse().map_err(anyhow::Error::msg)?;
+    }
+    match std::env::var(TIMER_ENV).as_deref() {
+        Ok("timerfd") => config.timer_backend = TimerBackend::Timerfd,
+        Ok("pwait2") => config.timer_backend = TimerBackend::EpollPwait2,
+        Ok(other) => anyhow::bail!("{TIMER_ENV}: expected timerfd or pwait2, got {other:?}"),
+        Err(_) => {}
+    }
+    if let Ok(v) = std::env::var(TIMER_SLACK_ENV) {
+        config.timer_slack = Some(Duration::from_nanos(v.parse()?));
+    }
+    serve::<AsyncFd<File>>(ctx, config, "serial")
+}
+
+/// The configuration every coop variant shares, with its own poll policy.
+pub fn default_config(io_poll_every: IoPollEvery) -> Config {
+    Config {
+        io_poll_every,
+        ..Config::default()
+    }
+}
+
+/// The `coop` runtime with `io_poll_every` and the shared defaults.
+pub fn run_with(ctx: ServeContext, io_poll_every: IoPollEvery) -> anyhow::Result<ServeStats> {
+    serve::<AsyncFd<File>>(ctx, default_config(io_poll_every), "serial")
+}
+
+/// Serves every board on one coop runtime, each serial port watched as `P` does it (in a
+/// task called `serial_task` + the board's index). The variants share all of this.
+pub fn serve<P: AsyncSerial + 'static>(
+    ctx: ServeContext,
+    config: Config,
+    serial_task_name: &str,
+) -> anyhow::Result<ServeStats> {
+    let stats = ctx.stats_handle();
+    let shutdown = ctx.shutdown.clone();
+    let rt = Runtime::new(config)?;
+    let result = rt.block_on(async move {
+        for ep in ctx.boards {
+            let i = ep.board.index();
+            let board = ep.board;
+            let serial = serial_task::<P, _>(board.clone(), ep.serial, ep.serial_path, coop::sleep);
+            coop::spawn_named(&format!("{serial_task_name}{i}"), serial);
+            coop::spawn_named(
+                &format!("watchdog{i}"),
+                watchdog_task(board.clone(), coop::sleep),
+            );
+            // Registered here, inside the runtime.
+            let listener = TcpListener::from_std(ep.listener)?;
+            let accept = accept_task(listener, coop::sleep, move |stream: TcpStream| {
+                let board = board.clone();
+                coop::spawn_named(&format!("conn{i}"), async move {
+                    let mut stream = stream;
+                    let _ = stream.set_nodelay(true);
+                    serve_async(&mut stream, &*board, board.config().limits, coop::sleep).await
+                });
+                ControlFlow::Continue(())
+            });
+            coop::spawn_named(&format!("accept{i}"), accept);
+        }
+        AsyncFd::new(shutdown.dup_fd()?)?.readable().await?;
+        anyhow::Ok(())
+    });
+    let threads = process_threads();
+    let runtime_stats = rt.stats();
+    drop(rt); // drops every task, closing their sockets and fds
+    result?;
+    let mut extra = serde_json::to_value(&runtime_stats)?;
+    if let Some(obj) = extra.as_object_mut() {
+        obj.insert("executor".into(), "coop".into());
+        obj.insert("threads_before_shutdown".into(), threads.into());
+    }
+    Ok(stats.collect(extra))
+}
+
+impl AsyncSerial for AsyncFd<File> {
+    fn register(file: File) -> io::Result<Self> {
+        AsyncFd::new(file)
+    }
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        AsyncFd::read(self, buf).await
+    }
+}
+
+impl AsyncAccept for TcpListener {
+    type Stream = TcpStream;
+    async fn accept(&self) -> io::Result<TcpStream> {
+        Ok(TcpListener::accept(self).await?.0)
+    }
+}
+
+impl ConnSocket for TcpStream {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        TcpStream::read(self, buf).await
+    }
+    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        TcpStream::write_all(self, buf).await
+    }
+    async fn shutdown_write(&mut self) {
+        let _ = TcpStream::shutdown(self, std::net::Shutdown::Write);
+    }
+}
