@@ -14,6 +14,7 @@ pub mod coop;
 pub mod device;
 pub mod driver;
 pub mod history;
+pub mod load;
 pub mod metrics;
 pub mod models;
 pub mod profile;

@@ -136,7 +136,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         duration_s: args.duration,
         quick: args.quick,
         pin: args.pin,
-        exe: crate::driver::child::own_exe()?,
+        exe: crate::load::child::own_exe()?,
         progress: true,
         profile: args.profile,
         inject: args.inject.clone(),

@@ -124,7 +124,7 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
             duration_s: args.duration,
             quick: args.quick,
             pin: args.pin,
-            exe: crate::driver::child::own_exe()?,
+            exe: crate::load::child::own_exe()?,
             progress: true,
             // A profiling pass per model and point would double a long sweep; profile the
             // interesting point afterwards with `esbench run --profile` on its scenario.toml.
@@ -169,7 +169,7 @@ fn resume(from: &std::path::Path, dry_run: bool) -> anyhow::Result<i32> {
         .parent()
         .unwrap_or(std::path::Path::new("."))
         .to_path_buf();
-    let plan = execute::resume_plan(&manifest, &dir, crate::driver::child::own_exe()?);
+    let plan = execute::resume_plan(&manifest, &dir, crate::load::child::own_exe()?);
     if !plan.scenario_path.is_file() {
         bail!(
             "the sweep's scenario {} is not found from here; run --resume from the directory \

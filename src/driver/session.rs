@@ -8,13 +8,13 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::child::set_affinity;
-use super::child_settings::ChildSettings;
 use super::floor::measure_floor;
 use super::interrupt;
 use super::model_run::{run_model, ModelPlan};
-use super::pace::ms_to_ns;
 use crate::bridge::inject::{parse_all, Fault};
+use crate::load::child::set_affinity;
+use crate::load::child_settings::ChildSettings;
+use crate::load::pace::ms_to_ns;
 use crate::metrics::cpu_floor::floor_multiple;
 use crate::metrics::machine::{describe_machine, git_commit, load_note};
 use crate::metrics::results::{ModelResult, Results, ScenarioInfo, SCHEMA};
