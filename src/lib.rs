@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod models;
 pub mod profile;
 pub mod protocol;
+pub mod reactor;
 pub mod report;
 pub mod scenario;
 pub mod source;

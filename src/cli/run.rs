@@ -68,6 +68,10 @@ pub struct RunArgs {
     /// The run is recorded as injected (results.json `injected`), never as a measurement.
     #[arg(long = "inject", value_name = "SPEC", value_parser = parse_fault)]
     pub inject: Vec<String>,
+    /// How the load driver runs its boards and clients: `threads` (one per board and client
+    /// connection) or `events` (a few event loops); default: the scenario's `run.driver`.
+    #[arg(long, value_name = "DRIVER", value_parser = crate::scenario::DriverKind::parse)]
+    pub driver: Option<crate::scenario::DriverKind>,
 }
 
 /// A fault spec, checked at once and kept in its canonical form.
@@ -140,6 +144,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         progress: true,
         profile: args.profile,
         inject: args.inject.clone(),
+        driver: args.driver,
     };
 
     let mut all: Vec<(PathBuf, Results)> = Vec::new();

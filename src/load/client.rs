@@ -283,6 +283,46 @@ pub struct Clients {
     runner: Runner,
     stop: StopFlag,
     live: Arc<LiveCounts>,
+    /// Holds this runner's place in [`running_drivers`] until joined.
+    _running: Running,
+}
+
+/// Client sets started and not yet joined, per runner: what the driver meter reports as the
+/// driver of its window.
+static RUNNING: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+fn slot(kind: DriverKind) -> &'static AtomicU64 {
+    match kind {
+        DriverKind::Threads => &RUNNING[0],
+        DriverKind::Events => &RUNNING[1],
+    }
+}
+
+/// Counts one client set of `kind` as running while it lives.
+struct Running(DriverKind);
+
+impl Running {
+    fn new(kind: DriverKind) -> Running {
+        slot(kind).fetch_add(1, Ordering::SeqCst);
+        Running(kind)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        slot(self.0).fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The runners of the client sets running now, as a driver health's `driver` names them:
+/// `threads`, `events`, `threads+events`, or "" when none runs.
+pub fn running_drivers() -> String {
+    [DriverKind::Threads, DriverKind::Events]
+        .into_iter()
+        .filter(|&k| slot(k).load(Ordering::SeqCst) > 0)
+        .map(DriverKind::name)
+        .collect::<Vec<_>>()
+        .join("+")
 }
 
 enum Runner {
@@ -301,12 +341,18 @@ impl Clients {
         let stopper = stop.clone();
         let live = Arc::new(LiveCounts::default());
         let lanes = lanes(specs, t0_ns, end_ns, &live);
-        let runner = match specs.first().map(|s| s.driver).unwrap_or_default() {
+        let kind = specs.first().map(|s| s.driver).unwrap_or_default();
+        let runner = match kind {
             DriverKind::Threads => super::client_threads::start(lanes, &stop).map(Runner::Threads),
             DriverKind::Events => super::client_events::start(lanes, &stop).map(Runner::Events),
         }
         .inspect_err(|_| stopper.stop())?;
-        Ok(Clients { runner, stop, live })
+        Ok(Clients {
+            runner,
+            stop,
+            live,
+            _running: Running::new(kind),
+        })
     }
 
     /// Asks every client to stop at its next slot.
@@ -476,6 +522,7 @@ mod tests {
             runner: Runner::Threads(threads),
             stop: StopFlag::new(),
             live: Arc::default(),
+            _running: Running::new(DriverKind::Threads),
         }
     }
 

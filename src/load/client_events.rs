@@ -29,7 +29,7 @@ use nix::sys::epoll::EpollFlags;
 
 use super::client::{ClientLog, ClientSpec, Lane, StopFlag};
 use super::http::{parse_response, request_bytes, Parsed, Response};
-use super::reactor::Reactor;
+use crate::reactor::Reactor;
 use crate::clock::now_ns;
 
 /// Longest a loop waits before looking at its stop flag and its timeouts again (what the

@@ -15,5 +15,4 @@ pub mod health;
 pub mod http;
 pub mod pace;
 pub mod pollbody;
-pub mod reactor;
 pub mod routes;

@@ -1,5 +1,6 @@
 //! One event loop's way of waiting: an epoll set plus a timerfd armed at an absolute
-//! `CLOCK_MONOTONIC` deadline.
+//! `CLOCK_MONOTONIC` deadline. Shared, like `clock`, by every room that runs an event loop
+//! (the virtual boards' loops in `device/`, the Scratch clients' in `load/`).
 //!
 //! The timerfd is what makes the event-driven driver pace like the thread-per-client one:
 //! `epoll_wait`'s own timeout counts whole milliseconds, a timerfd wakes at the nanosecond
