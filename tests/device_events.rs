@@ -56,11 +56,18 @@ fn threads_named(prefix: &str) -> usize {
 fn an_event_loop_board_acts_like_the_sketch() {
     let b = board(DriverKind::Events, 3);
     let mut link = open(&b);
-    assert!(read_for(&mut link, Duration::from_millis(200)).is_empty(), "silent before C");
+    assert!(
+        read_for(&mut link, Duration::from_millis(200)).is_empty(),
+        "silent before C"
+    );
     link.send(b"C").unwrap();
     let got = frames(&read_for(&mut link, Duration::from_secs(2)));
     // 40 frames/s for 2 s; a loaded machine may delay some, never lose or reorder them.
-    assert!((50..=90).contains(&got.len()), "{} frames in 2 s", got.len());
+    assert!(
+        (50..=90).contains(&got.len()),
+        "{} frames in 2 s",
+        got.len()
+    );
     for (i, f) in got.iter().enumerate() {
         assert_eq!(f.seq(), i as u32);
     }
@@ -77,7 +84,10 @@ fn an_event_loop_board_acts_like_the_sketch() {
     );
     let cmds: Vec<Command> = b.commands().into_iter().map(|(_, c)| c).collect();
     assert!(cmds.contains(&Command::Start), "{cmds:?}");
-    assert!(cmds.iter().any(|c| c.to_wire_string() == "R100"), "{cmds:?}");
+    assert!(
+        cmds.iter().any(|c| c.to_wire_string() == "R100"),
+        "{cmds:?}"
+    );
 
     // The reader leaves and comes back: the board notices both, and keeps streaming.
     drop(link);

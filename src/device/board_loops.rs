@@ -167,7 +167,7 @@ impl BoardLoop {
             for (token, _) in ready.drain(..) {
                 if token == WAKE_TOKEN {
                     let _ = self.wake.read();
-                } else if let Some(i) = usize::try_from(token).ok() {
+                } else if let Ok(i) = usize::try_from(token) {
                     if self.slots.get(i).is_some_and(|s| s.is_some()) {
                         self.turn(i, true);
                     }

@@ -84,9 +84,10 @@ impl Sketch {
     pub(super) fn run(&mut self) -> anyhow::Result<()> {
         while let Some((deadline, want_write)) = self.plan_wait(now_ns())? {
             let now = now_ns();
-            let ready = self
-                .pty
-                .wait(Duration::from_nanos(deadline.saturating_sub(now)), want_write)?;
+            let ready = self.pty.wait(
+                Duration::from_nanos(deadline.saturating_sub(now)),
+                want_write,
+            )?;
             if self.after_wait(ready, now_ns())? {
                 std::thread::sleep(NO_READER_NAP);
             }

@@ -329,7 +329,7 @@ enum Runner {
     /// One thread per lane, each returning its log.
     Threads(Vec<JoinHandle<ClientLog>>),
     /// A few event loops, each returning its lanes' logs with their lane numbers.
-    Events(Vec<JoinHandle<Vec<(usize, ClientLog)>>>),
+    Events(Vec<JoinHandle<super::client_events::NumberedLogs>>),
 }
 
 impl Clients {

@@ -29,8 +29,8 @@ use nix::sys::epoll::EpollFlags;
 
 use super::client::{ClientLog, ClientSpec, Lane, StopFlag};
 use super::http::{parse_response, request_bytes, Parsed, Response};
-use crate::reactor::Reactor;
 use crate::clock::now_ns;
+use crate::reactor::Reactor;
 
 /// Longest a loop waits before looking at its stop flag and its timeouts again (what the
 /// threads runner's sleeps are sliced to).
@@ -324,6 +324,9 @@ impl EventLane {
     }
 }
 
+/// What an event-loop thread returns: each of its lanes' log, with the lane's number.
+pub type NumberedLogs = Vec<(usize, ClientLog)>;
+
 /// One event loop's lanes and the queue of their next slots.
 struct Loop {
     lanes: Vec<EventLane>,
@@ -375,7 +378,7 @@ impl Loop {
         }
     }
 
-    fn run(mut self, stop: StopFlag) -> Vec<(usize, ClientLog)> {
+    fn run(mut self, stop: StopFlag) -> NumberedLogs {
         super::pace::tighten_timer_slack();
         let margin_set = super::pace::spin_margin_ns();
         let mut margin = margin_set;
@@ -473,7 +476,7 @@ pub fn loop_count(lanes: usize) -> usize {
 pub(super) fn start(
     lanes: Vec<(ClientSpec, Lane)>,
     stop: &StopFlag,
-) -> Result<Vec<JoinHandle<Vec<(usize, ClientLog)>>>> {
+) -> Result<Vec<JoinHandle<NumberedLogs>>> {
     let n = loop_count(lanes.len());
     let mut loops = Vec::with_capacity(n);
     for _ in 0..n {
