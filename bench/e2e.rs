@@ -16,8 +16,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
-use esbench::driver::http::HttpConn;
-use esbench::driver::pollbody::PollBody;
+use esbench::load::http::HttpConn;
+use esbench::load::pollbody::PollBody;
 use esbench::models::{self, ServeConfig};
 use esbench::protocol::frame::{encode_frame, RawFrame};
 

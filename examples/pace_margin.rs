@@ -9,7 +9,7 @@
 //!   cargo run --release --example pace_margin -- [SECONDS] [PERIOD_MS] [MARGIN_US,...]
 
 use esbench::clock::now_ns;
-use esbench::driver::pace::{arrive_at_ns, tighten_timer_slack, Plan};
+use esbench::load::pace::{arrive_at_ns, tighten_timer_slack, Plan};
 use esbench::metrics::summary::{new_histogram, record_clamped};
 use hdrhistogram::Histogram;
 

@@ -1,5 +1,6 @@
 //! The Scratch client driver against a tiny in-test HTTP server with known injected delays:
 //! the driver must recover them (generous tolerances: the machine is shared and noisy).
+//! Every test runs under both runners (`threads` and `events`), which must record the same.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -7,8 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use esbench::clock::now_ns;
-use esbench::driver::client::{ClientSpec, Clients, CommandPlan, StopFlag};
 use esbench::driver::join::{join, BoardRecord, Window};
+use esbench::load::client::{ClientSpec, Clients, CommandPlan, StopFlag};
+use esbench::scenario::DriverKind;
+use DriverKind::{Events, Threads};
 
 const MS: u64 = 1_000_000;
 
@@ -82,8 +85,14 @@ fn serve(mut s: TcpStream, poll_delay: Duration, cmd_delay: Duration, rec: &Mute
     }
 }
 
-fn spec(addr: SocketAddr, period_ms: u64, commands: Vec<CommandPlan>) -> ClientSpec {
+fn spec(
+    driver: DriverKind,
+    addr: SocketAddr,
+    period_ms: u64,
+    commands: Vec<CommandPlan>,
+) -> ClientSpec {
     ClientSpec {
+        driver,
         board: 0,
         addr,
         poll_period_ns: period_ms * MS,
@@ -93,8 +102,26 @@ fn spec(addr: SocketAddr, period_ms: u64, commands: Vec<CommandPlan>) -> ClientS
     }
 }
 
-#[test]
-fn injected_poll_and_command_delays_are_recovered() {
+/// Both runners of one test, as two tests.
+macro_rules! both {
+    ($body:ident: $threads:ident, $events:ident) => {
+        #[test]
+        fn $threads() {
+            $body(Threads)
+        }
+        #[test]
+        fn $events() {
+            $body(Events)
+        }
+    };
+}
+
+both!(injected_delays: injected_delays_are_recovered_threads, injected_delays_are_recovered_events);
+both!(slow_answers: slow_answers_skip_slots_threads, slow_answers_skip_slots_events);
+both!(dead_server: a_dead_server_is_counted_and_stop_is_prompt_threads, a_dead_server_is_counted_and_stop_is_prompt_events);
+both!(closing_server: a_closing_server_is_reconnected_and_counted_threads, a_closing_server_is_reconnected_and_counted_events);
+
+fn injected_delays(driver: DriverKind) {
     let f = fake(Duration::from_millis(6), Duration::from_millis(9));
     let cmds = CommandPlan {
         paths: vec!["/leds/Red/100".into(), "/leds/Red/0".into()],
@@ -102,8 +129,13 @@ fn injected_poll_and_command_delays_are_recovered() {
     };
     let t0 = now_ns() + 50 * MS;
     let end = t0 + 1500 * MS;
-    let clients =
-        Clients::start(&[spec(f.addr, 30, vec![cmds])], t0, end, StopFlag::new()).unwrap();
+    let clients = Clients::start(
+        &[spec(driver, f.addr, 30, vec![cmds])],
+        t0,
+        end,
+        StopFlag::new(),
+    )
+    .unwrap();
     let joined = clients.join();
     assert!(joined.panicked.is_empty(), "{:?}", joined.panicked);
     let logs = joined.logs;
@@ -145,8 +177,7 @@ fn injected_poll_and_command_delays_are_recovered() {
     assert_eq!(fig.driver_error.len(), c["polls_sent"] + c["commands_sent"]);
 }
 
-#[test]
-fn slow_answers_skip_slots_and_latency_counts_from_the_plan() {
+fn slow_answers(driver: DriverKind) {
     // Each answer takes 50 ms with a 20 ms plan: never two in flight, so after each poll
     // two slots pass and are skipped. And the driver starts 300 ms late: its plan began in
     // the past, as if the client thread had been descheduled, so the first poll leaves 300
@@ -154,10 +185,15 @@ fn slow_answers_skip_slots_and_latency_counts_from_the_plan() {
     let f = fake(Duration::from_millis(50), Duration::ZERO);
     let t0 = now_ns() - 300 * MS;
     let end = t0 + 1500 * MS;
-    let logs = Clients::start(&[spec(f.addr, 20, vec![])], t0, end, StopFlag::new())
-        .unwrap()
-        .join()
-        .logs;
+    let logs = Clients::start(
+        &[spec(driver, f.addr, 20, vec![])],
+        t0,
+        end,
+        StopFlag::new(),
+    )
+    .unwrap()
+    .join()
+    .logs;
     let fig = join(
         &logs,
         &[BoardRecord::default()],
@@ -197,8 +233,7 @@ fn slow_answers_skip_slots_and_latency_counts_from_the_plan() {
     assert_eq!(c["seq_unmatched"], c["polls_ok"]);
 }
 
-#[test]
-fn a_dead_server_is_counted_as_failures_and_stop_is_prompt() {
+fn dead_server(driver: DriverKind) {
     // Nothing listens here.
     let addr = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -207,7 +242,7 @@ fn a_dead_server_is_counted_as_failures_and_stop_is_prompt() {
     let stop = StopFlag::new();
     let t0 = now_ns();
     let clients = Clients::start(
-        &[spec(addr, 20, vec![])],
+        &[spec(driver, addr, 20, vec![])],
         t0,
         t0 + 60_000 * MS,
         stop.clone(),
@@ -236,4 +271,84 @@ fn a_dead_server_is_counted_as_failures_and_stop_is_prompt() {
         fig.poll_latency.len(),
         fig.counters["polls_sent"] + fig.counters["polls_skipped"]
     );
+}
+
+/// A server that answers each request and closes: every poll after the first reconnects,
+/// and both runners count it the same way (a reconnect per poll but the first).
+fn closing_server(driver: DriverKind) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let mut s = s.unwrap();
+            let mut buf = [0u8; 1024];
+            let mut req = Vec::new();
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+        }
+    });
+    let t0 = now_ns() + 50 * MS;
+    let end = t0 + 500 * MS;
+    let joined = Clients::start(&[spec(driver, addr, 25, vec![])], t0, end, StopFlag::new())
+        .unwrap()
+        .join();
+    let log = &joined.logs[0];
+    let ok = log.polls.iter().filter(|p| p.ok()).count() as u64;
+    assert!(ok >= 10, "{} of {} polls ok", ok, log.polls.len());
+    assert_eq!(ok as usize, log.polls.len(), "{:?}", log.polls);
+    assert_eq!(
+        log.reconnects,
+        ok - 1,
+        "the first connection is no reconnect"
+    );
+}
+
+/// The point of the events runner: hundreds of clients, a handful of threads, and every
+/// slot of every client still accounted for.
+#[test]
+fn the_events_runner_drives_many_clients_on_a_few_threads() {
+    let f = fake(Duration::ZERO, Duration::ZERO);
+    let t0 = now_ns() + 100 * MS;
+    let end = t0 + 600 * MS;
+    let specs: Vec<ClientSpec> = (0..200)
+        .map(|i| ClientSpec {
+            board: i,
+            phase_ns: (i as u64) * 100_000,
+            ..spec(Events, f.addr, 50, vec![])
+        })
+        .collect();
+    let clients = Clients::start(&specs, t0, end, StopFlag::new()).unwrap();
+    // Other tests in this process run clients too; only this runner's loops are named so.
+    let during = client_threads("scratch-events-");
+    let joined = clients.join();
+    assert!(joined.panicked.is_empty(), "{:?}", joined.panicked);
+    assert!(
+        (1..=2 * esbench::load::client_events::MAX_LOOPS).contains(&during),
+        "{during} event-loop threads for 200 clients"
+    );
+    assert_eq!(client_threads("scratch-poll-"), 0, "no thread per client");
+    assert!(joined.threads <= esbench::load::client_events::MAX_LOOPS);
+    assert_eq!(joined.logs.len(), 200);
+    for (i, log) in joined.logs.iter().enumerate() {
+        assert_eq!(log.board, i, "logs come back in the clients' order");
+        // 12 slots of 50 ms each: sent or skipped, never lost, never twice.
+        assert_eq!(log.polls.len() + log.skipped_polls.len(), 12, "client {i}");
+        assert!(log.polls.windows(2).all(|w| w[1].sent_ns >= w[0].done_ns));
+        assert!(log.polls.iter().all(|p| p.sent_ns >= p.intended_ns));
+    }
+}
+
+/// Threads of this process whose name starts with `prefix`.
+fn client_threads(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
 }

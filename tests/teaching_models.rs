@@ -241,6 +241,7 @@ fn options(models: &[&str]) -> RunOptions {
         progress: false,
         profile: false,
         inject: Vec::new(),
+        driver: None,
     }
 }
 

@@ -70,7 +70,7 @@ pub fn exec(args: AgentArgs) -> Result<i32> {
         listen: args.listen,
         token,
         allow: allow.clone(),
-        exe: crate::driver::child::own_exe()?,
+        exe: crate::load::child::own_exe()?,
         clock_offset_ns,
         exit_after_measure,
     })?;

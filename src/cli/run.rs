@@ -77,6 +77,10 @@ pub struct RunArgs {
     /// The file holding the agent's token (its first line).
     #[arg(long, value_name = "FILE", requires = "target")]
     pub token_file: Option<PathBuf>,
+    /// How the load driver runs its boards and clients: `threads` (one per board and client
+    /// connection) or `events` (a few event loops); default: the scenario's `run.driver`.
+    #[arg(long, value_name = "DRIVER", value_parser = crate::scenario::DriverKind::parse)]
+    pub driver: Option<crate::scenario::DriverKind>,
 }
 
 /// A fault spec, checked at once and kept in its canonical form.
@@ -148,10 +152,11 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         duration_s: args.duration,
         quick: args.quick,
         pin: args.pin,
-        exe: crate::driver::child::own_exe()?,
+        exe: crate::load::child::own_exe()?,
         progress: true,
         profile: args.profile,
         inject: args.inject.clone(),
+        driver: args.driver,
     };
 
     let mut all: Vec<(PathBuf, Results)> = Vec::new();

@@ -53,6 +53,10 @@ pub struct SweepArgs {
     /// Models to run, comma-separated (default: the scenario's list, else all).
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
+    /// The load driver at every point, `threads` or `events` (the same as `--with
+    /// run.driver=...`; `--set run.driver=threads,events` sweeps it).
+    #[arg(long, value_name = "DRIVER", value_parser = crate::scenario::DriverKind::parse)]
+    pub driver: Option<crate::scenario::DriverKind>,
     /// Short points: the scenario's quick_duration_s and a 0.5 s warm-up.
     #[arg(long)]
     pub quick: bool,
@@ -74,13 +78,13 @@ pub struct SweepArgs {
     /// Re-render sweep.md and sweep.html from a finished (or interrupted) sweep: its
     /// sweep.json or its directory. Nothing is run.
     #[arg(long, value_name = "SWEEP_JSON_OR_DIR",
-          conflicts_with_all = ["scenario", "set", "with", "models", "quick", "duration", "out", "pin", "dry_run", "resume"])]
+          conflicts_with_all = ["scenario", "set", "with", "models", "driver", "quick", "duration", "out", "pin", "dry_run", "resume"])]
     pub from: Option<PathBuf>,
     /// Finish an interrupted or partly failed sweep: run again, with its original options,
     /// every point that is not done, keeping the done ones. Give its directory or sweep.json
     /// (run from the directory the sweep was started in, for its scenario path).
     #[arg(long, value_name = "SWEEP_JSON_OR_DIR",
-          conflicts_with_all = ["scenario", "set", "with", "models", "quick", "duration", "out", "pin"])]
+          conflicts_with_all = ["scenario", "set", "with", "models", "driver", "quick", "duration", "out", "pin"])]
     pub resume: Option<PathBuf>,
     /// Keep doubling the last value of --set (whole numbers, e.g. boards.count=1,2,4 or a
     /// start value boards.count=1) until every model has broken by the knee rule, or a limit
@@ -171,18 +175,23 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
                 key: key.clone(),
                 value: value.clone(),
             })
+            .chain(args.driver.map(|d| Setting {
+                key: "run.driver".into(),
+                value: d.name().into(),
+            }))
             .collect(),
         run: RunOptions {
             models: args.models.clone(),
             duration_s: args.duration,
             quick: args.quick,
             pin: args.pin,
-            exe: crate::driver::child::own_exe()?,
+            exe: crate::load::child::own_exe()?,
             progress: true,
             // A profiling pass per model and point would double a long sweep; profile the
             // interesting point afterwards with `esbench run --profile` on its scenario.toml.
             profile: false,
             inject: Vec::new(),
+            driver: None,
         },
         out: out.clone(),
         point_reports: !args.no_point_reports,
@@ -250,7 +259,7 @@ fn resume(from: &std::path::Path, dry_run: bool) -> anyhow::Result<i32> {
         .parent()
         .unwrap_or(std::path::Path::new("."))
         .to_path_buf();
-    let plan = execute::resume_plan(&manifest, &dir, crate::driver::child::own_exe()?);
+    let plan = execute::resume_plan(&manifest, &dir, crate::load::child::own_exe()?);
     if !plan.scenario_path.is_file() {
         bail!(
             "the sweep's scenario {} is not found from here; run --resume from the directory \

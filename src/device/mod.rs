@@ -6,23 +6,28 @@
 //! `stamp_seq`, each frame carries its sequence number in the TinkerKit inputs so the driver
 //! can tell which frame a `/poll` answer came from.
 //!
-//! Runs on its own thread, so the driver can embed boards in-process; `esbench device` wraps
-//! one in a command.
+//! Runs in-process, so the driver can embed boards: on a thread of its own, or with
+//! `run.driver = "events"` on one of a few shared event loops (`board_loops`) that carry any
+//! number of boards; `esbench device` wraps one in a command.
 
-mod board;
+mod board_loops;
 mod pty;
+mod sketch;
 
 use crate::protocol::command::Command;
-use crate::scenario::{Scenario, SourceKind};
+use crate::scenario::{DriverKind, Scenario, SourceKind};
 use crate::source::line::LineOptions;
 use crate::source::synth::{BurstOptions, SynthOptions};
 use crate::source::SourceSpec;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+/// Most threads the shared board event loops use, whatever the number of boards.
+pub const MAX_BOARD_LOOPS: usize = board_loops::MAX_LOOPS;
 
 /// What the sketch answers to `V`.
 pub const VERSION_REPLY: &[u8] = b"1.00\r\n";
@@ -42,6 +47,8 @@ pub struct DeviceConfig {
     /// Freeze the stream while a numeric command waits for the sketch's `parseInt()`
     /// timeout, this long after its last byte; 0 = complete commands at once.
     pub command_freeze_ms: u64,
+    /// On a thread of its own (`Threads`) or on the shared board event loops (`Events`).
+    pub runner: DriverKind,
 }
 
 impl DeviceConfig {
@@ -57,6 +64,7 @@ impl DeviceConfig {
             log: None,
             duration: None,
             command_freeze_ms: 0,
+            runner: DriverKind::Threads,
         }
     }
 
@@ -94,6 +102,7 @@ impl DeviceConfig {
             log: None,
             duration: None,
             command_freeze_ms: b.command_freeze_ms,
+            runner: s.run.driver,
         }
     }
 }
@@ -113,25 +122,51 @@ pub struct DeviceStats {
     pub source_ended: bool,
 }
 
-/// State shared between the board thread and its owner.
+/// What a board records for its owner while it runs, and how it is told to stop and says
+/// it has.
 #[derive(Default)]
-struct Shared {
+struct BoardRecords {
     stop: AtomicBool,
     frame_times: Mutex<Vec<(u32, u64)>>,
     commands: Mutex<Vec<(u64, Command)>>,
     stats: Mutex<DeviceStats>,
+    /// Set once the board has stopped: `Err(why)` when it failed.
+    ended: Mutex<Option<Result<(), String>>>,
+    ended_cv: Condvar,
+}
+
+impl BoardRecords {
+    fn end(&self, outcome: Result<(), String>) {
+        *self.ended.lock().expect("poisoned") = Some(outcome);
+        self.ended_cv.notify_all();
+    }
+
+    fn has_ended(&self) -> bool {
+        self.ended.lock().expect("poisoned").is_some()
+    }
+
+    fn wait_ended(&self) -> Result<(), String> {
+        let mut g = self.ended.lock().expect("poisoned");
+        loop {
+            if let Some(r) = g.as_ref() {
+                return r.clone();
+            }
+            g = self.ended_cv.wait(g).expect("poisoned");
+        }
+    }
 }
 
 /// A running virtual board.
 pub struct VirtualBoard {
     path: PathBuf,
     link: Option<PathBuf>,
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<anyhow::Result<()>>>,
+    shared: Arc<BoardRecords>,
+    /// The board's own thread (`Threads`); None on the shared loops.
+    thread: Option<JoinHandle<()>>,
 }
 
 impl VirtualBoard {
-    /// Opens the pty and starts the board thread; the board waits for `C`.
+    /// Opens the pty and starts the board; it waits for `C`.
     pub fn start(cfg: DeviceConfig) -> anyhow::Result<VirtualBoard> {
         let pty = pty::Pty::open()?;
         let path = pty.slave_path().to_path_buf();
@@ -155,16 +190,27 @@ impl VirtualBoard {
                 anyhow::anyhow!("cannot link {} to {}: {e}", link.display(), path.display())
             })?;
         }
-        let shared = Arc::new(Shared::default());
-        let mut b = board::Board::new(pty, source, cfg.clone(), log, shared.clone());
-        let thread = std::thread::Builder::new()
-            .name("virtual-board".into())
-            .spawn(move || b.run())?;
+        let shared = Arc::new(BoardRecords::default());
+        let mut sketch = sketch::Sketch::new(pty, source, cfg.clone(), log, shared.clone());
+        let thread = match cfg.runner {
+            DriverKind::Threads => {
+                let records = shared.clone();
+                Some(
+                    std::thread::Builder::new()
+                        .name("virtual-board".into())
+                        .spawn(move || records.end(sketch.run().map_err(|e| format!("{e:#}"))))?,
+                )
+            }
+            DriverKind::Events => {
+                board_loops::add(sketch)?;
+                None
+            }
+        };
         Ok(VirtualBoard {
             path,
             link: cfg.link,
             shared,
-            thread: Some(thread),
+            thread,
         })
     }
 
@@ -189,10 +235,10 @@ impl VirtualBoard {
 
     /// True once the board stopped by itself (its duration elapsed) or failed.
     pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().map_or(true, |t| t.is_finished())
+        self.shared.has_ended() || self.thread.as_ref().is_some_and(|t| t.is_finished())
     }
 
-    /// Stops the board and returns what it did; an error if the board thread failed.
+    /// Stops the board and returns what it did; an error if the board failed.
     pub fn stop(mut self) -> anyhow::Result<DeviceStats> {
         self.shared.stop.store(true, Ordering::Relaxed);
         self.join()
@@ -205,9 +251,11 @@ impl VirtualBoard {
 
     fn join(&mut self) -> anyhow::Result<DeviceStats> {
         if let Some(t) = self.thread.take() {
-            t.join()
-                .map_err(|_| anyhow::anyhow!("the virtual board thread panicked"))??;
+            if t.join().is_err() {
+                anyhow::bail!("the virtual board thread panicked");
+            }
         }
+        self.shared.wait_ended().map_err(|e| anyhow::anyhow!(e))?;
         Ok(self.stats())
     }
 }
@@ -217,6 +265,8 @@ impl Drop for VirtualBoard {
         self.shared.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        } else {
+            let _ = self.shared.wait_ended();
         }
         if let Some(link) = &self.link {
             if std::fs::read_link(link).is_ok_and(|p| p == self.path) {

@@ -11,7 +11,7 @@ use nix::poll::{PollFd, PollFlags};
 use nix::pty::PtyMaster;
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
 use nix::sys::time::TimeSpec;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,6 +30,7 @@ pub struct Ready {
 
 impl Pty {
     pub fn open() -> anyhow::Result<Pty> {
+        raise_open_files_limit();
         let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
             .map_err(|e| anyhow::anyhow!("cannot open a pseudo-terminal: {e}"))?;
         nix::pty::grantpt(&master)?;
@@ -50,6 +51,11 @@ impl Pty {
         }
         fcntl(&master, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
         Ok(Pty { master, slave_path })
+    }
+
+    /// The master, for a runner that waits on it in epoll.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.master.as_fd()
     }
 
     pub fn slave_path(&self) -> &Path {
@@ -103,4 +109,19 @@ impl Pty {
     pub fn discard_output(&self) {
         let _ = nix::sys::termios::tcflush(&self.master, nix::sys::termios::FlushArg::TCIOFLUSH);
     }
+}
+
+/// Raises the soft open-files limit to the hard one, once per process: a thousand boards are
+/// a thousand pty masters, and their Scratch clients as many sockets again, past the usual
+/// soft limit of 1024. Failure leaves the limit as it was (opening then fails clearly).
+fn raise_open_files_limit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use nix::sys::resource::{getrlimit, setrlimit, Resource};
+        if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+            if soft < hard {
+                let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+            }
+        }
+    });
 }

@@ -207,7 +207,7 @@ pub fn measure_cpu_floor(
                     return Err(std::io::Error::last_os_error());
                 }
                 if let Some(cpus) = &cpus {
-                    super::child::set_affinity(0, cpus).map_err(std::io::Error::other)?;
+                    crate::load::child::set_affinity(0, cpus).map_err(std::io::Error::other)?;
                 }
                 Ok(())
             });

@@ -22,9 +22,9 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use super::child_settings::ChildSettings;
-use super::pace::{sleep_until_ns, Plan};
 use crate::clock::now_ns;
+use crate::load::child_settings::ChildSettings;
+use crate::load::pace::{sleep_until_ns, Plan};
 use crate::metrics::results::Floor;
 use crate::metrics::summary::{new_histogram, record_clamped, Summary};
 
@@ -115,7 +115,13 @@ pub fn measure_floor(
 ) -> Floor {
     let pacing = std::thread::Builder::new()
         .name("floor-pacing".into())
-        .spawn(move || super::pace::probe_send_pacing(poll_period, duration))
+        .spawn(move || {
+            crate::load::pace::probe_send_pacing(
+                poll_period,
+                duration,
+                super::interrupt::interrupted,
+            )
+        })
         .expect("spawn floor pacing thread");
     let settings = settings.clone();
     let timer = std::thread::Builder::new()
@@ -179,7 +185,7 @@ mod tests {
             cpus: None,
         };
         std::thread::spawn(move || {
-            crate::driver::pace::tighten_timer_slack();
+            crate::load::pace::tighten_timer_slack();
             model.apply_to_calling_thread().unwrap();
             assert_eq!(nix::sys::prctl::get_timerslack().unwrap(), 50_000);
         })

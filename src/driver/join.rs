@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use hdrhistogram::Histogram;
 
-use super::client::{ClientLog, PollRecord};
-use super::routes::command_bytes;
+use crate::load::client::{ClientLog, PollRecord};
+use crate::load::routes::command_bytes;
 use crate::metrics::summary::{new_histogram, record_clamped, record_value};
 
 /// What one virtual board recorded: `(seq, written_ns)` per frame and `(read_ns, wire bytes)`
@@ -304,7 +304,7 @@ fn match_commands(sent: &[(u64, u64, Vec<u8>)], reads: &[(u64, Vec<u8>)]) -> Com
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::driver::client::{CommandRecord, PollRecord};
+    use crate::load::client::{CommandRecord, PollRecord};
 
     const MS: u64 = 1_000_000;
 

@@ -14,18 +14,18 @@ use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
 use indicatif::ProgressBar;
 
-use super::child::{free_ports, ServeChild, ServeCommand};
-use super::child_settings::{read_back, ChildSettings};
-use super::client::{ClientSpec, Clients, CommandPlan, StopFlag};
 use super::floor::{phase_after_frames, probe_alongside, random_phase_ns, ticks_in_window};
-use super::http::HttpConn;
 use super::interrupt;
 use super::join::{join, BoardRecord, Window};
-use super::pace::ms_to_ns;
 use crate::bridge::inject::Fault;
 use crate::bridge::stats::ServeStats;
 use crate::clock::now_ns;
 use crate::device::{DeviceConfig, VirtualBoard};
+use crate::load::child::{free_ports, ServeChild, ServeCommand};
+use crate::load::child_settings::{read_back, ChildSettings};
+use crate::load::client::{client_specs, Clients, StopFlag};
+use crate::load::http::HttpConn;
+use crate::load::pace::ms_to_ns;
 use crate::metrics::process::{cpu_row, lifetime_counters, CpuMonitor};
 use crate::metrics::results::ModelResult;
 use crate::metrics::summary::{new_histogram, record_clamped, Summary};
@@ -410,36 +410,6 @@ fn wait_until_answering(child: &mut ServeChild, timeout: Duration) -> Result<()>
         }
     }
     Ok(())
-}
-
-/// The scenario's clients: `per_board` per board, phases spread over one poll period.
-pub fn client_specs(s: &Scenario, addrs: &[SocketAddr]) -> Vec<ClientSpec> {
-    let period = ms_to_ns(s.clients.poll_period_ms);
-    let total = (addrs.len() as u64 * u64::from(s.clients.per_board)).max(1);
-    let commands: Vec<CommandPlan> = s
-        .clients
-        .commands
-        .iter()
-        .map(|c| CommandPlan {
-            paths: c.paths.clone(),
-            every_ns: ms_to_ns(c.every_ms),
-        })
-        .collect();
-    let mut specs = Vec::new();
-    for (b, addr) in addrs.iter().enumerate() {
-        for _ in 0..s.clients.per_board {
-            let idx = specs.len() as u64;
-            specs.push(ClientSpec {
-                board: b,
-                addr: *addr,
-                poll_period_ns: period,
-                phase_ns: period * idx / total,
-                commands: commands.clone(),
-                timeout: Duration::from_secs(5),
-            });
-        }
-    }
-    specs
 }
 
 fn read_stats(plan: &ModelPlan) -> Result<ServeStats> {

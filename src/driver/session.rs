@@ -8,17 +8,17 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::child::set_affinity;
-use super::child_settings::ChildSettings;
 use super::floor::measure_floor;
 use super::interrupt;
 use super::model_run::{run_model, ModelPlan};
-use super::pace::ms_to_ns;
 use crate::bridge::inject::{parse_all, Fault};
+use crate::load::child::set_affinity;
+use crate::load::child_settings::ChildSettings;
+use crate::load::pace::ms_to_ns;
 use crate::metrics::cpu_floor::floor_multiple;
 use crate::metrics::machine::{describe_machine, git_commit, load_note};
 use crate::metrics::results::{ModelResult, Results, ScenarioInfo, SCHEMA};
-use crate::scenario::Scenario;
+use crate::scenario::{DriverKind, Scenario};
 
 /// What to run and how.
 #[derive(Clone, Debug)]
@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub profile: bool,
     /// Faults to inject (`--inject`), on top of the scenario's `run.inject`.
     pub inject: Vec<String>,
+    /// The load driver (`--driver`), overriding the scenario's `run.driver`.
+    pub driver: Option<DriverKind>,
 }
 
 /// Warm-up under `--quick`: long enough for every runtime to start its threads and for the
@@ -137,7 +139,8 @@ pub fn run_scenario(
 ) -> Result<Results> {
     let mut notes: Vec<String> = load_note().into_iter().collect();
     notes.extend(super::remote_run::notes());
-    let s = Scenario::load(scenario_path)?;
+    let mut s = Scenario::load(scenario_path)?;
+    s.run.driver = opts.driver.unwrap_or(s.run.driver);
     let models = select_models(opts, &s)?;
     let duration_s = opts.duration_s.unwrap_or_else(|| s.measure_s(opts.quick));
     let warmup_s = warmup_s(&s, opts.quick);

@@ -14,6 +14,10 @@ use super::summary::Summary;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DriverHealth {
+    /// Which load driver ran the clients in this window: `threads` or `events` (both, joined
+    /// by `+`, if runs overlapped; empty in results from before the choice existed).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub driver: String,
     /// CPU of the whole driver process (boards, clients, probes; not the model, which is a
     /// child process accounted on its own), % of one core over the measured window.
     pub cpu_percent: f64,

@@ -170,7 +170,7 @@ pub fn profile_model(
         anyhow::bail!("`esbench serve --model {model}` exited during warm-up");
     }
     let events = || target.events();
-    let seen = crate::driver::child_settings::read_back(target.pid() as i32);
+    let seen = crate::load::child_settings::read_back(target.pid() as i32);
     let mut report = profile_with(target.pid(), opts, Some(&events));
     report.notes.push(format!(
         "serve ran with timer slack {} ns (set {} ns), CPUs {}, nice {} (read back from /proc)",

@@ -24,10 +24,10 @@ use super::wire::{
 use crate::bridge::stats::ServeStats;
 use crate::clock::now_ns;
 use crate::device::{DeviceConfig, VirtualBoard};
-use crate::driver::child::{free_ports, ServeChild, ServeCommand};
-use crate::driver::child_settings::{read_back, ChildSettings};
 use crate::driver::floor::probe_alongside;
-use crate::driver::http::HttpConn;
+use crate::load::child::{free_ports, ServeChild, ServeCommand};
+use crate::load::child_settings::{read_back, ChildSettings};
+use crate::load::http::HttpConn;
 use crate::metrics::machine::describe_machine;
 use crate::metrics::process::{cpu_row, lifetime_counters, CpuMonitor};
 use crate::scenario::Scenario;
@@ -344,7 +344,7 @@ impl ModelRun {
             stats_path,
             spawned_ns,
             settings,
-            watchdog_period: Duration::from_nanos(crate::driver::pace::ms_to_ns(
+            watchdog_period: Duration::from_nanos(crate::load::pace::ms_to_ns(
                 scenario.workload.watchdog_period_ms,
             )),
             monitor: None,

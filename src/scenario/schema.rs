@@ -118,6 +118,43 @@ pub struct RunSettings {
     /// Faults injected on purpose (`esbench run --inject`, see `bridge::inject`); such a
     /// run is recorded as injected, never as a real measurement.
     pub inject: Vec<String>,
+    /// How the load driver runs its virtual boards and Scratch clients (`--driver` on `run`
+    /// and `sweep` overrides it); the model under test is the same either way.
+    pub driver: DriverKind,
+}
+
+/// How the load driver runs its virtual boards and Scratch clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DriverKind {
+    /// One thread per board and per client connection: simple, but thousands of threads at
+    /// a thousand boards, competing with the model for the CPUs.
+    #[default]
+    Threads,
+    /// A small fixed set of event-loop threads (epoll and timerfd) for all boards and all
+    /// clients, whatever their number.
+    Events,
+}
+
+impl DriverKind {
+    /// The name a scenario and `--driver` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            DriverKind::Threads => "threads",
+            DriverKind::Events => "events",
+        }
+    }
+
+    /// Parses `threads` or `events` (the `--driver` flag).
+    pub fn parse(text: &str) -> Result<DriverKind, String> {
+        match text.trim() {
+            "threads" => Ok(DriverKind::Threads),
+            "events" => Ok(DriverKind::Events),
+            other => Err(format!(
+                "unknown driver {other:?}: expected \"threads\" or \"events\""
+            )),
+        }
+    }
 }
 
 /// The timer slack a model's process gets unless the scenario says otherwise: the kernel's
@@ -192,6 +229,7 @@ impl Default for RunSettings {
             models: Vec::new(),
             model_timer_slack_ns: DEFAULT_MODEL_TIMER_SLACK_NS,
             inject: Vec::new(),
+            driver: DriverKind::default(),
         }
     }
 }

@@ -7,8 +7,9 @@
 use super::schema::{Scenario, SourceKind};
 use std::path::Path;
 
-/// Most boards one run simulates (one pty and one listening port each).
-pub const MAX_BOARDS: u32 = 256;
+/// Most boards one run simulates (one pty and one listening port each): 1,024, the scale
+/// the event-driven load driver (`run.driver = "events"`) is built and measured for.
+pub const MAX_BOARDS: u32 = 1_024;
 /// Most Scratch clients per board.
 pub const MAX_CLIENTS_PER_BOARD: u32 = 1_000;
 /// Most client threads in a run: boards × clients × (1 poll loop + one per command block).

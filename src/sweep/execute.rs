@@ -213,6 +213,8 @@ pub fn resume_plan(manifest: &SweepManifest, dir: &Path, exe: PathBuf) -> SweepP
             progress: true,
             profile: false,
             inject: Vec::new(),
+            // A sweep's `--driver` is one of its fixed settings (`run.driver`).
+            driver: None,
         },
         out: dir.to_path_buf(),
         point_reports: o.point_reports,

@@ -389,7 +389,7 @@ mod tests {
     fn the_loader_checks_ranges_and_unknown_keys() {
         let e = err(CLASSROOM, "boards.count", "0");
         assert!(
-            e.contains("boards.count=0") && e.contains("between 1 and 256"),
+            e.contains("boards.count=0") && e.contains("between 1 and 1024"),
             "{e}"
         );
         let e = err(CLASSROOM, "clients.per_board", "-1");

@@ -1,7 +1,13 @@
-//! The board's main loop: read commands, keep the frame schedule, write what is due.
+//! What the board does, whoever runs it: read commands, keep the frame schedule, write what
+//! is due — the v1.00 sketch's behaviour as a state machine that waits on nothing itself.
+//!
+//! A runner alternates [`Sketch::plan_wait`] (until when, and for what, to wait on the pty)
+//! and [`Sketch::after_wait`] (what the wait saw). The thread runner ([`Sketch::run`]) waits
+//! with `ppoll`; the shared event loops (`device::board_loops`) wait in epoll, many boards per
+//! thread, and make the same calls in the same order.
 
-use super::pty::Pty;
-use super::{DeviceConfig, DeviceStats, Shared, VERSION_REPLY};
+use super::pty::{Pty, Ready};
+use super::{BoardRecords, DeviceConfig, DeviceStats, VERSION_REPLY};
 use crate::clock::now_ns;
 use crate::protocol::command::{Command, CommandDecoder};
 use crate::source::{Piece, Source};
@@ -13,17 +19,19 @@ use std::time::Duration;
 /// Longest the loop sleeps before looking at its stop flag again.
 const TICK: Duration = Duration::from_millis(20);
 /// While nobody has the pty open the master reports hang-up at once; poll this slowly.
-const NO_READER_NAP: Duration = Duration::from_millis(10);
+pub(super) const NO_READER_NAP: Duration = Duration::from_millis(10);
 /// Bytes the board holds for a reader that is not draining the pty before it starts
 /// dropping frames (a real board's USB buffer is far smaller).
 const MAX_BACKLOG: usize = 16 * 1024;
 
-pub(super) struct Board {
+pub(super) struct Sketch {
+    /// When the board stops by itself (`duration`), if it does.
+    end_ns: Option<u64>,
     pty: Pty,
     source: Box<dyn Source>,
     cfg: DeviceConfig,
     log: Option<std::fs::File>,
-    shared: Arc<Shared>,
+    shared: Arc<BoardRecords>,
     decoder: CommandDecoder,
     streaming: bool,
     /// Monotonic time of stream offset 0 (pieces are due at `anchor_ns + at_ns`).
@@ -40,15 +48,19 @@ pub(super) struct Board {
     stats: DeviceStats,
 }
 
-impl Board {
+impl Sketch {
     pub(super) fn new(
         pty: Pty,
         source: Box<dyn Source>,
         cfg: DeviceConfig,
         log: Option<std::fs::File>,
-        shared: Arc<Shared>,
-    ) -> Board {
-        Board {
+        shared: Arc<BoardRecords>,
+    ) -> Sketch {
+        let end_ns = cfg
+            .duration
+            .map(|d| now_ns().saturating_add(d.as_nanos() as u64));
+        Sketch {
+            end_ns,
             pty,
             source,
             cfg,
@@ -68,62 +80,87 @@ impl Board {
         }
     }
 
+    /// The thread runner: the whole life of the board on the calling thread.
     pub(super) fn run(&mut self) -> anyhow::Result<()> {
-        let started = now_ns();
-        let end = self
-            .cfg
-            .duration
-            .map(|d| started.saturating_add(d.as_nanos() as u64));
-        let mut buf = [0u8; 512];
-        loop {
+        while let Some((deadline, want_write)) = self.plan_wait(now_ns())? {
             let now = now_ns();
-            if self.shared.stop.load(Ordering::Relaxed) || end.is_some_and(|e| now >= e) {
-                break;
-            }
-            let mut deadline = now + TICK.as_nanos() as u64;
-            if let Some(e) = end {
-                deadline = deadline.min(e);
-            }
-            if let Some(d) = self.next_deadline()? {
-                deadline = deadline.min(d);
-            }
             let ready = self.pty.wait(
                 Duration::from_nanos(deadline.saturating_sub(now)),
-                !self.out.is_empty(),
+                want_write,
             )?;
-            let now = now_ns();
-
-            if ready.hangup && !ready.readable {
-                if self.reader_present {
-                    self.reader_left();
-                }
-                self.drop_due(now)?;
-                self.sync_stats();
+            if self.after_wait(ready, now_ns())? {
                 std::thread::sleep(NO_READER_NAP);
-                continue;
             }
-            if !self.reader_present {
-                self.reader_present = true;
-                self.stats.reader_opens += 1;
-            }
-            if ready.readable {
-                while let Some(n) = self.pty.read(&mut buf)? {
-                    self.input(&buf[..n], now)?;
-                }
-            }
-            if self.frozen() && now >= self.last_input_ns + self.freeze_ns() {
-                let t = self.last_input_ns;
-                self.flush_command(t)?;
-            }
-            if self.streaming && !self.frozen() {
-                self.queue_due(now)?;
-            }
-            self.write_out()?;
-            self.sync_stats();
         }
+        self.finish();
+        Ok(())
+    }
+
+    /// Where the board records what it does, for a runner that reports its end there.
+    pub(super) fn records(&self) -> Arc<BoardRecords> {
+        self.shared.clone()
+    }
+
+    /// The pty, for a runner that waits on it.
+    pub(super) fn pty(&self) -> &Pty {
+        &self.pty
+    }
+
+    /// Until when to wait on the pty and whether for room to write too; None once the board
+    /// is to stop (asked to, or its duration is over). The wait never exceeds [`TICK`], so a
+    /// stop request is seen in time.
+    pub(super) fn plan_wait(&mut self, now: u64) -> anyhow::Result<Option<(u64, bool)>> {
+        if self.shared.stop.load(Ordering::Relaxed) || self.end_ns.is_some_and(|e| now >= e) {
+            return Ok(None);
+        }
+        let mut deadline = now + TICK.as_nanos() as u64;
+        if let Some(e) = self.end_ns {
+            deadline = deadline.min(e);
+        }
+        if let Some(d) = self.next_deadline()? {
+            deadline = deadline.min(d);
+        }
+        Ok(Some((deadline, !self.out.is_empty())))
+    }
+
+    /// Acts on what a wait on the pty saw at `now`: input, due frames, writes. Returns true
+    /// when nobody has the pty open: the runner then naps [`NO_READER_NAP`] before the next
+    /// [`Self::plan_wait`].
+    pub(super) fn after_wait(&mut self, ready: Ready, now: u64) -> anyhow::Result<bool> {
+        if ready.hangup && !ready.readable {
+            if self.reader_present {
+                self.reader_left();
+            }
+            self.drop_due(now)?;
+            self.sync_stats();
+            return Ok(true);
+        }
+        if !self.reader_present {
+            self.reader_present = true;
+            self.stats.reader_opens += 1;
+        }
+        if ready.readable {
+            let mut buf = [0u8; 512];
+            while let Some(n) = self.pty.read(&mut buf)? {
+                self.input(&buf[..n], now)?;
+            }
+        }
+        if self.frozen() && now >= self.last_input_ns + self.freeze_ns() {
+            let t = self.last_input_ns;
+            self.flush_command(t)?;
+        }
+        if self.streaming && !self.frozen() {
+            self.queue_due(now)?;
+        }
+        self.write_out()?;
+        self.sync_stats();
+        Ok(false)
+    }
+
+    /// The last statistics, once the board has stopped.
+    pub(super) fn finish(&mut self) {
         self.stats.source_ended = self.source_done;
         self.sync_stats();
-        Ok(())
     }
 
     fn freeze_ns(&self) -> u64 {

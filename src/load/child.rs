@@ -50,6 +50,19 @@ impl ServeChild {
     /// Starts the child and waits (up to `ready_timeout`) for one `listening ADDR` line per
     /// board. If it dies or stays silent, the error carries its exit and the end of stderr.
     pub fn spawn(cmd: &ServeCommand, ready_timeout: Duration) -> Result<ServeChild> {
+        Self::start(cmd, ready_timeout, false)
+    }
+
+    /// [`Self::spawn`] for a child that a profiler (strace, perf), started by us rather than
+    /// by the child's parent, must be able to attach to: under Yama `ptrace_scope` 1
+    /// (Ubuntu's default) only a process's ancestors may trace it, so the child declares any
+    /// tracer of its uid welcome (Yama keeps this across exec; without Yama it changes
+    /// nothing).
+    pub fn spawn_traceable(cmd: &ServeCommand, ready_timeout: Duration) -> Result<ServeChild> {
+        Self::start(cmd, ready_timeout, true)
+    }
+
+    fn start(cmd: &ServeCommand, ready_timeout: Duration, traceable: bool) -> Result<ServeChild> {
         let mut c = Command::new(&cmd.exe);
         c.arg("serve").arg("--model").arg(&cmd.model);
         for s in &cmd.serials {
@@ -81,6 +94,9 @@ impl ServeChild {
                 c.pre_exec(move || {
                     if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
                         return Err(std::io::Error::last_os_error());
+                    }
+                    if traceable {
+                        libc::prctl(libc::PR_SET_PTRACER, libc::PR_SET_PTRACER_ANY, 0, 0, 0);
                     }
                     settings.apply_to_calling_thread()
                 });

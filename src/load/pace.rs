@@ -136,15 +136,20 @@ pub fn step_toward_send_ns(deadline_ns: u64, max_sleep_ns: u64) {
 }
 
 /// The clients' pacing loop without any request: arrives at `t0 + k·period` for `duration`
-/// and returns the send error it would have had (µs), the floor's `driver_error`.
-pub fn probe_send_pacing(period: Duration, duration: Duration) -> Histogram<u64> {
+/// (or until `stopped` says so, e.g. on Ctrl-C) and returns the send error it would have had
+/// (µs), the floor's `driver_error`.
+pub fn probe_send_pacing(
+    period: Duration,
+    duration: Duration,
+    stopped: impl Fn() -> bool,
+) -> Histogram<u64> {
     tighten_timer_slack();
     let mut h = new_histogram();
     let period_ns = (period.as_nanos() as u64).max(1);
     let plan = Plan::new(now_ns() + period_ns, period_ns);
     let end = plan.t0_ns + duration.as_nanos() as u64;
     let mut k = 0;
-    while plan.at(k) < end && !super::interrupt::interrupted() {
+    while plan.at(k) < end && !stopped() {
         let a = arrive_at_ns(plan.at(k), spin_margin_ns());
         record_clamped(&mut h, a.late_ns / 1_000);
         k += 1;
@@ -263,7 +268,9 @@ mod tests {
 
     #[test]
     fn the_pacing_probe_takes_one_sample_per_slot() {
-        let h = probe_send_pacing(Duration::from_millis(5), Duration::from_millis(100));
+        let h = probe_send_pacing(Duration::from_millis(5), Duration::from_millis(100), || {
+            false
+        });
         assert_eq!(h.len(), 20);
     }
 

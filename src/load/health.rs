@@ -19,6 +19,7 @@ const SAMPLE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 pub struct DriverMeter {
     monitor: CpuMonitor,
     cpus: u64,
+    driver: String,
 }
 
 impl DriverMeter {
@@ -27,6 +28,7 @@ impl DriverMeter {
         Ok(DriverMeter {
             monitor: CpuMonitor::start(std::process::id() as i32, SAMPLE_EVERY)?,
             cpus: own_cpus(),
+            driver: super::client::running_drivers(),
         })
     }
 
@@ -35,6 +37,7 @@ impl DriverMeter {
         DriverWindow {
             cpu: self.monitor.finish(),
             cpus: self.cpus,
+            driver: self.driver,
         }
     }
 }
@@ -43,6 +46,8 @@ impl DriverMeter {
 pub struct DriverWindow {
     cpu: WindowCpu,
     cpus: u64,
+    /// The client runner(s) running when the window started.
+    driver: String,
 }
 
 impl DriverWindow {
@@ -51,6 +56,7 @@ impl DriverWindow {
     pub fn health(&self, send_error: &Summary, poll_latency: &Summary) -> DriverHealth {
         let w = &self.cpu;
         let mut h = DriverHealth {
+            driver: self.driver.clone(),
             cpu_percent: if w.wall_s > 0.0 {
                 100.0 * w.cpu_s / w.wall_s
             } else {

@@ -1,0 +1,103 @@
+//! The thread-per-connection runner of the Scratch clients (`run.driver = "threads"`): each
+//! lane (a client's polls, or one of its command patterns) on its own thread, with a
+//! blocking keep-alive connection, sleeping to each slot on an absolute deadline.
+//!
+//! Simple and faithful, but at a thousand boards it is thousands of threads that compete
+//! with the model for the CPUs; `client_events` keeps the same records on a few threads.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result};
+
+use super::client::{ClientLog, ClientSpec, CommandPlan, Lane, LiveCounts, StopFlag};
+use super::http::HttpConn;
+use crate::clock::now_ns;
+
+/// Sleeps to `deadline_ns` in slices of at most 50 ms so a stop request is noticed; returns
+/// false if stopped. The last slice sleeps to just before the deadline and spins the rest
+/// (`pace::arrive_at_ns`), so the send leaves on time.
+fn wait_until(deadline_ns: u64, stop: &StopFlag) -> bool {
+    loop {
+        if stop.is_stopped() {
+            return false;
+        }
+        let now = now_ns();
+        if now >= deadline_ns {
+            return true;
+        }
+        super::pace::step_toward_send_ns(deadline_ns, 50_000_000);
+    }
+}
+
+/// Runs one lane on the calling thread until its plan ends or `stop`.
+fn run_lane(spec: &ClientSpec, mut lane: Lane, stop: &StopFlag) -> ClientLog {
+    super::pace::tighten_timer_slack();
+    if lane.due().is_none() {
+        return lane.log;
+    }
+    let mut conn = HttpConn::new(spec.addr, spec.timeout);
+    // Connect before the first slot: Scratch keeps its connection open.
+    let _ = conn.ensure_connected();
+    while let Some(intended) = lane.due() {
+        if !wait_until(intended, stop) {
+            break;
+        }
+        let mut sent = 0;
+        let r = conn.get(lane.path(), || sent = now_ns());
+        let done = now_ns();
+        lane.record(intended, sent, done, r.as_ref().ok());
+    }
+    lane.log.reconnects = conn.reconnects;
+    lane.log
+}
+
+/// Runs the poll plan of one client from `t0_ns` until `end_ns` (no slot at or after it).
+pub fn poll_loop(spec: &ClientSpec, t0_ns: u64, end_ns: u64, stop: &StopFlag) -> ClientLog {
+    let lane = Lane::polls(spec, t0_ns, end_ns, Arc::default());
+    run_lane(spec, lane, stop)
+}
+
+/// Runs one command pattern of one client (its own connection).
+pub fn command_loop(
+    spec: &ClientSpec,
+    pattern: &CommandPlan,
+    t0_ns: u64,
+    end_ns: u64,
+    stop: &StopFlag,
+) -> ClientLog {
+    let lane = Lane::commands(spec, pattern, t0_ns, end_ns, Arc::<LiveCounts>::default());
+    run_lane(spec, lane, stop)
+}
+
+/// One thread per lane, named after the client and pattern it runs.
+pub(super) fn start(
+    lanes: Vec<(ClientSpec, Lane)>,
+    stop: &StopFlag,
+) -> Result<Vec<JoinHandle<ClientLog>>> {
+    let mut threads = Vec::with_capacity(lanes.len());
+    let (mut polls_seen, mut pattern) = (0usize, 0usize);
+    for (spec, lane) in lanes {
+        // The thread names of before the runners were split: scratch-poll-N, scratch-cmd-N-J.
+        let name = if lane.is_poll() {
+            polls_seen += 1;
+            pattern = 0;
+            format!("scratch-poll-{}", polls_seen - 1)
+        } else {
+            pattern += 1;
+            format!(
+                "scratch-cmd-{}-{}",
+                polls_seen.saturating_sub(1),
+                pattern - 1
+            )
+        };
+        let st = stop.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(move || run_lane(&spec, lane, &st))
+                .context("cannot start a client thread")?,
+        );
+    }
+    Ok(threads)
+}
