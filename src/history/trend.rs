@@ -396,7 +396,7 @@ mod tests {
         let svg = plot(&runs, "cpu_percent").unwrap().unwrap();
         // One area per model over the three runs with rounds.
         let areas = |svg: &str| svg.matches("<polygon opacity=\"0.15\"").count();
-        assert_eq!(areas(&svg), 8);
+        assert_eq!(areas(&svg), crate::report::fixture::FIXTURE_MODELS.len());
         // The old runs alone: no band.
         let old = plot(&runs[..2], "cpu_percent").unwrap().unwrap();
         assert_eq!(areas(&old), 0);
