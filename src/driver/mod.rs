@@ -15,6 +15,8 @@ pub mod latest;
 pub mod model_run;
 pub mod pace;
 pub mod pollbody;
+pub mod rounds;
 pub mod routes;
 pub mod session;
 pub mod table;
+pub mod variant;

@@ -163,6 +163,10 @@ pub struct ModelResult {
     /// are over the whole measured time, merged over rounds; these give their spread.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rounds: Vec<super::rounds::RoundResult>,
+    /// Start of this row's measured window on the monotonic clock (ns), set by the driver
+    /// for one round's row; a merged row carries its rounds' starts in `rounds` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_start_ns: Option<u64>,
     /// The profiling pass (`--profile`), never mixed into the figures above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<serde_json::Value>,

@@ -118,6 +118,10 @@ pub struct RunSettings {
     /// Faults injected on purpose (`esbench run --inject`, see `bridge::inject`); such a
     /// run is recorded as injected, never as a real measurement.
     pub inject: Vec<String>,
+    /// Interleaved rounds each model's measured time is split into (`esbench run --rounds`
+    /// overrides it); absent = the run's default, fitted to the duration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<u32>,
 }
 
 /// The timer slack a model's process gets unless the scenario says otherwise: the kernel's
@@ -192,6 +196,7 @@ impl Default for RunSettings {
             models: Vec::new(),
             model_timer_slack_ns: DEFAULT_MODEL_TIMER_SLACK_NS,
             inject: Vec::new(),
+            rounds: None,
         }
     }
 }
