@@ -12,6 +12,7 @@ pub mod process;
 pub mod results;
 pub mod rounds;
 pub mod summary;
+pub mod verdict;
 
 pub use results::{Cpu, CpuSample, Floor, Machine, ModelResult, Results, ScenarioInfo};
 pub use summary::{new_histogram, Summary};
