@@ -87,7 +87,8 @@ fn a_model_made_30_percent_costlier_is_named_costlier_with_separate_intervals() 
         CHEAPEST.verdict(&r),
         Verdict::Best {
             model: "threads".into(),
-            runner_up: Some("threads-hot".into())
+            runner_up: Some("threads-hot".into()),
+            limited: false,
         }
     );
     let picks = esbench::report::headline::picks(&r);
@@ -129,7 +130,7 @@ fn a_model_against_itself_is_a_tie_and_nobody_is_starred() {
         6,
     );
     match CHEAPEST.verdict(&r) {
-        Verdict::Tie { mut models } => {
+        Verdict::Tie { mut models, .. } => {
             models.sort();
             assert_eq!(models, ["threads", "threads-again"]);
         }
@@ -154,15 +155,20 @@ fn a_driver_limited_or_failed_row_is_never_crowned_and_three_rounds_are_a_range(
     let mut failed = row("failed", 3, 3, 0.2, 600);
     failed.status = "crashed: serve signal 9".into();
     let r = run(vec![cheap, failed, row("costly", 2, 3, 1.3, 600)], 3);
+    // The limited row leads, so the costlier one is not crowned in its place; nobody is.
     assert_eq!(
         CHEAPEST.verdict(&r),
         Verdict::Best {
-            model: "costly".into(),
-            runner_up: None
+            model: "cheap".into(),
+            runner_up: Some("costly".into()),
+            limited: true,
         }
     );
+    assert!(verdict::stars(&r, "cpu_percent", |m| Some(m.cpu.percent)).is_empty());
     let i = verdict::interval(r.model("costly").unwrap(), "cpu_percent").unwrap();
     assert!(i.is_range);
     let t = esbench::driver::table::render(&r);
     assert!(t.contains("1.30 [1."), "three rounds are shown as a range: {t}");
+    assert!(!t.contains('★'), "{t}");
+    assert!(t.contains("(DRIVER-LIMITED, so not crowned)"), "{t}");
 }

@@ -338,6 +338,7 @@ pub fn run_scenario_with(
     let kill_hook = kill_hook();
     let n = entries.len();
     let mut rounds_of: BTreeMap<String, (Vec<ModelResult>, Vec<RoundResult>)> = BTreeMap::new();
+    let mut merged: BTreeMap<String, ModelResult> = BTreeMap::new();
     let mut stopped_in = None;
     'rounds: for (k, order) in plan.order.iter().enumerate() {
         for (pos, name) in order.iter().enumerate() {
@@ -403,7 +404,12 @@ pub fn run_scenario_with(
             row.window_start_ns = None;
             rows.push(row);
             rr.push(round);
-            results.models = merged_rows(&entries, &rounds_of);
+            // Only this row changed: merge it alone (a merge re-encodes every histogram).
+            merged.insert(name.clone(), super::rounds::merge(name, rows, rr.clone()));
+            results.models = entries
+                .iter()
+                .filter_map(|e| merged.get(&e.name).cloned())
+                .collect();
             results.notes.clone_from(&notes);
             let done = k * n + pos + 1;
             if done < n * shape.count as usize {
@@ -555,21 +561,6 @@ fn window_start(row: &ModelResult) -> (u64, f64) {
         .unwrap_or(0.0);
     let start = row.window_start_ns.unwrap_or(mono_now).min(mono_now);
     (start, wall_now - (mono_now - start) as f64 / 1e9)
-}
-
-/// The run's rows so far, in the run's order (not a round's): each row with at least one
-/// round, merged from its rounds.
-fn merged_rows(
-    entries: &[Entry],
-    rounds_of: &BTreeMap<String, (Vec<ModelResult>, Vec<RoundResult>)>,
-) -> Vec<ModelResult> {
-    entries
-        .iter()
-        .filter_map(|e| {
-            let (rows, rr) = rounds_of.get(&e.name)?;
-            Some(super::rounds::merge(&e.name, rows, rr.clone()))
-        })
-        .collect()
 }
 
 /// The crash test hook: `ESBENCH_TEST_KILL=<model>:<seconds>[@<round>]` makes the driver

@@ -12,34 +12,59 @@ use crate::metrics::summary::Summary;
 use crate::metrics::verdict::{self, HEADLINE};
 
 /// The columns of the table that are judged over the rounds: the header, the verdict key
-/// (as in `metrics::verdict::round_value`) and the row's whole-run value.
-type Judged = (&'static str, &'static str, fn(&ModelResult) -> Option<f64>);
+/// (as in `metrics::verdict::round_value`), the row's whole-run value, and whether the cell
+/// shows its interval (the headline's figures; the others only get the ★, so the table
+/// still fits a wide terminal).
+type Judged = (
+    &'static str,
+    &'static str,
+    fn(&ModelResult) -> Option<f64>,
+    bool,
+);
 const JUDGED: [Judged; 7] = [
-    ("CPU %", "cpu_percent", |m| Some(m.cpu.percent)),
-    ("poll p50", "poll_p50", |m| {
-        (m.poll_latency.count > 0).then_some(m.poll_latency.p50 as f64)
-    }),
-    ("p99", "poll_p99", |m| {
-        (m.poll_latency.count > 0).then_some(m.poll_latency.p99 as f64)
-    }),
-    ("svc p50", "poll_service_p50", |m| {
-        (m.poll_service.count > 0).then_some(m.poll_service.p50 as f64)
-    }),
-    ("svc p99", "poll_service_p99", |m| {
-        (m.poll_service.count > 0).then_some(m.poll_service.p99 as f64)
-    }),
-    ("wd p50", "watchdog_p50", |m| {
-        (m.watchdog_lateness.count > 0).then_some(m.watchdog_lateness.p50 as f64)
-    }),
-    ("wd p99", "watchdog_p99", |m| {
-        (m.watchdog_lateness.count > 0).then_some(m.watchdog_lateness.p99 as f64)
-    }),
+    ("CPU %", "cpu_percent", |m| Some(m.cpu.percent), true),
+    (
+        "poll p50",
+        "poll_p50",
+        |m| (m.poll_latency.count > 0).then_some(m.poll_latency.p50 as f64),
+        true,
+    ),
+    (
+        "p99",
+        "poll_p99",
+        |m| (m.poll_latency.count > 0).then_some(m.poll_latency.p99 as f64),
+        true,
+    ),
+    (
+        "svc p50",
+        "poll_service_p50",
+        |m| (m.poll_service.count > 0).then_some(m.poll_service.p50 as f64),
+        false,
+    ),
+    (
+        "svc p99",
+        "poll_service_p99",
+        |m| (m.poll_service.count > 0).then_some(m.poll_service.p99 as f64),
+        false,
+    ),
+    (
+        "wd p50",
+        "watchdog_p50",
+        |m| (m.watchdog_lateness.count > 0).then_some(m.watchdog_lateness.p50 as f64),
+        false,
+    ),
+    (
+        "wd p99",
+        "watchdog_p99",
+        |m| (m.watchdog_lateness.count > 0).then_some(m.watchdog_lateness.p99 as f64),
+        false,
+    ),
 ];
 
 /// Adds the interval over the rounds (`±half` or `[lo–hi]`) to the judged cells that have
 /// one, and a ★ to the rows the verdict names (the same verdict as the report's).
 fn mark_judged(r: &Results, header: &[String], rows: &mut [Vec<String>]) {
-    for (title, key, value) in JUDGED {
+    for (title, key, value, show_interval) in JUDGED {
         let Some(c) = header.iter().position(|h| h == title) else {
             continue;
         };
@@ -48,7 +73,7 @@ fn mark_judged(r: &Results, header: &[String], rows: &mut [Vec<String>]) {
             if value(m).is_none() {
                 continue;
             }
-            if let Some(i) = verdict::interval(m, key) {
+            if let Some(i) = verdict::interval(m, key).filter(|_| show_interval) {
                 let iv = if key == "cpu_percent" {
                     verdict::compact(&i, |v| format!("{v:.2}"))
                 } else {
@@ -275,7 +300,7 @@ pub fn render(r: &Results) -> String {
             "{} round(s) of {:.2} s per model, interleaved, order shuffled per round (seed {}); \
              ± is half the 95 % interval of the median over the rounds, [lo–hi] the range when \
              fewer than 5; ★ only where an interval clears the runner-up's (a tie stars the \
-             group), never on a failed or DRIVER-LIMITED row",
+             group, unless all tie), never on a failed or DRIVER-LIMITED row",
             p.count, p.round_s, p.seed
         );
     }

@@ -125,8 +125,11 @@ pub struct Candidate {
     /// The whole-run figure (merged over rounds), for results without rounds.
     pub value: Option<f64>,
     pub interval: Option<Interval>,
-    /// Finished ok and not DRIVER-LIMITED.
+    /// Finished ok: it competes.
     pub eligible: bool,
+    /// DRIVER-LIMITED: it competes (a better figure is still a better figure) but is never
+    /// crowned, since the driver may have set its figures.
+    pub limited: bool,
 }
 
 /// What can be said about one figure (lower is better).
@@ -137,9 +140,15 @@ pub enum Verdict {
     Best {
         model: String,
         runner_up: Option<String>,
+        /// The model's row is DRIVER-LIMITED: it leads but is not crowned.
+        limited: bool,
     },
-    /// The models whose intervals overlap the lowest's, lowest median first.
-    Tie { models: Vec<String> },
+    /// The models whose intervals overlap the lowest's, lowest median first; `limited`
+    /// are those among them that are DRIVER-LIMITED (never starred).
+    Tie {
+        models: Vec<String>,
+        limited: Vec<String>,
+    },
     /// No intervals (no rounds, or too few ok ones): the lowest whole-run value, which may
     /// be noise. Ties all count.
     Unjudged { models: Vec<String> },
@@ -152,10 +161,17 @@ impl Verdict {
     /// model (when all tie nobody stands out), or the unjudged lowest likewise.
     pub fn starred(&self, eligible: usize) -> Vec<String> {
         match self {
-            Verdict::Best { model, .. } => vec![model.clone()],
-            Verdict::Tie { models } | Verdict::Unjudged { models } if models.len() < eligible => {
-                models.clone()
-            }
+            Verdict::Best {
+                model,
+                limited: false,
+                ..
+            } => vec![model.clone()],
+            Verdict::Tie { models, limited } if models.len() < eligible => models
+                .iter()
+                .filter(|m| !limited.contains(m))
+                .cloned()
+                .collect(),
+            Verdict::Unjudged { models } if models.len() < eligible => models.clone(),
             _ => Vec::new(),
         }
     }
@@ -164,7 +180,7 @@ impl Verdict {
     pub fn who(&self) -> String {
         match self {
             Verdict::Best { model, .. } => model.clone(),
-            Verdict::Tie { models } | Verdict::Unjudged { models } => and_list(models),
+            Verdict::Tie { models, .. } | Verdict::Unjudged { models } => and_list(models),
             Verdict::Nobody => "nobody".into(),
         }
     }
@@ -172,14 +188,31 @@ impl Verdict {
     /// One sentence: `threads is cheapest on CPU, clear of coop`, `threads, coop and coop-v2
     /// tie on CPU within noise`, or the unjudged lowest with why it is not a verdict.
     pub fn sentence(&self, best_word: &str, figure: &str) -> String {
+        const NOT_CROWNED: &str = "DRIVER-LIMITED, so not crowned";
         match self {
             Verdict::Best {
                 model,
-                runner_up: Some(r),
-            } => format!("{model} is {best_word} on {figure}, its interval clear of {r}'s"),
-            Verdict::Best { model, .. } => format!("{model} is {best_word} on {figure}"),
-            Verdict::Tie { models } => {
-                format!("{} tie on {figure} within noise", and_list(models))
+                runner_up,
+                limited,
+            } => {
+                let clear = runner_up
+                    .as_ref()
+                    .map(|r| format!(", its interval clear of {r}'s"))
+                    .unwrap_or_default();
+                let lim = if *limited {
+                    format!(" ({NOT_CROWNED})")
+                } else {
+                    String::new()
+                };
+                format!("{model} is {best_word} on {figure}{clear}{lim}")
+            }
+            Verdict::Tie { models, limited } => {
+                let lim = if limited.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} {NOT_CROWNED})", and_list(limited))
+                };
+                format!("{} tie on {figure} within noise{lim}", and_list(models))
             }
             Verdict::Unjudged { models } => format!(
                 "{} lowest on {figure} in one pass (no rounds, no interval: not a verdict)",
@@ -216,6 +249,7 @@ pub fn judge(cands: &[Candidate]) -> Verdict {
         // Someone has no interval: nothing can be judged, only the lowest value shown.
         let values: Vec<(&Candidate, f64)> = eligible
             .iter()
+            .filter(|c| !c.limited)
             .filter_map(|c| c.value.map(|v| (*c, v)))
             .collect();
         let Some(low) = values.iter().map(|(_, v)| *v).reduce(f64::min) else {
@@ -239,24 +273,35 @@ pub fn judge(cands: &[Candidate]) -> Verdict {
         None => Verdict::Best {
             model: best.name.clone(),
             runner_up: None,
+            limited: best.limited,
         },
         Some((second, si)) if bi.hi < si.lo => Verdict::Best {
             model: best.name.clone(),
             runner_up: Some(second.name.clone()),
+            limited: best.limited,
         },
-        Some(_) => Verdict::Tie {
-            models: ranked
+        Some(_) => {
+            let group: Vec<&Candidate> = ranked
                 .iter()
                 .filter(|(_, i)| !bi.separates_from(i))
-                .map(|(c, _)| c.name.clone())
-                .collect(),
-        },
+                .map(|(c, _)| *c)
+                .collect();
+            Verdict::Tie {
+                models: group.iter().map(|c| c.name.clone()).collect(),
+                limited: group
+                    .iter()
+                    .filter(|c| c.limited)
+                    .map(|c| c.name.clone())
+                    .collect(),
+            }
+        }
     }
 }
 
-/// Whether a row may be crowned: it finished ok and the driver did not limit it.
+/// Whether a row competes: it finished ok (a DRIVER-LIMITED row competes but is never
+/// crowned).
 pub fn eligible(m: &ModelResult) -> bool {
-    m.is_ok() && !m.driver.limited
+    m.is_ok()
 }
 
 /// The candidates of figure `key` in a run, with the whole-run value from `value`.
@@ -272,6 +317,7 @@ pub fn candidates(
             value: value(m),
             interval: interval(m, key),
             eligible: eligible(m),
+            limited: m.driver.limited,
         })
         .collect()
 }
@@ -371,6 +417,7 @@ mod tests {
                 None
             },
             eligible: true,
+            limited: false,
         }
     }
 
@@ -384,7 +431,8 @@ mod tests {
             judge(&clear),
             Verdict::Best {
                 model: "fast".into(),
-                runner_up: Some("slow".into())
+                runner_up: Some("slow".into()),
+                limited: false,
             }
         );
         let overlap = [
@@ -396,7 +444,8 @@ mod tests {
         assert_eq!(
             v,
             Verdict::Tie {
-                models: vec!["a".into(), "b".into()]
+                models: vec!["a".into(), "b".into()],
+                limited: vec![],
             }
         );
         assert_eq!(v.sentence("cheapest", "CPU"), "a and b tie on CPU within noise");
@@ -417,14 +466,28 @@ mod tests {
     fn failed_and_driver_limited_rows_are_never_crowned() {
         let mut fast = cand("fast", &[1.0, 1.1, 1.2, 1.3, 1.4, 1.5]);
         fast.eligible = false;
-        let v = judge(&[fast, cand("slow", &[3.0, 3.1, 3.2, 3.3, 3.4, 3.5])]);
+        let slow = cand("slow", &[3.0, 3.1, 3.2, 3.3, 3.4, 3.5]);
+        let v = judge(&[fast.clone(), slow.clone()]);
         assert_eq!(
             v,
             Verdict::Best {
                 model: "slow".into(),
-                runner_up: None
+                runner_up: None,
+                limited: false,
             }
         );
+        // A DRIVER-LIMITED row still competes: it keeps a worse model from the crown, and
+        // gets none itself.
+        fast.eligible = true;
+        fast.limited = true;
+        let v = judge(&[fast.clone(), slow.clone()]);
+        assert!(matches!(v, Verdict::Best { limited: true, .. }), "{v:?}");
+        assert!(v.starred(2).is_empty());
+        assert!(v.sentence("cheapest", "CPU").contains("DRIVER-LIMITED, so not crowned"));
+        let near = cand("near", &[1.2, 1.3, 1.4, 1.5, 1.6, 1.7]);
+        let v = judge(&[fast, near, slow]);
+        assert_eq!(v.starred(3), ["near"], "{v:?}");
+        assert!(v.sentence("cheapest", "CPU").contains("(fast DRIVER-LIMITED"), "{v:?}");
     }
 
     #[test]

@@ -53,8 +53,13 @@ fn show_us(v: f64) -> String {
 /// The named model(s) of a verdict and the one whose figures the card shows (the lowest).
 fn named(v: &Verdict) -> Option<(String, String)> {
     match v {
+        Verdict::Best {
+            model,
+            limited: true,
+            ..
+        } => Some((format!("{model} (DRIVER-LIMITED: not crowned)"), model.clone())),
         Verdict::Best { model, .. } => Some((model.clone(), model.clone())),
-        Verdict::Tie { models } | Verdict::Unjudged { models } => {
+        Verdict::Tie { models, .. } | Verdict::Unjudged { models } => {
             Some((v.who(), models.first()?.clone()))
         }
         Verdict::Nobody => None,
