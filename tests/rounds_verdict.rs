@@ -12,7 +12,9 @@ use esbench::metrics::verdict::{self, Verdict, CHEAPEST};
 
 /// A ±4 % wobble, different per round and per model, like a quiet machine's.
 fn wobble(seed: u64, k: u32) -> f64 {
-    let x = (seed.wrapping_mul(6364136223846793005).wrapping_add(u64::from(k) * 1442695040888963407)
+    let x = (seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(u64::from(k) * 1442695040888963407)
         >> 33) as f64
         / f64::from(1u32 << 31);
     1.0 + 0.08 * (x - 0.5)
@@ -76,7 +78,10 @@ fn run(models: Vec<ModelResult>, rounds: u32) -> Results {
 #[test]
 fn a_model_made_30_percent_costlier_is_named_costlier_with_separate_intervals() {
     let r = run(
-        vec![row("threads", 1, 6, 1.0, 600), row("threads-hot", 2, 6, 1.3, 600)],
+        vec![
+            row("threads", 1, 6, 1.0, 600),
+            row("threads-hot", 2, 6, 1.3, 600),
+        ],
         6,
     );
     let base = verdict::interval(r.model("threads").unwrap(), "cpu_percent").unwrap();
@@ -100,8 +105,17 @@ fn a_model_made_30_percent_costlier_is_named_costlier_with_separate_intervals() 
     );
     // The ratio carries its interval, and that interval is clear of 1.
     let v = &picks[0].versus;
-    assert!(v.starts_with("1.3× (1.") && v.contains("less than the costliest, threads-hot"), "{v}");
-    assert!(picks[0].figure.contains("interval of the median over 6 rounds"), "{}", picks[0].figure);
+    assert!(
+        v.starts_with("1.3× (1.") && v.contains("less than the costliest, threads-hot"),
+        "{v}"
+    );
+    assert!(
+        picks[0]
+            .figure
+            .contains("interval of the median over 6 rounds"),
+        "{}",
+        picks[0].figure
+    );
     // Poll p99 was not changed: a tie, not a winner.
     assert!(matches!(picks[1].verdict.as_str(), v if v.contains("tie on poll latency p99")));
     // The terminal table, the report's table and summary.md star the same row.
@@ -114,7 +128,10 @@ fn a_model_made_30_percent_costlier_is_named_costlier_with_separate_intervals() 
     };
     assert!(line("threads").contains('★'), "{t}");
     assert!(!line("threads-hot").contains('★'), "{t}");
-    assert!(t.contains("Cheapest in CPU: threads is cheapest on CPU"), "{t}");
+    assert!(
+        t.contains("Cheapest in CPU: threads is cheapest on CPU"),
+        "{t}"
+    );
     let md = esbench::report::table::markdown(&r);
     let md_row = md.lines().find(|l| l.starts_with("| threads |")).unwrap();
     assert!(md_row.contains("★ **1.00 ±"), "{md_row}");
@@ -126,7 +143,10 @@ fn a_model_made_30_percent_costlier_is_named_costlier_with_separate_intervals() 
 fn a_model_against_itself_is_a_tie_and_nobody_is_starred() {
     // The same model under two names: the same figures up to the wobble of each round.
     let r = run(
-        vec![row("threads", 1, 6, 1.0, 600), row("threads-again", 2, 6, 1.0, 600)],
+        vec![
+            row("threads", 1, 6, 1.0, 600),
+            row("threads-again", 2, 6, 1.0, 600),
+        ],
         6,
     );
     match CHEAPEST.verdict(&r) {
@@ -168,7 +188,10 @@ fn a_driver_limited_or_failed_row_is_never_crowned_and_three_rounds_are_a_range(
     let i = verdict::interval(r.model("costly").unwrap(), "cpu_percent").unwrap();
     assert!(i.is_range);
     let t = esbench::driver::table::render(&r);
-    assert!(t.contains("1.30 [1."), "three rounds are shown as a range: {t}");
+    assert!(
+        t.contains("1.30 [1."),
+        "three rounds are shown as a range: {t}"
+    );
     assert!(!t.contains('★'), "{t}");
     assert!(t.contains("(DRIVER-LIMITED, so not crowned)"), "{t}");
 }

@@ -159,12 +159,20 @@ fn a_model_killed_mid_run_keeps_its_row_and_the_others_are_intact() {
     let smol = r.model("smol").unwrap();
     assert!(smol.status.contains("crashed"), "{}", smol.status);
     assert!(smol.status.contains("SIGKILL"), "{}", smol.status);
-    assert!(smol.status.contains("(round 2 of 2; 1 round(s) ok)"), "{}", smol.status);
+    assert!(
+        smol.status.contains("(round 2 of 2; 1 round(s) ok)"),
+        "{}",
+        smol.status
+    );
     // The crashed round is recorded with its status, the other one ran, and what was
     // measured before the crash is kept: a round and about one second of polls and CPU.
     assert_eq!(smol.rounds.len(), 2);
     assert!(smol.rounds[0].is_ok(), "{}", smol.rounds[0].status);
-    assert!(smol.rounds[1].status.contains("SIGKILL"), "{}", smol.rounds[1].status);
+    assert!(
+        smol.rounds[1].status.contains("SIGKILL"),
+        "{}",
+        smol.rounds[1].status
+    );
     assert!(smol.poll_latency.count >= 40, "{}", smol.poll_latency.count);
     assert!(smol.cpu.percent > 0.0);
     let window = smol.counters["cpu_window_ms"];

@@ -78,7 +78,9 @@ fn rounds_are_interleaved_in_the_recorded_order_and_merged() {
         assert_eq!(o, want);
     }
     assert!(
-        r.injected.iter().any(|i| i == "variant threads-again=threads"),
+        r.injected
+            .iter()
+            .any(|i| i == "variant threads-again=threads"),
         "a variant run is no measurement: {:?}",
         r.injected
     );
@@ -98,7 +100,11 @@ fn rounds_are_interleaved_in_the_recorded_order_and_merged() {
         }
         assert_eq!(m.poll_latency.count, polls, "{}: every sample kept", m.name);
         let merged_ms = m.counters["cpu_window_ms"] as f64;
-        assert!((merged_ms - window_s * 1e3).abs() < 5.0, "{} vs {window_s}", merged_ms);
+        assert!(
+            (merged_ms - window_s * 1e3).abs() < 5.0,
+            "{} vs {window_s}",
+            merged_ms
+        );
     }
     // Every model's round k started before any model's round k+1, and within a round in
     // the recorded order.
@@ -150,10 +156,11 @@ fn round_counts_that_cannot_be_run_are_refused_naming_their_source() {
     assert_eq!(o.status.code(), Some(2));
     let err = text(&o.stderr);
     assert!(err.contains("run.rounds") && err.contains("got 0"), "{err}");
-    let o = esbench(
-        dir.path(),
-        &[s.to_str().unwrap(), "--variant", "x=nosuch"],
-    );
+    let o = esbench(dir.path(), &[s.to_str().unwrap(), "--variant", "x=nosuch"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("unknown model"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("unknown model"),
+        "{}",
+        text(&o.stderr)
+    );
 }

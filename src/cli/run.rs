@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 
 use crate::driver::session::{
-    check_duration_s, default_out_dir, run_scenario_with, RoundsOptions, RunOptions,
-    MAX_DURATION_S,
+    check_duration_s, default_out_dir, run_scenario_with, RoundsOptions, RunOptions, MAX_DURATION_S,
 };
 use crate::driver::variant::Variant;
 use crate::driver::{interrupt, latest, table};

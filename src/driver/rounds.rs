@@ -55,9 +55,7 @@ pub fn shape(
     let count = match requested {
         Some((n, from)) => {
             if n == 0 || n > MAX_ROUNDS {
-                return Err(format!(
-                    "{from} = {n} is outside 1 to {MAX_ROUNDS} rounds"
-                ));
+                return Err(format!("{from} = {n} is outside 1 to {MAX_ROUNDS} rounds"));
             }
             if n > fits {
                 return Err(format!(
@@ -227,7 +225,11 @@ pub fn merge(name: &str, rows: &[ModelResult], rounds: Vec<RoundResult>) -> Mode
         m.cpu.threads = m.cpu.threads.max(r.cpu.threads);
         for (k, v) in &r.counters {
             let e = m.counters.entry(k.clone()).or_insert(0);
-            *e = if is_max_counter(k) { (*e).max(*v) } else { *e + v };
+            *e = if is_max_counter(k) {
+                (*e).max(*v)
+            } else {
+                *e + v
+            };
         }
         m.driver.user_s += r.driver.user_s;
         m.driver.sys_s += r.driver.sys_s;
@@ -304,9 +306,17 @@ mod tests {
         assert_eq!(shape(None, false, 0.5, 2.0).unwrap().warmup_s, 2.0);
         // A long warm-up is spread over the rounds, down to the least a round needs.
         assert_eq!(shape(None, false, 60.0, 12.0).unwrap().warmup_s, 2.0);
-        assert_eq!(shape(Some((4, "--rounds")), false, 20.0, 0.2).unwrap().warmup_s, 0.2);
+        assert_eq!(
+            shape(Some((4, "--rounds")), false, 20.0, 0.2)
+                .unwrap()
+                .warmup_s,
+            0.2
+        );
         let e = shape(Some((10, "--rounds")), true, 4.0, 0.5).unwrap_err();
-        assert!(e.contains("--rounds = 10") && e.contains("at most 8 rounds"), "{e}");
+        assert!(
+            e.contains("--rounds = 10") && e.contains("at most 8 rounds"),
+            "{e}"
+        );
         let e = shape(Some((0, "run.rounds")), false, 20.0, 2.0).unwrap_err();
         assert!(e.contains("run.rounds = 0 is outside 1 to 1000"), "{e}");
     }
@@ -341,7 +351,10 @@ mod tests {
         assert_eq!(m.poll_latency.p50, 100);
         assert!((m.cpu.percent - 2.0).abs() < 1e-9, "{}", m.cpu.percent);
         assert_eq!(m.counters["cpu_window_ms"], 4_000);
-        assert_eq!(m.counters["watchdog_longest_late_run"], 30, "a max, not a sum");
+        assert_eq!(
+            m.counters["watchdog_longest_late_run"], 30,
+            "a max, not a sum"
+        );
         assert_eq!(m.cpu.vcsw, 20);
         assert_eq!(m.rounds.len(), 2);
     }
@@ -357,9 +370,20 @@ mod tests {
             .map(|(i, r)| round_of(r, i as u32, 1, 0, 0.0))
             .collect();
         let m = merge("smol", &rows, rounds);
-        assert!(m.status.starts_with("crashed: serve signal 9"), "{}", m.status);
-        assert!(m.status.contains("(round 2 of 3; 2 round(s) ok)"), "{}", m.status);
-        assert_eq!(m.poll_latency.count, 65, "the failed round's samples are kept");
+        assert!(
+            m.status.starts_with("crashed: serve signal 9"),
+            "{}",
+            m.status
+        );
+        assert!(
+            m.status.contains("(round 2 of 3; 2 round(s) ok)"),
+            "{}",
+            m.status
+        );
+        assert_eq!(
+            m.poll_latency.count, 65,
+            "the failed round's samples are kept"
+        );
         assert!(!m.rounds[1].is_ok());
     }
 }

@@ -15,10 +15,10 @@ use super::floor::measure_floor;
 use super::interrupt;
 use super::model_run::{run_model, ModelPlan};
 use super::pace::ms_to_ns;
+use super::variant::Variant;
 use crate::bridge::inject::{parse_all, Fault};
 use crate::metrics::cpu_floor::floor_multiple;
 use crate::metrics::machine::{describe_machine, git_commit, load_note};
-use super::variant::Variant;
 use crate::metrics::results::{ModelResult, Results, ScenarioInfo, SCHEMA};
 use crate::metrics::rounds::{RoundResult, RoundsPlan};
 use crate::scenario::Scenario;
@@ -216,7 +216,11 @@ pub fn run_scenario_with(
         }))
         .collect();
     let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
-    if let Some(dup) = names.iter().enumerate().find_map(|(i, a)| names[..i].contains(a).then_some(a)) {
+    if let Some(dup) = names
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| names[..i].contains(a).then_some(a))
+    {
         bail!("two rows would be named {dup:?}: give each --variant its own name");
     }
     let seed = ropts.seed.unwrap_or_else(super::rounds::fresh_seed);
@@ -326,9 +330,10 @@ pub fn run_scenario_with(
     );
     bar.disable_steady_tick();
     results.notes.clone_from(&notes);
-    results
-        .notes
-        .push(format!("partial: 0 of {} model rounds measured", entries.len() * shape.count as usize));
+    results.notes.push(format!(
+        "partial: 0 of {} model rounds measured",
+        entries.len() * shape.count as usize
+    ));
     results.save(results_path)?;
 
     let stats_dir = results_path
@@ -358,10 +363,7 @@ pub fn run_scenario_with(
             };
             bar.set_prefix(format!("{} {}", step.tag(), name));
             if plain {
-                eprintln!(
-                    "{}",
-                    start_line(&step, name, shape.warmup_s, shape.round_s)
-                );
+                eprintln!("{}", start_line(&step, name, shape.warmup_s, shape.round_s));
             }
             let model_plan = ModelPlan {
                 model: entry.model.clone(),

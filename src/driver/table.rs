@@ -94,7 +94,12 @@ pub fn verdict_lines(r: &Results) -> String {
     for q in HEADLINE {
         let v = q.verdict(r);
         if v != verdict::Verdict::Nobody {
-            let _ = writeln!(out, "  {}: {}", q.question, v.sentence(q.best_word, q.figure));
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                q.question,
+                v.sentence(q.best_word, q.figure)
+            );
         }
     }
     out

@@ -264,9 +264,11 @@ pub fn judge(cands: &[Candidate]) -> Verdict {
         };
     };
     ranked.sort_by(|a, b| {
-        a.1.mid
-            .total_cmp(&b.1.mid)
-            .then(a.0.value.unwrap_or(0.0).total_cmp(&b.0.value.unwrap_or(0.0)))
+        a.1.mid.total_cmp(&b.1.mid).then(
+            a.0.value
+                .unwrap_or(0.0)
+                .total_cmp(&b.0.value.unwrap_or(0.0)),
+        )
     });
     let (best, bi) = ranked[0];
     match ranked.get(1) {
@@ -386,12 +388,7 @@ fn sig(x: f64) -> String {
 /// `median 0.63 (0.61–0.66, 95 % interval over 6 rounds)`, or `range over 3 rounds`.
 pub fn interval_words(i: &Interval, fmt: impl Fn(f64) -> String) -> String {
     if i.is_range {
-        format!(
-            "{}–{}, the range over {} rounds",
-            fmt(i.lo),
-            fmt(i.hi),
-            i.n
-        )
+        format!("{}–{}, the range over {} rounds", fmt(i.lo), fmt(i.hi), i.n)
     } else {
         format!(
             "{}–{}, {:.0} % interval of the median over {} rounds",
@@ -448,9 +445,15 @@ mod tests {
                 limited: vec![],
             }
         );
-        assert_eq!(v.sentence("cheapest", "CPU"), "a and b tie on CPU within noise");
+        assert_eq!(
+            v.sentence("cheapest", "CPU"),
+            "a and b tie on CPU within noise"
+        );
         assert_eq!(v.starred(3), ["a", "b"]);
-        assert!(v.starred(2).is_empty(), "when everyone ties nobody stands out");
+        assert!(
+            v.starred(2).is_empty(),
+            "when everyone ties nobody stands out"
+        );
     }
 
     #[test]
@@ -483,11 +486,17 @@ mod tests {
         let v = judge(&[fast.clone(), slow.clone()]);
         assert!(matches!(v, Verdict::Best { limited: true, .. }), "{v:?}");
         assert!(v.starred(2).is_empty());
-        assert!(v.sentence("cheapest", "CPU").contains("DRIVER-LIMITED, so not crowned"));
+        assert!(v
+            .sentence("cheapest", "CPU")
+            .contains("DRIVER-LIMITED, so not crowned"));
         let near = cand("near", &[1.2, 1.3, 1.4, 1.5, 1.6, 1.7]);
         let v = judge(&[fast, near, slow]);
         assert_eq!(v.starred(3), ["near"], "{v:?}");
-        assert!(v.sentence("cheapest", "CPU").contains("(fast DRIVER-LIMITED"), "{v:?}");
+        assert!(
+            v.sentence("cheapest", "CPU")
+                .contains("(fast DRIVER-LIMITED"),
+            "{v:?}"
+        );
     }
 
     #[test]
@@ -509,6 +518,9 @@ mod tests {
         let b = Interval::of_median(&[1.0, 2.0, 4.0]).unwrap();
         assert_eq!(ratio_text(8.0, 2.0, Some(&a), Some(&b)), "4.0× (1.5–10×)");
         assert_eq!(ratio_text(8.0, 2.0, None, Some(&b)), "4.0×");
-        assert_eq!(and_list(&["a".into(), "b".into(), "c".into()]), "a, b and c");
+        assert_eq!(
+            and_list(&["a".into(), "b".into(), "c".into()]),
+            "a, b and c"
+        );
     }
 }

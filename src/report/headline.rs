@@ -57,7 +57,10 @@ fn named(v: &Verdict) -> Option<(String, String)> {
             model,
             limited: true,
             ..
-        } => Some((format!("{model} (DRIVER-LIMITED: not crowned)"), model.clone())),
+        } => Some((
+            format!("{model} (DRIVER-LIMITED: not crowned)"),
+            model.clone(),
+        )),
         Verdict::Best { model, .. } => Some((model.clone(), model.clone())),
         Verdict::Tie { models, .. } | Verdict::Unjudged { models } => {
             Some((v.who(), models.first()?.clone()))

@@ -409,8 +409,14 @@ mod tests {
         assert!(!h.contains("<b>evil"));
         assert!(h.matches("class=\"best\"").count() >= 10);
         let md = markdown(&r);
-        assert_eq!(md.lines().filter(|l| l.starts_with("| ")).count(), 1 + r.models.len());
-        assert!(md.contains("not a verdict"), "no rounds: the caption says so");
+        assert_eq!(
+            md.lines().filter(|l| l.starts_with("| ")).count(),
+            1 + r.models.len()
+        );
+        assert!(
+            md.contains("not a verdict"),
+            "no rounds: the caption says so"
+        );
         assert!(md.contains("**"));
         assert!(
             h.contains("RUSTSEC-2025-0052"),
