@@ -112,7 +112,7 @@ fn a_model_made_30_percent_costlier_is_named_costlier_with_separate_intervals() 
     assert!(
         picks[0]
             .figure
-            .contains("interval of the median over 6 rounds"),
+            .contains("median of 6 rounds 1.00 %, its 96 % interval"),
         "{}",
         picks[0].figure
     );

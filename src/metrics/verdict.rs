@@ -209,6 +209,8 @@ impl Verdict {
             Verdict::Tie { models, limited } => {
                 let lim = if limited.is_empty() {
                     String::new()
+                } else if limited.len() == models.len() {
+                    " (all DRIVER-LIMITED, so none crowned)".to_string()
                 } else {
                     format!(" ({} {NOT_CROWNED})", and_list(limited))
                 };
@@ -384,18 +386,25 @@ fn sig(x: f64) -> String {
     }
 }
 
-/// An interval in words for people: `± 0.02` style is the table's; this is the report's
-/// `median 0.63 (0.61–0.66, 95 % interval over 6 rounds)`, or `range over 3 rounds`.
+/// An interval in words for people (`±` is the table's): `median of 6 rounds 0.63, its
+/// 96 % interval 0.61–0.66`, or `median of 3 rounds 0.63, their range 0.61–0.66`.
 pub fn interval_words(i: &Interval, fmt: impl Fn(f64) -> String) -> String {
     if i.is_range {
-        format!("{}–{}, the range over {} rounds", fmt(i.lo), fmt(i.hi), i.n)
+        format!(
+            "median of {} rounds {}, their range {}–{}",
+            i.n,
+            fmt(i.mid),
+            fmt(i.lo),
+            fmt(i.hi)
+        )
     } else {
         format!(
-            "{}–{}, {:.0} % interval of the median over {} rounds",
-            fmt(i.lo),
-            fmt(i.hi),
+            "median of {} rounds {}, its {:.0} % interval {}–{}",
+            i.n,
+            fmt(i.mid),
             (i.coverage * 100.0).floor(),
-            i.n
+            fmt(i.lo),
+            fmt(i.hi)
         )
     }
 }
