@@ -55,8 +55,9 @@ for p in $(seq 1 "$K"); do
             echo "pair $p run $side: esbench run exited $rc (see $OUT/pair$p-$side.log)" >&2
             exit 2
         fi
-        sed -n '/^verdicts:$/,$p' "$OUT/pair$p-$side.txt" | grep '^  ' \
-            >"$OUT/pair$p-$side.verdicts" || true
+        # The verdict lines: those right under "verdicts:", two spaces in.
+        awk '/^verdicts:$/ { on = 1; next } on && /^  [^ ]/ { print; next } on { exit }' \
+            "$OUT/pair$p-$side.txt" >"$OUT/pair$p-$side.verdicts"
     done
     echo "pair $p:"
     while IFS= read -r a; do
