@@ -28,8 +28,10 @@ fn scenario(dir: &Path, poll_work_us: u64) -> PathBuf {
             "name = \"gate\"\n\
              description = \"check_gate test: one board, one client, short\"\n\
              [workload]\npoll_work_us = {poll_work_us}\n\
-             [run]\nwarmup_s = 0.5\nduration_s = 2.5\nquick_duration_s = 2.5\nmodels = [\"{MODEL}\"]\n"
+             [run]\nwarmup_s = 0.5\nduration_s = 2.5\nquick_duration_s = 2.5\nmodels = [\"{MODEL}\"]\n\
+             rounds = 1\n"
         ),
+        // One round: `frozen_run` stops and resumes the one serve child of the window by pid.
     )
     .unwrap();
     p

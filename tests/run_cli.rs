@@ -60,10 +60,14 @@ fn piped_run_prints_plain_progress_and_links_latest() {
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
     assert!(err.contains("short: floor: "), "{err}");
     assert!(
-        err.contains("[1/1] threads: warm-up 0.5 s, measuring 1 s…"),
+        err.contains("[round 1/2, 1/1] threads: warm-up 0.5 s, measuring 0.5 s…"),
+        "one second holds two rounds of 0.5 s: {err}"
+    );
+    assert!(
+        err.contains("[round 2/2, 1/1] threads: done (CPU "),
         "{err}"
     );
-    assert!(err.contains("[1/1] threads: done (CPU "), "{err}");
+    assert!(err.contains("in 2 round(s) of 0.5 s (seed "), "{err}");
 
     let reports = dir.path().join("reports");
     let link = reports.join("latest");

@@ -148,9 +148,12 @@ fn a_model_killed_mid_run_keeps_its_row_and_the_others_are_intact() {
             s.to_str().unwrap(),
             "--models",
             "threads,smol,tokio-current",
+            "--rounds",
+            "2",
         ],
         &out,
-        &[("ESBENCH_TEST_KILL", "smol:1.0")],
+        // 1 s into smol's second round (of 1.25 s).
+        &[("ESBENCH_TEST_KILL", "smol:1.0@2")],
     );
     assert_eq!(o.status.code(), Some(3), "exit code says a model failed");
     let names: Vec<&str> = r.models.iter().map(|m| m.name.as_str()).collect();
@@ -158,14 +161,26 @@ fn a_model_killed_mid_run_keeps_its_row_and_the_others_are_intact() {
     let smol = r.model("smol").unwrap();
     assert!(smol.status.contains("crashed"), "{}", smol.status);
     assert!(smol.status.contains("SIGKILL"), "{}", smol.status);
-    // What was measured before the crash is kept: about one second of polls and CPU.
-    assert!(smol.poll_latency.count >= 10, "{}", smol.poll_latency.count);
-    assert!(smol.cpu.percent > 0.0);
     assert!(
-        smol.counters["cpu_window_ms"] < 2_000,
-        "{:?}",
-        smol.counters
+        smol.status.contains("(round 2 of 2; 1 round(s) ok)"),
+        "{}",
+        smol.status
     );
+    // The crashed round is recorded with its status, the other one ran, and what was
+    // measured before the crash is kept: a round and about one second of polls and CPU.
+    assert_eq!(smol.rounds.len(), 2);
+    assert!(smol.rounds[0].is_ok(), "{}", smol.rounds[0].status);
+    assert!(
+        smol.rounds[1].status.contains("SIGKILL"),
+        "{}",
+        smol.rounds[1].status
+    );
+    assert!(smol.poll_latency.count >= 40, "{}", smol.poll_latency.count);
+    assert!(smol.cpu.percent > 0.0);
+    let window = smol.counters["cpu_window_ms"];
+    assert!((1_500..2_500).contains(&window), "{:?}", smol.counters);
+    // A failed round is left out of the intervals: one ok round has none.
+    assert!(esbench::metrics::verdict::interval(smol, "cpu_percent").is_none());
     for name in ["threads", "tokio-current"] {
         let m = r.model(name).unwrap();
         assert!(m.is_ok(), "{name}: {}", m.status);

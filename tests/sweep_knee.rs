@@ -224,6 +224,7 @@ fn rounds(base: f64) -> Vec<RoundResult> {
                         count: 40,
                         p50: 1_000,
                         p99: 2_000,
+                        max: 2_000,
                     },
                 ),
                 (
@@ -232,6 +233,7 @@ fn rounds(base: f64) -> Vec<RoundResult> {
                         count: 40,
                         p50: 90,
                         p99: 100,
+                        max: 100,
                     },
                 ),
             ]

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 
 use crate::driver::session::{
-    check_duration_s, default_out_dir, run_scenario, RunOptions, MAX_DURATION_S,
+    check_duration_s, default_out_dir, run_scenario_with, RoundsOptions, RunOptions, MAX_DURATION_S,
 };
+use crate::driver::variant::Variant;
 use crate::driver::{interrupt, latest, table};
 use crate::metrics::results::Results;
 
@@ -19,9 +20,13 @@ Examples:
   esbench run scenarios/lab.toml --models smol,tokio --duration 30
   esbench run --quick --out /tmp/smoke --no-history
   esbench run --quick --profile --models smol,rayon   # plus a profiling pass per model
+  esbench run --rounds 10 --seed 7              # ten interleaved rounds, a reproducible order
 
-Each model runs as its own `esbench serve` child process, one after another, after a floor
-probe of the machine's own timer latency. Results go to reports/<UTC timestamp>/results.json
+Each model runs as its own `esbench serve` child process, never two at once, after a floor
+probe of the machine's own timer latency. Its measured time is split into rounds (6 by
+default, 3 with --quick), interleaved across models with the order shuffled per round, each
+round a fresh child after its own warm-up; the table shows each figure's interval over the
+rounds and names a single best model only when its interval clears the runner-up's. Results go to reports/<UTC timestamp>/results.json
 (or --out DIR) after every model, with the HTML report next to them; reports/latest then
 points at that directory (for runs written under reports/ only). Ctrl-C stops cleanly and
 keeps what was measured. On a terminal a progress bar shows where the run is; otherwise
@@ -81,6 +86,20 @@ pub struct RunArgs {
     /// connection) or `events` (a few event loops); default: the scenario's `run.driver`.
     #[arg(long, value_name = "DRIVER", value_parser = crate::scenario::DriverKind::parse)]
     pub driver: Option<crate::scenario::DriverKind>,
+    /// Interleaved rounds each model's measured time is split into, 1 to 1000 (default:
+    /// the scenario's run.rounds, else 6, or 3 with --quick, fewer when the duration holds
+    /// fewer rounds of 0.5 s).
+    #[arg(long)]
+    pub rounds: Option<u32>,
+    /// Seed of the per-round shuffle of the model order (default: a fresh one; the seed and
+    /// the orders are recorded in results.json either way).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Test-only: run a registered model again under another name, optionally with faults
+    /// of its own, to check the verdicts: NAME=MODEL[:FAULT,…], e.g.
+    /// hot=threads:frame-cpu=120us. The run is recorded as injected.
+    #[arg(long = "variant", value_name = "NAME=MODEL[:FAULT,…]", value_parser = Variant::parse, hide = true)]
+    pub variants: Vec<Variant>,
 }
 
 /// A fault spec, checked at once and kept in its canonical form.
@@ -166,7 +185,12 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
             break;
         }
         let path = out.join(dir).join("results.json");
-        let r = run_scenario(&opts, scenario, &path)?;
+        let rounds = RoundsOptions {
+            rounds: args.rounds,
+            seed: args.seed,
+            variants: args.variants.clone(),
+        };
+        let r = run_scenario_with(&opts, &rounds, scenario, &path)?;
         println!("\n{} — {}", r.scenario.name, path.display());
         print!("{}", table::render(&r));
         all.push((path, r));

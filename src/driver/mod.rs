@@ -11,8 +11,10 @@ pub mod latest;
 pub mod model_run;
 pub mod remote_run;
 pub mod remote_table;
+pub mod rounds;
 pub mod session;
 pub mod table;
+pub mod variant;
 
 /// The driver meter moved to `load::health`; kept under its old name so `model_run`'s body
 /// (`super::health::DriverMeter`) compiles unchanged while others edit that file.

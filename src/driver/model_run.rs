@@ -229,6 +229,7 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
         end_ns: measured_end,
     };
     let fig = join(&joined.logs, &records, window);
+    row.window_start_ns = Some(win_start);
     row.poll_latency = Summary::from_histogram(&fig.poll_latency);
     row.poll_answered = Summary::from_histogram(&fig.poll_answered);
     row.poll_service = Summary::from_histogram(&fig.poll_service);

@@ -1,6 +1,7 @@
 //! A whole `esbench run`: the floor, then every model in turn (never two at once), saving
 //! results after each step so that a crash or Ctrl-C loses nothing already measured.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::floor::measure_floor;
 use super::interrupt;
 use super::model_run::{run_model, ModelPlan};
+use super::variant::Variant;
 use crate::bridge::inject::{parse_all, Fault};
 use crate::load::child::set_affinity;
 use crate::load::child_settings::ChildSettings;
@@ -18,6 +20,7 @@ use crate::load::pace::ms_to_ns;
 use crate::metrics::cpu_floor::floor_multiple;
 use crate::metrics::machine::{describe_machine, git_commit, load_note};
 use crate::metrics::results::{ModelResult, Results, ScenarioInfo, SCHEMA};
+use crate::metrics::rounds::{RoundResult, RoundsPlan};
 use crate::scenario::{DriverKind, Scenario};
 
 /// What to run and how.
@@ -130,10 +133,42 @@ pub fn pin_plan() -> Option<(Vec<usize>, Vec<usize>)> {
     Some((vec![cpus[0]], cpus[1..].to_vec()))
 }
 
-/// Runs one scenario on its models and writes `results_path` after the floor and after every
-/// model. Returns the final results (possibly partial when interrupted).
+/// How the measured time is split into rounds, and the test-only variants run in them.
+#[derive(Clone, Debug, Default)]
+pub struct RoundsOptions {
+    /// `--rounds`, overriding the scenario's `run.rounds`; neither = the default, fitted to
+    /// the duration (see `driver::rounds::shape`).
+    pub rounds: Option<u32>,
+    /// `--seed` of the per-round shuffle; `None` = a fresh one (recorded either way).
+    pub seed: Option<u64>,
+    /// Test-only (`--variant`): registered models run again under other names.
+    pub variants: Vec<Variant>,
+}
+
+/// One row of the run: its name, the registered model its child runs and its own faults.
+#[derive(Clone, Debug)]
+struct Entry {
+    name: String,
+    model: String,
+    faults: Vec<Fault>,
+}
+
+/// Runs one scenario on its models in the default rounds (see [`run_scenario_with`]).
 pub fn run_scenario(
     opts: &RunOptions,
+    scenario_path: &Path,
+    results_path: &Path,
+) -> Result<Results> {
+    run_scenario_with(opts, &RoundsOptions::default(), scenario_path, results_path)
+}
+
+/// Runs one scenario on its models in interleaved rounds (every model's round k before any
+/// model's round k+1, the order shuffled per round) and writes `results_path` after the
+/// floor and after every round of every model. Returns the final results (possibly partial
+/// when interrupted).
+pub fn run_scenario_with(
+    opts: &RunOptions,
+    ropts: &RoundsOptions,
     scenario_path: &Path,
     results_path: &Path,
 ) -> Result<Results> {
@@ -159,6 +194,47 @@ pub fn run_scenario(
         );
     }
 
+    let requested = match (ropts.rounds, s.run.rounds) {
+        (Some(n), _) => Some((n, "--rounds".to_string())),
+        (None, Some(n)) => Some((n, format!("{}: run.rounds", scenario_path.display()))),
+        (None, None) => None,
+    };
+    let shape = super::rounds::shape(
+        requested.as_ref().map(|(n, from)| (*n, from.as_str())),
+        opts.quick,
+        duration_s,
+        warmup_s,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let entries: Vec<Entry> = models
+        .iter()
+        .map(|m| Entry {
+            name: m.clone(),
+            model: m.clone(),
+            faults: Vec::new(),
+        })
+        .chain(ropts.variants.iter().map(|v| Entry {
+            name: v.name.clone(),
+            model: v.model.clone(),
+            faults: v.faults.clone(),
+        }))
+        .collect();
+    let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
+    if let Some(dup) = names
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| names[..i].contains(a).then_some(a))
+    {
+        bail!("two rows would be named {dup:?}: give each --variant its own name");
+    }
+    let seed = ropts.seed.unwrap_or_else(super::rounds::fresh_seed);
+    let plan = RoundsPlan {
+        count: shape.count,
+        seed,
+        order: super::rounds::orders(&names, shape.count, seed),
+        round_s: shape.round_s,
+    };
+
     let faults = injected_faults(opts, &s, scenario_path)?;
     let mut child_cpus = None;
     if opts.pin {
@@ -180,6 +256,14 @@ pub fn run_scenario(
         timer_slack_ns: s.run.model_timer_slack_ns,
         cpus: child_cpus.clone(),
     };
+    if !ropts.variants.is_empty() {
+        let specs: Vec<String> = ropts.variants.iter().map(Variant::spec).collect();
+        notes.push(format!(
+            "TEST VARIANTS ({}): models run again under other names to check the verdicts; \
+             not a measurement of the models",
+            specs.join(", ")
+        ));
+    }
     if !faults.is_empty() {
         let specs: Vec<String> = faults.iter().map(|f| f.to_string()).collect();
         notes.push(format!(
@@ -190,7 +274,12 @@ pub fn run_scenario(
     }
     let mut results = Results {
         schema: SCHEMA.into(),
-        injected: faults.iter().map(|f| f.to_string()).collect(),
+        injected: faults
+            .iter()
+            .map(|f| f.to_string())
+            .chain(ropts.variants.iter().map(Variant::spec))
+            .collect(),
+        rounds: Some(plan.clone()),
         model_timer_slack_ns: Some(settings.timer_slack_ns),
         esbench_version: env!("CARGO_PKG_VERSION").into(),
         started_unix: std::time::SystemTime::now()
@@ -205,7 +294,7 @@ pub fn run_scenario(
             path: scenario_path.display().to_string(),
             text: s.text.clone(),
             duration_s,
-            warmup_s,
+            warmup_s: shape.warmup_s,
             quick: opts.quick,
         },
         ..Results::default()
@@ -229,9 +318,12 @@ pub fn run_scenario(
     bar.set_message(format!("floor: {floor_s:.0} s timer probe"));
     if plain {
         eprintln!(
-            "{}: floor: {floor_s:.0} s timer probe, then {} model(s)…",
+            "{}: floor: {floor_s:.0} s timer probe, then {} model(s) in {} round(s) of {} s \
+             (seed {seed})…",
             s.name,
-            models.len()
+            entries.len(),
+            shape.count,
+            secs(shape.round_s)
         );
     }
     bar.enable_steady_tick(Duration::from_millis(200));
@@ -243,9 +335,10 @@ pub fn run_scenario(
     );
     bar.disable_steady_tick();
     results.notes.clone_from(&notes);
-    results
-        .notes
-        .push(format!("partial: 0 of {} models measured", models.len()));
+    results.notes.push(format!(
+        "partial: 0 of {} model rounds measured",
+        entries.len() * shape.count as usize
+    ));
     results.save(results_path)?;
 
     let stats_dir = results_path
@@ -253,76 +346,117 @@ pub fn run_scenario(
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let kill_hook = kill_hook();
-    for (i, model) in models.iter().enumerate() {
-        if interrupt::interrupted() {
-            break;
+    let n = entries.len();
+    let mut rounds_of: BTreeMap<String, (Vec<ModelResult>, Vec<RoundResult>)> = BTreeMap::new();
+    let mut merged: BTreeMap<String, ModelResult> = BTreeMap::new();
+    let mut stopped_in = None;
+    'rounds: for (k, order) in plan.order.iter().enumerate() {
+        for (pos, name) in order.iter().enumerate() {
+            if interrupt::interrupted() {
+                stopped_in = Some(k);
+                break 'rounds;
+            }
+            let entry = entries
+                .iter()
+                .find(|e| &e.name == name)
+                .expect("the orders hold the run's rows");
+            let step = Step {
+                round: k,
+                rounds: shape.count as usize,
+                i: pos,
+                n,
+            };
+            bar.set_prefix(format!("{} {}", step.tag(), name));
+            if plain {
+                eprintln!("{}", start_line(&step, name, shape.warmup_s, shape.round_s));
+            }
+            let model_plan = ModelPlan {
+                model: entry.model.clone(),
+                scenario: s.clone(),
+                scenario_path: scenario_path.to_path_buf(),
+                warmup: Duration::from_secs_f64(shape.warmup_s),
+                duration: Duration::from_secs_f64(shape.round_s),
+                exe: opts.exe.clone(),
+                stats_path: stats_dir.join(format!(".serve-stats-{name}.json")),
+                settings: settings.clone(),
+                faults: faults.iter().chain(&entry.faults).cloned().collect(),
+                kill_after: kill_hook
+                    .as_ref()
+                    .filter(|h| &h.model == name && h.round == k)
+                    .map(|h| h.after),
+                ready_timeout: Duration::from_secs(30),
+            };
+            let mut row = run_model(&model_plan, &bar);
+            row.name = name.clone();
+            let (start_mono, start_unix) = window_start(&row);
+            let round = super::rounds::round_of(&row, k as u32, pos as u32, start_mono, start_unix);
+            if plain {
+                eprintln!("{}", finish_line(&step, &row));
+            } else {
+                bar.println(format!(
+                    "{:>14} {}: {} (CPU {:.2} %, poll p50 {} µs)",
+                    row.name,
+                    step.tag(),
+                    if row.is_ok() {
+                        "ok"
+                    } else {
+                        row.status.as_str()
+                    },
+                    row.cpu.percent,
+                    row.poll_latency.p50
+                ));
+            }
+            let interrupted = row.status.starts_with("interrupted");
+            let (rows, rr) = rounds_of.entry(name.clone()).or_default();
+            row.window_start_ns = None;
+            rows.push(row);
+            rr.push(round);
+            // Only this row changed: merge it alone (a merge re-encodes every histogram).
+            merged.insert(name.clone(), super::rounds::merge(name, rows, rr.clone()));
+            results.models = entries
+                .iter()
+                .filter_map(|e| merged.get(&e.name).cloned())
+                .collect();
+            results.notes.clone_from(&notes);
+            let done = k * n + pos + 1;
+            if done < n * shape.count as usize {
+                results.notes.push(format!(
+                    "partial: {done} of {} model rounds measured",
+                    n * shape.count as usize
+                ));
+            }
+            results.save(results_path)?;
+            if interrupted {
+                stopped_in = Some(k);
+                break 'rounds;
+            }
         }
-        bar.set_prefix(format!("{model} {}/{}", i + 1, models.len()));
-        if plain {
-            eprintln!(
-                "{}",
-                start_line(i, models.len(), model, warmup_s, duration_s)
-            );
-        }
-        let plan = ModelPlan {
-            model: model.clone(),
-            scenario: s.clone(),
-            scenario_path: scenario_path.to_path_buf(),
-            warmup: Duration::from_secs_f64(warmup_s),
-            duration: Duration::from_secs_f64(duration_s),
-            exe: opts.exe.clone(),
-            stats_path: stats_dir.join(format!(".serve-stats-{model}.json")),
-            settings: settings.clone(),
-            faults: faults.clone(),
-            kill_after: kill_hook
-                .as_ref()
-                .filter(|(m, _)| m == model)
-                .map(|(_, d)| *d),
-            ready_timeout: Duration::from_secs(30),
-        };
-        let mut row = run_model(&plan, &bar);
-        // --profile: a separate pass on a fresh serve child, after the measured one; it only
-        // fills `row.profile`, never the measured figures (see `esbench::profile`).
-        if opts.profile && !interrupt::interrupted() {
+    }
+    // --profile: a separate pass per model on a fresh serve child, after all its rounds; it
+    // only fills `row.profile`, never the measured figures (see `esbench::profile`).
+    if opts.profile {
+        for (i, entry) in entries.iter().enumerate() {
+            if interrupt::interrupted() {
+                break;
+            }
+            let Some(row) = results.models.iter_mut().find(|m| m.name == entry.name) else {
+                continue;
+            };
             bar.set_message("profiling pass (separate child, not measured)");
             if plain {
                 eprintln!(
-                    "[{}/{}] {model}: profiling pass (separate child, not measured)…",
+                    "[{}/{n}] {}: profiling pass (separate child, not measured)…",
                     i + 1,
-                    models.len()
+                    entry.name
                 );
             }
             row.profile = Some(crate::profile::profiling_pass(
                 &opts.exe,
-                model,
+                &entry.model,
                 &s,
                 &stats_dir.join("profile"),
                 Duration::from_secs_f64(duration_s.clamp(1.0, 10.0)),
                 Duration::from_secs_f64(warmup_s.max(1.0)),
-            ));
-        }
-        if plain {
-            eprintln!("{}", finish_line(i, models.len(), &row));
-        } else {
-            bar.println(format!(
-                "{:>14}: {} (CPU {:.2} %, poll p50 {} µs)",
-                row.name,
-                if row.is_ok() {
-                    "ok"
-                } else {
-                    row.status.as_str()
-                },
-                row.cpu.percent,
-                row.poll_latency.p50
-            ));
-        }
-        results.models.push(row);
-        results.notes.clone_from(&notes);
-        if results.models.len() < models.len() {
-            results.notes.push(format!(
-                "partial: {} of {} models measured",
-                results.models.len(),
-                models.len()
             ));
         }
         results.save(results_path)?;
@@ -346,9 +480,10 @@ pub fn run_scenario(
     bar.finish_and_clear();
     if interrupt::interrupted() {
         notes.push(format!(
-            "interrupted by Ctrl-C: {} of {} models measured",
+            "interrupted by Ctrl-C in round {} of {}: {} of {n} rows have rounds",
+            stopped_in.map_or(shape.count as usize, |k| k + 1),
+            shape.count,
             results.models.len(),
-            models.len()
         ));
         results.notes.clone_from(&notes);
         results.save(results_path)?;
@@ -365,17 +500,51 @@ fn injected_faults(opts: &RunOptions, s: &Scenario, path: &Path) -> Result<Vec<F
     Ok(from_scenario.into_iter().chain(from_cli).collect())
 }
 
-/// The plain progress line for model `i` (0-based) of `n` starting.
-pub fn start_line(i: usize, n: usize, model: &str, warmup_s: f64, duration_s: f64) -> String {
+/// Where a run is: round `round` of `rounds`, row `i` of `n` in that round's order (0-based).
+#[derive(Clone, Copy, Debug)]
+pub struct Step {
+    pub round: usize,
+    pub rounds: usize,
+    pub i: usize,
+    pub n: usize,
+}
+
+impl Step {
+    /// `[3/9]` for a run of one round, `[round 2/6, 3/9]` otherwise.
+    pub fn tag(&self) -> String {
+        if self.rounds == 1 {
+            format!("[{}/{}]", self.i + 1, self.n)
+        } else {
+            format!(
+                "[round {}/{}, {}/{}]",
+                self.round + 1,
+                self.rounds,
+                self.i + 1,
+                self.n
+            )
+        }
+    }
+}
+
+/// Seconds for people: `3.33`, `20`, `0.5`.
+pub fn secs(x: f64) -> String {
+    let r = (x * 100.0).round() / 100.0;
+    format!("{r}")
+}
+
+/// The plain progress line for a round of a model starting.
+pub fn start_line(step: &Step, model: &str, warmup_s: f64, duration_s: f64) -> String {
     format!(
-        "[{}/{n}] {model}: warm-up {warmup_s} s, measuring {duration_s} s…",
-        i + 1
+        "{} {model}: warm-up {} s, measuring {} s…",
+        step.tag(),
+        secs(warmup_s),
+        secs(duration_s)
     )
 }
 
-/// The plain progress line for model `i` (0-based) of `n` done: its headline figures, or why
-/// it failed (a failed row may hold partial figures; the table shows them).
-pub fn finish_line(i: usize, n: usize, row: &ModelResult) -> String {
+/// The plain progress line for a round of a model done: its figures, or why it failed (a
+/// failed row may hold partial figures; the table shows them).
+pub fn finish_line(step: &Step, row: &ModelResult) -> String {
     let figures = format!(
         "CPU {:.2} %, poll p50 {} µs",
         row.cpu.percent, row.poll_latency.p50
@@ -389,15 +558,44 @@ pub fn finish_line(i: usize, n: usize, row: &ModelResult) -> String {
     } else {
         format!("failed: {}", row.status)
     };
-    format!("[{}/{n}] {}: {what}", i + 1, row.name)
+    format!("{} {}: {what}", step.tag(), row.name)
 }
 
-/// The crash test hook: `ESBENCH_TEST_KILL=<model>:<seconds>` makes the driver SIGKILL that
-/// model's child this many seconds into its measured window.
-fn kill_hook() -> Option<(String, Duration)> {
+/// A round row's measured-window start: on the monotonic clock, and the same instant on the
+/// wall clock (from now on both clocks, so the two agree to within the microseconds between
+/// the two reads). A row that never reached its window gives now.
+fn window_start(row: &ModelResult) -> (u64, f64) {
+    let mono_now = crate::clock::now_ns();
+    let wall_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let start = row.window_start_ns.unwrap_or(mono_now).min(mono_now);
+    (start, wall_now - (mono_now - start) as f64 / 1e9)
+}
+
+/// The crash test hook: `ESBENCH_TEST_KILL=<model>:<seconds>[@<round>]` makes the driver
+/// SIGKILL that model's child this many seconds into its measured window, in that round
+/// (1-based; the first by default).
+struct KillHook {
+    model: String,
+    after: Duration,
+    /// 0-based.
+    round: usize,
+}
+
+fn kill_hook() -> Option<KillHook> {
     let v = std::env::var("ESBENCH_TEST_KILL").ok()?;
-    let (m, s) = v.split_once(':')?;
-    Some((m.to_string(), Duration::from_secs_f64(s.parse().ok()?)))
+    let (m, rest) = v.split_once(':')?;
+    let (s, round) = match rest.split_once('@') {
+        Some((s, r)) => (s, r.parse::<usize>().ok()?.checked_sub(1)?),
+        None => (rest, 0),
+    };
+    Some(KillHook {
+        model: m.to_string(),
+        after: Duration::from_secs_f64(s.parse().ok()?),
+        round,
+    })
 }
 
 /// `reports/<UTC timestamp>` for a run without `--out`.
@@ -423,9 +621,24 @@ mod tests {
 
     #[test]
     fn plain_progress_lines() {
+        let one = Step {
+            round: 0,
+            rounds: 1,
+            i: 2,
+            n: 9,
+        };
         assert_eq!(
-            start_line(2, 9, "tokio", 0.5, 20.0),
+            start_line(&one, "tokio", 0.5, 20.0),
             "[3/9] tokio: warm-up 0.5 s, measuring 20 s…"
+        );
+        let six = Step {
+            round: 1,
+            rounds: 6,
+            ..one
+        };
+        assert_eq!(
+            start_line(&six, "tokio", 0.5, 20.0 / 6.0),
+            "[round 2/6, 3/9] tokio: warm-up 0.5 s, measuring 3.33 s…"
         );
         let mut row = ModelResult {
             name: "tokio".into(),
@@ -435,12 +648,12 @@ mod tests {
         row.cpu.percent = 0.7;
         row.poll_latency.p50 = 201;
         assert_eq!(
-            finish_line(2, 9, &row),
+            finish_line(&one, &row),
             "[3/9] tokio: done (CPU 0.70 %, poll p50 201 µs)"
         );
         row.status = "crashed: serve signal 9 (SIGKILL)".into();
         assert_eq!(
-            finish_line(2, 9, &row),
+            finish_line(&one, &row),
             "[3/9] tokio: failed: crashed: serve signal 9 (SIGKILL)"
         );
     }

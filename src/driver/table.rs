@@ -9,6 +9,101 @@ use std::fmt::Write;
 
 use crate::metrics::results::{ModelResult, Results};
 use crate::metrics::summary::Summary;
+use crate::metrics::verdict::{self, HEADLINE};
+
+/// The columns of the table that are judged over the rounds: the header, the verdict key
+/// (as in `metrics::verdict::round_value`), the row's whole-run value, and whether the cell
+/// shows its interval (the headline's figures; the others only get the ★, so the table
+/// still fits a wide terminal).
+type Judged = (
+    &'static str,
+    &'static str,
+    fn(&ModelResult) -> Option<f64>,
+    bool,
+);
+const JUDGED: [Judged; 7] = [
+    ("CPU %", "cpu_percent", |m| Some(m.cpu.percent), true),
+    (
+        "poll p50",
+        "poll_p50",
+        |m| (m.poll_latency.count > 0).then_some(m.poll_latency.p50 as f64),
+        true,
+    ),
+    (
+        "p99",
+        "poll_p99",
+        |m| (m.poll_latency.count > 0).then_some(m.poll_latency.p99 as f64),
+        true,
+    ),
+    (
+        "svc p50",
+        "poll_service_p50",
+        |m| (m.poll_service.count > 0).then_some(m.poll_service.p50 as f64),
+        false,
+    ),
+    (
+        "svc p99",
+        "poll_service_p99",
+        |m| (m.poll_service.count > 0).then_some(m.poll_service.p99 as f64),
+        false,
+    ),
+    (
+        "wd p50",
+        "watchdog_p50",
+        |m| (m.watchdog_lateness.count > 0).then_some(m.watchdog_lateness.p50 as f64),
+        false,
+    ),
+    (
+        "wd p99",
+        "watchdog_p99",
+        |m| (m.watchdog_lateness.count > 0).then_some(m.watchdog_lateness.p99 as f64),
+        false,
+    ),
+];
+
+/// Adds the interval over the rounds (`±half` or `[lo–hi]`) to the judged cells that have
+/// one, and a ★ to the rows the verdict names (the same verdict as the report's).
+fn mark_judged(r: &Results, header: &[String], rows: &mut [Vec<String>]) {
+    for (title, key, value, show_interval) in JUDGED {
+        let Some(c) = header.iter().position(|h| h == title) else {
+            continue;
+        };
+        let stars = verdict::stars(r, key, value);
+        for (m, row) in r.models.iter().zip(rows.iter_mut()) {
+            if value(m).is_none() {
+                continue;
+            }
+            if let Some(i) = verdict::interval(m, key).filter(|_| show_interval) {
+                let iv = if key == "cpu_percent" {
+                    verdict::compact(&i, |v| format!("{v:.2}"))
+                } else {
+                    verdict::compact(&i, |v| fmt_us(v.round() as u64))
+                };
+                row[c] = format!("{} {iv}", row[c]);
+            }
+            if stars.contains(&m.name) {
+                row[c] = format!("★{}", row[c]);
+            }
+        }
+    }
+}
+
+/// The headline's verdicts in words, one line each (empty without ok rows).
+pub fn verdict_lines(r: &Results) -> String {
+    let mut out = String::new();
+    for q in HEADLINE {
+        let v = q.verdict(r);
+        if v != verdict::Verdict::Nobody {
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                q.question,
+                v.sentence(q.best_word, q.figure)
+            );
+        }
+    }
+    out
+}
 
 /// Microseconds in a short human form: `850µs`, `1.25ms`, `2.30s` (the report's digits).
 pub use crate::units::us_compact as fmt_us;
@@ -154,6 +249,8 @@ pub fn render(r: &Results) -> String {
         ]);
         super::health_table::insert_cells(rows.last_mut().expect("just pushed"), m);
     }
+    let (header, body) = rows.split_at_mut(1);
+    mark_judged(r, &header[0], body);
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
@@ -189,6 +286,21 @@ pub fn render(r: &Results) -> String {
     }
     for line in super::remote_table::lines(r) {
         let _ = writeln!(out, "{line}");
+    }
+    if let Some(p) = &r.rounds {
+        let _ = writeln!(
+            out,
+            "{} round(s) of {:.2} s per model, interleaved, order shuffled per round (seed {}); \
+             ± is half the 95 % interval of the median over the rounds, [lo–hi] the range when \
+             fewer than 5; ★ only where an interval clears the runner-up's (a tie stars the \
+             group, unless all tie), never on a failed or DRIVER-LIMITED row",
+            p.count, p.round_s, p.seed
+        );
+    }
+    let lines = verdict_lines(r);
+    if !lines.is_empty() {
+        out.push_str("verdicts:\n");
+        out.push_str(&lines);
     }
     if r.models.iter().any(|m| m.watchdog_lateness.count >= 10) {
         out.push_str(

@@ -668,6 +668,7 @@ mod tests {
                     count: 50,
                     p50: p / 2,
                     p99: p,
+                    max: p,
                 },
             );
             m.rounds.push(RoundResult {

@@ -14,6 +14,7 @@ pub mod profile;
 pub mod results;
 pub mod rounds;
 pub mod summary;
+pub mod verdict;
 
 pub use results::{Cpu, CpuSample, Floor, Machine, ModelResult, Results, ScenarioInfo};
 pub use summary::{new_histogram, Summary};

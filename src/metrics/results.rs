@@ -17,7 +17,9 @@ use super::summary::Summary;
 /// Schema identifier written into every results file. Bump the number on incompatible change.
 /// 1.1: `poll_latency` has one sample per planned slot (the per-answer figure moved to
 /// `poll_answered`); new `poll_service`, `staleness_excess`, the child's settings, `injected`.
-pub const SCHEMA: &str = "esbench.results/1.1";
+/// 1.2: rounds — `Results::rounds` (how the run was split) and `ModelResult::rounds` (each
+/// round's figures); the whole-run figures are merged over the rounds.
+pub const SCHEMA: &str = "esbench.results/1.2";
 
 /// One `esbench run`: the machine, the scenario, the floor and one row per model.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -168,6 +170,10 @@ pub struct ModelResult {
     /// are over the whole measured time, merged over rounds; these give their spread.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rounds: Vec<super::rounds::RoundResult>,
+    /// Start of this row's measured window on the monotonic clock (ns), set by the driver
+    /// for one round's row; a merged row carries its rounds' starts in `rounds` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_start_ns: Option<u64>,
     /// The profiling pass (`--profile`), never mixed into the figures above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<serde_json::Value>,

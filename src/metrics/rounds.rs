@@ -46,6 +46,15 @@ pub struct RoundResult {
     pub context_switches_per_s: f64,
     /// Per latency summary (keys as in `ModelResult::metric`): this round's p50 and p99.
     pub figures: BTreeMap<String, RoundFigure>,
+    /// The child's peak RSS in this round (KiB).
+    #[serde(default)]
+    pub max_rss_kib: u64,
+    /// The child's thread count in this round.
+    #[serde(default)]
+    pub threads: u64,
+    /// The driver may have set this round's figures (`DriverHealth::limited`).
+    #[serde(default)]
+    pub driver_limited: bool,
 }
 
 /// One latency summary's shape in one round.
@@ -56,6 +65,9 @@ pub struct RoundFigure {
     pub p50: u64,
     /// µs.
     pub p99: u64,
+    /// µs: the round's largest sample.
+    #[serde(default)]
+    pub max: u64,
 }
 
 impl RoundResult {
@@ -125,6 +137,15 @@ impl Interval {
     pub fn half_width(&self) -> f64 {
         (self.hi - self.lo) / 2.0
     }
+
+    /// The interval of `a / b` from the two intervals: lowest over highest to highest over
+    /// lowest, so a ratio is only as sure as the figures it divides. `None` when `b` can be 0.
+    pub fn ratio(a: &Interval, b: &Interval) -> Option<(f64, f64, f64)> {
+        if b.lo <= 0.0 || b.mid <= 0.0 {
+            return None;
+        }
+        Some((a.mid / b.mid, a.lo / b.hi, a.hi / b.lo))
+    }
 }
 
 /// P(x(k) ≤ median ≤ x(n+1-k)) = 1 − 2·P(Bin(n, ½) ≤ k−1).
@@ -169,6 +190,15 @@ mod tests {
         let c = Interval::of_median(&[6.0, 7.0, 8.0, 9.0, 10.0]).unwrap();
         assert!(!a.separates_from(&b));
         assert!(a.separates_from(&c) && c.separates_from(&a));
+    }
+
+    #[test]
+    fn a_ratio_spans_lowest_over_highest_to_highest_over_lowest() {
+        let a = Interval::of_median(&[6.0, 8.0, 10.0]).unwrap();
+        let b = Interval::of_median(&[1.0, 2.0, 4.0]).unwrap();
+        assert_eq!(Interval::ratio(&a, &b), Some((4.0, 1.5, 10.0)));
+        let z = Interval::of_median(&[0.0, 1.0]).unwrap();
+        assert_eq!(Interval::ratio(&a, &z), None);
     }
 
     #[test]

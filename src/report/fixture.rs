@@ -253,6 +253,7 @@ pub fn add_rounds(r: &mut Results, n: u32, seed: u64, spread: f64) {
                         count: s.count / n.max(1) as u64,
                         p50,
                         p99,
+                        max: p99,
                     },
                 );
             }
@@ -267,6 +268,7 @@ pub fn add_rounds(r: &mut Results, n: u32, seed: u64, spread: f64) {
                 cpu_percent: wobble(m.cpu.percent),
                 context_switches_per_s: wobble(csw),
                 figures,
+                ..Default::default()
             });
         }
         order.push(o);

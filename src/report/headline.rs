@@ -9,20 +9,28 @@
 //! - steadiest: smallest poll latency jitter, p99 − p50, compared with the same spread of the
 //!   machine's timer lateness (what the kernel alone adds).
 //!
-//! Only models whose status is `ok` compete.
+//! Only models whose status is `ok` and whose row is not DRIVER-LIMITED compete, and a single
+//! model is named only when its interval over the rounds clears the runner-up's; otherwise
+//! the card names the group that ties within noise (`metrics::verdict`). Every figure carries
+//! its interval, and the ratio to the costliest carries the interval of the ratio.
 
 use super::format::{esc, ratio, sig3, us};
 use crate::metrics::results::{ModelResult, Results};
+use crate::metrics::verdict::{self, Question, Verdict, CHEAPEST, LOWEST, STEADIEST};
 
 /// One headline answer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pick {
     pub question: &'static str,
+    /// The model named, or the group that ties (`threads, coop and coop-v2`).
     pub model: String,
-    /// The figure, for people.
+    /// The figure, for people, with its interval over the rounds.
     pub figure: String,
     /// The comparison with the reference, for people (`3.1× the floor …`).
     pub versus: String,
+    /// The verdict in one sentence (`… tie on CPU within noise`); empty for the picks that
+    /// are observations, not rankings ("What the run shows").
+    pub verdict: String,
 }
 
 fn ok_models(r: &Results) -> impl Iterator<Item = &ModelResult> {
@@ -33,13 +41,55 @@ fn spread(p50: u64, p99: u64) -> u64 {
     p99.saturating_sub(p50)
 }
 
+/// % of one core.
+fn show_pct(v: f64) -> String {
+    format!("{} %", sig3(v))
+}
+
+fn show_us(v: f64) -> String {
+    us(v.max(0.0).round() as u64)
+}
+
+/// The named model(s) of a verdict and the one whose figures the card shows (the lowest).
+fn named(v: &Verdict) -> Option<(String, String)> {
+    match v {
+        Verdict::Best {
+            model,
+            limited: true,
+            ..
+        } => Some((
+            format!("{model} (DRIVER-LIMITED: not crowned)"),
+            model.clone(),
+        )),
+        Verdict::Best { model, .. } => Some((model.clone(), model.clone())),
+        Verdict::Tie { models, .. } | Verdict::Unjudged { models } => {
+            Some((v.who(), models.first()?.clone()))
+        }
+        Verdict::Nobody => None,
+    }
+}
+
+/// `0.63 % (0.61–0.66 %, 96 % interval of the median over 6 rounds)`, or without rounds the
+/// whole-run figure and "one pass".
+fn figure_text(q: &Question, m: &ModelResult, show: fn(f64) -> String) -> String {
+    let whole = (q.value)(m).map(show).unwrap_or_else(|| "–".into());
+    match verdict::interval(m, q.key) {
+        Some(i) => format!(
+            "{whole} over the run; {}",
+            verdict::interval_words(&i, show)
+        ),
+        None => format!("{whole} (one pass: no interval)"),
+    }
+}
+
 /// The headline picks; an answer is missing when no ok model has the figure.
 pub fn picks(r: &Results) -> Vec<Pick> {
     let mut out = Vec::new();
-    if let Some(m) = ok_models(r).min_by(|a, b| a.cpu.percent.total_cmp(&b.cpu.percent)) {
+    let v = CHEAPEST.verdict(r);
+    if let Some((who, shown)) = named(&v) {
+        let m = r.model(&shown).expect("a verdict names a row of the run");
+        // Against the costliest ok row, with the interval of the ratio when both have one.
         let worst = ok_models(r).max_by(|a, b| a.cpu.percent.total_cmp(&b.cpu.percent));
-        // Against the CPU floor of the same run when there is one: "N× the minimum a process
-        // needs for this event rate" says more than a bare percentage.
         let floor = match r.floor.cpu_percent {
             Some(f) if f > 0.0 => {
                 format!("{}× the CPU floor ({} %)", sig3(m.cpu.percent / f), sig3(f))
@@ -49,28 +99,35 @@ pub fn picks(r: &Results) -> Vec<Pick> {
         let versus = match worst {
             Some(w) if w.name != m.name && m.cpu.percent > 0.0 => format!(
                 "{} less than the costliest, {} ({} %); {floor}",
-                ratio(w.cpu.percent, m.cpu.percent),
+                verdict::ratio_text(
+                    w.cpu.percent,
+                    m.cpu.percent,
+                    verdict::interval(w, CHEAPEST.key).as_ref(),
+                    verdict::interval(m, CHEAPEST.key).as_ref()
+                ),
                 w.name,
                 sig3(w.cpu.percent)
             ),
             _ => floor,
         };
         out.push(Pick {
-            question: "Cheapest in CPU",
-            model: m.name.clone(),
-            figure: format!("{} % of one core", sig3(m.cpu.percent)),
+            question: CHEAPEST.question,
+            model: who,
+            figure: format!("CPU {}", figure_text(&CHEAPEST, m, show_pct)),
             versus,
+            verdict: v.sentence(CHEAPEST.best_word, CHEAPEST.figure),
         });
     }
-    let with_polls = || ok_models(r).filter(|m| m.poll_latency.count > 0);
-    if let Some(m) = with_polls().min_by_key(|m| m.poll_latency.p99) {
+    let v = LOWEST.verdict(r);
+    if let Some((who, shown)) = named(&v) {
+        let m = r.model(&shown).expect("a verdict names a row of the run");
         let f = &r.floor.driver_error;
         out.push(Pick {
-            question: "Lowest latency",
-            model: m.name.clone(),
+            question: LOWEST.question,
+            model: who,
             figure: format!(
                 "poll latency p99 {} (p50 {})",
-                us(m.poll_latency.p99),
+                figure_text(&LOWEST, m, show_us),
                 us(m.poll_latency.p50)
             ),
             versus: if f.count > 0 {
@@ -82,15 +139,21 @@ pub fn picks(r: &Results) -> Vec<Pick> {
             } else {
                 "no floor measured".into()
             },
+            verdict: v.sentence(LOWEST.best_word, LOWEST.figure),
         });
     }
-    if let Some(m) = with_polls().min_by_key(|m| spread(m.poll_latency.p50, m.poll_latency.p99)) {
+    let v = STEADIEST.verdict(r);
+    if let Some((who, shown)) = named(&v) {
+        let m = r.model(&shown).expect("a verdict names a row of the run");
         let f = r.timer_floor_for(m);
         let s = spread(m.poll_latency.p50, m.poll_latency.p99);
         out.push(Pick {
-            question: "Steadiest latency",
-            model: m.name.clone(),
-            figure: format!("poll latency jitter p99 − p50 = {}", us(s)),
+            question: STEADIEST.question,
+            model: who,
+            figure: format!(
+                "poll latency jitter p99 − p50 = {}",
+                figure_text(&STEADIEST, m, show_us)
+            ),
             versus: if f.count > 0 {
                 format!(
                     "{} the floor (timer lateness p99 − p50 = {})",
@@ -100,6 +163,7 @@ pub fn picks(r: &Results) -> Vec<Pick> {
             } else {
                 "no floor measured".into()
             },
+            verdict: v.sentence(STEADIEST.best_word, STEADIEST.figure),
         });
     }
     out.extend(spinning(r));
@@ -183,6 +247,7 @@ pub fn spinning(r: &Results) -> Option<Pick> {
             names(&waiters),
             sig3(highest_waiter)
         ),
+        verdict: String::new(),
     })
 }
 
@@ -197,11 +262,16 @@ pub fn html(r: &Results) -> String {
     for p in picks {
         s.push_str(&format!(
             "<div class=\"card\"><div class=\"q\">{}</div><div class=\"m\">{}</div>\
-             <div class=\"f\">{}</div><div class=\"v\">{}</div></div>\n",
+             <div class=\"f\">{}</div><div class=\"v\">{}</div>{}</div>\n",
             esc(p.question),
             esc(&p.model),
             esc(&p.figure),
-            esc(&p.versus)
+            esc(&p.versus),
+            if p.verdict.is_empty() {
+                String::new()
+            } else {
+                format!("<div class=\"verdict\">{}</div>", esc(&p.verdict))
+            }
         ));
     }
     s.push_str("</div>\n");
@@ -213,8 +283,13 @@ pub fn markdown(r: &Results) -> String {
     picks(r)
         .iter()
         .map(|p| {
+            let verdict = if p.verdict.is_empty() {
+                String::new()
+            } else {
+                format!(" *{}.*", super::format::md_text(&p.verdict))
+            };
             format!(
-                "- **{}: {}** — {}; {}\n",
+                "- **{}: {}** — {}; {}.{verdict}\n",
                 p.question,
                 super::format::md_cell(&p.model),
                 p.figure,

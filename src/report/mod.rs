@@ -357,6 +357,7 @@ fn run_section(
         s.push_str("<p class=\"warn\">This results file has no models.</p>\n");
     } else {
         s.push_str(&table::html(r));
+        s.push_str(&table::rounds_html(r));
     }
     let polls = table::poll_views_html(r);
     if !polls.is_empty() {

@@ -22,6 +22,8 @@ nav a { margin-right: .9rem; }
 .card .m { font-size: 1.5rem; font-weight: 700; margin: .2rem 0; }
 .card .f { font-weight: 600; }
 .card .v { color: var(--muted); font-size: .9rem; }
+.card .verdict { margin-top: .3rem; font-size: .9rem; font-style: italic; }
+td .iv { color: var(--muted); font-size: .7rem; font-weight: 400; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; font-size: .78rem; margin: .6rem 0; }
 th, td { border: 1px solid var(--line); padding: .2rem .3rem; text-align: right; white-space: nowrap; }
@@ -191,6 +193,17 @@ pub const HOW_TO_READ: &str = r#"
 <li><b>Every model runs as its own child process</b> serving the same bridge logic; the
 driver (the Scratch emulator) and the virtual board run outside it, so their cost is not
 charged to the model.</li>
+<li><b>Rounds, intervals and verdicts.</b> Each model's measured time is split into rounds,
+interleaved across models (every model's round k before any model's round k+1, the order
+shuffled per round), each a fresh child after its own warm-up, so a machine that drifts during
+the run spreads over every model instead of reading as a difference between the models
+measured early and late. The table's figures are over the whole measured time (histograms
+merged); the small figure under each is half the 95 % distribution-free interval of its
+median over the rounds, or <code>[lo–hi]</code> when fewer than 5 rounds make it only a
+range. The headline and the ★ name a single model only when its interval clears the
+runner-up's; otherwise they name the group that cannot be told apart ("tie within noise").
+A failed or DRIVER-LIMITED row is never crowned; a failed round is left out of the
+intervals.</li>
 <li><b>CPU %</b> is the child process's user + system CPU time (the kernel's per-process CPU
 clock, ns resolution, all threads) divided by the wall time of the measured window, in % of one core.
 The line plot samples the same process at 5 Hz or more. <b>Context switches/s</b> counts

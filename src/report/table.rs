@@ -6,6 +6,44 @@ use super::figures::{self, display, ModelFigures, COLUMNS};
 use super::format::{esc, md_cell};
 use crate::metrics::results::Results;
 use crate::metrics::summary::Summary;
+use crate::metrics::verdict;
+
+/// Per column, the rows a ★ goes to: the verdict over the rounds (`metrics::verdict`), the
+/// same one the headline and the terminal table give.
+fn stars(r: &Results, figs: &[ModelFigures]) -> Vec<Vec<String>> {
+    COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(c, col)| {
+            verdict::stars(r, col.key, |m| {
+                figs.iter()
+                    .find(|f| f.name == m.name)
+                    .and_then(|f| f.values[c])
+            })
+        })
+        .collect()
+}
+
+/// The interval of row `name`'s figure in column `c`, in the column's unit.
+fn interval_text(r: &Results, name: &str, c: usize) -> Option<String> {
+    let col = &COLUMNS[c];
+    let i = verdict::interval(r.model(name)?, col.key)?;
+    Some(verdict::compact(&i, |v| display(col, Some(v))))
+}
+
+/// The caption of the ★ marks, for a run with or without rounds.
+fn star_caption(r: &Results) -> &'static str {
+    if verdict::has_rounds(r) {
+        "★ marks the model whose interval over the rounds clears the runner-up's, or every \
+         model of a group that cannot be told apart (a column where all of them tie has \
+         none); failed and DRIVER-LIMITED rows never get one. Under each value: ± half the \
+         95 % interval of its median over the rounds, or [lo–hi] when fewer than 5 rounds \
+         make it only a range."
+    } else {
+        "★ marks the lowest value in a column among models that finished ok. These results \
+         have no rounds, so there is no interval: a ★ is one pass's order, not a verdict."
+    }
+}
 
 /// A caveat a reader must see next to a model's name (docs/measuring.md: async-std is measured
 /// but discontinued upstream).
@@ -19,7 +57,7 @@ pub fn model_note(name: &str) -> Option<&'static str> {
 /// The HTML table.
 pub fn html(r: &Results) -> String {
     let figs = figures::all(r);
-    let best = figures::best_per_column(&figs);
+    let best = stars(r, &figs);
     let mut s =
         String::from("<div class=\"scroll\"><table class=\"summary\">\n<thead><tr><th>model</th>");
     for c in COLUMNS {
@@ -27,7 +65,7 @@ pub fn html(r: &Results) -> String {
     }
     s.push_str("</tr></thead>\n<tbody>\n");
     for f in &figs {
-        row_html(&mut s, f, &best);
+        row_html(&mut s, r, f, &best);
     }
     s.push_str("</tbody></table></div>\n");
     // Statuses live under the table: an error message is long, and a column of "ok" says
@@ -55,16 +93,16 @@ pub fn html(r: &Results) -> String {
             ));
         }
     }
-    s.push_str(
-        "<p class=\"small\">★ marks the best value in a column among models that finished ok. \
-                 Poll latencies are per planned slot from the intended send time; service \
-                 times from the actual send. \
-                 <i>Grey italic</i>: too few samples for that percentile, so it is the max.</p>\n",
-    );
+    s.push_str(&format!(
+        "<p class=\"small\">{} Poll latencies are per planned slot from the intended send \
+         time; service times from the actual send. <i>Grey italic</i>: too few samples for \
+         that percentile, so it is the max.</p>\n",
+        star_caption(r)
+    ));
     s
 }
 
-fn row_html(s: &mut String, f: &ModelFigures, best: &[Option<f64>]) {
+fn row_html(s: &mut String, r: &Results, f: &ModelFigures, best: &[Vec<String>]) {
     let class = if f.ok { "" } else { " class=\"failed\"" };
     let mut note = match model_note(&f.name) {
         Some(n) => format!("<sup title=\"{}\">†</sup>", esc(n)),
@@ -81,7 +119,10 @@ fn row_html(s: &mut String, f: &ModelFigures, best: &[Option<f64>]) {
         esc(&f.name)
     ));
     for (c, col) in COLUMNS.iter().enumerate() {
-        let text = esc(&display(col, f.values[c]));
+        let mut text = esc(&display(col, f.values[c]));
+        if let Some(i) = interval_text(r, &f.name, c).filter(|_| f.values[c].is_some()) {
+            text.push_str(&format!("<br><span class=\"iv\">{}</span>", esc(&i)));
+        }
         // A percentile needs 1/(1−q) samples to be more than the max; say so when it is not.
         let thin = match col.quantile {
             Some(q) if q < 1.0 && f.values[c].is_some() => (f.samples[c] as f64) * (1.0 - q) < 1.0,
@@ -95,17 +136,14 @@ fn row_html(s: &mut String, f: &ModelFigures, best: &[Option<f64>]) {
         } else {
             String::new()
         };
-        let class = match (figures::is_best(f, c, best), thin) {
+        let starred = best[c].contains(&f.name);
+        let class = match (starred, thin) {
             (true, true) => " class=\"best thin\"",
             (true, false) => " class=\"best\"",
             (false, true) => " class=\"thin\"",
             (false, false) => "",
         };
-        let star = if figures::is_best(f, c, best) {
-            "★ "
-        } else {
-            ""
-        };
+        let star = if starred { "★ " } else { "" };
         s.push_str(&format!("<td{class}{title}>{star}{text}</td>"));
     }
     s.push_str("</tr>\n");
@@ -114,7 +152,7 @@ fn row_html(s: &mut String, f: &ModelFigures, best: &[Option<f64>]) {
 /// The Markdown table.
 pub fn markdown(r: &Results) -> String {
     let figs = figures::all(r);
-    let best = figures::best_per_column(&figs);
+    let best = stars(r, &figs);
     let mut s = String::from("| model |");
     for c in COLUMNS {
         s.push_str(&format!(" {} |", c.heading));
@@ -130,15 +168,84 @@ pub fn markdown(r: &Results) -> String {
             .unwrap_or_default();
         s.push_str(&format!("| {}{note} |", md_cell(&f.name)));
         for (c, col) in COLUMNS.iter().enumerate() {
-            let text = md_cell(&display(col, f.values[c]));
-            if figures::is_best(f, c, &best) {
-                s.push_str(&format!(" **{text}** |"));
+            let mut text = md_cell(&display(col, f.values[c]));
+            if let Some(i) = interval_text(r, &f.name, c).filter(|_| f.values[c].is_some()) {
+                text.push_str(&format!(" {}", md_cell(&i)));
+            }
+            if best[c].contains(&f.name) {
+                s.push_str(&format!(" ★ **{text}** |"));
             } else {
                 s.push_str(&format!(" {text} |"));
             }
         }
         s.push_str(&format!(" {} |\n", md_cell(&f.status)));
     }
+    s.push_str(&format!("\n{}\n", super::format::md_text(star_caption(r))));
+    s
+}
+
+/// Every round of every model: when it ran, where in its round's order, how it ended and
+/// its figures, so a reader can see the spread the intervals come from (and a drift over the
+/// run). Empty string for results without rounds.
+pub fn rounds_html(r: &Results) -> String {
+    use super::format::{sig3, us, utc};
+    if !verdict::has_rounds(r) {
+        return String::new();
+    }
+    let mut s = String::new();
+    if let Some(p) = &r.rounds {
+        s.push_str(&format!(
+            "<p class=\"small\">{} rounds of {} s per model after a {} s warm-up each, every \
+             model's round k before any model's round k+1, the order shuffled per round \
+             (seed {}). A failed round keeps its figures in the merged row but is left out of \
+             the intervals.</p>\n",
+            p.count,
+            sig3(p.round_s),
+            sig3(r.scenario.warmup_s),
+            p.seed
+        ));
+    }
+    s.push_str(
+        "<details><summary>Every round, per model</summary>\n<div class=\"scroll\">\
+         <table class=\"rounds\"><thead><tr><th>model</th><th>round</th><th>position</th>\
+         <th>started</th><th>measured</th><th>status</th><th>CPU %</th><th>ctx switches/s</th>\
+         <th>poll p50</th><th>poll p99</th><th>watchdog p99</th></tr></thead><tbody>\n",
+    );
+    for m in &r.models {
+        for (k, rd) in m.rounds.iter().enumerate() {
+            let model = if k == 0 {
+                format!(
+                    "<th scope=\"row\" rowspan=\"{}\">{}</th>",
+                    m.rounds.len(),
+                    esc(&m.name)
+                )
+            } else {
+                String::new()
+            };
+            let fig = |metric: &str, p99: bool| {
+                rd.figures
+                    .get(metric)
+                    .filter(|f| f.count > 0)
+                    .map_or("–".into(), |f| us(if p99 { f.p99 } else { f.p50 }))
+            };
+            let class = if rd.is_ok() { "" } else { " class=\"failed\"" };
+            s.push_str(&format!(
+                "<tr{class}>{model}<td>{}</td><td>{}</td><td>{}</td><td>{} s</td><td>{}</td>\
+                 <td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                rd.index + 1,
+                rd.position + 1,
+                esc(&utc(rd.start_unix)),
+                sig3(rd.duration_s),
+                esc(&rd.status),
+                sig3(rd.cpu_percent),
+                rd.context_switches_per_s,
+                fig("poll_latency", false),
+                fig("poll_latency", true),
+                fig("watchdog_lateness", true),
+            ));
+        }
+    }
+    s.push_str("</tbody></table></div></details>\n");
     s
 }
 
@@ -302,7 +409,14 @@ mod tests {
         assert!(!h.contains("<b>evil"));
         assert!(h.matches("class=\"best\"").count() >= 10);
         let md = markdown(&r);
-        assert_eq!(md.lines().count(), 2 + r.models.len());
+        assert_eq!(
+            md.lines().filter(|l| l.starts_with("| ")).count(),
+            1 + r.models.len()
+        );
+        assert!(
+            md.contains("not a verdict"),
+            "no rounds: the caption says so"
+        );
         assert!(md.contains("**"));
         assert!(
             h.contains("RUSTSEC-2025-0052"),

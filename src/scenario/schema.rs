@@ -121,6 +121,10 @@ pub struct RunSettings {
     /// How the load driver runs its virtual boards and Scratch clients (`--driver` on `run`
     /// and `sweep` overrides it); the model under test is the same either way.
     pub driver: DriverKind,
+    /// Interleaved rounds each model's measured time is split into (`esbench run --rounds`
+    /// overrides it); absent = the run's default, fitted to the duration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<u32>,
 }
 
 /// How the load driver runs its virtual boards and Scratch clients.
@@ -230,6 +234,7 @@ impl Default for RunSettings {
             model_timer_slack_ns: DEFAULT_MODEL_TIMER_SLACK_NS,
             inject: Vec::new(),
             driver: DriverKind::default(),
+            rounds: None,
         }
     }
 }

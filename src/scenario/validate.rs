@@ -250,9 +250,18 @@ impl Scenario {
             ));
         }
         super::fault::parse_all(&r.inject).map_err(|e| ("run.inject".into(), e))?;
+        if let Some(n) = r.rounds.filter(|n| !(1..=MAX_ROUNDS).contains(n)) {
+            return Err((
+                "run.rounds".into(),
+                format!("must be 1 to {MAX_ROUNDS} rounds, got {n}"),
+            ));
+        }
         Ok(())
     }
 }
+
+/// Most rounds a scenario may ask for (the driver's own limit is the same).
+pub const MAX_ROUNDS: u32 = 1_000;
 
 /// Why the replay recording at `path` cannot be used, if it cannot: it is read and parsed
 /// during validation, so a missing, foreign or corrupt file is a scenario error (exit 2)

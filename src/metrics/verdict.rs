@@ -1,0 +1,535 @@
+//! Verdicts that respect the intervals: which model is best on a figure, or which models
+//! cannot be told apart. Written once, used by the terminal table, `summary.md` and the
+//! report (it lives in `metrics/` because the driver's table may not import the report).
+//!
+//! The rule: rank the eligible models by the median of their per-round values; the lowest is
+//! named alone only when its interval (`Interval::of_median`) clears the runner-up's.
+//! Otherwise the verdict is the group whose intervals overlap the lowest's: they tie within
+//! noise. A model that failed or whose row is DRIVER-LIMITED is never crowned (the driver,
+//! not the model, may have set its figures). Results without rounds (one pass per model)
+//! have no interval: their lowest value is reported as unjudged, never as a verdict.
+
+use super::results::{ModelResult, Results};
+use super::rounds::{Interval, RoundResult};
+
+/// One of the headline's questions: the figure it ranks on (a [`round_value`] key), its
+/// words, and the whole-run value of a row. Defined once for the report's headline and the
+/// terminal table's verdict lines.
+#[derive(Clone, Copy, Debug)]
+pub struct Question {
+    pub question: &'static str,
+    pub key: &'static str,
+    pub best_word: &'static str,
+    pub figure: &'static str,
+    pub value: fn(&ModelResult) -> Option<f64>,
+}
+
+fn cpu_value(m: &ModelResult) -> Option<f64> {
+    Some(m.cpu.percent)
+}
+
+fn p99_value(m: &ModelResult) -> Option<f64> {
+    (m.poll_latency.count > 0).then_some(m.poll_latency.p99 as f64)
+}
+
+fn jitter_value(m: &ModelResult) -> Option<f64> {
+    let p = &m.poll_latency;
+    (p.count > 0).then_some(p.p99.saturating_sub(p.p50) as f64)
+}
+
+/// Lowest CPU % of one core.
+pub const CHEAPEST: Question = Question {
+    question: "Cheapest in CPU",
+    key: "cpu_percent",
+    best_word: "cheapest",
+    figure: "CPU",
+    value: cpu_value,
+};
+/// Lowest poll latency p99 (the tail a user feels, from the intended send time).
+pub const LOWEST: Question = Question {
+    question: "Lowest latency",
+    key: "poll_p99",
+    best_word: "lowest",
+    figure: "poll latency p99",
+    value: p99_value,
+};
+/// Smallest poll latency jitter, p99 − p50.
+pub const STEADIEST: Question = Question {
+    question: "Steadiest latency",
+    key: "poll_jitter",
+    best_word: "steadiest",
+    figure: "poll latency jitter (p99 − p50)",
+    value: jitter_value,
+};
+/// The headline's questions, in order.
+pub const HEADLINE: [Question; 3] = [CHEAPEST, LOWEST, STEADIEST];
+
+impl Question {
+    /// The verdict on this question in a run.
+    pub fn verdict(&self, r: &Results) -> Verdict {
+        verdict(r, self.key, self.value)
+    }
+}
+
+/// Fewest ok rounds a model needs for an interval: one value has no spread.
+pub const MIN_ROUNDS: usize = 2;
+
+/// A model's value of figure `key` in one round, where the round has it. The keys are the
+/// summary table's column keys (`cpu_percent`, `poll_p99`, …) plus `poll_jitter` (poll
+/// latency p99 − p50, the headline's "steadiest").
+pub fn round_value(r: &RoundResult, key: &str) -> Option<f64> {
+    let fig = |metric: &str| r.figures.get(metric).filter(|f| f.count > 0);
+    let v = match key {
+        "cpu_percent" => r.cpu_percent,
+        "ctx_switches_per_s" => r.context_switches_per_s,
+        "max_rss_kib" if r.max_rss_kib > 0 => r.max_rss_kib as f64,
+        "threads" if r.threads > 0 => r.threads as f64,
+        "poll_p50" => fig("poll_latency")?.p50 as f64,
+        "poll_p99" => fig("poll_latency")?.p99 as f64,
+        "poll_max" => fig("poll_latency")?.max as f64,
+        "poll_jitter" => {
+            let f = fig("poll_latency")?;
+            f.p99.saturating_sub(f.p50) as f64
+        }
+        "poll_service_p50" => fig("poll_service")?.p50 as f64,
+        "poll_service_p99" => fig("poll_service")?.p99 as f64,
+        "staleness_p99" => fig("staleness")?.p99 as f64,
+        "staleness_excess_p99" => r.figures.get("staleness_excess")?.p99 as f64,
+        "command_p99" => fig("command_latency")?.p99 as f64,
+        "watchdog_p50" => fig("watchdog_lateness")?.p50 as f64,
+        "watchdog_p99" => fig("watchdog_lateness")?.p99 as f64,
+        _ => return None,
+    };
+    Some(v)
+}
+
+/// The interval of figure `key`'s median over `m`'s ok rounds (failed rounds are left out);
+/// `None` with fewer than [`MIN_ROUNDS`] of them.
+pub fn interval(m: &ModelResult, key: &str) -> Option<Interval> {
+    let values: Vec<f64> = m
+        .rounds
+        .iter()
+        .filter(|r| r.is_ok())
+        .filter_map(|r| round_value(r, key))
+        .collect();
+    if values.len() < MIN_ROUNDS {
+        return None;
+    }
+    Interval::of_median(&values)
+}
+
+/// One model in a verdict.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub name: String,
+    /// The whole-run figure (merged over rounds), for results without rounds.
+    pub value: Option<f64>,
+    pub interval: Option<Interval>,
+    /// Finished ok: it competes.
+    pub eligible: bool,
+    /// DRIVER-LIMITED: it competes (a better figure is still a better figure) but is never
+    /// crowned, since the driver may have set its figures.
+    pub limited: bool,
+}
+
+/// What can be said about one figure (lower is better).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// One model whose interval clears every other's (the runner-up's, which is enough:
+    /// the runner-up has the next-lowest median).
+    Best {
+        model: String,
+        runner_up: Option<String>,
+        /// The model's row is DRIVER-LIMITED: it leads but is not crowned.
+        limited: bool,
+    },
+    /// The models whose intervals overlap the lowest's, lowest median first; `limited`
+    /// are those among them that are DRIVER-LIMITED (never starred).
+    Tie {
+        models: Vec<String>,
+        limited: Vec<String>,
+    },
+    /// No intervals (no rounds, or too few ok ones): the lowest whole-run value, which may
+    /// be noise. Ties all count.
+    Unjudged { models: Vec<String> },
+    /// No eligible model has the figure.
+    Nobody,
+}
+
+impl Verdict {
+    /// The models a ★ goes to: the best, or a tie group that does not hold every eligible
+    /// model (when all tie nobody stands out), or the unjudged lowest likewise.
+    pub fn starred(&self, eligible: usize) -> Vec<String> {
+        match self {
+            Verdict::Best {
+                model,
+                limited: false,
+                ..
+            } => vec![model.clone()],
+            Verdict::Tie { models, limited } if models.len() < eligible => models
+                .iter()
+                .filter(|m| !limited.contains(m))
+                .cloned()
+                .collect(),
+            Verdict::Unjudged { models } if models.len() < eligible => models.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The names the verdict is about, in words: `threads`, or `threads, coop and coop-v2`.
+    pub fn who(&self) -> String {
+        match self {
+            Verdict::Best { model, .. } => model.clone(),
+            Verdict::Tie { models, .. } | Verdict::Unjudged { models } => and_list(models),
+            Verdict::Nobody => "nobody".into(),
+        }
+    }
+
+    /// One sentence: `threads is cheapest on CPU, clear of coop`, `threads, coop and coop-v2
+    /// tie on CPU within noise`, or the unjudged lowest with why it is not a verdict.
+    pub fn sentence(&self, best_word: &str, figure: &str) -> String {
+        const NOT_CROWNED: &str = "DRIVER-LIMITED, so not crowned";
+        match self {
+            Verdict::Best {
+                model,
+                runner_up,
+                limited,
+            } => {
+                let clear = runner_up
+                    .as_ref()
+                    .map(|r| format!(", its interval clear of {r}'s"))
+                    .unwrap_or_default();
+                let lim = if *limited {
+                    format!(" ({NOT_CROWNED})")
+                } else {
+                    String::new()
+                };
+                format!("{model} is {best_word} on {figure}{clear}{lim}")
+            }
+            Verdict::Tie { models, limited } => {
+                let lim = if limited.is_empty() {
+                    String::new()
+                } else if limited.len() == models.len() {
+                    " (all DRIVER-LIMITED, so none crowned)".to_string()
+                } else {
+                    format!(" ({} {NOT_CROWNED})", and_list(limited))
+                };
+                format!("{} tie on {figure} within noise{lim}", and_list(models))
+            }
+            Verdict::Unjudged { models } => format!(
+                "{} lowest on {figure} in one pass (no rounds, no interval: not a verdict)",
+                and_list(models)
+            ),
+            Verdict::Nobody => format!("no model that finished ok has {figure}"),
+        }
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+pub fn and_list(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// The verdict on candidates (lower is better).
+pub fn judge(cands: &[Candidate]) -> Verdict {
+    let eligible: Vec<&Candidate> = cands
+        .iter()
+        .filter(|c| c.eligible && (c.value.is_some() || c.interval.is_some()))
+        .collect();
+    if eligible.is_empty() {
+        return Verdict::Nobody;
+    }
+    let with: Option<Vec<(&Candidate, Interval)>> = eligible
+        .iter()
+        .map(|c| c.interval.map(|i| (*c, i)))
+        .collect();
+    let Some(mut ranked) = with else {
+        // Someone has no interval: nothing can be judged, only the lowest value shown.
+        let values: Vec<(&Candidate, f64)> = eligible
+            .iter()
+            .filter(|c| !c.limited)
+            .filter_map(|c| c.value.map(|v| (*c, v)))
+            .collect();
+        let Some(low) = values.iter().map(|(_, v)| *v).reduce(f64::min) else {
+            return Verdict::Nobody;
+        };
+        return Verdict::Unjudged {
+            models: values
+                .iter()
+                .filter(|(_, v)| *v == low)
+                .map(|(c, _)| c.name.clone())
+                .collect(),
+        };
+    };
+    ranked.sort_by(|a, b| {
+        a.1.mid.total_cmp(&b.1.mid).then(
+            a.0.value
+                .unwrap_or(0.0)
+                .total_cmp(&b.0.value.unwrap_or(0.0)),
+        )
+    });
+    let (best, bi) = ranked[0];
+    match ranked.get(1) {
+        None => Verdict::Best {
+            model: best.name.clone(),
+            runner_up: None,
+            limited: best.limited,
+        },
+        Some((second, si)) if bi.hi < si.lo => Verdict::Best {
+            model: best.name.clone(),
+            runner_up: Some(second.name.clone()),
+            limited: best.limited,
+        },
+        Some(_) => {
+            let group: Vec<&Candidate> = ranked
+                .iter()
+                .filter(|(_, i)| !bi.separates_from(i))
+                .map(|(c, _)| *c)
+                .collect();
+            Verdict::Tie {
+                models: group.iter().map(|c| c.name.clone()).collect(),
+                limited: group
+                    .iter()
+                    .filter(|c| c.limited)
+                    .map(|c| c.name.clone())
+                    .collect(),
+            }
+        }
+    }
+}
+
+/// Whether a row competes: it finished ok (a DRIVER-LIMITED row competes but is never
+/// crowned).
+pub fn eligible(m: &ModelResult) -> bool {
+    m.is_ok()
+}
+
+/// The candidates of figure `key` in a run, with the whole-run value from `value`.
+pub fn candidates(
+    r: &Results,
+    key: &str,
+    value: impl Fn(&ModelResult) -> Option<f64>,
+) -> Vec<Candidate> {
+    r.models
+        .iter()
+        .map(|m| Candidate {
+            name: m.name.clone(),
+            value: value(m),
+            interval: interval(m, key),
+            eligible: eligible(m),
+            limited: m.driver.limited,
+        })
+        .collect()
+}
+
+/// The verdict on figure `key` in a run.
+pub fn verdict(r: &Results, key: &str, value: impl Fn(&ModelResult) -> Option<f64>) -> Verdict {
+    judge(&candidates(r, key, value))
+}
+
+/// The rows a ★ goes to on figure `key`. In a run with rounds a figure without intervals
+/// (p99.9, counters) gets none: its lowest value is not a verdict there. Results from before
+/// rounds keep the lowest value starred, and say so in their captions.
+pub fn stars(r: &Results, key: &str, value: impl Fn(&ModelResult) -> Option<f64>) -> Vec<String> {
+    let v = verdict(r, key, value);
+    if matches!(v, Verdict::Unjudged { .. }) && has_rounds(r) {
+        return Vec::new();
+    }
+    v.starred(eligible_count(r))
+}
+
+/// True when some row of the run was measured in rounds.
+pub fn has_rounds(r: &Results) -> bool {
+    r.models.iter().any(|m| m.rounds.len() >= MIN_ROUNDS)
+}
+
+/// An interval in a table cell: `±0.02` for an interval, `[0.61–0.66]` for a range.
+pub fn compact(i: &Interval, fmt: impl Fn(f64) -> String) -> String {
+    if i.is_range {
+        format!("[{}–{}]", fmt(i.lo), fmt(i.hi))
+    } else {
+        format!("±{}", fmt(i.half_width()))
+    }
+}
+
+/// How many rows may be crowned in a run.
+pub fn eligible_count(r: &Results) -> usize {
+    r.models.iter().filter(|m| eligible(m)).count()
+}
+
+/// `a / b` with its interval, `3.7× (3.1–4.4×)`, or just `3.7×` without intervals: the
+/// interval runs from the lowest of `a` over the highest of `b` to the other way round.
+pub fn ratio_text(a: f64, b: f64, ai: Option<&Interval>, bi: Option<&Interval>) -> String {
+    if b <= 0.0 {
+        return "–".into();
+    }
+    let x = a / b;
+    match (ai, bi) {
+        (Some(ai), Some(bi)) => match Interval::ratio(ai, bi) {
+            Some((_, lo, hi)) => format!("{}× ({}–{}×)", sig(x), sig(lo), sig(hi)),
+            None => format!("{}×", sig(x)),
+        },
+        _ => format!("{}×", sig(x)),
+    }
+}
+
+/// A ratio with two significant digits past 10, one decimal below.
+fn sig(x: f64) -> String {
+    if x >= 10.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+/// An interval in words for people (`±` is the table's): `median of 6 rounds 0.63, its
+/// 96 % interval 0.61–0.66`, or `median of 3 rounds 0.63, their range 0.61–0.66`.
+pub fn interval_words(i: &Interval, fmt: impl Fn(f64) -> String) -> String {
+    if i.is_range {
+        format!(
+            "median of {} rounds {}, their range {}–{}",
+            i.n,
+            fmt(i.mid),
+            fmt(i.lo),
+            fmt(i.hi)
+        )
+    } else {
+        format!(
+            "median of {} rounds {}, its {:.0} % interval {}–{}",
+            i.n,
+            fmt(i.mid),
+            (i.coverage * 100.0).floor(),
+            fmt(i.lo),
+            fmt(i.hi)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(name: &str, values: &[f64]) -> Candidate {
+        Candidate {
+            name: name.into(),
+            value: Interval::of_median(values).map(|i| i.mid),
+            interval: if values.len() >= MIN_ROUNDS {
+                Interval::of_median(values)
+            } else {
+                None
+            },
+            eligible: true,
+            limited: false,
+        }
+    }
+
+    #[test]
+    fn a_single_best_only_when_its_interval_clears_the_runner_up() {
+        let clear = [
+            cand("slow", &[3.0, 3.1, 3.2, 3.3, 3.4, 3.5]),
+            cand("fast", &[1.0, 1.1, 1.2, 1.3, 1.4, 1.5]),
+        ];
+        assert_eq!(
+            judge(&clear),
+            Verdict::Best {
+                model: "fast".into(),
+                runner_up: Some("slow".into()),
+                limited: false,
+            }
+        );
+        let overlap = [
+            cand("a", &[1.0, 1.1, 1.2, 1.3, 1.4, 2.0]),
+            cand("b", &[1.9, 2.0, 2.1, 2.2, 2.3, 2.4]),
+            cand("c", &[5.0, 5.1, 5.2, 5.3, 5.4, 5.5]),
+        ];
+        let v = judge(&overlap);
+        assert_eq!(
+            v,
+            Verdict::Tie {
+                models: vec!["a".into(), "b".into()],
+                limited: vec![],
+            }
+        );
+        assert_eq!(
+            v.sentence("cheapest", "CPU"),
+            "a and b tie on CPU within noise"
+        );
+        assert_eq!(v.starred(3), ["a", "b"]);
+        assert!(
+            v.starred(2).is_empty(),
+            "when everyone ties nobody stands out"
+        );
+    }
+
+    #[test]
+    fn the_same_values_under_two_names_tie() {
+        let v = [1.0, 1.2, 0.9, 1.1, 1.05, 0.95];
+        assert!(matches!(
+            judge(&[cand("threads", &v), cand("threads-again", &v)]),
+            Verdict::Tie { .. }
+        ));
+    }
+
+    #[test]
+    fn failed_and_driver_limited_rows_are_never_crowned() {
+        let mut fast = cand("fast", &[1.0, 1.1, 1.2, 1.3, 1.4, 1.5]);
+        fast.eligible = false;
+        let slow = cand("slow", &[3.0, 3.1, 3.2, 3.3, 3.4, 3.5]);
+        let v = judge(&[fast.clone(), slow.clone()]);
+        assert_eq!(
+            v,
+            Verdict::Best {
+                model: "slow".into(),
+                runner_up: None,
+                limited: false,
+            }
+        );
+        // A DRIVER-LIMITED row still competes: it keeps a worse model from the crown, and
+        // gets none itself.
+        fast.eligible = true;
+        fast.limited = true;
+        let v = judge(&[fast.clone(), slow.clone()]);
+        assert!(matches!(v, Verdict::Best { limited: true, .. }), "{v:?}");
+        assert!(v.starred(2).is_empty());
+        assert!(v
+            .sentence("cheapest", "CPU")
+            .contains("DRIVER-LIMITED, so not crowned"));
+        let near = cand("near", &[1.2, 1.3, 1.4, 1.5, 1.6, 1.7]);
+        let v = judge(&[fast, near, slow]);
+        assert_eq!(v.starred(3), ["near"], "{v:?}");
+        assert!(
+            v.sentence("cheapest", "CPU")
+                .contains("(fast DRIVER-LIMITED"),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn one_pass_results_are_unjudged_not_crowned() {
+        let v = judge(&[cand("a", &[2.0]), cand("b", &[1.0]), cand("c", &[1.0])]);
+        assert_eq!(
+            v,
+            Verdict::Unjudged {
+                models: vec!["b".into(), "c".into()]
+            }
+        );
+        assert!(v.sentence("cheapest", "CPU").contains("not a verdict"));
+        assert_eq!(judge(&[]), Verdict::Nobody);
+    }
+
+    #[test]
+    fn ratios_carry_the_interval_of_both_figures() {
+        let a = Interval::of_median(&[6.0, 8.0, 10.0]).unwrap();
+        let b = Interval::of_median(&[1.0, 2.0, 4.0]).unwrap();
+        assert_eq!(ratio_text(8.0, 2.0, Some(&a), Some(&b)), "4.0× (1.5–10×)");
+        assert_eq!(ratio_text(8.0, 2.0, None, Some(&b)), "4.0×");
+        assert_eq!(
+            and_list(&["a".into(), "b".into(), "c".into()]),
+            "a, b and c"
+        );
+    }
+}
