@@ -681,7 +681,11 @@ fn compare_metric(
         round_values(def, base_runs, model),
         round_values(def, cur_runs, model),
     ) {
-        (Some(b), Some(c)) => {
+        // `check` judges on rounds only when both sides have enough of them for an interval;
+        // with fewer (a --quick run has 3) a range would leave even a gross regression "not
+        // judged", so it falls back to the runs' own figures below. The comparison view says
+        // "not enough rounds" instead.
+        (Some(b), Some(c)) if without == WithoutRounds::NotJudged || rounds_enough(&b, &c) => {
             judge_rounds(&mut row, def, &b, &c, t);
             return Ok(row);
         }
@@ -793,6 +797,13 @@ fn round_values(
         out.push(v);
     }
     Some(out)
+}
+
+/// Both sides have at least `MIN_FOR_INTERVAL` ok rounds in all, so judging on rounds gives
+/// an interval, not a range.
+fn rounds_enough(b: &[Vec<(u32, RoundValue)>], c: &[Vec<(u32, RoundValue)>]) -> bool {
+    let n = |side: &[Vec<(u32, RoundValue)>]| side.iter().map(Vec::len).sum::<usize>();
+    n(b) >= MIN_FOR_INTERVAL && n(c) >= MIN_FOR_INTERVAL
 }
 
 /// Why a figure of the comparison view is not judged.
