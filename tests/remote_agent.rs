@@ -141,6 +141,8 @@ fn a_lost_agent_fails_its_row_and_a_restarted_one_serves_the_next_model() {
                 &scenario,
                 &out,
                 &[
+                    "--rounds",
+                    "1",
                     "--models",
                     "threads,smol",
                     "--target",

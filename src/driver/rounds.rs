@@ -176,7 +176,23 @@ pub fn merge(name: &str, rows: &[ModelResult], rounds: Vec<RoundResult>) -> Mode
         m.timerslack_ns = first.timerslack_ns;
         m.cpus_allowed.clone_from(&first.cpus_allowed);
         m.nice = first.nice;
+        m.driver.driver.clone_from(&first.driver.driver);
     }
+    // A remote row's clock join: the round whose join is least certain speaks for the row
+    // (its ± bounds every round's), with all rounds' exchanges counted.
+    m.clock_join = rows
+        .iter()
+        .filter_map(|r| r.clock_join.as_ref())
+        .max_by_key(|j| j.uncertainty_us)
+        .cloned()
+        .map(|mut j| {
+            j.exchanges = rows
+                .iter()
+                .filter_map(|r| r.clock_join.as_ref())
+                .map(|j| j.exchanges)
+                .sum();
+            j
+        });
     type Field = fn(&mut ModelResult) -> &mut Summary;
     let fields: [Field; 13] = [
         |m| &mut m.poll_latency,
