@@ -37,6 +37,9 @@ every_ms = {command_every_ms}.0
 warmup_s = 0.5
 duration_s = 4.0
 quick_duration_s = 4.0
+# One round: each round is a fresh serve child, and the faults here (a freeze at 1 s, one
+# command or poll in ten) count per child, so the expectations below are for one child.
+rounds = 1
 {run_extra}
 "#
     );

@@ -79,6 +79,11 @@ pub const MIN_ROUNDS: usize = 2;
 /// latency p99 − p50, the headline's "steadiest").
 pub fn round_value(r: &RoundResult, key: &str) -> Option<f64> {
     let fig = |metric: &str| r.figures.get(metric).filter(|f| f.count > 0);
+    // Callers may name a figure by the registry's key (`cpu.percent`, what the report's
+    // columns carry) or by its short name; both mean the same figure.
+    let key = super::figures::figure(key)
+        .and_then(|f| f.legacy)
+        .unwrap_or(key);
     let v = match key {
         "cpu_percent" => r.cpu_percent,
         "ctx_switches_per_s" => r.context_switches_per_s,
