@@ -85,6 +85,7 @@ fn knee_sweep(dir: &Path) -> LoadedSweep {
                 ("smol", 2) => {
                     row.driver.limited = true;
                     row.driver.limited_why = "driver CPU 190 % of 2 CPU(s) is saturated".into();
+                    (row.driver.cpu_percent, row.driver.cpus) = (190.0, 2);
                     row.cpu.percent = 80.0;
                 }
                 ("smol", k) if k >= 3 => {
@@ -149,6 +150,41 @@ fn the_knee_is_the_first_value_that_breaks_the_rule_and_driver_limited_points_ar
     );
     // The driver-limited row is marked in every figure of the table.
     assert!(md.contains("80.0 % (drv)"), "{md}");
+}
+
+/// A row marked DRIVER-LIMITED against its own small poll p99 (a 1.5 ms send error beside
+/// a 2 ms p99) is still judged for the knee, whose threshold is the 33 ms poll period; a send
+/// error above half that period is not.
+#[test]
+fn the_knee_ignores_a_send_error_far_below_the_poll_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = sweep_of(dir.path(), &["1", "2"], &["coop"], |_, k, row| {
+        healthy(row, 1.0, 100.0);
+        row.driver.limited = true;
+        row.driver.limited_why = "send error p99 is more than half the poll latency p99".into();
+        let err_us = if k == 0 { 1_500 } else { 20_000 };
+        row.driver.send_error = constant(err_us, 200);
+        if k == 1 {
+            let sent = row.counters["polls_sent"];
+            row.counters.insert("polls_skipped".into(), sent / 10);
+        }
+    });
+    let sweep = LoadedSweep::load(m, dir.path());
+    let coop = knee::knees(&sweep).remove(0);
+    assert!(coop.knee.is_none(), "2 is not judged: {coop:?}");
+    assert_eq!(coop.unjudged.len(), 1, "{coop:?}");
+    assert_eq!(coop.unjudged[0].0, "2");
+    assert!(
+        coop.unjudged[0]
+            .1
+            .contains("more than half the poll period"),
+        "{coop:?}"
+    );
+    assert!(
+        coop.describe().contains("up to 1"),
+        "1 was judged: {}",
+        coop.describe()
+    );
 }
 
 #[test]

@@ -365,12 +365,17 @@ fn next_step(plan: &SweepPlan, manifest: &SweepManifest, points: &[PreparedPoint
         ));
     }
     if let Some(r) = &last.results {
-        let limited: Vec<String> = (knees.iter())
-            .filter(|k| k.knee.is_none())
-            .filter_map(|k| r.model(&k.model))
-            .filter(|m| m.is_ok() && m.driver.limited)
-            .map(|m| format!("{}: {}", m.name, m.driver.limited_why))
-            .collect();
+        let limited: Vec<String> = match super::knee::periods(last) {
+            Some(per) => (knees.iter())
+                .filter(|k| k.knee.is_none())
+                .filter_map(|k| r.model(&k.model))
+                .filter(|m| m.is_ok())
+                .filter_map(|m| {
+                    super::knee::driver_limits_knee(m, &per).map(|why| format!("{}: {why}", m.name))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         if !limited.is_empty() {
             return Step::Stop(format!(
                 "the driver was the limit at {key}={} ({}): a larger value would measure the \

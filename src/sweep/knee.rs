@@ -14,11 +14,13 @@
 //!   later than the next one arrives, so the serial line backs up.
 //!
 //! A p99 is only used with at least [`MIN_SAMPLES`] samples (one or more beyond it). A point
-//! whose driver was saturated (`driver.limited`) is not judged at all: the load the model saw
+//! whose driver could have set the verdict ([`driver_limits_knee`]: its CPUs saturated, or a
+//! send error p99 above half the poll period) is not judged at all: the load the model saw
 //! was not the load planned, and part of its lateness is the driver's.
 
 use serde::Serialize;
 
+use crate::metrics::driver_health::{MIN_SEND_SAMPLES, SATURATED_CPU_SHARE};
 use crate::metrics::results::ModelResult;
 use crate::scenario::{Scenario, SourceKind};
 
@@ -35,7 +37,7 @@ pub const MIN_SAMPLES: u64 = 100;
 pub const RULE: &str = "a model stops coping at the first value where it failed, or polls \
 skipped > 1 % of slots, or polls failed > 1 % of those sent, or poll latency p99 > the poll \
 period, or (synthetic boards) ingest latency p99 > the frame period; a p99 needs ≥ 100 \
-samples; driver-limited points are not judged";
+samples; points where the driver saturated or its send error p99 exceeds half the poll period are not judged";
 
 /// How one model did at one point.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -49,12 +51,12 @@ pub enum Verdict {
 }
 
 /// The periods a point's rules compare against, from the scenario the point ran.
-struct Periods {
+pub struct Periods {
     poll_us: f64,
     frame_us: Option<f64>,
 }
 
-fn periods(point: &LoadedPoint) -> Option<Periods> {
+pub fn periods(point: &LoadedPoint) -> Option<Periods> {
     let r = point.results.as_ref()?;
     let s = Scenario::from_str_named(&r.scenario.text, &r.scenario.path).ok()?;
     Some(Periods {
@@ -79,13 +81,40 @@ pub fn verdict(sweep: &LoadedSweep, p: usize, model: &str) -> Verdict {
     if !m.is_ok() {
         return Verdict::Broke(vec![format!("failed: {}", m.status)]);
     }
-    if m.driver.limited {
-        return Verdict::Unjudged(format!("driver-limited: {}", m.driver.limited_why));
-    }
     let Some(per) = periods(point) else {
         return Verdict::Unjudged("the point's scenario cannot be read back".into());
     };
+    if let Some(why) = driver_limits_knee(m, &per) {
+        return Verdict::Unjudged(format!("driver-limited: {why}"));
+    }
     judge(m, &per)
+}
+
+/// Why the driver, not the model, could have set this point's knee verdict, or `None`.
+///
+/// A row's DRIVER-LIMITED mark compares the send error with the model's own poll p99, which
+/// is right for reading that p99 but far too strict for the knee: a 300 µs send error beside a
+/// 500 µs p99 says nothing about whether polls stay under a 33 ms period. For the knee the
+/// driver limits a point when it saturated its CPUs, or when its send error p99 is more than
+/// half the rule's own threshold (the poll period), so it alone could have crossed it.
+pub fn driver_limits_knee(m: &ModelResult, per: &Periods) -> Option<String> {
+    let d = &m.driver;
+    let mut why = Vec::new();
+    let cpus = d.cpus.max(1) as f64;
+    if d.cpu_percent >= SATURATED_CPU_SHARE * 100.0 * cpus {
+        why.push(format!(
+            "driver CPU {:.0} % of {} CPU(s) is saturated",
+            d.cpu_percent, d.cpus
+        ));
+    }
+    let s = &d.send_error;
+    if s.count >= MIN_SEND_SAMPLES && 2.0 * s.p99 as f64 > per.poll_us {
+        why.push(format!(
+            "send error p99 {} µs is more than half the poll period {} µs",
+            s.p99, per.poll_us
+        ));
+    }
+    (!why.is_empty()).then(|| why.join("; "))
 }
 
 fn judge(m: &ModelResult, per: &Periods) -> Verdict {
