@@ -64,6 +64,22 @@ pub struct DriverFigures {
     pub counters: BTreeMap<String, u64>,
 }
 
+impl DriverFigures {
+    /// Writes the joined latency summaries into the row: one place, so a local and a remote
+    /// row carry exactly the same figures.
+    pub fn store_latencies(&self, row: &mut crate::metrics::results::ModelResult) {
+        use crate::metrics::summary::Summary;
+        row.poll_latency = Summary::from_histogram(&self.poll_latency);
+        row.poll_answered = Summary::from_histogram(&self.poll_answered);
+        row.poll_service = Summary::from_histogram(&self.poll_service);
+        row.staleness = Summary::from_histogram(&self.staleness);
+        row.staleness_excess = Summary::from_histogram(&self.staleness_excess);
+        row.staleness_excess_frames = Summary::from_histogram(&self.staleness_excess_frames);
+        row.command_latency = Summary::from_histogram(&self.command_latency);
+        row.driver_error = Summary::from_histogram(&self.driver_error);
+    }
+}
+
 /// One board's frames in write order, found by sequence number (a sequence may repeat
 /// after 2^20 frames) or by time.
 struct FrameIndex {

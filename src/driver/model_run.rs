@@ -230,14 +230,7 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
     };
     let fig = join(&joined.logs, &records, window);
     row.window_start_ns = Some(win_start);
-    row.poll_latency = Summary::from_histogram(&fig.poll_latency);
-    row.poll_answered = Summary::from_histogram(&fig.poll_answered);
-    row.poll_service = Summary::from_histogram(&fig.poll_service);
-    row.staleness = Summary::from_histogram(&fig.staleness);
-    row.staleness_excess = Summary::from_histogram(&fig.staleness_excess);
-    row.staleness_excess_frames = Summary::from_histogram(&fig.staleness_excess_frames);
-    row.command_latency = Summary::from_histogram(&fig.command_latency);
-    row.driver_error = Summary::from_histogram(&fig.driver_error);
+    fig.store_latencies(row);
     row.timer_floor =
         Summary::from_histogram(&ticks_in_window(&floor_ticks, win_start, measured_end));
     let frames_0 = frame_times(&records);

@@ -191,14 +191,7 @@ pub fn run_remote(
         .map(|r| board_records(r, &estimate))
         .unwrap_or_default();
     let fig = join(&joined.logs, &records, window);
-    row.poll_latency = Summary::from_histogram(&fig.poll_latency);
-    row.poll_answered = Summary::from_histogram(&fig.poll_answered);
-    row.poll_service = Summary::from_histogram(&fig.poll_service);
-    row.staleness = Summary::from_histogram(&fig.staleness);
-    row.staleness_excess = Summary::from_histogram(&fig.staleness_excess);
-    row.staleness_excess_frames = Summary::from_histogram(&fig.staleness_excess_frames);
-    row.command_latency = Summary::from_histogram(&fig.command_latency);
-    row.driver_error = Summary::from_histogram(&fig.driver_error);
+    fig.store_latencies(row);
     if let Some(m) = driver_meter {
         row.driver = m.health(&row.driver_error, &row.poll_latency);
     }
