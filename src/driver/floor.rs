@@ -225,10 +225,11 @@ mod tests {
             }
         });
         // Half the samples carry the injected delay: the median lies between the two groups,
-        // p90 must show ~8 ms (generous tolerance: the machine is shared, and a loaded one
-        // adds its own lateness on top).
+        // p90 must show ~8 ms. The upper bound is generous (a loaded shared machine was seen
+        // adding 44 ms on top) but still catches lateness that accumulates from slot to slot
+        // instead of being measured against each slot's own deadline (~240 ms by the end).
         let p90 = h.value_at_quantile(0.90);
-        assert!((7_500..=50_000).contains(&p90), "p90 {p90} µs");
+        assert!((7_500..=150_000).contains(&p90), "p90 {p90} µs");
         // The undisturbed half stands apart from the delayed one by about the 8 ms (a
         // loaded machine shifts both halves, so the gap is checked, not the absolute value).
         let p10 = h.value_at_quantile(0.10);
@@ -279,7 +280,7 @@ mod tests {
         });
         let h = ticks_in_window(&ticks, start, start + 400_000_000);
         let p90 = h.value_at_quantile(0.90);
-        assert!((7_000..=50_000).contains(&p90), "p90 {p90} µs");
+        assert!((7_000..=150_000).contains(&p90), "p90 {p90} µs");
         let p10 = h.value_at_quantile(0.10);
         assert!(
             p90.saturating_sub(p10) >= 5_000,
