@@ -39,6 +39,15 @@ pub struct DriverHealth {
     pub limited_why: String,
 }
 
+impl DriverHealth {
+    /// The driver used at least [`SATURATED_CPU_SHARE`] of the CPUs it may run on: it may not
+    /// have delivered the planned load, so every figure of the row is in doubt — the model's
+    /// CPU too, not only its latencies (which the send error alone already puts in doubt).
+    pub fn saturated(&self) -> bool {
+        self.cpu_percent >= SATURATED_CPU_SHARE * 100.0 * self.cpus.max(1) as f64
+    }
+}
+
 /// Driver CPU (per CPU it may use) at or above which it counts as saturated: with threads
 /// waiting for a CPU, its sends and reads are late for reasons of its own.
 pub const SATURATED_CPU_SHARE: f64 = 0.9;
@@ -62,8 +71,7 @@ pub fn judge(h: &mut DriverHealth, poll_latency: &Summary) {
             s.p99, poll_latency.p99
         ));
     }
-    let cpus = h.cpus.max(1) as f64;
-    if h.cpu_percent >= SATURATED_CPU_SHARE * 100.0 * cpus {
+    if h.saturated() {
         why.push(format!(
             "driver CPU {:.0} % of {} CPU(s) is saturated",
             h.cpu_percent, h.cpus

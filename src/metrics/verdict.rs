@@ -5,8 +5,8 @@
 //! The rule: rank the eligible models by the median of their per-round values; the lowest is
 //! named alone only when its interval (`Interval::of_median`) clears the runner-up's.
 //! Otherwise the verdict is the group whose intervals overlap the lowest's: they tie within
-//! noise. A model that failed or whose row is DRIVER-LIMITED is never crowned (the driver,
-//! not the model, may have set its figures). Results without rounds (one pass per model)
+//! noise. A model that failed is never crowned, nor a DRIVER-LIMITED one on a figure the
+//! driver may have set: its latencies always, its CPU only when the driver was saturated. Results without rounds (one pass per model)
 //! have no interval: their lowest value is reported as unjudged, never as a verdict.
 
 use super::results::{ModelResult, Results};
@@ -326,9 +326,21 @@ pub fn candidates(
             value: value(m),
             interval: interval(m, key),
             eligible: eligible(m),
-            limited: m.driver.limited,
+            limited: limits(m, key),
         })
         .collect()
+}
+
+/// Whether the driver may have set row `m`'s figure `key`. A late send is part of every
+/// latency, so a row DRIVER-LIMITED for any reason is in doubt on its latencies; but the
+/// model's own CPU figures (`cpu.*`) are not made of the driver's lateness, and are in doubt
+/// only when the driver was saturated and may not have delivered the planned load.
+fn limits(m: &ModelResult, key: &str) -> bool {
+    if key.starts_with("cpu.") {
+        m.driver.saturated()
+    } else {
+        m.driver.limited
+    }
 }
 
 /// The verdict on figure `key` in a run.
@@ -477,6 +489,24 @@ mod tests {
             judge(&[cand("threads", &v), cand("threads-again", &v)]),
             Verdict::Tie { .. }
         ));
+    }
+
+    #[test]
+    fn a_late_driver_puts_latencies_in_doubt_and_only_a_saturated_one_the_cpu() {
+        let mut m = ModelResult::default();
+        m.driver.cpus = 2;
+        m.driver.cpu_percent = 3.0;
+        m.driver.limited = true; // by its send error alone
+        assert!(limits(&m, "poll_latency.p99"));
+        assert!(!limits(&m, "cpu.percent"));
+        assert!(!limits(&m, "cpu.ctx_switches_per_s"));
+        m.driver.cpu_percent = 185.0; // 92.5 % of two CPUs
+        assert!(limits(&m, "cpu.percent"));
+        m.driver.limited = false;
+        assert!(
+            !limits(&m, "poll_latency.p99"),
+            "limited is the judge's word"
+        );
     }
 
     #[test]
