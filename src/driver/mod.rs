@@ -3,7 +3,6 @@
 //! Scratch clients, pacing) is in `load/`.
 
 pub mod cpu_floor;
-pub mod floor;
 pub mod health_table;
 pub mod interrupt;
 pub mod join;

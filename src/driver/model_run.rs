@@ -14,7 +14,6 @@ use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
 use indicatif::ProgressBar;
 
-use super::floor::{phase_after_frames, probe_alongside, random_phase_ns, ticks_in_window};
 use super::interrupt;
 use super::join::{join, BoardRecord, Window};
 use crate::bridge::inject::Fault;
@@ -24,6 +23,7 @@ use crate::device::{DeviceConfig, VirtualBoard};
 use crate::load::child::{free_ports, ServeChild, ServeCommand};
 use crate::load::child_settings::{read_back, ChildSettings};
 use crate::load::client::{client_specs, Clients, StopFlag};
+use crate::load::floor::{phase_after_frames, probe_alongside, random_phase_ns, ticks_in_window};
 use crate::load::http::HttpConn;
 use crate::load::pace::ms_to_ns;
 use crate::metrics::process::{cpu_row, lifetime_counters, CpuMonitor};
@@ -126,7 +126,7 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
     let stop = StopFlag::new();
     let clients = Clients::start(&specs, t0, win_end, stop.clone())?;
     // The floor under this model's load, over the same measured window, with the model's
-    // settings and a random phase against the frames (see driver::floor).
+    // settings and a random phase against the frames (see load::floor).
     let floor_probe = {
         let stop = stop.clone();
         let settings = plan.settings.clone();
@@ -137,7 +137,9 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
             .spawn(move || {
                 let _ = settings.apply_to_calling_thread();
                 let period = Duration::from_nanos(period_ns);
-                probe_alongside(period, start, win_end, || stop.is_stopped())
+                probe_alongside(period, start, win_end, || {
+                    stop.is_stopped() || interrupt::interrupted()
+                })
             })
             .context("cannot start the floor probe thread")?
     };

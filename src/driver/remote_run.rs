@@ -12,7 +12,6 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use indicatif::ProgressBar;
 
-use super::floor::{phase_after_frames, ticks_in_window};
 use super::interrupt;
 use super::join::{join, BoardRecord, Window};
 use super::model_run::{describe_when, frame_times, merge_serve_stats, ModelPlan};
@@ -20,6 +19,7 @@ use crate::bridge::inject::Fault;
 use crate::clock::now_ns;
 use crate::load::client::client_specs;
 use crate::load::client::{Clients, StopFlag};
+use crate::load::floor::{phase_after_frames, ticks_in_window};
 use crate::metrics::results::{ClockJoin, Machine, ModelResult};
 use crate::metrics::summary::Summary;
 use crate::remote::clock_sync::{ClockEstimate, Phase};

@@ -9,13 +9,13 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::floor::measure_floor;
 use super::interrupt;
 use super::model_run::{run_model, ModelPlan};
 use super::variant::Variant;
 use crate::bridge::inject::{parse_all, Fault};
 use crate::load::child::set_affinity;
 use crate::load::child_settings::ChildSettings;
+use crate::load::floor::measure_floor;
 use crate::load::pace::ms_to_ns;
 use crate::metrics::cpu_floor::floor_multiple;
 use crate::metrics::machine::{describe_machine, git_commit, load_note};
@@ -332,6 +332,7 @@ pub fn run_scenario_with(
         Duration::from_nanos(ms_to_ns(s.clients.poll_period_ms)),
         Duration::from_secs_f64(floor_s),
         &settings,
+        interrupt::interrupted,
     );
     bar.disable_steady_tick();
     results.notes.clone_from(&notes);

@@ -24,9 +24,9 @@ use super::wire::{
 use crate::bridge::stats::ServeStats;
 use crate::clock::now_ns;
 use crate::device::{DeviceConfig, VirtualBoard};
-use crate::driver::floor::probe_alongside;
 use crate::load::child::{free_ports, ServeChild, ServeCommand};
 use crate::load::child_settings::{read_back, ChildSettings};
+use crate::load::floor::{probe_alongside, random_phase_ns};
 use crate::load::http::HttpConn;
 use crate::metrics::machine::describe_machine;
 use crate::metrics::process::{cpu_row, lifetime_counters, CpuMonitor};
@@ -369,11 +369,10 @@ impl ModelRun {
         }
         self.monitor = Some(CpuMonitor::start(self.child.pid, SAMPLE_EVERY)?);
         self.window_start_ns = now_ns();
-        // The floor under this model's load, on the device, over the window (driver::floor).
+        // The floor under this model's load, on the device, over the window (load::floor).
         let stop = Arc::new(AtomicBool::new(false));
         let (settings, period) = (self.settings.clone(), self.watchdog_period);
-        let start =
-            self.window_start_ns + crate::driver::floor::random_phase_ns(period.as_nanos() as u64);
+        let start = self.window_start_ns + random_phase_ns(period.as_nanos() as u64);
         let end = self.window_start_ns + duration_ns;
         let flag = stop.clone();
         let handle = std::thread::Builder::new()
