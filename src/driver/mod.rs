@@ -7,14 +7,12 @@ pub mod health_table;
 pub mod interrupt;
 pub mod join;
 pub mod latest;
+mod measured;
 pub mod model_run;
 pub mod remote_run;
 pub mod remote_table;
 pub mod rounds;
+mod serve_stats;
 pub mod session;
 pub mod table;
 pub mod variant;
-
-/// The driver meter moved to `load::health`; kept under its old name so `model_run`'s body
-/// (`super::health::DriverMeter`) compiles unchanged while others edit that file.
-pub(crate) use crate::load::health;

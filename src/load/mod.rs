@@ -1,5 +1,5 @@
 //! Generating the load a model is measured under, used by `run`, `sweep` and `profile` alike:
-//! the `esbench serve` child and its settings, the Scratch clients (threads or event loops)
+//! the virtual boards of a run, the `esbench serve` child and its settings, the Scratch clients (threads or event loops)
 //! and their HTTP, absolute-deadline pacing, `/poll` parsing, the route-to-command table,
 //! the meter of the driver's own CPU, and the plain-timer floor probe (run by the driver and,
 //! beside the model on the device, by the remote agent).
@@ -7,6 +7,7 @@
 //! It sits below both `driver/` (which orchestrates measured runs) and `profile/` (which
 //! needs a model under load to sample), so neither keeps its own copy of the load side.
 
+pub mod boards;
 pub mod child;
 pub mod child_settings;
 pub mod client;
