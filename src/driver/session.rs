@@ -45,6 +45,31 @@ pub struct RunOptions {
     pub driver: Option<DriverKind>,
 }
 
+impl RunOptions {
+    /// The models and measuring options a command line gives, run by `exe`'s `serve`, with
+    /// progress shown and nothing added: no profiling pass, no faults, the scenario's load
+    /// driver (`esbench run` sets those from its own flags).
+    pub fn new(
+        models: Vec<String>,
+        duration_s: Option<f64>,
+        quick: bool,
+        pin: bool,
+        exe: PathBuf,
+    ) -> RunOptions {
+        RunOptions {
+            models,
+            duration_s,
+            quick,
+            pin,
+            exe,
+            progress: true,
+            profile: false,
+            inject: Vec::new(),
+            driver: None,
+        }
+    }
+}
+
 /// Warm-up under `--quick`: long enough for every runtime to start its threads and for the
 /// board to stream, short enough for the whole matrix to fit in a minute.
 const QUICK_WARMUP_S: f64 = 0.5;
