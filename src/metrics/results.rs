@@ -210,24 +210,19 @@ impl ClockJoin {
     }
 }
 
-/// The row's named summaries, listed once for both the reading and the writing accessor
-/// (`$r` is `&` or `&mut`).
+/// The row's named summaries, listed once for both the reading and the writing accessor:
+/// each is named by its field (`named_summaries!(row, &)` or `named_summaries!(row, &mut)`).
 macro_rules! named_summaries {
     ($row:expr, $($r:tt)+) => {
-        [
-            ("poll_latency", $($r)+ $row.poll_latency),
-            ("poll_answered", $($r)+ $row.poll_answered),
-            ("poll_service", $($r)+ $row.poll_service),
-            ("staleness", $($r)+ $row.staleness),
-            ("staleness_excess", $($r)+ $row.staleness_excess),
-            ("staleness_excess_frames", $($r)+ $row.staleness_excess_frames),
-            ("ingest_latency", $($r)+ $row.ingest_latency),
-            ("command_latency", $($r)+ $row.command_latency),
-            ("watchdog_lateness", $($r)+ $row.watchdog_lateness),
-            ("frame_interarrival", $($r)+ $row.frame_interarrival),
-            ("driver_error", $($r)+ $row.driver_error),
-            ("timer_floor", $($r)+ $row.timer_floor),
-        ]
+        named_summaries!(@ $row, [$($r)+] poll_latency poll_answered poll_service staleness
+            staleness_excess staleness_excess_frames ingest_latency command_latency
+            watchdog_lateness frame_interarrival driver_error timer_floor)
+    };
+    (@ $row:expr, [&] $($field:ident)+) => {
+        [$((stringify!($field), &$row.$field)),+]
+    };
+    (@ $row:expr, [&mut] $($field:ident)+) => {
+        [$((stringify!($field), &mut $row.$field)),+]
     };
 }
 
