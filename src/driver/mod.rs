@@ -1,6 +1,7 @@
-//! Running the benchmark: the floor probe, the orchestration of one model after another, the
-//! joins that turn raw records into figures, and saving. The load itself (child process,
-//! Scratch clients, pacing) is in `load/`.
+//! Running the benchmark: the floors (the timer probe from `load::floor`, the CPU floor), the
+//! orchestration of one model after another, locally or on a remote agent (the two share
+//! `measured`), the joins that turn raw records into figures, and saving. The load itself
+//! (boards, child process, Scratch clients, pacing, the timer probe) is in `load/`.
 
 pub mod cpu_floor;
 pub mod health_table;
