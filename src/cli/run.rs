@@ -167,15 +167,16 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         crate::cli::agent::connect_target(addr, file)?;
     }
     let opts = RunOptions {
-        models: args.models.clone(),
-        duration_s: args.duration,
-        quick: args.quick,
-        pin: args.pin,
-        exe: crate::load::child::own_exe()?,
-        progress: true,
         profile: args.profile,
         inject: args.inject.clone(),
         driver: args.driver,
+        ..RunOptions::new(
+            args.models.clone(),
+            args.duration,
+            args.quick,
+            args.pin,
+            crate::load::child::own_exe()?,
+        )
     };
 
     let mut all: Vec<(PathBuf, Results)> = Vec::new();

@@ -180,19 +180,15 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
                 value: d.name().into(),
             }))
             .collect(),
-        run: RunOptions {
-            models: args.models.clone(),
-            duration_s: args.duration,
-            quick: args.quick,
-            pin: args.pin,
-            exe: crate::load::child::own_exe()?,
-            progress: true,
-            // A profiling pass per model and point would double a long sweep; profile the
-            // interesting point afterwards with `esbench run --profile` on its scenario.toml.
-            profile: false,
-            inject: Vec::new(),
-            driver: None,
-        },
+        // No profiling pass: one per model and point would double a long sweep; profile the
+        // interesting point afterwards with `esbench run --profile` on its scenario.toml.
+        run: RunOptions::new(
+            args.models.clone(),
+            args.duration,
+            args.quick,
+            args.pin,
+            crate::load::child::own_exe()?,
+        ),
         out: out.clone(),
         point_reports: !args.no_point_reports,
         command: std::env::args().collect(),

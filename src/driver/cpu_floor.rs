@@ -278,6 +278,14 @@ pub fn record_in(
 mod tests {
     use super::*;
 
+    fn rates(frames_per_s: f64, requests_per_s: f64, ticks_per_s: f64) -> FloorRates {
+        FloorRates {
+            frames_per_s,
+            requests_per_s,
+            ticks_per_s,
+        }
+    }
+
     #[test]
     fn the_classroom_asks_for_111_events_a_second() {
         let s = Scenario::load(Path::new(concat!(
@@ -294,12 +302,7 @@ mod tests {
 
     #[test]
     fn the_loop_wakes_at_the_asked_rate_and_measures_its_cpu() {
-        let rates = FloorRates {
-            frames_per_s: 100.0,
-            requests_per_s: 50.0,
-            ticks_per_s: 0.0,
-        };
-        let f = floor_loop(&rates, 1.2, FLOOR_TIMER_SLACK_NS).unwrap();
+        let f = floor_loop(&rates(100.0, 50.0, 0.0), 1.2, FLOOR_TIMER_SLACK_NS).unwrap();
         // 150 events/s with the two streams out of phase: about 150 wake-ups a second; a
         // loaded machine can merge or delay some, never add any.
         assert!(
@@ -315,12 +318,7 @@ mod tests {
 
     #[test]
     fn no_events_is_an_error_not_a_zero_floor() {
-        let rates = FloorRates {
-            frames_per_s: 0.0,
-            requests_per_s: 0.0,
-            ticks_per_s: 0.0,
-        };
-        let e = floor_loop(&rates, 1.0, FLOOR_TIMER_SLACK_NS).unwrap_err();
+        let e = floor_loop(&rates(0.0, 0.0, 0.0), 1.0, FLOOR_TIMER_SLACK_NS).unwrap_err();
         assert!(format!("{e:#}").contains("no events"));
     }
 }

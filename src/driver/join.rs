@@ -24,13 +24,8 @@ use crate::load::client::{ClientLog, PollRecord};
 use crate::load::routes::command_bytes;
 use crate::metrics::summary::{new_histogram, record_clamped, record_value};
 
-/// What one virtual board recorded: `(seq, written_ns)` per frame and `(read_ns, wire bytes)`
-/// per command it read.
-#[derive(Clone, Debug, Default)]
-pub struct BoardRecord {
-    pub frames: Vec<(u32, u64)>,
-    pub commands: Vec<(u64, Vec<u8>)>,
-}
+/// What one virtual board recorded (it lives with the boards, in `load/`).
+pub use crate::load::boards::BoardRecord;
 
 /// The measured window: only events *intended* in `[start_ns, end_ns)` count.
 #[derive(Clone, Copy, Debug)]

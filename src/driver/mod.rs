@@ -1,21 +1,19 @@
-//! Running the benchmark: the floor probe, the orchestration of one model after another, the
-//! joins that turn raw records into figures, and saving. The load itself (child process,
-//! Scratch clients, pacing) is in `load/`.
+//! Running the benchmark: the floors (the timer probe from `load::floor`, the CPU floor), the
+//! orchestration of one model after another, locally or on a remote agent (the two share
+//! `measured`), the joins that turn raw records into figures, and saving. The load itself
+//! (boards, child process, Scratch clients, pacing, the timer probe) is in `load/`.
 
 pub mod cpu_floor;
-pub mod floor;
 pub mod health_table;
 pub mod interrupt;
 pub mod join;
 pub mod latest;
+mod measured;
 pub mod model_run;
 pub mod remote_run;
 pub mod remote_table;
 pub mod rounds;
+mod serve_stats;
 pub mod session;
 pub mod table;
 pub mod variant;
-
-/// The driver meter moved to `load::health`; kept under its old name so `model_run`'s body
-/// (`super::health::DriverMeter`) compiles unchanged while others edit that file.
-pub(crate) use crate::load::health;

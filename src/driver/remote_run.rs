@@ -12,16 +12,18 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use indicatif::ProgressBar;
 
-use super::floor::{phase_after_frames, ticks_in_window};
-use super::interrupt;
-use super::join::{join, BoardRecord, Window};
-use super::model_run::{describe_when, frame_times, merge_serve_stats, ModelPlan};
+use super::join::BoardRecord;
+use super::measured::{
+    interrupted_status, store_driver_side, store_floor, watch, End, ModelSide, Timeline,
+};
+use super::model_run::ModelPlan;
+use super::serve_stats::merge_serve_stats;
 use crate::bridge::inject::Fault;
 use crate::clock::now_ns;
-use crate::load::client::client_specs;
-use crate::load::client::{Clients, StopFlag};
+use crate::load::child::STOP_GRACE;
+use crate::load::client::{client_specs, Clients, StopFlag};
+use crate::load::health::DriverMeter;
 use crate::metrics::results::{ClockJoin, Machine, ModelResult};
-use crate::metrics::summary::Summary;
 use crate::remote::clock_sync::{ClockEstimate, Phase};
 use crate::remote::wire::{AgentReport, StartSpec};
 use crate::remote::{AgentLink, Target};
@@ -36,7 +38,6 @@ const BURST: usize = 16;
 const DURING_EVERY: Duration = Duration::from_millis(250);
 /// How long to keep trying to reach the agent for a model (a restarted agent comes back).
 const CONNECT_PATIENCE: Duration = Duration::from_secs(15);
-const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Sends every model of this process's runs to `target`: checks it answers now (so a wrong
 /// address or token fails the run at once, not model by model) and returns its machine.
@@ -47,27 +48,24 @@ pub fn use_target(target: Target) -> Result<Machine> {
     Ok(machine)
 }
 
+/// The agent and its machine, if `use_target` was called (a poisoned lock still holds them).
+fn current() -> Option<(Target, Machine)> {
+    TARGET.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
 /// The agent models go to, if any.
 pub fn target() -> Option<Target> {
-    TARGET
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-        .map(|t| t.0.clone())
+    current().map(|t| t.0)
 }
 
 /// The machine the models run on in remote mode (for `Results::target_machine`).
 pub fn target_machine() -> Option<Machine> {
-    TARGET
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-        .map(|t| t.1.clone())
+    current().map(|t| t.1)
 }
 
 /// The notes a remote run's results carry: where each side ran.
 pub fn notes() -> Vec<String> {
-    let Some((t, m)) = TARGET.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
+    let Some((t, m)) = current() else {
         return Vec::new();
     };
     vec![format!(
@@ -78,14 +76,6 @@ pub fn notes() -> Vec<String> {
          clock_join has the ±)",
         m.hostname, m.cpu_model, m.logical_cores, t.addr
     )]
-}
-
-/// How the measured part ended.
-enum End {
-    Completed,
-    Crashed { exit: String, at_ns: u64 },
-    Interrupted { at_ns: u64 },
-    AgentLost { why: String, at_ns: u64 },
 }
 
 /// Runs `plan` on the agent at `target`, filling `row`; an error means nothing was measured.
@@ -119,25 +109,33 @@ pub fn run_remote(
     };
     let addrs = link.start(spec, plan.ready_timeout)?;
 
-    let t0 = now_ns() + 20_000_000;
-    let win_start = t0 + plan.warmup.as_nanos() as u64;
-    let win_end = win_start + plan.duration.as_nanos() as u64;
+    let tl = Timeline::starting_now(plan.warmup, plan.duration);
     let specs = client_specs(s, &addrs);
     let stop = StopFlag::new();
-    let clients = Clients::start(&specs, t0, win_end, stop.clone())?;
+    let clients = Clients::start(&specs, tl.t0, tl.win_end, stop.clone())?;
 
     bar.set_message(format!("{}: warm-up", plan.model));
-    let mut end = watch(&mut link, &clients, win_start, (t0, win_end), bar);
+    let mut end = watch(
+        &mut AgentSide::new(&mut link),
+        &clients,
+        tl.win_start,
+        &tl,
+        bar,
+    )?;
     let mut driver_meter = None;
     if matches!(end, End::Completed) {
         match link.measure(plan.duration) {
             Ok(seen) => {
-                row.timerslack_ns = seen.timerslack_ns;
-                row.cpus_allowed = seen.cpus_allowed;
-                row.nice = seen.nice;
-                driver_meter = super::health::DriverMeter::start().ok();
+                seen.record_in(row);
+                driver_meter = DriverMeter::start().ok();
                 bar.set_message(format!("{}: measuring on {}", plan.model, target.addr));
-                end = watch(&mut link, &clients, win_end, (t0, win_end), bar);
+                end = watch(
+                    &mut AgentSide::new(&mut link),
+                    &clients,
+                    tl.win_end,
+                    &tl,
+                    bar,
+                )?;
             }
             Err(e) => {
                 end = End::AgentLost {
@@ -147,14 +145,9 @@ pub fn run_remote(
             }
         }
     }
-    let measured_end = match &end {
-        End::Completed => win_end,
-        End::Crashed { at_ns, .. } | End::Interrupted { at_ns } | End::AgentLost { at_ns, .. } => {
-            (*at_ns).max(win_start)
-        }
-    };
+    let window = tl.measured(&end);
     stop.stop();
-    let driver_meter = driver_meter.map(super::health::DriverMeter::stop);
+    let driver_window = driver_meter.map(DriverMeter::stop);
     bar.set_message(format!("{}: stopping", plan.model));
     let mut report = None;
     if !matches!(end, End::AgentLost { .. }) {
@@ -174,7 +167,7 @@ pub fn run_remote(
     let joined = clients.join();
     let estimate = link
         .clocks
-        .estimate(now_ns().saturating_sub(t0))
+        .estimate(now_ns().saturating_sub(tl.t0))
         .context("no timestamp exchange with the agent succeeded")?;
     row.clock_join = Some(clock_join(&estimate, target));
     row.counters.insert(
@@ -182,20 +175,11 @@ pub fn run_remote(
         u64::from(estimate.exchanges),
     );
 
-    let window = Window {
-        start_ns: win_start,
-        end_ns: measured_end,
-    };
     let records: Vec<BoardRecord> = report
         .as_ref()
         .map(|r| board_records(r, &estimate))
         .unwrap_or_default();
-    let fig = join(&joined.logs, &records, window);
-    fig.store_latencies(row);
-    if let Some(m) = driver_meter {
-        row.driver = m.health(&row.driver_error, &row.poll_latency);
-    }
-    row.counters.extend(fig.counters);
+    store_driver_side(row, &joined, &records, window, driver_window);
 
     let mut status_from_report = None;
     if let Some(r) = &report {
@@ -204,12 +188,7 @@ pub fn run_remote(
             .iter()
             .map(|&(d, l)| (estimate.to_driver(d), l))
             .collect();
-        row.timer_floor =
-            Summary::from_histogram(&ticks_in_window(&ticks, win_start, measured_end));
-        row.timer_floor_phase_us = phase_after_frames(
-            ticks.iter().map(|t| t.0).filter(|&d| window.contains(d)),
-            &frame_times(&records),
-        );
+        store_floor(row, &ticks, &records, window);
         row.cpu = r.cpu.clone();
         row.counters
             .extend(r.counters.iter().map(|(k, v)| (k.clone(), *v)));
@@ -234,7 +213,7 @@ pub fn run_remote(
             let at = r
                 .exit_at_ns
                 .map(|t| estimate.to_driver(t))
-                .unwrap_or(measured_end);
+                .unwrap_or(window.end_ns);
             end = End::Crashed {
                 exit: r.exit.clone(),
                 at_ns: at,
@@ -245,19 +224,17 @@ pub fn run_remote(
     row.status = match end {
         End::Crashed { exit, at_ns } => format!(
             "crashed: serve on {agent} {exit} {}{}",
-            describe_when(at_ns, win_start),
+            tl.describe(at_ns),
             report
                 .as_ref()
                 .map(|r| r.stderr_note.as_str())
                 .unwrap_or("")
         ),
-        End::Interrupted { at_ns } => {
-            format!("interrupted by Ctrl-C {}", describe_when(at_ns, win_start))
-        }
+        End::Interrupted { at_ns } => interrupted_status(&tl, at_ns),
         End::AgentLost { why, at_ns } => format!(
             "error: lost the agent at {agent} {} ({why}); the driver's figures up to then \
              are kept, the device's (CPU, board records, serve statistics) are lost",
-            describe_when(at_ns, win_start)
+            tl.describe(at_ns)
         ),
         End::Completed => match &report {
             Some(r) if r.killed => format!(
@@ -280,43 +257,41 @@ pub fn run_remote(
     Ok(())
 }
 
-/// Waits until `until_ns` as the local `watch` does, exchanging timestamps with the agent
-/// as it goes (which also tells whether the agent and its child are alive).
-fn watch(
-    link: &mut AgentLink,
-    clients: &Clients,
-    until_ns: u64,
-    (t0, plan_end): (u64, u64),
-    bar: &ProgressBar,
-) -> End {
-    bar.set_length((plan_end - t0) / 1_000_000);
-    let mut next_exchange = now_ns();
-    loop {
-        let now = now_ns();
-        bar.set_position(now.saturating_sub(t0) / 1_000_000);
-        if now >= next_exchange {
-            match link.exchange(Phase::During, 1) {
-                Ok(Some(exit)) => return End::Crashed { exit, at_ns: now },
-                Ok(None) => {}
-                Err(e) => {
-                    return End::AgentLost {
-                        why: format!("{e:#}"),
-                        at_ns: now,
-                    }
-                }
-            }
-            next_exchange = now + DURING_EVERY.as_nanos() as u64;
+/// The agent as the watch loop sees it: timestamps are exchanged every `DURING_EVERY`,
+/// which also tells whether the agent and its child are alive.
+struct AgentSide<'a> {
+    link: &'a mut AgentLink,
+    next_exchange: u64,
+}
+
+impl<'a> AgentSide<'a> {
+    fn new(link: &'a mut AgentLink) -> AgentSide<'a> {
+        AgentSide {
+            link,
+            next_exchange: now_ns(),
         }
-        if interrupt::interrupted() {
-            return End::Interrupted { at_ns: now };
+    }
+}
+
+impl ModelSide for AgentSide<'_> {
+    fn ended(&mut self, now: u64) -> Result<Option<End>> {
+        if now < self.next_exchange {
+            return Ok(None);
         }
-        if now >= until_ns || (until_ns == plan_end && clients.finished()) {
-            return End::Completed;
-        }
-        let next = next_exchange.min(until_ns);
-        std::thread::sleep(Duration::from_nanos(
-            next.saturating_sub(now_ns()).min(50_000_000),
-        ));
+        let end = match self.link.exchange(Phase::During, 1) {
+            Ok(Some(exit)) => Some(End::Crashed { exit, at_ns: now }),
+            Ok(None) => None,
+            Err(e) => Some(End::AgentLost {
+                why: format!("{e:#}"),
+                at_ns: now,
+            }),
+        };
+        self.next_exchange = now + DURING_EVERY.as_nanos() as u64;
+        Ok(end)
+    }
+
+    fn act(&mut self, _now: u64) -> Option<u64> {
+        Some(self.next_exchange)
     }
 }
 

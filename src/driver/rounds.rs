@@ -158,6 +158,18 @@ pub fn round_of(
     }
 }
 
+/// One summary from the histograms of `parts` (a part without one adds nothing).
+fn merge_summaries<'a>(parts: impl Iterator<Item = &'a Summary>) -> Summary {
+    let mut h = new_histogram();
+    for s in parts {
+        if let Ok(other) = s.histogram() {
+            // Same bounds on both sides, so `add` cannot fail for want of range.
+            let _ = h.add(&other);
+        }
+    }
+    Summary::from_histogram(&h)
+}
+
 /// Counters that hold a largest value, not a count: merged by max.
 fn is_max_counter(key: &str) -> bool {
     key.contains("longest") || key.ends_with("_max")
@@ -193,33 +205,10 @@ pub fn merge(name: &str, rows: &[ModelResult], rounds: Vec<RoundResult>) -> Mode
                 .sum();
             j
         });
-    type Field = fn(&mut ModelResult) -> &mut Summary;
-    let fields: [Field; 13] = [
-        |m| &mut m.poll_latency,
-        |m| &mut m.poll_answered,
-        |m| &mut m.poll_service,
-        |m| &mut m.staleness,
-        |m| &mut m.staleness_excess,
-        |m| &mut m.staleness_excess_frames,
-        |m| &mut m.ingest_latency,
-        |m| &mut m.command_latency,
-        |m| &mut m.watchdog_lateness,
-        |m| &mut m.frame_interarrival,
-        |m| &mut m.driver_error,
-        |m| &mut m.timer_floor,
-        |m| &mut m.driver.send_error,
-    ];
-    let mut rows_mut = rows.to_vec();
-    for get in fields {
-        let mut h = new_histogram();
-        for r in &mut rows_mut {
-            if let Ok(other) = get(r).histogram() {
-                // Same bounds on both sides, so `add` cannot fail for want of range.
-                let _ = h.add(&other);
-            }
-        }
-        *get(&mut m) = Summary::from_histogram(&h);
+    for (k, (_, merged)) in m.named_summaries_mut().into_iter().enumerate() {
+        *merged = merge_summaries(rows.iter().map(|r| r.named_summaries()[k].1));
     }
+    m.driver.send_error = merge_summaries(rows.iter().map(|r| &r.driver.send_error));
     let (mut cpu_s, mut wall_s, mut driver_cpu_s) = (0.0, 0.0, 0.0);
     let mut series: Vec<CpuSample> = Vec::new();
     for r in rows {

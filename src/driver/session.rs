@@ -9,13 +9,13 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::floor::measure_floor;
 use super::interrupt;
 use super::model_run::{run_model, ModelPlan};
 use super::variant::Variant;
 use crate::bridge::inject::{parse_all, Fault};
 use crate::load::child::set_affinity;
 use crate::load::child_settings::ChildSettings;
+use crate::load::floor::measure_floor;
 use crate::load::pace::ms_to_ns;
 use crate::metrics::cpu_floor::floor_multiple;
 use crate::metrics::machine::{describe_machine, git_commit, load_note};
@@ -43,6 +43,31 @@ pub struct RunOptions {
     pub inject: Vec<String>,
     /// The load driver (`--driver`), overriding the scenario's `run.driver`.
     pub driver: Option<DriverKind>,
+}
+
+impl RunOptions {
+    /// The models and measuring options a command line gives, run by `exe`'s `serve`, with
+    /// progress shown and nothing added: no profiling pass, no faults, the scenario's load
+    /// driver (`esbench run` sets those from its own flags).
+    pub fn new(
+        models: Vec<String>,
+        duration_s: Option<f64>,
+        quick: bool,
+        pin: bool,
+        exe: PathBuf,
+    ) -> RunOptions {
+        RunOptions {
+            models,
+            duration_s,
+            quick,
+            pin,
+            exe,
+            progress: true,
+            profile: false,
+            inject: Vec::new(),
+            driver: None,
+        }
+    }
 }
 
 /// Warm-up under `--quick`: long enough for every runtime to start its threads and for the
@@ -332,6 +357,7 @@ pub fn run_scenario_with(
         Duration::from_nanos(ms_to_ns(s.clients.poll_period_ms)),
         Duration::from_secs_f64(floor_s),
         &settings,
+        interrupt::interrupted,
     );
     bar.disable_steady_tick();
     results.notes.clone_from(&notes);

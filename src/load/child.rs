@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,17 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use super::child_settings::ChildSettings;
+use super::http::HttpConn;
+use crate::bridge::stats::ServeStats;
+use crate::clock::now_ns;
 use crate::metrics::process::{try_wait4, wait4_timeout, Exit, Rusage};
+
+/// How long a child gets to stop after SIGTERM before SIGKILL (every caller's: the local
+/// driver, the remote agent, the profiling pass).
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How often the child's CPU is sampled while it is measured: 10 Hz (the issue asks for
+/// at least 5 Hz), locally and on the agent alike.
+pub const CPU_SAMPLE_EVERY: Duration = Duration::from_millis(100);
 
 /// How to start one `esbench serve`.
 #[derive(Clone, Debug)]
@@ -176,6 +186,28 @@ impl ServeChild {
         Ok(me)
     }
 
+    /// Waits until every board's HTTP port answers a request (any answer will do): printing
+    /// its addresses only says the sockets are bound, not that the model serves yet.
+    pub fn wait_until_answering(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = now_ns() + timeout.as_nanos() as u64;
+        for addr in self.addrs.clone() {
+            let mut conn = HttpConn::new(addr, Duration::from_secs(2));
+            while conn.get("/poll", || {}).is_err() {
+                if let Some(exit) = self.exited()? {
+                    bail!(
+                        "serve exited before answering ({exit}){}",
+                        self.stderr_note()
+                    );
+                }
+                if now_ns() > deadline {
+                    bail!("serve did not answer on {addr} within {timeout:?}");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Ok(())
+    }
+
     /// `Some(exit)` once the child has exited (it is then reaped and its rusage kept).
     pub fn exited(&mut self) -> Result<Option<Exit>> {
         if let Some((e, _)) = self.reaped {
@@ -235,6 +267,15 @@ impl ServeChild {
             format!(": {}", last.join(" | "))
         }
     }
+}
+
+/// Reads the statistics the child wrote to `path` at exit, then removes the file (it is a
+/// scratch file; the figures go into the row).
+pub fn take_stats(path: &Path) -> Result<ServeStats> {
+    let text = std::fs::read(path)
+        .with_context(|| format!("serve wrote no statistics to {}", path.display()))?;
+    let _ = std::fs::remove_file(path);
+    serde_json::from_slice(&text).context("serve's statistics file is not valid ServeStats JSON")
 }
 
 impl Drop for ServeChild {

@@ -11,6 +11,8 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::results::ModelResult;
+
 /// The kernel's default timer slack for a normal (SCHED_OTHER) process (defined with the
 /// scenario, whose default it is).
 pub use crate::scenario::DEFAULT_MODEL_TIMER_SLACK_NS;
@@ -70,6 +72,15 @@ pub struct ChildReadback {
     pub cpus_allowed: Option<String>,
     /// Field 19 of `/proc/<pid>/stat`.
     pub nice: Option<i64>,
+}
+
+impl ChildReadback {
+    /// Writes what the model process reported into its row (local and remote alike).
+    pub fn record_in(&self, row: &mut ModelResult) {
+        row.timerslack_ns = self.timerslack_ns;
+        row.cpus_allowed.clone_from(&self.cpus_allowed);
+        row.nice = self.nice;
+    }
 }
 
 /// Reads `pid`'s timer slack, allowed CPUs and nice value from `/proc`.

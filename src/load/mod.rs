@@ -1,16 +1,19 @@
 //! Generating the load a model is measured under, used by `run`, `sweep` and `profile` alike:
-//! the `esbench serve` child and its settings, the Scratch clients (threads or event loops)
+//! the virtual boards of a run, the `esbench serve` child and its settings, the Scratch clients (threads or event loops)
 //! and their HTTP, absolute-deadline pacing, `/poll` parsing, the route-to-command table,
-//! and the meter of the driver's own CPU.
+//! the meter of the driver's own CPU, and the plain-timer floor probe (run by the driver and,
+//! beside the model on the device, by the remote agent).
 //!
 //! It sits below both `driver/` (which orchestrates measured runs) and `profile/` (which
 //! needs a model under load to sample), so neither keeps its own copy of the load side.
 
+pub mod boards;
 pub mod child;
 pub mod child_settings;
 pub mod client;
 pub mod client_events;
 pub mod client_threads;
+pub mod floor;
 pub mod health;
 pub mod http;
 pub mod pace;

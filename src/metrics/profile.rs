@@ -167,16 +167,25 @@ pub struct SyscallProfile {
     pub calls_per_event: Option<f64>,
 }
 
-impl SyscallProfile {
-    /// A pass that produced no table, with the reason.
-    pub fn not_done(status: &str, note: impl Into<String>) -> SyscallProfile {
-        SyscallProfile {
-            status: status.into(),
-            note: Some(note.into()),
-            ..Default::default()
+/// `not_done` for a pass type with a `status` and a `note`: the two passes (syscalls and CPU
+/// samples) report "did not run, and why" the same way.
+macro_rules! impl_not_done {
+    ($($pass:ident),+) => {$(
+        impl $pass {
+            /// A pass that produced nothing, with its status and the reason.
+            pub fn not_done(status: &str, note: impl Into<String>) -> $pass {
+                $pass {
+                    status: status.into(),
+                    note: Some(note.into()),
+                    ..Default::default()
+                }
+            }
         }
-    }
+    )+};
+}
+impl_not_done!(SyscallProfile, FlameProfile);
 
+impl SyscallProfile {
     /// Fills in the per-event figures from the events handled during this pass.
     pub fn set_events(&mut self, events: EventCounts) {
         let n = events.total();
@@ -238,16 +247,6 @@ pub struct FlameProfile {
     pub by_crate: Vec<FnShare>,
     /// Functions on the stack when the samples were taken (inclusive), most first.
     pub top_total: Vec<FnShare>,
-}
-
-impl FlameProfile {
-    pub fn not_done(status: &str, note: impl Into<String>) -> FlameProfile {
-        FlameProfile {
-            status: status.into(),
-            note: Some(note.into()),
-            ..Default::default()
-        }
-    }
 }
 
 #[cfg(test)]

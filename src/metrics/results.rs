@@ -210,6 +210,22 @@ impl ClockJoin {
     }
 }
 
+/// The row's named summaries, listed once for both the reading and the writing accessor:
+/// each is named by its field (`named_summaries!(row, &)` or `named_summaries!(row, &mut)`).
+macro_rules! named_summaries {
+    ($row:expr, $($r:tt)+) => {
+        named_summaries!(@ $row, [$($r)+] poll_latency poll_answered poll_service staleness
+            staleness_excess staleness_excess_frames ingest_latency command_latency
+            watchdog_lateness frame_interarrival driver_error timer_floor)
+    };
+    (@ $row:expr, [&] $($field:ident)+) => {
+        [$((stringify!($field), &$row.$field)),+]
+    };
+    (@ $row:expr, [&mut] $($field:ident)+) => {
+        [$((stringify!($field), &mut $row.$field)),+]
+    };
+}
+
 impl ModelResult {
     pub fn is_ok(&self) -> bool {
         self.status == "ok"
@@ -217,35 +233,36 @@ impl ModelResult {
 
     /// The latency-like metrics by their one name, in report order.
     pub fn metrics(&self) -> [(&'static str, &Summary); 8] {
-        [
-            ("poll_latency", &self.poll_latency),
-            ("poll_answered", &self.poll_answered),
-            ("poll_service", &self.poll_service),
-            ("staleness", &self.staleness),
-            ("staleness_excess", &self.staleness_excess),
-            ("ingest_latency", &self.ingest_latency),
-            ("command_latency", &self.command_latency),
-            ("watchdog_lateness", &self.watchdog_lateness),
-        ]
+        const LATENCY_LIKE: [&str; 8] = [
+            "poll_latency",
+            "poll_answered",
+            "poll_service",
+            "staleness",
+            "staleness_excess",
+            "ingest_latency",
+            "command_latency",
+            "watchdog_lateness",
+        ];
+        // Every name here is one of `named_summaries` (the unit test below checks it).
+        LATENCY_LIKE.map(|n| (n, self.metric(n).unwrap_or(&self.poll_latency)))
     }
 
     /// A metric by name, including the extra ones (`frame_interarrival`, `driver_error`).
     pub fn metric(&self, name: &str) -> Option<&Summary> {
-        match name {
-            "poll_latency" => Some(&self.poll_latency),
-            "poll_answered" => Some(&self.poll_answered),
-            "poll_service" => Some(&self.poll_service),
-            "staleness" => Some(&self.staleness),
-            "staleness_excess" => Some(&self.staleness_excess),
-            "staleness_excess_frames" => Some(&self.staleness_excess_frames),
-            "ingest_latency" => Some(&self.ingest_latency),
-            "command_latency" => Some(&self.command_latency),
-            "watchdog_lateness" => Some(&self.watchdog_lateness),
-            "frame_interarrival" => Some(&self.frame_interarrival),
-            "driver_error" => Some(&self.driver_error),
-            "timer_floor" => Some(&self.timer_floor),
-            _ => None,
-        }
+        self.named_summaries()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| s)
+    }
+
+    /// Every summary of the row that has a name of its own (the names `metric` knows).
+    pub fn named_summaries(&self) -> [(&'static str, &Summary); 12] {
+        named_summaries!(self, &)
+    }
+
+    /// The same, to write them (merging rounds into one row).
+    pub fn named_summaries_mut(&mut self) -> [(&'static str, &mut Summary); 12] {
+        named_summaries!(self, &mut)
     }
 }
 
@@ -363,6 +380,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::metrics::summary::{new_histogram, record_clamped};
+
+    #[test]
+    fn each_name_finds_its_own_summary() {
+        let mut m = ModelResult::default();
+        for (k, (_, s)) in m.named_summaries_mut().into_iter().enumerate() {
+            s.count = k as u64 + 1;
+        }
+        let named = m.named_summaries();
+        for (k, (name, s)) in named.iter().enumerate() {
+            assert_eq!(s.count, k as u64 + 1, "{name}");
+            assert_eq!(
+                m.metric(name).map(|s| s.count),
+                Some(k as u64 + 1),
+                "{name}"
+            );
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, s) in m.metrics() {
+            assert_eq!(m.metric(name).map(|s| s.count), Some(s.count), "{name}");
+            assert!(seen.insert(s.count), "{name} is listed twice or falls back");
+        }
+        assert!(m.metric("no_such_metric").is_none());
+    }
 
     /// Results files are read back by `check`, `report` and the history: a mean written as
     /// 3.540666666666666 must come back as the same f64, not one ULP away (serde_json's

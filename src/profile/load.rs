@@ -14,16 +14,15 @@ use anyhow::{Context, Result};
 
 use super::EventCounts;
 use crate::clock::now_ns;
-use crate::device::{DeviceConfig, VirtualBoard};
-use crate::load::child::{free_ports, ServeChild, ServeCommand};
+use crate::device::VirtualBoard;
+use crate::load::boards::start_boards;
+use crate::load::child::{free_ports, ServeChild, ServeCommand, STOP_GRACE};
 use crate::load::child_settings::ChildSettings;
 use crate::load::client::{client_specs, Clients, StopFlag};
 use crate::scenario::Scenario;
 
 /// How long serve may take to print its addresses.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long serve gets to stop after SIGTERM before SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// A running `esbench serve` with its boards and clients. Stop it with [`Self::stop`]
 /// (dropping it also stops it).
@@ -38,12 +37,8 @@ impl ModelUnderLoad {
     /// Starts `exe serve --model MODEL` on the scenario's boards, traceable by the
     /// profiler, waits until it listens, then starts the scenario's clients.
     pub fn start(exe: &Path, model: &str, scenario: &Scenario) -> Result<ModelUnderLoad> {
-        let mut boards = Vec::new();
-        for i in 0..scenario.boards.count.max(1) {
-            let board = VirtualBoard::start(DeviceConfig::from_scenario(scenario, i))
-                .with_context(|| format!("cannot start virtual board {i}"))?;
-            boards.push(board);
-        }
+        // A scenario has at least one board (validation refuses `boards.count = 0`).
+        let boards = start_boards(scenario)?;
         let base = free_ports(boards.len())?;
         let stats_path = std::env::temp_dir().join(format!(
             "esbench-profile-{}-{}.json",

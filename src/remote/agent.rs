@@ -19,15 +19,17 @@ use anyhow::{bail, Context, Result};
 
 use super::access::{token_matches, AllowList};
 use super::wire::{
-    AgentReport, BoardLog, LineConn, Op, Reply, Request, StartSpec, MAX_REQUEST_LINE, PROTOCOL,
+    AgentReport, LineConn, Op, Reply, Request, StartSpec, MAX_REQUEST_LINE, PROTOCOL,
 };
 use crate::bridge::stats::ServeStats;
 use crate::clock::now_ns;
-use crate::device::{DeviceConfig, VirtualBoard};
-use crate::driver::floor::probe_alongside;
-use crate::load::child::{free_ports, ServeChild, ServeCommand};
+use crate::device::VirtualBoard;
+use crate::load::boards::{start_boards, stop_boards, BoardRecord};
+use crate::load::child::{
+    free_ports, take_stats, ServeChild, ServeCommand, CPU_SAMPLE_EVERY, STOP_GRACE,
+};
 use crate::load::child_settings::{read_back, ChildSettings};
-use crate::load::http::HttpConn;
+use crate::load::floor::{probe_alongside, random_phase_ns};
 use crate::metrics::machine::describe_machine;
 use crate::metrics::process::{cpu_row, lifetime_counters, CpuMonitor};
 use crate::scenario::Scenario;
@@ -38,10 +40,6 @@ pub const TEST_CLOCK_OFFSET_ENV: &str = "ESBENCH_AGENT_TEST_CLOCK_OFFSET_NS";
 /// Test-only: the agent process exits this many ms after `measure` (an agent lost mid-run).
 pub const TEST_EXIT_AFTER_MEASURE_ENV: &str = "ESBENCH_AGENT_TEST_EXIT_AFTER_MEASURE_MS";
 
-/// CPU sampling interval, as the local driver's (10 Hz).
-const SAMPLE_EVERY: Duration = Duration::from_millis(100);
-/// How long a child gets to stop after SIGTERM before SIGKILL, as the local driver's.
-const STOP_GRACE: Duration = Duration::from_secs(10);
 /// A connection silent this long while a model runs counts as a lost driver: the model is
 /// stopped and the agent takes the next connection.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -306,12 +304,7 @@ impl ModelRun {
         let serials = match serial {
             Some(p) => vec![p],
             None => {
-                for i in 0..scenario.boards.count {
-                    boards.push(
-                        VirtualBoard::start(DeviceConfig::from_scenario(&scenario, i))
-                            .with_context(|| format!("cannot start virtual board {i}"))?,
-                    );
-                }
+                boards = start_boards(&scenario)?;
                 boards.iter().map(|b| b.path().to_path_buf()).collect()
             }
         };
@@ -333,7 +326,7 @@ impl ModelRun {
         };
         let spawned_ns = now_ns();
         let mut child = ServeChild::spawn(&cmd, READY_TIMEOUT)?;
-        wait_until_answering(&mut child, READY_TIMEOUT)?;
+        child.wait_until_answering(READY_TIMEOUT)?;
         eprintln!(
             "agent: {} started (pid {}) on {:?}",
             spec.model, child.pid, child.addrs
@@ -367,13 +360,12 @@ impl ModelRun {
         if self.monitor.is_some() {
             bail!("refused: already measuring");
         }
-        self.monitor = Some(CpuMonitor::start(self.child.pid, SAMPLE_EVERY)?);
+        self.monitor = Some(CpuMonitor::start(self.child.pid, CPU_SAMPLE_EVERY)?);
         self.window_start_ns = now_ns();
-        // The floor under this model's load, on the device, over the window (driver::floor).
+        // The floor under this model's load, on the device, over the window (load::floor).
         let stop = Arc::new(AtomicBool::new(false));
         let (settings, period) = (self.settings.clone(), self.watchdog_period);
-        let start =
-            self.window_start_ns + crate::driver::floor::random_phase_ns(period.as_nanos() as u64);
+        let start = self.window_start_ns + random_phase_ns(period.as_nanos() as u64);
         let end = self.window_start_ns + duration_ns;
         let flag = stop.clone();
         let handle = std::thread::Builder::new()
@@ -414,30 +406,13 @@ impl ModelRun {
         for (k, v) in lifetime_counters(&window_cpu, Some(&rusage), lifetime_wall_s) {
             counters.insert(k.into(), v);
         }
-        let mut boards = Vec::new();
-        for b in std::mem::take(&mut self.boards) {
-            boards.push(BoardLog {
-                frames: b
-                    .frame_times()
-                    .into_iter()
-                    .map(|(s, t)| (s, shift(t, off)))
-                    .collect(),
-                commands: b
-                    .commands()
-                    .into_iter()
-                    .map(|(t, c)| {
-                        let mut bytes = Vec::new();
-                        c.encode(&mut bytes);
-                        (shift(t, off), bytes)
-                    })
-                    .collect(),
-            });
-            if let Ok(st) = b.stop() {
-                *counters.entry("board_frames_written".into()).or_default() += st.frames_written;
-                *counters.entry("board_frames_dropped".into()).or_default() += st.frames_dropped;
-            }
-        }
-        let (stats, stats_error) = match read_stats(&self.stats_path) {
+        let boards: Vec<BoardRecord> = self
+            .boards
+            .iter()
+            .map(|b| shift_record(BoardRecord::of(b), off))
+            .collect();
+        counters.extend(stop_boards(std::mem::take(&mut self.boards)));
+        let (stats, stats_error) = match take_stats(&self.stats_path) {
             Ok(mut s) => {
                 shift_stats(&mut s, off);
                 (Some(s), None)
@@ -479,11 +454,15 @@ fn shift_stats(s: &mut ServeStats, off: i64) {
     }
 }
 
-fn read_stats(path: &Path) -> Result<ServeStats> {
-    let text = std::fs::read(path)
-        .with_context(|| format!("serve wrote no statistics to {}", path.display()))?;
-    let _ = std::fs::remove_file(path);
-    serde_json::from_slice(&text).context("serve's statistics file is not valid ServeStats JSON")
+/// A board's record with every timestamp plus the test offset.
+fn shift_record(mut r: BoardRecord, off: i64) -> BoardRecord {
+    for f in &mut r.frames {
+        f.1 = shift(f.1, off);
+    }
+    for c in &mut r.commands {
+        c.0 = shift(c.0, off);
+    }
+    r
 }
 
 /// The scenario as the child reads it: the driver's text, with a replay's recording given
@@ -501,27 +480,6 @@ fn write_scenario_copy(s: &Scenario, path: &Path) -> Result<()> {
     }
     let text = toml::to_string(&value).context("cannot write the scenario copy")?;
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Waits until every board's HTTP port answers a request (any answer will do).
-fn wait_until_answering(child: &mut ServeChild, timeout: Duration) -> Result<()> {
-    let deadline = now_ns() + timeout.as_nanos() as u64;
-    for addr in child.addrs.clone() {
-        let mut conn = HttpConn::new(addr, Duration::from_secs(2));
-        while conn.get("/poll", || {}).is_err() {
-            if let Some(exit) = child.exited()? {
-                bail!(
-                    "serve exited before answering ({exit}){}",
-                    child.stderr_note()
-                );
-            }
-            if now_ns() > deadline {
-                bail!("serve did not answer on {addr} within {timeout:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    Ok(())
 }
 
 /// A base port with `count` consecutive ports free on `host` (the driver's `free_ports`

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use super::clock_sync::{ClockBook, Exchange, Phase};
 use super::wire::{AgentReport, LineConn, Op, Reply, Request, StartSpec, MAX_REPLY_LINE, PROTOCOL};
 use crate::clock::now_ns;
+use crate::load::child_settings::ChildReadback;
 use crate::metrics::results::Machine;
 
 /// Where the agent is and the secret it wants.
@@ -17,14 +18,6 @@ pub struct Target {
     /// `HOST:PORT` as given on the command line.
     pub addr: String,
     pub token: String,
-}
-
-/// What the agent says about the model process while it is measured.
-#[derive(Clone, Debug, Default)]
-pub struct Measuring {
-    pub timerslack_ns: Option<u64>,
-    pub cpus_allowed: Option<String>,
-    pub nice: Option<i64>,
 }
 
 /// An open control connection to an agent.
@@ -153,7 +146,9 @@ impl AgentLink {
         }
     }
 
-    pub fn measure(&mut self, duration: Duration) -> Result<Measuring> {
+    /// Starts the measured window on the agent; returns what the model process reports
+    /// about itself there, as a local child's `/proc` read-back would.
+    pub fn measure(&mut self, duration: Duration) -> Result<ChildReadback> {
         let op = Op::Measure {
             duration_ns: duration.as_nanos() as u64,
         };
@@ -163,7 +158,7 @@ impl AgentLink {
                 cpus_allowed,
                 nice,
                 ..
-            } => Ok(Measuring {
+            } => Ok(ChildReadback {
                 timerslack_ns,
                 cpus_allowed,
                 nice,

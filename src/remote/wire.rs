@@ -15,6 +15,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::bridge::stats::ServeStats;
+use crate::load::boards::BoardRecord;
 use crate::metrics::results::{Cpu, Machine};
 
 /// Protocol version, checked at `hello`: a driver and an agent of different versions refuse
@@ -125,18 +126,12 @@ pub struct AgentReport {
     /// Agent clock at the start and end of its CPU window.
     pub window_agent_ns: (u64, u64),
     /// Per board: `(seq, written ns)` and `(read ns, command bytes)`.
-    pub boards: Vec<BoardLog>,
+    pub boards: Vec<BoardRecord>,
     /// The floor probe's `(deadline ns, lateness ns)` ticks on the agent.
     pub floor_ticks: Vec<(u64, u64)>,
     /// The bridge's own statistics file, or why there is none.
     pub stats: Option<ServeStats>,
     pub stats_error: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct BoardLog {
-    pub frames: Vec<(u32, u64)>,
-    pub commands: Vec<(u64, Vec<u8>)>,
 }
 
 /// One TCP connection carrying lines both ways.

@@ -204,18 +204,8 @@ pub fn resume_plan(manifest: &SweepManifest, dir: &Path, exe: PathBuf) -> SweepP
             values: manifest.values.clone(),
         },
         fixed: manifest.fixed.clone(),
-        run: RunOptions {
-            models: o.models.clone(),
-            duration_s: o.duration_s,
-            quick: o.quick,
-            pin: o.pin,
-            exe,
-            progress: true,
-            profile: false,
-            inject: Vec::new(),
-            // A sweep's `--driver` is one of its fixed settings (`run.driver`).
-            driver: None,
-        },
+        // A sweep's `--driver` is one of its fixed settings (`run.driver`), not a run option.
+        run: RunOptions::new(o.models.clone(), o.duration_s, o.quick, o.pin, exe),
         out: dir.to_path_buf(),
         point_reports: o.point_reports,
         command: manifest.command.clone(),

@@ -90,12 +90,10 @@ pub fn plot(sweep: &LoadedSweep) -> anyhow::Result<Option<String>> {
             }
         }
         if per_model.iter().flatten().any(|p| !p.2) {
-            legend.push(LegendEntry {
-                label: "hollow: left out of the fit".into(),
-                color: RGBColor(90, 90, 90),
-                marker: Some(chart::Marker::Circle),
-                dashed: false,
-            });
+            legend.push(super::plot::note_entry(
+                "hollow: left out of the fit",
+                Some(chart::Marker::Circle),
+            ));
         }
         chart::draw_legend(&legend_area, &legend)?;
         root.present().map_err(err)?;

@@ -362,46 +362,57 @@ mod tests {
         assert_eq!(s.workload.poll_work_us, 5);
     }
 
+    /// Each `(key, value, words)`: overriding `key` with `value` in the classroom scenario is
+    /// refused with an error that contains every one of `words`.
+    fn assert_refused(cases: &[(&str, &str, &[&str])]) {
+        for &(key, value, words) in cases {
+            let e = err(CLASSROOM, key, value);
+            for w in words {
+                assert!(e.contains(w), "{key}={value}: {w:?} not in {e}");
+            }
+        }
+    }
+
     #[test]
     fn wrong_types_name_key_and_value() {
-        let e = err(CLASSROOM, "workload.poll_work_us", "2.5");
-        assert!(
-            e.contains("workload.poll_work_us") && e.contains("2.5"),
-            "{e}"
-        );
-        assert!(e.contains("whole number"), "{e}");
-        let e = err(CLASSROOM, "clients.poll_period_ms", "fast");
-        assert!(
-            e.contains("clients.poll_period_ms") && e.contains("fast"),
-            "{e}"
-        );
-        let e = err(CLASSROOM, "boards.chunking", "yes");
-        assert!(e.contains("true or false") && e.contains("yes"), "{e}");
-        let e = err(CLASSROOM, "run.models", "smol");
-        assert!(e.contains("list"), "{e}");
-        let e = err(CLASSROOM, "workload", "3");
-        assert!(e.contains("table"), "{e}");
-        let e = err(CLASSROOM, "name.first", "3");
-        assert!(e.contains("not a table"), "{e}");
+        assert_refused(&[
+            (
+                "workload.poll_work_us",
+                "2.5",
+                &["workload.poll_work_us", "2.5", "whole number"],
+            ),
+            (
+                "clients.poll_period_ms",
+                "fast",
+                &["clients.poll_period_ms", "fast"],
+            ),
+            ("boards.chunking", "yes", &["true or false", "yes"]),
+            ("run.models", "smol", &["list"]),
+            ("workload", "3", &["table"]),
+            ("name.first", "3", &["not a table"]),
+        ]);
     }
 
     #[test]
     fn the_loader_checks_ranges_and_unknown_keys() {
-        let e = err(CLASSROOM, "boards.count", "0");
-        assert!(
-            e.contains("boards.count=0") && e.contains("between 1 and 1024"),
-            "{e}"
-        );
-        let e = err(CLASSROOM, "clients.per_board", "-1");
-        assert!(e.contains("clients.per_board=-1"), "{e}");
-        let e = err(CLASSROOM, "workload.pol_work_us", "10");
-        assert!(
-            e.contains("pol_work_us") && e.contains("unknown field"),
-            "{e}"
-        );
-        assert!(e.contains("did you mean `workload.poll_work_us`"), "{e}");
-        let e = err(CLASSROOM, "nonsense", "1");
-        assert!(e.contains("nonsense"), "{e}");
+        assert_refused(&[
+            (
+                "boards.count",
+                "0",
+                &["boards.count=0", "between 1 and 1024"],
+            ),
+            ("clients.per_board", "-1", &["clients.per_board=-1"]),
+            (
+                "workload.pol_work_us",
+                "10",
+                &[
+                    "pol_work_us",
+                    "unknown field",
+                    "did you mean `workload.poll_work_us`",
+                ],
+            ),
+            ("nonsense", "1", &["nonsense"]),
+        ]);
     }
 
     #[test]
@@ -413,10 +424,10 @@ mod tests {
         let s = point(CLASSROOM, "clients.commands.0.every_ms", "250").unwrap();
         assert_eq!(s.clients.commands[0].every_ms, 250.0);
         assert_eq!(s.clients.commands[0].paths.len(), 2);
-        let e = err(CLASSROOM, "clients.commands.3.every_ms", "250");
-        assert!(e.contains("no item 3"), "{e}");
-        let e = err(CLASSROOM, "clients.commands.every_ms", "250");
-        assert!(e.contains("index"), "{e}");
+        assert_refused(&[
+            ("clients.commands.3.every_ms", "250", &["no item 3"]),
+            ("clients.commands.every_ms", "250", &["index"]),
+        ]);
         let s = point(CLASSROOM, "boards.source", "synth").unwrap();
         assert_eq!(s.boards.source, crate::scenario::SourceKind::Synth);
     }

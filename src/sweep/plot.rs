@@ -306,33 +306,38 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
             }
         }
         if lines.iter().any(|l| l.failed.iter().any(|f| *f)) {
-            legend.push(LegendEntry {
-                label: "× on top: model failed".into(),
-                color: RGBColor(90, 90, 90),
-                marker: Some(chart::Marker::Cross),
-                dashed: false,
-            });
+            legend.push(note_entry(
+                "× on top: model failed",
+                Some(chart::Marker::Cross),
+            ));
         }
         if lines.iter().any(|l| l.bars.iter().any(Option::is_some)) {
-            legend.push(LegendEntry {
-                label: "bar: 95 % interval of the median over rounds".into(),
-                color: RGBColor(90, 90, 90),
-                marker: None,
-                dashed: false,
-            });
+            legend.push(note_entry(
+                "bar: 95 % interval of the median over rounds",
+                None,
+            ));
         }
         if lines.iter().any(|l| l.limited.iter().any(|f| *f)) {
-            legend.push(LegendEntry {
-                label: "ringed: driver-limited".into(),
-                color: RGBColor(90, 90, 90),
-                marker: Some(chart::Marker::Circle),
-                dashed: false,
-            });
+            legend.push(note_entry(
+                "ringed: driver-limited",
+                Some(chart::Marker::Circle),
+            ));
         }
         chart::draw_legend(&legend_area, &legend)?;
         root.present().map_err(err)?;
     }
     Ok(Some(svg))
+}
+
+/// A legend line that explains a mark rather than naming a series: in grey, with the
+/// mark's `marker` (or none, for the interval bars).
+pub(super) fn note_entry(label: &str, marker: Option<chart::Marker>) -> LegendEntry {
+    LegendEntry {
+        label: label.into(),
+        color: RGBColor(90, 90, 90),
+        marker,
+        dashed: false,
+    }
 }
 
 /// Draws the model lines (broken where a point is missing), markers, failure crosses, the
