@@ -71,14 +71,35 @@ pub struct StatsHandle {
 }
 
 impl StatsHandle {
-    /// The statistics of every board, plus the model's free-form `runtime` extras (by
-    /// convention an object; `threads_before_shutdown` from [`process_threads`]).
-    pub fn collect(&self, runtime: serde_json::Value) -> ServeStats {
+    /// The statistics of every board, plus the model's runtime facts: `facts` (a JSON
+    /// object, or null for none) with `threads_before_shutdown` added — the count the model
+    /// took with [`process_threads`] while its runtime still ran.
+    pub fn collect(
+        &self,
+        threads_before_shutdown: Option<usize>,
+        mut facts: serde_json::Value,
+    ) -> ServeStats {
+        facts["threads_before_shutdown"] = serde_json::json!(threads_before_shutdown);
         ServeStats {
             model: self.model.to_string(),
             boards: self.boards.iter().map(|b| b.stats()).collect(),
-            runtime: Some(runtime),
+            runtime: Some(facts),
         }
+    }
+
+    /// The end every async model shares, once its runtime returned `served` (what serving
+    /// until shutdown ended in): counts the threads while the runtime still exists, then
+    /// runs `teardown` (which ends the runtime, dropping every task and with them every
+    /// socket and fd, and returns the runtime's facts), then collects.
+    pub fn finish(
+        &self,
+        served: anyhow::Result<()>,
+        teardown: impl FnOnce() -> anyhow::Result<serde_json::Value>,
+    ) -> anyhow::Result<ServeStats> {
+        let threads = process_threads();
+        let facts = teardown();
+        served?;
+        Ok(self.collect(threads, facts?))
     }
 }
 

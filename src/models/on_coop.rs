@@ -10,11 +10,10 @@ use std::io;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use super::{process_threads, ModelInfo, ServeContext};
-use crate::bridge::async_tasks::{
-    accept_task, serial_task, watchdog_task, AsyncAccept, AsyncSerial,
-};
-use crate::bridge::conn_loop::{serve_async, ConnSocket};
+use super::{ModelInfo, ServeContext};
+use crate::bridge::adapters::{impl_async_accept, impl_conn_socket};
+use crate::bridge::async_tasks::{accept_task, serial_task, watchdog_task, AsyncSerial};
+use crate::bridge::conn_loop::serve_async;
 use crate::bridge::ServeStats;
 use crate::coop::{
     self, AsyncFd, Config, IoPollEvery, Runtime, TcpListener, TcpStream, TimerBackend,
@@ -103,16 +102,13 @@ pub fn serve<P: AsyncSerial + 'static>(
         AsyncFd::new(shutdown.dup_fd()?)?.readable().await?;
         anyhow::Ok(())
     });
-    let threads = process_threads();
-    let runtime_stats = rt.stats();
-    drop(rt); // drops every task, closing their sockets and fds
-    result?;
-    let mut extra = serde_json::to_value(&runtime_stats)?;
-    if let Some(obj) = extra.as_object_mut() {
-        obj.insert("executor".into(), "coop".into());
-        obj.insert("threads_before_shutdown".into(), threads.into());
-    }
-    Ok(stats.collect(extra))
+    stats.finish(result, || {
+        let runtime_stats = rt.stats();
+        drop(rt); // drops every task, closing their sockets and fds
+        let mut facts = serde_json::to_value(runtime_stats)?;
+        facts["executor"] = "coop".into();
+        Ok(facts)
+    })
 }
 
 impl AsyncSerial for AsyncFd<File> {
@@ -124,21 +120,5 @@ impl AsyncSerial for AsyncFd<File> {
     }
 }
 
-impl AsyncAccept for TcpListener {
-    type Stream = TcpStream;
-    async fn accept(&self) -> io::Result<TcpStream> {
-        Ok(TcpListener::accept(self).await?.0)
-    }
-}
-
-impl ConnSocket for TcpStream {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        TcpStream::read(self, buf).await
-    }
-    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        TcpStream::write_all(self, buf).await
-    }
-    async fn shutdown_write(&mut self) {
-        let _ = TcpStream::shutdown(self, std::net::Shutdown::Write);
-    }
-}
+impl_async_accept!(TcpListener => TcpStream);
+impl_conn_socket!(TcpStream, read: TcpStream::read, write_all: TcpStream::write_all);

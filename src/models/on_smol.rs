@@ -20,10 +20,9 @@ use std::time::Duration;
 
 use smol::{Async, LocalExecutor, Timer};
 
-use super::{process_threads, ModelInfo, ServeContext};
-use crate::bridge::async_tasks::{
-    accept_task, serial_task, watchdog_task, AsyncAccept, AsyncSerial,
-};
+use super::{ModelInfo, ServeContext};
+use crate::bridge::adapters::impl_async_accept;
+use crate::bridge::async_tasks::{accept_task, serial_task, watchdog_task, AsyncSerial};
 use crate::bridge::conn_loop::{serve_async, FuturesIo};
 use crate::bridge::ServeStats;
 
@@ -74,14 +73,10 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
         "futures-lite" => smol::future::block_on(ex.run(main)),
         _ => smol::block_on(ex.run(main)),
     };
-    let threads = process_threads();
-    drop(ex); // drops every task, closing their sockets and fds
-    result?;
-    Ok(stats.collect(serde_json::json!({
-        "executor": "LocalExecutor",
-        "block_on": block_on,
-        "threads_before_shutdown": threads,
-    })))
+    stats.finish(result, || {
+        drop(ex); // drops every task, closing their sockets and fds
+        Ok(serde_json::json!({"executor": "LocalExecutor", "block_on": block_on}))
+    })
 }
 
 /// The variant switch (see the module doc).
@@ -113,12 +108,7 @@ impl AsyncSerial for Async<File> {
     }
 }
 
-impl AsyncAccept for Async<TcpListener> {
-    type Stream = Async<TcpStream>;
-    async fn accept(&self) -> io::Result<Async<TcpStream>> {
-        Ok(Async::<TcpListener>::accept(self).await?.0)
-    }
-}
+impl_async_accept!(Async<TcpListener> => Async<TcpStream>);
 
 #[cfg(test)]
 mod tests {

@@ -12,11 +12,10 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{process_threads, ModelInfo, ServeContext};
-use crate::bridge::async_tasks::{
-    accept_task, serial_task, watchdog_task, AsyncAccept, AsyncSerial,
-};
-use crate::bridge::conn_loop::{serve_async, ConnSocket};
+use super::{ModelInfo, ServeContext};
+use crate::bridge::adapters::{impl_async_accept, impl_conn_socket};
+use crate::bridge::async_tasks::{accept_task, serial_task, watchdog_task, AsyncSerial};
+use crate::bridge::conn_loop::serve_async;
 use crate::bridge::ServeStats;
 
 pub const INFO: ModelInfo = ModelInfo {
@@ -43,7 +42,7 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
 pub fn serve(
     rt: tokio::runtime::Runtime,
     ctx: ServeContext,
-    mut runtime_info: serde_json::Value,
+    runtime_info: serde_json::Value,
 ) -> anyhow::Result<ServeStats> {
     let stats = ctx.stats_handle();
     let shutdown = ctx.shutdown.clone();
@@ -73,11 +72,10 @@ pub fn serve(
         let _ready = stop.readable().await?;
         anyhow::Ok(())
     });
-    let threads = process_threads();
-    rt.shutdown_timeout(Duration::from_secs(2));
-    result?;
-    runtime_info["threads_before_shutdown"] = serde_json::json!(threads);
-    Ok(stats.collect(runtime_info))
+    stats.finish(result, || {
+        rt.shutdown_timeout(Duration::from_secs(2));
+        Ok(runtime_info)
+    })
 }
 
 /// The model's timer, as the bridge's loops take it.
@@ -107,21 +105,5 @@ impl AsyncSerial for AsyncFd<File> {
     }
 }
 
-impl AsyncAccept for TcpListener {
-    type Stream = TcpStream;
-    async fn accept(&self) -> io::Result<TcpStream> {
-        Ok(TcpListener::accept(self).await?.0)
-    }
-}
-
-impl ConnSocket for TcpStream {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        AsyncReadExt::read(self, buf).await
-    }
-    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        AsyncWriteExt::write_all(self, buf).await
-    }
-    async fn shutdown_write(&mut self) {
-        let _ = AsyncWriteExt::shutdown(self).await;
-    }
-}
+impl_async_accept!(TcpListener => TcpStream);
+impl_conn_socket!(TcpStream, read: AsyncReadExt::read, write_all: AsyncWriteExt::write_all);
