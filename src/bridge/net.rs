@@ -1,10 +1,10 @@
-//! Listening sockets and file-descriptor limits, prepared before a model starts.
+//! Listening sockets, prepared before a model starts (the open-files limit they need is
+//! raised by `crate::fd_limit`).
 //!
 //! Binding happens here, not in the models, so `esbench serve` can print `listening ADDR`
 //! as soon as the kernel accepts connections (they queue in the backlog until the model's
 //! accept loop runs) and so every model gets identical sockets.
 
-use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
 
@@ -35,17 +35,6 @@ pub fn bind_boards(base: SocketAddr, boards: usize) -> anyhow::Result<Vec<TcpLis
         .collect()
 }
 
-/// Raises the soft open-files limit to the hard one (a thousand idle Scratch clients need
-/// more than the usual 1024). Returns the new soft limit.
-pub fn raise_nofile_limit() -> io::Result<u64> {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
-    if soft < hard {
-        setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
-    }
-    Ok(hard.max(soft))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,13 +50,5 @@ mod tests {
         }
         let ls = bind_boards("127.0.0.1:0".parse().unwrap(), 3).unwrap();
         assert_eq!(ls.len(), 3);
-    }
-
-    #[test]
-    fn nofile_limit_is_at_least_what_it_was() {
-        let before = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-            .unwrap()
-            .0;
-        assert!(raise_nofile_limit().unwrap() >= before);
     }
 }
