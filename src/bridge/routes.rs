@@ -101,19 +101,20 @@ pub fn parse_route(path: &str) -> Result<Route, RouteError> {
     }
 }
 
-/// The menu words of `/leds/{colour}/{0-255}` and `/tinker_out/{pin}/{0-255}`, and the
-/// command each makes of the value.
-const LED_COLOURS: &[(&str, fn(u8) -> Command)] = &[
+/// A route's menu: each word, and the command it makes of a 0-255 value.
+type Menu = [(&'static str, fn(u8) -> Command)];
+
+/// The menus of `/leds/{colour}/{0-255}` and `/tinker_out/{pin}/{0-255}`.
+const LED_COLOURS: &Menu = &[
     ("Red", Command::Red),
     ("Green", Command::Green),
     ("Blue", Command::Blue),
 ];
-const TINKER_PINS: &[(&str, fn(u8) -> Command)] =
-    &[("A", Command::TinkerA), ("B", Command::TinkerB)];
+const TINKER_PINS: &Menu = &[("A", Command::TinkerA), ("B", Command::TinkerB)];
 
 /// The command `menu` names `word`, carrying `value` (0-255); None when the word is off the
 /// menu or the value is no number.
-fn menu_command(menu: &[(&str, fn(u8) -> Command)], word: &str, value: &str) -> Option<Route> {
+fn menu_command(menu: &Menu, word: &str, value: &str) -> Option<Route> {
     let (_, command) = menu.iter().find(|(w, _)| *w == word)?;
     Some(Route::Command(command(parse_u8(value)?)))
 }
@@ -195,7 +196,7 @@ mod tests {
     /// Each path parses to the board command beside it.
     fn assert_commands(cases: &[(&str, Command)]) {
         for (path, command) in cases {
-            assert_eq!(ok(path), Route::Command(command.clone()), "{path}");
+            assert_eq!(ok(path), Route::Command(*command), "{path}");
         }
     }
 
