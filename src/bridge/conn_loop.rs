@@ -62,6 +62,12 @@ pub fn half_close(socket: &impl AsRawFd) {
     unsafe { libc::shutdown(socket.as_raw_fd(), libc::SHUT_WR) };
 }
 
+impl<T: AsRawFd> AsRawFd for FuturesIo<T> {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
 /// Serves one connection until the peer hangs up, an I/O error, or the bridge closes it.
 /// `sleep` is the runtime's timer; it bounds each read by the connection's deadline and
 /// the lingering close by [`LINGER_TIMEOUT`].

@@ -35,6 +35,22 @@ pub fn bind_boards(base: SocketAddr, boards: usize) -> anyhow::Result<Vec<TcpLis
         .collect()
 }
 
+/// Turns Nagle's algorithm off on a connected socket (`TCP_NODELAY`, as std's
+/// `set_nodelay(true)` does), so an answer leaves at once; an error leaves it as it was.
+pub fn set_nodelay(socket: &impl AsRawFd) {
+    let on: libc::c_int = 1;
+    // SAFETY: plain syscall on a live socket, with a pointer to a c_int and its size.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +66,14 @@ mod tests {
         }
         let ls = bind_boards("127.0.0.1:0".parse().unwrap(), 3).unwrap();
         assert_eq!(ls.len(), 3);
+    }
+
+    #[test]
+    fn set_nodelay_turns_nagle_off() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        assert!(!client.nodelay().unwrap());
+        set_nodelay(&client);
+        assert!(client.nodelay().unwrap());
     }
 }

@@ -14,7 +14,7 @@ use async_std::task;
 
 use super::{process_threads, ModelInfo, ServeContext};
 use crate::bridge::adapters::impl_async_accept;
-use crate::bridge::async_tasks::{accept_task, serial_task, watchdog_task};
+use crate::bridge::async_tasks::accept_task;
 use crate::bridge::conn_loop::{serve_async, FuturesIo};
 use crate::bridge::open_conns::OpenConns;
 use crate::bridge::ServeStats;
@@ -34,18 +34,13 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
     let result: anyhow::Result<Option<usize>> = task::block_on(async move {
         let mut tasks = Vec::new();
         for ep in ctx.boards {
-            let board = ep.board.clone();
             // The serial fd on async-io's reactor, as `smol` watches it (`Async<File>`).
-            let serial = serial_task::<Async<File>, _>(
-                board.clone(),
-                ep.serial,
-                ep.serial_path,
-                task::sleep,
-            );
-            tasks.push(task::spawn(serial));
-            tasks.push(task::spawn(watchdog_task(board.clone(), task::sleep)));
-            ep.listener.set_nonblocking(true)?;
-            let listener = TcpListener::from(ep.listener);
+            let board_tasks = ep.into_tasks::<Async<File>, _>(task::sleep);
+            tasks.push(task::spawn(board_tasks.serial));
+            tasks.push(task::spawn(board_tasks.watchdog));
+            board_tasks.listener.set_nonblocking(true)?;
+            let listener = TcpListener::from(board_tasks.listener);
+            let board = board_tasks.board;
             let open = open.clone();
             tasks.push(task::spawn(accept_task(
                 listener,

@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use super::{ModelInfo, ServeContext};
 use crate::bridge::adapters::{impl_async_accept, impl_conn_socket};
-use crate::bridge::async_tasks::{accept_task, serial_task, watchdog_task, AsyncSerial};
-use crate::bridge::conn_loop::serve_async;
+use crate::bridge::async_tasks::{accept_task, serve_connection, AsyncSerial};
 use crate::bridge::ServeStats;
 use crate::coop::{
     self, AsyncFd, Config, IoPollEvery, Runtime, TcpListener, TcpStream, TimerBackend,
@@ -79,22 +78,14 @@ pub fn serve<P: AsyncSerial + 'static>(
     let result = rt.block_on(async move {
         for ep in ctx.boards {
             let i = ep.board.index();
-            let board = ep.board;
-            let serial = serial_task::<P, _>(board.clone(), ep.serial, ep.serial_path, coop::sleep);
-            coop::spawn_named(&format!("{serial_task_name}{i}"), serial);
-            coop::spawn_named(
-                &format!("watchdog{i}"),
-                watchdog_task(board.clone(), coop::sleep),
-            );
+            let tasks = ep.into_tasks::<P, _>(coop::sleep);
+            coop::spawn_named(&format!("{serial_task_name}{i}"), tasks.serial);
+            coop::spawn_named(&format!("watchdog{i}"), tasks.watchdog);
             // Registered here, inside the runtime.
-            let listener = TcpListener::from_std(ep.listener)?;
+            let (listener, board) = (TcpListener::from_std(tasks.listener)?, tasks.board);
             let accept = accept_task(listener, coop::sleep, move |stream: TcpStream| {
-                let board = board.clone();
-                coop::spawn_named(&format!("conn{i}"), async move {
-                    let mut stream = stream;
-                    let _ = stream.set_nodelay(true);
-                    serve_async(&mut stream, &*board, board.config().limits, coop::sleep).await
-                });
+                let conn = serve_connection(stream, board.clone(), coop::sleep);
+                coop::spawn_named(&format!("conn{i}"), conn);
                 ControlFlow::Continue(())
             });
             coop::spawn_named(&format!("accept{i}"), accept);

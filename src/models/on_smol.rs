@@ -22,8 +22,8 @@ use smol::{Async, LocalExecutor, Timer};
 
 use super::{ModelInfo, ServeContext};
 use crate::bridge::adapters::impl_async_accept;
-use crate::bridge::async_tasks::{accept_task, serial_task, watchdog_task, AsyncSerial};
-use crate::bridge::conn_loop::{serve_async, FuturesIo};
+use crate::bridge::async_tasks::{accept_task, serve_connection, AsyncSerial};
+use crate::bridge::conn_loop::FuturesIo;
 use crate::bridge::ServeStats;
 
 pub const INFO: ModelInfo = ModelInfo {
@@ -40,26 +40,19 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
         let ex = ex.clone();
         async move {
             for ep in ctx.boards {
-                let board = ep.board.clone();
-                let serial =
-                    serial_task::<Async<File>, _>(board.clone(), ep.serial, ep.serial_path, sleep);
-                ex.spawn(serial).detach();
-                ex.spawn(watchdog_task(board.clone(), sleep)).detach();
+                let tasks = ep.into_tasks::<Async<File>, _>(sleep);
+                ex.spawn(tasks.serial).detach();
+                ex.spawn(tasks.watchdog).detach();
                 // Held weakly: a strong reference from inside one of its own tasks would
                 // keep the executor (and every socket) alive after `run` dropped it.
                 let weak: Weak<LocalExecutor<'static>> = Rc::downgrade(&ex);
-                let listener = Async::new(ep.listener)?;
+                let (listener, board) = (Async::new(tasks.listener)?, tasks.board);
                 let accept = accept_task(listener, sleep, move |stream: Async<TcpStream>| {
                     let Some(ex) = weak.upgrade() else {
                         return ControlFlow::Break(());
                     };
-                    let board = board.clone();
-                    let _ = stream.get_ref().set_nodelay(true);
-                    ex.spawn(async move {
-                        let mut stream = FuturesIo(stream);
-                        serve_async(&mut stream, &*board, board.config().limits, sleep).await
-                    })
-                    .detach();
+                    let conn = serve_connection(FuturesIo(stream), board.clone(), sleep);
+                    ex.spawn(conn).detach();
                     ControlFlow::Continue(())
                 });
                 ex.spawn(accept).detach();
@@ -118,13 +111,10 @@ mod tests {
             (None, "async-io"),
             (Some(""), "async-io"),
             (Some("async-io"), "async-io"),
+            (Some("futures-lite"), "futures-lite"),
         ] {
             assert_eq!(super::block_on_named(v).unwrap(), named);
         }
-        assert_eq!(
-            super::block_on_named(Some("futures-lite")).unwrap(),
-            "futures-lite"
-        );
         let e = super::block_on_named(Some("futures_lite")).unwrap_err();
         assert!(format!("{e}").contains("ESBENCH_SMOL_BLOCK_ON"), "{e}");
     }

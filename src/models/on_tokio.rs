@@ -14,8 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::{ModelInfo, ServeContext};
 use crate::bridge::adapters::{impl_async_accept, impl_conn_socket};
-use crate::bridge::async_tasks::{accept_task, serial_task, watchdog_task, AsyncSerial};
-use crate::bridge::conn_loop::serve_async;
+use crate::bridge::async_tasks::{accept_task, serve_connection, AsyncSerial};
 use crate::bridge::ServeStats;
 
 pub const INFO: ModelInfo = ModelInfo {
@@ -48,25 +47,15 @@ pub fn serve(
     let shutdown = ctx.shutdown.clone();
     let result = rt.block_on(async move {
         for ep in ctx.boards {
-            let board = ep.board.clone();
-            let serial =
-                serial_task::<AsyncFd<File>, _>(board.clone(), ep.serial, ep.serial_path, sleep);
-            tokio::spawn(serial);
-            tokio::spawn(watchdog_task(board.clone(), sleep));
-            ep.listener.set_nonblocking(true)?;
-            let listener = TcpListener::from_std(ep.listener)?;
-            tokio::spawn(accept_task(
-                listener,
-                sleep,
-                move |mut stream: TcpStream| {
-                    let board = board.clone();
-                    tokio::spawn(async move {
-                        let _ = stream.set_nodelay(true);
-                        serve_async(&mut stream, &*board, board.config().limits, sleep).await
-                    });
-                    ControlFlow::Continue(())
-                },
-            ));
+            let tasks = ep.into_tasks::<AsyncFd<File>, _>(sleep);
+            tokio::spawn(tasks.serial);
+            tokio::spawn(tasks.watchdog);
+            tasks.listener.set_nonblocking(true)?;
+            let (listener, board) = (TcpListener::from_std(tasks.listener)?, tasks.board);
+            tokio::spawn(accept_task(listener, sleep, move |stream: TcpStream| {
+                tokio::spawn(serve_connection(stream, board.clone(), sleep));
+                ControlFlow::Continue(())
+            }));
         }
         let stop = register(shutdown.dup_fd()?)?;
         let _ready = stop.readable().await?;
