@@ -41,17 +41,21 @@ pub enum Turn {
 
 /// A thread's serial link: `turn` waits on the open port, reads it and hands the bytes on,
 /// its own way; a vanished device is reported and reopened as [`SerialLink`] says, sleeping
-/// on the shutdown signal. Ends when `turn` says [`Turn::Stop`] or shutdown fires.
+/// on the shutdown signal. Ends when `turn` says [`Turn::Stop`], when shutdown fires during
+/// a back-off, or at the first turn after `stop` is set (so a `turn` that never blocks, a
+/// spin, still stops promptly).
 pub fn serial_loop(
     board: &BoardState,
     serial: File,
     path: &Path,
     shutdown: &Shutdown,
+    stop: &AtomicBool,
     mut turn: impl FnMut(&File) -> Turn,
 ) {
     let mut link = SerialLink::new(Ok(serial));
     loop {
         match link.next_step() {
+            Step::Read(_) if stop.load(Ordering::Relaxed) => return,
             Step::Read(file) => match turn(file) {
                 Turn::Go => {}
                 Turn::Lost(e) => link.lost(e),
@@ -153,6 +157,8 @@ pub fn answer_one_request(
 /// The threads of one thread model.
 pub struct Threads {
     handles: Vec<JoinHandle<()>>,
+    /// Set once the shutdown signal fired, for loops that never block on it (a watchdog
+    /// tick, a spin), so that checking it costs no syscall.
     stop: Arc<AtomicBool>,
     shutdown: Shutdown,
     /// Open client sockets (a clone of each), so shutdown can unblock their threads.
@@ -172,12 +178,6 @@ impl Threads {
     /// The shutdown signal, for the model's own loops.
     pub fn shutdown(&self) -> &Shutdown {
         &self.shutdown
-    }
-
-    /// A plain flag set once the shutdown signal fired, for loops that never block on it
-    /// (a watchdog tick, a spin) so that checking it costs no syscall.
-    pub fn stop_flag(&self) -> Arc<AtomicBool> {
-        self.stop.clone()
     }
 
     /// Starts a named thread, joined at shutdown.
@@ -221,8 +221,9 @@ impl Threads {
         turn: impl FnMut(&File) -> Turn + Send + 'static,
     ) -> io::Result<()> {
         let (board, sd, path) = (board.clone(), self.shutdown.clone(), path.to_path_buf());
+        let stop = self.stop.clone();
         self.spawn(&format!("{name}-{}", board.index()), move || {
-            serial_loop(&board, serial, &path, &sd, turn)
+            serial_loop(&board, serial, &path, &sd, &stop, turn)
         })
     }
 

@@ -13,12 +13,12 @@
 //! request with `Connection: close` and closes (commands reach the port from that thread,
 //! through the board); and the shared watchdog thread. Only the waiting differs from the
 //! other models: decoding, normalisation and the answers are the shared bridge's. It must
-//! still stop promptly: the spin checks a flag on every turn ([`spin_turn`]).
+//! still stop promptly: the loop checks a stop flag before every turn ([`spin_turn`]).
 
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,9 +66,9 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
     let counters = Arc::new(SpinCounters::default());
     let mut threads = Threads::new(&ctx.shutdown);
     for ep in ctx.boards {
-        let (board, stop, c) = (ep.board.clone(), threads.stop_flag(), counters.clone());
+        let (board, c) = (ep.board.clone(), counters.clone());
         let mut line = Vec::with_capacity(128);
-        let turn = move |port: &File| spin_turn(&board, port, &mut line, &stop, &c);
+        let turn = move |port: &File| spin_turn(&board, port, &mut line, &c);
         threads.serial_thread("serial-spin", &ep.board, ep.serial, &ep.serial_path, turn)?;
         threads.watchdog(&ep.board)?;
         let c = counters.clone();
@@ -84,19 +84,10 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
 
 /// One turn of the esp4s serial loop: `inWaiting()`, then `read(1)` if it said a byte is
 /// there, appended to `line`, which goes to the board when complete. Never sleeps (only a
-/// vanished device is waited for, by the shared reconnect policy); checks `stop` on every
-/// turn, set once the shutdown signal (SIGTERM, or the driver's death through
-/// PR_SET_PDEATHSIG) fired.
-fn spin_turn(
-    board: &BoardState,
-    port: &File,
-    line: &mut Vec<u8>,
-    stop: &AtomicBool,
-    counters: &SpinCounters,
-) -> Turn {
-    if stop.load(Relaxed) {
-        return Turn::Stop;
-    }
+/// vanished device is waited for, by the shared reconnect policy); the loop checks the stop
+/// flag before every turn, set once the shutdown signal (SIGTERM, or the driver's death
+/// through PR_SET_PDEATHSIG) fired.
+fn spin_turn(board: &BoardState, port: &File, line: &mut Vec<u8>, counters: &SpinCounters) -> Turn {
     counters.fionread_calls.fetch_add(1, Relaxed);
     let gone = match bytes_waiting(port.as_fd()) {
         Ok(0) => {
