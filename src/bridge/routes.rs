@@ -193,16 +193,9 @@ mod tests {
         parse_route(p).expect_err(p).status()
     }
 
-    /// Each path parses to the board command beside it.
-    fn assert_commands(cases: &[(&str, Command)]) {
-        for (path, command) in cases {
-            assert_eq!(ok(path), Route::Command(*command), "{path}");
-        }
-    }
-
     #[test]
-    fn command_routes() {
-        assert_commands(&[
+    fn command_routes_take_numbers_as_scratch_sends_them() {
+        let commands = [
             ("/leds/Red/100", Command::Red(100)),
             ("/leds/Green/0", Command::Green(0)),
             ("/leds/Blue/255", Command::Blue(255)),
@@ -216,7 +209,18 @@ mod tests {
             ("/tone2/70000", Command::Tone(65_535)),
             ("/tinker_out/A/7", Command::TinkerA(7)),
             ("/tinker_out/B/255", Command::TinkerB(255)),
-        ]);
+            // Numbers as Scratch sends them: truncated and clamped.
+            ("/leds/Red/255.75", Command::Red(255)),
+            ("/leds/Green/-1", Command::Green(0)),
+            ("/leds/Blue/256", Command::Blue(255)),
+            ("/leds/Blue/1.5", Command::Blue(1)),
+            ("/tinker_out/A/999", Command::TinkerA(255)),
+            ("/tinker_out/B/1e+21", Command::TinkerB(255)),
+            ("/tinker_out/B/-0.5", Command::TinkerB(0)),
+        ];
+        for (path, command) in commands {
+            assert_eq!(ok(path), Route::Command(command), "{path}");
+        }
         assert_eq!(ok("/poll"), Route::Poll);
         assert_eq!(ok("/reset_all"), Route::ResetAll);
         assert_eq!(ok("/crossdomain.xml"), Route::CrossDomain);
@@ -225,19 +229,6 @@ mod tests {
             Route::Orientation(_)
         ));
         assert!(matches!(ok("/temp_units/Fahrenheit"), Route::TempUnits(_)));
-    }
-
-    #[test]
-    fn numbers_as_scratch_sends_them_are_truncated_and_clamped() {
-        assert_commands(&[
-            ("/leds/Red/255.75", Command::Red(255)),
-            ("/leds/Green/-1", Command::Green(0)),
-            ("/leds/Blue/256", Command::Blue(255)),
-            ("/leds/Blue/1.5", Command::Blue(1)),
-            ("/tinker_out/A/999", Command::TinkerA(255)),
-            ("/tinker_out/B/1e+21", Command::TinkerB(255)),
-            ("/tinker_out/B/-0.5", Command::TinkerB(0)),
-        ]);
     }
 
     #[test]
