@@ -228,3 +228,45 @@ impl Drop for RunningServe {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn handle() -> StatsHandle {
+        let board = Arc::new(BoardState::new(0, BridgeConfig::default()));
+        StatsHandle {
+            model: "test-model",
+            boards: vec![board],
+        }
+    }
+
+    #[test]
+    fn collect_adds_the_thread_count_to_the_models_facts() {
+        let facts = serde_json::json!({"executor": "x"});
+        let s = handle().collect(Some(3), facts);
+        assert_eq!((s.model.as_str(), s.boards.len()), ("test-model", 1));
+        let want = serde_json::json!({"executor": "x", "threads_before_shutdown": 3});
+        assert_eq!(s.runtime, Some(want));
+        let none = handle().collect(None, serde_json::Value::Null);
+        let want = serde_json::json!({"threads_before_shutdown": null});
+        assert_eq!(none.runtime, Some(want));
+    }
+
+    #[test]
+    fn finish_tears_down_even_when_serving_failed_and_reports_the_failure() {
+        let torn_down = Cell::new(false);
+        let teardown = || {
+            torn_down.set(true);
+            Ok(serde_json::json!({}))
+        };
+        let e = handle().finish(Err(anyhow::anyhow!("no reactor")), teardown);
+        assert!(torn_down.get(), "the runtime is ended whatever serving did");
+        assert_eq!(e.unwrap_err().to_string(), "no reactor");
+        let s = handle().finish(Ok(()), || Ok(serde_json::json!({"k": 1})));
+        let runtime = s.unwrap().runtime.unwrap();
+        assert_eq!(runtime["k"], 1);
+        assert!(runtime["threads_before_shutdown"].as_u64().unwrap() >= 1);
+    }
+}
