@@ -15,7 +15,8 @@ exec perl -e '
 use strict; use warnings;
 
 # May import (besides the shared modules every room may use: `clock`, the monotonic clock, and
-# `rng`, the seeded generator, and `units`, the figures in human units).
+# `rng`, the seeded generator, and `units`, the figures in human units, and `fd_limit`, the
+# open-files limit).
 my %allowed = (
     protocol => [],
     source   => [qw(protocol)],
@@ -25,7 +26,7 @@ my %allowed = (
     coop     => [],
     models   => [qw(bridge coop)],
     metrics  => [],
-    load     => [qw(metrics scenario device bridge)],
+    load     => [qw(protocol metrics scenario device bridge)],
     driver   => [qw(metrics scenario device bridge models profile load remote)],
     profile  => [qw(metrics scenario device load)],
     report   => [qw(metrics)],
@@ -43,7 +44,7 @@ my %debt = (
 opendir my $d, "src" or die "no src/ here\n";
 my @rooms = sort grep { -d "src/$_" && !/^\./ } readdir $d;
 closedir $d;
-my @shared = qw(clock rng units);
+my @shared = qw(clock rng units fd_limit);
 my %is_room = map { $_ => 1 } @rooms, @shared;
 
 sub rs_files { my ($dir) = @_; my @f; opendir my $h, $dir or return; for (sort readdir $h) { next if /^\./; my $p = "$dir/$_"; push @f, -d $p ? rs_files($p) : /\.rs$/ ? $p : () } @f }

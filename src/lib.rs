@@ -13,6 +13,7 @@ pub mod clock;
 pub mod coop;
 pub mod device;
 pub mod driver;
+pub mod fd_limit;
 pub mod history;
 pub mod load;
 pub mod metrics;

@@ -129,7 +129,7 @@ fn silent_board_is_reported_by_the_watchdog() {
 #[test]
 fn a_thousand_idle_connections_do_not_stop_polls() {
     // The test process needs the fds too.
-    let _ = esbench::bridge::net::raise_nofile_limit();
+    let _ = esbench::fd_limit::raise_nofile_limit();
     for model in models() {
         let board = FakeBoard::new();
         let serve = Serve::start(model, &board.link);

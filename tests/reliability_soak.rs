@@ -527,7 +527,7 @@ fn fault_soak_every_model() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
-    let _ = esbench::bridge::net::raise_nofile_limit();
+    let _ = esbench::fd_limit::raise_nofile_limit();
     let seeds = AtomicU64::new(1);
     let threads: Vec<_> = models()
         .into_iter()

@@ -6,13 +6,18 @@
 use std::fs::File;
 use std::future::Future;
 use std::io;
+use std::net::TcpListener;
 use std::ops::ControlFlow;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::accept::{after_accept_error, AcceptRetry};
 use super::board::BoardState;
+use super::conn_loop::{serve_async, ConnSocket};
+use super::launch::BoardEndpoint;
+use super::net::set_nodelay;
 use super::reconnect::{reopen, SerialLink, Step};
 use super::serial::{classify_read, ReadOutcome, SERIAL_READ_CHUNK};
 
@@ -29,6 +34,49 @@ pub trait AsyncSerial: Sized {
 pub trait AsyncAccept {
     type Stream;
     fn accept(&self) -> impl Future<Output = io::Result<Self::Stream>>;
+}
+
+/// One board's tasks for an async model, made of its endpoint: the serial reader and the
+/// watchdog, on the runtime's timer. The model spawns them its own way, and makes its
+/// runtime's listener of `listener` for [`accept_task`].
+pub struct BoardTasks<S, W> {
+    pub board: Arc<BoardState>,
+    pub serial: S,
+    pub watchdog: W,
+    pub listener: TcpListener,
+}
+
+impl BoardEndpoint {
+    /// This board's [`BoardTasks`], its device watched as `P` watches it.
+    pub fn into_tasks<P, F>(
+        self,
+        sleep: impl Fn(Duration) -> F + Copy,
+    ) -> BoardTasks<impl Future<Output = ()>, impl Future<Output = ()>>
+    where
+        P: AsyncSerial,
+        F: Future<Output = ()>,
+    {
+        BoardTasks {
+            serial: serial_task::<P, _>(self.board.clone(), self.serial, self.serial_path, sleep),
+            watchdog: watchdog_task(self.board.clone(), sleep),
+            board: self.board,
+            listener: self.listener,
+        }
+    }
+}
+
+/// Serves one accepted connection of `board` to its end (`conn_loop::serve_async`), with
+/// Nagle's algorithm off, as under every model.
+pub async fn serve_connection<S, F>(
+    mut stream: S,
+    board: Arc<BoardState>,
+    sleep: impl Fn(Duration) -> F,
+) where
+    S: ConnSocket + AsRawFd,
+    F: Future<Output = ()>,
+{
+    set_nodelay(&stream);
+    serve_async(&mut stream, &*board, board.config().limits, sleep).await
 }
 
 /// Reads the serial port into the board forever; reopens it as [`SerialLink`] says,

@@ -3,14 +3,13 @@
 //! `nanosleep`), never a spin. [`Threads`] is their common skeleton: named threads with a
 //! small stack, stopped and joined together when the shutdown signal fires.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown as NetShutdown, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -19,36 +18,49 @@ use super::board::BoardState;
 use super::conn::{answer_once, Connection, Handler};
 use super::conn_loop::serve_blocking;
 use super::fd_wait::{wait_readable, Wait};
+use super::launch::{process_threads, StatsHandle};
+use super::open_conns::OpenConns;
 use super::reconnect::{reopen, SerialLink, Step};
 use super::serial::{classify_read, ReadOutcome, SERIAL_READ_CHUNK};
 use super::shutdown::Shutdown;
+use super::stats::ServeStats;
 
 /// Stack size for every thread here (a thousand idle clients must stay cheap).
 pub const THREAD_STACK: usize = 256 * 1024;
 
-/// Reads the serial device until shutdown, handing every chunk to `on_bytes`; reopens a
-/// vanished device as [`SerialLink`] says, sleeping on the shutdown signal.
-pub fn serial_reader(
+/// What one turn of a thread's serial loop on the open port ended in ([`serial_loop`]).
+#[derive(Debug)]
+pub enum Turn {
+    /// Go on: the bytes were handled, or none were there.
+    Go,
+    /// The device is gone; the loop reports it and reopens.
+    Lost(io::Error),
+    /// Shutdown: the loop ends.
+    Stop,
+}
+
+/// A thread's serial link: `turn` waits on the open port, reads it and hands the bytes on,
+/// its own way; a vanished device is reported and reopened as [`SerialLink`] says, sleeping
+/// on the shutdown signal. Ends when `turn` says [`Turn::Stop`], when shutdown fires during
+/// a back-off, or at the first turn after `stop` is set (so a `turn` that never blocks, a
+/// spin, still stops promptly).
+pub fn serial_loop(
     board: &BoardState,
     serial: File,
     path: &Path,
     shutdown: &Shutdown,
-    mut on_bytes: impl FnMut(&[u8]),
+    stop: &AtomicBool,
+    mut turn: impl FnMut(&File) -> Turn,
 ) {
     let mut link = SerialLink::new(Ok(serial));
-    let mut buf = vec![0u8; SERIAL_READ_CHUNK];
     loop {
         match link.next_step() {
-            Step::Read(file) => {
-                if wait_readable(file.as_fd(), shutdown, None) == Wait::Shutdown {
-                    return;
-                }
-                match classify_read((&*file).read(&mut buf)) {
-                    ReadOutcome::Data(n) => on_bytes(&buf[..n]),
-                    ReadOutcome::Again => {}
-                    ReadOutcome::Gone(e) => link.lost(e),
-                }
-            }
+            Step::Read(_) if stop.load(Ordering::Relaxed) => return,
+            Step::Read(file) => match turn(file) {
+                Turn::Go => {}
+                Turn::Lost(e) => link.lost(e),
+                Turn::Stop => return,
+            },
             Step::Report(e) => board.serial_lost(&e),
             Step::Wait(d) => {
                 if shutdown.wait_timeout(d) {
@@ -60,35 +72,24 @@ pub fn serial_reader(
     }
 }
 
-/// Open client sockets, so shutdown can unblock their reader threads.
-#[derive(Default)]
-pub struct ConnRegistry {
-    next: AtomicU64,
-    open: Mutex<HashMap<u64, TcpStream>>,
-}
-
-impl ConnRegistry {
-    fn register(&self, s: &TcpStream) -> Option<u64> {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let clone = s.try_clone().ok()?;
-        self.open
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, clone);
-        Some(id)
-    }
-
-    fn unregister(&self, id: u64) {
-        self.open
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
-    }
-
-    /// Shuts every open socket down: blocked reads return 0 and their threads end.
-    fn close_all(&self) {
-        for (_, s) in self.open.lock().unwrap_or_else(|p| p.into_inner()).drain() {
-            let _ = s.shutdown(NetShutdown::Both);
+/// The turn of a serial reader that waits in `poll(2)` (or on the shutdown signal) and
+/// hands every chunk it reads to `on_bytes`.
+fn read_when_ready(
+    shutdown: Shutdown,
+    mut on_bytes: impl FnMut(&[u8]),
+) -> impl FnMut(&File) -> Turn {
+    let mut buf = vec![0u8; SERIAL_READ_CHUNK];
+    move |file| {
+        if wait_readable(file.as_fd(), &shutdown, None) == Wait::Shutdown {
+            return Turn::Stop;
+        }
+        match classify_read((&*file).read(&mut buf)) {
+            ReadOutcome::Data(n) => {
+                on_bytes(&buf[..n]);
+                Turn::Go
+            }
+            ReadOutcome::Again => Turn::Go,
+            ReadOutcome::Gone(e) => Turn::Lost(e),
         }
     }
 }
@@ -156,9 +157,12 @@ pub fn answer_one_request(
 /// The threads of one thread model.
 pub struct Threads {
     handles: Vec<JoinHandle<()>>,
+    /// Set once the shutdown signal fired, for loops that never block on it (a watchdog
+    /// tick, a spin), so that checking it costs no syscall.
     stop: Arc<AtomicBool>,
     shutdown: Shutdown,
-    registry: Arc<ConnRegistry>,
+    /// Open client sockets (a clone of each), so shutdown can unblock their threads.
+    registry: Arc<OpenConns<TcpStream>>,
 }
 
 impl Threads {
@@ -174,12 +178,6 @@ impl Threads {
     /// The shutdown signal, for the model's own loops.
     pub fn shutdown(&self) -> &Shutdown {
         &self.shutdown
-    }
-
-    /// A plain flag set once the shutdown signal fired, for loops that never block on it
-    /// (a watchdog tick, a spin) so that checking it costs no syscall.
-    pub fn stop_flag(&self) -> Arc<AtomicBool> {
-        self.stop.clone()
     }
 
     /// Starts a named thread, joined at shutdown.
@@ -199,7 +197,8 @@ impl Threads {
         })
     }
 
-    /// The serial reader thread ([`serial_reader`]).
+    /// The serial reader thread: blocks in `poll(2)` until the device is readable and
+    /// hands every chunk it reads to `on_bytes`.
     pub fn serial_reader(
         &mut self,
         board: &Arc<BoardState>,
@@ -207,9 +206,24 @@ impl Threads {
         path: &Path,
         on_bytes: impl FnMut(&[u8]) + Send + 'static,
     ) -> io::Result<()> {
+        let turn = read_when_ready(self.shutdown.clone(), on_bytes);
+        self.serial_thread("serial", board, serial, path, turn)
+    }
+
+    /// A serial thread called `name-i` running [`serial_loop`] with the model's own `turn`
+    /// (how it waits for and reads the device).
+    pub fn serial_thread(
+        &mut self,
+        name: &str,
+        board: &Arc<BoardState>,
+        serial: File,
+        path: &Path,
+        turn: impl FnMut(&File) -> Turn + Send + 'static,
+    ) -> io::Result<()> {
         let (board, sd, path) = (board.clone(), self.shutdown.clone(), path.to_path_buf());
-        self.spawn(&format!("serial-{}", board.index()), move || {
-            serial_reader(&board, serial, &path, &sd, on_bytes)
+        let stop = self.stop.clone();
+        self.spawn(&format!("{name}-{}", board.index()), move || {
+            serial_loop(&board, serial, &path, &sd, &stop, turn)
         })
     }
 
@@ -232,34 +246,62 @@ impl Threads {
         );
         self.spawn(&format!("accept-{}", board.index()), move || {
             accept_loop(&listener, &sd, |mut stream| {
-                let Some(id) = reg.register(&stream) else {
+                let Ok(clone) = stream.try_clone() else {
                     return;
                 };
+                let id = reg.add(clone);
                 let (r, handle) = (reg.clone(), handle.clone());
                 let started = spawn_named("conn", move || {
                     serve_blocking(&mut stream, limits, handle);
-                    r.unregister(id);
+                    r.remove(id);
                 });
                 // A thread that cannot start just drops its connection.
                 if started.is_err() {
-                    reg.unregister(id);
+                    reg.remove(id);
                 }
             })
         })
     }
 
-    /// Blocks until the shutdown signal, sets the stop flag, runs `before_join` (the
-    /// model's last look, e.g. its thread count), joins every thread and then shuts the
-    /// remaining connections down (after the acceptors ended, so none slips in behind).
-    pub fn stop_and_join<T>(self, before_join: impl FnOnce() -> T) -> T {
+    /// The `BaseHTTPServer`-style HTTP thread (`esp4s-threads`): accepts, and answers one
+    /// request per connection itself ([`answer_one_request`]), calling `on_connection` for
+    /// each connection first.
+    pub fn one_request_server(
+        &mut self,
+        board: &Arc<BoardState>,
+        listener: TcpListener,
+        timeout: Duration,
+        on_connection: impl Fn() + Send + 'static,
+    ) -> io::Result<()> {
+        let (board, sd) = (board.clone(), self.shutdown.clone());
+        self.spawn(&format!("http-{}", board.index()), move || {
+            accept_loop(&listener, &sd, |stream| {
+                on_connection();
+                answer_one_request(stream, &*board, &sd, timeout);
+            })
+        })
+    }
+
+    /// The end every thread model shares: blocks until the shutdown signal, sets the stop
+    /// flag, counts the threads, joins every thread, shuts the remaining connections down
+    /// (after the acceptors ended, so none slips in behind), and collects the statistics
+    /// with the model's `facts` (taken after the join, so its counters are final).
+    pub fn finish(
+        self,
+        stats: &StatsHandle,
+        facts: impl FnOnce() -> serde_json::Value,
+    ) -> ServeStats {
         while !self.shutdown.wait_timeout(Duration::from_secs(3600)) {}
         self.stop.store(true, Ordering::Relaxed);
-        let seen = before_join();
+        let threads = process_threads();
         for t in self.handles {
             let _ = t.join();
         }
-        self.registry.close_all();
-        seen
+        // Blocked reads return 0 and their threads end.
+        self.registry.close_all(|s| {
+            let _ = s.shutdown(NetShutdown::Both);
+        });
+        stats.collect(threads, facts())
     }
 }
 

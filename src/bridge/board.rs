@@ -153,18 +153,10 @@ impl BoardState {
         // `start_on_first_request`, so a first request racing the open sends one `C`.
         let mut w = lock(&self.writer);
         *w = Some(dup);
-        let restart = {
-            let mut s = lock(&self.served);
+        self.start_if(&w, |s| {
             s.link = Link::Up;
-            let restart = s.started_ns.is_some();
-            if restart {
-                s.started_ns = Some(now_ns());
-            }
-            restart
-        };
-        if let (true, Some(f)) = (restart, w.as_ref()) {
-            let _ = write_command_bytes(f, START);
-        }
+            s.started_ns.is_some()
+        });
         Ok(())
     }
 
@@ -307,15 +299,22 @@ impl BoardState {
         // Writer, then served: the order `serial_opened` uses. If the device is not open
         // yet, `serial_opened` sends the `C` when it is.
         let w = lock(&self.writer);
-        let first = {
+        self.start_if(&w, |s| s.started_ns.is_none());
+    }
+
+    /// Sends `C` when `decide` says so for the served state (which it may update first):
+    /// stamps the start time, and writes the `C` if the device is open. The caller holds the
+    /// writer lock (`writer`) across the decision and the write.
+    fn start_if(&self, writer: &Option<File>, decide: impl FnOnce(&mut ServedSide) -> bool) {
+        let start = {
             let mut s = lock(&self.served);
-            let first = s.started_ns.is_none();
-            if first {
+            let start = decide(&mut s);
+            if start {
                 s.started_ns = Some(now_ns());
             }
-            first
+            start
         };
-        if let (true, Some(f)) = (first, w.as_ref()) {
+        if let (true, Some(f)) = (start, writer.as_ref()) {
             let _ = write_command_bytes(f, START);
         }
     }

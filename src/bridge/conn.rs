@@ -311,14 +311,18 @@ pub(crate) mod tests {
         }
     }
 
+    /// A fresh connection that received `input`, and what it answered (taken, as text).
+    fn answered(input: &[u8]) -> (Connection, String) {
+        let mut c = Connection::new();
+        c.receive(input, &Echo);
+        let out = String::from_utf8(c.take_output()).unwrap();
+        (c, out)
+    }
+
     #[test]
     fn malformed_input_answers_400_then_closes_and_ignores_the_rest() {
-        let mut c = Connection::new();
-        c.receive(
-            b"GET /a HTTP/1.1\r\n\r\nBLAH BLAH\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
-            &Echo,
-        );
-        let out = String::from_utf8(c.take_output()).unwrap();
+        let (mut c, out) =
+            answered(b"GET /a HTTP/1.1\r\n\r\nBLAH BLAH\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
         assert!(out.contains("HTTP/1.1 200 OK"));
         assert!(out.contains("HTTP/1.1 400 Bad Request"));
         assert!(!out.contains("/b"));
@@ -329,20 +333,15 @@ pub(crate) mod tests {
 
     #[test]
     fn connection_close_is_honoured() {
-        let mut c = Connection::new();
-        c.receive(b"GET /a HTTP/1.1\r\nConnection: close\r\n\r\n", &Echo);
+        let (c, out) = answered(b"GET /a HTTP/1.1\r\nConnection: close\r\n\r\n");
         assert!(c.should_close());
-        assert!(String::from_utf8_lossy(c.output()).contains("Connection: close"));
+        assert!(out.contains("Connection: close"));
     }
 
     #[test]
     fn other_methods_get_405_and_keep_the_connection() {
-        let mut c = Connection::new();
-        c.receive(
-            b"POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /b HTTP/1.1\r\n\r\n",
-            &Echo,
-        );
-        let out = String::from_utf8(c.take_output()).unwrap();
+        let (c, out) =
+            answered(b"POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /b HTTP/1.1\r\n\r\n");
         assert!(out.starts_with("HTTP/1.1 405"));
         assert!(out.contains("Allow: GET, HEAD"));
         assert!(out.ends_with("/b"));

@@ -50,8 +50,21 @@ where
         futures_lite::AsyncWriteExt::write_all(&mut self.0, buf).await
     }
     async fn shutdown_write(&mut self) {
-        // SAFETY: plain syscall on the live socket `self.0` owns.
-        unsafe { libc::shutdown(self.0.as_raw_fd(), libc::SHUT_WR) };
+        half_close(&self.0);
+    }
+}
+
+/// Stops writing on `socket` (`shutdown(SHUT_WR)`: the peer reads EOF after the last
+/// response) while it can still be read. Every runtime's half-close is this one syscall, so
+/// the adapters all call it; an error (the peer is already gone) is left to the next read.
+pub fn half_close(socket: &impl AsRawFd) {
+    // SAFETY: plain syscall on a descriptor the caller's socket owns and keeps open.
+    unsafe { libc::shutdown(socket.as_raw_fd(), libc::SHUT_WR) };
+}
+
+impl<T: AsRawFd> AsRawFd for FuturesIo<T> {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
     }
 }
 

@@ -71,14 +71,35 @@ pub struct StatsHandle {
 }
 
 impl StatsHandle {
-    /// The statistics of every board, plus the model's free-form `runtime` extras (by
-    /// convention an object; `threads_before_shutdown` from [`process_threads`]).
-    pub fn collect(&self, runtime: serde_json::Value) -> ServeStats {
+    /// The statistics of every board, plus the model's runtime facts: `facts` (a JSON
+    /// object, or null for none) with `threads_before_shutdown` added — the count the model
+    /// took with [`process_threads`] while its runtime still ran.
+    pub fn collect(
+        &self,
+        threads_before_shutdown: Option<usize>,
+        mut facts: serde_json::Value,
+    ) -> ServeStats {
+        facts["threads_before_shutdown"] = serde_json::json!(threads_before_shutdown);
         ServeStats {
             model: self.model.to_string(),
             boards: self.boards.iter().map(|b| b.stats()).collect(),
-            runtime: Some(runtime),
+            runtime: Some(facts),
         }
+    }
+
+    /// The end every async model shares, once its runtime returned `served` (what serving
+    /// until shutdown ended in): counts the threads while the runtime still exists, then
+    /// runs `teardown` (which ends the runtime, dropping every task and with them every
+    /// socket and fd, and returns the runtime's facts), then collects.
+    pub fn finish(
+        &self,
+        served: anyhow::Result<()>,
+        teardown: impl FnOnce() -> anyhow::Result<serde_json::Value>,
+    ) -> anyhow::Result<ServeStats> {
+        let threads = process_threads();
+        let facts = teardown();
+        served?;
+        Ok(self.collect(threads, facts?))
     }
 }
 
@@ -205,5 +226,47 @@ impl Drop for RunningServe {
             self.shutdown.trigger();
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn handle() -> StatsHandle {
+        let board = Arc::new(BoardState::new(0, BridgeConfig::default()));
+        StatsHandle {
+            model: "test-model",
+            boards: vec![board],
+        }
+    }
+
+    #[test]
+    fn collect_adds_the_thread_count_to_the_models_facts() {
+        let facts = serde_json::json!({"executor": "x"});
+        let s = handle().collect(Some(3), facts);
+        assert_eq!((s.model.as_str(), s.boards.len()), ("test-model", 1));
+        let want = serde_json::json!({"executor": "x", "threads_before_shutdown": 3});
+        assert_eq!(s.runtime, Some(want));
+        let none = handle().collect(None, serde_json::Value::Null);
+        let want = serde_json::json!({"threads_before_shutdown": null});
+        assert_eq!(none.runtime, Some(want));
+    }
+
+    #[test]
+    fn finish_tears_down_even_when_serving_failed_and_reports_the_failure() {
+        let torn_down = Cell::new(false);
+        let teardown = || {
+            torn_down.set(true);
+            Ok(serde_json::json!({}))
+        };
+        let e = handle().finish(Err(anyhow::anyhow!("no reactor")), teardown);
+        assert!(torn_down.get(), "the runtime is ended whatever serving did");
+        assert_eq!(e.unwrap_err().to_string(), "no reactor");
+        let s = handle().finish(Ok(()), || Ok(serde_json::json!({"k": 1})));
+        let runtime = s.unwrap().runtime.unwrap();
+        assert_eq!(runtime["k"], 1);
+        assert!(runtime["threads_before_shutdown"].as_u64().unwrap() >= 1);
     }
 }

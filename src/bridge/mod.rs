@@ -4,13 +4,15 @@
 //! (`board`, `processing`), the HTTP codec and connection state machine (`http`, `conn`),
 //! the Scratch/Snap! routes (`routes`), the watchdog schedule (`watchdog`), serial opening
 //! (`serial`) and the reconnect policy (`reconnect`), the accept-error policy (`accept`),
+//! the runtime adapters that differ only in their types (`adapters`),
 //! the loops every model runs — generic over an async runtime's waits (`async_tasks`,
-//! `conn_loop`) or with blocking syscalls (`blocking`, `fd_wait`) — sockets (`net`), the
+//! `conn_loop`) or with blocking syscalls (`blocking`, `fd_wait`) — sockets (`net`) and the open connections (`open_conns`), the
 //! serve start-up (`launch`), the shutdown signal (`shutdown`) and the self-statistics
 //! (`stats`). A model (see `crate::models`) only decides how to wait on the serial fd, the
 //! sockets and the timers. Nothing in here imports a runtime.
 
 pub mod accept;
+pub mod adapters;
 pub mod async_tasks;
 pub mod blocking;
 pub mod board;
@@ -22,6 +24,7 @@ pub mod http;
 pub mod inject;
 pub mod launch;
 pub mod net;
+pub mod open_conns;
 pub mod processing;
 pub mod reconnect;
 pub mod routes;

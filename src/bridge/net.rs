@@ -1,10 +1,10 @@
-//! Listening sockets and file-descriptor limits, prepared before a model starts.
+//! Listening sockets, prepared before a model starts (the open-files limit they need is
+//! raised by `crate::fd_limit`).
 //!
 //! Binding happens here, not in the models, so `esbench serve` can print `listening ADDR`
 //! as soon as the kernel accepts connections (they queue in the backlog until the model's
 //! accept loop runs) and so every model gets identical sockets.
 
-use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
 
@@ -35,15 +35,20 @@ pub fn bind_boards(base: SocketAddr, boards: usize) -> anyhow::Result<Vec<TcpLis
         .collect()
 }
 
-/// Raises the soft open-files limit to the hard one (a thousand idle Scratch clients need
-/// more than the usual 1024). Returns the new soft limit.
-pub fn raise_nofile_limit() -> io::Result<u64> {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
-    if soft < hard {
-        setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
-    }
-    Ok(hard.max(soft))
+/// Turns Nagle's algorithm off on a connected socket (`TCP_NODELAY`, as std's
+/// `set_nodelay(true)` does), so an answer leaves at once; an error leaves it as it was.
+pub fn set_nodelay(socket: &impl AsRawFd) {
+    let on: libc::c_int = 1;
+    // SAFETY: plain syscall on a live socket, with a pointer to a c_int and its size.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
 }
 
 #[cfg(test)]
@@ -64,10 +69,11 @@ mod tests {
     }
 
     #[test]
-    fn nofile_limit_is_at_least_what_it_was() {
-        let before = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-            .unwrap()
-            .0;
-        assert!(raise_nofile_limit().unwrap() >= before);
+    fn set_nodelay_turns_nagle_off() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        assert!(!client.nodelay().unwrap());
+        set_nodelay(&client);
+        assert!(client.nodelay().unwrap());
     }
 }

@@ -70,15 +70,7 @@ pub fn parse_route(path: &str) -> Result<Route, RouteError> {
         ["crossdomain.xml"] => Ok(Route::CrossDomain),
         ["reset_all"] => Ok(Route::ResetAll),
         ["leds", colour, value] => {
-            let Some(v) = parse_u8(value) else {
-                return bad("/leds/{Red|Green|Blue}/{0-255}");
-            };
-            match *colour {
-                "Red" => Ok(Route::Command(Command::Red(v))),
-                "Green" => Ok(Route::Command(Command::Green(v))),
-                "Blue" => Ok(Route::Command(Command::Blue(v))),
-                _ => bad("/leds/{Red|Green|Blue}/{0-255}"),
-            }
+            menu_command(LED_COLOURS, colour, value).map_or_else(|| bad(usage_of("leds")), Ok)
         }
         ["board_led", "On"] => Ok(Route::Command(Command::BoardLed(true))),
         ["board_led", "Off"] => Ok(Route::Command(Command::BoardLed(false))),
@@ -91,14 +83,7 @@ pub fn parse_route(path: &str) -> Result<Route, RouteError> {
             None => bad("/tone2/{number of Hz, 0 = off}"),
         },
         ["tinker_out", pin, value] => {
-            let Some(v) = parse_u8(value) else {
-                return bad("/tinker_out/{A|B}/{0-255}");
-            };
-            match *pin {
-                "A" => Ok(Route::Command(Command::TinkerA(v))),
-                "B" => Ok(Route::Command(Command::TinkerB(v))),
-                _ => bad("/tinker_out/{A|B}/{0-255}"),
-            }
+            menu_command(TINKER_PINS, pin, value).map_or_else(|| bad(usage_of("tinker_out")), Ok)
         }
         ["orientation", o] => match o.parse::<Orientation>() {
             Ok(o) => Ok(Route::Orientation(o)),
@@ -114,6 +99,24 @@ pub fn parse_route(path: &str) -> Result<Route, RouteError> {
             None => Err(RouteError::NotFound(format!("no route {path:?}"))),
         },
     }
+}
+
+/// A route's menu: each word, and the command it makes of a 0-255 value.
+type Menu = [(&'static str, fn(u8) -> Command)];
+
+/// The menus of `/leds/{colour}/{0-255}` and `/tinker_out/{pin}/{0-255}`.
+const LED_COLOURS: &Menu = &[
+    ("Red", Command::Red),
+    ("Green", Command::Green),
+    ("Blue", Command::Blue),
+];
+const TINKER_PINS: &Menu = &[("A", Command::TinkerA), ("B", Command::TinkerB)];
+
+/// The command `menu` names `word`, carrying `value` (0-255); None when the word is off the
+/// menu or the value is no number.
+fn menu_command(menu: &Menu, word: &str, value: &str) -> Option<Route> {
+    let (_, command) = menu.iter().find(|(w, _)| *w == word)?;
+    Some(Route::Command(command(parse_u8(value)?)))
 }
 
 const COMMAND_ROUTES: &[&str] = &[
@@ -191,27 +194,34 @@ mod tests {
     }
 
     #[test]
-    fn command_routes() {
+    fn command_routes_take_numbers_as_scratch_sends_them() {
+        let commands = [
+            ("/leds/Red/100", Command::Red(100)),
+            ("/leds/Green/0", Command::Green(0)),
+            ("/leds/Blue/255", Command::Blue(255)),
+            ("/board_led/On", Command::BoardLed(true)),
+            ("/board_led/Off", Command::BoardLed(false)),
+            ("/play_tone/A", Command::Tone(880)),
+            ("/play_tone/Note_Off", Command::Tone(0)),
+            ("/tone2/440", Command::Tone(440)),
+            ("/tone2/440.9", Command::Tone(440)),
+            ("/tone2/-5", Command::Tone(0)),
+            ("/tone2/70000", Command::Tone(65_535)),
+            ("/tinker_out/A/7", Command::TinkerA(7)),
+            ("/tinker_out/B/255", Command::TinkerB(255)),
+            // Numbers as Scratch sends them: truncated and clamped.
+            ("/leds/Red/255.75", Command::Red(255)),
+            ("/leds/Green/-1", Command::Green(0)),
+            ("/leds/Blue/256", Command::Blue(255)),
+            ("/leds/Blue/1.5", Command::Blue(1)),
+            ("/tinker_out/A/999", Command::TinkerA(255)),
+            ("/tinker_out/B/1e+21", Command::TinkerB(255)),
+            ("/tinker_out/B/-0.5", Command::TinkerB(0)),
+        ];
+        for (path, command) in commands {
+            assert_eq!(ok(path), Route::Command(command), "{path}");
+        }
         assert_eq!(ok("/poll"), Route::Poll);
-        assert_eq!(ok("/leds/Red/100"), Route::Command(Command::Red(100)));
-        assert_eq!(ok("/leds/Green/0"), Route::Command(Command::Green(0)));
-        assert_eq!(ok("/leds/Blue/255"), Route::Command(Command::Blue(255)));
-        assert_eq!(ok("/board_led/On"), Route::Command(Command::BoardLed(true)));
-        assert_eq!(
-            ok("/board_led/Off"),
-            Route::Command(Command::BoardLed(false))
-        );
-        assert_eq!(ok("/play_tone/A"), Route::Command(Command::Tone(880)));
-        assert_eq!(ok("/play_tone/Note_Off"), Route::Command(Command::Tone(0)));
-        assert_eq!(ok("/tone2/440"), Route::Command(Command::Tone(440)));
-        assert_eq!(ok("/tone2/440.9"), Route::Command(Command::Tone(440)));
-        assert_eq!(ok("/tone2/-5"), Route::Command(Command::Tone(0)));
-        assert_eq!(ok("/tone2/70000"), Route::Command(Command::Tone(65_535)));
-        assert_eq!(ok("/tinker_out/A/7"), Route::Command(Command::TinkerA(7)));
-        assert_eq!(
-            ok("/tinker_out/B/255"),
-            Route::Command(Command::TinkerB(255))
-        );
         assert_eq!(ok("/reset_all"), Route::ResetAll);
         assert_eq!(ok("/crossdomain.xml"), Route::CrossDomain);
         assert!(matches!(
@@ -219,26 +229,6 @@ mod tests {
             Route::Orientation(_)
         ));
         assert!(matches!(ok("/temp_units/Fahrenheit"), Route::TempUnits(_)));
-    }
-
-    #[test]
-    fn numbers_as_scratch_sends_them_are_truncated_and_clamped() {
-        assert_eq!(ok("/leds/Red/255.75"), Route::Command(Command::Red(255)));
-        assert_eq!(ok("/leds/Green/-1"), Route::Command(Command::Green(0)));
-        assert_eq!(ok("/leds/Blue/256"), Route::Command(Command::Blue(255)));
-        assert_eq!(ok("/leds/Blue/1.5"), Route::Command(Command::Blue(1)));
-        assert_eq!(
-            ok("/tinker_out/A/999"),
-            Route::Command(Command::TinkerA(255))
-        );
-        assert_eq!(
-            ok("/tinker_out/B/1e+21"),
-            Route::Command(Command::TinkerB(255))
-        );
-        assert_eq!(
-            ok("/tinker_out/B/-0.5"),
-            Route::Command(Command::TinkerB(0))
-        );
     }
 
     #[test]

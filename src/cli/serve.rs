@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::bridge::conn::ServeLimits;
-use crate::bridge::{net, BridgeConfig, ServeStats, Shutdown};
+use crate::bridge::{BridgeConfig, ServeStats, Shutdown};
+use crate::fd_limit::raise_nofile_limit;
 use crate::models::ServeConfig;
 
 /// Run the Esplora-to-Scratch bridge under one concurrency model (the system under test).
@@ -111,7 +112,7 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
         check_serial_device(path)?;
     }
     // A thousand idle Scratch clients need more than the default 1024 fds.
-    let _ = net::raise_nofile_limit();
+    let _ = raise_nofile_limit();
     let shutdown = Shutdown::new().context("cannot create the shutdown eventfd")?;
     shutdown
         .trigger_on_signals()

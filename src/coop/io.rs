@@ -226,3 +226,9 @@ impl TcpStream {
         self.0.write_all(buf).await
     }
 }
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.get_ref().as_raw_fd()
+    }
+}

@@ -117,11 +117,6 @@ impl Pty {
 fn raise_open_files_limit() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        use nix::sys::resource::{getrlimit, setrlimit, Resource};
-        if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
-            if soft < hard {
-                let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
-            }
-        }
+        let _ = crate::fd_limit::raise_nofile_limit();
     });
 }

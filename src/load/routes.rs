@@ -2,22 +2,7 @@
 //! (docs/protocol.md §3–4), so the driver can find each command it sent among the commands the
 //! virtual board read and time it.
 
-/// Note names of `/play_tone/{note}` and their frequencies in Hz.
-const NOTES: &[(&str, u32)] = &[
-    ("C", 523),
-    ("C_Sharp--D_Flat", 554),
-    ("D", 587),
-    ("D_Sharp--E_Flat", 622),
-    ("E", 659),
-    ("F", 698),
-    ("F_Sharp--G_Flat", 740),
-    ("G", 783),
-    ("G_Sharp--A_Flat", 831),
-    ("A", 880),
-    ("A_Sharp--B_Flat", 932),
-    ("B", 958),
-    ("Note_Off", 0),
-];
+use crate::protocol::command::note_hz;
 
 /// The v1 command bytes a route produces, or None for routes that write nothing to the board
 /// (`/poll`, `/orientation/..`, `/temp_units/..`, unknown ones).
@@ -36,10 +21,7 @@ pub fn command_bytes(path: &str) -> Option<Vec<u8>> {
         }
         ["board_led", "On"] => "L 1".into(),
         ["board_led", "Off"] => "L 0".into(),
-        ["play_tone", note] => {
-            let hz = NOTES.iter().find(|(n, _)| n == note)?.1;
-            format!("T{hz}")
-        }
+        ["play_tone", note] => format!("T{}", note_hz(note)?),
         ["tone2", hz] => format!("T{}", num(hz)?),
         ["tinker_out", "A", v] => format!("Y{}", num(v)?.min(255)),
         ["tinker_out", "B", v] => format!("Z{}", num(v)?.min(255)),

@@ -10,11 +10,13 @@
 //! mistake, one in [`TEACHING`]): write
 //! `pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats>` that takes
 //! `let stats = ctx.stats_handle()`, serves every `BoardEndpoint` until `ctx.shutdown`
-//! fires, releases every socket and fd, and returns `stats.collect(json!({...}))` with its
-//! own runtime facts. An async model implements `bridge::async_tasks::AsyncSerial`,
-//! `AsyncAccept` and `bridge::conn_loop::ConnSocket` for its runtime's types and spawns
-//! `serial_task`, `watchdog_task` and `accept_task` (whose connections run
-//! `conn_loop::serve_async`) with its own timer; a thread model uses `bridge::blocking`.
+//! fires, releases every socket and fd, and returns its statistics with its own runtime
+//! facts. An async model implements `bridge::async_tasks::AsyncSerial` for its serial fd and
+//! gets `AsyncAccept` and `ConnSocket` for its sockets from the `bridge::adapters` macros;
+//! it spawns each board's tasks (`BoardEndpoint::into_tasks`) and `accept_task`, a
+//! `serve_connection` per accepted socket, with its own timer, and ends with
+//! `stats.finish(..)`. A thread model uses `bridge::blocking::Threads` and ends with
+//! `Threads::finish`.
 //!
 //! A model that is a variant of another (`tokio-current` of `tokio`; `coop-v2`,
 //! `coop-fastio` and `coop-spin` of `coop`) calls that model's `serve` with what differs

@@ -3,21 +3,20 @@
 //! global multi-thread executor; sockets are `async_std::net`, timers `task::sleep`, and the
 //! serial port is watched with `async_io::Async` — the reactor async-std itself runs on.
 
-use std::collections::HashMap;
 use std::fs::File;
-use std::io;
 use std::ops::ControlFlow;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_io::Async;
 use async_std::net::{TcpListener, TcpStream};
 use async_std::task;
 
 use super::{process_threads, ModelInfo, ServeContext};
-use crate::bridge::async_tasks::{accept_task, serial_task, watchdog_task, AsyncAccept};
+use crate::bridge::adapters::impl_async_accept;
+use crate::bridge::async_tasks::accept_task;
 use crate::bridge::conn_loop::{serve_async, FuturesIo};
+use crate::bridge::open_conns::OpenConns;
 use crate::bridge::ServeStats;
 
 pub const INFO: ModelInfo = ModelInfo {
@@ -26,60 +25,22 @@ pub const INFO: ModelInfo = ModelInfo {
     run,
 };
 
-/// Open connections, so shutdown can end their tasks: async-std's global executor outlives
-/// `block_on`, and its tasks would otherwise keep sockets open after the model returned.
-#[derive(Default)]
-struct Open {
-    next: AtomicU64,
-    fds: Mutex<HashMap<u64, RawFd>>,
-}
-
-impl Open {
-    fn add(&self, fd: RawFd) -> u64 {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.fds
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, fd);
-        id
-    }
-
-    fn remove(&self, id: u64) {
-        self.fds
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
-    }
-
-    /// Shuts every open connection down; held under the lock so no fd is closed meanwhile.
-    fn shutdown_all(&self) {
-        let fds = self.fds.lock().unwrap_or_else(|p| p.into_inner());
-        for fd in fds.values() {
-            // SAFETY: the fd is open — a task removes it under this lock before dropping.
-            unsafe { libc::shutdown(*fd, libc::SHUT_RDWR) };
-        }
-    }
-}
-
 pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
     let stats = ctx.stats_handle();
     let shutdown = ctx.shutdown.clone();
-    let open = Arc::new(Open::default());
+    // Open connections, so shutdown can end their tasks: async-std's global executor
+    // outlives `block_on`, and its tasks would otherwise keep sockets open after `run`.
+    let open: Arc<OpenConns<RawFd>> = Arc::default();
     let result: anyhow::Result<Option<usize>> = task::block_on(async move {
         let mut tasks = Vec::new();
         for ep in ctx.boards {
-            let board = ep.board.clone();
             // The serial fd on async-io's reactor, as `smol` watches it (`Async<File>`).
-            let serial = serial_task::<Async<File>, _>(
-                board.clone(),
-                ep.serial,
-                ep.serial_path,
-                task::sleep,
-            );
-            tasks.push(task::spawn(serial));
-            tasks.push(task::spawn(watchdog_task(board.clone(), task::sleep)));
-            ep.listener.set_nonblocking(true)?;
-            let listener = TcpListener::from(ep.listener);
+            let board_tasks = ep.into_tasks::<Async<File>, _>(task::sleep);
+            tasks.push(task::spawn(board_tasks.serial));
+            tasks.push(task::spawn(board_tasks.watchdog));
+            board_tasks.listener.set_nonblocking(true)?;
+            let listener = TcpListener::from(board_tasks.listener);
+            let board = board_tasks.board;
             let open = open.clone();
             tasks.push(task::spawn(accept_task(
                 listener,
@@ -103,19 +64,14 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
         for t in tasks {
             t.cancel().await;
         }
-        open.shutdown_all();
+        open.close_all(|fd| {
+            // SAFETY: the fd is open — a task removes it under this lock before dropping it.
+            unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+        });
         anyhow::Ok(threads)
     });
-    Ok(stats.collect(serde_json::json!({
-        "executor": "async-std global",
-        "discontinued_upstream": true,
-        "threads_before_shutdown": result?,
-    })))
+    let facts = serde_json::json!({"executor": "async-std global", "discontinued_upstream": true});
+    Ok(stats.collect(result?, facts))
 }
 
-impl AsyncAccept for TcpListener {
-    type Stream = TcpStream;
-    async fn accept(&self) -> io::Result<TcpStream> {
-        Ok(TcpListener::accept(self).await?.0)
-    }
-}
+impl_async_accept!(TcpListener => TcpStream);

@@ -10,11 +10,9 @@ use std::io;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use super::{process_threads, ModelInfo, ServeContext};
-use crate::bridge::async_tasks::{
-    accept_task, serial_task, watchdog_task, AsyncAccept, AsyncSerial,
-};
-use crate::bridge::conn_loop::{serve_async, ConnSocket};
+use super::{ModelInfo, ServeContext};
+use crate::bridge::adapters::{impl_async_accept, impl_conn_socket};
+use crate::bridge::async_tasks::{accept_task, serve_connection, AsyncSerial};
 use crate::bridge::ServeStats;
 use crate::coop::{
     self, AsyncFd, Config, IoPollEvery, Runtime, TcpListener, TcpStream, TimerBackend,
@@ -80,22 +78,14 @@ pub fn serve<P: AsyncSerial + 'static>(
     let result = rt.block_on(async move {
         for ep in ctx.boards {
             let i = ep.board.index();
-            let board = ep.board;
-            let serial = serial_task::<P, _>(board.clone(), ep.serial, ep.serial_path, coop::sleep);
-            coop::spawn_named(&format!("{serial_task_name}{i}"), serial);
-            coop::spawn_named(
-                &format!("watchdog{i}"),
-                watchdog_task(board.clone(), coop::sleep),
-            );
+            let tasks = ep.into_tasks::<P, _>(coop::sleep);
+            coop::spawn_named(&format!("{serial_task_name}{i}"), tasks.serial);
+            coop::spawn_named(&format!("watchdog{i}"), tasks.watchdog);
             // Registered here, inside the runtime.
-            let listener = TcpListener::from_std(ep.listener)?;
+            let (listener, board) = (TcpListener::from_std(tasks.listener)?, tasks.board);
             let accept = accept_task(listener, coop::sleep, move |stream: TcpStream| {
-                let board = board.clone();
-                coop::spawn_named(&format!("conn{i}"), async move {
-                    let mut stream = stream;
-                    let _ = stream.set_nodelay(true);
-                    serve_async(&mut stream, &*board, board.config().limits, coop::sleep).await
-                });
+                let conn = serve_connection(stream, board.clone(), coop::sleep);
+                coop::spawn_named(&format!("conn{i}"), conn);
                 ControlFlow::Continue(())
             });
             coop::spawn_named(&format!("accept{i}"), accept);
@@ -103,16 +93,13 @@ pub fn serve<P: AsyncSerial + 'static>(
         AsyncFd::new(shutdown.dup_fd()?)?.readable().await?;
         anyhow::Ok(())
     });
-    let threads = process_threads();
-    let runtime_stats = rt.stats();
-    drop(rt); // drops every task, closing their sockets and fds
-    result?;
-    let mut extra = serde_json::to_value(&runtime_stats)?;
-    if let Some(obj) = extra.as_object_mut() {
-        obj.insert("executor".into(), "coop".into());
-        obj.insert("threads_before_shutdown".into(), threads.into());
-    }
-    Ok(stats.collect(extra))
+    stats.finish(result, || {
+        let runtime_stats = rt.stats();
+        drop(rt); // drops every task, closing their sockets and fds
+        let mut facts = serde_json::to_value(runtime_stats)?;
+        facts["executor"] = "coop".into();
+        Ok(facts)
+    })
 }
 
 impl AsyncSerial for AsyncFd<File> {
@@ -124,21 +111,5 @@ impl AsyncSerial for AsyncFd<File> {
     }
 }
 
-impl AsyncAccept for TcpListener {
-    type Stream = TcpStream;
-    async fn accept(&self) -> io::Result<TcpStream> {
-        Ok(TcpListener::accept(self).await?.0)
-    }
-}
-
-impl ConnSocket for TcpStream {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        TcpStream::read(self, buf).await
-    }
-    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        TcpStream::write_all(self, buf).await
-    }
-    async fn shutdown_write(&mut self) {
-        let _ = TcpStream::shutdown(self, std::net::Shutdown::Write);
-    }
-}
+impl_async_accept!(TcpListener => TcpStream);
+impl_conn_socket!(TcpStream, read: TcpStream::read, write_all: TcpStream::write_all);

@@ -12,27 +12,21 @@
 //! complete line to the shared `BoardState::ingest`; one HTTP thread that accepts, answers one
 //! request with `Connection: close` and closes (commands reach the port from that thread,
 //! through the board); and the shared watchdog thread. Only the waiting differs from the
-//! other models: decoding, normalisation and the answers are the shared bridge's.
-//!
-//! It must still stop promptly: the spin checks a flag on every turn, which the main thread
-//! sets when the shutdown signal (SIGTERM, or the driver's death through PR_SET_PDEATHSIG)
-//! fires.
+//! other models: decoding, normalisation and the answers are the shared bridge's. It must
+//! still stop promptly: the loop checks a stop flag before every turn ([`spin_turn`]).
 
 use std::fs::File;
-use std::io::{self, Read};
-use std::net::TcpListener;
+use std::io::Read;
 use std::os::fd::AsFd;
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{process_threads, ModelInfo, ServeContext, Teaching};
-use crate::bridge::blocking::{accept_loop, answer_one_request, Threads};
+use super::{ModelInfo, ServeContext, Teaching};
+use crate::bridge::blocking::{Threads, Turn};
 use crate::bridge::fd_wait::bytes_waiting;
-use crate::bridge::reconnect::{reopen, SerialLink, Step};
 use crate::bridge::serial::{classify_read, ReadOutcome};
-use crate::bridge::{BoardState, ServeStats, Shutdown};
+use crate::bridge::{BoardState, ServeStats};
 
 pub const INFO: ModelInfo = ModelInfo {
     name: "esp4s-threads",
@@ -59,7 +53,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Counters of the spin, reported in the `runtime` statistics: `FIONREAD` calls (one per
 /// turn, the cost of polling), turns that found nothing (the wasted ones), one-byte reads,
 /// and connections answered (one request each).
-#[derive(Default)]
+#[derive(Default, serde::Serialize)]
 struct SpinCounters {
     fionread_calls: AtomicU64,
     empty_polls: AtomicU64,
@@ -72,89 +66,52 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
     let counters = Arc::new(SpinCounters::default());
     let mut threads = Threads::new(&ctx.shutdown);
     for ep in ctx.boards {
-        let i = ep.board.index();
-        let (board, sd, c) = (ep.board.clone(), ctx.shutdown.clone(), counters.clone());
-        let stop = threads.stop_flag();
-        threads.spawn(&format!("serial-spin-{i}"), move || {
-            spin_reader(&board, ep.serial, &ep.serial_path, &stop, &sd, &c)
-        })?;
+        let (board, c) = (ep.board.clone(), counters.clone());
+        let mut line = Vec::with_capacity(128);
+        let turn = move |port: &File| spin_turn(&board, port, &mut line, &c);
+        threads.serial_thread("serial-spin", &ep.board, ep.serial, &ep.serial_path, turn)?;
         threads.watchdog(&ep.board)?;
-        let (board, sd, c) = (ep.board.clone(), ctx.shutdown.clone(), counters.clone());
-        let listener: TcpListener = ep.listener;
-        threads.spawn(&format!("http-{i}"), move || {
-            accept_loop(&listener, &sd, |stream| {
-                c.connections.fetch_add(1, Ordering::Relaxed);
-                answer_one_request(stream, &*board, &sd, REQUEST_TIMEOUT);
-            })
-        })?;
+        let c = counters.clone();
+        let count = move || {
+            c.connections.fetch_add(1, Relaxed);
+        };
+        threads.one_request_server(&ep.board, ep.listener, REQUEST_TIMEOUT, count)?;
     }
-    let threads_before = threads.stop_and_join(process_threads);
-    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    Ok(stats.collect(serde_json::json!({
-        "threads_before_shutdown": threads_before,
-        "fionread_calls": load(&counters.fionread_calls),
-        "empty_polls": load(&counters.empty_polls),
-        "byte_reads": load(&counters.byte_reads),
-        "connections": load(&counters.connections),
-    })))
+    Ok(threads.finish(&stats, || {
+        serde_json::to_value(&*counters).expect("counters serialise")
+    }))
 }
 
-/// The esp4s serial loop: poll, read one byte, append, hand over complete lines; never
-/// sleep. Only a vanished device is waited for, with the shared reconnect policy.
-fn spin_reader(
-    board: &BoardState,
-    serial: File,
-    path: &Path,
-    stop: &AtomicBool,
-    shutdown: &Shutdown,
-    counters: &SpinCounters,
-) {
-    let mut link = SerialLink::new(Ok(serial));
-    let mut line = Vec::with_capacity(128);
-    while !stop.load(Ordering::Relaxed) {
-        match link.next_step() {
-            Step::Read(port) => match poll_one_byte(port, counters) {
-                None => {} // the mistake: nothing there, so ask again at once
-                Some(Ok(b)) => {
-                    line.push(b);
-                    if b == b'\n' || line.len() >= MAX_LINE {
-                        board.ingest(&line);
-                        line.clear();
-                    }
-                }
-                Some(Err(e)) => {
-                    line.clear();
-                    link.lost(e);
-                }
-            },
-            Step::Report(e) => board.serial_lost(&e),
-            Step::Wait(d) => {
-                if shutdown.wait_timeout(d) {
-                    return;
-                }
-            }
-            Step::Open => link.open_result(reopen(board, path, Ok)),
-        }
-    }
-}
-
-/// One turn of the spin: `inWaiting()`, then `read(1)` if it said a byte is there.
-fn poll_one_byte(port: &File, counters: &SpinCounters) -> Option<io::Result<u8>> {
-    counters.fionread_calls.fetch_add(1, Ordering::Relaxed);
-    match bytes_waiting(port.as_fd()) {
+/// One turn of the esp4s serial loop: `inWaiting()`, then `read(1)` if it said a byte is
+/// there, appended to `line`, which goes to the board when complete. Never sleeps (only a
+/// vanished device is waited for, by the shared reconnect policy); the loop checks the stop
+/// flag before every turn, set once the shutdown signal (SIGTERM, or the driver's death
+/// through PR_SET_PDEATHSIG) fired.
+fn spin_turn(board: &BoardState, port: &File, line: &mut Vec<u8>, counters: &SpinCounters) -> Turn {
+    counters.fionread_calls.fetch_add(1, Relaxed);
+    let gone = match bytes_waiting(port.as_fd()) {
         Ok(0) => {
-            counters.empty_polls.fetch_add(1, Ordering::Relaxed);
-            None
+            counters.empty_polls.fetch_add(1, Relaxed);
+            return Turn::Go; // the mistake: nothing there, so ask again at once
         }
         Ok(_) => {
-            counters.byte_reads.fetch_add(1, Ordering::Relaxed);
+            counters.byte_reads.fetch_add(1, Relaxed);
             let mut byte = [0u8; 1];
             match classify_read((&*port).read(&mut byte)) {
-                ReadOutcome::Data(_) => Some(Ok(byte[0])),
-                ReadOutcome::Again => None,
-                ReadOutcome::Gone(e) => Some(Err(e)),
+                ReadOutcome::Data(_) => {
+                    line.push(byte[0]);
+                    if byte[0] == b'\n' || line.len() >= MAX_LINE {
+                        board.ingest(line);
+                        line.clear();
+                    }
+                    return Turn::Go;
+                }
+                ReadOutcome::Again => return Turn::Go,
+                ReadOutcome::Gone(e) => e,
             }
         }
-        Err(e) => Some(Err(e)),
-    }
+        Err(e) => e,
+    };
+    line.clear();
+    Turn::Lost(gone)
 }

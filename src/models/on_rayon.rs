@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use super::{process_threads, ModelInfo, ServeContext};
+use super::{ModelInfo, ServeContext};
 use crate::bridge::blocking::Threads;
 use crate::bridge::{BoardState, ServeStats};
 
@@ -67,11 +67,8 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
             p.install(|| conn.receive(bytes, &*board))
         })?;
     }
-    let runtime = threads.stop_and_join(|| {
-        serde_json::json!({
-            "pool_threads": pool.current_num_threads(),
-            "threads_before_shutdown": process_threads(),
-        })
-    });
-    Ok(stats.collect(runtime))
+    Ok(threads.finish(
+        &stats,
+        || serde_json::json!({"pool_threads": pool.current_num_threads()}),
+    ))
 }

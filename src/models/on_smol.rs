@@ -20,11 +20,10 @@ use std::time::Duration;
 
 use smol::{Async, LocalExecutor, Timer};
 
-use super::{process_threads, ModelInfo, ServeContext};
-use crate::bridge::async_tasks::{
-    accept_task, serial_task, watchdog_task, AsyncAccept, AsyncSerial,
-};
-use crate::bridge::conn_loop::{serve_async, FuturesIo};
+use super::{ModelInfo, ServeContext};
+use crate::bridge::adapters::impl_async_accept;
+use crate::bridge::async_tasks::{accept_task, serve_connection, AsyncSerial};
+use crate::bridge::conn_loop::FuturesIo;
 use crate::bridge::ServeStats;
 
 pub const INFO: ModelInfo = ModelInfo {
@@ -41,26 +40,19 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
         let ex = ex.clone();
         async move {
             for ep in ctx.boards {
-                let board = ep.board.clone();
-                let serial =
-                    serial_task::<Async<File>, _>(board.clone(), ep.serial, ep.serial_path, sleep);
-                ex.spawn(serial).detach();
-                ex.spawn(watchdog_task(board.clone(), sleep)).detach();
+                let tasks = ep.into_tasks::<Async<File>, _>(sleep);
+                ex.spawn(tasks.serial).detach();
+                ex.spawn(tasks.watchdog).detach();
                 // Held weakly: a strong reference from inside one of its own tasks would
                 // keep the executor (and every socket) alive after `run` dropped it.
                 let weak: Weak<LocalExecutor<'static>> = Rc::downgrade(&ex);
-                let listener = Async::new(ep.listener)?;
+                let (listener, board) = (Async::new(tasks.listener)?, tasks.board);
                 let accept = accept_task(listener, sleep, move |stream: Async<TcpStream>| {
                     let Some(ex) = weak.upgrade() else {
                         return ControlFlow::Break(());
                     };
-                    let board = board.clone();
-                    let _ = stream.get_ref().set_nodelay(true);
-                    ex.spawn(async move {
-                        let mut stream = FuturesIo(stream);
-                        serve_async(&mut stream, &*board, board.config().limits, sleep).await
-                    })
-                    .detach();
+                    let conn = serve_connection(FuturesIo(stream), board.clone(), sleep);
+                    ex.spawn(conn).detach();
                     ControlFlow::Continue(())
                 });
                 ex.spawn(accept).detach();
@@ -74,14 +66,10 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
         "futures-lite" => smol::future::block_on(ex.run(main)),
         _ => smol::block_on(ex.run(main)),
     };
-    let threads = process_threads();
-    drop(ex); // drops every task, closing their sockets and fds
-    result?;
-    Ok(stats.collect(serde_json::json!({
-        "executor": "LocalExecutor",
-        "block_on": block_on,
-        "threads_before_shutdown": threads,
-    })))
+    stats.finish(result, || {
+        drop(ex); // drops every task, closing their sockets and fds
+        Ok(serde_json::json!({"executor": "LocalExecutor", "block_on": block_on}))
+    })
 }
 
 /// The variant switch (see the module doc).
@@ -113,12 +101,7 @@ impl AsyncSerial for Async<File> {
     }
 }
 
-impl AsyncAccept for Async<TcpListener> {
-    type Stream = Async<TcpStream>;
-    async fn accept(&self) -> io::Result<Async<TcpStream>> {
-        Ok(Async::<TcpListener>::accept(self).await?.0)
-    }
-}
+impl_async_accept!(Async<TcpListener> => Async<TcpStream>);
 
 #[cfg(test)]
 mod tests {
@@ -128,13 +111,10 @@ mod tests {
             (None, "async-io"),
             (Some(""), "async-io"),
             (Some("async-io"), "async-io"),
+            (Some("futures-lite"), "futures-lite"),
         ] {
             assert_eq!(super::block_on_named(v).unwrap(), named);
         }
-        assert_eq!(
-            super::block_on_named(Some("futures-lite")).unwrap(),
-            "futures-lite"
-        );
         let e = super::block_on_named(Some("futures_lite")).unwrap_err();
         assert!(format!("{e}").contains("ESBENCH_SMOL_BLOCK_ON"), "{e}");
     }

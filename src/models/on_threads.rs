@@ -3,7 +3,7 @@
 //! gets its own thread doing blocking reads (`bridge::blocking`). The board state sits
 //! behind its mutexes.
 
-use super::{process_threads, ModelInfo, ServeContext};
+use super::{ModelInfo, ServeContext};
 use crate::bridge::blocking::Threads;
 use crate::bridge::ServeStats;
 
@@ -28,7 +28,5 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
             conn.receive(bytes, &*board)
         })?;
     }
-    let runtime =
-        threads.stop_and_join(|| serde_json::json!({"threads_before_shutdown": process_threads()}));
-    Ok(stats.collect(runtime))
+    Ok(threads.finish(&stats, || serde_json::Value::Null))
 }

@@ -12,11 +12,9 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{process_threads, ModelInfo, ServeContext};
-use crate::bridge::async_tasks::{
-    accept_task, serial_task, watchdog_task, AsyncAccept, AsyncSerial,
-};
-use crate::bridge::conn_loop::{serve_async, ConnSocket};
+use super::{ModelInfo, ServeContext};
+use crate::bridge::adapters::{impl_async_accept, impl_conn_socket};
+use crate::bridge::async_tasks::{accept_task, serve_connection, AsyncSerial};
 use crate::bridge::ServeStats;
 
 pub const INFO: ModelInfo = ModelInfo {
@@ -43,41 +41,30 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
 pub fn serve(
     rt: tokio::runtime::Runtime,
     ctx: ServeContext,
-    mut runtime_info: serde_json::Value,
+    runtime_info: serde_json::Value,
 ) -> anyhow::Result<ServeStats> {
     let stats = ctx.stats_handle();
     let shutdown = ctx.shutdown.clone();
     let result = rt.block_on(async move {
         for ep in ctx.boards {
-            let board = ep.board.clone();
-            let serial =
-                serial_task::<AsyncFd<File>, _>(board.clone(), ep.serial, ep.serial_path, sleep);
-            tokio::spawn(serial);
-            tokio::spawn(watchdog_task(board.clone(), sleep));
-            ep.listener.set_nonblocking(true)?;
-            let listener = TcpListener::from_std(ep.listener)?;
-            tokio::spawn(accept_task(
-                listener,
-                sleep,
-                move |mut stream: TcpStream| {
-                    let board = board.clone();
-                    tokio::spawn(async move {
-                        let _ = stream.set_nodelay(true);
-                        serve_async(&mut stream, &*board, board.config().limits, sleep).await
-                    });
-                    ControlFlow::Continue(())
-                },
-            ));
+            let tasks = ep.into_tasks::<AsyncFd<File>, _>(sleep);
+            tokio::spawn(tasks.serial);
+            tokio::spawn(tasks.watchdog);
+            tasks.listener.set_nonblocking(true)?;
+            let (listener, board) = (TcpListener::from_std(tasks.listener)?, tasks.board);
+            tokio::spawn(accept_task(listener, sleep, move |stream: TcpStream| {
+                tokio::spawn(serve_connection(stream, board.clone(), sleep));
+                ControlFlow::Continue(())
+            }));
         }
         let stop = register(shutdown.dup_fd()?)?;
         let _ready = stop.readable().await?;
         anyhow::Ok(())
     });
-    let threads = process_threads();
-    rt.shutdown_timeout(Duration::from_secs(2));
-    result?;
-    runtime_info["threads_before_shutdown"] = serde_json::json!(threads);
-    Ok(stats.collect(runtime_info))
+    stats.finish(result, || {
+        rt.shutdown_timeout(Duration::from_secs(2));
+        Ok(runtime_info)
+    })
 }
 
 /// The model's timer, as the bridge's loops take it.
@@ -107,21 +94,5 @@ impl AsyncSerial for AsyncFd<File> {
     }
 }
 
-impl AsyncAccept for TcpListener {
-    type Stream = TcpStream;
-    async fn accept(&self) -> io::Result<TcpStream> {
-        Ok(TcpListener::accept(self).await?.0)
-    }
-}
-
-impl ConnSocket for TcpStream {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        AsyncReadExt::read(self, buf).await
-    }
-    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        AsyncWriteExt::write_all(self, buf).await
-    }
-    async fn shutdown_write(&mut self) {
-        let _ = AsyncWriteExt::shutdown(self).await;
-    }
-}
+impl_async_accept!(TcpListener => TcpStream);
+impl_conn_socket!(TcpStream, read: AsyncReadExt::read, write_all: AsyncWriteExt::write_all);

@@ -76,24 +76,27 @@ impl Command {
     }
 }
 
+/// The note words of `/play_tone/{note}` and their tone frequencies in Hz, as esp4s maps
+/// them: the one table the bridge's routes and the driver's expected bytes both read.
+pub const NOTES: &[(&str, u32)] = &[
+    ("C", 523),
+    ("C_Sharp--D_Flat", 554),
+    ("D", 587),
+    ("D_Sharp--E_Flat", 622),
+    ("E", 659),
+    ("F", 698),
+    ("F_Sharp--G_Flat", 740),
+    ("G", 783),
+    ("G_Sharp--A_Flat", 831),
+    ("A", 880),
+    ("A_Sharp--B_Flat", 932),
+    ("B", 958),
+    ("Note_Off", 0),
+];
+
 /// Tone frequency in Hz for a `/play_tone/{note}` word (`C` → 523 ... `Note_Off` → 0).
 pub fn note_hz(name: &str) -> Option<u32> {
-    Some(match name {
-        "C" => 523,
-        "C_Sharp--D_Flat" => 554,
-        "D" => 587,
-        "D_Sharp--E_Flat" => 622,
-        "E" => 659,
-        "F" => 698,
-        "F_Sharp--G_Flat" => 740,
-        "G" => 783,
-        "G_Sharp--A_Flat" => 831,
-        "A" => 880,
-        "A_Sharp--B_Flat" => 932,
-        "B" => 958,
-        "Note_Off" => 0,
-        _ => return None,
-    })
+    NOTES.iter().find(|(n, _)| *n == name).map(|&(_, hz)| hz)
 }
 
 /// What the board made of the bytes it read.
@@ -400,11 +403,17 @@ mod tests {
 
     #[test]
     fn note_names() {
-        assert_eq!(note_hz("C"), Some(523));
-        assert_eq!(note_hz("F_Sharp--G_Flat"), Some(740));
-        assert_eq!(note_hz("B"), Some(958));
-        assert_eq!(note_hz("Note_Off"), Some(0));
-        assert_eq!(note_hz("H"), None);
+        let words = [
+            ("C", Some(523)),
+            ("F_Sharp--G_Flat", Some(740)),
+            ("B", Some(958)),
+            ("Note_Off", Some(0)),
+            ("H", None),
+        ];
+        for (name, hz) in words {
+            assert_eq!(note_hz(name), hz, "{name}");
+        }
+        assert_eq!(NOTES.len(), 13, "twelve semitones and Note_Off");
     }
 
     fn arb_command() -> impl Strategy<Value = Command> {

@@ -71,27 +71,27 @@ impl UnknownWord {
     }
 }
 
-impl FromStr for Orientation {
-    type Err = UnknownWord;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let spellings = [
-            ("Joystick_On_Left", Orientation::JoystickOnLeft),
-            ("Joystick_On_Right", Orientation::JoystickOnRight),
-        ];
-        UnknownWord::parse("orientation", &spellings, s)
-    }
+/// `FromStr` for a route's menu enum: the words it accepts, each with its value, and what
+/// the error calls the menu.
+macro_rules! from_menu_words {
+    ($ty:ty, $what:literal, [$($word:literal => $value:expr),+ $(,)?]) => {
+        impl FromStr for $ty {
+            type Err = UnknownWord;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                UnknownWord::parse($what, &[$(($word, $value)),+], s)
+            }
+        }
+    };
 }
 
-impl FromStr for TempUnits {
-    type Err = UnknownWord;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let spellings = [
-            ("Celsius", TempUnits::Celsius),
-            ("Fahrenheit", TempUnits::Fahrenheit),
-        ];
-        UnknownWord::parse("temperature unit", &spellings, s)
-    }
-}
+from_menu_words!(Orientation, "orientation", [
+    "Joystick_On_Left" => Orientation::JoystickOnLeft,
+    "Joystick_On_Right" => Orientation::JoystickOnRight,
+]);
+from_menu_words!(TempUnits, "temperature unit", [
+    "Celsius" => TempUnits::Celsius,
+    "Fahrenheit" => TempUnits::Fahrenheit,
+]);
 
 /// The 16 values Scratch sees, in `POLL_KEYS` order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
