@@ -336,6 +336,8 @@ pub fn candidates(
 /// model's own CPU figures (`cpu.*`) are not made of the driver's lateness, and are in doubt
 /// only when the driver was saturated and may not have delivered the planned load.
 fn limits(m: &ModelResult, key: &str) -> bool {
+    // The headline asks by short name (`cpu_percent`), the report's columns by registry key.
+    let key = super::figures::figure(key).map_or(key, |f| f.key);
     if key.starts_with("cpu.") {
         m.driver.saturated()
     } else {
@@ -500,6 +502,12 @@ mod tests {
         assert!(limits(&m, "poll_latency.p99"));
         assert!(!limits(&m, "cpu.percent"));
         assert!(!limits(&m, "cpu.ctx_switches_per_s"));
+        assert!(
+            !limits(&m, CHEAPEST.key),
+            "the headline's short name is the same figure"
+        );
+        assert!(limits(&m, LOWEST.key));
+        assert!(limits(&m, STEADIEST.key));
         m.driver.cpu_percent = 185.0; // 92.5 % of two CPUs
         assert!(limits(&m, "cpu.percent"));
         m.driver.limited = false;
