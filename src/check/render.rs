@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::compare::{Change, Outcome, Row, Verdict};
 use super::metrics::Kind;
+use crate::render::format::esc;
 
 /// Output format of `esbench check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -366,22 +367,6 @@ fn markdown(o: &Outcome) -> String {
     }
     if !o.notes.is_empty() {
         out += "\n";
-    }
-    out
-}
-
-/// Escapes text for HTML (the comparison view's table goes into the report's page).
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
     }
     out
 }

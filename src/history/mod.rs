@@ -18,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection, Transaction};
 
 use crate::metrics::results::Results;
-use crate::report::figures::ModelFigures;
+use crate::render::figures::ModelFigures;
 
 /// The schema version this build writes and reads.
 /// 2: `runs.rounds`, `model_runs.rounds_ok` and each figure's `<figure>_lo` / `<figure>_hi`.
@@ -505,7 +505,7 @@ pub fn heading(key: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture::{fabricate_results, fabricate_results_with, FIXTURE_MODELS};
+    use crate::metrics::fixture::{fabricate_results, fabricate_results_with, FIXTURE_MODELS};
 
     #[test]
     fn records_and_lists_runs_with_filters() {
@@ -646,7 +646,7 @@ mod tests {
 
         // Writing migrates, keeps the old row, and stores the new run's intervals.
         let mut r = fabricate_results(3);
-        crate::report::fixture::add_rounds(&mut r, 6, 3, 0.05);
+        crate::metrics::fixture::add_rounds(&mut r, 6, 3, 0.05);
         record_run(&db, &r, Path::new("new.json")).unwrap();
         let conn = open_read(&db).unwrap();
         assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);

@@ -10,10 +10,10 @@ use plotters::prelude::*;
 
 use super::{heading, RunRow};
 use crate::metrics::results::write_atomic;
-use crate::report::chart::{self, err, LegendEntry};
-use crate::report::figures::{column_index, display, COLUMNS};
-use crate::report::format::{esc, short_commit, utc};
-use crate::report::page;
+use crate::render::chart::{self, err, LegendEntry};
+use crate::render::figures::{column_index, display, COLUMNS};
+use crate::render::format::{esc, short_commit, utc};
+use crate::render::page;
 
 /// Figures plotted across runs.
 pub const TREND_FIGURES: [&str; 5] = [
@@ -351,7 +351,7 @@ pub fn write_html(runs: &[RunRow], db: &Path, out_dir: &Path) -> Result<PathBuf>
 mod tests {
     use super::*;
     use crate::history::{list_runs, open, record_run, Filter};
-    use crate::report::fixture::{fabricate_results, FIXTURE_MODELS};
+    use crate::metrics::fixture::{fabricate_results, FIXTURE_MODELS};
 
     #[test]
     fn trend_page_has_a_plot_per_figure_and_a_row_per_model_run() {
@@ -388,7 +388,7 @@ mod tests {
         for seed in 1..=5 {
             let mut r = fabricate_results(seed);
             if seed > 2 {
-                crate::report::fixture::add_rounds(&mut r, 6, seed, 0.1);
+                crate::metrics::fixture::add_rounds(&mut r, 6, seed, 0.1);
             }
             record_run(&db, &r, Path::new("r.json")).unwrap();
         }
@@ -396,7 +396,7 @@ mod tests {
         let svg = plot(&runs, "cpu_percent").unwrap().unwrap();
         // One area per model over the three runs with rounds.
         let areas = |svg: &str| svg.matches("<polygon opacity=\"0.15\"").count();
-        assert_eq!(areas(&svg), crate::report::fixture::FIXTURE_MODELS.len());
+        assert_eq!(areas(&svg), crate::metrics::fixture::FIXTURE_MODELS.len());
         // The old runs alone: no band.
         let old = plot(&runs[..2], "cpu_percent").unwrap().unwrap();
         assert_eq!(areas(&old), 0);

@@ -4,11 +4,10 @@
 
 use hdrhistogram::Histogram;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::{self, err};
-use super::format::us;
 use crate::metrics::results::Results;
+use crate::render::chart::{self, err};
+use crate::render::format::us;
 
 pub const WIDTH: u32 = 1000;
 const PANEL_HEIGHT: u32 = 230;
@@ -86,36 +85,19 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
     let rows = panels.len().div_ceil(cols);
     let height = HEADER + PANEL_HEIGHT * rows as u32;
     let (x_lo, x_hi) = (edges[0] / 1000.0, edges[BINS] / 1000.0);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let (header, body) = root.split_vertically(HEADER);
-        let title = (chart::FONT, chart::TITLE_SIZE).into_font().color(&BLACK);
-        header
-            .draw(&Text::new(
-                "Watchdog timer lateness per model (the jitter picture)",
-                (WIDTH as i32 / 2, 8),
-                title.pos(Pos::new(HPos::Center, VPos::Top)),
-            ))
-            .map_err(err)?;
+    let svg = chart::svg((WIDTH, height), |root| {
         let note = if floor_shares.iter().any(Option::is_some) {
             "bars: share of watchdog ticks; black outline: the floor (a plain timer thread's lateness alongside that model, same bins)"
         } else {
             "bars: share of watchdog ticks (no floor measured)"
         };
-        header
-            .draw(&Text::new(
-                note,
-                (WIDTH as i32 / 2, 38),
-                (chart::FONT, chart::LABEL_SIZE)
-                    .into_font()
-                    .color(&BLACK)
-                    .pos(Pos::new(HPos::Center, VPos::Top)),
-            ))
-            .map_err(err)?;
-        let areas = body.split_evenly((rows, cols));
-        let label_style = (chart::FONT, chart::LABEL_SIZE - 2);
+        let areas = chart::panel_grid(
+            root,
+            HEADER,
+            "Watchdog timer lateness per model (the jitter picture)",
+            note,
+            (rows, cols),
+        )?;
         for (k, (i, m, _)) in panels.iter().enumerate() {
             let caption = format!(
                 "{} — p50 {}, p99 {}, max {}",
@@ -131,17 +113,16 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
                 .y_label_area_size(48)
                 .build_cartesian_2d((x_lo..x_hi).log_scale(), 0.0..y_max)
                 .map_err(err)?;
-            c.configure_mesh()
-                .x_desc("lateness (ms, log scale)")
-                .y_desc("% of ticks")
-                .x_labels(20)
-                .x_max_light_lines(0)
-                .x_label_formatter(&chart::log_label)
-                .y_labels(5)
-                .label_style(label_style)
-                .axis_desc_style(label_style)
-                .draw()
-                .map_err(err)?;
+            chart::draw_mesh(
+                c.configure_mesh()
+                    .x_desc("lateness (ms, log scale)")
+                    .y_desc("% of ticks")
+                    .x_labels(20)
+                    .x_max_light_lines(0)
+                    .x_label_formatter(&chart::log_label)
+                    .y_labels(5),
+                chart::PANEL_LABEL_SIZE,
+            )?;
             let col = chart::color(*i);
             c.draw_series(
                 model_shares[k]
@@ -166,16 +147,16 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
                     .map_err(err)?;
             }
         }
-        root.present().map_err(err)?;
-    }
+        Ok(())
+    })?;
     Ok(Some(svg))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::fixture::fabricate_results;
     use crate::metrics::summary::{new_histogram, record_clamped};
-    use crate::report::fixture::fabricate_results;
 
     #[test]
     fn shares_add_up_and_land_in_the_right_bins() {

@@ -1,9 +1,12 @@
-//! What every plot shares: the palette, marker shapes, the legend panel drawn beside the
-//! plot (so eight models never cover the data), and plotters' errors turned into anyhow.
+//! What every plot shares: the SVG canvas, the palette, marker shapes, the legend panel
+//! drawn beside the plot (so eight models never cover the data), the log axis and the mesh's
+//! text, and plotters' errors turned into anyhow.
 //!
 //! Plots are SVG strings from plotters' SVG backend: text stays SVG text, so no system font
 //! is needed to draw them and the browser renders the glyphs.
 
+use plotters::chart::MeshStyle;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -31,6 +34,8 @@ pub const FONT: &str = "sans-serif";
 pub const TITLE_SIZE: u32 = 22;
 pub const LABEL_SIZE: u32 = 15;
 pub const LEGEND_WIDTH: u32 = 230;
+/// Tick labels in a grid of small panels (one per model).
+pub const PANEL_LABEL_SIZE: u32 = LABEL_SIZE - 2;
 
 /// One model's line: its index (for colour and marker), its name and its points.
 pub type Line<'a> = (usize, &'a str, Vec<(f64, f64)>);
@@ -160,6 +165,79 @@ pub fn truncate(s: &str, max: usize) -> String {
 /// plotters' drawing errors carry the backend's error type; the report only needs a message.
 pub fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing a plot failed: {e:?}")
+}
+
+/// A plot drawn by `draw` on a white canvas of `size`, as SVG text: the one place a plot's
+/// backend is made and finished, so every plot in a page is the same kind of document.
+pub fn svg(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> anyhow::Result<()>,
+) -> anyhow::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        draw(&root)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// A plot made of small panels: a header `header_height` high with `title` and a `note`
+/// centred in it, and below it the areas of a `(rows, cols)` grid, in reading order.
+pub fn panel_grid<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    header_height: u32,
+    title: &str,
+    note: &str,
+    (rows, cols): (usize, usize),
+) -> anyhow::Result<Vec<DrawingArea<DB, Shift>>> {
+    let (header, body) = root.split_vertically(header_height);
+    let centre_x = root.dim_in_pixel().0 as i32 / 2;
+    for (text, y, size) in [(title, 8, TITLE_SIZE), (note, 38, LABEL_SIZE)] {
+        let style = (FONT, size)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Top));
+        header
+            .draw(&Text::new(text, (centre_x, y), style))
+            .map_err(err)?;
+    }
+    Ok(body.split_evenly((rows, cols)))
+}
+
+/// Makes `mesh`'s y axis read as a log axis (in milliseconds or percent): grid lines on up to
+/// 20 steps, none between them, and text only on the 1-2-5 steps ([`log_label`]), so labels
+/// never collide however many decades the data spans.
+pub fn log_y_axis<'m, 'a, 'b, X, XT, Y, DB>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: Ranged<ValueType = XT> + ValueFormatter<XT>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    DB: DrawingBackend,
+{
+    mesh.y_labels(20)
+        .y_max_light_lines(0)
+        .y_label_formatter(&log_label)
+}
+
+/// Draws `mesh` with its tick labels and axis descriptions in the plots' font at `size`
+/// points ([`LABEL_SIZE`], or smaller in a grid of small panels).
+pub fn draw_mesh<X, XT, Y, YT, DB>(
+    mesh: &mut MeshStyle<'_, '_, X, Y, DB>,
+    size: u32,
+) -> anyhow::Result<()>
+where
+    X: Ranged<ValueType = XT> + ValueFormatter<XT>,
+    Y: Ranged<ValueType = YT> + ValueFormatter<YT>,
+    DB: DrawingBackend,
+{
+    let style = (FONT, size);
+    mesh.label_style(style)
+        .axis_desc_style(style)
+        .draw()
+        .map_err(err)
 }
 
 /// Labels for a log axis in milliseconds: only 1-2-5 steps get text so labels never
