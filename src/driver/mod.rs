@@ -4,16 +4,13 @@
 
 pub mod cpu_floor;
 pub mod floor;
-pub mod health_table;
 pub mod interrupt;
 pub mod join;
 pub mod latest;
 pub mod model_run;
 pub mod remote_run;
-pub mod remote_table;
 pub mod rounds;
 pub mod session;
-pub mod table;
 pub mod variant;
 
 /// The driver meter moved to `load::health`; kept under its old name so `model_run`'s body

@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::{heading, RunRow};
@@ -102,12 +104,8 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
             .map(|id| format!("#{id}"))
             .unwrap_or_default()
     };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
+    let svg = chart::svg((WIDTH, HEIGHT), |root| {
         let (area, legend_area) = root.split_horizontally(WIDTH - chart::LEGEND_WIDTH);
-        let label_style = (chart::FONT, chart::LABEL_SIZE);
         let mut builder = ChartBuilder::on(&area);
         builder
             .caption(&title, (chart::FONT, chart::TITLE_SIZE))
@@ -115,58 +113,65 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
             .x_label_area_size(48)
             .y_label_area_size(64);
         let x_range = -0.2..x_hi + 0.2;
-        let x_labels = runs.len().clamp(2, 12);
-        let log = lo > 0.0 && hi / lo > 8.0;
-        if log {
-            let mut c = builder
+        let x_axis = (runs.len().clamp(2, 12), &x_label as &dyn Fn(&f64) -> String);
+        if lo > 0.0 && hi / lo > 8.0 {
+            let c = builder
                 .build_cartesian_2d(x_range, (lo / 1.5..hi * 1.5).log_scale())
                 .map_err(err)?;
-            c.configure_mesh()
-                .x_labels(x_labels)
-                .x_label_formatter(&x_label)
-                .y_labels(20)
-                .y_max_light_lines(0)
-                .y_label_formatter(&chart::log_label)
-                .x_desc("run (oldest → newest)")
-                .y_desc(format!("{unit} (log scale)"))
-                .label_style(label_style)
-                .axis_desc_style(label_style)
-                .draw()
-                .map_err(err)?;
-            for (i, band) in &bands {
-                draw_band(&c, *i, band)?;
-            }
-            for (i, _, pts) in &lines {
-                draw_line(&c, *i, pts)?;
-            }
+            draw_trend(
+                c,
+                true,
+                x_axis,
+                format!("{unit} (log scale)"),
+                &bands,
+                &lines,
+            )?;
         } else {
-            let mut c = builder
+            let c = builder
                 .build_cartesian_2d(x_range, 0.0..hi * 1.15)
                 .map_err(err)?;
-            c.configure_mesh()
-                .x_labels(x_labels)
-                .x_label_formatter(&x_label)
-                .x_desc("run (oldest → newest)")
-                .y_desc(unit.as_str())
-                .label_style(label_style)
-                .axis_desc_style(label_style)
-                .draw()
-                .map_err(err)?;
-            for (i, band) in &bands {
-                draw_band(&c, *i, band)?;
-            }
-            for (i, _, pts) in &lines {
-                draw_line(&c, *i, pts)?;
-            }
+            draw_trend(c, false, x_axis, unit.clone(), &bands, &lines)?;
         }
         let legend: Vec<LegendEntry> = lines
             .iter()
             .map(|(i, name, _)| LegendEntry::model(*i, name))
             .collect();
-        chart::draw_legend(&legend_area, &legend)?;
-        root.present().map_err(err)?;
-    }
+        chart::draw_legend(&legend_area, &legend)
+    })?;
     Ok(Some(svg))
+}
+
+/// The axes and series of a trend plot, the same on a log y axis (`log`) and a linear one:
+/// x is the run (`x_axis`: how many labels, and the label of a position), each model's
+/// bands under its line.
+fn draw_trend<DB, Y>(
+    mut c: ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    log: bool,
+    x_axis: (usize, &dyn Fn(&f64) -> String),
+    y_desc: String,
+    bands: &[(usize, Vec<Band>)],
+    lines: &[chart::Line],
+) -> Result<()>
+where
+    DB: DrawingBackend,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let mut mesh = c.configure_mesh();
+    mesh.x_labels(x_axis.0)
+        .x_label_formatter(x_axis.1)
+        .x_desc("run (oldest → newest)")
+        .y_desc(y_desc);
+    if log {
+        chart::log_y_axis(&mut mesh);
+    }
+    chart::draw_mesh(&mut mesh, chart::LABEL_SIZE)?;
+    for (i, band) in bands {
+        draw_band(&c, *i, band)?;
+    }
+    for (i, _, pts) in lines {
+        draw_line(&c, *i, pts)?;
+    }
+    Ok(())
 }
 
 /// One point's interval over its run's rounds: (x, lo, hi), in the plot's units.

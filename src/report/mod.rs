@@ -17,6 +17,7 @@ pub mod plot_hist;
 pub mod plot_latency;
 pub mod profile_section;
 pub mod profile_text;
+pub mod run_table;
 pub mod table;
 pub mod validate;
 

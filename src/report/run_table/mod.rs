@@ -4,6 +4,11 @@
 //! also shown as a multiple of the timer floor measured alongside that model, a plain timer
 //! thread with the model's settings (the run's idle floor for results from before there was
 //! one). The child's timer slack, read back from /proc, is in its row.
+//!
+//! It renders only the results (`metrics`), like every renderer; `esbench run` prints it.
+
+pub mod health;
+pub mod remote;
 
 use std::fmt::Write;
 
@@ -221,7 +226,7 @@ pub fn render(r: &Results) -> String {
         "status",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
-    super::health_table::insert_header(&mut rows[0]);
+    health::insert_header(&mut rows[0]);
     for m in &r.models {
         let status = if m.is_ok() {
             "ok".to_string()
@@ -238,7 +243,7 @@ pub fn render(r: &Results) -> String {
             cell(&m.poll_latency, |s| s.max),
             cell(&m.poll_service, |s| s.p50),
             pcell(&m.poll_service, 0.99, |s| s.p99),
-            super::remote_table::swamped_cell(m, m.staleness.count, m.staleness.p99)
+            remote::swamped_cell(m, m.staleness.count, m.staleness.p99)
                 .unwrap_or_else(|| pcell(&m.staleness, 0.99, |s| s.p99)),
             excess_cell(&m.staleness_excess),
             cell(&m.watchdog_lateness, |s| s.p50),
@@ -247,7 +252,7 @@ pub fn render(r: &Results) -> String {
             m.timerslack_ns.map_or("-".into(), fmt_ns),
             status,
         ]);
-        super::health_table::insert_cells(rows.last_mut().expect("just pushed"), m);
+        health::insert_cells(rows.last_mut().expect("just pushed"), m);
     }
     let (header, body) = rows.split_at_mut(1);
     mark_judged(r, &header[0], body);
@@ -284,7 +289,7 @@ pub fn render(r: &Results) -> String {
     if out.contains('*') {
         out.push_str("* fewer than 1/(1−q) samples: that percentile is the max\n");
     }
-    for line in super::remote_table::lines(r) {
+    for line in remote::lines(r) {
         let _ = writeln!(out, "{line}");
     }
     if let Some(p) = &r.rounds {
@@ -337,7 +342,7 @@ pub fn render(r: &Results) -> String {
             fmt_us(hi.p50),
         );
     }
-    if let Some(line) = super::health_table::floor_line(r) {
+    if let Some(line) = health::floor_line(r) {
         let _ = writeln!(out, "{line}");
     }
     out
