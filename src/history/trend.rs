@@ -104,7 +104,7 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
             .map(|id| format!("#{id}"))
             .unwrap_or_default()
     };
-    let svg = chart::svg((WIDTH, HEIGHT), |root| {
+    chart::svg((WIDTH, HEIGHT), |root| {
         let (area, legend_area) = root.split_horizontally(WIDTH - chart::LEGEND_WIDTH);
         let mut builder = ChartBuilder::on(&area);
         builder
@@ -137,8 +137,8 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
             .map(|(i, name, _)| LegendEntry::model(*i, name))
             .collect();
         chart::draw_legend(&legend_area, &legend)
-    })?;
-    Ok(Some(svg))
+    })
+    .map(Some)
 }
 
 /// The axes and series of a trend plot, the same on a log y axis (`log`) and a linear one:
@@ -165,11 +165,32 @@ where
         chart::log_y_axis(&mut mesh);
     }
     chart::draw_mesh(&mut mesh, chart::LABEL_SIZE)?;
+    let area = c.plotting_area();
+    // Bands: a translucent area over each stretch of consecutive runs with intervals, and a
+    // bar at every point (a lone point has no area to fill); under every line.
     for (i, band) in bands {
-        draw_band(&c, *i, band)?;
+        let col = chart::color(*i);
+        for stretch in stretches(band).into_iter().filter(|s| s.len() > 1) {
+            let mut outline: Vec<(f64, f64)> = stretch.iter().map(|b| (b.0, b.2)).collect();
+            outline.extend(stretch.iter().rev().map(|b| (b.0, b.1)));
+            area.draw(&Polygon::new(outline, col.mix(0.15).filled()))
+                .map_err(err)?;
+        }
+        for b in band {
+            area.draw(&PathElement::new(
+                vec![(b.0, b.1), (b.0, b.2)],
+                col.mix(0.6).stroke_width(1),
+            ))
+            .map_err(err)?;
+        }
     }
     for (i, _, pts) in lines {
-        draw_line(&c, *i, pts)?;
+        let col = chart::color(*i);
+        area.draw(&PathElement::new(pts.to_vec(), col.stroke_width(2)))
+            .map_err(err)?;
+        for p in pts {
+            chart::draw_marker(area, chart::marker(*i), *p, col)?;
+        }
     }
     Ok(())
 }
@@ -192,64 +213,19 @@ fn bands_of(runs: &[RunRow], name: &str, key: &str, scale: f64) -> Vec<Band> {
         .collect()
 }
 
-/// The band: a translucent area over each stretch of consecutive runs with intervals, and a
-/// bar at every point (a lone point has no area to fill).
-fn draw_band<DB, X, Y>(
-    c: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
-    i: usize,
-    band: &[Band],
-) -> Result<()>
-where
-    DB: DrawingBackend,
-    X: Ranged<ValueType = f64>,
-    Y: Ranged<ValueType = f64>,
-{
-    let col = chart::color(i);
+/// The stretches of consecutive runs in `band` (a gap in the runs ends a stretch).
+fn stretches(band: &[Band]) -> Vec<&[Band]> {
+    let mut out = Vec::new();
     let mut start = 0;
     while start < band.len() {
         let mut end = start + 1;
         while end < band.len() && band[end].0 - band[end - 1].0 == 1.0 {
             end += 1;
         }
-        let stretch = &band[start..end];
-        if stretch.len() > 1 {
-            let mut outline: Vec<(f64, f64)> = stretch.iter().map(|b| (b.0, b.2)).collect();
-            outline.extend(stretch.iter().rev().map(|b| (b.0, b.1)));
-            c.plotting_area()
-                .draw(&Polygon::new(outline, col.mix(0.15).filled()))
-                .map_err(err)?;
-        }
+        out.push(&band[start..end]);
         start = end;
     }
-    for b in band {
-        c.plotting_area()
-            .draw(&PathElement::new(
-                vec![(b.0, b.1), (b.0, b.2)],
-                col.mix(0.6).stroke_width(1),
-            ))
-            .map_err(err)?;
-    }
-    Ok(())
-}
-
-fn draw_line<DB, X, Y>(
-    c: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
-    i: usize,
-    pts: &[(f64, f64)],
-) -> Result<()>
-where
-    DB: DrawingBackend,
-    X: Ranged<ValueType = f64>,
-    Y: Ranged<ValueType = f64>,
-{
-    let col = chart::color(i);
-    c.plotting_area()
-        .draw(&PathElement::new(pts.to_vec(), col.stroke_width(2)))
-        .map_err(err)?;
-    for p in pts {
-        chart::draw_marker(c.plotting_area(), chart::marker(i), *p, col)?;
-    }
-    Ok(())
+    out
 }
 
 /// The runs as an HTML table (one row per run and model).

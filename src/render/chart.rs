@@ -268,12 +268,16 @@ mod tests {
 
     #[test]
     fn log_labels_only_on_1_2_5() {
-        assert_eq!(log_label(&0.1), "0.1");
-        assert_eq!(log_label(&0.2), "0.2");
-        assert_eq!(log_label(&0.3), "");
-        assert_eq!(log_label(&5.0), "5");
-        assert_eq!(log_label(&20.0), "20");
-        assert_eq!(log_label(&0.05), "0.05");
+        for (v, label) in [
+            (0.1, "0.1"),
+            (0.2, "0.2"),
+            (0.3, ""),
+            (5.0, "5"),
+            (20.0, "20"),
+            (0.05, "0.05"),
+        ] {
+            assert_eq!(log_label(&v), label, "{v}");
+        }
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub fn plot(a: &Results, b: &Results, metric: &str, title: &str) -> anyhow::Resu
     let cols = if panels.len() > 1 { 2 } else { 1 };
     let rows = panels.len().div_ceil(cols);
     let height = HEADER + PANEL_HEIGHT * rows as u32;
-    let svg = chart::svg((WIDTH, height), |root| {
+    chart::svg((WIDTH, height), |root| {
         let areas = chart::panel_grid(
             root,
             HEADER,
@@ -80,8 +80,8 @@ pub fn plot(a: &Results, b: &Results, metric: &str, title: &str) -> anyhow::Resu
             .map_err(err)?;
         }
         Ok(())
-    })?;
-    Ok(Some(svg))
+    })
+    .map(Some)
 }
 
 #[cfg(test)]

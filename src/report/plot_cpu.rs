@@ -44,7 +44,7 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
     let hi = medians.iter().cloned().fold(0.0, f64::max);
     let log = lo > 0.0 && hi / lo > 8.0;
 
-    let svg = chart::svg((WIDTH, HEIGHT), |root| {
+    chart::svg((WIDTH, HEIGHT), |root| {
         let (plot_area, legend_area) = root.split_horizontally(WIDTH - chart::LEGEND_WIDTH);
         let title = "CPU over time (model's child process, % of one core)";
         let mut builder = ChartBuilder::on(&plot_area);
@@ -100,10 +100,9 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
                 ..LegendEntry::model(*i, name)
             })
             .collect();
-        chart::draw_legend(&legend_area, &legend)?;
-        Ok(())
-    })?;
-    Ok(Some(svg))
+        chart::draw_legend(&legend_area, &legend)
+    })
+    .map(Some)
 }
 
 fn median(pts: &[(f64, f64)]) -> Option<f64> {

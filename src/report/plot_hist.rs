@@ -85,7 +85,7 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
     let rows = panels.len().div_ceil(cols);
     let height = HEADER + PANEL_HEIGHT * rows as u32;
     let (x_lo, x_hi) = (edges[0] / 1000.0, edges[BINS] / 1000.0);
-    let svg = chart::svg((WIDTH, height), |root| {
+    chart::svg((WIDTH, height), |root| {
         let note = if floor_shares.iter().any(Option::is_some) {
             "bars: share of watchdog ticks; black outline: the floor (a plain timer thread's lateness alongside that model, same bins)"
         } else {
@@ -148,8 +148,8 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
             }
         }
         Ok(())
-    })?;
-    Ok(Some(svg))
+    })
+    .map(Some)
 }
 
 #[cfg(test)]

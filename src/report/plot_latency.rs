@@ -158,7 +158,7 @@ pub fn plot(results: &Results, mp: &MetricPlot) -> anyhow::Result<Option<String>
     let y_lo = all().map(|p| p.1).fold(f64::INFINITY, f64::min).max(0.001) / 1.5;
     let y_hi = all().map(|p| p.1).fold(0.0, f64::max).max(y_lo * 10.0) * 1.5;
 
-    let svg = chart::svg((WIDTH, HEIGHT), |root| {
+    chart::svg((WIDTH, HEIGHT), |root| {
         let (plot_area, legend_area) = root.split_horizontally(WIDTH - chart::LEGEND_WIDTH);
         let mut c = ChartBuilder::on(&plot_area)
             .caption(mp.title, (chart::FONT, chart::TITLE_SIZE))
@@ -204,10 +204,9 @@ pub fn plot(results: &Results, mp: &MetricPlot) -> anyhow::Result<Option<String>
         if !floor_curve.is_empty() {
             legend.push(LegendEntry::floor(mp.floor_label));
         }
-        chart::draw_legend(&legend_area, &legend)?;
-        Ok(())
-    })?;
-    Ok(Some(svg))
+        chart::draw_legend(&legend_area, &legend)
+    })
+    .map(Some)
 }
 
 #[cfg(test)]
@@ -220,12 +219,16 @@ mod tests {
     fn nines_axis() {
         assert!((nines(0.9) - 1.0).abs() < 1e-9);
         assert!((nines(0.999) - 3.0).abs() < 1e-9);
-        assert_eq!(nines_label(&0.0), "0%");
-        assert_eq!(nines_label(&1.0), "90%");
-        assert_eq!(nines_label(&2.0), "99%");
-        assert_eq!(nines_label(&3.0), "99.9%");
-        assert_eq!(nines_label(&4.0), "99.99%");
-        assert_eq!(nines_label(&1.5), "");
+        for (x, label) in [
+            (0.0, "0%"),
+            (1.0, "90%"),
+            (2.0, "99%"),
+            (3.0, "99.9%"),
+            (4.0, "99.99%"),
+            (1.5, ""),
+        ] {
+            assert_eq!(nines_label(&x), label, "{x}");
+        }
     }
 
     #[test]
