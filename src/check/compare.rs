@@ -735,23 +735,9 @@ fn compare_metric(
         row.note = Some("judge = false in the thresholds".into());
         return Ok(row);
     }
-    if let (true, Some(q)) = (def.is_tail(), def.quantile()) {
-        let fewest = base
-            .iter()
-            .chain(&cur)
-            .filter_map(|o| o.beyond)
-            .min()
-            .unwrap_or(0);
-        if fewest < t.tail_min_beyond {
-            row.verdict = Verdict::NotJudged;
-            row.note = Some(format!(
-                "{fewest} sample{} beyond p{} in the sparsest run, {} needed",
-                if fewest == 1 { "" } else { "s" },
-                q * 100.0,
-                t.tail_min_beyond
-            ));
-            return Ok(row);
-        }
+    let fewest_beyond = |_| base.iter().chain(&cur).filter_map(|o| o.beyond).min();
+    if thin_tail(&mut row, def, t, "run", fewest_beyond) {
+        return Ok(row);
     }
     row.verdict = band_verdict(&band, &raw, row.vs_floor.as_ref(), c.point - b.point);
     Ok(row)
@@ -821,6 +807,34 @@ fn not_enough_rounds(def: &MetricDef, base: bool, cur: bool) -> String {
     format!("not enough rounds to judge: {which}")
 }
 
+/// Leaves a tail figure (p99 and beyond) not judged when the sparsest run or round (`unit`)
+/// has fewer than `t.tail_min_beyond` samples beyond its quantile: with so few, the
+/// "percentile" is a handful of samples. `fewest_beyond` counts them for the quantile (`None`
+/// counts as 0). True when the row was so marked.
+fn thin_tail(
+    row: &mut Row,
+    def: &MetricDef,
+    t: &Thresholds,
+    unit: &str,
+    fewest_beyond: impl FnOnce(f64) -> Option<u64>,
+) -> bool {
+    let (true, Some(q)) = (def.is_tail(), def.quantile()) else {
+        return false;
+    };
+    let fewest = fewest_beyond(q).unwrap_or(0);
+    if fewest >= t.tail_min_beyond {
+        return false;
+    }
+    row.verdict = Verdict::NotJudged;
+    row.note = Some(format!(
+        "{fewest} sample{} beyond p{} in the sparsest {unit}, {} needed",
+        if fewest == 1 { "" } else { "s" },
+        q * 100.0,
+        t.tail_min_beyond
+    ));
+    true
+}
+
 /// Judges a figure on the rounds of both sides (see the module's doc).
 fn judge_rounds(
     row: &mut Row,
@@ -831,25 +845,16 @@ fn judge_rounds(
 ) {
     row.vs_floor = None;
     row.method = "rounds".into();
-    if let (true, Some(q)) = (def.is_tail(), def.quantile()) {
-        let fewest = base
+    let fewest_beyond = |q| {
+        let samples = base
             .iter()
             .chain(cur)
             .flatten()
-            .filter_map(|(_, v)| v.samples)
-            .map(|n| samples_beyond(n, q))
-            .min()
-            .unwrap_or(0);
-        if fewest < t.tail_min_beyond {
-            row.verdict = Verdict::NotJudged;
-            row.note = Some(format!(
-                "{fewest} sample{} beyond p{} in the sparsest round, {} needed",
-                if fewest == 1 { "" } else { "s" },
-                q * 100.0,
-                t.tail_min_beyond
-            ));
-            return;
-        }
+            .filter_map(|(_, v)| v.samples);
+        samples.map(|n| samples_beyond(n, q)).min()
+    };
+    if thin_tail(row, def, t, "round", fewest_beyond) {
+        return;
     }
     let pooled = |side: &[Vec<(u32, RoundValue)>]| -> Vec<f64> {
         side.iter().flatten().map(|(_, v)| v.value).collect()

@@ -12,74 +12,42 @@ pub mod remote;
 
 use std::fmt::Write;
 
+use crate::metrics::figures::{self, Figure, Unit};
 use crate::metrics::results::{ModelResult, Results};
 use crate::metrics::summary::Summary;
 use crate::metrics::verdict::{self, HEADLINE};
 
-/// The columns of the table that are judged over the rounds: the header, the verdict key
-/// (as in `metrics::verdict::round_value`), the row's whole-run value, and whether the cell
-/// shows its interval (the headline's figures; the others only get the ★, so the table
-/// still fits a wide terminal).
-type Judged = (
-    &'static str,
-    &'static str,
-    fn(&ModelResult) -> Option<f64>,
-    bool,
-);
-const JUDGED: [Judged; 7] = [
-    ("CPU %", "cpu_percent", |m| Some(m.cpu.percent), true),
-    (
-        "poll p50",
-        "poll_p50",
-        |m| (m.poll_latency.count > 0).then_some(m.poll_latency.p50 as f64),
-        true,
-    ),
-    (
-        "p99",
-        "poll_p99",
-        |m| (m.poll_latency.count > 0).then_some(m.poll_latency.p99 as f64),
-        true,
-    ),
-    (
-        "svc p50",
-        "poll_service_p50",
-        |m| (m.poll_service.count > 0).then_some(m.poll_service.p50 as f64),
-        false,
-    ),
-    (
-        "svc p99",
-        "poll_service_p99",
-        |m| (m.poll_service.count > 0).then_some(m.poll_service.p99 as f64),
-        false,
-    ),
-    (
-        "wd p50",
-        "watchdog_p50",
-        |m| (m.watchdog_lateness.count > 0).then_some(m.watchdog_lateness.p50 as f64),
-        false,
-    ),
-    (
-        "wd p99",
-        "watchdog_p99",
-        |m| (m.watchdog_lateness.count > 0).then_some(m.watchdog_lateness.p99 as f64),
-        false,
-    ),
+/// The columns of the table that are judged over the rounds: the header, the registry's
+/// figure (its value in a row, and its name for the rounds, as in
+/// `metrics::verdict::round_value`), and whether the cell shows its interval (the headline's
+/// figures; the others only get the ★, so the table still fits a wide terminal).
+const JUDGED: [(&str, Figure, bool); 7] = [
+    ("CPU %", figures::CPU_PERCENT, true),
+    ("poll p50", figures::POLL_LATENCY_P50, true),
+    ("p99", figures::POLL_LATENCY_P99, true),
+    ("svc p50", figures::POLL_SERVICE_P50, false),
+    ("svc p99", figures::POLL_SERVICE_P99, false),
+    ("wd p50", figures::WATCHDOG_LATENESS_P50, false),
+    ("wd p99", figures::WATCHDOG_LATENESS_P99, false),
 ];
 
 /// Adds the interval over the rounds (`±half` or `[lo–hi]`) to the judged cells that have
 /// one, and a ★ to the rows the verdict names (the same verdict as the report's).
 fn mark_judged(r: &Results, header: &[String], rows: &mut [Vec<String>]) {
-    for (title, key, value, show_interval) in JUDGED {
+    for (title, figure, show_interval) in JUDGED {
         let Some(c) = header.iter().position(|h| h == title) else {
             continue;
         };
+        let key = figure.legacy.unwrap_or(figure.key);
+        // The duration only matters to per-second figures, of which none is judged here.
+        let value = |m: &ModelResult| figure.of_model(m, 0.0);
         let stars = verdict::stars(r, key, value);
         for (m, row) in r.models.iter().zip(rows.iter_mut()) {
             if value(m).is_none() {
                 continue;
             }
             if let Some(i) = verdict::interval(m, key).filter(|_| show_interval) {
-                let iv = if key == "cpu_percent" {
+                let iv = if figure.unit == Unit::CpuPercent {
                     verdict::compact(&i, |v| format!("{v:.2}"))
                 } else {
                     verdict::compact(&i, |v| fmt_us(v.round() as u64))
