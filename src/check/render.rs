@@ -244,6 +244,21 @@ fn with_verdict(o: &Outcome, v: Verdict) -> Vec<&Row> {
     o.rows.iter().filter(|r| r.verdict == v).collect()
 }
 
+/// What the check found, in the order the terminal and Markdown both show it: the
+/// regressions and the improvements (each row explained), then the figures not judged; each
+/// with its title in the terminal's words and in Markdown's, empty ones left out.
+fn findings(o: &Outcome) -> Vec<(&'static str, &'static str, Vec<String>)> {
+    let explained = |v| with_verdict(o, v).into_iter().map(explain).collect();
+    [
+        ("regressed", "Regressions", explained(Verdict::Regressed)),
+        ("improved", "Improvements", explained(Verdict::Improved)),
+        ("not judged", "Not judged", not_judged(o)),
+    ]
+    .into_iter()
+    .filter(|(_, _, lines)| !lines.is_empty())
+    .collect()
+}
+
 fn preamble(o: &Outcome) -> String {
     format!(
         "scenario {:?}, {} baseline run(s) vs {} current run(s), {:?} bands, {:.0}% intervals",
@@ -292,22 +307,9 @@ fn table(o: &Outcome) -> String {
     for r in &rows {
         out += &line(r);
     }
-    for (title, v) in [
-        ("regressed", Verdict::Regressed),
-        ("improved", Verdict::Improved),
-    ] {
-        let rs = with_verdict(o, v);
-        if !rs.is_empty() {
-            out += &format!("\n{title}:\n");
-            for r in rs {
-                out += &format!("  {}\n", explain(r));
-            }
-        }
-    }
-    let nj = not_judged(o);
-    if !nj.is_empty() {
-        out += "\nnot judged:\n";
-        for l in nj {
+    for (title, _, lines) in findings(o) {
+        out += &format!("\n{title}:\n");
+        for l in lines {
             out += &format!("  {l}\n");
         }
     }
@@ -338,23 +340,9 @@ fn markdown(o: &Outcome) -> String {
         out += &format!("> **Warning:** {w}\n\n");
     }
     let md = |s: String| s.replace('|', "\\|");
-    for (title, v) in [
-        ("Regressions", Verdict::Regressed),
-        ("Improvements", Verdict::Improved),
-    ] {
-        let rs = with_verdict(o, v);
-        if !rs.is_empty() {
-            out += &format!("#### {title}\n\n");
-            for r in rs {
-                out += &format!("- {}\n", md(explain(r)));
-            }
-            out += "\n";
-        }
-    }
-    let nj = not_judged(o);
-    if !nj.is_empty() {
-        out += "#### Not judged\n\n";
-        for l in nj {
+    for (_, title, lines) in findings(o) {
+        out += &format!("#### {title}\n\n");
+        for l in lines {
             out += &format!("- {}\n", md(l));
         }
         out += "\n";
