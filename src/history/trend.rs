@@ -331,17 +331,17 @@ pub fn write_html(runs: &[RunRow], db: &Path, out_dir: &Path) -> Result<PathBuf>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{list_runs, open, record_run, Filter};
-    use crate::metrics::fixture::{fabricate_results, FIXTURE_MODELS};
+    use crate::history::record_run;
+    use crate::history::tests::{all_runs, scratch_db};
+    use crate::metrics::fixture::{add_rounds, fabricate_results, FIXTURE_MODELS};
 
     #[test]
     fn trend_page_has_a_plot_per_figure_and_a_row_per_model_run() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("h.sqlite");
+        let (dir, db) = scratch_db("h.sqlite");
         for seed in 1..=3 {
             record_run(&db, &fabricate_results(seed), Path::new("r.json")).unwrap();
         }
-        let runs = list_runs(&open(&db).unwrap(), &Filter::default()).unwrap();
+        let runs = all_runs(&db);
         let page = write_html(&runs, &db, &dir.path().join("out")).unwrap();
         let html = std::fs::read_to_string(page).unwrap();
         assert_eq!(html.matches("<svg").count(), TREND_FIGURES.len());
@@ -353,7 +353,7 @@ mod tests {
         let mut other = fabricate_results(9);
         other.scenario.name = "stress".into();
         record_run(&db, &other, Path::new("s.json")).unwrap();
-        let runs = list_runs(&open(&db).unwrap(), &Filter::default()).unwrap();
+        let runs = all_runs(&db);
         let page = write_html(&runs, &db, &dir.path().join("out2")).unwrap();
         let html = std::fs::read_to_string(page).unwrap();
         assert_eq!(html.matches("<svg").count(), 2 * TREND_FIGURES.len());
@@ -363,21 +363,20 @@ mod tests {
 
     #[test]
     fn runs_with_rounds_get_a_band_and_runs_without_none() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("h.sqlite");
+        let (_dir, db) = scratch_db("h.sqlite");
         // Two runs from before rounds, then three with rounds.
         for seed in 1..=5 {
             let mut r = fabricate_results(seed);
             if seed > 2 {
-                crate::metrics::fixture::add_rounds(&mut r, 6, seed, 0.1);
+                add_rounds(&mut r, 6, seed, 0.1);
             }
             record_run(&db, &r, Path::new("r.json")).unwrap();
         }
-        let runs = list_runs(&open(&db).unwrap(), &Filter::default()).unwrap();
+        let runs = all_runs(&db);
         let svg = plot(&runs, "cpu_percent").unwrap().unwrap();
         // One area per model over the three runs with rounds.
         let areas = |svg: &str| svg.matches("<polygon opacity=\"0.15\"").count();
-        assert_eq!(areas(&svg), crate::metrics::fixture::FIXTURE_MODELS.len());
+        assert_eq!(areas(&svg), FIXTURE_MODELS.len());
         // The old runs alone: no band.
         let old = plot(&runs[..2], "cpu_percent").unwrap().unwrap();
         assert_eq!(areas(&old), 0);
