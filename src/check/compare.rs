@@ -118,6 +118,30 @@ pub struct Row {
     pub note: Option<String>,
 }
 
+impl Row {
+    /// A row of `model`'s `metric` with nothing measured or judged yet (no data), which the
+    /// judging paths fill in.
+    fn unjudged(model: &str, metric: &str, unit: &str, kind: Kind, band: Band) -> Row {
+        Row {
+            model: model.into(),
+            metric: metric.into(),
+            unit: unit.into(),
+            kind,
+            baseline: None,
+            current: None,
+            baseline_ci: None,
+            current_ci: None,
+            limit: None,
+            change: None,
+            vs_floor: None,
+            method: String::new(),
+            band,
+            verdict: Verdict::NoData,
+            note: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Outcome {
     pub mode: Mode,
@@ -476,20 +500,8 @@ fn compare_model(
     if !cur_failed.is_empty() {
         // A model that used to finish and now fails is the worst regression there is.
         let (p, status) = &cur_failed[0];
+        let band = opts.thresholds.band(opts.mode, model, "status");
         rows.push(Row {
-            model: model.into(),
-            metric: "status".into(),
-            unit: String::new(),
-            kind: Kind::Count,
-            baseline: None,
-            current: None,
-            baseline_ci: None,
-            current_ci: None,
-            limit: None,
-            change: None,
-            vs_floor: None,
-            method: String::new(),
-            band: opts.thresholds.band(opts.mode, model, "status"),
             verdict: Verdict::Regressed,
             note: Some(format!(
                 "failed in {} of {} current runs (e.g. {}: {status})",
@@ -497,6 +509,7 @@ fn compare_model(
                 cur_failed.len() + cur_ok.len(),
                 p.display()
             )),
+            ..Row::unjudged(model, "status", "", Kind::Count, band)
         });
         if cur_ok.is_empty() {
             return Ok(());
@@ -642,21 +655,9 @@ fn compare_metric(
     let cur = series(def, cur_runs, model)?;
     let values = |side: &[RunObs]| side.iter().map(|o| o.figure.value).collect::<Vec<_>>();
     let mut row = Row {
-        model: model.into(),
-        metric: def.key.into(),
-        unit: def.unit.symbol().into(),
-        kind: kind(def),
         baseline: (!base.is_empty()).then(|| median(&values(&base))),
         current: (!cur.is_empty()).then(|| median(&values(&cur))),
-        baseline_ci: None,
-        current_ci: None,
-        limit: None,
-        change: None,
-        vs_floor: None,
-        method: String::new(),
-        band,
-        verdict: Verdict::NoData,
-        note: None,
+        ..Row::unjudged(model, def.key, def.unit.symbol(), kind(def), band)
     };
     if base.is_empty() {
         row.note = Some(if kind(def) == Kind::Count {

@@ -52,6 +52,14 @@ fn judged(machine: f64, cur: &[FakeModel], mode: Mode, runs: usize) -> Outcome {
     compare(&base[..runs], &cur[..runs], &opts(mode)).unwrap()
 }
 
+/// The row of `model`'s `metric`.
+fn row<'o>(o: &'o Outcome, model: &str, metric: &str) -> &'o Row {
+    o.rows
+        .iter()
+        .find(|r| r.model == model && r.metric == metric)
+        .unwrap_or_else(|| panic!("no row for {model} {metric}"))
+}
+
 fn regressions(o: &Outcome) -> Vec<(String, String)> {
     o.regressions()
         .map(|r| (r.model.clone(), r.metric.clone()))
@@ -123,13 +131,7 @@ fn injected_3x_poll_regression_fails_naming_model_and_metric() {
 fn tails_are_judged_only_with_enough_samples_beyond() {
     // 600 polls a run: 60 samples beyond p90, 6 beyond p99.
     let smol = with("smol", |m| m.poll = 12.0);
-    let row = |o: &Outcome, metric: &str| {
-        o.rows
-            .iter()
-            .find(|r| r.model == "smol" && r.metric == metric)
-            .unwrap()
-            .clone()
-    };
+    let row = |o: &Outcome, metric: &str| row(o, "smol", metric).clone();
     for mode in [Mode::Normal, Mode::Gross] {
         for runs in [1, 3] {
             let o = judged(1.0, &smol, mode, runs);
@@ -177,11 +179,7 @@ fn a_slower_machine_is_not_blamed_on_the_models() {
     // Everything, floor included, 2.5x slower: raw figures clear the band, the floor-relative
     // ones do not, so nothing is called.
     let o = judged(2.5, &typical(), Mode::Normal, 3);
-    let r = o
-        .rows
-        .iter()
-        .find(|r| r.model == "smol" && r.metric == "poll_latency.p50")
-        .unwrap();
+    let r = row(&o, "smol", "poll_latency.p50");
     assert!(
         r.change.unwrap().lo > 1.5,
         "raw must see the slowdown: {r:?}"
@@ -217,11 +215,7 @@ fn improvement_is_reported_and_does_not_fail() {
     let cur = side(10..13, 1.0, &typical());
     let o = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
     assert_eq!(o.exit_code(), 0);
-    let r = o
-        .rows
-        .iter()
-        .find(|r| r.model == "smol" && r.metric == "poll_latency.p50")
-        .unwrap();
+    let r = row(&o, "smol", "poll_latency.p50");
     assert_eq!(r.verdict, Verdict::Improved);
 }
 
@@ -235,11 +229,7 @@ fn metrics_without_data_are_skipped_and_vanished_ones_regress() {
     )
     .unwrap();
     assert_eq!(o.exit_code(), 0);
-    let r = o
-        .rows
-        .iter()
-        .find(|r| r.model == "smol" && r.metric == "command_latency.p99")
-        .unwrap();
+    let r = row(&o, "smol", "command_latency.p99");
     assert_eq!(r.verdict, Verdict::NoData);
     let o = compare(
         &side(0..1, 1.0, &typical()),

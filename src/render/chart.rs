@@ -34,7 +34,8 @@ pub const FONT: &str = "sans-serif";
 pub const TITLE_SIZE: u32 = 22;
 pub const LABEL_SIZE: u32 = 15;
 pub const LEGEND_WIDTH: u32 = 230;
-/// Tick labels in a grid of small panels (one per model).
+/// A panel's title and tick labels in a grid of small panels (one per model).
+pub const PANEL_TITLE_SIZE: u32 = LABEL_SIZE + 1;
 pub const PANEL_LABEL_SIZE: u32 = LABEL_SIZE - 2;
 
 /// One model's line: its index (for colour and marker), its name and its points.
@@ -183,27 +184,43 @@ pub fn svg(
     Ok(svg)
 }
 
-/// A plot made of small panels: a header `header_height` high with `title` and a `note`
-/// centred in it, and below it the areas of a `(rows, cols)` grid, in reading order.
-pub fn panel_grid<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    header_height: u32,
-    title: &str,
-    note: &str,
-    (rows, cols): (usize, usize),
-) -> anyhow::Result<Vec<DrawingArea<DB, Shift>>> {
-    let (header, body) = root.split_vertically(header_height);
-    let centre_x = root.dim_in_pixel().0 as i32 / 2;
-    for (text, y, size) in [(title, 8, TITLE_SIZE), (note, 38, LABEL_SIZE)] {
-        let style = (FONT, size)
-            .into_font()
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Center, VPos::Top));
-        header
-            .draw(&Text::new(text, (centre_x, y), style))
-            .map_err(err)?;
+/// Small multiples: one panel per model in two columns (one for a single panel) under a
+/// header `header_height` high with a centred title and note, as one SVG.
+pub struct PanelGrid<'a> {
+    pub width: u32,
+    pub header_height: u32,
+    pub panel_height: u32,
+    pub title: &'a str,
+    pub note: &'a str,
+}
+
+impl PanelGrid<'_> {
+    /// The SVG of `n` panels, `draw(k, area)` drawing the `k`-th in reading order.
+    pub fn svg(
+        &self,
+        n: usize,
+        mut draw: impl FnMut(usize, &DrawingArea<SVGBackend<'_>, Shift>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<String> {
+        let cols = if n > 1 { 2 } else { 1 };
+        let rows = n.div_ceil(cols);
+        let height = self.header_height + self.panel_height * rows as u32;
+        svg((self.width, height), |root| {
+            let (header, body) = root.split_vertically(self.header_height);
+            for (text, y, size) in [(self.title, 8, TITLE_SIZE), (self.note, 38, LABEL_SIZE)] {
+                let style = (FONT, size)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Top));
+                header
+                    .draw(&Text::new(text, (self.width as i32 / 2, y), style))
+                    .map_err(err)?;
+            }
+            for (k, area) in body.split_evenly((rows, cols)).iter().take(n).enumerate() {
+                draw(k, area)?;
+            }
+            Ok(())
+        })
     }
-    Ok(body.split_evenly((rows, cols)))
 }
 
 /// Makes `mesh`'s y axis read as a log axis (in milliseconds or percent): grid lines on up to

@@ -39,46 +39,42 @@ pub fn plot(a: &Results, b: &Results, metric: &str, title: &str) -> anyhow::Resu
     let y_lo = all().map(|p| p.1).fold(f64::INFINITY, f64::min).max(0.001) / 1.5;
     let y_hi = all().map(|p| p.1).fold(0.0, f64::max).max(y_lo * 10.0) * 1.5;
 
-    let cols = if panels.len() > 1 { 2 } else { 1 };
-    let rows = panels.len().div_ceil(cols);
-    let height = HEADER + PANEL_HEIGHT * rows as u32;
-    chart::svg((WIDTH, height), |root| {
-        let areas = chart::panel_grid(
-            root,
-            HEADER,
-            title,
-            "A dashed grey, B solid in the model's colour; x: percentile (nines), y: ms (log)",
-            (rows, cols),
+    let grid = chart::PanelGrid {
+        width: WIDTH,
+        header_height: HEADER,
+        panel_height: PANEL_HEIGHT,
+        title,
+        note: "A dashed grey, B solid in the model's colour; x: percentile (nines), y: ms (log)",
+    };
+    grid.svg(panels.len(), |k, area| {
+        let (i, name, ca, cb) = &panels[k];
+        let mut c = ChartBuilder::on(area)
+            .caption(
+                chart::truncate(name, 30),
+                (chart::FONT, chart::PANEL_TITLE_SIZE),
+            )
+            .margin(8)
+            .margin_right(28)
+            .x_label_area_size(30)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0.0..x_max, (y_lo..y_hi).log_scale())
+            .map_err(err)?;
+        chart::draw_mesh(
+            nines_axes(&mut c.configure_mesh(), x_max).y_desc("ms"),
+            chart::PANEL_LABEL_SIZE,
         )?;
-        for (k, (i, name, ca, cb)) in panels.iter().enumerate() {
-            let mut c = ChartBuilder::on(&areas[k])
-                .caption(
-                    chart::truncate(name, 30),
-                    (chart::FONT, chart::LABEL_SIZE + 1),
-                )
-                .margin(8)
-                .margin_right(28)
-                .x_label_area_size(30)
-                .y_label_area_size(48)
-                .build_cartesian_2d(0.0..x_max, (y_lo..y_hi).log_scale())
-                .map_err(err)?;
-            chart::draw_mesh(
-                nines_axes(&mut c.configure_mesh(), x_max).y_desc("ms"),
-                chart::PANEL_LABEL_SIZE,
-            )?;
-            c.draw_series(DashedLineSeries::new(
-                ca.iter().cloned(),
-                6,
-                4,
-                RGBColor(110, 110, 110).stroke_width(2),
-            ))
-            .map_err(err)?;
-            c.draw_series(LineSeries::new(
-                cb.iter().cloned(),
-                chart::color(*i).stroke_width(2),
-            ))
-            .map_err(err)?;
-        }
+        c.draw_series(DashedLineSeries::new(
+            ca.iter().cloned(),
+            6,
+            4,
+            RGBColor(110, 110, 110).stroke_width(2),
+        ))
+        .map_err(err)?;
+        c.draw_series(LineSeries::new(
+            cb.iter().cloned(),
+            chart::color(*i).stroke_width(2),
+        ))
+        .map_err(err)?;
         Ok(())
     })
     .map(Some)
