@@ -298,6 +298,38 @@ mod tests {
     }
 
     #[test]
+    fn a_panel_grid_draws_each_panel_once_in_order_and_fits_them() {
+        let grid = PanelGrid {
+            width: 400,
+            header_height: 60,
+            panel_height: 100,
+            title: "T & t",
+            note: "n",
+        };
+        for (n, height) in [(1, 160), (3, 260), (4, 260)] {
+            let mut drawn = Vec::new();
+            let svg = grid
+                .svg(n, |k, area| {
+                    drawn.push((k, area.dim_in_pixel()));
+                    Ok(())
+                })
+                .unwrap();
+            let width = if n == 1 { 400 } else { 200 };
+            let want: Vec<(usize, (u32, u32))> = (0..n).map(|k| (k, (width, 100))).collect();
+            assert_eq!(drawn, want, "{n} panels");
+            assert!(svg.contains(&format!("height=\"{height}\"")), "{svg}");
+            assert!(svg.contains("T &amp; t"), "the title is SVG text");
+        }
+        let e = grid
+            .svg(2, |k, _| {
+                anyhow::ensure!(k == 0, "panel {k}");
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(e.to_string(), "panel 1", "a panel's error is the plot's");
+    }
+
+    #[test]
     fn palette_has_distinct_colours_for_eight_models() {
         for i in 0..8 {
             for j in 0..i {
