@@ -29,7 +29,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(r) => {
-            print!("{}", esbench::driver::table::render(&r));
+            print!("{}", esbench::report::run_table::render(&r));
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -22,6 +22,7 @@ pub mod profile;
 pub mod protocol;
 pub mod reactor;
 pub mod remote;
+pub mod render;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -119,7 +119,7 @@ fn a_model_made_30_percent_costlier_is_named_costlier_with_separate_intervals() 
     // Poll p99 was not changed: a tie, not a winner.
     assert!(matches!(picks[1].verdict.as_str(), v if v.contains("tie on poll latency p99")));
     // The terminal table, the report's table and summary.md star the same row.
-    let t = esbench::driver::table::render(&r);
+    let t = esbench::report::run_table::render(&r);
     let line = |name: &str| {
         t.lines()
             .find(|l| l.starts_with(&format!("{name} ")))
@@ -163,7 +163,7 @@ fn a_model_against_itself_is_a_tie_and_nobody_is_starred() {
         picks[0].verdict
     );
     assert!(picks[0].model.contains(" and "), "{}", picks[0].model);
-    let t = esbench::driver::table::render(&r);
+    let t = esbench::report::run_table::render(&r);
     assert!(!rows_starred(&t), "all tie: nobody stands out\n{t}");
     assert!(t.contains("tie on CPU within noise"), "{t}");
 }
@@ -187,7 +187,7 @@ fn a_driver_limited_or_failed_row_is_never_crowned_and_three_rounds_are_a_range(
     assert!(verdict::stars(&r, "cpu_percent", |m| Some(m.cpu.percent)).is_empty());
     let i = verdict::interval(r.model("costly").unwrap(), "cpu_percent").unwrap();
     assert!(i.is_range);
-    let t = esbench::driver::table::render(&r);
+    let t = esbench::report::run_table::render(&r);
     assert!(
         t.contains("1.30 [1."),
         "three rounds are shown as a range: {t}"

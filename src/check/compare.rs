@@ -118,6 +118,30 @@ pub struct Row {
     pub note: Option<String>,
 }
 
+impl Row {
+    /// A row of `model`'s `metric` with nothing measured or judged yet (no data), which the
+    /// judging paths fill in.
+    fn unjudged(model: &str, metric: &str, unit: &str, kind: Kind, band: Band) -> Row {
+        Row {
+            model: model.into(),
+            metric: metric.into(),
+            unit: unit.into(),
+            kind,
+            baseline: None,
+            current: None,
+            baseline_ci: None,
+            current_ci: None,
+            limit: None,
+            change: None,
+            vs_floor: None,
+            method: String::new(),
+            band,
+            verdict: Verdict::NoData,
+            note: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Outcome {
     pub mode: Mode,
@@ -476,20 +500,8 @@ fn compare_model(
     if !cur_failed.is_empty() {
         // A model that used to finish and now fails is the worst regression there is.
         let (p, status) = &cur_failed[0];
+        let band = opts.thresholds.band(opts.mode, model, "status");
         rows.push(Row {
-            model: model.into(),
-            metric: "status".into(),
-            unit: String::new(),
-            kind: Kind::Count,
-            baseline: None,
-            current: None,
-            baseline_ci: None,
-            current_ci: None,
-            limit: None,
-            change: None,
-            vs_floor: None,
-            method: String::new(),
-            band: opts.thresholds.band(opts.mode, model, "status"),
             verdict: Verdict::Regressed,
             note: Some(format!(
                 "failed in {} of {} current runs (e.g. {}: {status})",
@@ -497,6 +509,7 @@ fn compare_model(
                 cur_failed.len() + cur_ok.len(),
                 p.display()
             )),
+            ..Row::unjudged(model, "status", "", Kind::Count, band)
         });
         if cur_ok.is_empty() {
             return Ok(());
@@ -642,21 +655,9 @@ fn compare_metric(
     let cur = series(def, cur_runs, model)?;
     let values = |side: &[RunObs]| side.iter().map(|o| o.figure.value).collect::<Vec<_>>();
     let mut row = Row {
-        model: model.into(),
-        metric: def.key.into(),
-        unit: def.unit.symbol().into(),
-        kind: kind(def),
         baseline: (!base.is_empty()).then(|| median(&values(&base))),
         current: (!cur.is_empty()).then(|| median(&values(&cur))),
-        baseline_ci: None,
-        current_ci: None,
-        limit: None,
-        change: None,
-        vs_floor: None,
-        method: String::new(),
-        band,
-        verdict: Verdict::NoData,
-        note: None,
+        ..Row::unjudged(model, def.key, def.unit.symbol(), kind(def), band)
     };
     if base.is_empty() {
         row.note = Some(if kind(def) == Kind::Count {
@@ -735,23 +736,9 @@ fn compare_metric(
         row.note = Some("judge = false in the thresholds".into());
         return Ok(row);
     }
-    if let (true, Some(q)) = (def.is_tail(), def.quantile()) {
-        let fewest = base
-            .iter()
-            .chain(&cur)
-            .filter_map(|o| o.beyond)
-            .min()
-            .unwrap_or(0);
-        if fewest < t.tail_min_beyond {
-            row.verdict = Verdict::NotJudged;
-            row.note = Some(format!(
-                "{fewest} sample{} beyond p{} in the sparsest run, {} needed",
-                if fewest == 1 { "" } else { "s" },
-                q * 100.0,
-                t.tail_min_beyond
-            ));
-            return Ok(row);
-        }
+    let fewest_beyond = |_| base.iter().chain(&cur).filter_map(|o| o.beyond).min();
+    if thin_tail(&mut row, def, t, "run", fewest_beyond) {
+        return Ok(row);
     }
     row.verdict = band_verdict(&band, &raw, row.vs_floor.as_ref(), c.point - b.point);
     Ok(row)
@@ -821,6 +808,34 @@ fn not_enough_rounds(def: &MetricDef, base: bool, cur: bool) -> String {
     format!("not enough rounds to judge: {which}")
 }
 
+/// Leaves a tail figure (p99 and beyond) not judged when the sparsest run or round (`unit`)
+/// has fewer than `t.tail_min_beyond` samples beyond its quantile: with so few, the
+/// "percentile" is a handful of samples. `fewest_beyond` counts them for the quantile (`None`
+/// counts as 0). True when the row was so marked.
+fn thin_tail(
+    row: &mut Row,
+    def: &MetricDef,
+    t: &Thresholds,
+    unit: &str,
+    fewest_beyond: impl FnOnce(f64) -> Option<u64>,
+) -> bool {
+    let (true, Some(q)) = (def.is_tail(), def.quantile()) else {
+        return false;
+    };
+    let fewest = fewest_beyond(q).unwrap_or(0);
+    if fewest >= t.tail_min_beyond {
+        return false;
+    }
+    row.verdict = Verdict::NotJudged;
+    row.note = Some(format!(
+        "{fewest} sample{} beyond p{} in the sparsest {unit}, {} needed",
+        if fewest == 1 { "" } else { "s" },
+        q * 100.0,
+        t.tail_min_beyond
+    ));
+    true
+}
+
 /// Judges a figure on the rounds of both sides (see the module's doc).
 fn judge_rounds(
     row: &mut Row,
@@ -831,25 +846,16 @@ fn judge_rounds(
 ) {
     row.vs_floor = None;
     row.method = "rounds".into();
-    if let (true, Some(q)) = (def.is_tail(), def.quantile()) {
-        let fewest = base
+    let fewest_beyond = |q| {
+        let samples = base
             .iter()
             .chain(cur)
             .flatten()
-            .filter_map(|(_, v)| v.samples)
-            .map(|n| samples_beyond(n, q))
-            .min()
-            .unwrap_or(0);
-        if fewest < t.tail_min_beyond {
-            row.verdict = Verdict::NotJudged;
-            row.note = Some(format!(
-                "{fewest} sample{} beyond p{} in the sparsest round, {} needed",
-                if fewest == 1 { "" } else { "s" },
-                q * 100.0,
-                t.tail_min_beyond
-            ));
-            return;
-        }
+            .filter_map(|(_, v)| v.samples);
+        samples.map(|n| samples_beyond(n, q)).min()
+    };
+    if thin_tail(row, def, t, "round", fewest_beyond) {
+        return;
     }
     let pooled = |side: &[Vec<(u32, RoundValue)>]| -> Vec<f64> {
         side.iter().flatten().map(|(_, v)| v.value).collect()

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::compare::{Change, Outcome, Row, Verdict};
 use super::metrics::Kind;
+use crate::render::format::esc;
 
 /// Output format of `esbench check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -243,6 +244,21 @@ fn with_verdict(o: &Outcome, v: Verdict) -> Vec<&Row> {
     o.rows.iter().filter(|r| r.verdict == v).collect()
 }
 
+/// What the check found, in the order the terminal and Markdown both show it: the
+/// regressions and the improvements (each row explained), then the figures not judged; each
+/// with its title in the terminal's words and in Markdown's, empty ones left out.
+fn findings(o: &Outcome) -> Vec<(&'static str, &'static str, Vec<String>)> {
+    let explained = |v| with_verdict(o, v).into_iter().map(explain).collect();
+    [
+        ("regressed", "Regressions", explained(Verdict::Regressed)),
+        ("improved", "Improvements", explained(Verdict::Improved)),
+        ("not judged", "Not judged", not_judged(o)),
+    ]
+    .into_iter()
+    .filter(|(_, _, lines)| !lines.is_empty())
+    .collect()
+}
+
 fn preamble(o: &Outcome) -> String {
     format!(
         "scenario {:?}, {} baseline run(s) vs {} current run(s), {:?} bands, {:.0}% intervals",
@@ -291,22 +307,9 @@ fn table(o: &Outcome) -> String {
     for r in &rows {
         out += &line(r);
     }
-    for (title, v) in [
-        ("regressed", Verdict::Regressed),
-        ("improved", Verdict::Improved),
-    ] {
-        let rs = with_verdict(o, v);
-        if !rs.is_empty() {
-            out += &format!("\n{title}:\n");
-            for r in rs {
-                out += &format!("  {}\n", explain(r));
-            }
-        }
-    }
-    let nj = not_judged(o);
-    if !nj.is_empty() {
-        out += "\nnot judged:\n";
-        for l in nj {
+    for (title, _, lines) in findings(o) {
+        out += &format!("\n{title}:\n");
+        for l in lines {
             out += &format!("  {l}\n");
         }
     }
@@ -337,23 +340,9 @@ fn markdown(o: &Outcome) -> String {
         out += &format!("> **Warning:** {w}\n\n");
     }
     let md = |s: String| s.replace('|', "\\|");
-    for (title, v) in [
-        ("Regressions", Verdict::Regressed),
-        ("Improvements", Verdict::Improved),
-    ] {
-        let rs = with_verdict(o, v);
-        if !rs.is_empty() {
-            out += &format!("#### {title}\n\n");
-            for r in rs {
-                out += &format!("- {}\n", md(explain(r)));
-            }
-            out += "\n";
-        }
-    }
-    let nj = not_judged(o);
-    if !nj.is_empty() {
-        out += "#### Not judged\n\n";
-        for l in nj {
+    for (_, title, lines) in findings(o) {
+        out += &format!("#### {title}\n\n");
+        for l in lines {
             out += &format!("- {}\n", md(l));
         }
         out += "\n";
@@ -366,22 +355,6 @@ fn markdown(o: &Outcome) -> String {
     }
     if !o.notes.is_empty() {
         out += "\n";
-    }
-    out
-}
-
-/// Escapes text for HTML (the comparison view's table goes into the report's page).
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
     }
     out
 }

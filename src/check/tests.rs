@@ -44,6 +44,22 @@ fn opts(mode: Mode) -> Options {
     }
 }
 
+/// The usual experiment: three typical baseline runs against three current runs of `cur` on a
+/// machine `machine` times slower, the first `runs` files a side judged in `mode`.
+fn judged(machine: f64, cur: &[FakeModel], mode: Mode, runs: usize) -> Outcome {
+    let base = side(0..3, 1.0, &typical());
+    let cur = side(10..13, machine, cur);
+    compare(&base[..runs], &cur[..runs], &opts(mode)).unwrap()
+}
+
+/// The row of `model`'s `metric`.
+fn row<'o>(o: &'o Outcome, model: &str, metric: &str) -> &'o Row {
+    o.rows
+        .iter()
+        .find(|r| r.model == model && r.metric == metric)
+        .unwrap_or_else(|| panic!("no row for {model} {metric}"))
+}
+
 fn regressions(o: &Outcome) -> Vec<(String, String)> {
     o.regressions()
         .map(|r| (r.model.clone(), r.metric.clone()))
@@ -88,10 +104,9 @@ fn independent_runs_of_the_same_build_pass() {
 
 #[test]
 fn injected_3x_poll_regression_fails_naming_model_and_metric() {
-    let base = side(0..3, 1.0, &typical());
-    let cur = side(10..13, 1.0, &with("tokio", |m| m.poll = 3.5));
+    let cur = with("tokio", |m| m.poll = 3.5);
     for mode in [Mode::Normal, Mode::Gross] {
-        let o = compare(&base, &cur, &opts(mode)).unwrap();
+        let o = judged(1.0, &cur, mode, 3);
         assert_eq!(o.exit_code(), 1, "{}", render(&o, Format::Table));
         let regs = regressions(&o);
         assert!(
@@ -107,7 +122,7 @@ fn injected_3x_poll_regression_fails_naming_model_and_metric() {
         assert!(text.contains("tokio poll_latency.p50"), "{text}");
     }
     // A single run per side is judged from its histograms and still sees it.
-    let o = compare(&base[..1], &cur[..1], &opts(Mode::Normal)).unwrap();
+    let o = judged(1.0, &cur, Mode::Normal, 1);
     assert!(regressions(&o).contains(&("tokio".into(), "poll_latency.p50".into())));
     assert_eq!(o.rows[0].method, "histogram");
 }
@@ -115,18 +130,11 @@ fn injected_3x_poll_regression_fails_naming_model_and_metric() {
 #[test]
 fn tails_are_judged_only_with_enough_samples_beyond() {
     // 600 polls a run: 60 samples beyond p90, 6 beyond p99.
-    let base = side(0..3, 1.0, &typical());
-    let cur = side(10..13, 1.0, &with("smol", |m| m.poll = 12.0));
-    let row = |o: &Outcome, metric: &str| {
-        o.rows
-            .iter()
-            .find(|r| r.model == "smol" && r.metric == metric)
-            .unwrap()
-            .clone()
-    };
+    let smol = with("smol", |m| m.poll = 12.0);
+    let row = |o: &Outcome, metric: &str| row(o, "smol", metric).clone();
     for mode in [Mode::Normal, Mode::Gross] {
         for runs in [1, 3] {
-            let o = compare(&base[..runs], &cur[..runs], &opts(mode)).unwrap();
+            let o = judged(1.0, &smol, mode, runs);
             assert_eq!(row(&o, "poll_latency.p50").verdict, Verdict::Regressed);
             assert_eq!(row(&o, "poll_latency.p90").verdict, Verdict::Regressed);
             let p99 = row(&o, "poll_latency.p99");
@@ -145,26 +153,24 @@ fn tails_are_judged_only_with_enough_samples_beyond() {
     // With a lower requirement the same p99 is judged (and caught), in gross mode too.
     let mut o = opts(Mode::Gross);
     o.thresholds.tail_min_beyond = 5;
+    let (base, cur) = (side(0..3, 1.0, &typical()), side(10..13, 1.0, &smol));
     let out = compare(&base, &cur, &o).unwrap();
     assert_eq!(row(&out, "poll_latency.p99").verdict, Verdict::Regressed);
 }
 
 #[test]
 fn moderate_change_is_a_regression_normally_but_not_in_gross_mode() {
-    let base = side(0..3, 1.0, &typical());
-    let cur = side(10..13, 1.0, &with("smol", |m| m.poll = 2.0));
-    let o = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
+    let cur = with("smol", |m| m.poll = 2.0);
+    let o = judged(1.0, &cur, Mode::Normal, 3);
     assert!(regressions(&o).contains(&("smol".into(), "poll_latency.p50".into())));
-    let o = compare(&base, &cur, &opts(Mode::Gross)).unwrap();
+    let o = judged(1.0, &cur, Mode::Gross, 3);
     assert_eq!(o.exit_code(), 0, "{}", render(&o, Format::Table));
 }
 
 #[test]
 fn noise_within_the_band_passes() {
     // Every latency of one model 30 % worse: inside the default +50 % band for p50 figures.
-    let base = side(0..3, 1.0, &typical());
-    let cur = side(10..13, 1.0, &with("threads", |m| m.latency = 1.3));
-    let o = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
+    let o = judged(1.0, &with("threads", |m| m.latency = 1.3), Mode::Normal, 3);
     assert_eq!(o.exit_code(), 0, "{}", render(&o, Format::Table));
 }
 
@@ -172,14 +178,8 @@ fn noise_within_the_band_passes() {
 fn a_slower_machine_is_not_blamed_on_the_models() {
     // Everything, floor included, 2.5x slower: raw figures clear the band, the floor-relative
     // ones do not, so nothing is called.
-    let base = side(0..3, 1.0, &typical());
-    let cur = side(10..13, 2.5, &typical());
-    let o = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
-    let r = o
-        .rows
-        .iter()
-        .find(|r| r.model == "smol" && r.metric == "poll_latency.p50")
-        .unwrap();
+    let o = judged(2.5, &typical(), Mode::Normal, 3);
+    let r = row(&o, "smol", "poll_latency.p50");
     assert!(
         r.change.unwrap().lo > 1.5,
         "raw must see the slowdown: {r:?}"
@@ -193,15 +193,14 @@ fn a_slower_machine_is_not_blamed_on_the_models() {
 
 #[test]
 fn busy_waiting_model_fails_on_cpu_even_in_gross_mode() {
-    let base = side(0..3, 1.0, &typical());
-    let cur = side(10..13, 1.0, &with("threads", |m| m.cpu_percent = 95.0));
-    let o = compare(&base, &cur, &opts(Mode::Gross)).unwrap();
+    let cur = with("threads", |m| m.cpu_percent = 95.0);
+    let o = judged(1.0, &cur, Mode::Gross, 3);
     assert_eq!(
         regressions(&o),
         vec![("threads".into(), "cpu.percent".into())]
     );
     // One file per side: CPU has no histogram, the fixed band decides.
-    let o = compare(&base[..1], &cur[..1], &opts(Mode::Gross)).unwrap();
+    let o = judged(1.0, &cur, Mode::Gross, 1);
     assert_eq!(
         regressions(&o),
         vec![("threads".into(), "cpu.percent".into())]
@@ -216,11 +215,7 @@ fn improvement_is_reported_and_does_not_fail() {
     let cur = side(10..13, 1.0, &typical());
     let o = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
     assert_eq!(o.exit_code(), 0);
-    let r = o
-        .rows
-        .iter()
-        .find(|r| r.model == "smol" && r.metric == "poll_latency.p50")
-        .unwrap();
+    let r = row(&o, "smol", "poll_latency.p50");
     assert_eq!(r.verdict, Verdict::Improved);
 }
 
@@ -234,11 +229,7 @@ fn metrics_without_data_are_skipped_and_vanished_ones_regress() {
     )
     .unwrap();
     assert_eq!(o.exit_code(), 0);
-    let r = o
-        .rows
-        .iter()
-        .find(|r| r.model == "smol" && r.metric == "command_latency.p99")
-        .unwrap();
+    let r = row(&o, "smol", "command_latency.p99");
     assert_eq!(r.verdict, Verdict::NoData);
     let o = compare(
         &side(0..1, 1.0, &typical()),
@@ -288,42 +279,26 @@ fn mismatched_inputs_are_unusable() {
 fn bad_files_are_named_in_the_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.json");
-    let e = check_files(
-        std::slice::from_ref(&missing),
-        std::slice::from_ref(&missing),
-        &opts(Mode::Normal),
-    )
-    .unwrap_err();
-    assert!(format!("{e:#}").contains("nope.json"), "{e:#}");
     let foreign = dir.path().join("package.json");
     std::fs::write(&foreign, "{\"name\": \"left-pad\"}").unwrap();
-    let e = check_files(
-        std::slice::from_ref(&foreign),
-        std::slice::from_ref(&foreign),
-        &opts(Mode::Normal),
-    )
-    .unwrap_err();
-    assert!(
-        format!("{e:#}").contains("not an esbench results.json"),
-        "{e:#}"
-    );
     let empty_dir = dir.path().join("empty");
     std::fs::create_dir(&empty_dir).unwrap();
-    let e = check_files(
-        std::slice::from_ref(&empty_dir),
-        std::slice::from_ref(&empty_dir),
-        &opts(Mode::Normal),
-    )
-    .unwrap_err();
-    assert!(format!("{e:#}").contains("no *.json"), "{e:#}");
+    for (input, says) in [
+        (&missing, "nope.json"),
+        (&foreign, "not an esbench results.json"),
+        (&empty_dir, "no *.json"),
+    ] {
+        let files = std::slice::from_ref(input);
+        let e = check_files(files, files, &opts(Mode::Normal)).unwrap_err();
+        assert!(format!("{e:#}").contains(says), "{e:#}");
+    }
 }
 
 #[test]
 fn verdicts_are_reproducible() {
-    let base = side(0..3, 1.0, &typical());
-    let cur = side(10..13, 1.0, &with("smol", |m| m.poll = 1.6));
-    let a = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
-    let b = compare(&base, &cur, &opts(Mode::Normal)).unwrap();
+    let cur = with("smol", |m| m.poll = 1.6);
+    let a = judged(1.0, &cur, Mode::Normal, 3);
+    let b = judged(1.0, &cur, Mode::Normal, 3);
     assert_eq!(
         render(&a, Format::Json),
         render(&b, Format::Json),

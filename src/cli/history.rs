@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::history::{self, Filter};
-use crate::report::figures::{column_index, COLUMNS};
-use crate::report::format::{short_commit, utc};
+use crate::render::figures::{column_index, COLUMNS};
+use crate::render::format::{short_commit, utc};
 
 /// List recorded runs; with --html, plot their headline figures over time
 ///
@@ -96,7 +96,7 @@ pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
                 );
                 for key in LISTED {
                     let col = &COLUMNS[column_index(key).expect("known key")];
-                    print!("  {:>14}", crate::report::figures::display(col, m.get(key)));
+                    print!("  {:>14}", crate::render::figures::display(col, m.get(key)));
                 }
                 println!("  {}", m.status);
             }

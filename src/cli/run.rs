@@ -8,8 +8,9 @@ use crate::driver::session::{
     check_duration_s, default_out_dir, run_scenario_with, RoundsOptions, RunOptions, MAX_DURATION_S,
 };
 use crate::driver::variant::Variant;
-use crate::driver::{interrupt, latest, table};
+use crate::driver::{interrupt, latest};
 use crate::metrics::results::Results;
+use crate::report::run_table;
 
 /// Run scenarios against every concurrency model and measure CPU, latency and jitter.
 #[derive(clap::Args, Debug)]
@@ -193,7 +194,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         };
         let r = run_scenario_with(&opts, &rounds, scenario, &path)?;
         println!("\n{} — {}", r.scenario.name, path.display());
-        print!("{}", table::render(&r));
+        print!("{}", run_table::render(&r));
         all.push((path, r));
     }
 

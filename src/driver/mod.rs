@@ -4,16 +4,13 @@
 //! (boards, child process, Scratch clients, pacing, the timer probe) is in `load/`.
 
 pub mod cpu_floor;
-pub mod health_table;
 pub mod interrupt;
 pub mod join;
 pub mod latest;
 mod measured;
 pub mod model_run;
 pub mod remote_run;
-pub mod remote_table;
 pub mod rounds;
 mod serve_stats;
 pub mod session;
-pub mod table;
 pub mod variant;

@@ -18,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection, Transaction};
 
 use crate::metrics::results::Results;
-use crate::report::figures::ModelFigures;
+use crate::render::figures::ModelFigures;
 
 /// The schema version this build writes and reads.
 /// 2: `runs.rounds`, `model_runs.rounds_ok` and each figure's `<figure>_lo` / `<figure>_hi`.
@@ -505,12 +505,34 @@ pub fn heading(key: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture::{fabricate_results, fabricate_results_with, FIXTURE_MODELS};
+    use crate::metrics::fixture::{fabricate_results, fabricate_results_with, FIXTURE_MODELS};
+    use std::path::PathBuf;
+
+    /// A fresh history database, `name` in a temporary directory that lives as long as the
+    /// guard returned with it.
+    pub(super) fn scratch_db(name: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(name);
+        (dir, db)
+    }
+
+    /// Every run in `db`, oldest first, as `esbench history` lists them.
+    pub(super) fn all_runs(db: &Path) -> Vec<RunRow> {
+        list_runs(&open(db).unwrap(), &Filter::default()).unwrap()
+    }
+
+    /// The error `open` gives for the database at `path` once `prepare` has run on it.
+    fn refusal(path: &Path, prepare: &str) -> String {
+        Connection::open(path)
+            .unwrap()
+            .execute_batch(prepare)
+            .unwrap();
+        format!("{:#}", open(path).unwrap_err())
+    }
 
     #[test]
     fn records_and_lists_runs_with_filters() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("reports/history.sqlite");
+        let (_dir, db) = scratch_db("reports/history.sqlite");
         let a = fabricate_results(1);
         let mut b = fabricate_results_with(2, &["smol", "coop"], 4.0);
         b.scenario.name = "stress".into();
@@ -555,8 +577,7 @@ mod tests {
 
     #[test]
     fn uncommitted_transaction_leaves_nothing_behind() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("h.sqlite");
+        let (_dir, db) = scratch_db("h.sqlite");
         record_run(&db, &fabricate_results(1), Path::new("a.json")).unwrap();
         {
             let mut conn = open(&db).unwrap();
@@ -576,29 +597,14 @@ mod tests {
 
     #[test]
     fn foreign_and_newer_databases_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let foreign = dir.path().join("foreign.sqlite");
-        Connection::open(&foreign)
-            .unwrap()
-            .execute_batch("CREATE TABLE t (x)")
-            .unwrap();
-        let e = open(&foreign).unwrap_err();
-        assert!(
-            format!("{e:#}").contains("not an esbench history database"),
-            "{e:#}"
-        );
+        let (dir, foreign) = scratch_db("foreign.sqlite");
+        let e = refusal(&foreign, "CREATE TABLE t (x)");
+        assert!(e.contains("not an esbench history database"), "{e}");
 
         let newer = dir.path().join("newer.sqlite");
         open(&newer).unwrap();
-        Connection::open(&newer)
-            .unwrap()
-            .execute_batch("PRAGMA user_version = 99")
-            .unwrap();
-        let e = open(&newer).unwrap_err();
-        assert!(
-            format!("{e:#}").contains("newer than this esbench"),
-            "{e:#}"
-        );
+        let e = refusal(&newer, "PRAGMA user_version = 99");
+        assert!(e.contains("newer than this esbench"), "{e}");
 
         let junk = dir.path().join("junk.sqlite");
         std::fs::write(
@@ -628,8 +634,7 @@ mod tests {
 
     #[test]
     fn a_v1_database_is_read_as_it_is_and_migrated_when_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("h.sqlite");
+        let (_dir, db) = scratch_db("h.sqlite");
         v1_database(&db);
         // Reading leaves it at version 1 and finds no intervals.
         let runs = list_runs(&open_read(&db).unwrap(), &Filter::default()).unwrap();
@@ -646,7 +651,7 @@ mod tests {
 
         // Writing migrates, keeps the old row, and stores the new run's intervals.
         let mut r = fabricate_results(3);
-        crate::report::fixture::add_rounds(&mut r, 6, 3, 0.05);
+        crate::metrics::fixture::add_rounds(&mut r, 6, 3, 0.05);
         record_run(&db, &r, Path::new("new.json")).unwrap();
         let conn = open_read(&db).unwrap();
         assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);

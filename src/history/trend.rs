@@ -6,14 +6,16 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::{heading, RunRow};
 use crate::metrics::results::write_atomic;
-use crate::report::chart::{self, err, LegendEntry};
-use crate::report::figures::{column_index, display, COLUMNS};
-use crate::report::format::{esc, short_commit, utc};
-use crate::report::page;
+use crate::render::chart::{self, err, LegendEntry};
+use crate::render::figures::{column_index, display, COLUMNS};
+use crate::render::format::{esc, short_commit, utc};
+use crate::render::page;
 
 /// Figures plotted across runs.
 pub const TREND_FIGURES: [&str; 5] = [
@@ -102,12 +104,8 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
             .map(|id| format!("#{id}"))
             .unwrap_or_default()
     };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
+    chart::svg((WIDTH, HEIGHT), |root| {
         let (area, legend_area) = root.split_horizontally(WIDTH - chart::LEGEND_WIDTH);
-        let label_style = (chart::FONT, chart::LABEL_SIZE);
         let mut builder = ChartBuilder::on(&area);
         builder
             .caption(&title, (chart::FONT, chart::TITLE_SIZE))
@@ -115,58 +113,86 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
             .x_label_area_size(48)
             .y_label_area_size(64);
         let x_range = -0.2..x_hi + 0.2;
-        let x_labels = runs.len().clamp(2, 12);
-        let log = lo > 0.0 && hi / lo > 8.0;
-        if log {
-            let mut c = builder
+        let x_axis = (runs.len().clamp(2, 12), &x_label as &dyn Fn(&f64) -> String);
+        if lo > 0.0 && hi / lo > 8.0 {
+            let c = builder
                 .build_cartesian_2d(x_range, (lo / 1.5..hi * 1.5).log_scale())
                 .map_err(err)?;
-            c.configure_mesh()
-                .x_labels(x_labels)
-                .x_label_formatter(&x_label)
-                .y_labels(20)
-                .y_max_light_lines(0)
-                .y_label_formatter(&chart::log_label)
-                .x_desc("run (oldest → newest)")
-                .y_desc(format!("{unit} (log scale)"))
-                .label_style(label_style)
-                .axis_desc_style(label_style)
-                .draw()
-                .map_err(err)?;
-            for (i, band) in &bands {
-                draw_band(&c, *i, band)?;
-            }
-            for (i, _, pts) in &lines {
-                draw_line(&c, *i, pts)?;
-            }
+            draw_trend(
+                c,
+                true,
+                x_axis,
+                format!("{unit} (log scale)"),
+                &bands,
+                &lines,
+            )?;
         } else {
-            let mut c = builder
+            let c = builder
                 .build_cartesian_2d(x_range, 0.0..hi * 1.15)
                 .map_err(err)?;
-            c.configure_mesh()
-                .x_labels(x_labels)
-                .x_label_formatter(&x_label)
-                .x_desc("run (oldest → newest)")
-                .y_desc(unit.as_str())
-                .label_style(label_style)
-                .axis_desc_style(label_style)
-                .draw()
-                .map_err(err)?;
-            for (i, band) in &bands {
-                draw_band(&c, *i, band)?;
-            }
-            for (i, _, pts) in &lines {
-                draw_line(&c, *i, pts)?;
-            }
+            draw_trend(c, false, x_axis, unit.clone(), &bands, &lines)?;
         }
         let legend: Vec<LegendEntry> = lines
             .iter()
             .map(|(i, name, _)| LegendEntry::model(*i, name))
             .collect();
-        chart::draw_legend(&legend_area, &legend)?;
-        root.present().map_err(err)?;
+        chart::draw_legend(&legend_area, &legend)
+    })
+    .map(Some)
+}
+
+/// The axes and series of a trend plot, the same on a log y axis (`log`) and a linear one:
+/// x is the run (`x_axis`: how many labels, and the label of a position), each model's
+/// bands under its line.
+fn draw_trend<DB, Y>(
+    mut c: ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    log: bool,
+    x_axis: (usize, &dyn Fn(&f64) -> String),
+    y_desc: String,
+    bands: &[(usize, Vec<Band>)],
+    lines: &[chart::Line],
+) -> Result<()>
+where
+    DB: DrawingBackend,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let mut mesh = c.configure_mesh();
+    mesh.x_labels(x_axis.0)
+        .x_label_formatter(x_axis.1)
+        .x_desc("run (oldest → newest)")
+        .y_desc(y_desc);
+    if log {
+        chart::log_y_axis(&mut mesh);
     }
-    Ok(Some(svg))
+    chart::draw_mesh(&mut mesh, chart::LABEL_SIZE)?;
+    let area = c.plotting_area();
+    // Bands: a translucent area over each stretch of consecutive runs with intervals, and a
+    // bar at every point (a lone point has no area to fill); under every line.
+    for (i, band) in bands {
+        let col = chart::color(*i);
+        for stretch in stretches(band).into_iter().filter(|s| s.len() > 1) {
+            let mut outline: Vec<(f64, f64)> = stretch.iter().map(|b| (b.0, b.2)).collect();
+            outline.extend(stretch.iter().rev().map(|b| (b.0, b.1)));
+            area.draw(&Polygon::new(outline, col.mix(0.15).filled()))
+                .map_err(err)?;
+        }
+        for b in band {
+            area.draw(&PathElement::new(
+                vec![(b.0, b.1), (b.0, b.2)],
+                col.mix(0.6).stroke_width(1),
+            ))
+            .map_err(err)?;
+        }
+    }
+    for (i, _, pts) in lines {
+        let col = chart::color(*i);
+        area.draw(&PathElement::new(pts.to_vec(), col.stroke_width(2)))
+            .map_err(err)?;
+        for p in pts {
+            chart::draw_marker(area, chart::marker(*i), *p, col)?;
+        }
+    }
+    Ok(())
 }
 
 /// One point's interval over its run's rounds: (x, lo, hi), in the plot's units.
@@ -187,64 +213,19 @@ fn bands_of(runs: &[RunRow], name: &str, key: &str, scale: f64) -> Vec<Band> {
         .collect()
 }
 
-/// The band: a translucent area over each stretch of consecutive runs with intervals, and a
-/// bar at every point (a lone point has no area to fill).
-fn draw_band<DB, X, Y>(
-    c: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
-    i: usize,
-    band: &[Band],
-) -> Result<()>
-where
-    DB: DrawingBackend,
-    X: Ranged<ValueType = f64>,
-    Y: Ranged<ValueType = f64>,
-{
-    let col = chart::color(i);
+/// The stretches of consecutive runs in `band` (a gap in the runs ends a stretch).
+fn stretches(band: &[Band]) -> Vec<&[Band]> {
+    let mut out = Vec::new();
     let mut start = 0;
     while start < band.len() {
         let mut end = start + 1;
         while end < band.len() && band[end].0 - band[end - 1].0 == 1.0 {
             end += 1;
         }
-        let stretch = &band[start..end];
-        if stretch.len() > 1 {
-            let mut outline: Vec<(f64, f64)> = stretch.iter().map(|b| (b.0, b.2)).collect();
-            outline.extend(stretch.iter().rev().map(|b| (b.0, b.1)));
-            c.plotting_area()
-                .draw(&Polygon::new(outline, col.mix(0.15).filled()))
-                .map_err(err)?;
-        }
+        out.push(&band[start..end]);
         start = end;
     }
-    for b in band {
-        c.plotting_area()
-            .draw(&PathElement::new(
-                vec![(b.0, b.1), (b.0, b.2)],
-                col.mix(0.6).stroke_width(1),
-            ))
-            .map_err(err)?;
-    }
-    Ok(())
-}
-
-fn draw_line<DB, X, Y>(
-    c: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
-    i: usize,
-    pts: &[(f64, f64)],
-) -> Result<()>
-where
-    DB: DrawingBackend,
-    X: Ranged<ValueType = f64>,
-    Y: Ranged<ValueType = f64>,
-{
-    let col = chart::color(i);
-    c.plotting_area()
-        .draw(&PathElement::new(pts.to_vec(), col.stroke_width(2)))
-        .map_err(err)?;
-    for p in pts {
-        chart::draw_marker(c.plotting_area(), chart::marker(i), *p, col)?;
-    }
-    Ok(())
+    out
 }
 
 /// The runs as an HTML table (one row per run and model).
@@ -350,17 +331,17 @@ pub fn write_html(runs: &[RunRow], db: &Path, out_dir: &Path) -> Result<PathBuf>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{list_runs, open, record_run, Filter};
-    use crate::report::fixture::{fabricate_results, FIXTURE_MODELS};
+    use crate::history::record_run;
+    use crate::history::tests::{all_runs, scratch_db};
+    use crate::metrics::fixture::{add_rounds, fabricate_results, FIXTURE_MODELS};
 
     #[test]
     fn trend_page_has_a_plot_per_figure_and_a_row_per_model_run() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("h.sqlite");
+        let (dir, db) = scratch_db("h.sqlite");
         for seed in 1..=3 {
             record_run(&db, &fabricate_results(seed), Path::new("r.json")).unwrap();
         }
-        let runs = list_runs(&open(&db).unwrap(), &Filter::default()).unwrap();
+        let runs = all_runs(&db);
         let page = write_html(&runs, &db, &dir.path().join("out")).unwrap();
         let html = std::fs::read_to_string(page).unwrap();
         assert_eq!(html.matches("<svg").count(), TREND_FIGURES.len());
@@ -372,7 +353,7 @@ mod tests {
         let mut other = fabricate_results(9);
         other.scenario.name = "stress".into();
         record_run(&db, &other, Path::new("s.json")).unwrap();
-        let runs = list_runs(&open(&db).unwrap(), &Filter::default()).unwrap();
+        let runs = all_runs(&db);
         let page = write_html(&runs, &db, &dir.path().join("out2")).unwrap();
         let html = std::fs::read_to_string(page).unwrap();
         assert_eq!(html.matches("<svg").count(), 2 * TREND_FIGURES.len());
@@ -382,21 +363,20 @@ mod tests {
 
     #[test]
     fn runs_with_rounds_get_a_band_and_runs_without_none() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("h.sqlite");
+        let (_dir, db) = scratch_db("h.sqlite");
         // Two runs from before rounds, then three with rounds.
         for seed in 1..=5 {
             let mut r = fabricate_results(seed);
             if seed > 2 {
-                crate::report::fixture::add_rounds(&mut r, 6, seed, 0.1);
+                add_rounds(&mut r, 6, seed, 0.1);
             }
             record_run(&db, &r, Path::new("r.json")).unwrap();
         }
-        let runs = list_runs(&open(&db).unwrap(), &Filter::default()).unwrap();
+        let runs = all_runs(&db);
         let svg = plot(&runs, "cpu_percent").unwrap().unwrap();
         // One area per model over the three runs with rounds.
         let areas = |svg: &str| svg.matches("<polygon opacity=\"0.15\"").count();
-        assert_eq!(areas(&svg), crate::report::fixture::FIXTURE_MODELS.len());
+        assert_eq!(areas(&svg), FIXTURE_MODELS.len());
         // The old runs alone: no band.
         let old = plot(&runs[..2], "cpu_percent").unwrap().unwrap();
         assert_eq!(areas(&old), 0);

@@ -8,6 +8,7 @@
 pub mod cpu_floor;
 pub mod driver_health;
 pub mod figures;
+pub mod fixture;
 pub mod machine;
 pub mod process;
 pub mod profile;

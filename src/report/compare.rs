@@ -13,9 +13,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::figures::{self, display, COLUMNS};
-use super::format::{esc, md_cell};
 use crate::metrics::results::Results;
+use crate::render::figures::{self, display, COLUMNS};
+use crate::render::format::{esc, md_cell};
 
 /// A comparison judged by `esbench check`, rendered for the page and for `summary.md`.
 #[derive(Clone, Debug, Default)]
@@ -120,7 +120,7 @@ pub fn markdown(j: &Judged, label_a: &str, label_b: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture::fabricate_results;
+    use crate::metrics::fixture::fabricate_results;
 
     #[test]
     fn without_a_judge_the_figures_are_shown_and_not_judged() {

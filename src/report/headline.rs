@@ -14,9 +14,9 @@
 //! the card names the group that ties within noise (`metrics::verdict`). Every figure carries
 //! its interval, and the ratio to the costliest carries the interval of the ratio.
 
-use super::format::{esc, ratio, sig3, us};
 use crate::metrics::results::{ModelResult, Results};
 use crate::metrics::verdict::{self, Question, Verdict, CHEAPEST, LOWEST, STEADIEST};
+use crate::render::format::{esc, ratio, sig3, us};
 
 /// One headline answer.
 #[derive(Clone, Debug, PartialEq)]
@@ -286,12 +286,12 @@ pub fn markdown(r: &Results) -> String {
             let verdict = if p.verdict.is_empty() {
                 String::new()
             } else {
-                format!(" *{}.*", super::format::md_text(&p.verdict))
+                format!(" *{}.*", crate::render::format::md_text(&p.verdict))
             };
             format!(
                 "- **{}: {}** — {}; {}.{verdict}\n",
                 p.question,
-                super::format::md_cell(&p.model),
+                crate::render::format::md_cell(&p.model),
                 p.figure,
                 p.versus
             )
@@ -302,7 +302,7 @@ pub fn markdown(r: &Results) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture::fabricate_results;
+    use crate::metrics::fixture::fabricate_results;
 
     #[test]
     fn picks_match_the_figures() {

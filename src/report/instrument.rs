@@ -2,8 +2,8 @@
 //! threads and send error) and whether it may be what limits that row, beside each model's
 //! CPU as a multiple of the run's CPU floor.
 
-use super::format::{esc, us};
 use crate::metrics::results::{ModelResult, Results};
+use crate::render::format::{esc, us};
 
 fn multiple(m: &ModelResult) -> String {
     m.cpu

@@ -6,6 +6,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::render::format::escape_with;
+
 /// `target` as a URL path relative to directory `from` (both made absolute against the
 /// current directory first). Falls back to the absolute path when no relative path exists
 /// (e.g. different Windows drives, or a path that cannot be made absolute).
@@ -51,21 +53,17 @@ fn normalise(p: &Path) -> PathBuf {
 /// attribute value or a URL percent-encoded.
 fn to_url(p: &Path) -> String {
     let s = p.to_string_lossy().replace('\\', "/");
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            ' ' => out.push_str("%20"),
-            '"' => out.push_str("%22"),
-            '#' => out.push_str("%23"),
-            '%' => out.push_str("%25"),
-            '?' => out.push_str("%3F"),
-            '<' => out.push_str("%3C"),
-            '>' => out.push_str("%3E"),
-            '\'' => out.push_str("%27"),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_with(&s, |c| match c {
+        ' ' => Some("%20"),
+        '"' => Some("%22"),
+        '#' => Some("%23"),
+        '%' => Some("%25"),
+        '?' => Some("%3F"),
+        '<' => Some("%3C"),
+        '>' => Some("%3E"),
+        '\'' => Some("%27"),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
@@ -74,26 +72,38 @@ mod tests {
     use std::path::Path;
 
     #[test]
-    fn file_below_the_report_is_linked_downwards() {
-        let h = relative_href(
-            Path::new("/r/20261122-1/"),
-            Path::new("/r/20261122-1/profile/flame-tokio.svg"),
-        );
-        assert_eq!(h, "profile/flame-tokio.svg");
-    }
-
-    #[test]
-    fn file_beside_the_report_is_linked_through_parent() {
-        let h = relative_href(
-            Path::new("/r/cmp"),
-            Path::new("/r/run1/profile/flame a.svg"),
-        );
-        assert_eq!(h, "../run1/profile/flame%20a.svg");
-    }
-
-    #[test]
-    fn relative_inputs_are_resolved_against_the_current_directory() {
-        let h = relative_href(Path::new("reports/x/./"), Path::new("reports/x/../y/f.svg"));
-        assert_eq!(h, "../y/f.svg");
+    fn links_are_relative_to_the_report() {
+        for (from, target, href, why) in [
+            (
+                "/r/20261122-1/",
+                "/r/20261122-1/profile/flame-tokio.svg",
+                "profile/flame-tokio.svg",
+                "a file below the report is linked downwards",
+            ),
+            (
+                "/r/cmp",
+                "/r/run1/profile/flame a.svg",
+                "../run1/profile/flame%20a.svg",
+                "a file beside the report is linked through the parent, spaces encoded",
+            ),
+            (
+                "reports/x/./",
+                "reports/x/../y/f.svg",
+                "../y/f.svg",
+                "relative inputs are resolved against the current directory",
+            ),
+            (
+                "/r",
+                "/r/a#b?c%d'e\"f<g>.svg",
+                "a%23b%3Fc%25d%27e%22f%3Cg%3E.svg",
+                "what would end an attribute or a URL is percent-encoded",
+            ),
+        ] {
+            assert_eq!(
+                relative_href(Path::new(from), Path::new(target)),
+                href,
+                "{why}"
+            );
+        }
     }
 }

@@ -6,11 +6,7 @@
 //! Every string that comes from a results file is HTML-escaped (`format::esc`); plots are
 //! SVG text from plotters, which escapes its own text.
 
-pub mod chart;
 pub mod compare;
-pub mod figures;
-pub mod fixture;
-pub mod format;
 pub mod headline;
 pub mod instrument;
 pub mod links;
@@ -21,15 +17,22 @@ pub mod plot_hist;
 pub mod plot_latency;
 pub mod profile_section;
 pub mod profile_text;
+pub mod run_table;
 pub mod table;
 pub mod validate;
+
+/// The shared renderers and the fabricated results under the paths `sweep/` and the tests
+/// reach them by (`sweep/` may import this room; the helpers themselves live in `render/` and
+/// `metrics::fixture`, so the history and the check share them without importing the report).
+pub use crate::metrics::fixture;
+pub use crate::render::{chart, figures, format};
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
 use crate::metrics::results::{write_atomic, Results};
-use format::esc;
+use crate::render::format::esc;
 
 /// A plot written next to `index.html` and inlined into it.
 pub struct Plot {

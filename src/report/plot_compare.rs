@@ -3,11 +3,10 @@
 //! distribution and a change in the tail only look alike in a table; here they do not.
 
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::{self, err};
-use super::plot_latency::{curve, nines_label};
+use super::plot_latency::{curve, nines_axes};
 use crate::metrics::results::Results;
+use crate::render::chart::{self, err};
 
 pub const WIDTH: u32 = 1000;
 const PANEL_HEIGHT: u32 = 220;
@@ -40,81 +39,51 @@ pub fn plot(a: &Results, b: &Results, metric: &str, title: &str) -> anyhow::Resu
     let y_lo = all().map(|p| p.1).fold(f64::INFINITY, f64::min).max(0.001) / 1.5;
     let y_hi = all().map(|p| p.1).fold(0.0, f64::max).max(y_lo * 10.0) * 1.5;
 
-    let cols = if panels.len() > 1 { 2 } else { 1 };
-    let rows = panels.len().div_ceil(cols);
-    let height = HEADER + PANEL_HEIGHT * rows as u32;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let (header, body) = root.split_vertically(HEADER);
-        let centre = |size: u32| {
-            (chart::FONT, size)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Top))
-        };
-        header
-            .draw(&Text::new(
-                title,
-                (WIDTH as i32 / 2, 8),
-                centre(chart::TITLE_SIZE),
-            ))
+    let grid = chart::PanelGrid {
+        width: WIDTH,
+        header_height: HEADER,
+        panel_height: PANEL_HEIGHT,
+        title,
+        note: "A dashed grey, B solid in the model's colour; x: percentile (nines), y: ms (log)",
+    };
+    grid.svg(panels.len(), |k, area| {
+        let (i, name, ca, cb) = &panels[k];
+        let mut c = ChartBuilder::on(area)
+            .caption(
+                chart::truncate(name, 30),
+                (chart::FONT, chart::PANEL_TITLE_SIZE),
+            )
+            .margin(8)
+            .margin_right(28)
+            .x_label_area_size(30)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0.0..x_max, (y_lo..y_hi).log_scale())
             .map_err(err)?;
-        header
-            .draw(&Text::new(
-                "A dashed grey, B solid in the model's colour; x: percentile (nines), y: ms (log)",
-                (WIDTH as i32 / 2, 38),
-                centre(chart::LABEL_SIZE),
-            ))
-            .map_err(err)?;
-        let areas = body.split_evenly((rows, cols));
-        let label_style = (chart::FONT, chart::LABEL_SIZE - 2);
-        for (k, (i, name, ca, cb)) in panels.iter().enumerate() {
-            let mut c = ChartBuilder::on(&areas[k])
-                .caption(
-                    chart::truncate(name, 30),
-                    (chart::FONT, chart::LABEL_SIZE + 1),
-                )
-                .margin(8)
-                .margin_right(28)
-                .x_label_area_size(30)
-                .y_label_area_size(48)
-                .build_cartesian_2d(0.0..x_max, (y_lo..y_hi).log_scale())
-                .map_err(err)?;
-            c.configure_mesh()
-                .x_labels(x_max as usize + 1)
-                .x_label_formatter(&nines_label)
-                .y_labels(20)
-                .y_max_light_lines(0)
-                .y_label_formatter(&chart::log_label)
-                .y_desc("ms")
-                .label_style(label_style)
-                .axis_desc_style(label_style)
-                .draw()
-                .map_err(err)?;
-            c.draw_series(DashedLineSeries::new(
-                ca.iter().cloned(),
-                6,
-                4,
-                RGBColor(110, 110, 110).stroke_width(2),
-            ))
-            .map_err(err)?;
-            c.draw_series(LineSeries::new(
-                cb.iter().cloned(),
-                chart::color(*i).stroke_width(2),
-            ))
-            .map_err(err)?;
-        }
-        root.present().map_err(err)?;
-    }
-    Ok(Some(svg))
+        chart::draw_mesh(
+            nines_axes(&mut c.configure_mesh(), x_max).y_desc("ms"),
+            chart::PANEL_LABEL_SIZE,
+        )?;
+        c.draw_series(DashedLineSeries::new(
+            ca.iter().cloned(),
+            6,
+            4,
+            RGBColor(110, 110, 110).stroke_width(2),
+        ))
+        .map_err(err)?;
+        c.draw_series(LineSeries::new(
+            cb.iter().cloned(),
+            chart::color(*i).stroke_width(2),
+        ))
+        .map_err(err)?;
+        Ok(())
+    })
+    .map(Some)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture::{fabricate_results, fabricate_results_with};
+    use crate::metrics::fixture::{fabricate_results, fabricate_results_with};
 
     #[test]
     fn one_panel_per_shared_model() {

@@ -6,8 +6,8 @@
 
 use plotters::prelude::*;
 
-use super::chart::{self, err, LegendEntry};
 use crate::metrics::results::Results;
+use crate::render::chart::{self, err, LegendEntry};
 
 pub const WIDTH: u32 = 1000;
 pub const HEIGHT: u32 = 460;
@@ -44,10 +44,7 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
     let hi = medians.iter().cloned().fold(0.0, f64::max);
     let log = lo > 0.0 && hi / lo > 8.0;
 
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
+    chart::svg((WIDTH, HEIGHT), |root| {
         let (plot_area, legend_area) = root.split_horizontally(WIDTH - chart::LEGEND_WIDTH);
         let title = "CPU over time (model's child process, % of one core)";
         let mut builder = ChartBuilder::on(&plot_area);
@@ -57,7 +54,6 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
             .x_label_area_size(48)
             .y_label_area_size(64);
         let x_desc = "time since the measured window began (s)";
-        let label_style = (chart::FONT, chart::LABEL_SIZE);
         if log {
             let y_lo = all()
                 .map(|p| p.1)
@@ -68,16 +64,12 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
             let mut c = builder
                 .build_cartesian_2d(0.0..t_max, (y_lo..y_max * 1.5).log_scale())
                 .map_err(err)?;
-            c.configure_mesh()
-                .x_desc(x_desc)
-                .y_desc("CPU % of one core (log scale)")
-                .y_labels(20)
-                .y_max_light_lines(0)
-                .y_label_formatter(&chart::log_label)
-                .label_style(label_style)
-                .axis_desc_style(label_style)
-                .draw()
-                .map_err(err)?;
+            chart::draw_mesh(
+                chart::log_y_axis(&mut c.configure_mesh())
+                    .x_desc(x_desc)
+                    .y_desc("CPU % of one core (log scale)"),
+                chart::LABEL_SIZE,
+            )?;
             for (i, _, pts) in &series {
                 let pts: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.1.max(y_lo))).collect();
                 c.draw_series(LineSeries::new(pts, chart::color(*i).stroke_width(2)))
@@ -87,13 +79,12 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
             let mut c = builder
                 .build_cartesian_2d(0.0..t_max, 0.0..y_max * 1.1)
                 .map_err(err)?;
-            c.configure_mesh()
-                .x_desc(x_desc)
-                .y_desc("CPU % of one core")
-                .label_style(label_style)
-                .axis_desc_style(label_style)
-                .draw()
-                .map_err(err)?;
+            chart::draw_mesh(
+                c.configure_mesh()
+                    .x_desc(x_desc)
+                    .y_desc("CPU % of one core"),
+                chart::LABEL_SIZE,
+            )?;
             for (i, _, pts) in &series {
                 c.draw_series(LineSeries::new(
                     pts.iter().cloned(),
@@ -109,10 +100,9 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
                 ..LegendEntry::model(*i, name)
             })
             .collect();
-        chart::draw_legend(&legend_area, &legend)?;
-        root.present().map_err(err)?;
-    }
-    Ok(Some(svg))
+        chart::draw_legend(&legend_area, &legend)
+    })
+    .map(Some)
 }
 
 fn median(pts: &[(f64, f64)]) -> Option<f64> {
@@ -127,7 +117,7 @@ fn median(pts: &[(f64, f64)]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture::fabricate_results;
+    use crate::metrics::fixture::fabricate_results;
 
     #[test]
     fn one_line_per_model_and_log_axis_when_one_model_dominates() {

@@ -4,11 +4,10 @@
 
 use hdrhistogram::Histogram;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::{self, err};
-use super::format::us;
 use crate::metrics::results::Results;
+use crate::render::chart::{self, err};
+use crate::render::format::us;
 
 pub const WIDTH: u32 = 1000;
 const PANEL_HEIGHT: u32 = 230;
@@ -82,100 +81,78 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
         .fold(1.0, f64::max)
         * 1.1;
 
-    let cols = if panels.len() > 1 { 2 } else { 1 };
-    let rows = panels.len().div_ceil(cols);
-    let height = HEADER + PANEL_HEIGHT * rows as u32;
     let (x_lo, x_hi) = (edges[0] / 1000.0, edges[BINS] / 1000.0);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let (header, body) = root.split_vertically(HEADER);
-        let title = (chart::FONT, chart::TITLE_SIZE).into_font().color(&BLACK);
-        header
-            .draw(&Text::new(
-                "Watchdog timer lateness per model (the jitter picture)",
-                (WIDTH as i32 / 2, 8),
-                title.pos(Pos::new(HPos::Center, VPos::Top)),
-            ))
+    let note = if floor_shares.iter().any(Option::is_some) {
+        "bars: share of watchdog ticks; black outline: the floor (a plain timer thread's lateness alongside that model, same bins)"
+    } else {
+        "bars: share of watchdog ticks (no floor measured)"
+    };
+    let grid = chart::PanelGrid {
+        width: WIDTH,
+        header_height: HEADER,
+        panel_height: PANEL_HEIGHT,
+        title: "Watchdog timer lateness per model (the jitter picture)",
+        note,
+    };
+    grid.svg(panels.len(), |k, area| {
+        let (i, m, _) = &panels[k];
+        let caption = format!(
+            "{} — p50 {}, p99 {}, max {}",
+            chart::truncate(&m.name, 24),
+            us(m.watchdog_lateness.p50),
+            us(m.watchdog_lateness.p99),
+            us(m.watchdog_lateness.max)
+        );
+        let mut c = ChartBuilder::on(area)
+            .caption(caption, (chart::FONT, chart::PANEL_TITLE_SIZE))
+            .margin(8)
+            .x_label_area_size(36)
+            .y_label_area_size(48)
+            .build_cartesian_2d((x_lo..x_hi).log_scale(), 0.0..y_max)
             .map_err(err)?;
-        let note = if floor_shares.iter().any(Option::is_some) {
-            "bars: share of watchdog ticks; black outline: the floor (a plain timer thread's lateness alongside that model, same bins)"
-        } else {
-            "bars: share of watchdog ticks (no floor measured)"
-        };
-        header
-            .draw(&Text::new(
-                note,
-                (WIDTH as i32 / 2, 38),
-                (chart::FONT, chart::LABEL_SIZE)
-                    .into_font()
-                    .color(&BLACK)
-                    .pos(Pos::new(HPos::Center, VPos::Top)),
-            ))
-            .map_err(err)?;
-        let areas = body.split_evenly((rows, cols));
-        let label_style = (chart::FONT, chart::LABEL_SIZE - 2);
-        for (k, (i, m, _)) in panels.iter().enumerate() {
-            let caption = format!(
-                "{} — p50 {}, p99 {}, max {}",
-                chart::truncate(&m.name, 24),
-                us(m.watchdog_lateness.p50),
-                us(m.watchdog_lateness.p99),
-                us(m.watchdog_lateness.max)
-            );
-            let mut c = ChartBuilder::on(&areas[k])
-                .caption(caption, (chart::FONT, chart::LABEL_SIZE + 1))
-                .margin(8)
-                .x_label_area_size(36)
-                .y_label_area_size(48)
-                .build_cartesian_2d((x_lo..x_hi).log_scale(), 0.0..y_max)
-                .map_err(err)?;
+        chart::draw_mesh(
             c.configure_mesh()
                 .x_desc("lateness (ms, log scale)")
                 .y_desc("% of ticks")
                 .x_labels(20)
                 .x_max_light_lines(0)
                 .x_label_formatter(&chart::log_label)
-                .y_labels(5)
-                .label_style(label_style)
-                .axis_desc_style(label_style)
-                .draw()
-                .map_err(err)?;
-            let col = chart::color(*i);
-            c.draw_series(
-                model_shares[k]
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| **s > 0.0)
-                    .map(|(b, s)| {
-                        Rectangle::new(
-                            [(edges[b] / 1000.0, 0.0), (edges[b + 1] / 1000.0, *s)],
-                            col.mix(0.75).filled(),
-                        )
-                    }),
-            )
-            .map_err(err)?;
-            if let Some(fs) = &floor_shares[k] {
-                let mut step = Vec::with_capacity(2 * BINS + 2);
-                for (b, s) in fs.iter().enumerate() {
-                    step.push((edges[b] / 1000.0, *s));
-                    step.push((edges[b + 1] / 1000.0, *s));
-                }
-                c.draw_series(LineSeries::new(step, chart::FLOOR_COLOR.stroke_width(1)))
-                    .map_err(err)?;
+                .y_labels(5),
+            chart::PANEL_LABEL_SIZE,
+        )?;
+        let col = chart::color(*i);
+        c.draw_series(
+            model_shares[k]
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| **s > 0.0)
+                .map(|(b, s)| {
+                    Rectangle::new(
+                        [(edges[b] / 1000.0, 0.0), (edges[b + 1] / 1000.0, *s)],
+                        col.mix(0.75).filled(),
+                    )
+                }),
+        )
+        .map_err(err)?;
+        if let Some(fs) = &floor_shares[k] {
+            let mut step = Vec::with_capacity(2 * BINS + 2);
+            for (b, s) in fs.iter().enumerate() {
+                step.push((edges[b] / 1000.0, *s));
+                step.push((edges[b + 1] / 1000.0, *s));
             }
+            c.draw_series(LineSeries::new(step, chart::FLOOR_COLOR.stroke_width(1)))
+                .map_err(err)?;
         }
-        root.present().map_err(err)?;
-    }
-    Ok(Some(svg))
+        Ok(())
+    })
+    .map(Some)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::fixture::fabricate_results;
     use crate::metrics::summary::{new_histogram, record_clamped};
-    use crate::report::fixture::fabricate_results;
 
     #[test]
     fn shares_add_up_and_land_in_the_right_bins() {

@@ -4,11 +4,13 @@
 //! gets as much room as the median, which is where models differ.
 
 use hdrhistogram::Histogram;
+use plotters::chart::MeshStyle;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::chart::{self, err, LegendEntry};
 use crate::metrics::results::Results;
 use crate::metrics::summary::Summary;
+use crate::render::chart::{self, err, LegendEntry};
 
 pub const WIDTH: u32 = 1000;
 pub const HEIGHT: u32 = 480;
@@ -105,6 +107,18 @@ pub fn curve(h: &Histogram<u64>) -> Vec<(f64, f64)> {
     pts
 }
 
+/// The axes of a percentile plot: x in nines up to `x_max` (a label on each whole nine), y in
+/// milliseconds on a log scale (the A-vs-B panels use the same).
+pub fn nines_axes<'m, 'a, 'b, DB: DrawingBackend>(
+    mesh: &'m mut MeshStyle<'a, 'b, RangedCoordf64, LogCoord<f64>, DB>,
+    x_max: f64,
+) -> &'m mut MeshStyle<'a, 'b, RangedCoordf64, LogCoord<f64>, DB> {
+    chart::log_y_axis(
+        mesh.x_labels(x_max as usize + 1)
+            .x_label_formatter(&nines_label),
+    )
+}
+
 /// The SVG for one metric, or `None` when no model recorded it.
 pub fn plot(results: &Results, mp: &MetricPlot) -> anyhow::Result<Option<String>> {
     let mut curves = Vec::new();
@@ -144,10 +158,7 @@ pub fn plot(results: &Results, mp: &MetricPlot) -> anyhow::Result<Option<String>
     let y_lo = all().map(|p| p.1).fold(f64::INFINITY, f64::min).max(0.001) / 1.5;
     let y_hi = all().map(|p| p.1).fold(0.0, f64::max).max(y_lo * 10.0) * 1.5;
 
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
+    chart::svg((WIDTH, HEIGHT), |root| {
         let (plot_area, legend_area) = root.split_horizontally(WIDTH - chart::LEGEND_WIDTH);
         let mut c = ChartBuilder::on(&plot_area)
             .caption(mp.title, (chart::FONT, chart::TITLE_SIZE))
@@ -156,19 +167,12 @@ pub fn plot(results: &Results, mp: &MetricPlot) -> anyhow::Result<Option<String>
             .y_label_area_size(64)
             .build_cartesian_2d(0.0..x_max, (y_lo..y_hi).log_scale())
             .map_err(err)?;
-        let label_style = (chart::FONT, chart::LABEL_SIZE);
-        c.configure_mesh()
-            .x_labels(x_max as usize + 1)
-            .x_label_formatter(&nines_label)
-            .y_labels(20)
-            .y_max_light_lines(0)
-            .y_label_formatter(&chart::log_label)
-            .x_desc("percentile (log scale of 1/(1−q): the tail gets equal room)")
-            .y_desc("latency (ms, log scale)")
-            .label_style(label_style)
-            .axis_desc_style(label_style)
-            .draw()
-            .map_err(err)?;
+        chart::draw_mesh(
+            nines_axes(&mut c.configure_mesh(), x_max)
+                .x_desc("percentile (log scale of 1/(1−q): the tail gets equal room)")
+                .y_desc("latency (ms, log scale)"),
+            chart::LABEL_SIZE,
+        )?;
         if !floor_curve.is_empty() {
             c.draw_series(DashedLineSeries::new(
                 floor_curve.iter().cloned(),
@@ -200,28 +204,31 @@ pub fn plot(results: &Results, mp: &MetricPlot) -> anyhow::Result<Option<String>
         if !floor_curve.is_empty() {
             legend.push(LegendEntry::floor(mp.floor_label));
         }
-        chart::draw_legend(&legend_area, &legend)?;
-        root.present().map_err(err)?;
-    }
-    Ok(Some(svg))
+        chart::draw_legend(&legend_area, &legend)
+    })
+    .map(Some)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::fixture::fabricate_results;
     use crate::metrics::summary::{new_histogram, record_clamped};
-    use crate::report::fixture::fabricate_results;
 
     #[test]
     fn nines_axis() {
         assert!((nines(0.9) - 1.0).abs() < 1e-9);
         assert!((nines(0.999) - 3.0).abs() < 1e-9);
-        assert_eq!(nines_label(&0.0), "0%");
-        assert_eq!(nines_label(&1.0), "90%");
-        assert_eq!(nines_label(&2.0), "99%");
-        assert_eq!(nines_label(&3.0), "99.9%");
-        assert_eq!(nines_label(&4.0), "99.99%");
-        assert_eq!(nines_label(&1.5), "");
+        for (x, label) in [
+            (0.0, "0%"),
+            (1.0, "90%"),
+            (2.0, "99%"),
+            (3.0, "99.9%"),
+            (4.0, "99.99%"),
+            (1.5, ""),
+        ] {
+            assert_eq!(nines_label(&x), label, "{x}");
+        }
     }
 
     #[test]

@@ -11,10 +11,10 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
-use super::chart::{self, truncate};
-use super::format::esc;
 use crate::metrics::profile::{ProfileReport, ThreadGroup};
 use crate::metrics::results::Results;
+use crate::render::chart::{self, truncate};
+use crate::render::format::esc;
 
 /// Thread names drawn with their own colour in the charts; the rest is "other threads".
 const MAX_SERIES: usize = 8;

@@ -2,11 +2,11 @@
 //! page and as Markdown for `summary.md` (CI comments). Failed models keep their row, greyed,
 //! and never count as best.
 
-use super::figures::{self, display, ModelFigures, COLUMNS};
-use super::format::{esc, md_cell};
 use crate::metrics::results::Results;
 use crate::metrics::summary::Summary;
 use crate::metrics::verdict;
+use crate::render::figures::{self, display, ModelFigures, COLUMNS};
+use crate::render::format::{esc, md_cell};
 
 /// Per column, the rows a ★ goes to: the verdict over the rounds (`metrics::verdict`), the
 /// same one the headline and the terminal table give.
@@ -180,7 +180,10 @@ pub fn markdown(r: &Results) -> String {
         }
         s.push_str(&format!(" {} |\n", md_cell(&f.status)));
     }
-    s.push_str(&format!("\n{}\n", super::format::md_text(star_caption(r))));
+    s.push_str(&format!(
+        "\n{}\n",
+        crate::render::format::md_text(star_caption(r))
+    ));
     s
 }
 
@@ -188,7 +191,7 @@ pub fn markdown(r: &Results) -> String {
 /// its figures, so a reader can see the spread the intervals come from (and a drift over the
 /// run). Empty string for results without rounds.
 pub fn rounds_html(r: &Results) -> String {
-    use super::format::{sig3, us, utc};
+    use crate::render::format::{sig3, us, utc};
     if !verdict::has_rounds(r) {
         return String::new();
     }
@@ -290,7 +293,7 @@ pub fn counters_html(r: &Results) -> String {
 /// view) and every answer from its actual send (`poll_service`). Their sample counts differ
 /// exactly by the slots that passed unsent and the polls that failed, which is the point.
 pub fn poll_views_html(r: &Results) -> String {
-    use super::format::us;
+    use crate::render::format::us;
     if r.models.iter().all(|m| m.poll_latency.count == 0) {
         return String::new();
     }
@@ -334,7 +337,7 @@ pub fn poll_views_html(r: &Results) -> String {
 
 /// The floor as a small HTML table: what the machine and the driver add by themselves.
 pub fn floor_html(r: &Results) -> String {
-    use super::format::us;
+    use crate::render::format::us;
     let mut s = String::from(
         "<table class=\"floor\"><thead><tr><th>floor</th><th>p50</th><th>p90</th><th>p99</th>\
          <th>p99.9</th><th>max</th><th>samples</th></tr></thead><tbody>\n",
@@ -393,7 +396,7 @@ pub fn floor_html(r: &Results) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture::fabricate_results;
+    use crate::metrics::fixture::fabricate_results;
 
     #[test]
     fn one_row_per_model_with_best_marks_and_escaped_names() {

@@ -44,7 +44,7 @@ pub fn check(r: &Results) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture::fabricate_results;
+    use crate::metrics::fixture::fabricate_results;
 
     #[test]
     fn fixtures_pass_and_problems_are_named() {

@@ -141,7 +141,7 @@ pub fn display(c: &Column, v: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture::fabricate_results;
+    use crate::metrics::fixture::fabricate_results;
 
     #[test]
     fn best_skips_failed_models_and_ties() {

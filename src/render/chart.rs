@@ -1,9 +1,12 @@
-//! What every plot shares: the palette, marker shapes, the legend panel drawn beside the
-//! plot (so eight models never cover the data), and plotters' errors turned into anyhow.
+//! What every plot shares: the SVG canvas, the palette, marker shapes, the legend panel
+//! drawn beside the plot (so eight models never cover the data), the log axis and the mesh's
+//! text, and plotters' errors turned into anyhow.
 //!
 //! Plots are SVG strings from plotters' SVG backend: text stays SVG text, so no system font
 //! is needed to draw them and the browser renders the glyphs.
 
+use plotters::chart::MeshStyle;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -31,6 +34,9 @@ pub const FONT: &str = "sans-serif";
 pub const TITLE_SIZE: u32 = 22;
 pub const LABEL_SIZE: u32 = 15;
 pub const LEGEND_WIDTH: u32 = 230;
+/// A panel's title and tick labels in a grid of small panels (one per model).
+pub const PANEL_TITLE_SIZE: u32 = LABEL_SIZE + 1;
+pub const PANEL_LABEL_SIZE: u32 = LABEL_SIZE - 2;
 
 /// One model's line: its index (for colour and marker), its name and its points.
 pub type Line<'a> = (usize, &'a str, Vec<(f64, f64)>);
@@ -162,6 +168,95 @@ pub fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing a plot failed: {e:?}")
 }
 
+/// A plot drawn by `draw` on a white canvas of `size`, as SVG text: the one place a plot's
+/// backend is made and finished, so every plot in a page is the same kind of document.
+pub fn svg(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> anyhow::Result<()>,
+) -> anyhow::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        draw(&root)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Small multiples: one panel per model in two columns (one for a single panel) under a
+/// header `header_height` high with a centred title and note, as one SVG.
+pub struct PanelGrid<'a> {
+    pub width: u32,
+    pub header_height: u32,
+    pub panel_height: u32,
+    pub title: &'a str,
+    pub note: &'a str,
+}
+
+impl PanelGrid<'_> {
+    /// The SVG of `n` panels, `draw(k, area)` drawing the `k`-th in reading order.
+    pub fn svg(
+        &self,
+        n: usize,
+        mut draw: impl FnMut(usize, &DrawingArea<SVGBackend<'_>, Shift>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<String> {
+        let cols = if n > 1 { 2 } else { 1 };
+        let rows = n.div_ceil(cols);
+        let height = self.header_height + self.panel_height * rows as u32;
+        svg((self.width, height), |root| {
+            let (header, body) = root.split_vertically(self.header_height);
+            for (text, y, size) in [(self.title, 8, TITLE_SIZE), (self.note, 38, LABEL_SIZE)] {
+                let style = (FONT, size)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Top));
+                header
+                    .draw(&Text::new(text, (self.width as i32 / 2, y), style))
+                    .map_err(err)?;
+            }
+            for (k, area) in body.split_evenly((rows, cols)).iter().take(n).enumerate() {
+                draw(k, area)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Makes `mesh`'s y axis read as a log axis (in milliseconds or percent): grid lines on up to
+/// 20 steps, none between them, and text only on the 1-2-5 steps ([`log_label`]), so labels
+/// never collide however many decades the data spans.
+pub fn log_y_axis<'m, 'a, 'b, X, XT, Y, DB>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: Ranged<ValueType = XT> + ValueFormatter<XT>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    DB: DrawingBackend,
+{
+    mesh.y_labels(20)
+        .y_max_light_lines(0)
+        .y_label_formatter(&log_label)
+}
+
+/// Draws `mesh` with its tick labels and axis descriptions in the plots' font at `size`
+/// points ([`LABEL_SIZE`], or smaller in a grid of small panels).
+pub fn draw_mesh<X, XT, Y, YT, DB>(
+    mesh: &mut MeshStyle<'_, '_, X, Y, DB>,
+    size: u32,
+) -> anyhow::Result<()>
+where
+    X: Ranged<ValueType = XT> + ValueFormatter<XT>,
+    Y: Ranged<ValueType = YT> + ValueFormatter<YT>,
+    DB: DrawingBackend,
+{
+    let style = (FONT, size);
+    mesh.label_style(style)
+        .axis_desc_style(style)
+        .draw()
+        .map_err(err)
+}
+
 /// Labels for a log axis in milliseconds: only 1-2-5 steps get text so labels never
 /// collide; the other grid lines stay unlabelled.
 pub fn log_label(v: &f64) -> String {
@@ -190,12 +285,48 @@ mod tests {
 
     #[test]
     fn log_labels_only_on_1_2_5() {
-        assert_eq!(log_label(&0.1), "0.1");
-        assert_eq!(log_label(&0.2), "0.2");
-        assert_eq!(log_label(&0.3), "");
-        assert_eq!(log_label(&5.0), "5");
-        assert_eq!(log_label(&20.0), "20");
-        assert_eq!(log_label(&0.05), "0.05");
+        for (v, label) in [
+            (0.1, "0.1"),
+            (0.2, "0.2"),
+            (0.3, ""),
+            (5.0, "5"),
+            (20.0, "20"),
+            (0.05, "0.05"),
+        ] {
+            assert_eq!(log_label(&v), label, "{v}");
+        }
+    }
+
+    #[test]
+    fn a_panel_grid_draws_each_panel_once_in_order_and_fits_them() {
+        let grid = PanelGrid {
+            width: 400,
+            header_height: 60,
+            panel_height: 100,
+            title: "T & t",
+            note: "n",
+        };
+        for (n, height) in [(1, 160), (3, 260), (4, 260)] {
+            let mut drawn = Vec::new();
+            let svg = grid
+                .svg(n, |k, area| {
+                    drawn.push((k, area.dim_in_pixel()));
+                    Ok(())
+                })
+                .unwrap();
+            let width = if n == 1 { 400 } else { 200 };
+            let want: Vec<(usize, (u32, u32))> = (0..n).map(|k| (k, (width, 100))).collect();
+            assert_eq!(drawn, want, "{n} panels");
+            assert!(svg.contains(&format!("height=\"{height}\"")), "{svg}");
+            assert!(svg.contains("T &amp; t"), "the title is SVG text");
+        }
+        let e = grid
+            .svg(2, |k, _| {
+                anyhow::ensure!(k == 0, "panel {k}");
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(e.to_string(), "panel 1", "a panel's error is the plot's");
     }
 
     #[test]

@@ -1,20 +1,34 @@
 //! Turning numbers and untrusted text into what a reader sees: HTML escaping (every string
 //! from a results file goes through it), human units, UTC dates.
 
-/// Escapes text for HTML element content and attribute values.
-pub fn esc(text: &str) -> String {
+/// `text` with each character that `escape` maps replaced by its mapping: the one loop behind
+/// the HTML, Markdown and URL escapes, which differ only in their tables.
+pub fn escape_with(text: &str, escape: impl Fn(char) -> Option<&'static str>) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
+        match escape(c) {
+            Some(e) => out.push_str(e),
+            None => out.push(c),
         }
     }
     out
+}
+
+/// The entity of a character that would start or end markup in HTML.
+fn html_entity(c: char) -> Option<&'static str> {
+    match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        _ => None,
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn esc(text: &str) -> String {
+    escape_with(text, html_entity)
 }
 
 /// Escapes text for a Markdown table cell (pipes and line breaks would break the table).
@@ -25,24 +39,20 @@ pub fn md_cell(text: &str) -> String {
 /// Text from a results file made inert in Markdown (`summary.md` is pasted into CI comments,
 /// which render inline HTML and Markdown): HTML is escaped as entities, the Markdown
 /// characters that make code, emphasis and links get a backslash (an intraword `_`, as in
-/// `clients.per_board`, is left alone), and line breaks become spaces.
+/// `clients.per_board`, is left alone), and line breaks become spaces. Quotes stay as they
+/// are: Markdown text is no attribute value.
 pub fn md_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\n' | '\r' => out.push(' '),
-            '\\' | '`' | '*' | '[' | ']' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_with(text, |c| match c {
+        '"' | '\'' => None,
+        '\n' | '\r' => Some(" "),
+        '\\' => Some("\\\\"),
+        '`' => Some("\\`"),
+        '*' => Some("\\*"),
+        '[' => Some("\\["),
+        ']' => Some("\\]"),
+        c if c.is_control() => Some(" "),
+        c => html_entity(c),
+    })
 }
 
 /// The project's one µs formatter and significant-digit rule (`src/units.rs`).
@@ -91,6 +101,10 @@ mod tests {
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
         );
         assert_eq!(md_cell("a|b\nc"), "a\\|b c");
+        assert_eq!(
+            md_text("<b>&\"x\" 'y' `z` *w* [l](u) a\\b per_board\r\tz"),
+            "&lt;b&gt;&amp;\"x\" 'y' \\`z\\` \\*w\\* \\[l\\](u) a\\\\b per_board  z"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! swamps is shown as "< ±X", not as a number, and a line says where each side ran and how
 //! well the clocks were joined.
 
-use super::table::fmt_us;
+use super::fmt_us;
 use crate::metrics::results::{ModelResult, Results};
 
 /// The cell for a cross-clock figure `value_us` of `m` (staleness, command latency): `None`

@@ -4,77 +4,50 @@
 //! also shown as a multiple of the timer floor measured alongside that model, a plain timer
 //! thread with the model's settings (the run's idle floor for results from before there was
 //! one). The child's timer slack, read back from /proc, is in its row.
+//!
+//! It renders only the results (`metrics`), like every renderer; `esbench run` prints it.
+
+pub mod health;
+pub mod remote;
 
 use std::fmt::Write;
 
+use crate::metrics::figures::{self, Figure, Unit};
 use crate::metrics::results::{ModelResult, Results};
 use crate::metrics::summary::Summary;
 use crate::metrics::verdict::{self, HEADLINE};
 
-/// The columns of the table that are judged over the rounds: the header, the verdict key
-/// (as in `metrics::verdict::round_value`), the row's whole-run value, and whether the cell
-/// shows its interval (the headline's figures; the others only get the ★, so the table
-/// still fits a wide terminal).
-type Judged = (
-    &'static str,
-    &'static str,
-    fn(&ModelResult) -> Option<f64>,
-    bool,
-);
-const JUDGED: [Judged; 7] = [
-    ("CPU %", "cpu_percent", |m| Some(m.cpu.percent), true),
-    (
-        "poll p50",
-        "poll_p50",
-        |m| (m.poll_latency.count > 0).then_some(m.poll_latency.p50 as f64),
-        true,
-    ),
-    (
-        "p99",
-        "poll_p99",
-        |m| (m.poll_latency.count > 0).then_some(m.poll_latency.p99 as f64),
-        true,
-    ),
-    (
-        "svc p50",
-        "poll_service_p50",
-        |m| (m.poll_service.count > 0).then_some(m.poll_service.p50 as f64),
-        false,
-    ),
-    (
-        "svc p99",
-        "poll_service_p99",
-        |m| (m.poll_service.count > 0).then_some(m.poll_service.p99 as f64),
-        false,
-    ),
-    (
-        "wd p50",
-        "watchdog_p50",
-        |m| (m.watchdog_lateness.count > 0).then_some(m.watchdog_lateness.p50 as f64),
-        false,
-    ),
-    (
-        "wd p99",
-        "watchdog_p99",
-        |m| (m.watchdog_lateness.count > 0).then_some(m.watchdog_lateness.p99 as f64),
-        false,
-    ),
+/// The columns of the table that are judged over the rounds: the header, the registry's
+/// figure (its value in a row, and its name for the rounds, as in
+/// `metrics::verdict::round_value`), and whether the cell shows its interval (the headline's
+/// figures; the others only get the ★, so the table still fits a wide terminal).
+const JUDGED: [(&str, Figure, bool); 7] = [
+    ("CPU %", figures::CPU_PERCENT, true),
+    ("poll p50", figures::POLL_LATENCY_P50, true),
+    ("p99", figures::POLL_LATENCY_P99, true),
+    ("svc p50", figures::POLL_SERVICE_P50, false),
+    ("svc p99", figures::POLL_SERVICE_P99, false),
+    ("wd p50", figures::WATCHDOG_LATENESS_P50, false),
+    ("wd p99", figures::WATCHDOG_LATENESS_P99, false),
 ];
 
 /// Adds the interval over the rounds (`±half` or `[lo–hi]`) to the judged cells that have
 /// one, and a ★ to the rows the verdict names (the same verdict as the report's).
 fn mark_judged(r: &Results, header: &[String], rows: &mut [Vec<String>]) {
-    for (title, key, value, show_interval) in JUDGED {
+    for (title, figure, show_interval) in JUDGED {
         let Some(c) = header.iter().position(|h| h == title) else {
             continue;
         };
+        let key = figure.legacy.unwrap_or(figure.key);
+        // The duration only matters to per-second figures, of which none is judged here.
+        let value = |m: &ModelResult| figure.of_model(m, 0.0);
         let stars = verdict::stars(r, key, value);
         for (m, row) in r.models.iter().zip(rows.iter_mut()) {
             if value(m).is_none() {
                 continue;
             }
             if let Some(i) = verdict::interval(m, key).filter(|_| show_interval) {
-                let iv = if key == "cpu_percent" {
+                let iv = if figure.unit == Unit::CpuPercent {
                     verdict::compact(&i, |v| format!("{v:.2}"))
                 } else {
                     verdict::compact(&i, |v| fmt_us(v.round() as u64))
@@ -221,7 +194,7 @@ pub fn render(r: &Results) -> String {
         "status",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
-    super::health_table::insert_header(&mut rows[0]);
+    health::insert_header(&mut rows[0]);
     for m in &r.models {
         let status = if m.is_ok() {
             "ok".to_string()
@@ -238,7 +211,7 @@ pub fn render(r: &Results) -> String {
             cell(&m.poll_latency, |s| s.max),
             cell(&m.poll_service, |s| s.p50),
             pcell(&m.poll_service, 0.99, |s| s.p99),
-            super::remote_table::swamped_cell(m, m.staleness.count, m.staleness.p99)
+            remote::swamped_cell(m, m.staleness.count, m.staleness.p99)
                 .unwrap_or_else(|| pcell(&m.staleness, 0.99, |s| s.p99)),
             excess_cell(&m.staleness_excess),
             cell(&m.watchdog_lateness, |s| s.p50),
@@ -247,7 +220,7 @@ pub fn render(r: &Results) -> String {
             m.timerslack_ns.map_or("-".into(), fmt_ns),
             status,
         ]);
-        super::health_table::insert_cells(rows.last_mut().expect("just pushed"), m);
+        health::insert_cells(rows.last_mut().expect("just pushed"), m);
     }
     let (header, body) = rows.split_at_mut(1);
     mark_judged(r, &header[0], body);
@@ -284,7 +257,7 @@ pub fn render(r: &Results) -> String {
     if out.contains('*') {
         out.push_str("* fewer than 1/(1−q) samples: that percentile is the max\n");
     }
-    for line in super::remote_table::lines(r) {
+    for line in remote::lines(r) {
         let _ = writeln!(out, "{line}");
     }
     if let Some(p) = &r.rounds {
@@ -293,7 +266,8 @@ pub fn render(r: &Results) -> String {
             "{} round(s) of {:.2} s per model, interleaved, order shuffled per round (seed {}); \
              ± is half the 95 % interval of the median over the rounds, [lo–hi] the range when \
              fewer than 5; ★ only where an interval clears the runner-up's (a tie stars the \
-             group, unless all tie), never on a failed or DRIVER-LIMITED row",
+             group, unless all tie), never on a failed row, nor on a DRIVER-LIMITED row's latencies \
+             (on its CPU only when the driver saturated)",
             p.count, p.round_s, p.seed
         );
     }
@@ -337,7 +311,7 @@ pub fn render(r: &Results) -> String {
             fmt_us(hi.p50),
         );
     }
-    if let Some(line) = super::health_table::floor_line(r) {
+    if let Some(line) = health::floor_line(r) {
         let _ = writeln!(out, "{line}");
     }
     out

@@ -1,8 +1,8 @@
-//! The driver-health and CPU-floor cells of the run's terminal table (`table.rs` calls these
+//! The driver-health and CPU-floor cells of the run's terminal table (`run_table` calls these
 //! hooks): each model's CPU as a multiple of the CPU floor, the driver's own CPU and send
 //! error, a "driver-limited" mark, and one line describing the CPU floor.
 
-use super::table::fmt_us;
+use super::fmt_us;
 use crate::metrics::results::{ModelResult, Results};
 
 /// Column titles, inserted before the status column.

@@ -1,0 +1,12 @@
+//! The rendering helpers every reader of results shares — the report, the check's
+//! comparison view, the history's trend page and the sweep's pages: escaping and human
+//! units (`format`), the HTML page around a body (`page`), what every SVG plot shares
+//! (`chart`) and the summary's columns of figures with how each value reads (`figures`).
+//!
+//! A room of its own so that those readers share one copy without importing each other; it
+//! imports only `metrics` (and the shared `units`).
+
+pub mod chart;
+pub mod figures;
+pub mod format;
+pub mod page;
