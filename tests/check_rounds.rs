@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use esbench::check::{compare, compare_view, view_options, Outcome, Row, Verdict};
+use esbench::metrics::fixture::{add_rounds, fabricate_results_with, scale_cpu, FIXTURE_MODELS};
 use esbench::metrics::results::Results;
-use esbench::report::fixture::{add_rounds, fabricate_results_with, scale_cpu, FIXTURE_MODELS};
 
 /// A 60 s run of the eight fixture models (the same figures for the same `seed`), with
 /// `rounds` rounds scattered ±5 % by `round_seed`.

@@ -2,8 +2,8 @@
 //! measures: the registry's, in its order. (`report/` may not import the registry, so the
 //! fixture keeps the names as a list and this test holds the list equal to the registry.)
 
+use esbench::metrics::fixture::{fabricate_results, FIXTURE_MODELS};
 use esbench::models;
-use esbench::report::fixture::{fabricate_results, FIXTURE_MODELS};
 
 #[test]
 fn fixture_models_are_the_registrys_default_run() {

@@ -6,9 +6,9 @@ mod common;
 
 use std::path::Path;
 
+use esbench::metrics::fixture::fabricate_results_with;
 use esbench::metrics::results::Results;
 use esbench::metrics::summary::{new_histogram, record_clamped, Summary};
-use esbench::report::fixture::fabricate_results_with;
 use esbench::sweep::manifest::{point_dir_name, LoadedSweep, PointStatus, SweepManifest};
 use esbench::sweep::{plot, table};
 

@@ -240,7 +240,7 @@ fn fabricated() -> &'static [String] {
     TEXTS.get_or_init(|| {
         (0..3)
             .map(|seed| {
-                serde_json::to_string(&esbench::report::fixture::fabricate_results(seed)).unwrap()
+                serde_json::to_string(&esbench::metrics::fixture::fabricate_results(seed)).unwrap()
             })
             .collect()
     })

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Output;
 
 use esbench::history::record_run;
-use esbench::report::fixture::fabricate_results;
+use esbench::metrics::fixture::fabricate_results;
 
 /// The user `esbench` runs as: root ignores file modes, so as root the command runs as
 /// `nobody` (65534), for whom a mode-0444 root-owned file is really read-only.

@@ -1,7 +1,7 @@
 //! `summary.md` (pasted into CI comments, which render HTML and Markdown) shows names and
 //! statuses from a results file as text, never as markup.
 
-use esbench::report::fixture::fabricate_results;
+use esbench::metrics::fixture::fabricate_results;
 
 #[test]
 fn scenario_names_statuses_and_hosts_are_escaped_in_summary_md() {

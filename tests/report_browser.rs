@@ -12,7 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use esbench::report::fixture::fabricate_results;
+use esbench::metrics::fixture::fabricate_results;
 use esbench::report::write_report;
 
 /// The browser to use: `ESBENCH_CHROMIUM` when set, else the usual Debian paths.

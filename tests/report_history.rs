@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use esbench::history::{self, insert_run, list_runs, open, record_run, Filter};
-use esbench::report::fixture::{fabricate_results, FIXTURE_MODELS};
+use esbench::metrics::fixture::{fabricate_results, FIXTURE_MODELS};
 
 const CHILD_ENV: &str = "ESBENCH_HISTORY_CHILD_DB";
 

@@ -6,8 +6,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use esbench::metrics::fixture::{fabricate_results, fabricate_results_with};
 use esbench::metrics::results::Results;
-use esbench::report::fixture::{fabricate_results, fabricate_results_with};
 use esbench::report::write_report;
 
 fn save(dir: &Path, name: &str, r: &Results) -> PathBuf {
@@ -104,9 +104,9 @@ fn two_runs_get_a_comparison_and_both_sections() {
     // The comparison is check's judgement, on the rounds (issue 16).
     let mut a = fabricate_results(21);
     let mut b = fabricate_results(22);
-    esbench::report::fixture::add_rounds(&mut a, 8, 1, 0.05);
-    esbench::report::fixture::add_rounds(&mut b, 8, 2, 0.05);
-    esbench::report::fixture::scale_cpu(&mut b, "rayon", 4.0); // rayon got much worse
+    esbench::metrics::fixture::add_rounds(&mut a, 8, 1, 0.05);
+    esbench::metrics::fixture::add_rounds(&mut b, 8, 2, 0.05);
+    esbench::metrics::fixture::scale_cpu(&mut b, "rayon", 4.0); // rayon got much worse
     let out = out_dir(tmp.path(), "compare");
     let pa = save(tmp.path(), "a", &a);
     let pb = save(tmp.path(), "b", &b);

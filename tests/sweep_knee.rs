@@ -10,10 +10,10 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use esbench::metrics::fixture::fabricate_results_with;
 use esbench::metrics::results::{ModelResult, Results};
 use esbench::metrics::rounds::{RoundFigure, RoundResult};
 use esbench::metrics::summary::{new_histogram, record_clamped, Summary};
-use esbench::report::fixture::fabricate_results_with;
 use esbench::sweep::manifest::{point_dir_name, LoadedSweep, PointStatus, SweepManifest};
 use esbench::sweep::{analysis, cost, cross, growth, knee, page, table};
 

@@ -6,9 +6,9 @@ mod common;
 
 use std::path::Path;
 
+use esbench::metrics::fixture::fabricate_results_with;
 use esbench::metrics::results::Results;
 use esbench::metrics::summary::{new_histogram, record_clamped, Summary};
-use esbench::report::fixture::fabricate_results_with;
 use esbench::sweep::manifest::{point_dir_name, LoadedSweep, PointStatus, SweepManifest};
 use esbench::sweep::{page, plot, table};
 
@@ -124,7 +124,7 @@ fn html_has_a_plot_per_figure_with_every_model() {
     let svg = plot::plot(&sweep, &plot::PLOTS[0]).unwrap().unwrap();
     assert!(svg.contains("clients.per_board (log scale)"));
     for (i, _) in MODELS.iter().enumerate() {
-        let c = esbench::report::chart::color(i);
+        let c = esbench::render::chart::color(i);
         let stroke = format!("stroke=\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2);
         assert!(svg.contains(&stroke), "model {i} has no line");
     }

@@ -21,12 +21,7 @@ pub mod run_table;
 pub mod table;
 pub mod validate;
 
-/// The shared renderers and the fabricated results under the paths `sweep/` and the tests
-/// reach them by (`sweep/` may import this room; the helpers themselves live in `render/` and
-/// `metrics::fixture`, so the history and the check share them without importing the report).
-pub use crate::metrics::fixture;
-pub use crate::render::{chart, figures, format};
-
+use crate::render::format;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::report::format::{esc, md_cell};
+use crate::render::format::{esc, md_cell};
 
 use super::cost::{self, show_estimate, ModelFit};
 use super::cross::{self, Crossings};

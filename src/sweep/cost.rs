@@ -259,7 +259,7 @@ fn percentile_interval(v: &mut [f64]) -> (f64, f64) {
 
 /// `0.812 % [0.70, 0.93]`.
 pub fn show_estimate(e: &Estimate, unit: &str) -> String {
-    use crate::report::format::sig3;
+    use crate::render::format::sig3;
     format!("{}{unit} [{}, {}]", sig3(e.value), sig3(e.lo), sig3(e.hi))
 }
 

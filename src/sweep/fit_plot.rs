@@ -5,7 +5,7 @@
 
 use plotters::prelude::*;
 
-use crate::report::chart::{self, err, LegendEntry};
+use crate::render::chart::{self, err, LegendEntry};
 
 use super::cost::{self, events, ModelFit};
 use super::manifest::LoadedSweep;

@@ -2,7 +2,7 @@
 //! that has it to the last (and the ratio), and the first value where it had doubled — the
 //! knee a reader is looking for, stated rather than left to the eye.
 
-use crate::report::format::{esc, md_cell, sig3};
+use crate::render::format::{esc, md_cell, sig3};
 
 use super::manifest::LoadedSweep;
 use crate::metrics::rounds::Interval;
@@ -172,8 +172,8 @@ pub fn text(sweep: &LoadedSweep) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::fixture::fabricate_results_with;
     use crate::metrics::results::Results;
-    use crate::report::fixture::fabricate_results_with;
     use crate::sweep::manifest::{LoadedPoint, PointStatus, SweepManifest};
 
     fn sweep(cpus: &[f64]) -> LoadedSweep {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::metrics::results::write_atomic;
-use crate::report::format::{esc, md_cell, short_commit, utc};
-use crate::report::page::document;
+use crate::render::format::{esc, md_cell, short_commit, utc};
+use crate::render::page::document;
 
 use super::manifest::{LoadedSweep, PointStatus, SweepManifest};
 use super::plot::{self, PLOTS};

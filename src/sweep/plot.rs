@@ -16,8 +16,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::metrics::results::{ModelResult, Results};
 use crate::metrics::rounds::{Interval, RoundResult};
-use crate::report::chart::{self, err, LegendEntry};
-use crate::report::format::sig3;
+use crate::render::chart::{self, err, LegendEntry};
+use crate::render::format::sig3;
 
 use super::cost;
 use super::manifest::LoadedSweep;

@@ -4,7 +4,7 @@
 
 use crate::metrics::results::ModelResult;
 use crate::metrics::rounds::{Interval, RoundResult};
-use crate::report::format::{esc, md_cell, sig3, us};
+use crate::render::format::{esc, md_cell, sig3, us};
 
 use super::cost;
 use super::cross;
