@@ -43,33 +43,39 @@ fi
 
 mkdir -p "$out"
 IFS=, read -r -a driver_list <<< "$drivers"
-for d in "${driver_list[@]}"; do
-  rm -rf "${out:?}/$d"
-  echo "driver-scale: $d driver, boards.count=$boards, model $model" >&2
-  # A failed point is recorded in sweep.json and shown in the table; the sweep goes on.
-  "$bin" sweep --set "boards.count=$boards" --quick --models "$model" --driver "$d" \
-    --no-point-reports --out "$out/$d" >&2 || true
+IFS=, read -r -a board_list <<< "$boards"
+# One board count at a time, both drivers back to back, so the two rows of a board count
+# meet the same machine (a 1,024-board run leaves a loaded machine behind it for a while).
+for b in "${board_list[@]}"; do
+  for d in "${driver_list[@]}"; do
+    rm -rf "${out:?}/$d-$b"
+    echo "driver-scale: $d driver, boards.count=$b, model $model" >&2
+    # A failed point is recorded in sweep.json and shown in the table; the script goes on.
+    "$bin" sweep --set "boards.count=$b" --quick --models "$model" --driver "$d" \
+      --no-point-reports --out "$out/$d-$b" >&2 || true
+  done
 done
 
-table=$(python3 - "$out" "${driver_list[@]}" <<'PY'
+table=$(python3 - "$out" "$boards" "${driver_list[@]}" <<'PY'
 import json, os, sys, platform, datetime
 
-out, drivers = sys.argv[1], sys.argv[2:]
+out, boards, drivers = sys.argv[1], sys.argv[2].split(","), sys.argv[3:]
 rows, machine = [], None
 for d in drivers:
-    sweep = os.path.join(out, d, "sweep.json")
-    if not os.path.exists(sweep):
-        rows.append((d, "-", None, f"no sweep.json (the {d} sweep did not start)"))
-        continue
-    manifest = json.load(open(sweep))
-    for p in manifest.get("points", []):
-        rel = p.get("results")
-        if not rel or not os.path.exists(os.path.join(out, d, rel)):
-            rows.append((d, p.get("value"), None, p.get("status") or "no results"))
+    for b in boards:
+        sweep = os.path.join(out, f"{d}-{b}", "sweep.json")
+        if not os.path.exists(sweep):
+            rows.append((d, b, None, f"no sweep.json (the {d} sweep did not start)"))
             continue
-        r = json.load(open(os.path.join(out, d, rel)))
-        machine = machine or r.get("machine", {})
-        rows.append((d, p.get("value"), r, None))
+        for p in json.load(open(sweep)).get("points", []):
+            rel = p.get("results")
+            path = os.path.join(out, f"{d}-{b}", rel) if rel else None
+            if not path or not os.path.exists(path):
+                rows.append((d, p.get("value"), None, p.get("status") or "no results"))
+                continue
+            r = json.load(open(path))
+            machine = machine or r.get("machine", {})
+            rows.append((d, p.get("value"), r, None))
 
 def fmt_us(us):
     return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us} µs"
@@ -100,7 +106,8 @@ if machine:
     print()
     print(f"Measured {when} by `scripts/driver-scale.sh` on {machine.get('cpu_model', '?')} "
           f"({machine.get('logical_cores', '?')} logical cores), one `--quick` run per row "
-          f"(4 s window), load average then {os.getloadavg()[0]:.1f}.")
+          f"(4 s window), the two drivers' rows of a board count back to back; load average "
+          f"at the end {os.getloadavg()[0]:.1f}.")
 PY
 )
 echo "$table"

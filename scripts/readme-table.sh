@@ -22,7 +22,13 @@ if [ ! -f "$results" ]; then
   echo "readme-table: $results does not exist" >&2; exit 2
 fi
 
-table=$(cargo run --quiet --release --locked --example results_table -- "$results" "$@")
+# RESULTS_TABLE=path uses an already built `results_table` example instead of building it
+# (e.g. while a measurement runs that a build would disturb).
+if [ -n "${RESULTS_TABLE:-}" ]; then
+  table=$("$RESULTS_TABLE" "$results" "$@")
+else
+  table=$(cargo run --quiet --release --locked --example results_table -- "$results" "$@")
+fi
 
 # What run this was, from the file itself.
 describe=$(python3 - "$results" <<'PY'
