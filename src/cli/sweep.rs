@@ -34,7 +34,8 @@ sweep.md holds the table and sweep.html the plots of metric vs value, one line p
 under the table each model's knee (by the rule printed), its fixed and marginal CPU cost
 with intervals, and where models cross (judged only with rounds); analysis.json holds them
 for scripts. --until-knee keeps doubling the last value until every model has broken or a
-limit stops it (--max-value, --max-wall, a driver-limited or failed point), and says which.
+limit stops it (--max-value, --max-wall, a point where the driver limits every model still
+without a knee, a failed point), and says which.
 A point that fails is recorded and the sweep goes on; Ctrl-C keeps what was measured, and
 --resume later runs the points that are not done.
 
@@ -88,7 +89,8 @@ pub struct SweepArgs {
     pub resume: Option<PathBuf>,
     /// Keep doubling the last value of --set (whole numbers, e.g. boards.count=1,2,4 or a
     /// start value boards.count=1) until every model has broken by the knee rule, or a limit
-    /// stops it: --max-value, --max-wall, a driver-limited or failed point. The output says
+    /// stops it: --max-value, --max-wall, a point where the driver limits every model still without
+    /// a knee, a failed point. The output says
     /// which.
     #[arg(long, requires = "set", conflicts_with_all = ["from", "resume"])]
     pub until_knee: bool,
@@ -224,7 +226,8 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
     if let Some(u) = &plan.until_knee {
         println!(
             "then --until-knee: doubling {} until every model has broken (rule: {}), or up \
-             to {} at most, or {} of measuring at most, or a driver-limited point",
+             to {} at most, or {} of measuring at most, or a point where the driver limits every model \
+             still without a knee",
             plan.knob.key,
             crate::sweep::knee::RULE,
             u.max_value,

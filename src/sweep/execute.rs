@@ -320,7 +320,7 @@ enum Step {
 }
 
 /// Whether to grow the sweep by one doubled value, and why not: every model has broken,
-/// the driver was the limit, the last point failed, or the next value is above the limit,
+/// the driver was the limit for every model still without a knee, the last point failed, or the next value is above the limit,
 /// refused by the scenario, or would end past the wall-time limit.
 fn next_step(plan: &SweepPlan, manifest: &SweepManifest, points: &[PreparedPoint]) -> Step {
     let Some(u) = &manifest.until_knee else {
@@ -355,21 +355,21 @@ fn next_step(plan: &SweepPlan, manifest: &SweepManifest, points: &[PreparedPoint
         ));
     }
     if let Some(r) = &last.results {
-        let limited: Vec<String> = match super::knee::periods(last) {
-            Some(per) => (knees.iter())
-                .filter(|k| k.knee.is_none())
-                .filter_map(|k| r.model(&k.model))
-                .filter(|m| m.is_ok())
-                .filter_map(|m| {
-                    super::knee::driver_limits_knee(m, &per).map(|why| format!("{}: {why}", m.name))
-                })
-                .collect(),
-            None => Vec::new(),
-        };
-        if !limited.is_empty() {
+        // The models still without a knee that this point could judge. The sweep grows while
+        // one of them was judged here; it stops when the driver was the limit for all of
+        // them, since a larger value would then only measure the driver. (A model the driver
+        // limits goes on being run: its later points are marked and not judged.)
+        let open: Vec<_> = (knees.iter())
+            .filter(|k| k.knee.is_none())
+            .filter_map(|k| r.model(&k.model))
+            .filter(|m| m.is_ok())
+            .collect();
+        let limited =
+            super::knee::periods(last).and_then(|per| super::knee::driver_limits_all(&open, &per));
+        if let Some(limited) = limited {
             return Step::Stop(format!(
-                "the driver was the limit at {key}={} ({}): a larger value would measure the \
-                 driver, not the models",
+                "the driver was the limit at {key}={} for every model still without a knee ({}): a \
+                 larger value would measure the driver, not the models",
                 last.value,
                 limited.join("; ")
             ));

@@ -117,6 +117,17 @@ pub fn driver_limits_knee(m: &ModelResult, per: &Periods) -> Option<String> {
     (!why.is_empty()).then(|| why.join("; "))
 }
 
+/// Why the driver was the limit, at one point, for every model of `open` (the ok models
+/// still without a knee), one reason each; `None` while the point judged one of them, or
+/// when none is open. `--until-knee` stops growing then: a larger value would only measure
+/// the driver.
+pub fn driver_limits_all(open: &[&ModelResult], per: &Periods) -> Option<Vec<String>> {
+    let why: Vec<String> = (open.iter())
+        .filter_map(|m| driver_limits_knee(m, per).map(|w| format!("{}: {w}", m.name)))
+        .collect();
+    (!open.is_empty() && why.len() == open.len()).then_some(why)
+}
+
 fn judge(m: &ModelResult, per: &Periods) -> Verdict {
     let mut why = Vec::new();
     let sent = counter(m, "polls_sent");
@@ -284,6 +295,25 @@ mod tests {
         poll_us: 33_000.0,
         frame_us: Some(25_000.0),
     };
+
+    #[test]
+    fn growth_stops_for_the_driver_only_when_it_limits_every_open_model() {
+        let mut late = row(2_000, 500, 0);
+        late.name = "threads".into();
+        late.driver.send_error = constant(20_000, 500); // more than half the 33 ms period
+        let mut judged = row(2_000, 500, 0);
+        judged.name = "coop".into();
+        judged.driver.send_error = constant(300, 500);
+        assert_eq!(driver_limits_all(&[&late, &judged], &PER), None);
+        let why = driver_limits_all(&[&late], &PER).expect("the only open model is limited");
+        assert_eq!(why.len(), 1);
+        assert!(why[0].starts_with("threads: send error p99"), "{why:?}");
+        assert_eq!(
+            driver_limits_all(&[], &PER),
+            None,
+            "nothing open: not the driver"
+        );
+    }
 
     #[test]
     fn each_rule_fires_on_its_own_and_names_its_figures() {
