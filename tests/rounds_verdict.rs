@@ -170,8 +170,22 @@ fn a_model_against_itself_is_a_tie_and_nobody_is_starred() {
 
 #[test]
 fn a_driver_limited_or_failed_row_is_never_crowned_and_three_rounds_are_a_range() {
+    // Late sends alone are part of a latency, not of the model's CPU: the CPU crown stands.
+    let mut late = row("cheap", 1, 3, 0.5, 600);
+    late.driver.limited = true;
+    let r = run(vec![late, row("costly", 2, 3, 1.3, 600)], 3);
+    assert_eq!(
+        CHEAPEST.verdict(&r),
+        Verdict::Best {
+            model: "cheap".into(),
+            runner_up: Some("costly".into()),
+            limited: false,
+        }
+    );
+    // A saturated driver may not have delivered the load: then the CPU is in doubt too.
     let mut cheap = row("cheap", 1, 3, 0.5, 600);
     cheap.driver.limited = true;
+    (cheap.driver.cpu_percent, cheap.driver.cpus) = (190.0, 2);
     let mut failed = row("failed", 3, 3, 0.2, 600);
     failed.status = "crashed: serve signal 9".into();
     let r = run(vec![cheap, failed, row("costly", 2, 3, 1.3, 600)], 3);
