@@ -200,7 +200,8 @@ fn the_cost_fit_recovers_fixed_and_marginal_cost_and_leaves_out_what_is_not_the_
         (f.marginal_percent_per_1k.value - 0.5).abs() < 1e-6,
         "{f:?}"
     );
-    assert!(f.fixed_percent.lo <= 2.0 + 1e-6 && f.fixed_percent.hi >= 2.0 - 1e-6);
+    let (lo, hi) = (f.fixed_percent.lo.unwrap(), f.fixed_percent.hi.unwrap());
+    assert!(lo <= 2.0 + 1e-6 && hi >= 2.0 - 1e-6, "{f:?}");
     assert_eq!((f.points, f.by_rounds), (5, false));
     assert!(threads.left_out.is_empty());
 
@@ -241,8 +242,32 @@ fn the_cost_fit_recovers_fixed_and_marginal_cost_and_leaves_out_what_is_not_the_
     let noisy = cost::fits(&LoadedSweep::load(m, dir2.path()));
     let f = noisy[0].fit.as_ref().unwrap();
     let s = f.marginal_percent_per_1k;
-    assert!(s.lo < s.value && s.value < s.hi, "{s:?}");
-    assert!(s.lo < 1.5 && 1.5 < s.hi, "{s:?}");
+    let (lo, hi) = (s.lo.unwrap(), s.hi.unwrap());
+    assert!(lo < s.value && s.value < hi, "{s:?}");
+    assert!(lo < 1.5 && 1.5 < hi, "{s:?}");
+}
+
+#[test]
+fn a_fit_over_three_or_four_points_has_a_value_but_no_interval() {
+    for n in [3, 4] {
+        let dir = tempfile::tempdir().unwrap();
+        let m = sweep_of(dir.path(), &VALUES[..n], &["smol"], |_, k, row| {
+            let rate = 200.0 * (k + 1) as f64;
+            let noise = [0.3, -0.2, 0.25, -0.35][k];
+            healthy(row, 1.0 + 1.5 * rate / 1000.0 + noise, rate);
+        });
+        let fits = cost::fits(&LoadedSweep::load(m, dir.path()));
+        let f = fits[0].fit.as_ref().expect("three points make a fit");
+        assert_eq!(f.points, n);
+        assert!(f.marginal_percent_per_1k.value.is_finite(), "{f:?}");
+        assert_eq!(
+            (f.fixed_percent.lo, f.marginal_percent_per_1k.hi),
+            (None, None)
+        );
+        let said = fits[0].describe();
+        assert!(said.contains("(no interval)"), "{said}");
+        assert!(said.contains("an interval needs 5"), "{said}");
+    }
 }
 
 /// Rounds with CPU `base + i·0.1` % (i = 0..5): an interval of width 0.4 around base+0.2.

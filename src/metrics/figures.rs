@@ -124,110 +124,75 @@ const fn fig(
     }
 }
 
-const fn lat(
-    key: &'static str,
-    legacy: Option<&'static str>,
-    label: &'static str,
-    metric: &'static str,
-    q: f64,
-    judged: bool,
-) -> Figure {
-    fig(
-        key,
-        legacy,
-        label,
-        Unit::Micros,
-        Source::Latency { metric, q },
-        if judged { Some(Kind::Percentile) } else { None },
-    )
+/// A latency percentile figure: its key is `metric.pNN` and its source that metric's
+/// quantile `q`, written once so the key, the metric and the legend cannot disagree.
+macro_rules! latency_figure {
+    ($name:ident, $metric:ident . $p:ident = $q:expr, $legacy:expr, $label:expr, judged: $judged:expr) => {
+        pub const $name: Figure = fig(
+            concat!(stringify!($metric), ".", stringify!($p)),
+            $legacy,
+            $label,
+            Unit::Micros,
+            Source::Latency {
+                metric: stringify!($metric),
+                q: $q,
+            },
+            if $judged {
+                Some(Kind::Percentile)
+            } else {
+                None
+            },
+        );
+    };
 }
 
-const fn counter(key: &'static str, label: &'static str, unit: Unit, judged: bool) -> Figure {
-    fig(
-        key,
-        None,
-        label,
-        unit,
-        Source::Counter {
-            name: key,
-            alias: None,
-        },
-        if judged { Some(Kind::Count) } else { None },
-    )
+/// A counter figure: its key is the counter's name in results.json, written once.
+macro_rules! counter_figure {
+    ($name:ident, $counter:ident, $label:expr, $unit:ident, judged: $judged:expr) => {
+        pub const $name: Figure = fig(
+            stringify!($counter),
+            None,
+            $label,
+            Unit::$unit,
+            Source::Counter {
+                name: stringify!($counter),
+                alias: None,
+            },
+            if $judged { Some(Kind::Count) } else { None },
+        );
+    };
+}
+
+/// A figure of the model's process (`cpu.<field>` in results.json), read from its own source.
+macro_rules! cpu_figure {
+    ($name:ident, cpu . $field:ident, $legacy:expr, $label:expr, $unit:ident, $source:ident, judged: $judged:expr) => {
+        pub const $name: Figure = fig(
+            concat!("cpu.", stringify!($field)),
+            $legacy,
+            $label,
+            Unit::$unit,
+            Source::$source,
+            $judged,
+        );
+    };
 }
 
 // The figures, one const each so other rooms can build tables from them without a lookup.
-pub const CPU_PERCENT: Figure = fig(
-    "cpu.percent",
-    Some("cpu_percent"),
-    "CPU % of a core",
-    Unit::CpuPercent,
-    Source::CpuPercent,
-    Some(Kind::Cost),
-);
+cpu_figure!(CPU_PERCENT, cpu.percent, Some("cpu_percent"), "CPU % of a core", CpuPercent, CpuPercent, judged: Some(Kind::Cost));
 
-pub const CPU_CTX_SWITCHES_PER_S: Figure = fig(
-    "cpu.ctx_switches_per_s",
-    Some("ctx_switches_per_s"),
-    "ctx switches/s",
-    Unit::PerSecond,
-    Source::CtxSwitchesPerS,
-    Some(Kind::Cost),
-);
+cpu_figure!(CPU_CTX_SWITCHES_PER_S, cpu.ctx_switches_per_s, Some("ctx_switches_per_s"), "ctx switches/s", PerSecond, CtxSwitchesPerS, judged: Some(Kind::Cost));
 
-pub const CPU_MAX_RSS_KIB: Figure = fig(
-    "cpu.max_rss_kib",
-    Some("max_rss_kib"),
-    "peak RSS",
-    Unit::Kib,
-    Source::MaxRssKib,
-    None,
-);
+cpu_figure!(CPU_MAX_RSS_KIB, cpu.max_rss_kib, Some("max_rss_kib"), "peak RSS", Kib, MaxRssKib, judged: None);
 
-pub const CPU_THREADS: Figure = fig(
-    "cpu.threads",
-    Some("threads"),
-    "threads",
-    Unit::Count,
-    Source::Threads,
-    None,
-);
+cpu_figure!(CPU_THREADS, cpu.threads, Some("threads"), "threads", Count, Threads, judged: None);
 
-pub const POLL_LATENCY_P50: Figure = lat(
-    "poll_latency.p50",
-    Some("poll_p50"),
-    "poll p50",
-    "poll_latency",
-    0.50,
-    true,
-);
+latency_figure!(POLL_LATENCY_P50, poll_latency.p50 = 0.50, Some("poll_p50"), "poll p50", judged: true);
 
-pub const POLL_LATENCY_P90: Figure = lat(
-    "poll_latency.p90",
-    None,
-    "poll p90",
-    "poll_latency",
-    0.90,
-    true,
-);
+latency_figure!(POLL_LATENCY_P90, poll_latency.p90 = 0.90, None, "poll p90", judged: true);
 
-pub const POLL_LATENCY_P99: Figure = lat(
-    "poll_latency.p99",
-    Some("poll_p99"),
-    "poll p99",
-    "poll_latency",
-    0.99,
-    true,
-);
+latency_figure!(POLL_LATENCY_P99, poll_latency.p99 = 0.99, Some("poll_p99"), "poll p99", judged: true);
 
-pub const POLL_LATENCY_P999: Figure = lat(
-    "poll_latency.p999",
-    Some("poll_p999"),
-    "poll p99.9",
-    "poll_latency",
-    0.999,
-    false,
-);
+latency_figure!(POLL_LATENCY_P999, poll_latency.p999 = 0.999, Some("poll_p999"), "poll p99.9", judged: false);
 
 pub const POLL_LATENCY_MAX: Figure = fig(
     "poll_latency.max",
@@ -240,112 +205,37 @@ pub const POLL_LATENCY_MAX: Figure = fig(
     Some(Kind::Stall),
 );
 
-pub const POLL_SERVICE_P50: Figure = lat(
-    "poll_service.p50",
-    Some("poll_service_p50"),
-    "service p50",
-    "poll_service",
-    0.50,
-    false,
-);
+latency_figure!(POLL_SERVICE_P50, poll_service.p50 = 0.50, Some("poll_service_p50"), "service p50", judged: false);
 
-pub const POLL_SERVICE_P99: Figure = lat(
-    "poll_service.p99",
-    Some("poll_service_p99"),
-    "service p99",
-    "poll_service",
-    0.99,
-    false,
-);
+latency_figure!(POLL_SERVICE_P99, poll_service.p99 = 0.99, Some("poll_service_p99"), "service p99", judged: false);
 
-pub const STALENESS_P99: Figure = lat(
-    "staleness.p99",
-    Some("staleness_p99"),
-    "staleness p99",
-    "staleness",
-    0.99,
-    true,
-);
+latency_figure!(STALENESS_P99, staleness.p99 = 0.99, Some("staleness_p99"), "staleness p99", judged: true);
 
-pub const STALENESS_EXCESS_P99: Figure = lat(
-    "staleness_excess.p99",
-    Some("staleness_excess_p99"),
-    "stale excess p99",
-    "staleness_excess",
-    0.99,
-    false,
-);
+latency_figure!(STALENESS_EXCESS_P99, staleness_excess.p99 = 0.99, Some("staleness_excess_p99"), "stale excess p99", judged: false);
 
-pub const INGEST_LATENCY_P99: Figure = lat(
-    "ingest_latency.p99",
-    None,
-    "ingest p99",
-    "ingest_latency",
-    0.99,
-    true,
-);
+latency_figure!(INGEST_LATENCY_P99, ingest_latency.p99 = 0.99, None, "ingest p99", judged: true);
 
-pub const COMMAND_LATENCY_P99: Figure = lat(
-    "command_latency.p99",
-    Some("command_p99"),
-    "command p99",
-    "command_latency",
-    0.99,
-    true,
-);
+latency_figure!(COMMAND_LATENCY_P99, command_latency.p99 = 0.99, Some("command_p99"), "command p99", judged: true);
 
-pub const WATCHDOG_LATENESS_P50: Figure = lat(
-    "watchdog_lateness.p50",
-    Some("watchdog_p50"),
-    "watchdog late p50",
-    "watchdog_lateness",
-    0.50,
-    true,
-);
+latency_figure!(WATCHDOG_LATENESS_P50, watchdog_lateness.p50 = 0.50, Some("watchdog_p50"), "watchdog late p50", judged: true);
 
-pub const WATCHDOG_LATENESS_P90: Figure = lat(
-    "watchdog_lateness.p90",
-    None,
-    "watchdog late p90",
-    "watchdog_lateness",
-    0.90,
-    true,
-);
+latency_figure!(WATCHDOG_LATENESS_P90, watchdog_lateness.p90 = 0.90, None, "watchdog late p90", judged: true);
 
-pub const WATCHDOG_LATENESS_P99: Figure = lat(
-    "watchdog_lateness.p99",
-    Some("watchdog_p99"),
-    "watchdog late p99",
-    "watchdog_lateness",
-    0.99,
-    true,
-);
+latency_figure!(WATCHDOG_LATENESS_P99, watchdog_lateness.p99 = 0.99, Some("watchdog_p99"), "watchdog late p99", judged: true);
 
-pub const WATCHDOG_LONGEST_LATE_RUN: Figure = counter(
-    "watchdog_longest_late_run",
-    "longest late watchdog run",
-    Unit::Ticks,
-    true,
-);
+counter_figure!(WATCHDOG_LONGEST_LATE_RUN, watchdog_longest_late_run, "longest late watchdog run", Ticks, judged: true);
 
-pub const POLLS_FAILED: Figure = counter("polls_failed", "polls failed", Unit::Count, true);
+counter_figure!(POLLS_FAILED, polls_failed, "polls failed", Count, judged: true);
 
-pub const POLLS_SKIPPED: Figure = counter("polls_skipped", "poll slots skipped", Unit::Count, true);
+counter_figure!(POLLS_SKIPPED, polls_skipped, "poll slots skipped", Count, judged: true);
 
-pub const COMMANDS_FAILED: Figure =
-    counter("commands_failed", "commands failed", Unit::Count, true);
+counter_figure!(COMMANDS_FAILED, commands_failed, "commands failed", Count, judged: true);
 
-pub const COMMANDS_UNMATCHED: Figure = counter(
-    "commands_unmatched",
-    "commands unmatched",
-    Unit::Count,
-    true,
-);
+counter_figure!(COMMANDS_UNMATCHED, commands_unmatched, "commands unmatched", Count, judged: true);
 
-pub const SEQ_UNMATCHED: Figure = counter("seq_unmatched", "seq unmatched", Unit::Count, true);
+counter_figure!(SEQ_UNMATCHED, seq_unmatched, "seq unmatched", Count, judged: true);
 
-pub const FRAMES_REJECTED: Figure =
-    counter("frames_rejected", "frames rejected", Unit::Count, false);
+counter_figure!(FRAMES_REJECTED, frames_rejected, "frames rejected", Count, judged: false);
 
 pub const FRAMES_COALESCED: Figure = fig(
     "frames_coalesced",

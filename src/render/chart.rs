@@ -83,6 +83,17 @@ pub fn draw_marker<DB: DrawingBackend, CT: CoordTranslate>(
     .map_err(err)
 }
 
+/// Draws the polyline through `points` on a plot's area: what a `LineSeries` draws, without
+/// the series' own legend bookkeeping (legends are drawn apart, by [`draw_legend`]).
+pub fn draw_line<DB: DrawingBackend, CT: CoordTranslate>(
+    area: &DrawingArea<DB, CT>,
+    points: impl IntoIterator<Item = CT::From>,
+    style: impl Into<ShapeStyle>,
+) -> anyhow::Result<()> {
+    let points: Vec<CT::From> = points.into_iter().collect();
+    area.draw(&PathElement::new(points, style)).map_err(err)
+}
+
 /// One legend entry: a label, its colour and marker; `dashed` for reference lines.
 pub struct LegendEntry {
     pub label: String,

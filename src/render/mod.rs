@@ -1,7 +1,8 @@
 //! The rendering helpers every reader of results shares — the report, the check's
 //! comparison view, the history's trend page and the sweep's pages: escaping and human
 //! units (`format`), the HTML page around a body (`page`), what every SVG plot shares
-//! (`chart`) and the summary's columns of figures with how each value reads (`figures`).
+//! (`chart`), the summary's columns of figures with how each value reads (`figures`) and
+//! text tables written as Markdown or HTML from one set of rows (`table`).
 //!
 //! A room of its own so that those readers share one copy without importing each other; it
 //! imports only `metrics` (and the shared `units`).
@@ -10,3 +11,4 @@ pub mod chart;
 pub mod figures;
 pub mod format;
 pub mod page;
+pub mod table;

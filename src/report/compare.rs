@@ -15,7 +15,8 @@ use anyhow::Result;
 
 use crate::metrics::results::Results;
 use crate::render::figures::{self, display, COLUMNS};
-use crate::render::format::{esc, md_cell};
+use crate::render::format::esc;
+use crate::render::table::TextTable;
 
 /// A comparison judged by `esbench check`, rendered for the page and for `summary.md`.
 #[derive(Clone, Debug, Default)]
@@ -62,38 +63,29 @@ fn side_by_side(a: &Results, b: &Results) -> Judged {
         .iter()
         .map(|k| figures::column_index(k).expect("a registry column"))
         .collect();
-    let mut html = format!(
-        "<p class=\"small\">{}</p>\n<div class=\"scroll\"><table class=\"compare\"><thead>\
-         <tr><th>model</th>",
-        esc(NOT_JUDGED)
-    );
-    let mut md = format!("{NOT_JUDGED}\n\n| model |");
-    for &c in &cols {
-        html.push_str(&format!("<th>{}</th>", esc(COLUMNS[c].heading)));
-        md.push_str(&format!(" {} |", COLUMNS[c].heading));
-    }
-    html.push_str("</tr></thead><tbody>\n");
-    md.push_str(&format!("\n|---|{}\n", "---|".repeat(cols.len())));
+    let headings = std::iter::once("model".to_string())
+        .chain(cols.iter().map(|&c| COLUMNS[c].heading.to_string()))
+        .collect();
+    let mut t = TextTable::new(headings);
+    t.class = Some("compare");
+    t.cell_class = Some("noise");
     for ma in &fa {
         let Some(mb) = fb.iter().find(|f| f.name == ma.name) else {
             continue;
         };
-        html.push_str(&format!("<tr><th scope=\"row\">{}</th>", esc(&ma.name)));
-        md.push_str(&format!("| {} |", md_cell(&ma.name)));
-        for &c in &cols {
+        let cells = cols.iter().map(|&c| {
             let col = &COLUMNS[c];
-            let cell = format!(
+            format!(
                 "{} → {}",
                 display(col, ma.values[c]),
                 display(col, mb.values[c])
-            );
-            html.push_str(&format!("<td class=\"noise\">{}</td>", esc(&cell)));
-            md.push_str(&format!(" {} |", md_cell(&cell)));
-        }
-        html.push_str("</tr>\n");
-        md.push('\n');
+            )
+        });
+        t.rows
+            .push(std::iter::once(ma.name.clone()).chain(cells).collect());
     }
-    html.push_str("</tbody></table></div>\n");
+    let html = format!("<p class=\"small\">{}</p>\n{}", esc(NOT_JUDGED), t.html());
+    let md = format!("{NOT_JUDGED}\n\n{}", t.markdown());
     Judged { html, markdown: md }
 }
 

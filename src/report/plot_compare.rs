@@ -70,11 +70,11 @@ pub fn plot(a: &Results, b: &Results, metric: &str, title: &str) -> anyhow::Resu
             RGBColor(110, 110, 110).stroke_width(2),
         ))
         .map_err(err)?;
-        c.draw_series(LineSeries::new(
+        chart::draw_line(
+            c.plotting_area(),
             cb.iter().cloned(),
             chart::color(*i).stroke_width(2),
-        ))
-        .map_err(err)?;
+        )?;
         Ok(())
     })
     .map(Some)

@@ -72,8 +72,7 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
             )?;
             for (i, _, pts) in &series {
                 let pts: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.1.max(y_lo))).collect();
-                c.draw_series(LineSeries::new(pts, chart::color(*i).stroke_width(2)))
-                    .map_err(err)?;
+                chart::draw_line(c.plotting_area(), pts, chart::color(*i).stroke_width(2))?;
             }
         } else {
             let mut c = builder
@@ -86,11 +85,11 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
                 chart::LABEL_SIZE,
             )?;
             for (i, _, pts) in &series {
-                c.draw_series(LineSeries::new(
+                chart::draw_line(
+                    c.plotting_area(),
                     pts.iter().cloned(),
                     chart::color(*i).stroke_width(2),
-                ))
-                .map_err(err)?;
+                )?;
             }
         }
         let legend: Vec<LegendEntry> = series

@@ -140,8 +140,7 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
                 step.push((edges[b] / 1000.0, *s));
                 step.push((edges[b + 1] / 1000.0, *s));
             }
-            c.draw_series(LineSeries::new(step, chart::FLOOR_COLOR.stroke_width(1)))
-                .map_err(err)?;
+            chart::draw_line(c.plotting_area(), step, chart::FLOOR_COLOR.stroke_width(1))?;
         }
         Ok(())
     })

@@ -184,8 +184,7 @@ pub fn plot(results: &Results, mp: &MetricPlot) -> anyhow::Result<Option<String>
         }
         for (i, _, pts) in &curves {
             let col = chart::color(*i);
-            c.draw_series(LineSeries::new(pts.iter().cloned(), col.stroke_width(2)))
-                .map_err(err)?;
+            chart::draw_line(c.plotting_area(), pts.iter().cloned(), col.stroke_width(2))?;
             let reach = pts.last().map(|p| p.0).unwrap_or(0.0);
             let area = c.plotting_area();
             for q in MARKED {

@@ -32,7 +32,7 @@ pub struct Analysis {
 /// How the cost is fitted, in the words every output prints.
 pub const FIT_RULE: &str = "CPU % = fixed + marginal × events/s, least squares over the \
 points where the model copes (driver-limited points and points where it broke the knee rule are left out), \
-with 95 % intervals from a bootstrap over points (their rounds kept together); an event is a \
+with 95 % intervals from a bootstrap over points (their rounds kept together; none under five points); an event is a \
 frame parsed or a poll answered in the measured window";
 
 pub fn analyse(sweep: &LoadedSweep) -> Analysis {

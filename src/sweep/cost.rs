@@ -87,9 +87,10 @@ pub fn round_cpu_ms_per_1k(r: &RoundResult) -> Option<f64> {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Estimate {
     pub value: f64,
-    /// 95 % percentile-bootstrap interval.
-    pub lo: f64,
-    pub hi: f64,
+    /// 95 % percentile-bootstrap interval; `None` (null in analysis.json) over fewer than
+    /// [`MIN_INTERVAL_POINTS`] points.
+    pub lo: Option<f64>,
+    pub hi: Option<f64>,
 }
 
 /// CPU % = intercept + slope × events/s, for one model.
@@ -121,6 +122,11 @@ pub struct ModelFit {
 
 /// Fewest points a line is fitted to (two points always fit; they say nothing about noise).
 pub const MIN_FIT_POINTS: usize = 3;
+/// Fewest points the bootstrap gives an interval over. Resampling k whole points has only
+/// C(2k−1, k) distinct outcomes — 10 for three points, 35 for four, 126 for five — and one
+/// in k^(k−1) is a single point repeated (no slope): with three or four points the
+/// "interval" is a handful of values, not an estimate of the noise, so none is shown.
+pub const MIN_INTERVAL_POINTS: usize = 5;
 /// Bootstrap resamples.
 pub const RESAMPLES: usize = 2000;
 const SEED: u64 = 0x5ca1e;
@@ -195,7 +201,12 @@ pub fn fit_model(sweep: &LoadedSweep, model: &str) -> ModelFit {
     let mut rng = Rng::new(SEED);
     let (mut av, mut bv) = (Vec::new(), Vec::new());
     let mut sample = Vec::with_capacity(flat.len());
-    for _ in 0..RESAMPLES {
+    let resamples = if clusters.len() >= MIN_INTERVAL_POINTS {
+        RESAMPLES
+    } else {
+        0
+    };
+    for _ in 0..resamples {
         sample.clear();
         for _ in 0..clusters.len() {
             let c = rng.index(clusters.len());
@@ -208,11 +219,13 @@ pub fn fit_model(sweep: &LoadedSweep, model: &str) -> ModelFit {
         }
     }
     let est = |v: f64, s: &mut Vec<f64>, scale: f64| {
-        let (lo, hi) = percentile_interval(s);
+        let (lo, hi) = percentile_interval(s).map_or((None, None), |(lo, hi)| {
+            (Some(lo * scale), Some(hi * scale))
+        });
         Estimate {
             value: v * scale,
-            lo: lo * scale,
-            hi: hi * scale,
+            lo,
+            hi,
         }
     };
     ModelFit {
@@ -247,20 +260,24 @@ pub fn ols(xy: &[(f64, f64)]) -> Option<(f64, f64)> {
     Some((my - b * mx, b))
 }
 
-/// The 2.5th and 97.5th percentiles (nearest rank) of `v` (sorted in place).
-fn percentile_interval(v: &mut [f64]) -> (f64, f64) {
+/// The 2.5th and 97.5th percentiles (nearest rank) of `v` (sorted in place); None when
+/// empty.
+fn percentile_interval(v: &mut [f64]) -> Option<(f64, f64)> {
     if v.is_empty() {
-        return (f64::NAN, f64::NAN);
+        return None;
     }
     v.sort_by(|a, b| a.total_cmp(b));
     let at = |q: f64| v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
-    (at(0.025), at(0.975))
+    Some((at(0.025), at(0.975)))
 }
 
-/// `0.812 % [0.70, 0.93]`.
+/// `0.812 % [0.70, 0.93]`, or `0.812 % (no interval)` over too few points.
 pub fn show_estimate(e: &Estimate, unit: &str) -> String {
     use crate::render::format::sig3;
-    format!("{}{unit} [{}, {}]", sig3(e.value), sig3(e.lo), sig3(e.hi))
+    match (e.lo, e.hi) {
+        (Some(lo), Some(hi)) => format!("{}{unit} [{}, {}]", sig3(e.value), sig3(lo), sig3(hi)),
+        _ => format!("{}{unit} (no interval)", sig3(e.value)),
+    }
 }
 
 impl ModelFit {
@@ -272,10 +289,14 @@ impl ModelFit {
                 show_estimate(&f.fixed_percent, " %"),
                 show_estimate(&f.marginal_percent_per_1k, " %"),
                 f.points,
-                if f.by_rounds {
-                    format!(", {} rounds", f.observations)
-                } else {
-                    String::new()
+                match (f.by_rounds, f.points < MIN_INTERVAL_POINTS) {
+                    (_, true) => format!(
+                        "; an interval needs {MIN_INTERVAL_POINTS}: a bootstrap over {} \
+                         points has too few distinct resamples to mean anything",
+                        f.points
+                    ),
+                    (true, false) => format!(", {} rounds", f.observations),
+                    (false, false) => String::new(),
                 }
             ),
             (None, Some(why)) => format!("no fit: {why}"),
@@ -319,6 +340,7 @@ mod tests {
     #[test]
     fn percentiles_by_nearest_rank() {
         let mut v: Vec<f64> = (1..=200).map(f64::from).collect();
-        assert_eq!(percentile_interval(&mut v), (5.0, 195.0));
+        assert_eq!(percentile_interval(&mut v), Some((5.0, 195.0)));
+        assert_eq!(percentile_interval(&mut []), None);
     }
 }

@@ -81,11 +81,11 @@ pub fn plot(sweep: &LoadedSweep) -> anyhow::Result<Option<String>> {
                 let line =
                     |x: f64| fit.fixed_percent.value + fit.marginal_percent_per_1k.value * x / 1e3;
                 if lo.is_finite() && hi > lo {
-                    c.draw_series(LineSeries::new(
+                    chart::draw_line(
+                        c.plotting_area(),
                         [(lo, line(lo)), (hi, line(hi))],
                         colour.stroke_width(2),
-                    ))
-                    .map_err(err)?;
+                    )?;
                 }
             }
         }

@@ -2,7 +2,8 @@
 //! that has it to the last (and the ratio), and the first value where it had doubled — the
 //! knee a reader is looking for, stated rather than left to the eye.
 
-use crate::render::format::{esc, md_cell, sig3};
+use crate::render::format::{md_cell, sig3};
+use crate::render::table::TextTable;
 
 use super::manifest::LoadedSweep;
 use crate::metrics::rounds::Interval;
@@ -103,25 +104,10 @@ pub fn markdown(sweep: &LoadedSweep) -> String {
     let last = sweep.manifest.values.last().expect("two or more");
     let mut s = format!(
         "\nEach model from its first to its last measured value (`{k}={first}` … \
-         `{k}={last}`), the ratio, and the first value where the figure had doubled:\n\n\
-         | model |",
+         `{k}={last}`), the ratio, and the first value where the figure had doubled:\n\n",
         k = md_cell(&sweep.manifest.key)
     );
-    for f in &FIGURES {
-        s.push_str(&format!(" {} |", f.label));
-    }
-    s.push_str("\n|---|");
-    for _ in &FIGURES {
-        s.push_str("---|");
-    }
-    s.push('\n');
-    for (m, cells) in rows(sweep) {
-        s.push_str(&format!("| {} |", md_cell(&m)));
-        for c in cells {
-            s.push_str(&format!(" {} |", md_cell(&c)));
-        }
-        s.push('\n');
-    }
+    s.push_str(&table(sweep).markdown());
     s
 }
 
@@ -130,20 +116,19 @@ pub fn html(sweep: &LoadedSweep) -> String {
     if sweep.points.len() < 2 || sweep.models().is_empty() {
         return String::new();
     }
-    let mut s = String::from("<div class=\"scroll\"><table>\n<thead><tr><th>model</th>");
-    for f in &FIGURES {
-        s.push_str(&format!("<th>{}</th>", esc(f.label)));
-    }
-    s.push_str("</tr></thead>\n<tbody>\n");
+    table(sweep).html()
+}
+
+/// One row per model, one column per figure.
+fn table(sweep: &LoadedSweep) -> TextTable {
+    let headings = std::iter::once("model".to_string())
+        .chain(FIGURES.iter().map(|f| f.label.to_string()))
+        .collect();
+    let mut t = TextTable::new(headings);
     for (m, cells) in rows(sweep) {
-        s.push_str(&format!("<tr><th>{}</th>", esc(&m)));
-        for c in cells {
-            s.push_str(&format!("<td>{}</td>", esc(&c)));
-        }
-        s.push_str("</tr>\n");
+        t.rows.push(std::iter::once(m).chain(cells).collect());
     }
-    s.push_str("</tbody></table></div>\n");
-    s
+    t
 }
 
 /// For the terminal: one line per model and figure.

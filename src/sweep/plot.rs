@@ -43,9 +43,11 @@ pub struct PlotSpec {
     pub round: Option<fn(&RoundResult) -> Option<f64>>,
 }
 
-/// A round's percentile of a latency summary in ms, from a round with enough samples.
-fn round_ms(r: &RoundResult, key: &str, p99: bool) -> Option<f64> {
+/// A round's percentile (`"p50"` or `"p99"`) of a latency summary in ms, from a round with
+/// enough samples.
+fn round_ms(r: &RoundResult, key: &str, percentile: &str) -> Option<f64> {
     let f = r.figures.get(key)?;
+    let p99 = percentile == "p99";
     let enough = if p99 {
         f.count >= MIN_P99_SAMPLES
     } else {
@@ -56,6 +58,22 @@ fn round_ms(r: &RoundResult, key: &str, p99: bool) -> Option<f64> {
 
 fn ms(s: &crate::metrics::summary::Summary, p: u64) -> Option<f64> {
     (s.count > 0).then_some(p as f64 / 1000.0)
+}
+
+/// A latency percentile plot in ms with its floor counterpart: the latency rows of
+/// [`PLOTS`] differ only in these names (`$p` is `p50` or `p99`; a p99 round needs
+/// [`MIN_P99_SAMPLES`] behind it).
+macro_rules! latency_plot {
+    ($file:literal, $title:literal, $y_desc:literal, $field:ident, $p:ident, $floor:ident, $floor_label:literal) => {
+        PlotSpec {
+            file: $file,
+            title: $title,
+            y_desc: $y_desc,
+            get: |m| ms(&m.$field, m.$field.$p),
+            floor: Some(($floor_label, |r| ms(&r.floor.$floor, r.floor.$floor.$p))),
+            round: Some(|r| round_ms(r, stringify!($field), stringify!($p))),
+        }
+    };
 }
 
 /// The plots of a sweep, in page order.
@@ -76,36 +94,33 @@ pub const PLOTS: [PlotSpec; 5] = [
         floor: None,
         round: Some(cost::round_cpu_ms_per_1k),
     },
-    PlotSpec {
-        file: "poll_p50",
-        title: "Poll latency p50 (intended send → answer)",
-        y_desc: "poll latency p50 (ms)",
-        get: |m| ms(&m.poll_latency, m.poll_latency.p50),
-        floor: Some(("floor: driver send error p50", |r| {
-            ms(&r.floor.driver_error, r.floor.driver_error.p50)
-        })),
-        round: Some(|r| round_ms(r, "poll_latency", false)),
-    },
-    PlotSpec {
-        file: "poll_p99",
-        title: "Poll latency p99 (intended send → answer)",
-        y_desc: "poll latency p99 (ms)",
-        get: |m| ms(&m.poll_latency, m.poll_latency.p99),
-        floor: Some(("floor: driver send error p99", |r| {
-            ms(&r.floor.driver_error, r.floor.driver_error.p99)
-        })),
-        round: Some(|r| round_ms(r, "poll_latency", true)),
-    },
-    PlotSpec {
-        file: "watchdog_p99",
-        title: "Watchdog timer lateness p99 (wake-up − deadline)",
-        y_desc: "watchdog lateness p99 (ms)",
-        get: |m| ms(&m.watchdog_lateness, m.watchdog_lateness.p99),
-        floor: Some(("floor: timer lateness p99", |r| {
-            ms(&r.floor.timer_lateness, r.floor.timer_lateness.p99)
-        })),
-        round: Some(|r| round_ms(r, "watchdog_lateness", true)),
-    },
+    latency_plot!(
+        "poll_p50",
+        "Poll latency p50 (intended send → answer)",
+        "poll latency p50 (ms)",
+        poll_latency,
+        p50,
+        driver_error,
+        "floor: driver send error p50"
+    ),
+    latency_plot!(
+        "poll_p99",
+        "Poll latency p99 (intended send → answer)",
+        "poll latency p99 (ms)",
+        poll_latency,
+        p99,
+        driver_error,
+        "floor: driver send error p99"
+    ),
+    latency_plot!(
+        "watchdog_p99",
+        "Watchdog timer lateness p99 (wake-up − deadline)",
+        "watchdog lateness p99 (ms)",
+        watchdog_lateness,
+        p99,
+        timer_lateness,
+        "floor: timer lateness p99"
+    ),
 ];
 
 /// Where the swept values sit on the x axis.
@@ -359,8 +374,7 @@ fn draw_lines<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
         for run in runs(&xa.positions, &l.values) {
             let pts: Vec<(f64, f64)> = run.iter().map(|&(x, y)| (x, clamp(y))).collect();
             if pts.len() > 1 {
-                c.draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
-                    .map_err(err)?;
+                chart::draw_line(c.plotting_area(), pts.clone(), colour.stroke_width(2))?;
             }
             for p in pts {
                 chart::draw_marker(c.plotting_area(), chart::marker(l.index), p, colour)?;
