@@ -47,13 +47,14 @@ pub struct PlotSpec {
 /// enough samples.
 fn round_ms(r: &RoundResult, key: &str, percentile: &str) -> Option<f64> {
     let f = r.figures.get(key)?;
-    let p99 = percentile == "p99";
-    let enough = if p99 {
-        f.count >= MIN_P99_SAMPLES
-    } else {
-        f.count > 0
+    // A round keeps only p50 and p99: any other name has no figure here, rather than
+    // silently showing one of those two under its name.
+    let (enough, value) = match percentile {
+        "p50" => (f.count > 0, f.p50),
+        "p99" => (f.count >= MIN_P99_SAMPLES, f.p99),
+        _ => return None,
     };
-    (r.is_ok() && enough).then(|| if p99 { f.p99 } else { f.p50 } as f64 / 1000.0)
+    (r.is_ok() && enough).then(|| value as f64 / 1000.0)
 }
 
 fn ms(s: &crate::metrics::summary::Summary, p: u64) -> Option<f64> {
