@@ -24,7 +24,7 @@ pub const QUICK_ROUNDS: u32 = 3;
 /// Most rounds accepted: beyond this a typo is likelier than intent.
 pub const MAX_ROUNDS: u32 = 1_000;
 /// Shortest measured round: the same floor as a whole measured window.
-pub const MIN_ROUND_S: f64 = super::session::MIN_DURATION_S;
+pub const MIN_ROUND_S: f64 = super::options::MIN_DURATION_S;
 /// Least warm-up of a round in a full run: every runtime has started its threads and the
 /// board has streamed twenty frames by then. The scenario's warm-up is spread over the
 /// rounds down to this, so rounds cost only their extra start-ups, not N warm-ups.
@@ -85,14 +85,18 @@ pub fn shape(
     })
 }
 
-/// The model order of each round, shuffled from `seed` (the same seed gives the same orders
-/// with this build; the orders themselves are recorded in `RoundsPlan` too).
+/// The model order of each round, shuffled from `seed` by the project's seeded generator
+/// (`crate::rng`, whose stream for a seed is fixed by its algorithm), so a seed gives the
+/// same orders with every build; the orders themselves are recorded in `RoundsPlan` too.
 pub fn orders(models: &[String], count: u32, seed: u64) -> Vec<Vec<String>> {
-    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut rng = crate::rng::Rng::new(seed);
     (0..count)
         .map(|_| {
             let mut o = models.to_vec();
-            rng.shuffle(&mut o);
+            // Fisher–Yates, from the back.
+            for i in (1..o.len()).rev() {
+                o.swap(i, rng.index(i + 1));
+            }
             o
         })
         .collect()
