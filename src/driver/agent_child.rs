@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use super::join::{BoardRecord, Window};
-use super::measured::{store_floor, End, Running, Timeline};
+use super::measured::{interrupted_status, store_floor, End, Running, Timeline};
 use super::progress::Progress;
 use super::row::ModelPlan;
 use super::serve_stats::merge_serve_stats;
@@ -18,6 +18,7 @@ use crate::clock::now_ns;
 use crate::load::child::STOP_GRACE;
 use crate::load::client::StopFlag;
 use crate::metrics::results::{ClockJoin, ModelResult};
+use crate::metrics::status::Status;
 use crate::remote::clock_sync::{ClockEstimate, Phase};
 use crate::remote::wire::{AgentReport, StartSpec};
 use crate::remote::{AgentLink, Target};
@@ -224,36 +225,33 @@ impl Running for AgentChild {
         }
     }
 
-    fn status(&self, end: End, tl: &Timeline) -> String {
+    fn status(&self, end: End, tl: &Timeline) -> Status {
         let agent = &self.target.addr;
         let report = self.report.as_ref();
         match end {
-            End::Crashed { exit, at_ns } => format!(
-                "crashed: serve on {agent} {exit} {}{}",
+            End::Crashed { exit, at_ns } => Status::Crashed(format!(
+                "serve on {agent} {exit} {}{}",
                 tl.describe(at_ns),
                 report.map(|r| r.stderr_note.as_str()).unwrap_or("")
-            ),
-            End::AgentLost { why, at_ns } => format!(
-                "error: lost the agent at {agent} {} ({why}); the driver's figures up to then \
+            )),
+            End::Interrupted { at_ns } => interrupted_status(tl, at_ns),
+            End::AgentLost { why, at_ns } => Status::Error(format!(
+                "lost the agent at {agent} {} ({why}); the driver's figures up to then \
                  are kept, the device's (CPU, board records, serve statistics) are lost",
                 tl.describe(at_ns)
-            ),
-            // Said by the flow.
-            End::Interrupted { .. } => String::new(),
+            )),
             End::Completed => match report {
-                Some(r) if r.killed => format!(
-                    "error: serve on {agent} did not stop within {STOP_GRACE:?} of SIGTERM \
-                     and was killed"
-                ),
-                Some(r) if !r.exit_success => {
-                    format!(
-                        "error: serve on {agent} ended with {}{}",
-                        r.exit, r.stderr_note
-                    )
-                }
+                Some(r) if r.killed => Status::Error(format!(
+                    "serve on {agent} did not stop within {STOP_GRACE:?} of SIGTERM and was \
+                     killed"
+                )),
+                Some(r) if !r.exit_success => Status::Error(format!(
+                    "serve on {agent} ended with {}{}",
+                    r.exit, r.stderr_note
+                )),
                 _ => match &self.status_from_report {
-                    Some(e) => format!("error: {e}"),
-                    None => "ok".into(),
+                    Some(e) => Status::Error(e.clone()),
+                    None => Status::Ok,
                 },
             },
         }

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 
 use super::interrupt;
 use super::join::{BoardRecord, Window};
-use super::measured::{store_floor, End, Running, Timeline};
+use super::measured::{interrupted_status, store_floor, End, Running, Timeline};
 use super::progress::Progress;
 use super::row::ModelPlan;
 use super::serve_stats::merge_serve_stats;
@@ -29,6 +29,7 @@ use crate::load::floor::{probe_alongside, random_phase_ns};
 use crate::load::pace::ms_to_ns;
 use crate::metrics::process::{cpu_row, lifetime_counters, CpuMonitor, Exit, Rusage, WindowCpu};
 use crate::metrics::results::ModelResult;
+use crate::metrics::status::Status;
 
 /// A started local `serve` child and everything measured beside it.
 pub(super) struct LocalChild {
@@ -209,26 +210,27 @@ impl Running for LocalChild {
         }
     }
 
-    fn status(&self, end: End, tl: &Timeline) -> String {
+    fn status(&self, end: End, tl: &Timeline) -> Status {
         let (exit, _, killed) = self.stopped.as_ref().expect("stopped before its status");
         match end {
-            End::Crashed { exit, at_ns } => format!(
-                "crashed: serve {exit} {}{}",
+            End::Crashed { exit, at_ns } => Status::Crashed(format!(
+                "serve {exit} {}{}",
                 tl.describe(at_ns),
                 self.child.stderr_note()
-            ),
-            // Never locally: no agent; Ctrl-C is said by the flow.
-            End::AgentLost { why, .. } => format!("error: {why}"),
-            End::Interrupted { .. } => String::new(),
-            End::Completed if *killed => {
-                format!("error: serve did not stop within {STOP_GRACE:?} of SIGTERM and was killed")
-            }
-            End::Completed if !exit.success() => {
-                format!("error: serve ended with {exit}{}", self.child.stderr_note())
-            }
+            )),
+            End::Interrupted { at_ns } => interrupted_status(tl, at_ns),
+            // Never locally: no agent.
+            End::AgentLost { why, .. } => Status::Error(why),
+            End::Completed if *killed => Status::Error(format!(
+                "serve did not stop within {STOP_GRACE:?} of SIGTERM and was killed"
+            )),
+            End::Completed if !exit.success() => Status::Error(format!(
+                "serve ended with {exit}{}",
+                self.child.stderr_note()
+            )),
             End::Completed => match &self.stats_error {
-                None => "ok".into(),
-                Some(e) => format!("error: {e}"),
+                None => Status::Ok,
+                Some(e) => Status::Error(e.clone()),
             },
         }
     }

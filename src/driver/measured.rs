@@ -20,6 +20,7 @@ use crate::load::client::{Clients, Joined, StopFlag};
 use crate::load::floor::{phase_after_frames, ticks_in_window};
 use crate::load::health::DriverWindow;
 use crate::metrics::results::ModelResult;
+use crate::metrics::status::Status;
 use crate::metrics::summary::Summary;
 
 /// Time the clients get to start before their first planned poll.
@@ -126,8 +127,8 @@ pub(super) trait Running {
         window: Window,
         end: &mut End,
     );
-    /// The row's status for how the run ended (Ctrl-C is said by the flow itself).
-    fn status(&self, end: End, tl: &Timeline) -> String;
+    /// The row's status for how the run ended.
+    fn status(&self, end: End, tl: &Timeline) -> Status;
 }
 
 /// Waits until `until_ns` (or, for the measured part, until the clients have finished),
@@ -195,8 +196,8 @@ pub(super) fn store_floor(
 }
 
 /// The status of a run that Ctrl-C stopped at `at_ns`.
-pub(super) fn interrupted_status(plan: &Timeline, at_ns: u64) -> String {
-    format!("interrupted by Ctrl-C {}", plan.describe(at_ns))
+pub(super) fn interrupted_status(plan: &Timeline, at_ns: u64) -> Status {
+    Status::Interrupted(format!("by Ctrl-C {}", plan.describe(at_ns)))
 }
 
 fn describe_when(at_ns: u64, win_start: u64) -> String {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::metrics::results::ModelResult;
+use crate::metrics::status::StatusKind;
 
 /// What a run reports as it goes. Every method has a default that shows nothing.
 pub trait Progress {
@@ -132,11 +133,7 @@ impl Progress for Bar {
             "{:>14} {}: {} (CPU {:.2} %, poll p50 {} µs)",
             row.name,
             step.tag(),
-            if row.is_ok() {
-                "ok"
-            } else {
-                row.status.as_str()
-            },
+            row.status,
             row.cpu.percent,
             row.poll_latency.p50
         ));
@@ -208,9 +205,9 @@ pub fn finish_line(step: &Step, row: &ModelResult) -> String {
     );
     let what = if row.is_ok() {
         format!("done ({figures})")
-    } else if row.status.starts_with("interrupted") {
-        row.status.clone()
-    } else if row.status.starts_with("partial") {
+    } else if row.status.is_interrupted() {
+        row.status.to_string()
+    } else if row.status.kind() == StatusKind::Partial {
         format!("{} ({figures})", row.status)
     } else {
         format!("failed: {}", row.status)
@@ -221,6 +218,7 @@ pub fn finish_line(step: &Step, row: &ModelResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::status::Status;
 
     #[test]
     fn plain_progress_lines() {
@@ -245,7 +243,7 @@ mod tests {
         );
         let mut row = ModelResult {
             name: "tokio".into(),
-            status: "ok".into(),
+            status: Status::Ok,
             ..ModelResult::default()
         };
         row.cpu.percent = 0.7;
@@ -254,7 +252,7 @@ mod tests {
             finish_line(&one, &row),
             "[3/9] tokio: done (CPU 0.70 %, poll p50 201 µs)"
         );
-        row.status = "crashed: serve signal 9 (SIGKILL)".into();
+        row.status = Status::Crashed("serve signal 9 (SIGKILL)".into());
         assert_eq!(
             finish_line(&one, &row),
             "[3/9] tokio: failed: crashed: serve signal 9 (SIGKILL)"

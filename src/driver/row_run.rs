@@ -13,27 +13,28 @@ use anyhow::Result;
 use super::agent_child::AgentChild;
 use super::interrupt;
 use super::local_child::LocalChild;
-use super::measured::{interrupted_status, store_driver_side, watch, End, Running, Timeline};
+use super::measured::{store_driver_side, watch, End, Running, Timeline};
 use super::place::Place;
 use super::progress::Progress;
 use super::row::{ModelPlan, RowChild};
 use crate::load::client::{client_specs, Clients, StopFlag};
 use crate::load::health::DriverMeter;
 use crate::metrics::results::ModelResult;
+use crate::metrics::status::Status;
 
 /// Runs one round of `plan` at `place` and returns its row; never fails (errors go into
 /// `status`).
 pub fn run_model(place: &Place, plan: &ModelPlan, progress: &dyn Progress) -> ModelResult {
     let mut row = ModelResult {
         name: plan.model().to_string(),
-        status: "ok".into(),
+        status: Status::Ok,
         ..ModelResult::default()
     };
     if let Err(e) = run(place, plan, progress, &mut row) {
         row.status = if interrupt::interrupted() {
-            format!("interrupted by Ctrl-C before measuring ({e:#})")
+            Status::Interrupted(format!("by Ctrl-C before measuring ({e:#})"))
         } else {
-            format!("error: {e:#}")
+            Status::Error(format!("{e:#}"))
         };
     }
     row
@@ -95,10 +96,7 @@ fn run(
     let records = child.records(&tl, row)?;
     store_driver_side(row, &joined, &records, window, driver_window);
     child.store_child_side(row, &records, window, &mut end);
-    row.status = match end {
-        End::Interrupted { at_ns } => interrupted_status(&tl, at_ns),
-        end => child.status(end, &tl),
-    };
+    row.status = child.status(end, &tl);
     joined.mark(row);
     Ok(())
 }

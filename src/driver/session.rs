@@ -342,7 +342,7 @@ impl<'a> Session<'a> {
         let (start_mono, start_unix) = window_start(&result);
         let round = super::rounds::round_of(&result, k as u32, pos as u32, start_mono, start_unix);
         self.progress.row_done(&step, &result);
-        let interrupted = result.status.starts_with("interrupted");
+        let interrupted = result.status.is_interrupted();
         let (rows, rr) = self.rounds_of.entry(name.to_string()).or_default();
         result.window_start_ns = None;
         rows.push(result);
