@@ -94,6 +94,9 @@ pub struct Interval {
     pub is_range: bool,
 }
 
+/// Fewest ok rounds a figure needs for an interval: one value has no spread.
+pub const MIN_ROUNDS: usize = 2;
+
 /// The coverage the order-statistic interval aims for.
 pub const TARGET_COVERAGE: f64 = 0.95;
 
