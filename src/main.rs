@@ -5,7 +5,7 @@ fn main() {
     match esbench::cli::dispatch(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("esbench: error: {e:#}");
+            esbench::errln!("esbench: error: {e:#}");
             std::process::exit(2);
         }
     }

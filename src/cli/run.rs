@@ -34,7 +34,10 @@ keeps what was measured. On a terminal a progress bar shows where the run is; ot
 (CI logs, pipes) one plain line per model start and finish goes to stderr.
 
 Exit code: 0 all models ok, 3 some model failed or crashed (its row says why),
-130 interrupted by Ctrl-C, 2 the run itself could not be done (bad scenario, unknown model).")]
+130 interrupted by Ctrl-C, 2 the run itself could not be done (bad scenario, unknown model,
+results.json not writable), 4 measured but the report or the history row could not be written
+(the error names the file). A closed stdout (`| head`) changes nothing: the output is dropped,
+the run goes on.")]
 pub struct RunArgs {
     /// Scenario files (default: scenarios/classroom.toml).
     pub scenarios: Vec<PathBuf>,
@@ -193,44 +196,56 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
             variants: args.variants.clone(),
         };
         let r = run_scenario_with(&opts, &rounds, scenario, &path)?;
-        println!("\n{} — {}", r.scenario.name, path.display());
-        print!("{}", run_table::render(&r));
+        crate::outln!("\n{} — {}", r.scenario.name, path.display());
+        crate::out!("{}", run_table::render(&r));
         all.push((path, r));
     }
 
+    // A report or history row that cannot be written is the run's failure too (exit 4): a
+    // full disk must never pass for success. The others are still tried.
+    let mut unwritten = false;
     if !args.no_report && !all.is_empty() {
         match crate::report::write_report(&all, &out) {
-            Ok(index) => println!("report: {}", index.display()),
-            Err(e) => eprintln!("warning: the report could not be written: {e:#}"),
+            Ok(index) => crate::outln!("report: {}", index.display()),
+            Err(e) => {
+                crate::errln!("esbench: error: the report was not written: {e:#}");
+                unwritten = true;
+            }
         }
     }
     if !args.no_history {
         for (path, r) in &all {
             if !r.injected.is_empty() {
                 // A run with faults injected on purpose is no point of a model's history.
-                println!(
+                crate::outln!(
                     "history: not recorded (injected faults: {})",
                     r.injected.join(", ")
                 );
                 continue;
             }
-            match crate::history::record_run(&args.history, r, path) {
-                Ok(id) => println!("history: run {id} in {}", args.history.display()),
-                Err(e) => eprintln!("warning: the run was not recorded in history: {e:#}"),
+            match crate::history::record(&args.history, r, path) {
+                Ok(rec) => crate::outln!("history: run {} in {}", rec.id, args.history.display()),
+                Err(e) => {
+                    crate::errln!("esbench: error: the run was not recorded in history: {e:#}");
+                    unwritten = true;
+                }
             }
         }
     }
 
     if !all.is_empty() {
         match latest::update_latest(Path::new(latest::REPORTS_DIR), &out) {
-            Ok(Some(link)) => println!("latest: {} -> {}", link.display(), out.display()),
+            Ok(Some(link)) => crate::outln!("latest: {} -> {}", link.display(), out.display()),
             Ok(None) => {}
-            Err(e) => eprintln!("warning: {e:#}"),
+            Err(e) => crate::errln!("warning: {e:#}"),
         }
     }
 
     if interrupt::interrupted() {
         return Ok(130);
+    }
+    if unwritten {
+        return Ok(4);
     }
     let all_ok = all.iter().all(|(_, r)| r.models.iter().all(|m| m.is_ok()));
     Ok(if all_ok { 0 } else { 3 })

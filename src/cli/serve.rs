@@ -181,9 +181,9 @@ pub fn bridge_config_from_scenario(path: &std::path::Path) -> anyhow::Result<Bri
 }
 
 fn print_stats(stats: &ServeStats) {
-    println!("model {}", stats.model);
+    crate::outln!("model {}", stats.model);
     for (i, b) in stats.boards.iter().enumerate() {
-        println!(
+        crate::outln!(
             "board {i}: frames {} accepted, {} rejected, {} coalesced; polls {}; commands {} ({} rejected); reconnects {}",
             b.frames_accepted,
             b.frames_rejected,
@@ -194,7 +194,7 @@ fn print_stats(stats: &ServeStats) {
             b.reconnects
         );
         let w = &b.watchdog_lateness;
-        println!(
+        crate::outln!(
             "board {i}: watchdog lateness µs p50 {} p99 {} p99.9 {} max {} ({} ticks)",
             w.p50, w.p99, w.p999, w.max, w.count
         );

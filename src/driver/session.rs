@@ -342,7 +342,7 @@ pub fn run_scenario_with(
     bar.set_prefix(s.name.clone());
     bar.set_message(format!("floor: {floor_s:.0} s timer probe"));
     if plain {
-        eprintln!(
+        crate::errln!(
             "{}: floor: {floor_s:.0} s timer probe, then {} model(s) in {} round(s) of {} s \
              (seed {seed})…",
             s.name,
@@ -394,7 +394,7 @@ pub fn run_scenario_with(
             };
             bar.set_prefix(format!("{} {}", step.tag(), name));
             if plain {
-                eprintln!("{}", start_line(&step, name, shape.warmup_s, shape.round_s));
+                crate::errln!("{}", start_line(&step, name, shape.warmup_s, shape.round_s));
             }
             let model_plan = ModelPlan {
                 model: entry.model.clone(),
@@ -417,7 +417,7 @@ pub fn run_scenario_with(
             let (start_mono, start_unix) = window_start(&row);
             let round = super::rounds::round_of(&row, k as u32, pos as u32, start_mono, start_unix);
             if plain {
-                eprintln!("{}", finish_line(&step, &row));
+                crate::errln!("{}", finish_line(&step, &row));
             } else {
                 bar.println(format!(
                     "{:>14} {}: {} (CPU {:.2} %, poll p50 {} µs)",
@@ -470,7 +470,7 @@ pub fn run_scenario_with(
             };
             bar.set_message("profiling pass (separate child, not measured)");
             if plain {
-                eprintln!(
+                crate::errln!(
                     "[{}/{n}] {}: profiling pass (separate child, not measured)…",
                     i + 1,
                     entry.name

@@ -108,7 +108,7 @@ impl Agent {
             let (stream, peer) = match self.listener.accept() {
                 Ok(x) => x,
                 Err(e) => {
-                    eprintln!("agent: accept failed: {e}");
+                    crate::errln!("agent: accept failed: {e}");
                     std::thread::sleep(Duration::from_millis(50));
                     continue;
                 }
@@ -120,11 +120,11 @@ impl Agent {
                 .name("agent-session".into())
                 .spawn(move || {
                     if let Err(e) = shared.session(stream) {
-                        eprintln!("agent: connection from {peer} ended: {e:#}");
+                        crate::errln!("agent: connection from {peer} ended: {e:#}");
                     }
                 });
             if let Err(e) = spawned {
-                eprintln!("agent: cannot serve {peer}: {e}");
+                crate::errln!("agent: cannot serve {peer}: {e}");
             }
         }
     }
@@ -222,7 +222,7 @@ impl Shared {
                 if let Some(after) = self.cfg.exit_after_measure {
                     std::thread::spawn(move || {
                         std::thread::sleep(after);
-                        eprintln!("agent: test hook: exiting mid-run");
+                        crate::errln!("agent: test hook: exiting mid-run");
                         std::process::exit(9);
                     });
                 }
@@ -327,7 +327,7 @@ impl ModelRun {
         let spawned_ns = now_ns();
         let mut child = ServeChild::spawn(&cmd, READY_TIMEOUT)?;
         child.wait_until_answering(READY_TIMEOUT)?;
-        eprintln!(
+        crate::errln!(
             "agent: {} started (pid {}) on {:?}",
             spec.model, child.pid, child.addrs
         );

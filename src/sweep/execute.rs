@@ -248,7 +248,7 @@ fn run_one(
     let scenario_file = dir.join("scenario.toml");
     let results_path = dir.join("results.json");
     let rel = format!("{dir_name}/results.json");
-    println!(
+    crate::outln!(
         "\n[{}/{n}] {}={} ({})",
         i + 1,
         plan.knob.key,
@@ -280,7 +280,7 @@ fn run_one(
             };
             entry.results = Some(rel);
             for m in &results.models {
-                println!(
+                crate::outln!(
                     "  {:>14}: {} (CPU {:.2} %, poll p99 {} µs, watchdog p99 {} µs)",
                     m.name,
                     if m.is_ok() { "ok" } else { m.status.as_str() },
@@ -293,12 +293,12 @@ fn run_one(
                 if let Err(e) =
                     crate::report::write_report(&[(results_path.clone(), results)], &dir)
                 {
-                    eprintln!("warning: no report for this point: {e:#}");
+                    crate::errln!("warning: no report for this point: {e:#}");
                 }
             }
         }
         Err(e) => {
-            eprintln!(
+            crate::errln!(
                 "point {}={} failed, going on: {e:#}",
                 plan.knob.key, point.value
             );
@@ -419,7 +419,7 @@ fn run_points(
             match next_step(plan, &manifest, &points) {
                 Step::Done => break,
                 Step::Stop(why) => {
-                    println!("\n--until-knee stops: {why}");
+                    crate::outln!("\n--until-knee stops: {why}");
                     if let Some(u) = manifest.until_knee.as_mut() {
                         u.stopped = Some(why);
                     }
@@ -427,7 +427,7 @@ fn run_points(
                     break;
                 }
                 Step::Run(next) => {
-                    println!(
+                    crate::outln!(
                         "\n--until-knee: not every model has broken; next {}={}",
                         plan.knob.key, next.value
                     );
