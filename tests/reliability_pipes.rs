@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -16,7 +15,7 @@ use esbench::metrics::fixture::fabricate_results;
 fn broken_pipe() -> Stdio {
     let (r, w) = nix::unistd::pipe().unwrap();
     drop(r);
-    Stdio::from(OwnedFd::from(w))
+    Stdio::from(w)
 }
 
 /// Runs `cmd` with stdout and stderr (or only stdout) on broken pipes.
@@ -53,10 +52,12 @@ fn a_run_into_a_closed_pipe_still_writes_results_report_and_history() {
     let out = dir.path().join("p1");
     let db = dir.path().join("p1.sqlite");
     let mut cmd = common::esbench();
-    cmd.args(["run", "--quick", "--models", "threads", "--rounds", "1", "--out"])
-        .arg(&out)
-        .arg("--history")
-        .arg(&db);
+    cmd.args([
+        "run", "--quick", "--models", "threads", "--rounds", "1", "--out",
+    ])
+    .arg(&out)
+    .arg("--history")
+    .arg(&db);
     let status = run_broken(cmd, true);
     assert!(
         matches!(status.code(), Some(0 | 3)),
@@ -80,7 +81,9 @@ fn a_run_whose_report_and_history_cannot_be_written_exits_4() {
     std::fs::write(&not_dir, b"").unwrap();
     let db = not_dir.join("h.sqlite");
     let res = common::esbench()
-        .args(["run", "--quick", "--models", "threads", "--rounds", "1", "--out"])
+        .args([
+            "run", "--quick", "--models", "threads", "--rounds", "1", "--out",
+        ])
         .arg(&out)
         .arg("--history")
         .arg(&db)

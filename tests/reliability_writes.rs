@@ -16,11 +16,7 @@ fn results_files(dir: &Path, first: u64, count: u64) -> Vec<PathBuf> {
     (first..first + count)
         .map(|seed| {
             let p = dir.join(format!("r{seed}.json"));
-            std::fs::write(
-                &p,
-                serde_json::to_vec(&fabricate_results(seed)).unwrap(),
-            )
-            .unwrap();
+            std::fs::write(&p, serde_json::to_vec(&fabricate_results(seed)).unwrap()).unwrap();
             p
         })
         .collect()
@@ -70,7 +66,13 @@ fn an_empty_history_file_is_recognised_and_initialised_by_the_next_write() {
     assert!(!stderr.contains("damaged"), "{stderr}");
 
     let files = results_files(dir.path(), 1, 1);
-    let out = common::run(&["history", "--db", db_s, "--record", files[0].to_str().unwrap()]);
+    let out = common::run(&[
+        "history",
+        "--db",
+        db_s,
+        "--record",
+        files[0].to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", common::text(&out.stderr));
     assert!(common::text(&out.stdout).contains("as run #1"));
 }
@@ -177,7 +179,10 @@ fn a_full_disk_fails_loudly_naming_the_file() {
     let stderr = common::text(&out.stderr);
     assert!(!out.status.success(), "a report on a full disk must fail");
     assert!(stderr.contains("No space left on device"), "{stderr}");
-    assert!(stderr.contains(out_dir.to_str().unwrap()), "names the file: {stderr}");
+    assert!(
+        stderr.contains(out_dir.to_str().unwrap()),
+        "names the file: {stderr}"
+    );
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     assert_eq!(temp_files(disk.path()), Vec::<String>::new());
 
@@ -189,7 +194,10 @@ fn a_full_disk_fails_loudly_naming_the_file() {
     let stderr = common::text(&out.stderr);
     assert!(!out.status.success(), "history on a full disk must fail");
     assert!(stderr.contains(db_s), "names the file: {stderr}");
-    assert!(!stderr.contains("damaged"), "a full disk is no damage: {stderr}");
+    assert!(
+        !stderr.contains("damaged"),
+        "a full disk is no damage: {stderr}"
+    );
     assert!(stderr.contains("full"), "says the disk is full: {stderr}");
 
     // ... and once there is room, the next write initialises whatever it left.

@@ -100,7 +100,9 @@ pub fn connect_target(addr: &str, token_file: &Path) -> Result<()> {
     .with_context(|| format!("--target {addr}"))?;
     crate::errln!(
         "target: {} ({}, {} cores) at {addr}",
-        machine.hostname, machine.cpu_model, machine.logical_cores
+        machine.hostname,
+        machine.cpu_model,
+        machine.logical_cores
     );
     Ok(())
 }

@@ -88,7 +88,11 @@ pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
     } else {
         crate::out!(
             "{:>5}  {:<23}  {:<10}  {:<14}  {:<16}",
-            "run", "started", "commit", "scenario", "model"
+            "run",
+            "started",
+            "commit",
+            "scenario",
+            "model"
         );
         for key in LISTED {
             crate::out!("  {:>14}", history::heading(key));

@@ -119,7 +119,9 @@ fn profile_model(args: &ProfileArgs, model: &str, label: &str) -> Result<Profile
     let exe = std::env::current_exe().context("cannot find the esbench executable")?;
     crate::errln!(
         "profiling `esbench serve --model {model}` on scenario {}: {} s warm-up, then 2 × {} s ...",
-        scenario.name, args.warmup, args.window
+        scenario.name,
+        args.warmup,
+        args.window
     );
     profile::profile_model(
         &exe,

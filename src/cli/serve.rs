@@ -196,7 +196,11 @@ fn print_stats(stats: &ServeStats) {
         let w = &b.watchdog_lateness;
         crate::outln!(
             "board {i}: watchdog lateness µs p50 {} p99 {} p99.9 {} max {} ({} ticks)",
-            w.p50, w.p99, w.p999, w.max, w.count
+            w.p50,
+            w.p99,
+            w.p999,
+            w.max,
+            w.count
         );
     }
 }

@@ -300,7 +300,8 @@ fn run_one(
         Err(e) => {
             crate::errln!(
                 "point {}={} failed, going on: {e:#}",
-                plan.knob.key, point.value
+                plan.knob.key,
+                point.value
             );
             entry.status = PointStatus::Failed;
             entry.error = Some(format!("{e:#}"));
@@ -429,7 +430,8 @@ fn run_points(
                 Step::Run(next) => {
                     crate::outln!(
                         "\n--until-knee: not every model has broken; next {}={}",
-                        plan.knob.key, next.value
+                        plan.knob.key,
+                        next.value
                     );
                     manifest.push_value(&next.value);
                     points.push(*next);
