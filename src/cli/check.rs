@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::check::{check_files, render, thresholds_from, Format, Mode, Options};
+use crate::render::format::term;
 
 /// Compare results against a baseline; exit 1 on a regression beyond noise
 #[derive(clap::Args, Debug)]
@@ -90,7 +91,7 @@ pub fn exec(args: CheckArgs) -> Result<i32> {
     let outcome = check_files(&args.baseline, &args.current, &opts)?;
     for w in &outcome.warnings {
         // Loud on stderr too, where a CI log reader looks; the exit code is unchanged.
-        crate::errln!("esbench check: WARNING: {w}");
+        crate::errln!("esbench check: WARNING: {}", term(w));
     }
     let text = render::render(&outcome, args.format);
     crate::out!("{text}");
@@ -99,9 +100,9 @@ pub fn exec(args: CheckArgs) -> Result<i32> {
     }
     let code = outcome.exit_code();
     if code != 0 {
-        crate::errln!("esbench check: {}", render::headline(&outcome));
+        crate::errln!("esbench check: {}", term(&render::headline(&outcome)));
         for r in outcome.regressions() {
-            crate::errln!("  {}", render::explain(r));
+            crate::errln!("  {}", term(&render::explain(r)));
         }
     }
     Ok(code)

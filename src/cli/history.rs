@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use crate::history::{self, Filter};
 use crate::render::figures::{column_index, COLUMNS};
-use crate::render::format::{short_commit, utc};
+use crate::render::format::{short_commit, term, utc};
 
 /// List recorded runs; with --html, plot their headline figures over time
 ///
@@ -104,15 +104,15 @@ pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
                     "{:>5}  {:<23}  {:<10}  {:<14}  {:<16}",
                     format!("#{}", r.id),
                     utc(r.started_unix),
-                    short_commit(r.commit.as_deref()),
-                    r.scenario,
-                    m.model
+                    term(&short_commit(r.commit.as_deref())),
+                    term(&r.scenario),
+                    term(&m.model)
                 );
                 for key in LISTED {
                     let col = &COLUMNS[column_index(key).expect("known key")];
                     crate::out!("  {:>14}", crate::render::figures::display(col, m.get(key)));
                 }
-                crate::outln!("  {}", m.status);
+                crate::outln!("  {}", term(&m.status));
             }
         }
     }
@@ -160,7 +160,7 @@ fn no_match(
     Ok(format!(
         "no runs with {asked} in {}; it holds scenarios: {}; models: {}",
         db.display(),
-        scenarios.join(", "),
-        models.join(", ")
+        term(&scenarios.join(", ")),
+        term(&models.join(", "))
     ))
 }

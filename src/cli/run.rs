@@ -10,6 +10,7 @@ use crate::driver::session::{
 use crate::driver::variant::Variant;
 use crate::driver::{interrupt, latest};
 use crate::metrics::results::Results;
+use crate::render::format::{term, term_lines};
 use crate::report::run_table;
 
 /// Run scenarios against every concurrency model and measure CPU, latency and jitter.
@@ -196,8 +197,8 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
             variants: args.variants.clone(),
         };
         let r = run_scenario_with(&opts, &rounds, scenario, &path)?;
-        crate::outln!("\n{} — {}", r.scenario.name, path.display());
-        crate::out!("{}", run_table::render(&r));
+        crate::outln!("\n{} — {}", term(&r.scenario.name), path.display());
+        crate::out!("{}", term_lines(&run_table::render(&r)));
         all.push((path, r));
     }
 

@@ -298,7 +298,10 @@ fn resume(from: &std::path::Path, dry_run: bool) -> anyhow::Result<i32> {
 /// Prints the tables, writes sweep.md and sweep.html, and returns the exit code.
 fn finish(outcome: &execute::Outcome, out: &std::path::Path) -> anyhow::Result<i32> {
     let loaded = crate::sweep::manifest::LoadedSweep::load(outcome.manifest.clone(), out);
-    crate::out!("{}", page::terminal(&loaded));
+    crate::out!(
+        "{}",
+        crate::render::format::term_lines(&page::terminal(&loaded))
+    );
     let written = page::write_outputs(&loaded, out)?;
     crate::outln!(
         "\nsweep: {}\ntable: {}\nplots: {}",
@@ -322,7 +325,10 @@ fn render_from(from: &std::path::Path) -> anyhow::Result<i32> {
     let json = sweep_json(from);
     let loaded = page::load(&json)?;
     let dir = json.parent().unwrap_or(std::path::Path::new("."));
-    crate::out!("{}", page::terminal(&loaded));
+    crate::out!(
+        "{}",
+        crate::render::format::term_lines(&page::terminal(&loaded))
+    );
     let written = page::write_outputs(&loaded, dir)?;
     crate::outln!(
         "\ntable: {}\nplots: {}",
