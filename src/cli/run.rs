@@ -94,7 +94,8 @@ pub struct RunArgs {
     /// Interleaved rounds each model's measured time is split into, 1 to 1000 (default:
     /// the scenario's run.rounds, else 6, or 3 with --quick, fewer when the duration holds
     /// fewer rounds of 0.5 s).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true,
+          value_parser = clap::value_parser!(u32).range(1..=crate::driver::rounds::MAX_ROUNDS as i64))]
     pub rounds: Option<u32>,
     /// Seed of the per-round shuffle of the model order (default: a fresh one; the seed and
     /// the orders are recorded in results.json either way).
@@ -158,15 +159,51 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         args.scenarios.clone()
     };
     for s in &scenarios {
-        if !s.is_file() {
-            bail!(
-                "scenario file {} not found (run from the esbench directory, or give a path)",
-                s.display()
-            );
-        }
+        check_scenario_path(s)?;
+    }
+    if let Some(dup) = duplicate(&args.models) {
+        bail!("--models names {dup:?} twice: give each model once");
     }
     let out = args.out.clone().unwrap_or_else(default_out_dir);
+    // A run that fails before measuring anything (validation) leaves no empty directory.
+    let made_out = !out.exists();
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let outcome = run_into(&args, &scenarios, &out);
+    if made_out && outcome.is_err() {
+        let _ = std::fs::remove_dir(&out);
+    }
+    outcome
+}
+
+/// A scenario argument that is a readable file, or why not (missing, a directory, …).
+pub(crate) fn check_scenario_path(s: &Path) -> anyhow::Result<()> {
+    match std::fs::metadata(s) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(m) if m.is_dir() => bail!(
+            "scenario {} is a directory, not a scenario file (give a .toml file, e.g. {}/classroom.toml)",
+            s.display(),
+            s.display()
+        ),
+        Ok(_) => bail!("scenario {} is not a regular file", s.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "scenario file {} not found (run from the esbench directory, or give a path)",
+            s.display()
+        ),
+        Err(e) => Err(e).with_context(|| format!("cannot read scenario file {}", s.display())),
+    }
+}
+
+/// The first name given twice, if any.
+pub(crate) fn duplicate(names: &[String]) -> Option<&String> {
+    names
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| names[..i].contains(a).then_some(a))
+}
+
+/// The run proper, once its arguments are checked and `out` exists.
+fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result<i32> {
+    let out = out.to_path_buf();
     interrupt::install()?;
     if let (Some(addr), Some(file)) = (&args.target, &args.token_file) {
         crate::cli::agent::connect_target(addr, file)?;
@@ -185,7 +222,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
     };
 
     let mut all: Vec<(PathBuf, Results)> = Vec::new();
-    let dirs = result_dirs(&scenarios);
+    let dirs = result_dirs(scenarios);
     for (scenario, dir) in scenarios.iter().zip(&dirs) {
         if interrupt::interrupted() {
             break;

@@ -153,11 +153,9 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
         .scenario
         .clone()
         .unwrap_or_else(|| PathBuf::from(crate::scenario::DEFAULT_SCENARIO));
-    if !scenario_path.is_file() {
-        bail!(
-            "scenario file {} not found (run from the esbench directory, or give a path)",
-            scenario_path.display()
-        );
+    crate::cli::run::check_scenario_path(&scenario_path)?;
+    if let Some(dup) = crate::cli::run::duplicate(&args.models) {
+        bail!("--models names {dup:?} twice: give each model once");
     }
     let out = args.out.clone().unwrap_or_else(|| {
         let stamp = default_out_dir();
