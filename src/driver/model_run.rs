@@ -200,6 +200,16 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
         End::Completed if killed => {
             format!("error: serve did not stop within {STOP_GRACE:?} of SIGTERM and was killed")
         }
+        End::Completed
+            if exit
+                == crate::metrics::process::Exit::Code(crate::cli::serve::EXIT_STATS_UNWRITTEN) =>
+        {
+            format!(
+                "error: the model ran, but its statistics file could not be written (the disk \
+             under --out, not the model){}",
+                child.stderr_note()
+            )
+        }
         End::Completed if !exit.success() => {
             format!("error: serve ended with {exit}{}", child.stderr_note())
         }
