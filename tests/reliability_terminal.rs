@@ -14,7 +14,7 @@ fn evil_results(dir: &std::path::Path, seed: u64) -> std::path::PathBuf {
     let mut r = fabricate_results(seed);
     r.scenario.name = EVIL_SCENARIO.into();
     r.models[0].name = "thr\u{1b}[31meads<script>".into();
-    r.models[0].status = "error: \u{1b}[2Jcleared".into();
+    r.models[0].status = esbench::metrics::status::Status::parse("error: \u{1b}[2Jcleared");
     r.notes.push("note \u{1b}[31mred".into());
     let p = dir.join(format!("r{seed}.json"));
     std::fs::write(&p, serde_json::to_vec(&r).unwrap()).unwrap();

@@ -112,7 +112,7 @@ pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
                     let col = &COLUMNS[column_index(key).expect("known key")];
                     crate::out!("  {:>14}", crate::render::figures::display(col, m.get(key)));
                 }
-                crate::outln!("  {}", term(&m.status));
+                crate::outln!("  {}", term(&m.status.to_string()));
             }
         }
     }
