@@ -140,14 +140,11 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
             // The model ran; the file the driver asked for could not be written (a full disk
             // under --out): a code of its own, so the row does not blame the model.
             crate::errln!("esbench: error: {e:#}");
-            return Ok(EXIT_STATS_UNWRITTEN);
+            return Ok(crate::load::child::EXIT_STATS_UNWRITTEN);
         }
     }
     Ok(0)
 }
-
-/// `serve`'s exit code when it ran to the end but could not write its `--stats-out` file.
-pub const EXIT_STATS_UNWRITTEN: i32 = 5;
 
 /// Refuses, at start-up, a `--serial` path that is missing or is not a terminal (e.g.
 /// `/dev/null`, a regular file): the bridge would read end-of-file from it at once and
