@@ -125,12 +125,16 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
     };
     let running = crate::models::start_with(&cfg, shutdown)?;
     {
+        // Best effort: a reader that stops after the first line (`| head -1`) must not take
+        // the bridge down; an output error ends the printing, not the serving.
         let mut out = std::io::stdout().lock();
-        for addr in running.addrs() {
-            writeln!(out, "listening {addr}")?;
-        }
-        scratch_files::print_locations(&mut out, running.addrs())?;
-        out.flush()?;
+        let _ = (|| -> std::io::Result<()> {
+            for addr in running.addrs() {
+                writeln!(out, "listening {addr}")?;
+            }
+            scratch_files::print_locations(&mut out, running.addrs())?;
+            out.flush()
+        })();
     }
     let stats = running.wait()?;
     print_stats(&stats);
