@@ -94,8 +94,7 @@ pub struct RunArgs {
     /// Interleaved rounds each model's measured time is split into, 1 to 1000 (default:
     /// the scenario's run.rounds, else 6, or 3 with --quick, fewer when the duration holds
     /// fewer rounds of 0.5 s).
-    #[arg(long, allow_hyphen_values = true,
-          value_parser = clap::value_parser!(u32).range(1..=crate::driver::rounds::MAX_ROUNDS as i64))]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_rounds)]
     pub rounds: Option<u32>,
     /// Seed of the per-round shuffle of the model order (default: a fresh one; the seed and
     /// the orders are recorded in results.json either way).
@@ -106,6 +105,17 @@ pub struct RunArgs {
     /// hot=threads:frame-cpu=120us. The run is recorded as injected.
     #[arg(long = "variant", value_name = "NAME=MODEL[:FAULT,…]", value_parser = Variant::parse, hide = true)]
     pub variants: Vec<Variant>,
+}
+
+/// `--rounds`: 1 to `MAX_ROUNDS`, and a message naming that range whatever was given (a
+/// negative number or 0 included).
+fn parse_rounds(text: &str) -> Result<u32, String> {
+    let max = crate::driver::rounds::MAX_ROUNDS;
+    match text.trim().parse::<i64>() {
+        Ok(n) if (1..=i64::from(max)).contains(&n) => Ok(n as u32),
+        Ok(n) => Err(format!("--rounds = {n} is outside 1 to {max}")),
+        Err(_) => Err(format!("{text:?} is not a number of rounds (1 to {max})")),
+    }
 }
 
 /// A fault spec, checked at once and kept in its canonical form.
