@@ -11,7 +11,8 @@
 //! list of `Figure`s here ([`SUMMARY`], [`HISTORY`], [`TREND`], [`SIDE_BY_SIDE`], [`JUDGED`]),
 //! and a figure's value in one round and its interval over the rounds come from
 //! [`Figure::of_round`] and [`Figure::interval`] alone. A name that is not a figure finds
-//! nothing ([`figure`] gives `None`, [`named`] an error); nothing falls back to another
+//! nothing ([`figure`] gives `None`, [`named`] an error, and a caller that still names a
+//! figure by string through [`AsFigure`] panics, naming it); nothing falls back to another
 //! figure.
 
 use super::results::ModelResult;
