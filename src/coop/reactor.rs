@@ -92,8 +92,12 @@ impl Reactor {
                 ClockId::CLOCK_MONOTONIC,
                 TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
             )?;
-            r.epoll
-                .add(&tfd, EpollEvent::new(EpollFlags::EPOLLIN, TIMERFD_KEY))?;
+            // Edge-triggered and never read: re-arming it (`timerfd_settime`) resets its
+            // expiry count, so the next expiry is a new edge without a `read` per tick.
+            r.epoll.add(
+                &tfd,
+                EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLET, TIMERFD_KEY),
+            )?;
             *r.timerfd.borrow_mut() = Some(tfd);
         }
         Ok(r)
@@ -127,7 +131,8 @@ impl Reactor {
         }
     }
 
-    fn wait(&self, events: &mut [libc::epoll_event], wait: Wait) -> usize {
+    /// `now` is the loop's clock reading just before the wait (see `Core::clock`).
+    fn wait(&self, events: &mut [libc::epoll_event], wait: Wait, now: Instant) -> usize {
         let epfd = self.epoll.0.as_raw_fd();
         let plain = |events: &mut [libc::epoll_event], ms: libc::c_int| {
             // SAFETY: valid epoll fd and event buffer.
@@ -137,7 +142,7 @@ impl Reactor {
             Wait::Zero => plain(events, 0),
             Wait::Forever => plain(events, -1),
             Wait::Until(deadline) => {
-                let d = deadline.saturating_duration_since(Instant::now());
+                let d = deadline.saturating_duration_since(now);
                 if d.is_zero() {
                     plain(events, 0)
                 } else if self.pwait2.get() {
@@ -166,25 +171,21 @@ impl Reactor {
         n as usize
     }
 
-    /// Waits for I/O, wakes the waiters of ready fds, and returns the clock reading taken
-    /// right after the wait.
-    pub(crate) fn poll(&self, core: &Core, wait: Wait) -> Instant {
+    /// Waits for I/O, wakes the waiters of ready fds, and returns the loop's new clock
+    /// reading: taken right after a blocking wait (`fresh`), or the loop's last one after a
+    /// zero-timeout check (which does not sleep: the loop's reading from the end of the
+    /// last poll is nanoseconds old, so a check before every task costs no clock read).
+    pub(crate) fn poll(&self, core: &Core, wait: Wait, fresh: bool) -> Instant {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
-        let n = self.wait(&mut events, wait);
-        let now = Instant::now();
+        let before = core.clock.get();
+        let n = self.wait(&mut events, wait, before);
+        let now = if fresh { Instant::now() } else { before };
         core.rec.borrow_mut().epoll_events(n);
         for ev in &events[..n] {
             let (key, bits) = (ev.u64, ev.events);
             match key {
                 REMOTE_KEY => core.drain_remote(),
-                TIMERFD_KEY => {
-                    if let Some(tfd) = self.timerfd.borrow().as_ref() {
-                        let mut buf = [0u8; 8];
-                        // SAFETY: reading 8 bytes into a local buffer from our timerfd.
-                        unsafe { libc::read(tfd.as_fd().as_raw_fd(), buf.as_mut_ptr().cast(), 8) };
-                    }
-                    self.armed.set(None);
-                }
+                TIMERFD_KEY => self.armed.set(None),
                 _ => self.dispatch(key, bits),
             }
         }
@@ -219,18 +220,21 @@ impl Reactor {
         r.into_iter().chain(w).for_each(Waker::wake);
     }
 
-    /// Registers `fd` once, edge-triggered, for both directions.
-    pub(crate) fn register(&self, fd: BorrowedFd<'_>) -> io::Result<SourceKey> {
+    /// Registers `fd` once, edge-triggered, for reading and (if `write`) writing. A fd that
+    /// is only read is not registered for writing: a tty reports a write-readiness edge
+    /// each time anyone writes to it (the bridge sends commands through another fd of the
+    /// same pty), and each such edge would wake the loop for nothing.
+    pub(crate) fn register(&self, fd: BorrowedFd<'_>, write: bool) -> io::Result<SourceKey> {
         let mut sources = self.sources.borrow_mut();
         let idx = self.free.borrow_mut().pop().unwrap_or_else(|| {
             sources.push(Source::default());
             sources.len() as u32 - 1
         });
         let key = (sources[idx as usize].gen as u64) << 32 | idx as u64;
-        let flags = EpollFlags::EPOLLIN
-            | EpollFlags::EPOLLOUT
-            | EpollFlags::EPOLLRDHUP
-            | EpollFlags::EPOLLET;
+        let mut flags = EpollFlags::EPOLLIN | EpollFlags::EPOLLRDHUP | EpollFlags::EPOLLET;
+        if write {
+            flags |= EpollFlags::EPOLLOUT;
+        }
         if let Err(e) = self.epoll.add(fd, EpollEvent::new(flags, key)) {
             self.free.borrow_mut().push(idx);
             return Err(e.into());

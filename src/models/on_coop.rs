@@ -104,7 +104,8 @@ pub fn serve<P: AsyncSerial + 'static>(
 
 impl AsyncSerial for AsyncFd<File> {
     fn register(file: File) -> io::Result<Self> {
-        AsyncFd::new(file)
+        // Only read here: commands go out through the board's own fd.
+        AsyncFd::reader(file)
     }
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         AsyncFd::read(self, buf).await
