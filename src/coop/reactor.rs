@@ -62,6 +62,8 @@ impl Default for Source {
 pub(crate) struct Reactor {
     epoll: Epoll,
     pwait2: Cell<bool>,
+    /// `epoll_pwait2` lets a sleep end up to timeout / `slack_div` late (see `wait`).
+    slack_div: u32,
     timerfd: RefCell<Option<TimerFd>>,
     armed: Cell<Option<Instant>>,
     sources: RefCell<Vec<Source>>,
@@ -75,6 +77,7 @@ impl Reactor {
         let r = Reactor {
             epoll,
             pwait2: Cell::new(backend == TimerBackend::EpollPwait2),
+            slack_div: estimate_divisor(),
             timerfd: RefCell::new(None),
             armed: Cell::new(None),
             sources: RefCell::new(Vec::new()),
@@ -146,7 +149,13 @@ impl Reactor {
                 if d.is_zero() {
                     plain(events, 0)
                 } else if self.pwait2.get() {
-                    self.pwait2_raw(events, d)
+                    // The kernel gives an epoll sleep a slack of 0.1 % of its timeout
+                    // (0.5 % when niced) or the thread's timer slack, whichever is larger
+                    // (fs/select.c, `select_estimate_accuracy`): 25 µs on a 25 ms sleep.
+                    // Asking for the timeout less that share makes the latest wake-up the
+                    // deadline itself; a wake-up inside the share (another interrupt came
+                    // first) finds the timer not yet due and waits the few µs left.
+                    self.pwait2_raw(events, d - d / self.slack_div)
                 } else {
                     if self.armed.get() != Some(deadline) {
                         if let Some(tfd) = self.timerfd.borrow().as_ref() {
@@ -175,7 +184,8 @@ impl Reactor {
     /// reading: taken right after a blocking wait (`fresh`), or the loop's last one after a
     /// zero-timeout check (which does not sleep: the loop's reading from the end of the
     /// last poll is nanoseconds old, so a check before every task costs no clock read).
-    pub(crate) fn poll(&self, core: &Core, wait: Wait, fresh: bool) -> Instant {
+    /// Also returns the number of events.
+    pub(crate) fn poll(&self, core: &Core, wait: Wait, fresh: bool) -> (Instant, usize) {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
         let before = core.clock.get();
         let n = self.wait(&mut events, wait, before);
@@ -189,7 +199,7 @@ impl Reactor {
                 _ => self.dispatch(key, bits),
             }
         }
-        now
+        (now, n)
     }
 
     fn dispatch(&self, key: u64, bits: u32) {
@@ -280,5 +290,18 @@ impl Reactor {
             Some(w) if w.will_wake(waker) => {}
             _ => *slot = Some(waker.clone()),
         }
+    }
+}
+
+/// The divisor behind `select_estimate_accuracy`'s slack for this thread: 1000 (0.1 %), or
+/// 200 when the thread is niced; +1 so that timeout + slack stays at or before the deadline.
+fn estimate_divisor() -> u32 {
+    // SAFETY: getpriority with constant arguments; -1 is also a valid nice value, so errno
+    // is not checked (an error reads as "not niced", the smaller correction).
+    let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    if nice > 0 {
+        201
+    } else {
+        1001
     }
 }

@@ -250,21 +250,26 @@ impl Core {
     fn turn(&self, block: bool) {
         let qlen = self.run_queue.borrow().len();
         self.rec.borrow_mut().sample_queue(qlen);
-        let wait = if !block {
-            Wait::Zero
+        let deadline = if block {
+            self.timers.borrow_mut().next_deadline()
         } else {
-            match self.timers.borrow_mut().next_deadline() {
-                Some(d) => Wait::Until(d),
-                None => Wait::Forever,
-            }
+            None
+        };
+        let wait = match (block, deadline) {
+            (false, _) => Wait::Zero,
+            (true, Some(d)) => Wait::Until(d),
+            (true, None) => Wait::Forever,
         };
         let before = block.then(|| self.clock.get());
-        let now = self.reactor.poll(self, wait, block);
+        let (now, events) = self.reactor.poll(self, wait, block);
         self.clock.set(now);
         let mut rec = self.rec.borrow_mut();
         match before {
             Some(t) => {
                 rec.epoll_blocking += 1;
+                if events == 0 && deadline.is_some_and(|d| d > now) {
+                    rec.early_wakes += 1;
+                }
                 rec.idle_ns += now.saturating_duration_since(t).as_nanos() as u64;
             }
             None => rec.epoll_zero += 1,
