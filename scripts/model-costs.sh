@@ -3,16 +3,23 @@
 # classroom scenario, twice, and writes the table of threads, wake-ups and syscalls per event
 # into docs/model-costs.md (between its "generated" markers). Includes the smol variant
 # measured there (ESBENCH_SMOL_BLOCK_ON=futures-lite), then runs both smol variants under
-# `esbench run --quick`. Takes about 5 minutes.
+# `esbench run --quick`. Then coop's own section of docs/coop.md: the coop variants beside
+# threads and the CPU floor's process (`esbench floor-child`, profiled by pid), with coop as
+# an older build ran it when BEFORE names that build's executable, and the three coop
+# variants under `run --quick` on the blocking-call and lab scenarios. About 10 minutes.
 #
 #   scripts/model-costs.sh                   # uses target/release/esbench
+#   BEFORE=/path/to/old/esbench scripts/model-costs.sh   # adds the "coop (before)" row
 #   WINDOW=5 ROUNDS=3 scripts/model-costs.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXE=${ESBENCH:-target/release/esbench}
 WINDOW=${WINDOW:-4}
 ROUNDS=${ROUNDS:-2}
-SPECS=${SPECS:-threads rayon tokio tokio-current async-std smol smol:futures-lite}
+SPECS=${SPECS:-threads rayon tokio tokio-current async-std smol smol:futures-lite coop coop-v2 coop-fastio}
+BEFORE=${BEFORE:-}
+# The classroom scenario's event streams, as the driver's CPU floor uses them.
+FLOOR_ARGS=(--frames-per-s 40 --requests-per-s 30.3 --ticks-per-s 40)
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 [[ -x $EXE ]] || { echo "no $EXE: run cargo build --release first" >&2; exit 2; }
@@ -29,6 +36,18 @@ for round in $(seq 1 "$ROUNDS"); do
       --warmup 1 --no-perf --out "$OUT/r$round" >/dev/null 2>"$OUT/err" || {
       cat "$OUT/err" >&2; exit 1; }
   done
+  if [[ -n $BEFORE ]]; then
+    "$BEFORE" profile --model coop --label coop-before --window "$WINDOW" --warmup 1 \
+      --no-perf --out "$OUT/r$round" >/dev/null 2>"$OUT/err" || { cat "$OUT/err" >&2; exit 1; }
+  fi
+  # The CPU floor's process, profiled like a model (by pid: it handles no events itself).
+  "$EXE" floor-child "${FLOOR_ARGS[@]}" --seconds $((2 * WINDOW + 4)) --timer-slack-ns 50000 \
+    >/dev/null 2>&1 &
+  floor=$!
+  sleep 1
+  "$EXE" profile --pid "$floor" --label floor --window "$WINDOW" --no-perf \
+    --out "$OUT/r$round" >/dev/null 2>"$OUT/err" || { cat "$OUT/err" >&2; exit 1; }
+  wait "$floor" || true
 done
 python3 - "$OUT" "$ROUNDS" "$WINDOW" "$SPECS" "$(uptime)" <<'PY' | scripts/splice-generated.py docs/model-costs.md profiles
 import json, sys, os
@@ -89,4 +108,71 @@ for v in ["async-io", "futures-lite"]:
     print(f"| {v} | {m['cpu']['percent']:.2f} | {'%.1f' % fm if fm else '-'} | {csw:.0f} | "
           f"{p['p50']} | {p['p99']} | {w['p50']} | {w['p99']} | {t['p99']} | {p['count']} |")
 PY
-echo "docs/model-costs.md updated" >&2
+
+# coop's section: counts per event beside threads and the floor, before/after.
+COOP_LOAD=$(uptime)
+python3 - "$OUT" "$ROUNDS" "$WINDOW" "${BEFORE:+coop-before}" "$COOP_LOAD" "${FLOOR_ARGS[*]}" <<'PY' | scripts/splice-generated.py docs/coop.md coop-costs
+import json, sys
+out, rounds, window, before, load, floor_args = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6].split()
+rate = dict(zip([a.lstrip("-") for a in floor_args[::2]], map(float, floor_args[1::2])))
+floor_events = rate["frames-per-s"] + rate["requests-per-s"]
+def rng(vals, fmt):
+    lo, hi = min(vals), max(vals)
+    return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}–{fmt.format(hi)}"
+labels = ["floor", "threads"] + ([before] if before else []) + ["coop", "coop-v2", "coop-fastio"]
+names = {"floor": "CPU floor (`floor-child`)", "coop-before": "coop, before (older build)"}
+print(f"Measured by `scripts/model-costs.sh` (`uptime` at the end: {load.strip()}); classroom "
+      f"scenario, {rounds} profiles of {window} s per row, ranges over the profiles. The floor's "
+      f"process handles no events: its per-event figures divide by the scenario's "
+      f"{floor_events:g} events a second. µs/wake-up = CPU time ÷ wake-ups.\n")
+print("| row | wake-ups/s | wake-ups per event | syscalls per event | syscalls per event, by kind | CPU % | CPU µs per event | CPU µs per wake-up |")
+print("|---|---:|---:|---:|---|---:|---:|---:|")
+for lab in labels:
+    ps = [json.load(open(f"{out}/r{r}/profile-{lab}.json")) for r in range(1, rounds + 1)]
+    wk = [p["threads"]["total"]["wakeups_per_s"] for p in ps]
+    cpu = [p["threads"]["total"]["cpu_percent"] for p in ps]
+    if lab == "floor":
+        wpe = [w / floor_events for w in wk]
+        spe = [p["syscalls"]["calls_per_s"] / floor_events for p in ps]
+        cpe = [c * 1e4 / floor_events for c in cpu]
+        per = lambda r, p: r["calls"] / p["syscalls"]["window_s"] / floor_events
+    else:
+        wpe = [p["wakeups_per_event"] for p in ps]
+        spe = [p["syscalls"]["calls_per_event"] for p in ps]
+        cpe = [p["cpu_us_per_event"] for p in ps]
+        per = lambda r, p: r["per_event"]
+    cpw = [c * 1e4 / w for c, w in zip(cpu, wk)]
+    kinds = {}
+    for p in ps:
+        for r in p["syscalls"]["rows"]:
+            kinds.setdefault(r["syscall"], []).append(per(r, p))
+    kcell = ", ".join(f"{k} {rng(v, '{:.2f}')}" for k, v in
+                      sorted(kinds.items(), key=lambda kv: -max(kv[1])) if max(v) >= 0.01)
+    print(f"| {names.get(lab, lab)} | {rng(wk, '{:.0f}')} | {rng(wpe, '{:.2f}')} | "
+          f"{rng(spe, '{:.2f}')} | {kcell} | {rng(cpu, '{:.2f}')} | {rng(cpe, '{:.0f}')} | "
+          f"{rng(cpw, '{:.0f}')} |")
+PY
+# The poll policies where they matter: a blocking handler, and 16 boards.
+for sc in blocking-call lab; do
+  "$EXE" run "scenarios/$sc.toml" --quick --models coop,coop-v2,coop-fastio --no-history \
+    --no-report --out "$OUT/run-$sc" >/dev/null 2>"$OUT/err" || { cat "$OUT/err" >&2; exit 1; }
+done
+python3 - "$OUT" "$(uptime)" <<'PY' | scripts/splice-generated.py docs/coop.md coop-variants
+import json, sys
+out, load = sys.argv[1], sys.argv[2]
+print(f"`esbench run --quick` per scenario, the three variants interleaved (`uptime` at the end: "
+      f"{load.strip()}); µs; CPU/floor = model CPU ÷ the run's CPU floor:\n")
+print("| scenario | model | io_poll_every | CPU % | CPU/floor | poll p50 | poll p99 | watchdog p50 | watchdog p99 | timer p50 beside it | run-queue max | epoll checks (zero / blocking) |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for sc in ["blocking-call", "lab"]:
+    r = json.load(open(f"{out}/run-{sc}/results.json"))
+    for m in r["models"]:
+        rt = m.get("runtime") or {}
+        fm = m["cpu"].get("floor_multiple")
+        p, w, t = m["poll_latency"], m["watchdog_lateness"], m["timer_floor"]
+        print(f"| {sc} | {m['model']} | {rt.get('io_poll_every', '-')} | {m['cpu']['percent']:.2f} | "
+              f"{'%.2f' % fm if fm else '-'} | {p['p50']} | {p['p99']} | {w['p50']} | {w['p99']} | "
+              f"{t['p50']} | {rt.get('run_queue_max', '-')} | "
+              f"{rt.get('epoll_calls_zero', '-')} / {rt.get('epoll_calls_blocking', '-')} |")
+PY
+echo "docs/model-costs.md and docs/coop.md updated" >&2
