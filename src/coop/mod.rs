@@ -50,8 +50,9 @@
 //! or once per pass over the tasks that were ready when the pass began (uasyncio v2). When
 //! nothing is ready the loop always blocks in epoll until the next timer deadline.
 //!
-//! **Self-measurement**, cheap enough to leave on (two clock reads per poll, one per wake,
-//! HDR histograms with two significant digits): per-task longest poll and a warning naming a
+//! **Self-measurement**, cheap enough to leave on (one clock read per poll and one per
+//! blocking wait, shared by everything that needs "now"; HDR histograms with two
+//! significant digits): per-task longest poll and a warning naming a
 //! task that holds the loop longer than `Config::hog_threshold` (uasyncio's "blocking call"
 //! mistake), queue delay (ready → polled), timer lateness split into reactor oversleep
 //! (blocked in epoll past the deadline) and queueing (the loop was busy with other tasks),
