@@ -10,6 +10,7 @@
 #
 #   scripts/model-costs.sh                   # uses target/release/esbench
 #   BEFORE=/path/to/old/esbench scripts/model-costs.sh   # adds the "coop (before)" row
+#   RUNS=2 scripts/model-costs.sh            # plus two default runs of threads,coop
 #   WINDOW=5 ROUNDS=3 scripts/model-costs.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,14 +41,19 @@ for round in $(seq 1 "$ROUNDS"); do
     "$BEFORE" profile --model coop --label coop-before --window "$WINDOW" --warmup 1 \
       --no-perf --out "$OUT/r$round" >/dev/null 2>"$OUT/err" || { cat "$OUT/err" >&2; exit 1; }
   fi
-  # The CPU floor's process, profiled like a model (by pid: it handles no events itself).
-  "$EXE" floor-child "${FLOOR_ARGS[@]}" --seconds $((2 * WINDOW + 4)) --timer-slack-ns 50000 \
+  # The CPU floor's process, profiled like a model (by pid: it handles no events itself),
+  # without the strace pass (attaching interrupts its epoll_wait, which it treats as fatal);
+  # its syscalls are counted by running it under `strace -c` instead.
+  "$EXE" floor-child "${FLOOR_ARGS[@]}" --seconds $((WINDOW + 3)) --timer-slack-ns 50000 \
     >/dev/null 2>&1 &
   floor=$!
   sleep 1
-  "$EXE" profile --pid "$floor" --label floor --window "$WINDOW" --no-perf \
+  "$EXE" profile --pid "$floor" --label floor --window "$WINDOW" --no-perf --no-strace \
     --out "$OUT/r$round" >/dev/null 2>"$OUT/err" || { cat "$OUT/err" >&2; exit 1; }
   wait "$floor" || true
+  strace -f -c -o "$OUT/r$round/floor-strace.txt" "$EXE" floor-child "${FLOOR_ARGS[@]}" \
+    --seconds "$WINDOW" --timer-slack-ns 50000 >"$OUT/r$round/floor-child.json" 2>"$OUT/err" || {
+    cat "$OUT/err" >&2; exit 1; }
 done
 python3 - "$OUT" "$ROUNDS" "$WINDOW" "$SPECS" "$(uptime)" <<'PY' | scripts/splice-generated.py docs/model-costs.md profiles
 import json, sys, os
@@ -124,7 +130,8 @@ names = {"floor": "CPU floor (`floor-child`)", "coop-before": "coop, before (old
 print(f"Measured by `scripts/model-costs.sh` (`uptime` at the end: {load.strip()}); classroom "
       f"scenario, {rounds} profiles of {window} s per row, ranges over the profiles. The floor's "
       f"process handles no events: its per-event figures divide by the scenario's "
-      f"{floor_events:g} events a second. µs/wake-up = CPU time ÷ wake-ups.\n")
+      f"{floor_events:g} events a second, and its syscalls are `strace -c` of a whole "
+      f"{window} s run of it (start-up included). CPU µs per wake-up = CPU time ÷ wake-ups.\n")
 print("| row | wake-ups/s | wake-ups per event | syscalls per event | syscalls per event, by kind | CPU % | CPU µs per event | CPU µs per wake-up |")
 print("|---|---:|---:|---:|---|---:|---:|---:|")
 for lab in labels:
@@ -133,8 +140,18 @@ for lab in labels:
     cpu = [p["threads"]["total"]["cpu_percent"] for p in ps]
     if lab == "floor":
         wpe = [w / floor_events for w in wk]
-        spe = [p["syscalls"]["calls_per_s"] / floor_events for p in ps]
         cpe = [c * 1e4 / floor_events for c in cpu]
+        # `strace -c` of a whole floor-child run (start-up included) of `window` s.
+        for p, r in zip(ps, range(1, rounds + 1)):
+            rows = []
+            for line in open(f"{out}/r{r}/floor-strace.txt"):
+                f = line.split()
+                if len(f) >= 5 and f[-1] != "total" and f[3].isdigit():
+                    rows.append({"syscall": f[-1], "calls": int(f[3])})
+            secs = json.load(open(f"{out}/r{r}/floor-child.json"))["seconds"]
+            p["syscalls"] = {"rows": rows, "window_s": secs,
+                             "calls_per_s": sum(x["calls"] for x in rows) / secs}
+        spe = [p["syscalls"]["calls_per_s"] / floor_events for p in ps]
         per = lambda r, p: r["calls"] / p["syscalls"]["window_s"] / floor_events
     else:
         wpe = [p["wakeups_per_event"] for p in ps]
@@ -170,9 +187,39 @@ for sc in ["blocking-call", "lab"]:
         rt = m.get("runtime") or {}
         fm = m["cpu"].get("floor_multiple")
         p, w, t = m["poll_latency"], m["watchdog_lateness"], m["timer_floor"]
-        print(f"| {sc} | {m['model']} | {rt.get('io_poll_every', '-')} | {m['cpu']['percent']:.2f} | "
+        print(f"| {sc} | {m['name']} | {rt.get('io_poll_every', '-')} | {m['cpu']['percent']:.2f} | "
               f"{'%.2f' % fm if fm else '-'} | {p['p50']} | {p['p99']} | {w['p50']} | {w['p99']} | "
               f"{t['p50']} | {rt.get('run_queue_max', '-')} | "
               f"{rt.get('epoll_calls_zero', '-')} / {rt.get('epoll_calls_blocking', '-')} |")
 PY
+# RUNS=N: N default-length runs of threads and coop back to back (about 2 minutes each).
+if [[ ${RUNS:-0} -gt 0 ]]; then
+  for i in $(seq 1 "$RUNS"); do
+    "$EXE" run --models threads,coop --no-history --no-report --out "$OUT/default-$i" \
+      >/dev/null 2>"$OUT/err" || { cat "$OUT/err" >&2; exit 1; }
+    uptime >"$OUT/default-$i/uptime"
+  done
+  python3 - "$OUT"/default-* <<'PY' | scripts/splice-generated.py docs/coop.md coop-runs
+import json, sys
+print("Default-length `esbench run --models threads,coop` (classroom, 20 s per model in 6 "
+      "interleaved rounds), back to back. Per event = over the scenario's nominal 71.3 events "
+      "a second (40 frames, 30.3 polls, 1 command); wake-ups = voluntary context switches of "
+      "the serve process; wd/floor = watchdog lateness p50 ÷ the plain timer thread's beside "
+      "it (µs):\n")
+print("| run | load at the end | model | CPU % | CPU/floor | CPU µs per event | wake-ups per event | watchdog p50 | watchdog p99 | timer p50 / p99 beside it | wd/floor |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|")
+for n, d in enumerate(sys.argv[1:], 1):
+    r = json.load(open(f"{d}/results.json"))
+    load = open(f"{d}/uptime").read().split("load average:")[-1].strip()
+    for m in r["models"]:
+        c, k = m["cpu"], m["counters"]
+        win, ev = k["cpu_window_ms"] / 1e3, 40 + 30.3 + 1
+        w, t = m["watchdog_lateness"], m["timer_floor"]
+        fm = c.get("floor_multiple")
+        print(f"| {n} | {load} | {m['name']} | {c['percent']:.3f} | {'%.2f' % fm if fm else '-'} | "
+              f"{(c['user_s'] + c['sys_s']) / win / ev * 1e6:.1f} | {c['vcsw'] / win / ev:.2f} | "
+              f"{w['p50']} | {w['p99']} | {t['p50']} / {t['p99']} | "
+              f"{w['p50'] / t['p50'] if t['p50'] else float('nan'):.2f} |")
+PY
+fi
 echo "docs/model-costs.md and docs/coop.md updated" >&2
