@@ -15,6 +15,7 @@ pub mod profile;
 pub mod results;
 pub mod rounds;
 pub mod summary;
+pub mod tree_cpu;
 pub mod verdict;
 
 pub use results::{Cpu, CpuSample, Floor, Machine, ModelResult, Results, ScenarioInfo};
