@@ -33,6 +33,9 @@ def reader(fd, board):
 def handler_for(board):
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as Scratch's client expects
+        # Headers and body go out in separate writes; without this, Nagle's algorithm holds
+        # the body until the client's delayed ACK (tens of ms on every answer).
+        disable_nagle_algorithm = True
 
         def do_GET(self):
             status, body = board.answer(self.path)

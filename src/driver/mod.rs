@@ -4,6 +4,7 @@
 //! (boards, child process, Scratch clients, pacing, the timer probe) is in `load/`.
 
 pub mod cpu_floor;
+pub mod external_run;
 pub mod interrupt;
 pub mod join;
 pub mod latest;

@@ -100,7 +100,7 @@ pub fn run_remote(
     bar.set_message(format!("{}: starting on {}", plan.model, target.addr));
     let spec = StartSpec {
         model: plan.model.clone(),
-        scenario_text: s.text.clone(),
+        scenario_text: s.text_for_results(),
         inject: plan.faults.iter().map(|f| f.to_string()).collect(),
         timer_slack_ns: plan.settings.timer_slack_ns,
         cpus: None, // --pin names the driver's CPUs, not the device's

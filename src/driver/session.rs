@@ -9,10 +9,12 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::external_run::{run_external, ExternalPlan};
 use super::interrupt;
 use super::model_run::{run_model, ModelPlan};
 use super::variant::Variant;
 use crate::bridge::inject::{parse_all, Fault};
+use crate::load::bridge_template::BridgeSpec;
 use crate::load::child::set_affinity;
 use crate::load::child_settings::ChildSettings;
 use crate::load::floor::measure_floor;
@@ -43,6 +45,9 @@ pub struct RunOptions {
     pub inject: Vec<String>,
     /// The load driver (`--driver`), overriding the scenario's `run.driver`.
     pub driver: Option<DriverKind>,
+    /// External bridges (`--bridge NAME=COMMAND`), measured beside the models as rows of
+    /// their own, with the scenario's `[[bridges]]`.
+    pub bridges: Vec<BridgeSpec>,
 }
 
 impl RunOptions {
@@ -66,6 +71,7 @@ impl RunOptions {
             profile: false,
             inject: Vec::new(),
             driver: None,
+            bridges: Vec::new(),
         }
     }
 }
@@ -176,6 +182,8 @@ struct Entry {
     name: String,
     model: String,
     faults: Vec<Fault>,
+    /// Set for an external bridge's row (`model` is then its name, not a registered model).
+    bridge: Option<BridgeSpec>,
 }
 
 /// Runs one scenario on its models in the default rounds (see [`run_scenario_with`]).
@@ -202,6 +210,7 @@ pub fn run_scenario_with(
     let mut s = Scenario::load(scenario_path)?;
     s.run.driver = opts.driver.unwrap_or(s.run.driver);
     let models = select_models(opts, &s)?;
+    let bridges = super::external_run::bridges_of(&opts.bridges, &s)?;
     let duration_s = opts.duration_s.unwrap_or_else(|| s.measure_s(opts.quick));
     let warmup_s = warmup_s(&s, opts.quick);
     if let Err(why) = check_duration_s(duration_s) {
@@ -237,11 +246,19 @@ pub fn run_scenario_with(
             name: m.clone(),
             model: m.clone(),
             faults: Vec::new(),
+            bridge: None,
         })
         .chain(ropts.variants.iter().map(|v| Entry {
             name: v.name.clone(),
             model: v.model.clone(),
             faults: v.faults.clone(),
+            bridge: None,
+        }))
+        .chain(bridges.iter().map(|b| Entry {
+            name: b.name.clone(),
+            model: b.name.clone(),
+            faults: Vec::new(),
+            bridge: Some(b.clone()),
         }))
         .collect();
     let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
@@ -317,7 +334,7 @@ pub fn run_scenario_with(
         scenario: ScenarioInfo {
             name: s.name.clone(),
             path: scenario_path.display().to_string(),
-            text: s.text.clone(),
+            text: s.text_for_results(),
             duration_s,
             warmup_s: shape.warmup_s,
             quick: opts.quick,
@@ -376,6 +393,7 @@ pub fn run_scenario_with(
     let mut rounds_of: BTreeMap<String, (Vec<ModelResult>, Vec<RoundResult>)> = BTreeMap::new();
     let mut merged: BTreeMap<String, ModelResult> = BTreeMap::new();
     let mut stopped_in = None;
+    let mut conformed: std::collections::BTreeSet<String> = Default::default();
     'rounds: for (k, order) in plan.order.iter().enumerate() {
         for (pos, name) in order.iter().enumerate() {
             if interrupt::interrupted() {
@@ -412,7 +430,24 @@ pub fn run_scenario_with(
                     .map(|h| h.after),
                 ready_timeout: Duration::from_secs(30),
             };
-            let mut row = run_model(&model_plan, &bar);
+            let mut row = match &entry.bridge {
+                None => run_model(&model_plan, &bar),
+                Some(bridge) => run_external(
+                    &ExternalPlan {
+                        bridge: bridge.clone(),
+                        scenario: s.clone(),
+                        warmup: model_plan.warmup,
+                        duration: model_plan.duration,
+                        settings: settings.clone(),
+                        // Before its first round, and until it has passed once.
+                        conform: !conformed.contains(name),
+                    },
+                    &bar,
+                ),
+            };
+            if entry.bridge.is_some() && row.poll_latency.count > 0 {
+                conformed.insert(name.clone());
+            }
             row.name = name.clone();
             let (start_mono, start_unix) = window_start(&row);
             let round = super::rounds::round_of(&row, k as u32, pos as u32, start_mono, start_unix);
@@ -468,6 +503,10 @@ pub fn run_scenario_with(
             let Some(row) = results.models.iter_mut().find(|m| m.name == entry.name) else {
                 continue;
             };
+            if entry.bridge.is_some() {
+                // The profiling pass runs `esbench serve`; an external bridge has none.
+                continue;
+            }
             bar.set_message("profiling pass (separate child, not measured)");
             if plain {
                 eprintln!(

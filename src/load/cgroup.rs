@@ -71,9 +71,18 @@ impl BridgeCgroup {
         }
     }
 
-    /// Whether `pid` is in this cgroup.
+    /// Whether `pid` is in this cgroup (read from `/proc/<pid>/cgroup`, which a process
+    /// that has already exited but is not reaped still has).
     pub fn holds(&self, pid: i32) -> bool {
-        cgroup_pids(&self.dir).contains(&pid)
+        let Some(name) = self.dir.file_name() else {
+            return false;
+        };
+        std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|t| {
+            t.lines().any(|l| {
+                l.strip_prefix("0::")
+                    .is_some_and(|p| Path::new(p.trim()).file_name() == Some(name))
+            })
+        })
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod cpu_floor;
 pub mod driver_health;
+pub mod external;
 pub mod figures;
 pub mod fixture;
 pub mod machine;
