@@ -28,17 +28,21 @@ pub struct ExternalBridge {
 
 /// The figures only `esbench serve` reports about itself (its self-statistics): an external
 /// bridge's row leaves them empty.
-pub const NOT_MEASURED: [&str; 5] = [
+pub const NOT_MEASURED: [&str; 7] = [
     "watchdog_lateness",
     "watchdog_phase_us",
     "ingest_latency",
     "frame_interarrival",
+    "frames_rejected",
+    "frames_coalesced",
     "runtime",
 ];
 
 impl ExternalBridge {
-    /// Whether figure `key` (a `ModelResult` field name) is one this row cannot have.
+    /// Whether figure `key` (a `ModelResult` field or counter name, or a registry key such
+    /// as `watchdog_lateness.p99`) is one this row cannot have.
     pub fn lacks(&self, key: &str) -> bool {
-        self.not_measured.iter().any(|k| k == key)
+        let field = key.split('.').next().unwrap_or(key);
+        self.not_measured.iter().any(|k| k == field)
     }
 }
