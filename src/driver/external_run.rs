@@ -32,6 +32,7 @@ use crate::load::pace::ms_to_ns;
 use crate::metrics::external::{ExternalBridge, NOT_MEASURED};
 use crate::metrics::process::{cpu_row, lifetime_counters};
 use crate::metrics::results::ModelResult;
+use crate::metrics::status::Status;
 use crate::metrics::tree_cpu::TreeCpuMonitor;
 use crate::scenario::Scenario;
 
@@ -67,7 +68,7 @@ pub fn external_info(bridge: &BridgeSpec) -> ExternalBridge {
 pub fn run_external(plan: &ExternalPlan, bar: &ProgressBar) -> ModelResult {
     let mut row = ModelResult {
         name: plan.bridge.name.clone(),
-        status: "ok".into(),
+        status: Status::Ok,
         external: Some(external_info(&plan.bridge)),
         ..ModelResult::default()
     };
@@ -80,9 +81,9 @@ pub fn run_external(plan: &ExternalPlan, bar: &ProgressBar) -> ModelResult {
     };
     if let Err(e) = outcome {
         row.status = if interrupt::interrupted() {
-            format!("interrupted by Ctrl-C before measuring ({e:#})")
+            Status::Interrupted(format!("by Ctrl-C before measuring ({e:#})"))
         } else {
-            format!("error: {e:#}")
+            Status::Error(format!("{e:#}"))
         };
     }
     row
@@ -198,22 +199,22 @@ fn run_inner(plan: &ExternalPlan, bar: &ProgressBar, row: &mut ModelResult) -> R
         row.counters.insert(k.into(), v);
     }
     row.status = match end {
-        End::Crashed { exit, at_ns } => format!(
-            "crashed: the bridge ended ({exit}) {}{}",
+        End::Crashed { exit, at_ns } => Status::Crashed(format!(
+            "the bridge ended ({exit}) {}{}",
             tl.describe(at_ns),
             child.output_note()
-        ),
+        )),
         End::Interrupted { at_ns } => interrupted_status(&tl, at_ns),
-        End::AgentLost { why, .. } => format!("error: {why}"),
-        End::Completed if stopped.left > 0 => format!(
-            "error: {} process(es) of the bridge survived SIGKILL",
+        End::AgentLost { why, .. } => Status::Error(why),
+        End::Completed if stopped.left > 0 => Status::Error(format!(
+            "{} process(es) of the bridge survived SIGKILL",
             stopped.left
-        ),
-        End::Completed if stopped.killed => format!(
-            "error: the bridge ignored SIGTERM: still running {EXTERNAL_STOP_GRACE:?} after \
-             it, killed with SIGKILL (figures measured)"
-        ),
-        End::Completed => "ok".into(),
+        )),
+        End::Completed if stopped.killed => Status::Error(format!(
+            "the bridge ignored SIGTERM: still running {EXTERNAL_STOP_GRACE:?} after it, \
+             killed with SIGKILL (figures measured)"
+        )),
+        End::Completed => Status::Ok,
     };
     joined.mark(row);
     Ok(())
