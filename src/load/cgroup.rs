@@ -17,6 +17,10 @@ use anyhow::{bail, Context, Result};
 
 use crate::metrics::tree_cpu::cgroup_pids;
 
+/// Set (to anything but empty or `0`), no cgroup is made: the process tree is sampled
+/// instead, as on a machine without a writable cgroup v2 (for tests, and to compare).
+pub const NO_CGROUP_ENV: &str = "ESBENCH_NO_CGROUP";
+
 /// Distinguishes the cgroups of one driver.
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -31,6 +35,9 @@ pub struct BridgeCgroup {
 impl BridgeCgroup {
     /// Makes a fresh cgroup, or says why it cannot.
     pub fn create() -> Result<BridgeCgroup> {
+        if std::env::var_os(NO_CGROUP_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
+            bail!("{NO_CGROUP_ENV} is set");
+        }
         let mount = v2_mount().context("no cgroup v2 hierarchy is mounted")?;
         let own = std::fs::read_to_string("/proc/self/cgroup")
             .context("cannot read /proc/self/cgroup")?

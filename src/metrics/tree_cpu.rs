@@ -44,9 +44,9 @@ impl TreeScope {
     /// How the row says its CPU was counted.
     pub fn describe(&self) -> String {
         match self {
-            TreeScope::Cgroup(p) => format!("cgroup v2 ({})", p.display()),
+            TreeScope::Cgroup(_) => "a cgroup v2 of its own (cpu.stat)".into(),
             TreeScope::Descendants { .. } => {
-                "process tree sampled from /proc (no usable cgroup v2)".into()
+                "sampling its process tree in /proc (no usable cgroup v2)".into()
             }
         }
     }

@@ -59,13 +59,16 @@ pub fn model_note(name: &str) -> Option<&'static str> {
 pub fn external_line(m: &crate::metrics::results::ModelResult) -> Option<String> {
     let e = m.external.as_ref()?;
     let mut line = format!(
-        "{}: external bridge `{}`; CPU of its whole process tree by {}; not measured: {}.",
+        "{}: external bridge `{}`; {}; not measured: {}.",
         m.name,
         e.command,
         if e.cpu_accounting.is_empty() {
-            "(it never ran)"
+            "it never ran".to_string()
         } else {
-            &e.cpu_accounting
+            format!(
+                "CPU of its whole process tree counted by {}",
+                e.cpu_accounting
+            )
         },
         e.not_measured.join(", ")
     );
