@@ -276,6 +276,10 @@ fn result_dirs(scenarios: &[PathBuf]) -> Vec<String> {
         .collect()
 }
 
+fn parse_bridge(s: &str) -> Result<BridgeSpec, String> {
+    BridgeSpec::parse_cli(s).map_err(|e| format!("{e:#}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,8 +315,4 @@ mod tests {
         }
         assert_eq!(parse_measured_s("500ms"), Ok(0.5));
     }
-}
-
-fn parse_bridge(s: &str) -> Result<BridgeSpec, String> {
-    BridgeSpec::parse_cli(s).map_err(|e| format!("{e:#}"))
 }
