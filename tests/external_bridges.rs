@@ -116,6 +116,11 @@ fn every_failure_gets_a_one_line_status_and_nothing_is_left_behind() {
         &format!("python3 {r}/tests/bridges/forking.py {{serial}} --port {{port}}"),
         10.0,
     );
+    scenario += &bridge(
+        "sloppy",
+        &format!("python3 {r}/tests/bridges/esp4s_sloppy.py {{serial}} --port {{port}}"),
+        10.0,
+    );
     // `sleep 60 /dev/pts/N` exits at once with a usage error; wrap it so it stays silent.
     let scenario = scenario.replace("sleep 60 {serial}", "sh -c \"sleep 60\" {serial}");
     let path = dir.path().join("failures.toml");
@@ -169,6 +174,14 @@ fn every_failure_gets_a_one_line_status_and_nothing_is_left_behind() {
         .unwrap()
         .contains("forking.py"));
     assert_eq!(row("threads").get("external"), None);
+    // esp4s's sloppy HTTP is measured through, each deviation noted, never refused.
+    let sloppy = row("sloppy");
+    assert_eq!(status("sloppy"), "ok", "{stderr}");
+    assert!(sloppy["poll_latency"]["count"].as_u64().unwrap() > 0);
+    assert!(sloppy["counters"]["driver_reconnects"].as_u64().unwrap() > 0);
+    let notes = sloppy["external"]["conformance_notes"].to_string();
+    assert!(notes.contains("without a colon"), "{notes}");
+    assert!(notes.contains("one request per connection"), "{notes}");
     // Not measured is said, never 0.
     let nm = forking["external"]["not_measured"].as_array().unwrap();
     assert!(nm.iter().any(|k| k == "watchdog_lateness"));
