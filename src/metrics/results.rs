@@ -188,6 +188,10 @@ pub struct ModelResult {
     /// `None` for a local row, where one clock serves both sides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_join: Option<ClockJoin>,
+    /// Set when the row measured an external bridge (the user's own program) rather than a
+    /// built-in model: its command, CPU accounting, conformance notes, what it cannot have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<super::external::ExternalBridge>,
 }
 
 /// The clock join of one remote row (see docs/remote.md).
@@ -243,6 +247,12 @@ fn profile_of_this_schema<'de, D: serde::Deserializer<'de>>(
 }
 
 impl ModelResult {
+    /// Whether figure `key` (a field name such as `watchdog_lateness`) is one this row's
+    /// model cannot provide (an external bridge's self-statistics): "not measured", not 0.
+    pub fn not_measured(&self, key: &str) -> bool {
+        self.external.as_ref().is_some_and(|e| e.lacks(key))
+    }
+
     pub fn is_ok(&self) -> bool {
         self.status.is_ok()
     }
@@ -369,26 +379,36 @@ impl Results {
 }
 
 /// Writes `bytes` to `path` via a temp file in the same directory, fsync and rename, so a
-/// reader sees either the old file or the whole new one.
+/// reader sees either the old file or the whole new one. Every error names `path` and its
+/// cause in one line (a full disk says which file it could not take), and the temp file is
+/// removed on every failing path.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot write {}: cannot create {}",
+            path.display(),
+            dir.display()
+        )
+    })?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
+    let written = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::bail!("cannot write {}: {e}", path.display());
     }
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move {} into place", path.display()))?;
     Ok(())
 }
 
