@@ -10,6 +10,7 @@ pub mod driver_health;
 pub mod figures;
 pub mod fixture;
 pub mod machine;
+pub mod proc_stat;
 pub mod process;
 pub mod profile;
 pub mod results;
