@@ -16,6 +16,7 @@ use crate::load::client::{Clients, Joined};
 use crate::load::floor::{phase_after_frames, ticks_in_window};
 use crate::load::health::DriverWindow;
 use crate::metrics::results::ModelResult;
+use crate::metrics::status::Status;
 use crate::metrics::summary::Summary;
 
 /// Time the clients get to start before their first planned poll.
@@ -155,8 +156,8 @@ pub(super) fn store_floor(
 }
 
 /// The status of a run that Ctrl-C stopped at `at_ns`.
-pub(super) fn interrupted_status(plan: &Timeline, at_ns: u64) -> String {
-    format!("interrupted by Ctrl-C {}", plan.describe(at_ns))
+pub(super) fn interrupted_status(plan: &Timeline, at_ns: u64) -> Status {
+    Status::Interrupted(format!("by Ctrl-C {}", plan.describe(at_ns)))
 }
 
 fn describe_when(at_ns: u64, win_start: u64) -> String {

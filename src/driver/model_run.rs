@@ -31,6 +31,7 @@ use crate::load::health::DriverMeter;
 use crate::load::pace::ms_to_ns;
 use crate::metrics::process::{cpu_row, lifetime_counters, CpuMonitor};
 use crate::metrics::results::ModelResult;
+use crate::metrics::status::Status;
 use crate::scenario::Scenario;
 
 /// Everything needed to run one model.
@@ -60,7 +61,7 @@ pub struct ModelPlan {
 pub fn run_model(plan: &ModelPlan, bar: &ProgressBar) -> ModelResult {
     let mut row = ModelResult {
         name: plan.model.clone(),
-        status: "ok".into(),
+        status: Status::Ok,
         ..ModelResult::default()
     };
     let outcome = match super::remote_run::target() {
@@ -69,9 +70,9 @@ pub fn run_model(plan: &ModelPlan, bar: &ProgressBar) -> ModelResult {
     };
     if let Err(e) = outcome {
         row.status = if interrupt::interrupted() {
-            format!("interrupted by Ctrl-C before measuring ({e:#})")
+            Status::Interrupted(format!("by Ctrl-C before measuring ({e:#})"))
         } else {
-            format!("error: {e:#}")
+            Status::Error(format!("{e:#}"))
         };
     }
     row
@@ -189,23 +190,23 @@ fn run_model_inner(plan: &ModelPlan, bar: &ProgressBar, row: &mut ModelResult) -
     }
 
     row.status = match end {
-        End::Crashed { exit, at_ns } => format!(
-            "crashed: serve {exit} {}{}",
+        End::Crashed { exit, at_ns } => Status::Crashed(format!(
+            "serve {exit} {}{}",
             tl.describe(at_ns),
             child.stderr_note()
-        ),
+        )),
         End::Interrupted { at_ns } => interrupted_status(&tl, at_ns),
         // Never locally: no agent.
-        End::AgentLost { why, .. } => format!("error: {why}"),
-        End::Completed if killed => {
-            format!("error: serve did not stop within {STOP_GRACE:?} of SIGTERM and was killed")
-        }
+        End::AgentLost { why, .. } => Status::Error(why),
+        End::Completed if killed => Status::Error(format!(
+            "serve did not stop within {STOP_GRACE:?} of SIGTERM and was killed"
+        )),
         End::Completed if !exit.success() => {
-            format!("error: serve ended with {exit}{}", child.stderr_note())
+            Status::Error(format!("serve ended with {exit}{}", child.stderr_note()))
         }
         End::Completed => match stats {
-            Ok(_) => "ok".into(),
-            Err(e) => format!("error: {e:#}"),
+            Ok(_) => Status::Ok,
+            Err(e) => Status::Error(format!("{e:#}")),
         },
     };
     joined.mark(row);

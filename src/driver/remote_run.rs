@@ -24,6 +24,7 @@ use crate::load::child::STOP_GRACE;
 use crate::load::client::{client_specs, Clients, StopFlag};
 use crate::load::health::DriverMeter;
 use crate::metrics::results::{ClockJoin, Machine, ModelResult};
+use crate::metrics::status::Status;
 use crate::remote::clock_sync::{ClockEstimate, Phase};
 use crate::remote::wire::{AgentReport, StartSpec};
 use crate::remote::{AgentLink, Target};
@@ -222,34 +223,32 @@ pub fn run_remote(
     }
     let agent = &target.addr;
     row.status = match end {
-        End::Crashed { exit, at_ns } => format!(
-            "crashed: serve on {agent} {exit} {}{}",
+        End::Crashed { exit, at_ns } => Status::Crashed(format!(
+            "serve on {agent} {exit} {}{}",
             tl.describe(at_ns),
             report
                 .as_ref()
                 .map(|r| r.stderr_note.as_str())
                 .unwrap_or("")
-        ),
+        )),
         End::Interrupted { at_ns } => interrupted_status(&tl, at_ns),
-        End::AgentLost { why, at_ns } => format!(
-            "error: lost the agent at {agent} {} ({why}); the driver's figures up to then \
+        End::AgentLost { why, at_ns } => Status::Error(format!(
+            "lost the agent at {agent} {} ({why}); the driver's figures up to then \
              are kept, the device's (CPU, board records, serve statistics) are lost",
             tl.describe(at_ns)
-        ),
+        )),
         End::Completed => match &report {
-            Some(r) if r.killed => format!(
-                "error: serve on {agent} did not stop within {STOP_GRACE:?} of SIGTERM and \
-                 was killed"
-            ),
-            Some(r) if !r.exit_success => {
-                format!(
-                    "error: serve on {agent} ended with {}{}",
-                    r.exit, r.stderr_note
-                )
-            }
+            Some(r) if r.killed => Status::Error(format!(
+                "serve on {agent} did not stop within {STOP_GRACE:?} of SIGTERM and was \
+                 killed"
+            )),
+            Some(r) if !r.exit_success => Status::Error(format!(
+                "serve on {agent} ended with {}{}",
+                r.exit, r.stderr_note
+            )),
             _ => match status_from_report {
-                Some(e) => format!("error: {e}"),
-                None => "ok".into(),
+                Some(e) => Status::Error(e),
+                None => Status::Ok,
             },
         },
     };

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use crate::metrics::driver_health::judge;
 use crate::metrics::results::{CpuSample, ModelResult};
 use crate::metrics::rounds::{RoundFigure, RoundResult};
+use crate::metrics::status::Status;
 use crate::metrics::summary::{new_histogram, Summary};
 
 /// Rounds of a full run: six is the fewest whose [min, max] holds the median with at least
@@ -181,7 +182,7 @@ fn is_max_counter(key: &str) -> bool {
 pub fn merge(name: &str, rows: &[ModelResult], rounds: Vec<RoundResult>) -> ModelResult {
     let mut m = ModelResult {
         name: name.to_string(),
-        status: "ok".into(),
+        status: Status::Ok,
         ..ModelResult::default()
     };
     if let Some(first) = rows.first() {
@@ -258,11 +259,12 @@ pub fn merge(name: &str, rows: &[ModelResult], rounds: Vec<RoundResult>) -> Mode
     let n = rounds.len();
     if let Some(bad) = rounds.iter().find(|r| !r.is_ok()) {
         let ok = rounds.iter().filter(|r| r.is_ok()).count();
-        m.status = format!(
-            "{} (round {} of {n}; {ok} round(s) ok)",
-            bad.status,
-            bad.index + 1
-        );
+        m.status = Status::InRound {
+            status: Box::new(bad.status.clone()),
+            round: bad.index + 1,
+            of: n as u32,
+            ok: ok as u32,
+        };
     }
     m.rounds = rounds;
     m
@@ -287,7 +289,7 @@ mod tests {
         }
         let mut m = ModelResult {
             name: "threads".into(),
-            status: "ok".into(),
+            status: Status::Ok,
             poll_latency: Summary::from_histogram(&h),
             ..ModelResult::default()
         };
@@ -368,7 +370,8 @@ mod tests {
     #[test]
     fn a_failed_round_names_itself_in_the_status() {
         let mut bad = row(100, 5, 0.01, 700);
-        bad.status = "crashed: serve signal 9 (SIGKILL) 0.7 s into the measured window".into();
+        bad.status =
+            Status::Crashed("serve signal 9 (SIGKILL) 0.7 s into the measured window".into());
         let rows = [row(100, 30, 0.02, 2_000), bad, row(100, 30, 0.02, 2_000)];
         let rounds = rows
             .iter()
@@ -377,12 +380,14 @@ mod tests {
             .collect();
         let m = merge("smol", &rows, rounds);
         assert!(
-            m.status.starts_with("crashed: serve signal 9"),
+            m.status.to_string().starts_with("crashed: serve signal 9"),
             "{}",
             m.status
         );
         assert!(
-            m.status.contains("(round 2 of 3; 2 round(s) ok)"),
+            m.status
+                .to_string()
+                .contains("(round 2 of 3; 2 round(s) ok)"),
             "{}",
             m.status
         );

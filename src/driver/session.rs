@@ -21,6 +21,7 @@ use crate::metrics::cpu_floor::floor_multiple;
 use crate::metrics::machine::{describe_machine, git_commit, load_note};
 use crate::metrics::results::{ModelResult, Results, ScenarioInfo, SCHEMA};
 use crate::metrics::rounds::{RoundResult, RoundsPlan};
+use crate::metrics::status::StatusKind;
 use crate::scenario::{DriverKind, Scenario};
 
 /// What to run and how.
@@ -423,16 +424,12 @@ pub fn run_scenario_with(
                     "{:>14} {}: {} (CPU {:.2} %, poll p50 {} µs)",
                     row.name,
                     step.tag(),
-                    if row.is_ok() {
-                        "ok"
-                    } else {
-                        row.status.as_str()
-                    },
+                    row.status,
                     row.cpu.percent,
                     row.poll_latency.p50
                 ));
             }
-            let interrupted = row.status.starts_with("interrupted");
+            let interrupted = row.status.is_interrupted();
             let (rows, rr) = rounds_of.entry(name.clone()).or_default();
             row.window_start_ns = None;
             rows.push(row);
@@ -577,9 +574,9 @@ pub fn finish_line(step: &Step, row: &ModelResult) -> String {
     );
     let what = if row.is_ok() {
         format!("done ({figures})")
-    } else if row.status.starts_with("interrupted") {
-        row.status.clone()
-    } else if row.status.starts_with("partial") {
+    } else if row.status.is_interrupted() {
+        row.status.to_string()
+    } else if row.status.kind() == StatusKind::Partial {
         format!("{} ({figures})", row.status)
     } else {
         format!("failed: {}", row.status)
@@ -644,6 +641,7 @@ pub fn utc_stamp(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::status::Status;
 
     #[test]
     fn plain_progress_lines() {
@@ -668,7 +666,7 @@ mod tests {
         );
         let mut row = ModelResult {
             name: "tokio".into(),
-            status: "ok".into(),
+            status: Status::Ok,
             ..ModelResult::default()
         };
         row.cpu.percent = 0.7;
@@ -677,7 +675,7 @@ mod tests {
             finish_line(&one, &row),
             "[3/9] tokio: done (CPU 0.70 %, poll p50 201 µs)"
         );
-        row.status = "crashed: serve signal 9 (SIGKILL)".into();
+        row.status = Status::Crashed("serve signal 9 (SIGKILL)".into());
         assert_eq!(
             finish_line(&one, &row),
             "[3/9] tokio: failed: crashed: serve signal 9 (SIGKILL)"

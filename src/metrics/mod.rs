@@ -15,6 +15,7 @@ pub mod process;
 pub mod profile;
 pub mod results;
 pub mod rounds;
+pub mod status;
 pub mod summary;
 pub mod verdict;
 

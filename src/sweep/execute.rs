@@ -282,11 +282,7 @@ fn run_one(
             for m in &results.models {
                 println!(
                     "  {:>14}: {} (CPU {:.2} %, poll p99 {} µs, watchdog p99 {} µs)",
-                    m.name,
-                    if m.is_ok() { "ok" } else { m.status.as_str() },
-                    m.cpu.percent,
-                    m.poll_latency.p99,
-                    m.watchdog_lateness.p99
+                    m.name, m.status, m.cpu.percent, m.poll_latency.p99, m.watchdog_lateness.p99
                 );
             }
             if plan.point_reports {
