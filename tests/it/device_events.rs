@@ -106,7 +106,13 @@ fn a_hundred_boards_run_on_a_few_threads() {
     for l in &mut links {
         l.send(b"C").unwrap();
     }
-    let loops = threads_named("board-events-");
+    // A thread names itself once it runs: wait (generously) for the first loop to show.
+    let named_by = Instant::now() + Duration::from_secs(5);
+    let mut loops = threads_named("board-events-");
+    while loops == 0 && Instant::now() < named_by {
+        std::thread::sleep(Duration::from_millis(5));
+        loops = threads_named("board-events-");
+    }
     assert!(
         (1..=esbench::device::MAX_BOARD_LOOPS).contains(&loops),
         "{loops} loops for 100 boards"

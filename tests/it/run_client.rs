@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use crate::proc_probe::threads_named as client_threads;
@@ -22,6 +22,15 @@ const MS: u64 = 1_000_000;
 struct Fake {
     addr: SocketAddr,
     record: Arc<Mutex<BoardRecord>>,
+}
+
+/// This module's tests start clients in the test process, and one counts the process's client
+/// threads by name: that one runs alone (write), the others beside each other (read). No
+/// other module starts clients in this process.
+static THREADS: RwLock<()> = RwLock::new(());
+
+fn beside_others() -> RwLockReadGuard<'static, ()> {
+    THREADS.read().unwrap_or_else(|e| e.into_inner())
 }
 
 fn fake(poll_delay: Duration, cmd_delay: Duration) -> Fake {
@@ -123,6 +132,7 @@ both!(dead_server: a_dead_server_is_counted_and_stop_is_prompt_threads, a_dead_s
 both!(closing_server: a_closing_server_is_reconnected_and_counted_threads, a_closing_server_is_reconnected_and_counted_events);
 
 fn injected_delays(driver: DriverKind) {
+    let _beside = beside_others();
     let f = fake(Duration::from_millis(6), Duration::from_millis(9));
     let cmds = CommandPlan {
         paths: vec!["/leds/Red/100".into(), "/leds/Red/0".into()],
@@ -179,6 +189,7 @@ fn injected_delays(driver: DriverKind) {
 }
 
 fn slow_answers(driver: DriverKind) {
+    let _beside = beside_others();
     // Each answer takes 50 ms with a 20 ms plan: never two in flight, so after each poll
     // two slots pass and are skipped. And the driver starts 300 ms late: its plan began in
     // the past, as if the client thread had been descheduled, so the first poll leaves 300
@@ -235,6 +246,7 @@ fn slow_answers(driver: DriverKind) {
 }
 
 fn dead_server(driver: DriverKind) {
+    let _beside = beside_others();
     // Nothing listens here.
     let addr = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -277,6 +289,7 @@ fn dead_server(driver: DriverKind) {
 /// A server that answers each request and closes: every poll after the first reconnects,
 /// and both runners count it the same way (a reconnect per poll but the first).
 fn closing_server(driver: DriverKind) {
+    let _beside = beside_others();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -314,6 +327,7 @@ fn closing_server(driver: DriverKind) {
 /// slot of every client still accounted for.
 #[test]
 fn the_events_runner_drives_many_clients_on_a_few_threads() {
+    let _alone = THREADS.write().unwrap_or_else(|e| e.into_inner());
     let f = fake(Duration::ZERO, Duration::ZERO);
     let t0 = now_ns() + 100 * MS;
     let end = t0 + 600 * MS;
@@ -325,8 +339,14 @@ fn the_events_runner_drives_many_clients_on_a_few_threads() {
         })
         .collect();
     let clients = Clients::start(&specs, t0, end, StopFlag::new()).unwrap();
-    // Other tests in this process run clients too; only this runner's loops are named so.
-    let during = client_threads("scratch-events-");
+    // Only this runner's loops are named so. A thread names itself once it runs, so wait
+    // (generously: the machine is shared) for the first to show.
+    let named_by = std::time::Instant::now() + Duration::from_secs(5);
+    let mut during = client_threads("scratch-events-");
+    while during == 0 && std::time::Instant::now() < named_by {
+        std::thread::sleep(Duration::from_millis(5));
+        during = client_threads("scratch-events-");
+    }
     let joined = clients.join();
     assert!(joined.panicked.is_empty(), "{:?}", joined.panicked);
     assert!(
