@@ -1,6 +1,7 @@
 //! The one reader of a process's or thread's `/proc` lines: `stat` (name, state, CPU ticks,
 //! threads) and the context-switch counters of `status`. The child's CPU sampler
-//! (`metrics::process`) and the profiler's per-thread table (`profile::threads`) both read
+//! (`metrics::process`), the profiler's per-thread table (`profile::threads`) and the read-back
+//! of the child's settings (`load::child_settings`, its nice value) all read
 //! through it, so a name with spaces or parentheses is handled once.
 
 use anyhow::{bail, Context, Result};
