@@ -2,8 +2,7 @@
 //! that are all valid by the grammar, `S`/`V`/`D` answered, commands logged, reopen survived.
 //! Timing tolerances are generous: the machine is shared and loaded.
 
-use crate::serial_board::open;
-use crate::serial_board::read_for;
+use crate::serial_board::{frame_times_for, open, read_for};
 use esbench::device::{DeviceConfig, VirtualBoard};
 use esbench::protocol::command::Command;
 use esbench::protocol::frame::{FrameDecoder, RawFrame};
@@ -59,7 +58,7 @@ fn streams_40_valid_frames_per_second_only_after_c() {
         assert_eq!(f.seq(), i as u32);
     }
 
-    let times = board.frame_times();
+    let times = frame_times_for(&board, frames.len());
     assert!(times.len() >= frames.len());
     // Least-squares period over all frames, so one late write under load cannot skew it.
     let n = frames.len() as f64;

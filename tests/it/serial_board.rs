@@ -22,3 +22,17 @@ pub fn read_for(link: &mut SerialLink, how_long: Duration) -> Vec<u8> {
     }
     all
 }
+
+/// The board's frame times once it has recorded at least `n` (waiting up to 5 s): a frame's
+/// time is recorded just after its last byte is written, so a reader can be a frame ahead of
+/// the record.
+pub fn frame_times_for(board: &VirtualBoard, n: usize) -> Vec<(u32, u64)> {
+    let by = Instant::now() + Duration::from_secs(5);
+    loop {
+        let times = board.frame_times();
+        if times.len() >= n || Instant::now() >= by {
+            return times;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
