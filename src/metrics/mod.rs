@@ -11,6 +11,7 @@ pub mod external;
 pub mod figures;
 pub mod fixture;
 pub mod machine;
+pub mod proc_stat;
 pub mod process;
 pub mod profile;
 pub mod results;
