@@ -9,6 +9,7 @@ use crate::driver::place::Place;
 use crate::driver::session::{default_out_dir, run_scenario_with};
 use crate::driver::variant::Variant;
 use crate::driver::{interrupt, latest};
+use crate::load::bridge_template::BridgeSpec;
 use crate::metrics::results::Results;
 use crate::render::format::{term, term_lines};
 use crate::report::run_table;
@@ -23,6 +24,7 @@ Examples:
   esbench run --quick --out /tmp/smoke --no-history
   esbench run --quick --profile --models smol,rayon   # plus a profiling pass per model
   esbench run --rounds 10 --seed 7              # ten interleaved rounds, a reproducible order
+  esbench run --quick --models coop --bridge 'mine=python3 my_bridge.py {serial} --port {port}'
 
 Each model runs as its own `esbench serve` child process, never two at once, after a floor
 probe of the machine's own timer latency. Its measured time is split into rounds (6 by
@@ -46,6 +48,12 @@ pub struct RunArgs {
     /// the teaching ones; see `esbench models`).
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
+    /// Also measure your own bridge program as a row named NAME (repeatable). COMMAND is a
+    /// template: {serial} the board's pty, {port} and {host} where to listen, {serial0}…,
+    /// {serials}, {port0}… with several boards; no shell unless you write one. See
+    /// docs/bridges.md.
+    #[arg(long, value_name = "NAME=COMMAND", value_parser = parse_bridge)]
+    pub bridge: Vec<BridgeSpec>,
     /// Measured time per model, e.g. `20`, `20s` or `1500ms`: 0.5 s to 24 h (default: the
     /// scenario's).
     #[arg(long, value_parser = parse_measured_s, allow_hyphen_values = true)]
@@ -123,10 +131,10 @@ fn parse_fault(text: &str) -> Result<String, String> {
     crate::bridge::inject::Fault::parse(text).map(|f| f.to_string())
 }
 
-/// Seconds from `20`, `20s`, `1.5s` or `1500ms`: any positive length up to 24 h (shared by
+/// Seconds from `20`, `20s`, `1.5s`, `1500ms` (any spelling of `crate::units::parse_seconds`): any positive length up to 24 h (shared by
 /// `profile --window`, where short windows make sense; `run --duration` is stricter).
 pub fn parse_duration_s(text: &str) -> Result<f64, String> {
-    let secs = parse_seconds(text)?;
+    let secs = crate::units::parse_seconds(text)?;
     if secs.is_nan() || secs <= 0.0 || secs > MAX_DURATION_S {
         return Err(format!(
             "{text:?} is not a usable duration: give more than 0 s and at most \
@@ -139,27 +147,9 @@ pub fn parse_duration_s(text: &str) -> Result<f64, String> {
 /// A measured time per model (`run --duration`, `sweep --duration`): like
 /// [`parse_duration_s`], within the range of [`check_duration_s`].
 pub fn parse_measured_s(text: &str) -> Result<f64, String> {
-    let secs = parse_seconds(text)?;
+    let secs = crate::units::parse_seconds(text)?;
     check_duration_s(secs).map_err(|why| format!("{text:?} {why}"))?;
     Ok(secs)
-}
-
-/// The number of seconds `text` says, unchecked.
-fn parse_seconds(text: &str) -> Result<f64, String> {
-    let t = text.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 1e-3)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else {
-        (t, 1.0)
-    };
-    match num.trim().parse::<f64>() {
-        Ok(v) => Ok(v * scale),
-        Err(_) => Err(format!(
-            "{text:?} is not a duration (use seconds like 20, 20s or 1500ms)"
-        )),
-    }
 }
 
 pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
@@ -224,6 +214,7 @@ fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result
         profile: args.profile,
         inject: args.inject.clone(),
         driver: args.driver,
+        bridges: args.bridge.clone(),
         ..RunOptions::new(
             args.models.clone(),
             args.duration,
@@ -330,6 +321,10 @@ fn result_dirs(scenarios: &[PathBuf]) -> Vec<String> {
             name
         })
         .collect()
+}
+
+fn parse_bridge(s: &str) -> Result<BridgeSpec, String> {
+    BridgeSpec::parse_cli(s).map_err(|e| format!("{e:#}"))
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use anyhow::{bail, Context, Result};
 use nix::time::{clock_getcpuclockid, clock_gettime};
 use nix::unistd::Pid;
 
+use super::proc_stat::{parse_switches, read_proc_stat, read_stat, ProcStat, StatLine};
 use super::results::{Cpu, CpuSample};
 use crate::clock::now_ns;
 
@@ -31,44 +32,6 @@ pub fn clk_tck() -> u64 {
     } else {
         100
     }
-}
-
-/// Fields of `/proc/<pid>/stat` we need.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct ProcStat {
-    pub utime_ticks: u64,
-    pub stime_ticks: u64,
-    pub threads: u64,
-}
-
-/// Parses `/proc/<pid>/stat`. The command name is in parentheses and may contain spaces, so
-/// fields are counted from the last `)`.
-pub fn parse_proc_stat(text: &str) -> Result<ProcStat> {
-    let rest = text
-        .rfind(')')
-        .map(|i| &text[i + 1..])
-        .context("no ')' in /proc stat line")?;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // After the name: field 3 (state) is f[0]; utime is field 14, stime 15, num_threads 20.
-    if f.len() < 18 {
-        bail!("short /proc stat line ({} fields)", f.len());
-    }
-    let num = |i: usize| -> Result<u64> {
-        f[i].parse::<u64>()
-            .with_context(|| format!("bad /proc stat field {}: {:?}", i + 3, f[i]))
-    };
-    Ok(ProcStat {
-        utime_ticks: num(11)?,
-        stime_ticks: num(12)?,
-        threads: num(17)?,
-    })
-}
-
-/// Reads `/proc/<pid>/stat`.
-pub fn read_proc_stat(pid: i32) -> Result<ProcStat> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .with_context(|| format!("process {pid} is gone"))?;
-    parse_proc_stat(&text)
 }
 
 /// Voluntary and involuntary context switches of every live thread, by thread id.
@@ -84,15 +47,7 @@ pub fn read_task_switches(pid: i32) -> HashMap<i32, (u64, u64)> {
         let Ok(text) = std::fs::read_to_string(e.path().join("status")) else {
             continue;
         };
-        let (mut v, mut iv) = (0, 0);
-        for line in text.lines() {
-            if let Some(x) = line.strip_prefix("voluntary_ctxt_switches:") {
-                v = x.trim().parse().unwrap_or(0);
-            } else if let Some(x) = line.strip_prefix("nonvoluntary_ctxt_switches:") {
-                iv = x.trim().parse().unwrap_or(0);
-            }
-        }
-        out.insert(tid, (v, iv));
+        out.insert(tid, parse_switches(&text).unwrap_or((0, 0)));
     }
     out
 }
@@ -143,19 +98,19 @@ type Switches = (u64, u64);
 /// Per-thread context switch bookkeeping across samples: a thread that exits mid-window
 /// keeps what it was last seen with, so only its last sampling interval is lost.
 #[derive(Default)]
-struct SwitchBook {
+pub(super) struct SwitchBook {
     /// tid -> (at window start or birth, last seen)
     threads: HashMap<i32, (Switches, Switches)>,
 }
 
 impl SwitchBook {
-    fn start(now: HashMap<i32, (u64, u64)>) -> SwitchBook {
+    pub(super) fn start(now: HashMap<i32, (u64, u64)>) -> SwitchBook {
         SwitchBook {
             threads: now.into_iter().map(|(t, c)| (t, (c, c))).collect(),
         }
     }
 
-    fn update(&mut self, now: HashMap<i32, (u64, u64)>) {
+    pub(super) fn update(&mut self, now: HashMap<i32, (u64, u64)>) {
         for (tid, c) in now {
             self.threads
                 .entry(tid)
@@ -165,7 +120,12 @@ impl SwitchBook {
         }
     }
 
-    fn totals(&self) -> (u64, u64) {
+    /// Every thread's counts as last seen.
+    pub(super) fn last_seen(&self) -> HashMap<i32, (u64, u64)> {
+        self.threads.iter().map(|(t, (_, c))| (*t, *c)).collect()
+    }
+
+    pub(super) fn totals(&self) -> (u64, u64) {
         self.threads.values().fold((0, 0), |acc, (a, b)| {
             (
                 acc.0 + b.0.saturating_sub(a.0),
@@ -296,9 +256,8 @@ impl Drop for CpuMonitor {
 
 /// The process state letter (`R`, `S`, `Z`, ...).
 fn read_state(pid: i32) -> Option<char> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &text[text.rfind(')')? + 1..];
-    rest.split_whitespace().next()?.chars().next()
+    let text = read_stat(pid).ok()?;
+    StatLine::parse(&text).ok()?.state().ok()
 }
 
 fn sample_loop(
@@ -486,22 +445,6 @@ pub fn lifetime_counters(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_stat_with_awkward_names() {
-        let line = "1234 (my (odd) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 7 0 \
-                    5000 1000000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
-        let s = parse_proc_stat(line).unwrap();
-        assert_eq!(
-            s,
-            ProcStat {
-                utime_ticks: 250,
-                stime_ticks: 30,
-                threads: 7
-            }
-        );
-        assert!(parse_proc_stat("1 (x) S 1 2").is_err());
-    }
 
     #[test]
     fn own_process_is_readable() {
