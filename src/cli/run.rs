@@ -49,6 +49,11 @@ pub struct RunArgs {
     /// Short run: the scenario's quick_duration_s and a 0.5 s warm-up.
     #[arg(long)]
     pub quick: bool,
+    /// Print the table with every column (poll p99.9 and max, service time, staleness,
+    /// watchdog p99 and its floor ratio, timer slack, driver health); the default fits 100
+    /// columns with the figures the verdicts use.
+    #[arg(long)]
+    pub wide: bool,
     /// Directory for results.json and the report (default: reports/<UTC timestamp>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -194,7 +199,12 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         };
         let r = run_scenario_with(&opts, &rounds, scenario, &path)?;
         println!("\n{} — {}", r.scenario.name, path.display());
-        print!("{}", run_table::render(&r));
+        let layout = if args.wide {
+            run_table::Layout::Wide
+        } else {
+            run_table::Layout::Compact
+        };
+        print!("{}", run_table::render_as(&r, layout));
         all.push((path, r));
     }
 
