@@ -29,12 +29,12 @@ default, 3 with --quick), interleaved across models with the order shuffled per 
 round a fresh child after its own warm-up; the table shows each figure's interval over the
 rounds and names a single best model only when its interval clears the runner-up's. Results go to reports/<UTC timestamp>/results.json
 (or --out DIR) after every model, with the HTML report next to them; reports/latest then
-points at that directory (for runs written under reports/ only). Ctrl-C stops cleanly and
-keeps what was measured. On a terminal a progress bar shows where the run is; otherwise
+points at that directory (for runs written under reports/ only). Ctrl-C, SIGTERM and SIGHUP
+stop cleanly and keep what was measured (rows marked interrupted, report and history written). On a terminal a progress bar shows where the run is; otherwise
 (CI logs, pipes) one plain line per model start and finish goes to stderr.
 
 Exit code: 0 all models ok, 3 some model failed or crashed (its row says why),
-130 interrupted by Ctrl-C, 2 the run itself could not be done (bad scenario, unknown model).")]
+130/143/129 interrupted by Ctrl-C/SIGTERM/SIGHUP, 2 the run itself could not be done (bad scenario, unknown model).")]
 pub struct RunArgs {
     /// Scenario files (default: scenarios/classroom.toml).
     pub scenarios: Vec<PathBuf>,
@@ -240,7 +240,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
     }
 
     if interrupt::interrupted() {
-        return Ok(130);
+        return Ok(interrupt::exit_code());
     }
     let all_ok = all.iter().all(|(_, r)| r.models.iter().all(|m| m.is_ok()));
     Ok(if all_ok { 0 } else { 3 })

@@ -36,11 +36,12 @@ with intervals, and where models cross (judged only with rounds); analysis.json 
 for scripts. --until-knee keeps doubling the last value until every model has broken or a
 limit stops it (--max-value, --max-wall, a point where the driver limits every model still
 without a knee, a failed point), and says which.
-A point that fails is recorded and the sweep goes on; Ctrl-C keeps what was measured, and
---resume later runs the points that are not done.
+A point that fails is recorded and the sweep goes on; Ctrl-C, SIGTERM or SIGHUP keeps what
+was measured, and --resume later runs the points that are not done.
 
-Exit code: 0 all points and models ok, 3 some point or model failed, 130 interrupted,
-2 the sweep could not be done (bad arguments or scenario: nothing ran).")]
+Exit code: 0 all points and models ok, 3 some point or model failed, 130/143/129 interrupted
+by Ctrl-C/SIGTERM/SIGHUP, 2 the sweep could not be done (bad arguments or scenario: nothing
+ran).")]
 pub struct SweepArgs {
     /// Scenario file (default: scenarios/classroom.toml).
     pub scenario: Option<PathBuf>,

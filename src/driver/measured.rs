@@ -156,7 +156,7 @@ pub(super) fn store_floor(
 
 /// The status of a run that Ctrl-C stopped at `at_ns`.
 pub(super) fn interrupted_status(plan: &Timeline, at_ns: u64) -> String {
-    format!("interrupted by Ctrl-C {}", plan.describe(at_ns))
+    format!("{} {}", interrupt::status(), plan.describe(at_ns))
 }
 
 fn describe_when(at_ns: u64, win_start: u64) -> String {

@@ -69,7 +69,7 @@ pub fn run_model(plan: &ModelPlan, bar: &ProgressBar) -> ModelResult {
     };
     if let Err(e) = outcome {
         row.status = if interrupt::interrupted() {
-            format!("interrupted by Ctrl-C before measuring ({e:#})")
+            format!("{} before measuring ({e:#})", interrupt::status())
         } else {
             format!("error: {e:#}")
         };

@@ -506,7 +506,8 @@ pub fn run_scenario_with(
     bar.finish_and_clear();
     if interrupt::interrupted() {
         notes.push(format!(
-            "interrupted by Ctrl-C in round {} of {}: {} of {n} rows have rounds",
+            "{} in round {} of {}: {} of {n} rows have rounds",
+            interrupt::status(),
             stopped_in.map_or(shape.count as usize, |k| k + 1),
             shape.count,
             results.models.len(),

@@ -122,7 +122,7 @@ pub fn record_pid(
         Err(e) => return FlameProfile::not_done("failed", format!("cannot start perf: {e}")),
     };
     let started = Instant::now();
-    std::thread::sleep(window);
+    crate::driver::interrupt::sleep(window);
     prof.window_s = started.elapsed().as_secs_f64();
     // perf writes its data on SIGINT; a perf that hangs is killed and reported.
     let status = super::interrupt_and_wait(&mut child, Duration::from_secs(30));

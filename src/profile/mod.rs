@@ -165,7 +165,7 @@ pub fn profile_model(
     warmup: Duration,
 ) -> anyhow::Result<ProfileReport> {
     let target = load::ModelUnderLoad::start(exe, model, scenario)?;
-    std::thread::sleep(warmup);
+    crate::driver::interrupt::sleep(warmup);
     if !Path::new(&format!("/proc/{}", target.pid())).exists() {
         anyhow::bail!("`esbench serve --model {model}` exited during warm-up");
     }
