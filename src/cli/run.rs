@@ -22,6 +22,7 @@ Examples:
   esbench run --quick --out /tmp/smoke --no-history
   esbench run --quick --profile --models smol,rayon   # plus a profiling pass per model
   esbench run --rounds 10 --seed 7              # ten interleaved rounds, a reproducible order
+  esbench run --quick --export-csv run.csv --export-markdown -   # figures to a file and stdout
 
 Each model runs as its own `esbench serve` child process, never two at once, after a floor
 probe of the machine's own timer latency. Its measured time is split into rounds (6 by
@@ -49,6 +50,16 @@ pub struct RunArgs {
     /// Short run: the scenario's quick_duration_s and a 0.5 s warm-up.
     #[arg(long)]
     pub quick: bool,
+    /// Also write the run's figures (every figure, its interval over the rounds, the ★) as
+    /// JSON to FILE (`-`: stdout); with several scenarios, the last one's.
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+    /// The same as CSV, one line per model and figure.
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
+    /// The same as Markdown: the report's summary table and the verdicts.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
     /// Print the table with every column (poll p99.9 and max, service time, staleness,
     /// watchdog p99 and its floor ratio, timer slack, driver health); the default fits 100
     /// columns with the figures the verdicts use.
@@ -208,6 +219,10 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         all.push((path, r));
     }
 
+    let mut failed_export = false;
+    if let Some((_, r)) = all.last() {
+        failed_export = !export(&args, r);
+    }
     if !args.no_report && !all.is_empty() {
         match crate::report::write_report(&all, &out) {
             Ok(index) => println!("report: {}", index.display()),
@@ -242,8 +257,30 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
     if interrupt::interrupted() {
         return Ok(interrupt::exit_code());
     }
+    if failed_export {
+        return Ok(2);
+    }
     let all_ok = all.iter().all(|(_, r)| r.models.iter().all(|m| m.is_ok()));
     Ok(if all_ok { 0 } else { 3 })
+}
+
+/// Writes the exports asked for; false (after saying why) when one could not be written.
+fn export(args: &RunArgs, r: &Results) -> bool {
+    use crate::report::export::{self, Format};
+    let mut ok = true;
+    for (dest, format) in [
+        (&args.export_json, Format::Json),
+        (&args.export_csv, Format::Csv),
+        (&args.export_markdown, Format::Markdown),
+    ] {
+        if let Some(dest) = dest {
+            if let Err(e) = export::write(r, format, dest) {
+                eprintln!("error: {e:#}");
+                ok = false;
+            }
+        }
+    }
+    ok
 }
 
 /// The directory under `--out` for each scenario: none for a single one, else its file

@@ -7,6 +7,7 @@
 //! SVG text from plotters, which escapes its own text.
 
 pub mod compare;
+pub mod export;
 pub mod headline;
 pub mod instrument;
 pub mod links;
