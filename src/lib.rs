@@ -7,6 +7,7 @@
 //! the results afterwards.
 
 pub mod bridge;
+pub mod build_info;
 pub mod check;
 pub mod cli;
 pub mod clock;

@@ -20,7 +20,7 @@ pub mod sweep;
 /// Which concurrency model runs a small serial-to-HTTP bridge with the least CPU and the
 /// lowest, steadiest latency? esbench measures it.
 #[derive(Parser, Debug)]
-#[command(name = "esbench", version, about, long_about = None)]
+#[command(name = "esbench", version = crate::build_info::VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -312,6 +312,7 @@ pub fn run_scenario_with(
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0),
         commit: git_commit(),
+        build: Some(crate::build_info::this()),
         machine: describe_machine(),
         target_machine: super::remote_run::target_machine(),
         scenario: ScenarioInfo {
