@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 pub mod agent;
 pub mod check;
+pub mod completions;
 pub mod device;
 pub mod floor_child;
 pub mod history;
@@ -46,6 +47,10 @@ pub enum Command {
     FloorChild(floor_child::FloorChildArgs),
     /// Run the device side of a remote run: boards and models, driven over the network
     Agent(agent::AgentArgs),
+    /// Print a shell completion script (bash, zsh, fish)
+    Completions(completions::CompletionsArgs),
+    /// Print or write the man pages
+    Man(completions::ManArgs),
 }
 
 /// Runs one subcommand and returns the exit code the process should end with.
@@ -63,5 +68,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Sweep(a) => sweep::exec(a),
         Command::FloorChild(a) => floor_child::exec(a),
         Command::Agent(a) => agent::exec(a),
+        Command::Completions(a) => completions::completions(a),
+        Command::Man(a) => completions::man(a),
     }
 }

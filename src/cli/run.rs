@@ -18,7 +18,7 @@ use crate::report::run_table;
 Examples:
   esbench run                                   # classroom scenario, every model (~4 min)
   esbench run --quick                           # the same, short (under a minute)
-  esbench run scenarios/lab.toml --models smol,tokio --duration 30
+  esbench run scenarios/lab.toml -m smol,tokio -d 30   # --models, --duration
   esbench run --quick --out /tmp/smoke --no-history
   esbench run --quick --profile --models smol,rayon   # plus a profiling pass per model
   esbench run --rounds 10 --seed 7              # ten interleaved rounds, a reproducible order
@@ -41,14 +41,14 @@ pub struct RunArgs {
     pub scenarios: Vec<PathBuf>,
     /// Models to run, comma-separated (default: the scenario's list, else every model but
     /// the teaching ones; see `esbench models`).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, short, value_delimiter = ',')]
     pub models: Vec<String>,
     /// Measured time per model, e.g. `20`, `20s` or `1500ms`: 0.5 s to 24 h (default: the
     /// scenario's).
-    #[arg(long, value_parser = parse_measured_s, allow_hyphen_values = true)]
+    #[arg(long, short, value_parser = parse_measured_s, allow_hyphen_values = true)]
     pub duration: Option<f64>,
     /// Short run: the scenario's quick_duration_s and a 0.5 s warm-up.
-    #[arg(long)]
+    #[arg(long, short)]
     pub quick: bool,
     /// Also write the run's figures (every figure, its interval over the rounds, the ★) as
     /// JSON to FILE (`-`: stdout); with several scenarios, the last one's.
@@ -66,7 +66,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub wide: bool,
     /// Directory for results.json and the report (default: reports/<UTC timestamp>).
-    #[arg(long)]
+    #[arg(long, short)]
     pub out: Option<PathBuf>,
     /// Pin the driver to one CPU and the model to the others (when there are two or more).
     #[arg(long)]

@@ -53,20 +53,20 @@ pub struct SweepArgs {
     #[arg(long = "with", value_name = "KEY=VALUE", value_parser = parse_fixed)]
     pub with: Vec<(String, String)>,
     /// Models to run, comma-separated (default: the scenario's list, else all).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, short, value_delimiter = ',')]
     pub models: Vec<String>,
     /// The load driver at every point, `threads` or `events` (the same as `--with
     /// run.driver=...`; `--set run.driver=threads,events` sweeps it).
     #[arg(long, value_name = "DRIVER", value_parser = crate::scenario::DriverKind::parse)]
     pub driver: Option<crate::scenario::DriverKind>,
     /// Short points: the scenario's quick_duration_s and a 0.5 s warm-up.
-    #[arg(long)]
+    #[arg(long, short)]
     pub quick: bool,
     /// Measured time per model at every point, e.g. `10`, `10s` or `1500ms`.
-    #[arg(long, value_parser = parse_measured_s)]
+    #[arg(long, short, value_parser = parse_measured_s)]
     pub duration: Option<f64>,
     /// Directory for the sweep (default: reports/sweep-<UTC timestamp>).
-    #[arg(long)]
+    #[arg(long, short)]
     pub out: Option<PathBuf>,
     /// Pin the driver to one CPU and the model to the others.
     #[arg(long)]

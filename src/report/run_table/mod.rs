@@ -70,7 +70,7 @@ fn excess_cell(s: &Summary) -> String {
 pub fn fmt_ns(ns: u64) -> String {
     if ns < 1_000 {
         format!("{ns}ns")
-    } else if ns % 1_000 == 0 {
+    } else if ns.is_multiple_of(1_000) {
         fmt_us(ns / 1_000)
     } else {
         format!("{:.1}µs", ns as f64 / 1e3)
