@@ -19,6 +19,30 @@ pub const SERIAL_READ_CHUNK: usize = 4096;
 /// Opens `path` read-write, non-blocking, raw 8N1 at 57600 baud (what esp4s uses; USB CDC
 /// and ptys ignore the rate). A non-tty (a FIFO in a test) is accepted as is.
 pub fn open_serial(path: &Path) -> io::Result<File> {
+    open_serial_at(path, BaudRate::B57600)
+}
+
+/// The termios rate for `baud` bits per second, if it is one of the standard rates.
+pub fn baud_rate(baud: u32) -> Option<BaudRate> {
+    Some(match baud {
+        1200 => BaudRate::B1200,
+        2400 => BaudRate::B2400,
+        4800 => BaudRate::B4800,
+        9600 => BaudRate::B9600,
+        19_200 => BaudRate::B19200,
+        38_400 => BaudRate::B38400,
+        57_600 => BaudRate::B57600,
+        115_200 => BaudRate::B115200,
+        230_400 => BaudRate::B230400,
+        460_800 => BaudRate::B460800,
+        921_600 => BaudRate::B921600,
+        _ => return None,
+    })
+}
+
+/// [`open_serial`] at another rate: the one way esbench opens a serial port (the bridge's
+/// models, and `esbench record` through `source::serial`).
+pub fn open_serial_at(path: &Path, rate: BaudRate) -> io::Result<File> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -27,7 +51,7 @@ pub fn open_serial(path: &Path) -> io::Result<File> {
     match termios::tcgetattr(&file) {
         Ok(mut t) => {
             termios::cfmakeraw(&mut t);
-            let _ = termios::cfsetspeed(&mut t, BaudRate::B57600);
+            let _ = termios::cfsetspeed(&mut t, rate);
             t.control_flags |= termios::ControlFlags::CLOCAL | termios::ControlFlags::CREAD;
             t.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
             t.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
