@@ -38,6 +38,7 @@ pub enum Layout {
 /// The headline's verdicts in words, one line each (empty without ok rows).
 pub fn verdict_lines(r: &Results) -> String {
     let mut out = String::new();
+    let eligible = verdict::eligible_count(r);
     for q in HEADLINE {
         let v = q.verdict(r);
         if v != verdict::Verdict::Nobody {
@@ -45,7 +46,7 @@ pub fn verdict_lines(r: &Results) -> String {
                 out,
                 "  {}: {}",
                 q.question,
-                v.sentence(q.best_word, q.figure)
+                v.headline_sentence(eligible, q.best_word, q.figure)
             );
         }
     }
