@@ -77,6 +77,6 @@ fn a_run_exports_its_figures_in_three_formats() {
         bad.to_str().unwrap(),
     ]);
     let err = common::text(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(o.status.code(), Some(4), "{err}");
     assert!(err.contains(bad.to_str().unwrap()), "{err}");
 }

@@ -81,7 +81,7 @@ fn sigterm_mid_run_keeps_rows_report_and_history() {
     assert!(
         r.models
             .iter()
-            .any(|m| m.status.starts_with("interrupted by SIGTERM")),
+            .any(|m| m.status.to_string().starts_with("interrupted by SIGTERM")),
         "{:?}",
         r.models.iter().map(|m| &m.status).collect::<Vec<_>>()
     );

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use esbench::driver::session::{select_models, RunOptions};
+use esbench::driver::options::{select_models, RunOptions};
+use esbench::driver::place::Place;
 use esbench::models::{default_run, teaching, TEACHING};
 use esbench::scenario::Scenario;
 use support::*;
@@ -199,8 +200,13 @@ fn a_spinning_child_exits_when_its_driver_is_killed() {
         let end = Instant::now() + Duration::from_secs(60);
         let serve = loop {
             let serve = children(driver.id()).into_iter().find(|&p| {
+                // The serve child: `serve` and the model among its arguments (a child that
+                // has not exec'd yet, e.g. git, still shows the driver's own arguments).
                 std::fs::read(format!("/proc/{p}/cmdline"))
-                    .map(|c| c.split(|&b| b == 0).any(|a| a == model.as_bytes()))
+                    .map(|c| {
+                        let args: Vec<&[u8]> = c.split(|&b| b == 0).collect();
+                        args.contains(&&b"serve"[..]) && args.contains(&model.as_bytes())
+                    })
                     .unwrap_or(false)
             });
             if let Some(p) = serve {
@@ -238,6 +244,7 @@ fn options(models: &[&str]) -> RunOptions {
         quick: true,
         pin: false,
         exe: PathBuf::from(common::BIN),
+        place: Place::Local,
         progress: false,
         profile: false,
         inject: Vec::new(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::driver::place::Place;
 use crate::remote::access::{read_token_file, AllowList};
 use crate::remote::agent::{
     Agent, AgentConfig, TEST_CLOCK_OFFSET_ENV, TEST_EXIT_AFTER_MEASURE_ENV,
@@ -79,15 +80,15 @@ pub fn exec(args: AgentArgs) -> Result<i32> {
         exit_after_measure,
     })?;
     if clock_offset_ns != 0 {
-        eprintln!("agent: TEST clock offset {clock_offset_ns} ns on every timestamp");
+        crate::errln!("agent: TEST clock offset {clock_offset_ns} ns on every timestamp");
     }
     let dirs: Vec<String> = allow
         .dirs()
         .iter()
         .map(|d| d.display().to_string())
         .collect();
-    eprintln!("agent: directories {}", dirs.join(", "));
-    println!("agent: listening on {}", agent.local_addr()?);
+    crate::errln!("agent: directories {}", dirs.join(", "));
+    crate::outln!("agent: listening on {}", agent.local_addr()?);
     use std::io::Write;
     let _ = std::io::stdout().flush();
     agent.serve_forever()?;
@@ -111,17 +112,22 @@ fn stop_on_signals() -> Result<()> {
     Ok(())
 }
 
-/// `run --target`: every model of this run goes to the agent at `addr` (checked now).
-pub fn connect_target(addr: &str, token_file: &Path) -> Result<()> {
+/// `run --target`, `sweep --target`: the agent at `addr` (checked now), as the place every
+/// model of the run goes to.
+pub fn connect_target(addr: &str, token_file: &Path) -> Result<Place> {
     let token = read_token_file(token_file)?;
-    let machine = crate::driver::remote_run::use_target(Target {
+    let place = Place::remote(Target {
         addr: addr.to_string(),
         token,
     })
     .with_context(|| format!("--target {addr}"))?;
-    eprintln!(
-        "target: {} ({}, {} cores) at {addr}",
-        machine.hostname, machine.cpu_model, machine.logical_cores
-    );
-    Ok(())
+    if let Some(machine) = place.target_machine() {
+        crate::errln!(
+            "target: {} ({}, {} cores) at {addr}",
+            machine.hostname,
+            machine.cpu_model,
+            machine.logical_cores
+        );
+    }
+    Ok(place)
 }

@@ -95,7 +95,7 @@ mod tests {
                 &mut out,
             );
             let text = String::from_utf8(out).unwrap();
-            for word in ["run", "sweep", "--export-csv", "--models"] {
+            for word in ["run", "sweep", "export-csv", "models"] {
                 assert!(text.contains(word), "{shell}: {word}");
             }
         }

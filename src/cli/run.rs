@@ -4,12 +4,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use crate::driver::session::{
-    check_duration_s, default_out_dir, run_scenario_with, RoundsOptions, RunOptions, MAX_DURATION_S,
-};
+use crate::driver::options::{check_duration_s, RoundsOptions, RunOptions, MAX_DURATION_S};
+use crate::driver::place::Place;
+use crate::driver::session::{default_out_dir, run_scenario_with};
 use crate::driver::variant::Variant;
 use crate::driver::{interrupt, latest};
 use crate::metrics::results::Results;
+use crate::render::format::{term, term_lines};
 use crate::report::run_table;
 
 /// Run scenarios against every concurrency model and measure CPU, latency and jitter.
@@ -35,7 +36,10 @@ stop cleanly and keep what was measured (rows marked interrupted, report and his
 (CI logs, pipes) one plain line per model start and finish goes to stderr.
 
 Exit code: 0 all models ok, 3 some model failed or crashed (its row says why),
-130/143/129 interrupted by Ctrl-C/SIGTERM/SIGHUP, 2 the run itself could not be done (bad scenario, unknown model).")]
+130/143/129 interrupted by Ctrl-C/SIGTERM/SIGHUP, 2 the run itself could not be done (bad
+scenario, unknown model, results.json not writable), 4 measured but the report, the history
+row or an --export-* file could not be written (the error names the file). A closed stdout
+(`| head`) changes nothing: the output is dropped, the run goes on.")]
 pub struct RunArgs {
     /// Scenario files (default: scenarios/classroom.toml).
     pub scenarios: Vec<PathBuf>,
@@ -106,7 +110,7 @@ pub struct RunArgs {
     /// Interleaved rounds each model's measured time is split into, 1 to 1000 (default:
     /// the scenario's run.rounds, else 6, or 3 with --quick, fewer when the duration holds
     /// fewer rounds of 0.5 s).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_rounds)]
     pub rounds: Option<u32>,
     /// Seed of the per-round shuffle of the model order (default: a fresh one; the seed and
     /// the orders are recorded in results.json either way).
@@ -117,6 +121,17 @@ pub struct RunArgs {
     /// hot=threads:frame-cpu=120us. The run is recorded as injected.
     #[arg(long = "variant", value_name = "NAME=MODEL[:FAULT,…]", value_parser = Variant::parse, hide = true)]
     pub variants: Vec<Variant>,
+}
+
+/// `--rounds`: 1 to `MAX_ROUNDS`, and a message naming that range whatever was given (a
+/// negative number or 0 included).
+fn parse_rounds(text: &str) -> Result<u32, String> {
+    let max = crate::driver::rounds::MAX_ROUNDS;
+    match text.trim().parse::<i64>() {
+        Ok(n) if (1..=i64::from(max)).contains(&n) => Ok(n as u32),
+        Ok(n) => Err(format!("--rounds = {n} is outside 1 to {max}")),
+        Err(_) => Err(format!("{text:?} is not a number of rounds (1 to {max})")),
+    }
 }
 
 /// A fault spec, checked at once and kept in its canonical form.
@@ -170,20 +185,58 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         args.scenarios.clone()
     };
     for s in &scenarios {
-        if !s.is_file() {
-            bail!(
-                "scenario file {} not found (run from the esbench directory, or give a path)",
-                s.display()
-            );
-        }
+        check_scenario_path(s)?;
+    }
+    if let Some(dup) = duplicate(&args.models) {
+        bail!("--models names {dup:?} twice: give each model once");
     }
     let out = args.out.clone().unwrap_or_else(default_out_dir);
+    // A run that fails before measuring anything (validation) leaves no empty directory.
+    let made_out = !out.exists();
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    interrupt::install()?;
-    if let (Some(addr), Some(file)) = (&args.target, &args.token_file) {
-        crate::cli::agent::connect_target(addr, file)?;
+    let outcome = run_into(&args, &scenarios, &out);
+    if made_out && outcome.is_err() {
+        let _ = std::fs::remove_dir(&out);
     }
+    outcome
+}
+
+/// A scenario argument that is a readable file, or why not (missing, a directory, …).
+pub(crate) fn check_scenario_path(s: &Path) -> anyhow::Result<()> {
+    match std::fs::metadata(s) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(m) if m.is_dir() => bail!(
+            "scenario {} is a directory, not a scenario file (give a .toml file, e.g. {}/classroom.toml)",
+            s.display(),
+            s.display()
+        ),
+        Ok(_) => bail!("scenario {} is not a regular file", s.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "scenario file {} not found (run from the esbench directory, or give a path)",
+            s.display()
+        ),
+        Err(e) => Err(e).with_context(|| format!("cannot read scenario file {}", s.display())),
+    }
+}
+
+/// The first name given twice, if any.
+pub(crate) fn duplicate(names: &[String]) -> Option<&String> {
+    names
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| names[..i].contains(a).then_some(a))
+}
+
+/// The run proper, once its arguments are checked and `out` exists.
+fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result<i32> {
+    let out = out.to_path_buf();
+    interrupt::install()?;
+    let place = match (&args.target, &args.token_file) {
+        (Some(addr), Some(file)) => crate::cli::agent::connect_target(addr, file)?,
+        _ => Place::Local,
+    };
     let opts = RunOptions {
+        place,
         profile: args.profile,
         inject: args.inject.clone(),
         driver: args.driver,
@@ -197,7 +250,7 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
     };
 
     let mut all: Vec<(PathBuf, Results)> = Vec::new();
-    let dirs = result_dirs(&scenarios);
+    let dirs = result_dirs(scenarios);
     for (scenario, dir) in scenarios.iter().zip(&dirs) {
         if interrupt::interrupted() {
             break;
@@ -209,56 +262,64 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
             variants: args.variants.clone(),
         };
         let r = run_scenario_with(&opts, &rounds, scenario, &path)?;
-        println!("\n{} — {}", r.scenario.name, path.display());
+        crate::outln!("\n{} — {}", term(&r.scenario.name), path.display());
         let layout = if args.wide {
             run_table::Layout::Wide
         } else {
             run_table::Layout::Compact
         };
-        print!("{}", run_table::render_as(&r, layout));
+        crate::out!("{}", term_lines(&run_table::render_as(&r, layout)));
         all.push((path, r));
     }
 
-    let mut failed_export = false;
+    // A report, history row or export that cannot be written is the run's failure too (exit
+    // 4): a full disk must never pass for success. The others are still tried.
+    let mut unwritten = false;
     if let Some((_, r)) = all.last() {
-        failed_export = !export(&args, r);
+        unwritten |= !export(args, r);
     }
     if !args.no_report && !all.is_empty() {
         match crate::report::write_report(&all, &out) {
-            Ok(index) => println!("report: {}", index.display()),
-            Err(e) => eprintln!("warning: the report could not be written: {e:#}"),
+            Ok(index) => crate::outln!("report: {}", index.display()),
+            Err(e) => {
+                crate::errln!("esbench: error: the report was not written: {e:#}");
+                unwritten = true;
+            }
         }
     }
     if !args.no_history {
         for (path, r) in &all {
             if !r.injected.is_empty() {
                 // A run with faults injected on purpose is no point of a model's history.
-                println!(
+                crate::outln!(
                     "history: not recorded (injected faults: {})",
                     r.injected.join(", ")
                 );
                 continue;
             }
-            match crate::history::record_run(&args.history, r, path) {
-                Ok(id) => println!("history: run {id} in {}", args.history.display()),
-                Err(e) => eprintln!("warning: the run was not recorded in history: {e:#}"),
+            match crate::history::record(&args.history, r, path) {
+                Ok(rec) => crate::outln!("history: run {} in {}", rec.id, args.history.display()),
+                Err(e) => {
+                    crate::errln!("esbench: error: the run was not recorded in history: {e:#}");
+                    unwritten = true;
+                }
             }
         }
     }
 
     if !all.is_empty() {
         match latest::update_latest(Path::new(latest::REPORTS_DIR), &out) {
-            Ok(Some(link)) => println!("latest: {} -> {}", link.display(), out.display()),
+            Ok(Some(link)) => crate::outln!("latest: {} -> {}", link.display(), out.display()),
             Ok(None) => {}
-            Err(e) => eprintln!("warning: {e:#}"),
+            Err(e) => crate::errln!("warning: {e:#}"),
         }
     }
 
     if interrupt::interrupted() {
         return Ok(interrupt::exit_code());
     }
-    if failed_export {
-        return Ok(2);
+    if unwritten {
+        return Ok(4);
     }
     let all_ok = all.iter().all(|(_, r)| r.models.iter().all(|m| m.is_ok()));
     Ok(if all_ok { 0 } else { 3 })
@@ -275,7 +336,7 @@ fn export(args: &RunArgs, r: &Results) -> bool {
     ] {
         if let Some(dest) = dest {
             if let Err(e) = export::write(r, format, dest) {
-                eprintln!("error: {e:#}");
+                crate::errln!("esbench: error: {e:#}");
                 ok = false;
             }
         }

@@ -6,7 +6,9 @@ use anyhow::{bail, Context};
 
 use crate::cli::run::parse_measured_s;
 use crate::driver::interrupt;
-use crate::driver::session::{default_out_dir, RunOptions};
+use crate::driver::options::RunOptions;
+use crate::driver::place::Place;
+use crate::driver::session::default_out_dir;
 use crate::sweep::execute::{self, SweepPlan};
 use crate::sweep::manifest::Setting;
 use crate::sweep::overrides::{parse_fixed, parse_knob, Knob};
@@ -140,11 +142,12 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
     if let Some(from) = &args.from {
         return render_from(from);
     }
-    if let (Some(addr), Some(file)) = (&args.target, &args.token_file) {
-        super::agent::connect_target(addr, file)?;
-    }
+    let place = match (&args.target, &args.token_file) {
+        (Some(addr), Some(file)) => super::agent::connect_target(addr, file)?,
+        _ => Place::Local,
+    };
     if let Some(dir) = &args.resume {
-        return resume(dir, args.dry_run);
+        return resume(dir, args.dry_run, place);
     }
     let knob = args
         .set
@@ -154,11 +157,9 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
         .scenario
         .clone()
         .unwrap_or_else(|| PathBuf::from(crate::scenario::DEFAULT_SCENARIO));
-    if !scenario_path.is_file() {
-        bail!(
-            "scenario file {} not found (run from the esbench directory, or give a path)",
-            scenario_path.display()
-        );
+    crate::cli::run::check_scenario_path(&scenario_path)?;
+    if let Some(dup) = crate::cli::run::duplicate(&args.models) {
+        bail!("--models names {dup:?} twice: give each model once");
     }
     let out = args.out.clone().unwrap_or_else(|| {
         let stamp = default_out_dir();
@@ -185,13 +186,16 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
             .collect(),
         // No profiling pass: one per model and point would double a long sweep; profile the
         // interesting point afterwards with `esbench run --profile` on its scenario.toml.
-        run: RunOptions::new(
-            args.models.clone(),
-            args.duration,
-            args.quick,
-            args.pin,
-            crate::load::child::own_exe()?,
-        ),
+        run: RunOptions {
+            place,
+            ..RunOptions::new(
+                args.models.clone(),
+                args.duration,
+                args.quick,
+                args.pin,
+                crate::load::child::own_exe()?,
+            )
+        },
         out: out.clone(),
         point_reports: !args.no_point_reports,
         command: std::env::args().collect(),
@@ -216,7 +220,7 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
     }
     let points = execute::prepare(&plan)?;
     let estimate = execute::estimate_s(&plan, &points);
-    println!(
+    crate::outln!(
         "sweep {} over {} value(s) of {}, about {}; output in {}",
         plan.scenario_path.display(),
         points.len(),
@@ -225,7 +229,7 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
         out.display()
     );
     if let Some(u) = &plan.until_knee {
-        println!(
+        crate::outln!(
             "then --until-knee: doubling {} until every model has broken (rule: {}), or up \
              to {} at most, or {} of measuring at most, or a point where the driver limits every model \
              still without a knee",
@@ -237,7 +241,7 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
     }
     if args.dry_run {
         for p in &points {
-            println!(
+            crate::outln!(
                 "  {}={}: models {}",
                 plan.knob.key,
                 p.value,
@@ -252,14 +256,14 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
 }
 
 /// `--resume`: the not-done points of an existing sweep, with its original options.
-fn resume(from: &std::path::Path, dry_run: bool) -> anyhow::Result<i32> {
+fn resume(from: &std::path::Path, dry_run: bool, place: Place) -> anyhow::Result<i32> {
     let json = sweep_json(from);
     let manifest = crate::sweep::manifest::SweepManifest::load(&json)?;
     let dir = json
         .parent()
         .unwrap_or(std::path::Path::new("."))
         .to_path_buf();
-    let plan = execute::resume_plan(&manifest, &dir, crate::load::child::own_exe()?);
+    let plan = execute::resume_plan(&manifest, &dir, crate::load::child::own_exe()?, place);
     if !plan.scenario_path.is_file() {
         bail!(
             "the sweep's scenario {} is not found from here; run --resume from the directory \
@@ -274,7 +278,7 @@ fn resume(from: &std::path::Path, dry_run: bool) -> anyhow::Result<i32> {
         .filter(|(_, m)| m.status != crate::sweep::manifest::PointStatus::Done)
         .map(|(p, _)| p.clone())
         .collect();
-    println!(
+    crate::outln!(
         "resuming {}: {} of {} point(s) to run, about {}",
         dir.display(),
         todo.len(),
@@ -286,7 +290,7 @@ fn resume(from: &std::path::Path, dry_run: bool) -> anyhow::Result<i32> {
         .as_ref()
         .is_some_and(|u| u.stopped.is_none());
     if may_grow && todo.is_empty() {
-        println!("every point is done; --until-knee goes on doubling");
+        crate::outln!("every point is done; --until-knee goes on doubling");
     }
     if dry_run || (todo.is_empty() && !may_grow) {
         return Ok(0);
@@ -299,9 +303,12 @@ fn resume(from: &std::path::Path, dry_run: bool) -> anyhow::Result<i32> {
 /// Prints the tables, writes sweep.md and sweep.html, and returns the exit code.
 fn finish(outcome: &execute::Outcome, out: &std::path::Path) -> anyhow::Result<i32> {
     let loaded = crate::sweep::manifest::LoadedSweep::load(outcome.manifest.clone(), out);
-    print!("{}", page::terminal(&loaded));
+    crate::out!(
+        "{}",
+        crate::render::format::term_lines(&page::terminal(&loaded))
+    );
     let written = page::write_outputs(&loaded, out)?;
-    println!(
+    crate::outln!(
         "\nsweep: {}\ntable: {}\nplots: {}",
         out.join("sweep.json").display(),
         written.markdown.display(),
@@ -323,9 +330,12 @@ fn render_from(from: &std::path::Path) -> anyhow::Result<i32> {
     let json = sweep_json(from);
     let loaded = page::load(&json)?;
     let dir = json.parent().unwrap_or(std::path::Path::new("."));
-    print!("{}", page::terminal(&loaded));
+    crate::out!(
+        "{}",
+        crate::render::format::term_lines(&page::terminal(&loaded))
+    );
     let written = page::write_outputs(&loaded, dir)?;
-    println!(
+    crate::outln!(
         "\ntable: {}\nplots: {}",
         written.markdown.display(),
         written.html.display()

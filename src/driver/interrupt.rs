@@ -84,6 +84,12 @@ fn cause_of(sig: i32) -> &'static str {
     }
 }
 
+/// `by Ctrl-C` (or `by SIGTERM`, `by SIGHUP`): the text after "interrupted" in a row's
+/// `Status::Interrupted`.
+pub fn by() -> String {
+    format!("by {}", cause())
+}
+
 /// `interrupted by Ctrl-C` (or SIGTERM, SIGHUP): every interrupted row's status and note
 /// starts with it, so readers that look for "interrupted" find every cause.
 pub fn status() -> String {

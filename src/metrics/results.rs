@@ -12,6 +12,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::status::Status;
 use super::summary::Summary;
 
 /// Schema identifier written into every results file. Bump the number on incompatible change.
@@ -107,7 +108,7 @@ pub struct Floor {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ModelResult {
     pub name: String,
-    pub status: String,
+    pub status: Status,
     pub cpu: Cpu,
     /// One sample per planned poll slot, intended time → the answer that freed the client
     /// (a skipped slot) or the poll's own answer or failure. Before schema 1.1 this was the
@@ -178,9 +179,14 @@ pub struct ModelResult {
     /// for one round's row; a merged row carries its rounds' starts in `rounds` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_start_ns: Option<u64>,
-    /// The profiling pass (`--profile`), never mixed into the figures above.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<serde_json::Value>,
+    /// The profiling pass (`--profile`), never mixed into the figures above. A profile of
+    /// another schema version is read as none (it is not this build's to interpret).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "profile_of_this_schema"
+    )]
+    pub profile: Option<super::profile::ProfileReport>,
     /// Remote mode: how the agent's clock was joined to the driver's, and the ± it puts on
     /// the figures that cross the two (staleness, staleness_excess, command_latency).
     /// `None` for a local row, where one clock serves both sides.
@@ -230,9 +236,19 @@ macro_rules! named_summaries {
     };
 }
 
+/// Reads a row's `profile`: the typed report when its schema is this build's major version,
+/// none otherwise (see [`super::profile::ProfileReport::from_value`]).
+fn profile_of_this_schema<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<super::profile::ProfileReport>, D::Error> {
+    let v: Option<serde_json::Value> = Option::deserialize(d)?;
+    Ok(v.as_ref()
+        .and_then(super::profile::ProfileReport::from_value))
+}
+
 impl ModelResult {
     pub fn is_ok(&self) -> bool {
-        self.status == "ok"
+        self.status.is_ok()
     }
 
     /// The latency-like metrics by their one name, in report order.
@@ -372,26 +388,36 @@ impl Results {
 }
 
 /// Writes `bytes` to `path` via a temp file in the same directory, fsync and rename, so a
-/// reader sees either the old file or the whole new one.
+/// reader sees either the old file or the whole new one. Every error names `path` and its
+/// cause in one line (a full disk says which file it could not take), and the temp file is
+/// removed on every failing path.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot write {}: cannot create {}",
+            path.display(),
+            dir.display()
+        )
+    })?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
+    let written = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::bail!("cannot write {}: {e}", path.display());
     }
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move {} into place", path.display()))?;
     Ok(())
 }
 
@@ -450,7 +476,7 @@ mod tests {
             esbench_version: "0.1.0".into(),
             models: vec![ModelResult {
                 name: "smol".into(),
-                status: "ok".into(),
+                status: Status::Ok,
                 poll_latency: Summary::from_histogram(&h),
                 ..Default::default()
             }],

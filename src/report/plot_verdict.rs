@@ -222,7 +222,7 @@ mod tests {
     fn no_ok_model_means_no_chart() {
         let mut r = crate::metrics::fixture::fabricate_results(3);
         for m in &mut r.models {
-            m.status = "crashed".into();
+            m.status = crate::metrics::status::Status::parse("crashed: killed");
         }
         assert!(plot(&r).unwrap().is_none());
     }

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::driver::interrupt;
-use crate::driver::session::{run_scenario, select_models, RunOptions};
+use crate::driver::options::{select_models, RunOptions};
+use crate::driver::place::Place;
+use crate::driver::session::run_scenario;
 use crate::metrics::results::write_atomic;
 use crate::scenario::Scenario;
 
@@ -126,8 +128,8 @@ pub fn estimate_s(plan: &SweepPlan, points: &[PreparedPoint]) -> f64 {
                 .run
                 .duration_s
                 .unwrap_or_else(|| s.measure_s(plan.run.quick));
-            let warmup = crate::driver::session::warmup_s(s, plan.run.quick);
-            let floor = crate::driver::session::floor_s(plan.run.quick, measured);
+            let warmup = crate::driver::options::warmup_s(s, plan.run.quick);
+            let floor = crate::driver::options::floor_s(plan.run.quick, measured);
             floor + p.models.len() as f64 * (warmup + measured + 1.0)
         })
         .sum()
@@ -194,8 +196,9 @@ pub fn run(plan: &SweepPlan, points: &[PreparedPoint]) -> Result<Outcome> {
 }
 
 /// The plan that resumes `manifest` (found in `dir`): same scenario, knob, fixed knobs and
-/// run options as the sweep that wrote it.
-pub fn resume_plan(manifest: &SweepManifest, dir: &Path, exe: PathBuf) -> SweepPlan {
+/// run options as the sweep that wrote it, its models run at `place` (`--target` is given
+/// again on resuming, as the token is never recorded).
+pub fn resume_plan(manifest: &SweepManifest, dir: &Path, exe: PathBuf, place: Place) -> SweepPlan {
     let o = &manifest.options;
     SweepPlan {
         scenario_path: PathBuf::from(&manifest.scenario),
@@ -205,7 +208,10 @@ pub fn resume_plan(manifest: &SweepManifest, dir: &Path, exe: PathBuf) -> SweepP
         },
         fixed: manifest.fixed.clone(),
         // A sweep's `--driver` is one of its fixed settings (`run.driver`), not a run option.
-        run: RunOptions::new(o.models.clone(), o.duration_s, o.quick, o.pin, exe),
+        run: RunOptions {
+            place,
+            ..RunOptions::new(o.models.clone(), o.duration_s, o.quick, o.pin, exe)
+        },
         out: dir.to_path_buf(),
         point_reports: o.point_reports,
         command: manifest.command.clone(),
@@ -248,7 +254,7 @@ fn run_one(
     let scenario_file = dir.join("scenario.toml");
     let results_path = dir.join("results.json");
     let rel = format!("{dir_name}/results.json");
-    println!(
+    crate::outln!(
         "\n[{}/{n}] {}={} ({})",
         i + 1,
         plan.knob.key,
@@ -280,10 +286,10 @@ fn run_one(
             };
             entry.results = Some(rel);
             for m in &results.models {
-                println!(
+                crate::outln!(
                     "  {:>14}: {} (CPU {:.2} %, poll p99 {} µs, watchdog p99 {} µs)",
                     m.name,
-                    if m.is_ok() { "ok" } else { m.status.as_str() },
+                    m.status,
                     m.cpu.percent,
                     m.poll_latency.p99,
                     m.watchdog_lateness.p99
@@ -293,14 +299,15 @@ fn run_one(
                 if let Err(e) =
                     crate::report::write_report(&[(results_path.clone(), results)], &dir)
                 {
-                    eprintln!("warning: no report for this point: {e:#}");
+                    crate::errln!("warning: no report for this point: {e:#}");
                 }
             }
         }
         Err(e) => {
-            eprintln!(
+            crate::errln!(
                 "point {}={} failed, going on: {e:#}",
-                plan.knob.key, point.value
+                plan.knob.key,
+                point.value
             );
             entry.status = PointStatus::Failed;
             entry.error = Some(format!("{e:#}"));
@@ -419,7 +426,7 @@ fn run_points(
             match next_step(plan, &manifest, &points) {
                 Step::Done => break,
                 Step::Stop(why) => {
-                    println!("\n--until-knee stops: {why}");
+                    crate::outln!("\n--until-knee stops: {why}");
                     if let Some(u) = manifest.until_knee.as_mut() {
                         u.stopped = Some(why);
                     }
@@ -427,9 +434,10 @@ fn run_points(
                     break;
                 }
                 Step::Run(next) => {
-                    println!(
+                    crate::outln!(
                         "\n--until-knee: not every model has broken; next {}={}",
-                        plan.knob.key, next.value
+                        plan.knob.key,
+                        next.value
                     );
                     manifest.push_value(&next.value);
                     points.push(*next);

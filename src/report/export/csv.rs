@@ -14,7 +14,7 @@ pub fn render(r: &Results) -> String {
         let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
         let fields = [
             quote(&c.model.name),
-            quote(&c.model.status),
+            quote(&c.model.status.to_string()),
             c.model.driver.limited.to_string(),
             quote(c.figure.key),
             quote(c.figure.label),
@@ -47,7 +47,7 @@ mod tests {
     #[test]
     fn one_line_per_model_and_figure_with_quoting() {
         let mut r = super::super::tests::baseline();
-        r.models[1].status = "crashed: \"serve\", killed".into();
+        r.models[1].status = crate::metrics::status::Status::parse("crashed: \"serve\", killed");
         let text = render(&r);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], HEADER);

@@ -66,7 +66,7 @@ fn model_value(r: &Results, name: &str, figures: Map<String, Value>) -> Value {
         .expect("a model of the run");
     json!({
         "name": m.name,
-        "status": m.status,
+        "status": m.status.to_string(),
         "driver_limited": m.driver.limited,
         "cpu_floor_multiple": m.cpu.floor_multiple,
         "figures": figures,

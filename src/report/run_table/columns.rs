@@ -113,7 +113,7 @@ fn status_wide(_: &Results, m: &ModelResult) -> String {
     let s: String = if m.is_ok() {
         "ok".into()
     } else {
-        m.status.chars().take(60).collect()
+        m.status.to_string().chars().take(60).collect()
     };
     health::mark_limited(s, m)
 }
@@ -123,7 +123,7 @@ fn status_full(_: &Results, m: &ModelResult) -> String {
     let s = if m.is_ok() {
         "ok".into()
     } else {
-        m.status.clone()
+        m.status.to_string()
     };
     health::mark_limited(s, m)
 }

@@ -220,6 +220,7 @@ fn compact(r: &Results) -> (String, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::status::Status;
     use crate::metrics::summary::{new_histogram, record_clamped};
 
     fn summary(v: u64) -> Summary {
@@ -258,7 +259,7 @@ mod tests {
         r.floor.timer_lateness = summary(100);
         let mut m = ModelResult {
             name: "smol".into(),
-            status: "ok".into(),
+            status: Status::Ok,
             poll_latency: summary(1500),
             poll_service: summary(700),
             watchdog_lateness: summary(200),
@@ -271,7 +272,7 @@ mod tests {
         r.models.push(m);
         r.models.push(ModelResult {
             name: "rayon".into(),
-            status: "crashed: serve killed by SIGKILL".into(),
+            status: Status::parse("crashed: serve killed by SIGKILL"),
             ..ModelResult::default()
         });
         let t = render_wide(&r);
@@ -304,7 +305,10 @@ mod tests {
         );
         let mut r = Results::load(std::path::Path::new(baseline)).unwrap();
         r.models[0].name = "esp4s-threads".into();
-        r.models[1].status = format!("crashed: serve killed by SIGKILL {}", "x".repeat(80));
+        r.models[1].status = Status::parse(&format!(
+            "crashed: serve killed by SIGKILL {}",
+            "x".repeat(80)
+        ));
         let t = render(&r);
         for line in t.lines() {
             assert!(
