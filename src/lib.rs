@@ -30,4 +30,5 @@ pub mod scenario;
 pub mod source;
 pub mod sweep;
 pub mod term;
+pub mod tty;
 pub mod units;

@@ -66,7 +66,7 @@ pub fn exec(args: ProfileArgs) -> Result<i32> {
     if !matches!(args.call_graph.as_str(), "dwarf" | "fp" | "lbr") {
         bail!("--call-graph must be dwarf, fp or lbr");
     }
-    crate::driver::interrupt::install()?;
+    stop_profiles_on_signals()?;
     let report = match (args.pid, &args.model) {
         (Some(pid), _) => {
             let label = args.label.clone().unwrap_or_else(|| format!("pid-{pid}"));
@@ -115,6 +115,21 @@ pub fn exec(args: ProfileArgs) -> Result<i32> {
     } else {
         0
     })
+}
+
+/// Installs the Ctrl-C/SIGTERM/SIGHUP handlers and ends the profiling windows when one comes
+/// (`profile` and `run --profile`): a thread blocked on the signal pipe, no polling.
+pub fn stop_profiles_on_signals() -> Result<()> {
+    use crate::driver::interrupt;
+    interrupt::install()?;
+    std::thread::Builder::new()
+        .name("profile-signals".into())
+        .spawn(|| {
+            interrupt::wait();
+            profile::stop();
+        })
+        .context("cannot start the profile's signal thread")?;
+    Ok(())
 }
 
 fn options(args: &ProfileArgs, label: &str) -> ProfileOptions {

@@ -231,6 +231,9 @@ pub(crate) fn duplicate(names: &[String]) -> Option<&String> {
 fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result<i32> {
     let out = out.to_path_buf();
     interrupt::install()?;
+    if args.profile {
+        crate::cli::profile::stop_profiles_on_signals()?;
+    }
     let place = match (&args.target, &args.token_file) {
         (Some(addr), Some(file)) => crate::cli::agent::connect_target(addr, file)?,
         _ => Place::Local,

@@ -118,22 +118,6 @@ pub fn wait() {
     }
 }
 
-/// Sleeps for `d`, or less when the run is interrupted meanwhile (it looks every 50 ms), so
-/// a profiling window or a warm-up ends with the signal. True when it slept the whole `d`.
-pub fn sleep(d: std::time::Duration) -> bool {
-    let end = std::time::Instant::now() + d;
-    loop {
-        if interrupted() {
-            return false;
-        }
-        let now = std::time::Instant::now();
-        if now >= end {
-            return true;
-        }
-        std::thread::sleep((end - now).min(std::time::Duration::from_millis(50)));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

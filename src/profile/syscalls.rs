@@ -155,7 +155,7 @@ pub fn trace_pid(
     let started = Instant::now();
     between();
     // Ctrl-C, SIGTERM or SIGHUP end the window early; the rates use the time it lasted.
-    crate::driver::interrupt::sleep(window);
+    super::sleep(window);
     between();
     let window_s = started.elapsed().as_secs_f64();
     // SIGINT makes strace detach cleanly and print its table.

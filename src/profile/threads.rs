@@ -167,7 +167,7 @@ impl ThreadSampler {
             if now >= end {
                 break;
             }
-            if !crate::driver::interrupt::sleep(interval.min(end - now)) || !s.sample() {
+            if !super::sleep(interval.min(end - now)) || !s.sample() {
                 break;
             }
         }

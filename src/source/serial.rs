@@ -1,10 +1,10 @@
 //! A real serial port (an Esplora on `/dev/ttyACM0`, or any tty such as a virtual board's
-//! pty), opened raw the way the bridge opens it (`bridge::serial::open_serial_at`: raw 8N1,
-//! non-blocking), reads waited for with `poll(2)`.
+//! pty), opened raw the way the bridge opens it (`crate::tty`: raw 8N1, non-blocking), reads
+//! waited for with `poll(2)`.
 
 use super::{Piece, Source};
-use crate::bridge::serial::{baud_rate, open_serial_at, write_command_bytes};
 use crate::clock::now_ns;
+use crate::tty::{baud_rate, open_raw, write_all};
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::AsFd;
@@ -33,7 +33,7 @@ impl SerialLink {
                  57600, 115200, 230400, 460800, 921600)"
             )
         })?;
-        let port = open_serial_at(path, rate)
+        let port = open_raw(path, rate)
             .map_err(|e| anyhow::anyhow!("cannot open serial port {name}: {e}"))?;
         Ok(SerialLink {
             port,
@@ -50,7 +50,7 @@ impl SerialLink {
 
     /// Writes bytes (e.g. an encoded command) and waits until they are sent.
     pub fn send(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
-        write_command_bytes(&self.port, bytes)
+        write_all(&self.port, bytes)
             .and_then(|_| match nix::sys::termios::tcdrain(&self.port) {
                 // Not a tty (a FIFO in a test): nothing to drain.
                 Ok(()) | Err(nix::errno::Errno::ENOTTY) | Err(nix::errno::Errno::EINVAL) => Ok(()),
