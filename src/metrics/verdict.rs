@@ -190,9 +190,12 @@ impl Verdict {
     /// of listing them all ("no model separates on poll latency p99 on this machine").
     pub fn headline_sentence(&self, eligible: usize, best_word: &str, figure: &str) -> String {
         if self.all_tie(eligible) {
-            format!(
-                "no model separates on {figure} on this machine: all {eligible} tie within noise"
-            )
+            let all = if eligible == 2 {
+                "both".to_string()
+            } else {
+                format!("all {eligible}")
+            };
+            format!("no model separates on {figure} on this machine: {all} tie within noise")
         } else {
             self.sentence(best_word, figure)
         }

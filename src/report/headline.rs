@@ -56,7 +56,12 @@ fn named(v: &Verdict, eligible: usize) -> Option<(String, String)> {
         // The card still shows the figures of the lowest median, as for any tie.
         if let Verdict::Tie { models, .. } = v {
             let first = models.first()?.clone();
-            return Some((format!("no model separates (all {eligible} tie)"), first));
+            let all = if eligible == 2 {
+                "both".to_string()
+            } else {
+                format!("all {eligible}")
+            };
+            return Some((format!("no model separates ({all} tie)"), first));
         }
     }
     match v {
