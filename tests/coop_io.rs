@@ -191,3 +191,48 @@ fn data_and_end_of_file_in_one_event_still_reach_end_of_file() {
         );
     }
 }
+
+/// The bridge reads the serial port through one fd and writes commands through another fd
+/// of the same pty; each command makes the pty report write readiness on the read fd too. A
+/// fd registered with `AsyncFd::reader` is not woken by that edge (one wake-up per command
+/// less), and refuses writes instead of waiting for an edge that would never come.
+#[test]
+fn a_reader_is_not_woken_by_writes_through_another_fd() {
+    let events = |reader: bool| {
+        let (master, slave) = raw_pty();
+        let mut master = std::fs::File::from(master);
+        let mut commands = std::fs::File::from(slave.try_clone().unwrap());
+        let runtime = Runtime::new(Config::default()).unwrap();
+        let other = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            commands.write_all(b"R1").unwrap();
+            let mut back = [0u8; 2];
+            master.read_exact(&mut back).unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            master.write_all(b"frame\n").unwrap();
+            (back, master) // kept open: a hung-up pty discards unread input
+        });
+        let got = runtime.block_on(async {
+            let port = if reader {
+                AsyncFd::reader(slave).unwrap()
+            } else {
+                AsyncFd::new(slave).unwrap()
+            };
+            if reader {
+                let e = port.write(b"x").await.unwrap_err();
+                assert_eq!(e.kind(), std::io::ErrorKind::Unsupported);
+            }
+            let mut buf = [0u8; 64];
+            let n = port.read(&mut buf).await.unwrap();
+            buf[..n].to_vec()
+        });
+        assert_eq!(got, b"frame\n");
+        assert_eq!(&other.join().unwrap().0, b"R1");
+        runtime.stats().epoll_events
+    };
+    assert_eq!(events(true), 1, "only the frame's read event");
+    assert!(
+        events(false) > 1,
+        "the command's write-readiness edge woke the loop too"
+    );
+}

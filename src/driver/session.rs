@@ -22,6 +22,7 @@ use super::row_run::run_model;
 use super::test_hooks::{kill_hook, KillHook};
 use super::variant::Variant;
 use crate::bridge::inject::Fault;
+use crate::load::bridge_template::BridgeSpec;
 use crate::load::child::set_affinity;
 use crate::load::child_settings::ChildSettings;
 use crate::load::floor::measure_floor;
@@ -134,7 +135,12 @@ fn shape_of(
 
 /// The rows of a run: each model, started by `exe`'s `serve`, then the test variants; names
 /// must be unique.
-fn rows_of(models: &[String], variants: &[Variant], exe: &Path) -> Result<Vec<Row>> {
+fn rows_of(
+    models: &[String],
+    variants: &[Variant],
+    bridges: &[BridgeSpec],
+    exe: &Path,
+) -> Result<Vec<Row>> {
     let serve = |model: &str| RowChild::Serve {
         exe: exe.to_path_buf(),
         model: model.to_string(),
@@ -150,6 +156,11 @@ fn rows_of(models: &[String], variants: &[Variant], exe: &Path) -> Result<Vec<Ro
             name: v.name.clone(),
             child: serve(&v.model),
             faults: v.faults.clone(),
+        }))
+        .chain(bridges.iter().map(|b| Row {
+            name: b.name.clone(),
+            child: RowChild::Bridge(b.clone()),
+            faults: Vec::new(),
         }))
         .collect();
     if let Some(dup) = rows.iter().enumerate().find_map(|(i, a)| {
@@ -219,7 +230,11 @@ impl<'a> Session<'a> {
         let models = select_models(opts, &s)?;
         let (duration_s, warmup_s) = durations(opts, &s, scenario_path)?;
         let shape = shape_of(ropts, &s, scenario_path, opts.quick, (duration_s, warmup_s))?;
-        let rows = rows_of(&models, &ropts.variants, &opts.exe)?;
+        let bridges = super::bridge_rows::bridges_of(&opts.bridges, &s)?;
+        if !bridges.is_empty() && !matches!(opts.place, super::place::Place::Local) {
+            bail!("external bridges (--bridge, [[bridges]]) run only on this machine, not with --target");
+        }
+        let rows = rows_of(&models, &ropts.variants, &bridges, &opts.exe)?;
         let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
         let seed = ropts.seed.unwrap_or_else(super::rounds::fresh_seed);
         let plan = RoundsPlan {
@@ -253,7 +268,7 @@ impl<'a> Session<'a> {
             scenario: ScenarioInfo {
                 name: s.name.clone(),
                 path: scenario_path.display().to_string(),
-                text: s.text.clone(),
+                text: s.text_for_results(),
                 duration_s,
                 warmup_s: shape.warmup_s,
                 quick: opts.quick,

@@ -5,7 +5,7 @@
 //! A judged column names its figure from the registry (`metrics::figures`): its interval
 //! over the rounds and its ★ are found by that figure, never by the column's header text.
 
-use super::{cell, excess_cell, fmt_ns, health, pcell, ratio_with_interval, remote};
+use super::{cell, excess_cell, fmt_ns, health, nm_or, pcell, ratio_with_interval, remote};
 use crate::metrics::figures::{self, Figure};
 use crate::metrics::results::{ModelResult, Results};
 
@@ -88,13 +88,19 @@ fn excess_p99(_: &Results, m: &ModelResult) -> String {
     excess_cell(&m.staleness_excess)
 }
 fn wd_p50(_: &Results, m: &ModelResult) -> String {
-    cell(&m.watchdog_lateness, |s| s.p50)
+    nm_or(m, "watchdog_lateness", || {
+        cell(&m.watchdog_lateness, |s| s.p50)
+    })
 }
 fn wd_p99(_: &Results, m: &ModelResult) -> String {
-    pcell(&m.watchdog_lateness, 0.99, |s| s.p99)
+    nm_or(m, "watchdog_lateness", || {
+        pcell(&m.watchdog_lateness, 0.99, |s| s.p99)
+    })
 }
 fn wd_floor(r: &Results, m: &ModelResult) -> String {
-    ratio_with_interval(&m.watchdog_lateness, r.timer_floor_for(m))
+    nm_or(m, "watchdog_lateness", || {
+        ratio_with_interval(&m.watchdog_lateness, r.timer_floor_for(m))
+    })
 }
 fn slack(_: &Results, m: &ModelResult) -> String {
     m.timerslack_ns.map_or("-".into(), fmt_ns)

@@ -133,6 +133,16 @@ pub fn thin(count: u64, q: f64) -> bool {
     (count as f64) * (1.0 - q) < 1.0
 }
 
+/// `n/m` where the row's model cannot have figure `key` (an external bridge's
+/// self-statistics), else the cell.
+pub(super) fn nm_or(m: &ModelResult, key: &str, cell: impl FnOnce() -> String) -> String {
+    if m.not_measured(key) {
+        "n/m".into()
+    } else {
+        cell()
+    }
+}
+
 fn cell(s: &Summary, f: impl Fn(&Summary) -> u64) -> String {
     if s.count == 0 {
         "-".into()

@@ -14,6 +14,18 @@ pub fn lines(r: &Results, table: &str, wd_floor: bool) -> Vec<String> {
     if table.contains('*') {
         out.push("* fewer than 1/(1−q) samples: that percentile is the max".to_string());
     }
+    if r.models.iter().any(|m| m.external.is_some()) {
+        out.push(
+            "n/m: not measured (an external bridge reports no self-statistics such as its \
+             watchdog; docs/bridges.md)"
+                .to_string(),
+        );
+        out.extend(
+            r.models
+                .iter()
+                .filter_map(crate::report::table::external_line),
+        );
+    }
     out.extend(remote::lines(r));
     if let Some(p) = &r.rounds {
         out.push(format!(
