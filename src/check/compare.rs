@@ -762,9 +762,9 @@ fn band_verdict(band: &Band, raw: &Change, vs_floor: Option<&Change>, delta: f64
     let up = 1.0 + band.band;
     let clears_up = |ch: &Change| ch.lo > up;
     let clears_down = |ch: &Change| ch.hi < 1.0 / up;
-    if clears_up(raw) && delta > band.min_abs && vs_floor.map_or(true, clears_up) {
+    if clears_up(raw) && delta > band.min_abs && vs_floor.is_none_or(clears_up) {
         Verdict::Regressed
-    } else if clears_down(raw) && -delta > band.min_abs && vs_floor.map_or(true, clears_down) {
+    } else if clears_down(raw) && -delta > band.min_abs && vs_floor.is_none_or(clears_down) {
         Verdict::Improved
     } else {
         Verdict::Unchanged

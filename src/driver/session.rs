@@ -262,6 +262,7 @@ impl<'a> Session<'a> {
             esbench_version: env!("CARGO_PKG_VERSION").into(),
             started_unix: unix_now(),
             commit: git_commit(),
+            build: Some(crate::build_info::this()),
             machine: describe_machine(),
             target_machine: opts.place.target_machine(),
             scenario: ScenarioInfo {
@@ -457,12 +458,13 @@ impl<'a> Session<'a> {
         self.results.save(self.results_path)
     }
 
-    /// Phase 6: after Ctrl-C, says where the run stopped; returns the results.
+    /// Phase 6: after Ctrl-C (SIGTERM, SIGHUP), says where the run stopped; returns the results.
     pub fn finish(mut self) -> Result<Results> {
         if interrupt::interrupted() {
             let count = self.shape.count;
             self.notes.push(format!(
-                "interrupted by Ctrl-C in round {} of {count}: {} of {} rows have rounds",
+                "{} in round {} of {count}: {} of {} rows have rounds",
+                interrupt::status(),
                 self.stopped_in.map_or(count as usize, |k| k + 1),
                 self.results.models.len(),
                 self.rows.len(),

@@ -29,9 +29,13 @@ pub struct Results {
     pub esbench_version: String,
     /// Wall-clock start of the run, seconds since the Unix epoch.
     pub started_unix: f64,
-    /// `git rev-parse HEAD` of the build, when known.
+    /// The commit the binary was built from, when known (captured at build time).
     #[serde(default)]
     pub commit: Option<String>,
+    /// The build: its commit, whether its tree was dirty, its features. None in results
+    /// from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<crate::build_info::Build>,
     pub machine: Machine,
     pub scenario: ScenarioInfo,
     pub floor: Floor,
@@ -319,6 +323,21 @@ pub struct CpuSample {
 }
 
 impl Results {
+    /// True when the binary that measured this run was built from a tree with uncommitted
+    /// changes: its commit does not identify the code that ran.
+    pub fn dirty_build(&self) -> bool {
+        self.build.as_ref().is_some_and(|b| b.dirty)
+    }
+
+    /// The commit as people read it: the hash, with `(dirty build)` when it was.
+    pub fn commit_label(&self) -> String {
+        let c = self.commit.clone().unwrap_or_else(|| "unknown".into());
+        if self.dirty_build() {
+            format!("{c} (dirty build: uncommitted changes)")
+        } else {
+            c
+        }
+    }
     /// The timer floor model `m` is judged against: the one measured alongside it when there
     /// is one, else the run's idle floor.
     pub fn timer_floor_for<'a>(&'a self, m: &'a ModelResult) -> &'a Summary {
