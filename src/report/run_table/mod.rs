@@ -7,6 +7,7 @@
 //!
 //! It renders only the results (`metrics`), like every renderer; `esbench run` prints it.
 
+pub mod costs;
 pub mod health;
 pub mod remote;
 
@@ -257,6 +258,7 @@ pub fn render(r: &Results) -> String {
     if out.contains('*') {
         out.push_str("* fewer than 1/(1−q) samples: that percentile is the max\n");
     }
+    out.push_str(&costs::block(r));
     for line in remote::lines(r) {
         let _ = writeln!(out, "{line}");
     }
