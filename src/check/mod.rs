@@ -5,8 +5,10 @@
 //! noise bands, `render` prints them. The rule is documented in `compare`.
 
 pub mod compare;
+pub mod export;
 pub mod fixtures;
 pub mod metrics;
+pub mod paired;
 pub mod power;
 pub mod provenance;
 pub mod render;

@@ -12,6 +12,7 @@ pub mod figures;
 pub mod fixture;
 pub mod instructions;
 pub mod machine;
+pub mod paired;
 pub mod proc_io;
 pub mod process;
 pub mod profile;

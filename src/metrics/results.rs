@@ -55,6 +55,10 @@ pub struct Results {
     /// local run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_machine: Option<Machine>,
+    /// A paired run (`run --against OTHER_EXE`): which rows are which build's, and the
+    /// per-round ratios B/A (`metrics::paired`). `None` for an ordinary run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<super::paired::Paired>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
