@@ -101,6 +101,16 @@ pub struct RunArgs {
     /// hot=threads:frame-cpu=120us. The run is recorded as injected.
     #[arg(long = "variant", value_name = "NAME=MODEL[:FAULT,…]", value_parser = Variant::parse, hide = true)]
     pub variants: Vec<Variant>,
+    /// Paired run: measure every selected model twice per round, side A served by
+    /// OTHER_EXE's `serve` (typically the previous build) and side B by this build, in the
+    /// same interleaved rounds; the table and report show B against A per figure (the
+    /// per-round ratio B/A and its interval), and `esbench check --paired` judges it
+    #[arg(long, value_name = "OTHER_EXE")]
+    pub against: Option<PathBuf>,
+    /// With --against, for measuring the paired gate: inject a fault into side B's rows
+    /// only (repeatable), e.g. frame-cpu=20us
+    #[arg(long = "inject-b", value_name = "SPEC", value_parser = parse_fault, requires = "against", hide = true)]
+    pub inject_b: Vec<String>,
 }
 
 /// A fault spec, checked at once and kept in its canonical form.
@@ -161,6 +171,14 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
             );
         }
     }
+    let against = match &args.against {
+        Some(exe) => {
+            let faults = crate::bridge::inject::parse_all(&args.inject_b)
+                .map_err(|e| anyhow::anyhow!("--inject-b: {e}"))?;
+            Some(crate::driver::against::Against::new(exe, faults).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
     let out = args.out.clone().unwrap_or_else(default_out_dir);
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     interrupt::install()?;
@@ -191,14 +209,25 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
             rounds: args.rounds,
             seed: args.seed,
             variants: args.variants.clone(),
+            against: against.clone(),
         };
         let r = run_scenario_with(&opts, &rounds, scenario, &path)?;
         println!("\n{} — {}", r.scenario.name, path.display());
         print!("{}", run_table::render(&r));
+        if r.paired.is_some() {
+            print!("{}", super::paired_view::terminal(&path));
+        }
         all.push((path, r));
     }
 
-    if !args.no_report && !all.is_empty() {
+    if against.is_some() && !args.no_report && !all.is_empty() {
+        for (path, _) in &all {
+            match super::paired_view::report(path, &out) {
+                Ok(index) => println!("report: {}", index.display()),
+                Err(e) => eprintln!("warning: the report could not be written: {e:#}"),
+            }
+        }
+    } else if !args.no_report && !all.is_empty() {
         match crate::report::write_report(&all, &out) {
             Ok(index) => println!("report: {}", index.display()),
             Err(e) => eprintln!("warning: the report could not be written: {e:#}"),
@@ -206,6 +235,11 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
     }
     if !args.no_history {
         for (path, r) in &all {
+            if r.paired.is_some() {
+                // Two builds' rows under side names: not a point of any model's history.
+                println!("history: not recorded (a paired run of two builds)");
+                continue;
+            }
             if !r.injected.is_empty() {
                 // A run with faults injected on purpose is no point of a model's history.
                 println!(

@@ -3,6 +3,7 @@
 //! `measured`), the joins that turn raw records into figures, and saving. The load itself
 //! (boards, child process, Scratch clients, pacing, the timer probe) is in `load/`.
 
+pub mod against;
 pub mod cpu_floor;
 pub mod interrupt;
 pub mod join;

@@ -168,6 +168,9 @@ pub struct RoundsOptions {
     pub seed: Option<u64>,
     /// Test-only (`--variant`): registered models run again under other names.
     pub variants: Vec<Variant>,
+    /// A paired run (`--against OTHER_EXE`): every model twice per round, side A by the
+    /// other executable (see `driver::against`).
+    pub against: Option<super::against::Against>,
 }
 
 /// One row of the run: its name, the registered model its child runs and its own faults.
@@ -176,6 +179,8 @@ struct Entry {
     name: String,
     model: String,
     faults: Vec<Fault>,
+    /// The executable whose `serve` the row's child runs.
+    exe: PathBuf,
 }
 
 /// Runs one scenario on its models in the default rounds (see [`run_scenario_with`]).
@@ -231,17 +236,34 @@ pub fn run_scenario_with(
         warmup_s,
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let entries: Vec<Entry> = models
-        .iter()
-        .map(|m| Entry {
-            name: m.clone(),
-            model: m.clone(),
-            faults: Vec::new(),
-        })
+    let plain_rows: Vec<Entry> = match &ropts.against {
+        Some(a) => a
+            .rows(&models, &opts.exe)
+            .into_iter()
+            .map(|r| Entry {
+                name: r.name,
+                model: r.model,
+                faults: r.faults,
+                exe: r.exe,
+            })
+            .collect(),
+        None => models
+            .iter()
+            .map(|m| Entry {
+                name: m.clone(),
+                model: m.clone(),
+                faults: Vec::new(),
+                exe: opts.exe.clone(),
+            })
+            .collect(),
+    };
+    let entries: Vec<Entry> = plain_rows
+        .into_iter()
         .chain(ropts.variants.iter().map(|v| Entry {
             name: v.name.clone(),
             model: v.model.clone(),
             faults: v.faults.clone(),
+            exe: opts.exe.clone(),
         }))
         .collect();
     let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
@@ -289,6 +311,9 @@ pub fn run_scenario_with(
             specs.join(", ")
         ));
     }
+    if let Some(a) = &ropts.against {
+        notes.push(a.note(&opts.exe));
+    }
     if !faults.is_empty() {
         let specs: Vec<String> = faults.iter().map(|f| f.to_string()).collect();
         notes.push(format!(
@@ -303,6 +328,7 @@ pub fn run_scenario_with(
             .iter()
             .map(|f| f.to_string())
             .chain(ropts.variants.iter().map(Variant::spec))
+            .chain(ropts.against.iter().flat_map(|a| a.injected()))
             .collect(),
         rounds: Some(plan.clone()),
         model_timer_slack_ns: Some(settings.timer_slack_ns),
@@ -402,7 +428,7 @@ pub fn run_scenario_with(
                 scenario_path: scenario_path.to_path_buf(),
                 warmup: Duration::from_secs_f64(shape.warmup_s),
                 duration: Duration::from_secs_f64(shape.round_s),
-                exe: opts.exe.clone(),
+                exe: entry.exe.clone(),
                 stats_path: stats_dir.join(format!(".serve-stats-{name}.json")),
                 settings: settings.clone(),
                 faults: faults.iter().chain(&entry.faults).cloned().collect(),
@@ -477,7 +503,7 @@ pub fn run_scenario_with(
                 );
             }
             row.profile = Some(crate::profile::profiling_pass(
-                &opts.exe,
+                &entry.exe,
                 &entry.model,
                 &s,
                 &stats_dir.join("profile"),
@@ -501,6 +527,10 @@ pub fn run_scenario_with(
             row.cpu.floor_multiple = floor_multiple(row.cpu.percent, results.floor.cpu_percent);
         }
         results.notes.clone_from(&notes);
+        results.save(results_path)?;
+    }
+    if let Some(a) = &ropts.against {
+        results.paired = Some(a.section(&results, &models, &opts.exe));
         results.save(results_path)?;
     }
     bar.finish_and_clear();
