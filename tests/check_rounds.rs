@@ -3,6 +3,7 @@
 //! itself is a tie, and where the rounds are missing or too few the view says so instead of
 //! guessing (while `check` keeps its bootstrap for results without rounds).
 
+use esbench::metrics::status::Status;
 use std::path::PathBuf;
 
 use esbench::check::{compare, compare_view, view_options, Outcome, Row, Verdict};
@@ -138,7 +139,7 @@ fn rounds_that_do_not_match_are_judged_by_the_two_intervals() {
     let mut b = run(1, 10, 2);
     scale_cpu(&mut b.1, "coop", 1.5);
     for m in &mut b.1.models {
-        m.rounds[4].status = "crashed: boom".into();
+        m.rounds[4].status = Status::parse("crashed: boom");
     }
     let o = compare_view(&a, &b, &view_options()).unwrap();
     let r = row(&o, "coop", "cpu.percent");

@@ -215,7 +215,7 @@ fn a_crashed_or_partial_row_is_a_regression() {
         "interrupted by Ctrl-C 1.2 s into the measured window",
     ] {
         let mut cur = run(2, &healthy());
-        cur.1.models[0].status = status.into();
+        cur.1.models[0].status = esbench::metrics::status::Status::parse(status);
         let o = judge_runs(&[run(1, &healthy())], &[cur], Mode::Gross);
         assert_eq!(regressed(&o), ["status"]);
         assert!(

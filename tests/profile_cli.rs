@@ -3,6 +3,7 @@
 
 mod common;
 
+use esbench::metrics::profile::PassStatus;
 use std::process::{Command, Stdio};
 
 use esbench::metrics::profile::ProfileReport;
@@ -31,7 +32,7 @@ fn profiles_a_pid_and_stores_into_results() {
         schema: SCHEMA.into(),
         models: vec![ModelResult {
             name: "sleepy".into(),
-            status: "ok".into(),
+            status: esbench::metrics::status::Status::Ok,
             ..Default::default()
         }],
         ..Default::default()
@@ -70,10 +71,10 @@ fn profiles_a_pid_and_stores_into_results() {
     let t = report.threads.as_ref().unwrap();
     assert_eq!(t.total.threads, 1);
     assert!(t.total.cpu_percent < 5.0);
-    assert_eq!(report.flamegraph.status, "skipped");
+    assert_eq!(report.flamegraph.status, PassStatus::Skipped);
 
     let r = Results::load(&results_path).unwrap();
-    let stored = ProfileReport::from_value(r.model("sleepy").unwrap().profile.as_ref().unwrap());
+    let stored = r.model("sleepy").unwrap().profile.clone();
     assert_eq!(stored.as_ref().map(|p| p.pid), Some(report.pid));
 }
 
@@ -116,7 +117,7 @@ fn without_strace_and_perf_it_still_profiles_and_says_why() {
     assert!(stdout.contains("perf is not installed"), "{stdout}");
     let text = std::fs::read_to_string(dir.path().join("profile-bare.json")).unwrap();
     let report: ProfileReport = serde_json::from_str(&text).unwrap();
-    assert_eq!(report.syscalls.status, "unavailable");
-    assert_eq!(report.flamegraph.status, "unavailable");
+    assert_eq!(report.syscalls.status, PassStatus::Unavailable);
+    assert_eq!(report.flamegraph.status, PassStatus::Unavailable);
     assert!(report.threads.is_some());
 }

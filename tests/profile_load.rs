@@ -5,6 +5,7 @@
 //!
 //! harness = false: the binary's `main` decides whether it is the test or the fake serve.
 
+use esbench::metrics::profile::PassStatus;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -162,7 +163,7 @@ fn model_under_load_feeds_polls_and_stops() {
 /// start gives a profile value whose notes say why.
 fn a_failing_pass_is_a_profile_with_notes() {
     let dir = tempfile::tempdir().unwrap();
-    let v = esbench::profile::profiling_pass(
+    let p = esbench::profile::profiling_pass(
         std::path::Path::new("/nonexistent/esbench"),
         "smol",
         &Scenario::default(),
@@ -170,8 +171,7 @@ fn a_failing_pass_is_a_profile_with_notes() {
         Duration::from_millis(100),
         Duration::ZERO,
     );
-    let p = esbench::profile::ProfileReport::from_value(&v).expect("a profile value");
     assert_eq!(p.label, "smol");
-    assert_eq!(p.syscalls.status, "failed");
+    assert_eq!(p.syscalls.status, PassStatus::Failed);
     assert!(p.notes[0].contains("could not run"), "{:?}", p.notes);
 }

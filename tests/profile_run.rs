@@ -4,7 +4,6 @@
 
 mod common;
 
-use esbench::metrics::profile::ProfileReport;
 use esbench::metrics::results::Results;
 
 #[test]
@@ -33,7 +32,7 @@ fn run_profile_adds_a_profile_per_model() {
     let r = Results::load(&dir.path().join("results.json")).unwrap();
     let row = r.model("threads").expect("threads row");
     assert!(row.is_ok(), "{}", row.status);
-    let p = ProfileReport::from_value(row.profile.as_ref().expect("a profile")).unwrap();
+    let p = row.profile.clone().expect("a profile");
     assert_eq!(p.label, "threads");
     let t = p.threads.as_ref().expect("threads were read");
     // The threads model names its threads; the profile sees them in the serve child.

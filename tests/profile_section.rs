@@ -2,6 +2,7 @@
 //! it prints, draws inline SVG, puts the syscall tables side by side, links flamegraphs and
 //! says where a tool was missing.
 
+use esbench::metrics::profile::PassStatus;
 use esbench::metrics::results::{ModelResult, Results, SCHEMA};
 use esbench::profile::{
     EventCounts, FlameProfile, FnShare, ProfileReport, SyscallProfile, SyscallRow, ThreadGroup,
@@ -34,7 +35,7 @@ fn profiled(model: &str, groups: Vec<ThreadGroup>, with_tools: bool) -> ModelRes
     };
     let mut syscalls = if with_tools {
         SyscallProfile {
-            status: "ok".into(),
+            status: PassStatus::Ok,
             window_s: 10.0,
             rows: vec![
                 SyscallRow {
@@ -54,7 +55,7 @@ fn profiled(model: &str, groups: Vec<ThreadGroup>, with_tools: bool) -> ModelRes
             ..Default::default()
         }
     } else {
-        SyscallProfile::not_done("unavailable", "strace is not installed")
+        SyscallProfile::not_done(PassStatus::Unavailable, "strace is not installed")
     };
     if with_tools {
         syscalls.set_events(EventCounts {
@@ -65,7 +66,7 @@ fn profiled(model: &str, groups: Vec<ThreadGroup>, with_tools: bool) -> ModelRes
     }
     let flamegraph = if with_tools {
         FlameProfile {
-            status: "ok".into(),
+            status: PassStatus::Ok,
             samples: 321,
             frequency_hz: 999,
             svg: Some(format!("flame-{model}.svg")),
@@ -77,7 +78,7 @@ fn profiled(model: &str, groups: Vec<ThreadGroup>, with_tools: bool) -> ModelRes
             ..Default::default()
         }
     } else {
-        FlameProfile::not_done("unavailable", "perf is not installed")
+        FlameProfile::not_done(PassStatus::Unavailable, "perf is not installed")
     };
     let report = ProfileReport {
         schema: PROFILE_SCHEMA.into(),
@@ -109,8 +110,8 @@ fn profiled(model: &str, groups: Vec<ThreadGroup>, with_tools: bool) -> ModelRes
     };
     ModelResult {
         name: model.into(),
-        status: "ok".into(),
-        profile: Some(report.to_value()),
+        status: esbench::metrics::status::Status::Ok,
+        profile: Some(report),
         ..Default::default()
     }
 }

@@ -7,6 +7,7 @@
 
 mod common;
 
+use esbench::metrics::profile::PassStatus;
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -144,8 +145,8 @@ fn spinning_thread_is_top_sleeping_thread_is_near_zero() {
     assert!((40..=160).contains(&ev.polls), "{json}");
     assert!(report.wakeups_per_event.unwrap() > 0.0);
 
-    match report.syscalls.status.as_str() {
-        "ok" => {
+    match report.syscalls.status {
+        PassStatus::Ok => {
             let sleeps: u64 = report
                 .syscalls
                 .rows
@@ -165,8 +166,8 @@ fn spinning_thread_is_top_sleeping_thread_is_near_zero() {
         }
         _ => assert!(report.syscalls.note.is_some(), "{json}"),
     }
-    match report.flamegraph.status.as_str() {
-        "ok" => {
+    match report.flamegraph.status {
+        PassStatus::Ok => {
             let by_thread = &report.flamegraph.by_thread;
             assert!(
                 !by_thread.is_empty(),
@@ -198,6 +199,6 @@ fn a_missing_process_degrades_with_notes() {
     );
     assert!(report.threads.is_none());
     assert!(!report.notes.is_empty());
-    assert_ne!(report.syscalls.status, "ok");
-    assert_ne!(report.flamegraph.status, "ok");
+    assert_ne!(report.syscalls.status, PassStatus::Ok);
+    assert_ne!(report.flamegraph.status, PassStatus::Ok);
 }

@@ -2,13 +2,14 @@
 //! statuses from a results file as text, never as markup.
 
 use esbench::metrics::fixture::fabricate_results;
+use esbench::metrics::status::Status;
 
 #[test]
 fn scenario_names_statuses_and_hosts_are_escaped_in_summary_md() {
     let mut r = fabricate_results(3);
     r.scenario.name = "<img src=x onerror=alert(1)>".into();
     r.machine.hostname = "host<script>alert(2)</script>".into();
-    r.models[0].status = "error: <b>boom</b> | [link](http://x) **bold**".into();
+    r.models[0].status = Status::parse("error: <b>boom</b> | [link](http://x) **bold**");
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("results.json");
     esbench::report::write_report(&[(input, r)], dir.path()).unwrap();

@@ -239,7 +239,7 @@ fn comparison_and_profile_section_render_in_headless_chromium() {
 }
 
 /// A small profiling result, as the profile room writes it.
-fn profile_of(model: &str) -> serde_json::Value {
+fn profile_of(model: &str) -> esbench::profile::ProfileReport {
     use esbench::profile::{ProfileReport, ThreadGroup, ThreadProfile, PROFILE_SCHEMA};
     let group = |name: &str, cpu: f64, wake: f64| ThreadGroup {
         name: name.into(),
@@ -264,5 +264,4 @@ fn profile_of(model: &str) -> serde_json::Value {
         }),
         ..Default::default()
     }
-    .to_value()
 }

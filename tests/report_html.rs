@@ -3,6 +3,7 @@
 
 mod common;
 
+use esbench::metrics::status::Status;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -29,7 +30,7 @@ fn single_run_report_has_every_part() {
     let tmp = tempfile::tempdir().unwrap();
     let mut r = fabricate_results(11);
     r.scenario.name = "class<room> & \"quotes\"".into();
-    r.models[2].status = "crashed: <panic> at src/x.rs".into();
+    r.models[2].status = Status::parse("crashed: <panic> at src/x.rs");
     r.models[4].name = "sm<o>l&co".into();
     let out = out_dir(tmp.path(), "single");
     let index = write_report(&[(PathBuf::from("in/results.json"), r.clone())], &out).unwrap();
@@ -135,7 +136,7 @@ fn partial_results_still_report() {
     r.floor = Default::default();
     let mut failed = r.models[0].clone();
     failed.name = "coop".into();
-    failed.status = "failed to start".into();
+    failed.status = Status::parse("failed to start");
     failed.cpu = Default::default();
     failed.poll_latency = Default::default();
     failed.watchdog_lateness = Default::default();

@@ -3,6 +3,7 @@
 //! against itself is a tie, and the headline, the ★ of the report's table and of
 //! `summary.md`, and the terminal table all say the same thing.
 
+use esbench::metrics::status::Status;
 use std::collections::BTreeMap;
 
 use esbench::metrics::results::{ModelResult, Results, SCHEMA};
@@ -42,7 +43,7 @@ fn row(name: &str, seed: u64, rounds: u32, cpu: f64, p99_us: u64) -> ModelResult
         );
         rr.push(RoundResult {
             index: k,
-            status: "ok".into(),
+            status: Status::Ok,
             duration_s: 3.3,
             cpu_percent: cpu * w,
             context_switches_per_s: 150.0 * w,
@@ -52,7 +53,7 @@ fn row(name: &str, seed: u64, rounds: u32, cpu: f64, p99_us: u64) -> ModelResult
     }
     let mut m = ModelResult {
         name: name.into(),
-        status: "ok".into(),
+        status: Status::Ok,
         poll_latency: Summary::from_histogram(&h),
         rounds: rr,
         ..ModelResult::default()
@@ -187,7 +188,7 @@ fn a_driver_limited_or_failed_row_is_never_crowned_and_three_rounds_are_a_range(
     cheap.driver.limited = true;
     (cheap.driver.cpu_percent, cheap.driver.cpus) = (190.0, 2);
     let mut failed = row("failed", 3, 3, 0.2, 600);
-    failed.status = "crashed: serve signal 9".into();
+    failed.status = Status::parse("crashed: serve signal 9");
     let r = run(vec![cheap, failed, row("costly", 2, 3, 1.3, 600)], 3);
     // The limited row leads, so the costlier one is not crowned in its place; nobody is.
     assert_eq!(

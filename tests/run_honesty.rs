@@ -7,6 +7,7 @@
 
 mod common;
 
+use esbench::metrics::status::StatusKind;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
@@ -159,10 +160,16 @@ fn a_model_killed_mid_run_keeps_its_row_and_the_others_are_intact() {
     let names: Vec<&str> = r.models.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["threads", "smol", "tokio-current"]);
     let smol = r.model("smol").unwrap();
-    assert!(smol.status.contains("crashed"), "{}", smol.status);
-    assert!(smol.status.contains("SIGKILL"), "{}", smol.status);
+    assert_eq!(smol.status.kind(), StatusKind::Crashed, "{}", smol.status);
     assert!(
-        smol.status.contains("(round 2 of 2; 1 round(s) ok)"),
+        smol.status.to_string().contains("SIGKILL"),
+        "{}",
+        smol.status
+    );
+    assert!(
+        smol.status
+            .to_string()
+            .contains("(round 2 of 2; 1 round(s) ok)"),
         "{}",
         smol.status
     );
@@ -171,7 +178,7 @@ fn a_model_killed_mid_run_keeps_its_row_and_the_others_are_intact() {
     assert_eq!(smol.rounds.len(), 2);
     assert!(smol.rounds[0].is_ok(), "{}", smol.rounds[0].status);
     assert!(
-        smol.rounds[1].status.contains("SIGKILL"),
+        smol.rounds[1].status.to_string().contains("SIGKILL"),
         "{}",
         smol.rounds[1].status
     );
@@ -233,7 +240,7 @@ fn ctrl_c_stops_cleanly_and_keeps_what_was_measured() {
     let r = Results::load(&out.join("results.json")).unwrap();
     assert_eq!(r.models.len(), 1, "the second model never started");
     let m = &r.models[0];
-    assert!(m.status.starts_with("interrupted"), "{}", m.status);
+    assert!(m.status.is_interrupted(), "{}", m.status);
     assert!(m.poll_latency.count > 0);
     assert!(
         r.notes.iter().any(|n| n.contains("interrupted")),

@@ -7,6 +7,7 @@
 
 mod common;
 
+use esbench::metrics::status::Status;
 use std::path::Path;
 use std::process::Command;
 
@@ -31,7 +32,7 @@ fn constant(us: u64, n: u64) -> Summary {
 /// CPU `cpu` %, poll p99 2 ms, nothing skipped.
 fn healthy(m: &mut ModelResult, cpu: f64, events_per_s: f64) {
     let events = (events_per_s * 4.0).round() as u64;
-    m.status = "ok".into();
+    m.status = Status::parse("ok");
     m.cpu.percent = cpu;
     m.counters.insert("cpu_window_ms".into(), 4000);
     m.counters.insert("ingest_log_dropped".into(), 0);
@@ -275,7 +276,7 @@ fn rounds(base: f64) -> Vec<RoundResult> {
     (0..5)
         .map(|i| RoundResult {
             index: i,
-            status: "ok".into(),
+            status: Status::Ok,
             duration_s: 0.8,
             cpu_percent: base + i as f64 * 0.1,
             figures: [

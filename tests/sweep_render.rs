@@ -4,6 +4,7 @@
 
 mod common;
 
+use esbench::metrics::status::Status;
 use std::path::Path;
 
 use esbench::metrics::fixture::fabricate_results_with;
@@ -42,7 +43,7 @@ fn fabricate(dir: &Path) -> SweepManifest {
             };
             model.poll_latency = constant(p99_ms as u64 * 1000);
             if model.name == "rayon" && *value == "4" {
-                model.status = "crashed: killed by SIGSEGV".into();
+                model.status = Status::parse("crashed: killed by SIGSEGV");
             }
         }
         let rel = format!("{}/results.json", point_dir_name(KEY, value));

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use esbench::driver::session::{select_models, RunOptions};
+use esbench::driver::options::{select_models, RunOptions};
+use esbench::driver::place::Place;
 use esbench::models::{default_run, teaching, TEACHING};
 use esbench::scenario::Scenario;
 use support::*;
@@ -238,6 +239,7 @@ fn options(models: &[&str]) -> RunOptions {
         quick: true,
         pin: false,
         exe: PathBuf::from(common::BIN),
+        place: Place::Local,
         progress: false,
         profile: false,
         inject: Vec::new(),

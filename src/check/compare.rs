@@ -53,6 +53,7 @@ use super::thresholds::{Band, Mode, Thresholds};
 use crate::metrics::figures::RoundValue;
 use crate::metrics::results::Results;
 use crate::metrics::rounds::{Interval, MIN_FOR_INTERVAL};
+use crate::metrics::status::Status;
 
 /// How the comparison is to be made.
 #[derive(Clone, Debug)]
@@ -475,7 +476,7 @@ fn common_models(
 fn ok_runs<'a>(
     side: &'a [(PathBuf, Results)],
     model: &str,
-) -> (Vec<&'a Results>, Vec<(PathBuf, String)>) {
+) -> (Vec<&'a Results>, Vec<(PathBuf, Status)>) {
     let mut ok = Vec::new();
     let mut failed = Vec::new();
     for (p, r) in side {

@@ -4,6 +4,7 @@
 
 use super::stats::Rng;
 use crate::metrics::results::{Cpu, Floor, ModelResult, Results, ScenarioInfo, SCHEMA};
+use crate::metrics::status::Status;
 use crate::metrics::summary::{new_histogram, record_clamped, Summary};
 
 /// What to fabricate for one model: multipliers on the typical figures (1.0 = typical).
@@ -116,7 +117,7 @@ pub fn fake_run_paused(
             }
             ModelResult {
                 name: m.name.clone(),
-                status: "ok".into(),
+                status: Status::Ok,
                 cpu: Cpu {
                     user_s: m.cpu_percent * 0.2 * 0.7 * jitter,
                     sys_s: m.cpu_percent * 0.2 * 0.3 * jitter,

@@ -90,7 +90,7 @@ mod tests {
     fn row(name: &str, cpu: &[f64]) -> ModelResult {
         let mut m = ModelResult {
             name: name.into(),
-            status: "ok".into(),
+            status: crate::metrics::status::Status::Ok,
             ..ModelResult::default()
         };
         for (k, &c) in cpu.iter().enumerate() {
@@ -108,7 +108,7 @@ mod tests {
             }
             m.rounds.push(RoundResult {
                 index: k as u32,
-                status: "ok".into(),
+                status: crate::metrics::status::Status::Ok,
                 cpu_percent: c,
                 duration_s: 3.0,
                 context_switches_per_s: 200.0,

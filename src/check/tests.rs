@@ -1,5 +1,6 @@
 //! The statistics against fabricated results whose truth is known.
 
+use crate::metrics::status::Status;
 use std::path::PathBuf;
 
 use super::fixtures::{fake_run, FakeModel};
@@ -255,7 +256,7 @@ fn metrics_without_data_are_skipped_and_vanished_ones_regress() {
 fn a_model_that_now_fails_is_a_regression() {
     let base = side(0..1, 1.0, &typical());
     let mut cur = side(1..2, 1.0, &typical());
-    cur[0].1.models[1].status = "bridge exited with status 101".into();
+    cur[0].1.models[1].status = Status::parse("bridge exited with status 101");
     let o = compare(&base, &cur, &opts(Mode::Gross)).unwrap();
     assert_eq!(regressions(&o), vec![("tokio".into(), "status".into())]);
     assert!(render::headline(&o).contains("exited with status 101"));

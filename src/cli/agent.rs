@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::driver::place::Place;
 use crate::remote::access::{read_token_file, AllowList};
 use crate::remote::agent::{
     Agent, AgentConfig, TEST_CLOCK_OFFSET_ENV, TEST_EXIT_AFTER_MEASURE_ENV,
@@ -90,17 +91,20 @@ pub fn exec(args: AgentArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// `run --target`: every model of this run goes to the agent at `addr` (checked now).
-pub fn connect_target(addr: &str, token_file: &Path) -> Result<()> {
+/// `run --target`, `sweep --target`: the agent at `addr` (checked now), as the place every
+/// model of the run goes to.
+pub fn connect_target(addr: &str, token_file: &Path) -> Result<Place> {
     let token = read_token_file(token_file)?;
-    let machine = crate::driver::remote_run::use_target(Target {
+    let place = Place::remote(Target {
         addr: addr.to_string(),
         token,
     })
     .with_context(|| format!("--target {addr}"))?;
-    eprintln!(
-        "target: {} ({}, {} cores) at {addr}",
-        machine.hostname, machine.cpu_model, machine.logical_cores
-    );
-    Ok(())
+    if let Some(machine) = place.target_machine() {
+        eprintln!(
+            "target: {} ({}, {} cores) at {addr}",
+            machine.hostname, machine.cpu_model, machine.logical_cores
+        );
+    }
+    Ok(place)
 }

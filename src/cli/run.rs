@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use crate::driver::session::{
-    check_duration_s, default_out_dir, run_scenario_with, RoundsOptions, RunOptions, MAX_DURATION_S,
-};
+use crate::driver::options::{check_duration_s, RoundsOptions, RunOptions, MAX_DURATION_S};
+use crate::driver::place::Place;
+use crate::driver::session::{default_out_dir, run_scenario_with};
 use crate::driver::variant::Variant;
 use crate::driver::{interrupt, latest};
 use crate::metrics::results::Results;
@@ -182,10 +182,12 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
     let out = args.out.clone().unwrap_or_else(default_out_dir);
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     interrupt::install()?;
-    if let (Some(addr), Some(file)) = (&args.target, &args.token_file) {
-        crate::cli::agent::connect_target(addr, file)?;
-    }
+    let place = match (&args.target, &args.token_file) {
+        (Some(addr), Some(file)) => crate::cli::agent::connect_target(addr, file)?,
+        _ => Place::Local,
+    };
     let opts = RunOptions {
+        place,
         profile: args.profile,
         inject: args.inject.clone(),
         driver: args.driver,

@@ -6,7 +6,9 @@ use anyhow::{bail, Context};
 
 use crate::cli::run::parse_measured_s;
 use crate::driver::interrupt;
-use crate::driver::session::{default_out_dir, RunOptions};
+use crate::driver::options::RunOptions;
+use crate::driver::place::Place;
+use crate::driver::session::default_out_dir;
 use crate::sweep::execute::{self, SweepPlan};
 use crate::sweep::manifest::Setting;
 use crate::sweep::overrides::{parse_fixed, parse_knob, Knob};
@@ -139,11 +141,12 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
     if let Some(from) = &args.from {
         return render_from(from);
     }
-    if let (Some(addr), Some(file)) = (&args.target, &args.token_file) {
-        super::agent::connect_target(addr, file)?;
-    }
+    let place = match (&args.target, &args.token_file) {
+        (Some(addr), Some(file)) => super::agent::connect_target(addr, file)?,
+        _ => Place::Local,
+    };
     if let Some(dir) = &args.resume {
-        return resume(dir, args.dry_run);
+        return resume(dir, args.dry_run, place);
     }
     let knob = args
         .set
@@ -184,13 +187,16 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
             .collect(),
         // No profiling pass: one per model and point would double a long sweep; profile the
         // interesting point afterwards with `esbench run --profile` on its scenario.toml.
-        run: RunOptions::new(
-            args.models.clone(),
-            args.duration,
-            args.quick,
-            args.pin,
-            crate::load::child::own_exe()?,
-        ),
+        run: RunOptions {
+            place,
+            ..RunOptions::new(
+                args.models.clone(),
+                args.duration,
+                args.quick,
+                args.pin,
+                crate::load::child::own_exe()?,
+            )
+        },
         out: out.clone(),
         point_reports: !args.no_point_reports,
         command: std::env::args().collect(),
@@ -251,14 +257,14 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
 }
 
 /// `--resume`: the not-done points of an existing sweep, with its original options.
-fn resume(from: &std::path::Path, dry_run: bool) -> anyhow::Result<i32> {
+fn resume(from: &std::path::Path, dry_run: bool, place: Place) -> anyhow::Result<i32> {
     let json = sweep_json(from);
     let manifest = crate::sweep::manifest::SweepManifest::load(&json)?;
     let dir = json
         .parent()
         .unwrap_or(std::path::Path::new("."))
         .to_path_buf();
-    let plan = execute::resume_plan(&manifest, &dir, crate::load::child::own_exe()?);
+    let plan = execute::resume_plan(&manifest, &dir, crate::load::child::own_exe()?, place);
     if !plan.scenario_path.is_file() {
         bail!(
             "the sweep's scenario {} is not found from here; run --resume from the directory \

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use super::row::{Row, RowChild};
 use crate::bridge::inject::Fault;
 use crate::metrics::paired::{row_name, Paired, Side, SIDE_A, SIDE_B};
 use crate::metrics::results::Results;
@@ -24,16 +25,6 @@ pub struct Against {
     /// Faults injected into side B's rows only (`--inject-b`), to measure the paired gate's
     /// power; recorded in `Results::injected`.
     pub faults_b: Vec<Fault>,
-}
-
-/// One row of a paired run: its name, the model, the executable its `serve` child runs and
-/// its own faults.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PairedRow {
-    pub name: String,
-    pub model: String,
-    pub exe: PathBuf,
-    pub faults: Vec<Fault>,
 }
 
 impl Against {
@@ -59,21 +50,23 @@ impl Against {
     }
 
     /// The rows of a paired run of `models`, A before B for each (the rounds shuffle them).
-    pub fn rows(&self, models: &[String], this_exe: &Path) -> Vec<PairedRow> {
+    pub fn rows(&self, models: &[String], this_exe: &Path) -> Vec<Row> {
+        let serve = |exe: &Path, model: &str| RowChild::Serve {
+            exe: exe.to_path_buf(),
+            model: model.to_string(),
+        };
         models
             .iter()
             .flat_map(|m| {
                 [
-                    PairedRow {
+                    Row {
                         name: row_name(m, SIDE_A),
-                        model: m.clone(),
-                        exe: self.exe.clone(),
+                        child: serve(&self.exe, m),
                         faults: Vec::new(),
                     },
-                    PairedRow {
+                    Row {
                         name: row_name(m, SIDE_B),
-                        model: m.clone(),
-                        exe: this_exe.to_path_buf(),
+                        child: serve(this_exe, m),
                         faults: self.faults_b.clone(),
                     },
                 ]
@@ -166,8 +159,9 @@ mod tests {
         let rows = a.rows(&["threads".into(), "coop".into()], Path::new("/b/esbench"));
         let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["threads@A", "threads@B", "coop@A", "coop@B"]);
-        assert_eq!(rows[0].exe, a.exe);
-        assert_eq!(rows[1].exe, PathBuf::from("/b/esbench"));
+        assert_eq!(rows[0].child.serve_exe(), Some(a.exe.as_path()));
+        assert_eq!(rows[1].child.serve_exe(), Some(Path::new("/b/esbench")));
+        assert_eq!(rows[1].child.model(), "threads");
         assert!(rows[0].faults.is_empty());
         assert_eq!(rows[1].faults, vec![fault]);
         assert_eq!(

@@ -1,21 +1,26 @@
-//! What a local and a remote model run share (`model_run`, `remote_run`): the timeline (a
-//! warm-up, then the measured window the clients' plan ends with), how the measured part
-//! ended, the loop that waits through it, and the row filled from the joins. Written once so
-//! that the two runs differ only where the model is and how its end is noticed, and a remote
-//! row carries the same figures, measured over the same window, as a local one.
+//! What every model run shares, wherever its child is: the timeline (a warm-up, then the
+//! measured window the clients' plan ends with), how the measured part ended, the `Running`
+//! trait a started child implements (`local_child`, `agent_child`), the loop that waits
+//! through the timeline, and the row filled from the joins. `row_run` drives them in one
+//! flow, so a remote row carries the same figures, measured over the same window, as a
+//! local one.
 
 use std::time::Duration;
 
+use std::net::SocketAddr;
+
 use anyhow::Result;
-use indicatif::ProgressBar;
 
 use super::interrupt;
 use super::join::{join, BoardRecord, Window};
+use super::progress::Progress;
+use super::row::ModelPlan;
 use crate::clock::now_ns;
-use crate::load::client::{Clients, Joined};
+use crate::load::client::{Clients, Joined, StopFlag};
 use crate::load::floor::{phase_after_frames, ticks_in_window};
 use crate::load::health::DriverWindow;
 use crate::metrics::results::ModelResult;
+use crate::metrics::status::Status;
 use crate::metrics::summary::Summary;
 
 /// Time the clients get to start before their first planned poll.
@@ -82,28 +87,64 @@ pub(super) enum End {
     },
 }
 
-/// Where the model runs, as the watch loop sees it: a local child, or an agent.
-pub(super) trait ModelSide {
+/// A row's child once started, wherever it runs: the steps of `row_run::run_model` that
+/// differ between a local child and a remote agent. A new kind of child (another program, a
+/// bridge started from a command template) is a new implementation; the flow stays one.
+pub(super) trait Running {
+    /// The HTTP addresses the clients poll.
+    fn addrs(&self) -> &[SocketAddr];
+    /// Where the child is, for progress messages (`None`: here).
+    fn host(&self) -> Option<&str>;
+    /// The clients have started on `tl`: start whatever runs beside the model until `stop`
+    /// (the local floor probe).
+    fn begin(&mut self, plan: &ModelPlan, tl: &Timeline, stop: &StopFlag) -> Result<()>;
+    /// The warm-up is over: start measuring the child (its CPU, what it runs with) and arm
+    /// what acts on it in the window; `Some` when the window cannot be measured.
+    fn measure(
+        &mut self,
+        plan: &ModelPlan,
+        tl: &Timeline,
+        row: &mut ModelResult,
+    ) -> Result<Option<End>>;
     /// Whether the model side has ended by `now` (its child died, the agent was lost).
     fn ended(&mut self, now: u64) -> Result<Option<End>>;
     /// Does whatever is due at `now`; returns the next instant something is due.
     fn act(&mut self, now: u64) -> Option<u64>;
+    /// The measured window is over: stop measuring the child (before the driver's own meter
+    /// stops, as the window closes).
+    fn close_window(&mut self) {}
+    /// Stops the child (SIGTERM, then SIGKILL after a grace); a lost agent changes `end`.
+    fn stop(&mut self, end: &mut End) -> Result<()>;
+    /// The boards' records on the driver's clock, for the join (and what the row needs
+    /// before it, e.g. the clock join).
+    fn records(&mut self, tl: &Timeline, row: &mut ModelResult) -> Result<Vec<BoardRecord>>;
+    /// The child's side of the row over `window`: the timer floor beside it, its CPU and
+    /// counters, the bridge's statistics. A crash it reports late changes `end`.
+    fn store_child_side(
+        &mut self,
+        row: &mut ModelResult,
+        records: &[BoardRecord],
+        window: Window,
+        end: &mut End,
+    );
+    /// The row's status for how the run ended.
+    fn status(&self, end: End, tl: &Timeline) -> Status;
 }
 
 /// Waits until `until_ns` (or, for the measured part, until the clients have finished),
 /// watching the model side and Ctrl-C, acting on what the side has due, and moving the
-/// progress bar (position in ms since `plan.t0`, length to `plan.win_end`).
+/// progress (position in ms since `plan.t0`, length to `plan.win_end`).
 pub(super) fn watch(
-    side: &mut impl ModelSide,
+    side: &mut dyn Running,
     clients: &Clients,
     until_ns: u64,
     plan: &Timeline,
-    bar: &ProgressBar,
+    progress: &dyn Progress,
 ) -> Result<End> {
-    bar.set_length((plan.win_end - plan.t0) / 1_000_000);
+    let len_ms = (plan.win_end - plan.t0) / 1_000_000;
     loop {
         let now = now_ns();
-        bar.set_position(now.saturating_sub(plan.t0) / 1_000_000);
+        progress.position(now.saturating_sub(plan.t0) / 1_000_000, len_ms);
         if let Some(end) = side.ended(now)? {
             return Ok(end);
         }
@@ -155,8 +196,8 @@ pub(super) fn store_floor(
 }
 
 /// The status of a run that Ctrl-C stopped at `at_ns`.
-pub(super) fn interrupted_status(plan: &Timeline, at_ns: u64) -> String {
-    format!("interrupted by Ctrl-C {}", plan.describe(at_ns))
+pub(super) fn interrupted_status(plan: &Timeline, at_ns: u64) -> Status {
+    Status::Interrupted(format!("by Ctrl-C {}", plan.describe(at_ns)))
 }
 
 fn describe_when(at_ns: u64, win_start: u64) -> String {

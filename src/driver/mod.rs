@@ -1,17 +1,25 @@
-//! Running the benchmark: the floors (the timer probe from `load::floor`, the CPU floor), the
-//! orchestration of one model after another, locally or on a remote agent (the two share
-//! `measured`), the joins that turn raw records into figures, and saving. The load itself
-//! (boards, child process, Scratch clients, pacing, the timer probe) is in `load/`.
+//! Running the benchmark: a run is a session (`session`) with one method per phase — the
+//! floors (the timer probe from `load::floor`, the CPU floor), the interleaved rounds, saving,
+//! profiling. Each model-round is one flow (`row_run`) over a started child that runs here
+//! (`local_child`) or on a remote agent (`agent_child`), chosen by the run's `place` and the
+//! row's child (`row`). The joins turn raw records into figures. The load itself (boards,
+//! child process, Scratch clients, pacing, the timer probe) is in `load/`.
 
 pub mod against;
+mod agent_child;
 pub mod cpu_floor;
 pub mod interrupt;
 pub mod join;
 pub mod latest;
+mod local_child;
 mod measured;
-pub mod model_run;
-pub mod remote_run;
+pub mod options;
+pub mod place;
+pub mod progress;
 pub mod rounds;
+pub mod row;
+mod row_run;
 mod serve_stats;
 pub mod session;
+mod test_hooks;
 pub mod variant;

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use crate::metrics::driver_health::judge;
 use crate::metrics::results::{CpuSample, ModelResult};
 use crate::metrics::rounds::{RoundFigure, RoundResult};
+use crate::metrics::status::Status;
 use crate::metrics::summary::{new_histogram, Summary};
 
 /// Rounds of a full run: six is the fewest whose [min, max] holds the median with at least
@@ -24,7 +25,7 @@ pub const QUICK_ROUNDS: u32 = 3;
 /// Most rounds accepted: beyond this a typo is likelier than intent.
 pub const MAX_ROUNDS: u32 = 1_000;
 /// Shortest measured round: the same floor as a whole measured window.
-pub const MIN_ROUND_S: f64 = super::session::MIN_DURATION_S;
+pub const MIN_ROUND_S: f64 = super::options::MIN_DURATION_S;
 /// Least warm-up of a round in a full run: every runtime has started its threads and the
 /// board has streamed twenty frames by then. The scenario's warm-up is spread over the
 /// rounds down to this, so rounds cost only their extra start-ups, not N warm-ups.
@@ -85,14 +86,18 @@ pub fn shape(
     })
 }
 
-/// The model order of each round, shuffled from `seed` (the same seed gives the same orders
-/// with this build; the orders themselves are recorded in `RoundsPlan` too).
+/// The model order of each round, shuffled from `seed` by the project's seeded generator
+/// (`crate::rng`, whose stream for a seed is fixed by its algorithm), so a seed gives the
+/// same orders with every build; the orders themselves are recorded in `RoundsPlan` too.
 pub fn orders(models: &[String], count: u32, seed: u64) -> Vec<Vec<String>> {
-    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut rng = crate::rng::Rng::new(seed);
     (0..count)
         .map(|_| {
             let mut o = models.to_vec();
-            rng.shuffle(&mut o);
+            // Fisher–Yates, from the back.
+            for i in (1..o.len()).rev() {
+                o.swap(i, rng.index(i + 1));
+            }
             o
         })
         .collect()
@@ -188,7 +193,7 @@ fn is_max_counter(key: &str) -> bool {
 pub fn merge(name: &str, rows: &[ModelResult], rounds: Vec<RoundResult>) -> ModelResult {
     let mut m = ModelResult {
         name: name.to_string(),
-        status: "ok".into(),
+        status: Status::Ok,
         ..ModelResult::default()
     };
     if let Some(first) = rows.first() {
@@ -271,11 +276,12 @@ pub fn merge(name: &str, rows: &[ModelResult], rounds: Vec<RoundResult>) -> Mode
     let n = rounds.len();
     if let Some(bad) = rounds.iter().find(|r| !r.is_ok()) {
         let ok = rounds.iter().filter(|r| r.is_ok()).count();
-        m.status = format!(
-            "{} (round {} of {n}; {ok} round(s) ok)",
-            bad.status,
-            bad.index + 1
-        );
+        m.status = Status::InRound {
+            status: Box::new(bad.status.clone()),
+            round: bad.index + 1,
+            of: n as u32,
+            ok: ok as u32,
+        };
     }
     m.rounds = rounds;
     m
@@ -299,7 +305,7 @@ mod tests {
         }
         let mut m = ModelResult {
             name: "threads".into(),
-            status: "ok".into(),
+            status: Status::Ok,
             poll_latency: Summary::from_histogram(&h),
             ..ModelResult::default()
         };
@@ -354,6 +360,15 @@ mod tests {
     }
 
     #[test]
+    fn a_seed_gives_the_same_orders_with_every_build() {
+        // From crate::rng's SplitMix64 stream, which no crate update changes.
+        let models: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let got: Vec<String> = orders(&models, 3, 7).iter().map(|o| o.concat()).collect();
+        // Round 1 by hand: draws 7191…, 3096…, 16616… give indices 1, 0, 1 (Fisher–Yates).
+        assert_eq!(got, ["cdab", "dabc", "dcab"]);
+    }
+
+    #[test]
     fn merging_keeps_every_sample_and_takes_cpu_over_the_windows() {
         let rows = [row(100, 30, 0.02, 2_000), row(300, 10, 0.06, 2_000)];
         let rounds: Vec<RoundResult> = rows
@@ -380,7 +395,8 @@ mod tests {
     #[test]
     fn a_failed_round_names_itself_in_the_status() {
         let mut bad = row(100, 5, 0.01, 700);
-        bad.status = "crashed: serve signal 9 (SIGKILL) 0.7 s into the measured window".into();
+        bad.status =
+            Status::Crashed("serve signal 9 (SIGKILL) 0.7 s into the measured window".into());
         let rows = [row(100, 30, 0.02, 2_000), bad, row(100, 30, 0.02, 2_000)];
         let rounds = rows
             .iter()
@@ -389,12 +405,14 @@ mod tests {
             .collect();
         let m = merge("smol", &rows, rounds);
         assert!(
-            m.status.starts_with("crashed: serve signal 9"),
+            m.status.to_string().starts_with("crashed: serve signal 9"),
             "{}",
             m.status
         );
         assert!(
-            m.status.contains("(round 2 of 3; 2 round(s) ok)"),
+            m.status
+                .to_string()
+                .contains("(round 2 of 3; 2 round(s) ok)"),
             "{}",
             m.status
         );

@@ -18,6 +18,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection, Transaction};
 
 use crate::metrics::results::Results;
+use crate::metrics::status::Status;
 use crate::render::figures::ModelFigures;
 
 /// The schema version this build writes and reads.
@@ -338,7 +339,7 @@ pub fn insert_run(tx: &Transaction, results: &Results, results_path: &Path) -> R
         let mut values: Vec<rusqlite::types::Value> = vec![
             run_id.into(),
             m.name.clone().into(),
-            m.status.clone().into(),
+            m.status.to_string().into(),
         ];
         for key in MODEL_FIGURES {
             values.push(f.get(key).map_or_else(null, Into::into));
@@ -387,7 +388,7 @@ pub struct RunRow {
 #[derive(Clone, Debug)]
 pub struct ModelRow {
     pub model: String,
-    pub status: String,
+    pub status: Status,
     pub figures: Vec<Option<f64>>,
     /// Each figure's interval over the rounds, (lo, hi); `None` without rounds.
     pub intervals: Vec<Option<(f64, f64)>>,
@@ -480,7 +481,7 @@ pub fn list_runs(conn: &Connection, filter: &Filter) -> Result<Vec<RunRow>> {
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok(ModelRow {
                     model: r.get(0)?,
-                    status: r.get(1)?,
+                    status: Status::parse(&r.get::<_, String>(1)?),
                     figures,
                     intervals,
                     rounds_ok: r.get(3 + 3 * n)?,

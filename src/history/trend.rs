@@ -56,7 +56,7 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
                 .enumerate()
                 .filter_map(|(x, r)| {
                     let m = r.models.iter().find(|m| &m.model == name)?;
-                    if m.status != "ok" {
+                    if !m.status.is_ok() {
                         return None;
                     }
                     m.get(key)
@@ -204,7 +204,7 @@ fn bands_of(runs: &[RunRow], name: &str, key: &str, scale: f64) -> Vec<Band> {
         .enumerate()
         .filter_map(|(x, r)| {
             let m = r.models.iter().find(|m| m.model == name)?;
-            if m.status != "ok" {
+            if !m.status.is_ok() {
                 return None;
             }
             let (lo, hi) = m.interval(key)?;
@@ -263,7 +263,7 @@ pub fn table_html(runs: &[RunRow]) -> String {
             }
             s.push_str(&format!(
                 "<td>{}</td><td><code>{}</code></td></tr>\n",
-                esc(&m.status),
+                esc(&m.status.to_string()),
                 esc(&m.results_path)
             ));
         }

@@ -476,11 +476,7 @@ impl Joined {
             self.threads,
             self.panicked.join("; ")
         );
-        row.status = if row.is_ok() {
-            format!("partial: {what}")
-        } else {
-            format!("{}; also {what}", row.status)
-        };
+        row.status = std::mem::take(&mut row.status).with_finding(what);
     }
 }
 
@@ -498,6 +494,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::status::Status;
 
     fn clients(panics: &[bool]) -> Clients {
         let threads = panics
@@ -536,7 +533,7 @@ mod tests {
             ["scratch-poll-1: injected failure 1".to_string()]
         );
         let mut row = ModelResult {
-            status: "ok".into(),
+            status: Status::Ok,
             ..ModelResult::default()
         };
         joined.mark(&mut row);
@@ -544,20 +541,26 @@ mod tests {
         assert!(!row.is_ok());
         assert!(
             row.status
+                .to_string()
                 .starts_with("partial: 1 of 3 client threads panicked"),
             "{}",
             row.status
         );
-        assert!(row.status.contains("injected failure 1"), "{}", row.status);
+        assert!(
+            row.status.to_string().contains("injected failure 1"),
+            "{}",
+            row.status
+        );
 
         // A row that already failed keeps its reason first.
         let mut crashed = ModelResult {
-            status: "crashed: serve signal 9".into(),
+            status: Status::parse("crashed: serve signal 9"),
             ..ModelResult::default()
         };
         joined.mark(&mut crashed);
         assert!(crashed
             .status
+            .to_string()
             .starts_with("crashed: serve signal 9; also 1 of 3"));
     }
 
@@ -566,7 +569,7 @@ mod tests {
         let joined = clients(&[false, false]).join();
         assert_eq!(joined.logs.len(), 2);
         let mut row = ModelResult {
-            status: "ok".into(),
+            status: Status::Ok,
             ..ModelResult::default()
         };
         joined.mark(&mut row);

@@ -573,6 +573,7 @@ pub fn samples_beyond(count: u64, q: f64) -> u64 {
 mod tests {
     use super::*;
     use crate::metrics::rounds::RoundFigure;
+    use crate::metrics::status::Status;
     use crate::metrics::summary::{new_histogram, record_clamped, Summary};
 
     #[test]
@@ -660,13 +661,13 @@ mod tests {
             );
             m.rounds.push(RoundResult {
                 index: k,
-                status: "ok".into(),
+                status: Status::Ok,
                 cpu_percent: cpu,
                 figures,
                 ..Default::default()
             });
         }
-        m.rounds[1].status = "crashed".into();
+        m.rounds[1].status = Status::parse("crashed");
         let i = p99.interval(&m).unwrap();
         assert_eq!(
             (i.n, i.lo, i.hi),

@@ -2,6 +2,7 @@
 //! runs exist. Samples come from a seeded generator, so a fixture is the same every time;
 //! nothing here is ever presented as a measurement (the scenario and notes say so).
 
+use crate::metrics::status::Status;
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
@@ -126,7 +127,7 @@ pub fn fabricate_model(rng: &mut Rng, name: &str, index: usize, duration_s: f64)
     counters.insert("polls".to_string(), polls as u64);
     ModelResult {
         name: name.to_string(),
-        status: "ok".into(),
+        status: Status::Ok,
         cpu: Cpu {
             user_s,
             sys_s,
@@ -265,7 +266,7 @@ pub fn add_rounds(r: &mut Results, n: u32, seed: u64, spread: f64) {
                 start_mono_ns: (slot * round_s * 1e9) as u64,
                 start_unix: r.started_unix + slot * round_s,
                 duration_s: round_s,
-                status: "ok".into(),
+                status: Status::Ok,
                 cpu_percent: wobble(m.cpu.percent),
                 context_switches_per_s: wobble(csw),
                 figures,

@@ -18,6 +18,7 @@ pub mod process;
 pub mod profile;
 pub mod results;
 pub mod rounds;
+pub mod status;
 pub mod summary;
 pub mod verdict;
 

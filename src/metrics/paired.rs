@@ -166,13 +166,13 @@ mod tests {
     fn row(name: &str, cpu: &[f64]) -> ModelResult {
         ModelResult {
             name: name.into(),
-            status: "ok".into(),
+            status: crate::metrics::status::Status::Ok,
             rounds: cpu
                 .iter()
                 .enumerate()
                 .map(|(k, &c)| RoundResult {
                     index: k as u32,
-                    status: "ok".into(),
+                    status: crate::metrics::status::Status::Ok,
                     cpu_percent: c,
                     ..RoundResult::default()
                 })
@@ -185,7 +185,7 @@ mod tests {
     fn ratios_are_per_round_b_over_a_with_the_median_interval() {
         let a = row("threads@A", &[1.0, 2.0, 1.0, 1.0, 0.0, 1.0]);
         let mut b = row("threads@B", &[1.1, 2.4, 1.2, 1.1, 1.0, 1.3]);
-        b.rounds[3].status = "crashed".into();
+        b.rounds[3].status = crate::metrics::status::Status::Crashed("boom".into());
         let p = PairedModel::of("threads", &a, &b);
         let cpu = p.ratios.iter().find(|r| r.figure == "cpu.percent").unwrap();
         let v: Vec<Option<f64>> = cpu

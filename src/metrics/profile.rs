@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::status::PassStatus;
+
 /// Schema of [`ProfileReport`]; bump the number on an incompatible change.
 pub const PROFILE_SCHEMA: &str = "esbench.profile/1";
 
@@ -145,11 +147,11 @@ pub struct SyscallRow {
     pub per_event: Option<f64>,
 }
 
-/// The whole syscall pass: `status` is `"ok"`, `"unavailable"` (no strace) or `"failed"`
-/// (e.g. ptrace not permitted); `note` explains anything but `"ok"`.
+/// The whole syscall pass: `status` is ok, unavailable (no strace), failed (e.g. ptrace not
+/// permitted) or skipped; `note` explains anything but ok.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct SyscallProfile {
-    pub status: String,
+    pub status: PassStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub window_s: f64,
@@ -173,9 +175,9 @@ macro_rules! impl_not_done {
     ($($pass:ident),+) => {$(
         impl $pass {
             /// A pass that produced nothing, with its status and the reason.
-            pub fn not_done(status: &str, note: impl Into<String>) -> $pass {
+            pub fn not_done(status: PassStatus, note: impl Into<String>) -> $pass {
                 $pass {
-                    status: status.into(),
+                    status,
                     note: Some(note.into()),
                     ..Default::default()
                 }
@@ -215,10 +217,10 @@ pub struct FnShare {
     pub percent: f64,
 }
 
-/// The sampling pass: `status` is `"ok"`, `"unavailable"` (no working perf) or `"failed"`.
+/// The sampling pass: `status` is ok, unavailable (no working perf), failed or skipped.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct FlameProfile {
-    pub status: String,
+    pub status: PassStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub window_s: f64,

@@ -12,6 +12,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::status::Status;
 use super::summary::Summary;
 
 /// Schema identifier written into every results file. Bump the number on incompatible change.
@@ -107,7 +108,7 @@ pub struct Floor {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ModelResult {
     pub name: String,
-    pub status: String,
+    pub status: Status,
     pub cpu: Cpu,
     /// One sample per planned poll slot, intended time → the answer that freed the client
     /// (a skipped slot) or the poll's own answer or failure. Before schema 1.1 this was the
@@ -178,9 +179,14 @@ pub struct ModelResult {
     /// for one round's row; a merged row carries its rounds' starts in `rounds` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_start_ns: Option<u64>,
-    /// The profiling pass (`--profile`), never mixed into the figures above.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<serde_json::Value>,
+    /// The profiling pass (`--profile`), never mixed into the figures above. A profile of
+    /// another schema version is read as none (it is not this build's to interpret).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "profile_of_this_schema"
+    )]
+    pub profile: Option<super::profile::ProfileReport>,
     /// Remote mode: how the agent's clock was joined to the driver's, and the ± it puts on
     /// the figures that cross the two (staleness, staleness_excess, command_latency).
     /// `None` for a local row, where one clock serves both sides.
@@ -230,9 +236,19 @@ macro_rules! named_summaries {
     };
 }
 
+/// Reads a row's `profile`: the typed report when its schema is this build's major version,
+/// none otherwise (see [`super::profile::ProfileReport::from_value`]).
+fn profile_of_this_schema<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<super::profile::ProfileReport>, D::Error> {
+    let v: Option<serde_json::Value> = Option::deserialize(d)?;
+    Ok(v.as_ref()
+        .and_then(super::profile::ProfileReport::from_value))
+}
+
 impl ModelResult {
     pub fn is_ok(&self) -> bool {
-        self.status == "ok"
+        self.status.is_ok()
     }
 
     /// The latency-like metrics by their one name, in report order.
@@ -450,7 +466,7 @@ mod tests {
             esbench_version: "0.1.0".into(),
             models: vec![ModelResult {
                 name: "smol".into(),
-                status: "ok".into(),
+                status: Status::Ok,
                 poll_latency: Summary::from_histogram(&h),
                 ..Default::default()
             }],

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::status::Status;
+
 /// How the run was split into rounds, once per run (`Results::rounds`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct RoundsPlan {
@@ -39,7 +41,7 @@ pub struct RoundResult {
     pub duration_s: f64,
     /// "ok" or the error that ended the round (a failed round keeps what it measured and is
     /// left out of the intervals).
-    pub status: String,
+    pub status: Status,
     /// The child's CPU over the round's window, % of one core.
     pub cpu_percent: f64,
     /// The child's context switches per second of the round's window.
@@ -81,7 +83,7 @@ pub struct RoundFigure {
 
 impl RoundResult {
     pub fn is_ok(&self) -> bool {
-        self.status == "ok"
+        self.status.is_ok()
     }
 }
 

@@ -6,6 +6,7 @@
 //! also give the "top functions" table, so the report can name functions in plain figures
 //! without anyone opening the SVG.
 
+use crate::metrics::profile::PassStatus;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -88,15 +89,15 @@ pub fn record_pid(
     };
     if let Err(e) = std::fs::create_dir_all(out_dir) {
         return FlameProfile::not_done(
-            "failed",
+            PassStatus::Failed,
             format!("cannot create {}: {e}", out_dir.display()),
         );
     }
     if let Err(note) = perf_check(out_dir) {
         let status = if note.contains("not installed") {
-            "unavailable"
+            PassStatus::Unavailable
         } else {
-            "failed"
+            PassStatus::Failed
         };
         return FlameProfile::not_done(status, note);
     }
@@ -119,7 +120,9 @@ pub fn record_pid(
         .spawn();
     let mut child = match child {
         Ok(c) => c,
-        Err(e) => return FlameProfile::not_done("failed", format!("cannot start perf: {e}")),
+        Err(e) => {
+            return FlameProfile::not_done(PassStatus::Failed, format!("cannot start perf: {e}"))
+        }
     };
     let started = Instant::now();
     std::thread::sleep(window);
@@ -135,7 +138,7 @@ pub fn record_pid(
     if status.is_none() || !wrote {
         let _ = std::fs::remove_file(&data);
         return FlameProfile::not_done(
-            "failed",
+            PassStatus::Failed,
             format!(
                 "perf record wrote no data ({status:?}): {}",
                 first_line(&err)
@@ -159,13 +162,23 @@ pub fn record_pid(
     let script = match script {
         Ok(o) if o.status.success() => o.stdout,
         Ok(o) => {
-            return FlameProfile::not_done("failed", format!("perf script failed ({})", o.status))
+            return FlameProfile::not_done(
+                PassStatus::Failed,
+                format!("perf script failed ({})", o.status),
+            )
         }
-        Err(e) => return FlameProfile::not_done("failed", format!("cannot run perf script: {e}")),
+        Err(e) => {
+            return FlameProfile::not_done(
+                PassStatus::Failed,
+                format!("cannot run perf script: {e}"),
+            )
+        }
     };
     let folded = match collapse(&script) {
         Ok(f) => f,
-        Err(e) => return FlameProfile::not_done("failed", format!("cannot fold stacks: {e}")),
+        Err(e) => {
+            return FlameProfile::not_done(PassStatus::Failed, format!("cannot fold stacks: {e}"))
+        }
     };
     let stats = FoldedStats::from_folded(&folded);
     prof.samples = stats.samples;
@@ -179,7 +192,7 @@ pub fn record_pid(
         prof.folded = Some(folded_name);
     }
     if stats.samples == 0 {
-        prof.status = "ok".into();
+        prof.status = PassStatus::Ok;
         prof.note = Some("no CPU samples: the process stayed off the CPU during the window".into());
         return prof;
     }
@@ -191,7 +204,7 @@ pub fn record_pid(
         },
         Err(e) => prof.note = Some(format!("cannot draw flamegraph: {e}")),
     }
-    prof.status = "ok".into();
+    prof.status = PassStatus::Ok;
     prof
 }
 

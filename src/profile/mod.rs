@@ -15,6 +15,7 @@ pub mod load;
 pub mod syscalls;
 pub mod threads;
 
+use crate::metrics::profile::PassStatus;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -100,10 +101,10 @@ pub fn profile_with(
         let threads = threads::ThreadSampler::run(pid, opts.window, opts.thread_interval);
         let after = events.map(|f| f());
         let flame = match perf {
-            Some(h) => h
-                .join()
-                .unwrap_or_else(|_| FlameProfile::not_done("failed", "perf thread panicked")),
-            None => FlameProfile::not_done("skipped", "perf sampling was not requested"),
+            Some(h) => h.join().unwrap_or_else(|_| {
+                FlameProfile::not_done(PassStatus::Failed, "perf thread panicked")
+            }),
+            None => FlameProfile::not_done(PassStatus::Skipped, "perf sampling was not requested"),
         };
         (threads, flame, before, after)
     });
@@ -131,9 +132,12 @@ pub fn profile_with(
 
     // Window 2: strace alone.
     report.syscalls = if !opts.strace {
-        SyscallProfile::not_done("skipped", "strace was not requested")
+        SyscallProfile::not_done(PassStatus::Skipped, "strace was not requested")
     } else if !Path::new(&format!("/proc/{pid}")).exists() {
-        SyscallProfile::not_done("failed", "the process had ended before the syscall pass")
+        SyscallProfile::not_done(
+            PassStatus::Failed,
+            "the process had ended before the syscall pass",
+        )
     } else {
         let _ = std::fs::create_dir_all(&opts.out_dir);
         let mut marks = Vec::new();
@@ -198,7 +202,7 @@ pub fn profiling_pass(
     out_dir: &Path,
     window: Duration,
     warmup: Duration,
-) -> serde_json::Value {
+) -> ProfileReport {
     let opts = ProfileOptions::new(window, out_dir, model);
     let report = profile_model(exe, model, scenario, &opts, warmup).unwrap_or_else(|e| {
         let why = format!("the profiling pass could not run: {e:#}");
@@ -206,13 +210,13 @@ pub fn profiling_pass(
             schema: PROFILE_SCHEMA.into(),
             label: model.into(),
             window_s: window.as_secs_f64(),
-            syscalls: SyscallProfile::not_done("failed", why.clone()),
-            flamegraph: FlameProfile::not_done("failed", why.clone()),
+            syscalls: SyscallProfile::not_done(PassStatus::Failed, why.clone()),
+            flamegraph: FlameProfile::not_done(PassStatus::Failed, why.clone()),
             notes: vec![why],
             ..Default::default()
         }
     });
-    report.to_value()
+    report
 }
 
 /// Puts a profile into the row of the model named `report.label` of a results.json
@@ -231,7 +235,7 @@ pub fn store_in_results(path: &Path, report: &ProfileReport) -> anyhow::Result<(
                 report.label
             )
         })?;
-    row.profile = Some(report.to_value());
+    row.profile = Some(report.clone());
     results.save(path)
 }
 

@@ -7,6 +7,7 @@
 //! so its pass never overlaps the per-thread CPU sampling. When strace is missing or ptrace
 //! is refused, the profile says so in `note` and the rest of the profile still stands.
 
+use crate::metrics::profile::PassStatus;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -72,7 +73,7 @@ pub fn profile_from_summary(text: &str, window_s: f64) -> Result<SyscallProfile,
         .map(|t| t.seconds)
         .unwrap_or_else(|| rows.iter().map(|r| r.seconds).sum());
     Ok(SyscallProfile {
-        status: "ok".into(),
+        status: PassStatus::Ok,
         note: None,
         window_s,
         rows,
@@ -108,7 +109,7 @@ pub fn trace_pid(
 ) -> SyscallProfile {
     if !strace_available() {
         return SyscallProfile::not_done(
-            "unavailable",
+            PassStatus::Unavailable,
             "strace is not installed: no syscall profile (install the `strace` package)",
         );
     }
@@ -124,7 +125,12 @@ pub fn trace_pid(
         .spawn()
     {
         Ok(c) => c,
-        Err(e) => return SyscallProfile::not_done("failed", format!("cannot start strace: {e}")),
+        Err(e) => {
+            return SyscallProfile::not_done(
+                PassStatus::Failed,
+                format!("cannot start strace: {e}"),
+            )
+        }
     };
     // strace attaches to every thread before it starts counting; give it a moment and
     // notice an early exit (ptrace refused, process gone).
@@ -137,7 +143,7 @@ pub fn trace_pid(
             }
             let _ = std::fs::remove_file(&out);
             return SyscallProfile::not_done(
-                "failed",
+                PassStatus::Failed,
                 format!(
                     "strace could not attach (is ptrace permitted?): {}",
                     err.trim()
@@ -162,7 +168,7 @@ pub fn trace_pid(
     if text.trim().is_empty() && err.trim().is_empty() {
         // strace writes no table when the process made no system call at all.
         return SyscallProfile {
-            status: "ok".into(),
+            status: PassStatus::Ok,
             note: Some("strace saw no system calls in the window".into()),
             window_s,
             ..Default::default()
@@ -170,7 +176,10 @@ pub fn trace_pid(
     }
     match profile_from_summary(&text, window_s) {
         Ok(p) => p,
-        Err(e) => SyscallProfile::not_done("failed", format!("{e}; strace said: {}", err.trim())),
+        Err(e) => SyscallProfile::not_done(
+            PassStatus::Failed,
+            format!("{e}; strace said: {}", err.trim()),
+        ),
     }
 }
 
@@ -193,7 +202,7 @@ mod tests {
     #[test]
     fn captured_table_parses() {
         let mut p = profile_from_summary(CAPTURED, 1.5).unwrap();
-        assert_eq!(p.status, "ok");
+        assert_eq!(p.status, PassStatus::Ok);
         assert_eq!(p.rows.len(), 3);
         assert_eq!(p.rows[0].syscall, "clock_nanosleep");
         assert_eq!(p.rows[0].calls, 220);

@@ -7,6 +7,7 @@
 pub use crate::metrics::figures::Unit;
 use crate::metrics::figures::{self as registry, Figure, Source};
 use crate::metrics::results::{ModelResult, Results};
+use crate::metrics::status::Status;
 
 /// One column of the summary: a figure of the registry (`metrics::figures`), with what the
 /// tables need at hand. Lower is better in every column.
@@ -72,7 +73,7 @@ pub fn column_index(key: &str) -> Option<usize> {
 #[derive(Clone, Debug)]
 pub struct ModelFigures {
     pub name: String,
-    pub status: String,
+    pub status: Status,
     pub ok: bool,
     /// Values in `COLUMNS` order.
     pub values: Vec<Option<f64>>,
@@ -165,7 +166,7 @@ mod tests {
             .min_by(|a, b| a.1.cpu.percent.total_cmp(&b.1.cpu.percent))
             .unwrap()
             .0;
-        r.models[cheapest].status = "crashed: boom".into();
+        r.models[cheapest].status = Status::parse("crashed: boom");
         let figs = all(&r);
         let best = best_per_column(&figs);
         let cpu_best = figs.iter().position(|f| is_best(f, 0, &best)).unwrap();

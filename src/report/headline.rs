@@ -303,6 +303,7 @@ pub fn markdown(r: &Results) -> String {
 mod tests {
     use super::*;
     use crate::metrics::fixture::fabricate_results;
+    use crate::metrics::status::Status;
 
     #[test]
     fn picks_match_the_figures() {
@@ -379,7 +380,7 @@ mod tests {
             .iter_mut()
             .find(|m| m.name == "threads")
             .unwrap()
-            .status = "crashed".into();
+            .status = Status::parse("crashed");
         assert!(spinning(&r).is_none());
         for m in &mut r.models {
             m.cpu.percent = 90.0;
@@ -393,12 +394,12 @@ mod tests {
         let cheapest = picks(&r)[0].model.clone();
         for m in &mut r.models {
             if m.name == cheapest {
-                m.status = "timed out".into();
+                m.status = Status::parse("timed out");
             }
         }
         assert_ne!(picks(&r)[0].model, cheapest);
         for m in &mut r.models {
-            m.status = "crashed".into();
+            m.status = Status::parse("crashed");
         }
         assert!(picks(&r).is_empty());
         assert!(html(&r).contains("no headline"));

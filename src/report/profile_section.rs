@@ -6,6 +6,7 @@
 //! how often they wake, which syscalls dominate per handled event, which functions hold the
 //! samples — and links each model's flamegraph.
 
+use crate::metrics::profile::PassStatus;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -53,7 +54,7 @@ pub fn section_with_links(
         .models
         .iter()
         .filter_map(|m| {
-            let p = ProfileReport::from_value(m.profile.as_ref()?)?;
+            let p = m.profile.clone()?;
             Some((m.name.clone(), p))
         })
         .collect();
@@ -282,7 +283,7 @@ pub fn explain(p: &ProfileReport) -> String {
         }
         parts.push(s);
     }
-    if p.syscalls.status == "ok" {
+    if p.syscalls.status == PassStatus::Ok {
         if let Some(r) = p.syscalls.rows.first() {
             let rate = r.calls as f64 / p.syscalls.window_s.max(1e-9);
             let per = r
@@ -338,7 +339,7 @@ fn summary_table(
             (Some(e), Some(t)) if t.window_s > 0.0 => Some(e.total() as f64 / t.window_s),
             _ => None,
         };
-        let sys_ok = p.syscalls.status == "ok";
+        let sys_ok = p.syscalls.status == PassStatus::Ok;
         let top_fn = p
             .flamegraph
             .top_code
@@ -433,7 +434,7 @@ fn syscall_table(h: &mut String, profiles: &[(String, ProfileReport)]) {
     h.push_str("<h3>System calls</h3>\n");
     let traced: Vec<&(String, ProfileReport)> = profiles
         .iter()
-        .filter(|(_, p)| p.syscalls.status == "ok")
+        .filter(|(_, p)| p.syscalls.status == PassStatus::Ok)
         .collect();
     if traced.is_empty() {
         let why = profiles

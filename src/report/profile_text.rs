@@ -2,6 +2,7 @@
 //! syscalls, where the CPU samples fell, and the profile's notes. The HTML view of the same
 //! object is `profile_section`.
 
+use crate::metrics::profile::PassStatus;
 use std::fmt::Write as _;
 
 use crate::metrics::profile::ProfileReport;
@@ -36,7 +37,7 @@ pub fn render(r: &ProfileReport) -> String {
             let _ = writeln!(s, "per handled event: {w:.2} wake-ups, {c:.1} µs CPU");
         }
     }
-    if r.syscalls.status == "ok" {
+    if r.syscalls.status == PassStatus::Ok {
         let _ = writeln!(
             s,
             "syscalls: {:.1}/s{}",
@@ -54,7 +55,7 @@ pub fn render(r: &ProfileReport) -> String {
             );
         }
     }
-    if r.flamegraph.status == "ok" {
+    if r.flamegraph.status == PassStatus::Ok {
         let crates: Vec<String> = r
             .flamegraph
             .by_crate
@@ -115,7 +116,7 @@ mod tests {
             wakeups_per_event: Some(1.5),
             cpu_us_per_event: Some(12.0),
             syscalls: SyscallProfile {
-                status: "ok".into(),
+                status: PassStatus::Ok,
                 calls_per_s: 80.0,
                 rows: vec![SyscallRow {
                     syscall: "epoll_wait".into(),
@@ -125,7 +126,7 @@ mod tests {
                 ..SyscallProfile::default()
             },
             flamegraph: FlameProfile {
-                status: "ok".into(),
+                status: PassStatus::Ok,
                 samples: 99,
                 by_crate: vec![share("kernel", 60.0)],
                 top_code: vec![share("esbench::bridge::x", 12.5)],
@@ -155,8 +156,8 @@ mod tests {
 
         // Passes that did not run print nothing but their notes.
         r.threads = None;
-        r.syscalls = SyscallProfile::not_done("unavailable", "no strace");
-        r.flamegraph = FlameProfile::not_done("skipped", "not requested");
+        r.syscalls = SyscallProfile::not_done(PassStatus::Unavailable, "no strace");
+        r.flamegraph = FlameProfile::not_done(PassStatus::Skipped, "not requested");
         let text = render(&r);
         assert!(
             !text.contains("syscalls:") && !text.contains("CPU samples"),

@@ -79,7 +79,7 @@ pub fn html(r: &Results) -> String {
             s.push_str(&format!(
                 "<li>✗ <b>{}</b> did not finish ok: {}</li>\n",
                 esc(&f.name),
-                esc(&f.status)
+                esc(&f.status.to_string())
             ));
         }
         s.push_str("</ul>\n");
@@ -111,7 +111,7 @@ fn row_html(s: &mut String, r: &Results, f: &ModelFigures, best: &[Vec<String>])
     if !f.ok {
         note.push_str(&format!(
             " <span class=\"bad\" title=\"{}\">✗</span>",
-            esc(&f.status)
+            esc(&f.status.to_string())
         ));
     }
     s.push_str(&format!(
@@ -178,7 +178,7 @@ pub fn markdown(r: &Results) -> String {
                 s.push_str(&format!(" {text} |"));
             }
         }
-        s.push_str(&format!(" {} |\n", md_cell(&f.status)));
+        s.push_str(&format!(" {} |\n", md_cell(&f.status.to_string())));
     }
     s.push_str(&format!(
         "\n{}\n",
@@ -239,7 +239,7 @@ pub fn rounds_html(r: &Results) -> String {
                 rd.position + 1,
                 esc(&utc(rd.start_unix)),
                 sig3(rd.duration_s),
-                esc(&rd.status),
+                esc(&rd.status.to_string()),
                 sig3(rd.cpu_percent),
                 rd.context_switches_per_s,
                 fig("poll_latency", false),
@@ -397,6 +397,7 @@ pub fn floor_html(r: &Results) -> String {
 mod tests {
     use super::*;
     use crate::metrics::fixture::fabricate_results;
+    use crate::metrics::status::Status;
 
     #[test]
     fn one_row_per_model_with_best_marks_and_escaped_names() {
@@ -445,7 +446,7 @@ mod tests {
     #[test]
     fn failed_rows_are_marked() {
         let mut r = fabricate_results(7);
-        r.models[1].status = "exited with code 101".into();
+        r.models[1].status = Status::parse("exited with code 101");
         let h = html(&r);
         assert!(h.contains("<tr class=\"failed\">"));
         assert!(h.contains("did not finish ok: exited with code 101</li>"));

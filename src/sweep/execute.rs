@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::driver::interrupt;
-use crate::driver::session::{run_scenario, select_models, RunOptions};
+use crate::driver::options::{select_models, RunOptions};
+use crate::driver::place::Place;
+use crate::driver::session::run_scenario;
 use crate::metrics::results::write_atomic;
 use crate::scenario::Scenario;
 
@@ -126,8 +128,8 @@ pub fn estimate_s(plan: &SweepPlan, points: &[PreparedPoint]) -> f64 {
                 .run
                 .duration_s
                 .unwrap_or_else(|| s.measure_s(plan.run.quick));
-            let warmup = crate::driver::session::warmup_s(s, plan.run.quick);
-            let floor = crate::driver::session::floor_s(plan.run.quick, measured);
+            let warmup = crate::driver::options::warmup_s(s, plan.run.quick);
+            let floor = crate::driver::options::floor_s(plan.run.quick, measured);
             floor + p.models.len() as f64 * (warmup + measured + 1.0)
         })
         .sum()
@@ -194,8 +196,9 @@ pub fn run(plan: &SweepPlan, points: &[PreparedPoint]) -> Result<Outcome> {
 }
 
 /// The plan that resumes `manifest` (found in `dir`): same scenario, knob, fixed knobs and
-/// run options as the sweep that wrote it.
-pub fn resume_plan(manifest: &SweepManifest, dir: &Path, exe: PathBuf) -> SweepPlan {
+/// run options as the sweep that wrote it, its models run at `place` (`--target` is given
+/// again on resuming, as the token is never recorded).
+pub fn resume_plan(manifest: &SweepManifest, dir: &Path, exe: PathBuf, place: Place) -> SweepPlan {
     let o = &manifest.options;
     SweepPlan {
         scenario_path: PathBuf::from(&manifest.scenario),
@@ -205,7 +208,10 @@ pub fn resume_plan(manifest: &SweepManifest, dir: &Path, exe: PathBuf) -> SweepP
         },
         fixed: manifest.fixed.clone(),
         // A sweep's `--driver` is one of its fixed settings (`run.driver`), not a run option.
-        run: RunOptions::new(o.models.clone(), o.duration_s, o.quick, o.pin, exe),
+        run: RunOptions {
+            place,
+            ..RunOptions::new(o.models.clone(), o.duration_s, o.quick, o.pin, exe)
+        },
         out: dir.to_path_buf(),
         point_reports: o.point_reports,
         command: manifest.command.clone(),
@@ -282,11 +288,7 @@ fn run_one(
             for m in &results.models {
                 println!(
                     "  {:>14}: {} (CPU {:.2} %, poll p99 {} µs, watchdog p99 {} µs)",
-                    m.name,
-                    if m.is_ok() { "ok" } else { m.status.as_str() },
-                    m.cpu.percent,
-                    m.poll_latency.p99,
-                    m.watchdog_lateness.p99
+                    m.name, m.status, m.cpu.percent, m.poll_latency.p99, m.watchdog_lateness.p99
                 );
             }
             if plan.point_reports {

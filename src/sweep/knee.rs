@@ -75,7 +75,7 @@ pub fn verdict(sweep: &LoadedSweep, p: usize, model: &str) -> Verdict {
     let Some(m) = point.results.as_ref().and_then(|r| r.model(model)) else {
         return Verdict::Unjudged("not measured".into());
     };
-    if m.status.starts_with("interrupted") {
+    if m.status.is_interrupted() {
         return Verdict::Unjudged("interrupted".into());
     }
     if !m.is_ok() {
@@ -270,6 +270,7 @@ pub fn broke(sweep: &LoadedSweep, model: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::status::Status;
     use crate::metrics::summary::{new_histogram, record_clamped, Summary};
 
     fn constant(us: u64, n: u64) -> Summary {
@@ -282,7 +283,7 @@ mod tests {
 
     fn row(poll_p99_us: u64, sent: u64, skipped: u64) -> ModelResult {
         let mut m = ModelResult {
-            status: "ok".into(),
+            status: Status::Ok,
             poll_latency: constant(poll_p99_us, sent + skipped),
             ..ModelResult::default()
         };

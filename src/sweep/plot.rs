@@ -188,7 +188,7 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
                 .iter()
                 .map(|p| match p.results.as_ref().and_then(|r| r.model(&name)) {
                     Some(m) if m.is_ok() => ((spec.get)(m), false),
-                    Some(m) => (None, !m.status.starts_with("interrupted")),
+                    Some(m) => (None, !m.status.is_interrupted()),
                     None => (None, false),
                 })
                 .collect();

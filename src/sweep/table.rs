@@ -155,7 +155,7 @@ pub fn cell(sweep: &LoadedSweep, p: usize, model: &str, figure: &Figure) -> Cell
     };
     match r.model(model) {
         None => Cell::Missing,
-        Some(m) if m.status.starts_with("interrupted") => Cell::Interrupted,
+        Some(m) if m.status.is_interrupted() => Cell::Interrupted,
         Some(m) if !m.is_ok() => Cell::Failed,
         Some(m) if m.driver.limited => (figure.get)(m).map_or(Cell::NoData, Cell::DriverLimited),
         Some(m) => (figure.get)(m).map_or(Cell::NoData, Cell::Value),

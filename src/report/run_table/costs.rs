@@ -101,7 +101,7 @@ mod tests {
         }
         let mut m = ModelResult {
             name: "coop".into(),
-            status: "ok".into(),
+            status: crate::metrics::status::Status::Ok,
             poll_answered: Summary::from_histogram(&h),
             ..ModelResult::default()
         };

@@ -200,7 +200,7 @@ pub fn render(r: &Results) -> String {
         let status = if m.is_ok() {
             "ok".to_string()
         } else {
-            m.status.chars().take(60).collect()
+            m.status.to_string().chars().take(60).collect()
         };
         rows.push(vec![
             m.name.clone(),
@@ -322,6 +322,7 @@ pub fn render(r: &Results) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::status::Status;
     use crate::metrics::summary::{new_histogram, record_clamped};
 
     fn summary(v: u64) -> Summary {
@@ -360,7 +361,7 @@ mod tests {
         r.floor.timer_lateness = summary(100);
         let mut m = ModelResult {
             name: "smol".into(),
-            status: "ok".into(),
+            status: Status::Ok,
             poll_latency: summary(1500),
             poll_service: summary(700),
             watchdog_lateness: summary(200),
@@ -373,7 +374,7 @@ mod tests {
         r.models.push(m);
         r.models.push(ModelResult {
             name: "rayon".into(),
-            status: "crashed: serve killed by SIGKILL".into(),
+            status: Status::parse("crashed: serve killed by SIGKILL"),
             ..ModelResult::default()
         });
         let t = render(&r);

@@ -1,0 +1,281 @@
+//! A row's child on this machine: virtual boards on ptys, `EXE serve --model` fed by them,
+//! the timer floor probed beside it, its CPU sampled over the measured window, its bridge
+//! statistics read from the file it writes when it stops. The crash hook and the injected
+//! freeze act on it here.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::interrupt;
+use super::join::{BoardRecord, Window};
+use super::measured::{interrupted_status, store_floor, End, Running, Timeline};
+use super::progress::Progress;
+use super::row::ModelPlan;
+use super::serve_stats::merge_serve_stats;
+use crate::bridge::inject::Fault;
+use crate::clock::now_ns;
+use crate::device::VirtualBoard;
+use crate::load::boards::{start_boards, stop_boards};
+use crate::load::child::{
+    free_ports, take_stats, ServeChild, ServeCommand, CPU_SAMPLE_EVERY, STOP_GRACE,
+};
+use crate::load::child_settings::read_back;
+use crate::load::client::StopFlag;
+use crate::load::floor::{probe_alongside, random_phase_ns};
+use crate::load::pace::ms_to_ns;
+use crate::metrics::process::{cpu_row, lifetime_counters, CpuMonitor, Exit, Rusage, WindowCpu};
+use crate::metrics::results::ModelResult;
+use crate::metrics::status::Status;
+
+/// A started local `serve` child and everything measured beside it.
+pub(super) struct LocalChild {
+    child: ServeChild,
+    boards: Option<Vec<VirtualBoard>>,
+    stats_path: PathBuf,
+    spawned_ns: u64,
+    hooks: Hooks,
+    floor_probe: Option<JoinHandle<Vec<(u64, u64)>>>,
+    monitor: Option<CpuMonitor>,
+    window_cpu: WindowCpu,
+    stopped: Option<(Exit, Rusage, bool)>,
+    lifetime_wall_s: f64,
+    device_counters: Vec<(String, u64)>,
+    stats_error: Option<String>,
+}
+
+impl LocalChild {
+    /// Starts the boards and `exe serve` on them, and waits until it answers HTTP.
+    pub fn start(
+        plan: &ModelPlan,
+        exe: &Path,
+        model: &str,
+        progress: &dyn Progress,
+    ) -> Result<LocalChild> {
+        progress.phase(&format!("{model}: starting boards"));
+        let boards = start_boards(&plan.scenario)?;
+        let base = free_ports(boards.len())?;
+        let _ = std::fs::remove_file(&plan.stats_path);
+        let cmd = ServeCommand {
+            exe: exe.to_path_buf(),
+            model: model.to_string(),
+            serials: boards.iter().map(|b| b.path().to_path_buf()).collect(),
+            listen: SocketAddr::from(([127, 0, 0, 1], base)),
+            scenario: Some(plan.scenario_path.clone()),
+            stats_out: plan.stats_path.clone(),
+            settings: plan.settings.clone(),
+            inject: plan
+                .faults
+                .iter()
+                .filter(|f| f.is_bridge_side())
+                .map(|f| f.to_string())
+                .collect(),
+        };
+        progress.phase(&format!("{model}: starting serve"));
+        let spawned_ns = now_ns();
+        let mut child = ServeChild::spawn(&cmd, plan.ready_timeout)?;
+        child.wait_until_answering(plan.ready_timeout)?;
+        Ok(LocalChild {
+            child,
+            boards: Some(boards),
+            stats_path: plan.stats_path.clone(),
+            spawned_ns,
+            hooks: Hooks::default(),
+            floor_probe: None,
+            monitor: None,
+            window_cpu: WindowCpu::default(),
+            stopped: None,
+            lifetime_wall_s: 0.0,
+            device_counters: Vec::new(),
+            stats_error: None,
+        })
+    }
+}
+
+impl Running for LocalChild {
+    fn addrs(&self) -> &[SocketAddr] {
+        &self.child.addrs
+    }
+
+    fn host(&self) -> Option<&str> {
+        None
+    }
+
+    /// The floor under this model's load, over the same measured window, with the model's
+    /// settings and a random phase against the frames (see load::floor).
+    fn begin(&mut self, plan: &ModelPlan, tl: &Timeline, stop: &StopFlag) -> Result<()> {
+        let stop = stop.clone();
+        let settings = plan.settings.clone();
+        let period_ns = ms_to_ns(plan.scenario.workload.watchdog_period_ms);
+        let start = tl.win_start + random_phase_ns(period_ns);
+        let win_end = tl.win_end;
+        let probe = std::thread::Builder::new()
+            .name("floor-alongside".into())
+            .spawn(move || {
+                let _ = settings.apply_to_calling_thread();
+                let period = Duration::from_nanos(period_ns);
+                probe_alongside(period, start, win_end, || {
+                    stop.is_stopped() || interrupt::interrupted()
+                })
+            })
+            .context("cannot start the floor probe thread")?;
+        self.floor_probe = Some(probe);
+        Ok(())
+    }
+
+    fn measure(
+        &mut self,
+        plan: &ModelPlan,
+        tl: &Timeline,
+        row: &mut ModelResult,
+    ) -> Result<Option<End>> {
+        self.monitor = Some(CpuMonitor::start(self.child.pid, CPU_SAMPLE_EVERY)?);
+        // What the child really runs with, read while it is being measured.
+        read_back(self.child.pid).record_in(row);
+        self.hooks = Hooks {
+            kill_at: plan.kill_after.map(|d| tl.win_start + d.as_nanos() as u64),
+            freeze: plan.faults.iter().find_map(|f| match *f {
+                Fault::Freeze { length, at } => {
+                    let from = tl.win_start + at.as_nanos() as u64;
+                    Some((from, from + length.as_nanos() as u64))
+                }
+                _ => None,
+            }),
+            ..Hooks::default()
+        };
+        Ok(None)
+    }
+
+    fn ended(&mut self, now: u64) -> Result<Option<End>> {
+        Ok(self.child.exited()?.map(|exit| End::Crashed {
+            exit: exit.to_string(),
+            at_ns: now,
+        }))
+    }
+
+    fn act(&mut self, now: u64) -> Option<u64> {
+        self.hooks.act(&self.child, now)
+    }
+
+    fn close_window(&mut self) {
+        if self.hooks.frozen {
+            self.child.freeze(false);
+        }
+        self.window_cpu = self
+            .monitor
+            .take()
+            .map(CpuMonitor::finish)
+            .unwrap_or_default();
+    }
+
+    fn stop(&mut self, _end: &mut End) -> Result<()> {
+        self.stopped = Some(self.child.stop(STOP_GRACE)?);
+        self.lifetime_wall_s = (now_ns() - self.spawned_ns) as f64 / 1e9;
+        Ok(())
+    }
+
+    fn records(&mut self, tl: &Timeline, row: &mut ModelResult) -> Result<Vec<BoardRecord>> {
+        let boards = self.boards.take().unwrap_or_default();
+        let records: Vec<BoardRecord> = boards.iter().map(BoardRecord::of).collect();
+        self.device_counters = stop_boards(boards).into_iter().collect();
+        row.window_start_ns = Some(tl.win_start);
+        Ok(records)
+    }
+
+    fn store_child_side(
+        &mut self,
+        row: &mut ModelResult,
+        records: &[BoardRecord],
+        window: Window,
+        _end: &mut End,
+    ) {
+        let floor_ticks = self
+            .floor_probe
+            .take()
+            .and_then(|p| p.join().ok())
+            .unwrap_or_default();
+        store_floor(row, &floor_ticks, records, window);
+        row.counters.extend(self.device_counters.drain(..));
+        let rusage = self.stopped.as_ref().map(|s| &s.1);
+        row.cpu = cpu_row(&self.window_cpu, rusage);
+        for (k, v) in lifetime_counters(&self.window_cpu, rusage, self.lifetime_wall_s) {
+            row.counters.insert(k.into(), v);
+        }
+        match take_stats(&self.stats_path) {
+            Ok(stats) => merge_serve_stats(row, &stats, records, window),
+            Err(e) => self.stats_error = Some(format!("{e:#}")),
+        }
+    }
+
+    fn status(&self, end: End, tl: &Timeline) -> Status {
+        let (exit, _, killed) = self.stopped.as_ref().expect("stopped before its status");
+        match end {
+            End::Crashed { exit, at_ns } => Status::Crashed(format!(
+                "serve {exit} {}{}",
+                tl.describe(at_ns),
+                self.child.stderr_note()
+            )),
+            End::Interrupted { at_ns } => interrupted_status(tl, at_ns),
+            // Never locally: no agent.
+            End::AgentLost { why, .. } => Status::Error(why),
+            End::Completed if *killed => Status::Error(format!(
+                "serve did not stop within {STOP_GRACE:?} of SIGTERM and was killed"
+            )),
+            End::Completed if !exit.success() => Status::Error(format!(
+                "serve ended with {exit}{}",
+                self.child.stderr_note()
+            )),
+            End::Completed => match &self.stats_error {
+                None => Status::Ok,
+                Some(e) => Status::Error(e.clone()),
+            },
+        }
+    }
+}
+
+/// What the watch loop does to the child at given instants: the crash test hook (SIGKILL)
+/// and the injected freeze (SIGSTOP, then SIGCONT), and whether each has happened.
+#[derive(Default)]
+struct Hooks {
+    kill_at: Option<u64>,
+    killed: bool,
+    /// `(SIGSTOP at, SIGCONT at)`.
+    freeze: Option<(u64, u64)>,
+    frozen: bool,
+    thawed: bool,
+}
+
+impl Hooks {
+    /// Acts on whatever is due at `now`; returns the next instant something is due.
+    fn act(&mut self, child: &ServeChild, now: u64) -> Option<u64> {
+        if let Some(k) = self.kill_at.filter(|_| !self.killed) {
+            if now >= k {
+                child.kill_now();
+                self.killed = true;
+            }
+        }
+        if let Some((stop_at, cont_at)) = self.freeze {
+            if !self.frozen && !self.thawed && now >= stop_at {
+                child.freeze(true);
+                self.frozen = true;
+            }
+            if self.frozen && now >= cont_at {
+                child.freeze(false);
+                self.frozen = false;
+                self.thawed = true;
+            }
+        }
+        let kill = self.kill_at.filter(|_| !self.killed);
+        let freeze = self
+            .freeze
+            .and_then(|(a, b)| match (self.frozen, self.thawed) {
+                (false, false) => Some(a),
+                (true, _) => Some(b),
+                _ => None,
+            });
+        kill.into_iter().chain(freeze).min()
+    }
+}
