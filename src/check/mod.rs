@@ -10,6 +10,7 @@ pub mod fixtures;
 pub mod metrics;
 pub mod paired;
 pub mod power;
+pub mod power_paired;
 pub mod provenance;
 pub mod render;
 pub mod stats;

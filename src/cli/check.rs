@@ -35,7 +35,7 @@ pub struct CheckArgs {
     pub baseline: Vec<PathBuf>,
     /// Current results files (or directories of them)
     #[arg(long, num_args = 1.., value_name = "FILE",
-          required_unless_present_any = ["record_provenance", "power", "paired"])]
+          required_unless_present_any = ["record_provenance", "power", "paired", "power_paired"])]
     pub current: Vec<PathBuf>,
     /// TOML noise bands laid over the defaults (see scripts/thresholds.toml)
     #[arg(long, value_name = "FILE")]
@@ -64,6 +64,10 @@ pub struct CheckArgs {
     /// not a paired run
     #[arg(long, value_name = "RESULTS_JSON", conflicts_with_all = ["baseline", "current", "power", "record_provenance"])]
     pub paired: Option<PathBuf>,
+    /// Judge the paired runs in DIR and print the paired power table
+    /// (scripts/gate-power.sh --paired)
+    #[arg(long, hide = true, value_name = "DIR", conflicts_with_all = ["baseline", "current", "power", "paired"])]
+    pub power_paired: Option<PathBuf>,
     /// Judge the run pairs in DIR and print the power table (scripts/gate-power.sh)
     #[arg(long, hide = true, value_name = "DIR", conflicts_with_all = ["baseline", "current"])]
     pub power: Option<PathBuf>,
@@ -75,6 +79,15 @@ pub fn exec(args: CheckArgs) -> Result<i32> {
         eprintln!("esbench check: wrote {}", path.display());
         return Ok(0);
     }
+    if let Some(dir) = &args.power_paired {
+        let t = thresholds_from(args.thresholds.as_deref())?;
+        let text = crate::check::power_paired::table(dir, &t)?.render();
+        print!("{text}");
+        if let Some(p) = &args.output {
+            crate::metrics::results::write_atomic(p, text.as_bytes())?;
+        }
+        return Ok(0);
+    }
     if let Some(dir) = &args.power {
         let t = thresholds_from(args.thresholds.as_deref())?;
         let text = crate::check::power::table(dir, &t)?.render();
@@ -84,7 +97,7 @@ pub fn exec(args: CheckArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    if args.paired.is_none() && args.current.is_empty() {
+    if args.paired.is_none() && args.current.is_empty() && args.power_paired.is_none() {
         anyhow::bail!(
             "give --current FILE... (with --baseline FILE... to judge), or --paired RESULTS_JSON"
         );
