@@ -53,6 +53,12 @@ pub fn split(path: &Path) -> Result<(Paired, Results, Results)> {
 /// Judges the paired run in `path`: B against A.
 pub fn check(path: &Path, opts: &Options) -> Result<Outcome> {
     let (paired, a, b) = split(path)?;
+    // A figure the machine cannot count is "not available", not missing data of a side.
+    let not_counted = a
+        .models
+        .iter()
+        .find_map(|m| m.cpu.instructions_note.clone())
+        .filter(|n| n.starts_with("not available"));
     let opts = Options {
         thresholds: opts.thresholds.for_paired(),
         ..opts.clone()
@@ -60,6 +66,14 @@ pub fn check(path: &Path, opts: &Options) -> Result<Outcome> {
     let label = |side: &str| PathBuf::from(format!("{}#{side}", path.display()));
     let mut o = compare_paired(&(label("A"), a), &(label("B"), b), &opts)
         .with_context(|| format!("paired run {}", path.display()))?;
+    if let Some(why) = not_counted {
+        for r in o.rows.iter_mut().filter(|r| {
+            r.metric == crate::metrics::figures::CPU_INSTRUCTIONS_PER_EVENT.key
+                && r.verdict == super::compare::Verdict::NoData
+        }) {
+            r.note = Some(why.clone());
+        }
+    }
     let who = |s: &crate::metrics::paired::Side| match &s.version {
         Some(v) => format!("{} ({v})", s.exe),
         None => s.exe.clone(),
