@@ -28,4 +28,5 @@ pub mod rng;
 pub mod scenario;
 pub mod source;
 pub mod sweep;
+pub mod term;
 pub mod units;

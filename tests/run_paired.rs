@@ -44,7 +44,10 @@ fn a_build_against_itself_is_paired_judged_and_names_no_winner() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
     let stdout = common::text(&out.stdout);
-    assert!(stdout.contains("paired: side B (this build) against side A"), "{stdout}");
+    assert!(
+        stdout.contains("paired: side B (this build) against side A"),
+        "{stdout}"
+    );
     let file = out_dir.join("results.json");
     let r = Results::load(&file).unwrap();
     let names: Vec<&str> = r.models.iter().map(|m| m.name.as_str()).collect();
@@ -82,8 +85,17 @@ fn a_build_against_itself_is_paired_judged_and_names_no_winner() {
 
     let out = common::run(&["check", "--paired", f, "--format", "bmf"]);
     let bmf: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(bmf["coop"]["cpu.percent.ratio"]["value"].is_number(), "{bmf}");
-    let out = common::run(&["check", "--paired", f, "--format", "github-action-benchmark"]);
+    assert!(
+        bmf["coop"]["cpu.percent.ratio"]["value"].is_number(),
+        "{bmf}"
+    );
+    let out = common::run(&[
+        "check",
+        "--paired",
+        f,
+        "--format",
+        "github-action-benchmark",
+    ]);
     let gab: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(gab
         .as_array()

@@ -200,8 +200,13 @@ fn a_spinning_child_exits_when_its_driver_is_killed() {
         let end = Instant::now() + Duration::from_secs(60);
         let serve = loop {
             let serve = children(driver.id()).into_iter().find(|&p| {
+                // The serve child: `serve` and the model among its arguments (a child that
+                // has not exec'd yet, e.g. git, still shows the driver's own arguments).
                 std::fs::read(format!("/proc/{p}/cmdline"))
-                    .map(|c| c.split(|&b| b == 0).any(|a| a == model.as_bytes()))
+                    .map(|c| {
+                        let args: Vec<&[u8]> = c.split(|&b| b == 0).collect();
+                        args.contains(&&b"serve"[..]) && args.contains(&model.as_bytes())
+                    })
                     .unwrap_or(false)
             });
             if let Some(p) = serve {

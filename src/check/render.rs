@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::compare::{Change, Outcome, Row, Verdict};
 use super::metrics::Kind;
-use crate::render::format::esc;
+use crate::render::format::{esc, md_cell, md_text, term};
 
 /// Output format of `esbench check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -290,7 +290,8 @@ fn preamble(o: &Outcome) -> String {
 }
 
 fn table(o: &Outcome) -> String {
-    let rows: Vec<[String; 9]> = o.rows.iter().map(cells).collect();
+    // Names and statuses come from results files: made safe for the terminal.
+    let rows: Vec<[String; 9]> = o.rows.iter().map(|r| cells(r).map(|c| term(&c))).collect();
     let mut widths = HEADER.map(|h| h.chars().count());
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -314,9 +315,9 @@ fn table(o: &Outcome) -> String {
         }
         s.trim_end().to_string() + "\n"
     };
-    let mut out = format!("esbench check: {}\n\n", preamble(o));
+    let mut out = format!("esbench check: {}\n\n", term(&preamble(o)));
     for w in &o.warnings {
-        out += &format!("WARNING: {w}\n");
+        out += &format!("WARNING: {}\n", term(w));
     }
     if !o.warnings.is_empty() {
         out += "\n";
@@ -328,20 +329,20 @@ fn table(o: &Outcome) -> String {
     for (title, _, lines) in findings(o) {
         out += &format!("\n{title}:\n");
         for l in lines {
-            out += &format!("  {l}\n");
+            out += &format!("  {}\n", term(&l));
         }
     }
     for n in &o.notes {
-        out += &format!("note: {n}\n");
+        out += &format!("note: {}\n", term(n));
     }
-    out += &format!("\n{}\n", headline(o));
+    out += &format!("\n{}\n", term(&headline(o)));
     out
 }
 
 fn md_table(rows: &[&Row]) -> String {
     let mut s = format!("| {} |\n|{}\n", HEADER.join(" | "), "---|".repeat(9));
     for r in rows {
-        let c = cells(r).map(|c| c.replace('|', "\\|"));
+        let c = cells(r).map(|c| md_cell(&c));
         s += &format!("| {} |\n", c.join(" | "));
     }
     s
@@ -351,17 +352,17 @@ fn markdown(o: &Outcome) -> String {
     let mark = if o.exit_code() == 0 { "✅" } else { "❌" };
     let mut out = format!(
         "### esbench check {mark} {}\n\n{}\n\n",
-        headline(o),
-        preamble(o)
+        md_text(&headline(o)),
+        md_text(&preamble(o))
     );
+    // Names, statuses and notes come from results files: inert in Markdown, as in HTML.
     for w in &o.warnings {
-        out += &format!("> **Warning:** {w}\n\n");
+        out += &format!("> **Warning:** {}\n\n", md_text(w));
     }
-    let md = |s: String| s.replace('|', "\\|");
     for (_, title, lines) in findings(o) {
         out += &format!("#### {title}\n\n");
         for l in lines {
-            out += &format!("- {}\n", md(l));
+            out += &format!("- {}\n", md_cell(&l));
         }
         out += "\n";
     }
@@ -369,7 +370,7 @@ fn markdown(o: &Outcome) -> String {
     out += &md_table(&o.rows.iter().collect::<Vec<_>>());
     out += "\n</details>\n";
     for n in &o.notes {
-        out += &format!("\n- note: {n}");
+        out += &format!("\n- note: {}", md_text(n));
     }
     if !o.notes.is_empty() {
         out += "\n";

@@ -76,15 +76,15 @@ pub fn exec(args: AgentArgs) -> Result<i32> {
         exit_after_measure,
     })?;
     if clock_offset_ns != 0 {
-        eprintln!("agent: TEST clock offset {clock_offset_ns} ns on every timestamp");
+        crate::errln!("agent: TEST clock offset {clock_offset_ns} ns on every timestamp");
     }
     let dirs: Vec<String> = allow
         .dirs()
         .iter()
         .map(|d| d.display().to_string())
         .collect();
-    eprintln!("agent: directories {}", dirs.join(", "));
-    println!("agent: listening on {}", agent.local_addr()?);
+    crate::errln!("agent: directories {}", dirs.join(", "));
+    crate::outln!("agent: listening on {}", agent.local_addr()?);
     use std::io::Write;
     let _ = std::io::stdout().flush();
     agent.serve_forever()?;
@@ -101,9 +101,11 @@ pub fn connect_target(addr: &str, token_file: &Path) -> Result<Place> {
     })
     .with_context(|| format!("--target {addr}"))?;
     if let Some(machine) = place.target_machine() {
-        eprintln!(
+        crate::errln!(
             "target: {} ({}, {} cores) at {addr}",
-            machine.hostname, machine.cpu_model, machine.logical_cores
+            machine.hostname,
+            machine.cpu_model,
+            machine.logical_cores
         );
     }
     Ok(place)

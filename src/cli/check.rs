@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::check::{check_files, render, thresholds_from, Format, Mode, Options};
+use crate::render::format::term;
 
 /// Compare results against a baseline; exit 1 on a regression beyond noise
 #[derive(clap::Args, Debug)]
@@ -76,7 +77,7 @@ pub struct CheckArgs {
 pub fn exec(args: CheckArgs) -> Result<i32> {
     if let Some(dir) = &args.record_provenance {
         let path = crate::check::provenance::record(dir)?;
-        eprintln!("esbench check: wrote {}", path.display());
+        crate::errln!("esbench check: wrote {}", path.display());
         return Ok(0);
     }
     if let Some(dir) = &args.power_paired {
@@ -91,7 +92,7 @@ pub fn exec(args: CheckArgs) -> Result<i32> {
     if let Some(dir) = &args.power {
         let t = thresholds_from(args.thresholds.as_deref())?;
         let text = crate::check::power::table(dir, &t)?.render();
-        print!("{text}");
+        crate::out!("{text}");
         if let Some(p) = &args.output {
             crate::metrics::results::write_atomic(p, text.as_bytes())?;
         }
@@ -126,18 +127,18 @@ pub fn exec(args: CheckArgs) -> Result<i32> {
     };
     for w in &outcome.warnings {
         // Loud on stderr too, where a CI log reader looks; the exit code is unchanged.
-        eprintln!("esbench check: WARNING: {w}");
+        crate::errln!("esbench check: WARNING: {}", term(w));
     }
     let text = render::render(&outcome, args.format);
-    print!("{text}");
+    crate::out!("{text}");
     if let Some(p) = &args.output {
         crate::metrics::results::write_atomic(p, text.as_bytes())?;
     }
     let code = outcome.exit_code();
     if code != 0 {
-        eprintln!("esbench check: {}", render::headline(&outcome));
+        crate::errln!("esbench check: {}", term(&render::headline(&outcome)));
         for r in outcome.regressions() {
-            eprintln!("  {}", render::explain(r));
+            crate::errln!("  {}", term(&render::explain(r)));
         }
     }
     Ok(code)

@@ -160,10 +160,10 @@ pub fn exec(args: DeviceArgs) -> anyhow::Result<i32> {
     let stop = stop_on_signals()?;
     let board = VirtualBoard::start(cfg.clone())?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "device: {}", board.path().display())?;
-    out.flush()?;
     // Whoever started us may stop reading after the first line (`| head -1`, a test, the
-    // driver); a closed stdout must not take the board down, so the rest is best effort.
+    // driver), or never read at all; a closed stdout must not take the board down, so all
+    // of this is best effort.
+    let _ = writeln!(out, "device: {}", board.path().display()).and_then(|_| out.flush());
     if let Some(link) = &cfg.link {
         let _ = writeln!(out, "link: {}", link.display()).and_then(|_| out.flush());
     }

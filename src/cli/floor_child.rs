@@ -38,6 +38,6 @@ pub fn exec(a: FloorChildArgs) -> anyhow::Result<i32> {
         ticks_per_s: a.ticks_per_s,
     };
     let floor = floor_loop(&rates, a.seconds, a.timer_slack_ns)?;
-    println!("{}", serde_json::to_string(&floor)?);
+    crate::outln!("{}", serde_json::to_string(&floor)?);
     Ok(0)
 }

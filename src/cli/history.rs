@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use crate::history::{self, Filter};
 use crate::render::figures::{column_index, COLUMNS};
-use crate::render::format::{short_commit, utc};
+use crate::render::format::{short_commit, term, utc};
 
 /// List recorded runs; with --html, plot their headline figures over time
 ///
@@ -49,18 +49,28 @@ const LISTED: [&str; 5] = [
 pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
     if !args.record.is_empty() {
         for (path, results) in crate::report::load_inputs(&args.record)? {
-            if args.db.exists() {
-                if let Some(id) = history::find_run(&history::open_read(&args.db)?, &results)? {
-                    println!("{} is already recorded as run #{id}", path.display());
-                    continue;
-                }
+            // A run already there is found without writing (a read-only database may hold
+            // it); any doubt (no file yet, an empty one another writer is creating) goes to
+            // `record`, which checks and adds in one write transaction, so concurrent first
+            // writers on a new database each keep their rows.
+            let known = history::open_read(&args.db)
+                .ok()
+                .and_then(|conn| history::find_run(&conn, &results).ok().flatten());
+            if let Some(id) = known {
+                crate::outln!("{} is already recorded as run #{id}", path.display());
+                continue;
             }
-            let id = history::record_run(&args.db, &results, &path)?;
-            println!(
-                "recorded {} as run #{id} in {}",
-                path.display(),
-                args.db.display()
-            );
+            let rec = history::record(&args.db, &results, &path)?;
+            if rec.added {
+                crate::outln!(
+                    "recorded {} as run #{} in {}",
+                    path.display(),
+                    rec.id,
+                    args.db.display()
+                );
+            } else {
+                crate::outln!("{} is already recorded as run #{}", path.display(), rec.id);
+            }
         }
     }
     let conn = history::open_read(&args.db)?;
@@ -71,34 +81,38 @@ pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
     let named = || format!("history database {}", args.db.display());
     let runs = history::list_runs(&conn, &filter).with_context(named)?;
     if runs.is_empty() {
-        println!(
+        crate::outln!(
             "{}",
             no_match(&conn, &filter, &args.db).with_context(named)?
         );
     } else {
-        print!(
+        crate::out!(
             "{:>5}  {:<23}  {:<10}  {:<14}  {:<16}",
-            "run", "started", "commit", "scenario", "model"
+            "run",
+            "started",
+            "commit",
+            "scenario",
+            "model"
         );
         for key in LISTED {
-            print!("  {:>14}", history::heading(key));
+            crate::out!("  {:>14}", history::heading(key));
         }
-        println!("  status");
+        crate::outln!("  status");
         for r in &runs {
             for m in &r.models {
-                print!(
+                crate::out!(
                     "{:>5}  {:<23}  {:<10}  {:<14}  {:<16}",
                     format!("#{}", r.id),
                     utc(r.started_unix),
-                    short_commit(r.commit.as_deref()),
-                    r.scenario,
-                    m.model
+                    term(&short_commit(r.commit.as_deref())),
+                    term(&r.scenario),
+                    term(&m.model)
                 );
                 for key in LISTED {
                     let col = &COLUMNS[column_index(key).expect("known key")];
-                    print!("  {:>14}", crate::render::figures::display(col, m.get(key)));
+                    crate::out!("  {:>14}", crate::render::figures::display(col, m.get(key)));
                 }
-                println!("  {}", m.status);
+                crate::outln!("  {}", term(&m.status.to_string()));
             }
         }
     }
@@ -111,7 +125,7 @@ pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
                 .unwrap_or_else(|| PathBuf::from("."))
         });
         let page = history::trend::write_html(&runs, &args.db, &out)?;
-        println!("history: {}", page.display());
+        crate::outln!("history: {}", page.display());
     }
     Ok(0)
 }
@@ -146,7 +160,7 @@ fn no_match(
     Ok(format!(
         "no runs with {asked} in {}; it holds scenarios: {}; models: {}",
         db.display(),
-        scenarios.join(", "),
-        models.join(", ")
+        term(&scenarios.join(", ")),
+        term(&models.join(", "))
     ))
 }

@@ -27,10 +27,10 @@ pub fn exec(args: ModelsArgs) -> anyhow::Result<i32> {
     let default = crate::models::default_run();
     if args.names {
         for m in &default {
-            println!("{}", m.name);
+            crate::outln!("{}", m.name);
         }
         for t in crate::models::TEACHING {
-            println!("{}", t.name);
+            crate::outln!("{}", t.name);
         }
         return Ok(0);
     }
@@ -40,13 +40,13 @@ pub fn exec(args: ModelsArgs) -> anyhow::Result<i32> {
         .max()
         .unwrap_or(0);
     for m in &default {
-        println!("{:width$}  {}", m.name, m.description);
+        crate::outln!("{:width$}  {}", m.name, m.description);
     }
     if !crate::models::TEACHING.is_empty() {
-        println!();
-        println!("{TEACHING_HEADING}");
+        crate::outln!();
+        crate::outln!("{TEACHING_HEADING}");
         for t in crate::models::TEACHING {
-            println!("{:width$}  {}", t.name, t.reason);
+            crate::outln!("{:width$}  {}", t.name, t.reason);
         }
     }
     Ok(0)

@@ -70,7 +70,7 @@ pub fn exec(args: ProfileArgs) -> Result<i32> {
             if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
                 bail!("no process with pid {pid}");
             }
-            eprintln!("profiling pid {pid} for 2 × {} s ...", args.window);
+            crate::errln!("profiling pid {pid} for 2 × {} s ...", args.window);
             profile::profile_with(pid, &options(&args, &label), None)
         }
         (None, Some(model)) => {
@@ -90,14 +90,14 @@ pub fn exec(args: ProfileArgs) -> Result<i32> {
         profile::file_safe(&report.label)
     ));
     write_atomic(&json_path, &serde_json::to_vec_pretty(&report)?)?;
-    print!("{}", profile_text::render(&report));
-    println!("profile written to {}", json_path.display());
+    crate::out!("{}", profile_text::render(&report));
+    crate::outln!("profile written to {}", json_path.display());
     if let Some(svg) = &report.flamegraph.svg {
-        println!("flamegraph: {}", args.out.join(svg).display());
+        crate::outln!("flamegraph: {}", args.out.join(svg).display());
     }
     if let Some(path) = &args.into {
         profile::store_in_results(path, &report)?;
-        println!("stored in {} (model {})", path.display(), report.label);
+        crate::outln!("stored in {} (model {})", path.display(), report.label);
     }
     Ok(0)
 }
@@ -117,9 +117,11 @@ fn profile_model(args: &ProfileArgs, model: &str, label: &str) -> Result<Profile
         None => Scenario::default(),
     };
     let exe = std::env::current_exe().context("cannot find the esbench executable")?;
-    eprintln!(
+    crate::errln!(
         "profiling `esbench serve --model {model}` on scenario {}: {} s warm-up, then 2 × {} s ...",
-        scenario.name, args.warmup, args.window
+        scenario.name,
+        args.warmup,
+        args.window
     );
     profile::profile_model(
         &exe,

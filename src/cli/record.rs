@@ -66,7 +66,7 @@ pub fn exec(args: RecordArgs) -> anyhow::Result<i32> {
         link.send(b"C")?;
     }
     let end = args.duration.map(|d| start + d.as_nanos() as u64);
-    eprintln!(
+    crate::errln!(
         "esbench record: capturing {} into {}{}",
         args.serial.display(),
         args.out.display(),
@@ -96,14 +96,14 @@ pub fn exec(args: RecordArgs) -> anyhow::Result<i32> {
     let (chunks, bytes) = (writer.chunks, writer.bytes);
     let path = writer.finish(end.unwrap_or(stopped).min(stopped) - start)?;
     let s = decoder.stats();
-    eprintln!(
+    crate::errln!(
         "esbench record: wrote {}: {chunks} chunks, {bytes} bytes, {} valid frames, {} rejected lines",
         path.display(),
         s.frames,
         s.rejected_lines
     );
     if s.frames == 0 {
-        eprintln!("esbench record: warning: no valid frame was captured");
+        crate::errln!("esbench record: warning: no valid frame was captured");
     }
     Ok(0)
 }

@@ -39,7 +39,7 @@ pub fn exec(args: ReportArgs) -> anyhow::Result<i32> {
             .unwrap_or_else(|| PathBuf::from(".")),
     };
     let index = write_report_judged(&inputs, &out, Some(&judge))?;
-    println!("report: {}", index.display());
+    crate::outln!("report: {}", index.display());
     Ok(0)
 }
 

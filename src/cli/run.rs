@@ -10,6 +10,7 @@ use crate::driver::session::{default_out_dir, run_scenario_with};
 use crate::driver::variant::Variant;
 use crate::driver::{interrupt, latest};
 use crate::metrics::results::Results;
+use crate::render::format::{term, term_lines};
 use crate::report::run_table;
 
 /// Run scenarios against every concurrency model and measure CPU, latency and jitter.
@@ -34,7 +35,10 @@ keeps what was measured. On a terminal a progress bar shows where the run is; ot
 (CI logs, pipes) one plain line per model start and finish goes to stderr.
 
 Exit code: 0 all models ok, 3 some model failed or crashed (its row says why),
-130 interrupted by Ctrl-C, 2 the run itself could not be done (bad scenario, unknown model).")]
+130 interrupted by Ctrl-C, 2 the run itself could not be done (bad scenario, unknown model,
+results.json not writable), 4 measured but the report or the history row could not be written
+(the error names the file). A closed stdout (`| head`) changes nothing: the output is dropped,
+the run goes on.")]
 pub struct RunArgs {
     /// Scenario files (default: scenarios/classroom.toml).
     pub scenarios: Vec<PathBuf>,
@@ -90,7 +94,7 @@ pub struct RunArgs {
     /// Interleaved rounds each model's measured time is split into, 1 to 1000 (default:
     /// the scenario's run.rounds, else 6, or 3 with --quick, fewer when the duration holds
     /// fewer rounds of 0.5 s).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_rounds)]
     pub rounds: Option<u32>,
     /// Seed of the per-round shuffle of the model order (default: a fresh one; the seed and
     /// the orders are recorded in results.json either way).
@@ -111,6 +115,17 @@ pub struct RunArgs {
     /// only (repeatable), e.g. frame-cpu=20us
     #[arg(long = "inject-b", value_name = "SPEC", value_parser = parse_fault, requires = "against", hide = true)]
     pub inject_b: Vec<String>,
+}
+
+/// `--rounds`: 1 to `MAX_ROUNDS`, and a message naming that range whatever was given (a
+/// negative number or 0 included).
+fn parse_rounds(text: &str) -> Result<u32, String> {
+    let max = crate::driver::rounds::MAX_ROUNDS;
+    match text.trim().parse::<i64>() {
+        Ok(n) if (1..=i64::from(max)).contains(&n) => Ok(n as u32),
+        Ok(n) => Err(format!("--rounds = {n} is outside 1 to {max}")),
+        Err(_) => Err(format!("{text:?} is not a number of rounds (1 to {max})")),
+    }
 }
 
 /// A fault spec, checked at once and kept in its canonical form.
@@ -164,23 +179,51 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         args.scenarios.clone()
     };
     for s in &scenarios {
-        if !s.is_file() {
-            bail!(
-                "scenario file {} not found (run from the esbench directory, or give a path)",
-                s.display()
-            );
-        }
+        check_scenario_path(s)?;
     }
-    let against = match &args.against {
-        Some(exe) => {
-            let faults = crate::bridge::inject::parse_all(&args.inject_b)
-                .map_err(|e| anyhow::anyhow!("--inject-b: {e}"))?;
-            Some(crate::driver::against::Against::new(exe, faults).map_err(anyhow::Error::msg)?)
-        }
-        None => None,
-    };
+    if let Some(dup) = duplicate(&args.models) {
+        bail!("--models names {dup:?} twice: give each model once");
+    }
     let out = args.out.clone().unwrap_or_else(default_out_dir);
+    // A run that fails before measuring anything (validation) leaves no empty directory.
+    let made_out = !out.exists();
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let outcome = run_into(&args, &scenarios, &out);
+    if made_out && outcome.is_err() {
+        let _ = std::fs::remove_dir(&out);
+    }
+    outcome
+}
+
+/// A scenario argument that is a readable file, or why not (missing, a directory, …).
+pub(crate) fn check_scenario_path(s: &Path) -> anyhow::Result<()> {
+    match std::fs::metadata(s) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(m) if m.is_dir() => bail!(
+            "scenario {} is a directory, not a scenario file (give a .toml file, e.g. {}/classroom.toml)",
+            s.display(),
+            s.display()
+        ),
+        Ok(_) => bail!("scenario {} is not a regular file", s.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "scenario file {} not found (run from the esbench directory, or give a path)",
+            s.display()
+        ),
+        Err(e) => Err(e).with_context(|| format!("cannot read scenario file {}", s.display())),
+    }
+}
+
+/// The first name given twice, if any.
+pub(crate) fn duplicate(names: &[String]) -> Option<&String> {
+    names
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| names[..i].contains(a).then_some(a))
+}
+
+/// The run proper, once its arguments are checked and `out` exists.
+fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result<i32> {
+    let out = out.to_path_buf();
     interrupt::install()?;
     let place = match (&args.target, &args.token_file) {
         (Some(addr), Some(file)) => crate::cli::agent::connect_target(addr, file)?,
@@ -200,8 +243,16 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
         )
     };
 
+    let against = match &args.against {
+        Some(exe) => {
+            let faults = crate::bridge::inject::parse_all(&args.inject_b)
+                .map_err(|e| anyhow::anyhow!("--inject-b: {e}"))?;
+            Some(crate::driver::against::Against::new(exe, faults).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
     let mut all: Vec<(PathBuf, Results)> = Vec::new();
-    let dirs = result_dirs(&scenarios);
+    let dirs = result_dirs(scenarios);
     for (scenario, dir) in scenarios.iter().zip(&dirs) {
         if interrupt::interrupted() {
             break;
@@ -214,59 +265,75 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
             against: against.clone(),
         };
         let r = run_scenario_with(&opts, &rounds, scenario, &path)?;
-        println!("\n{} — {}", r.scenario.name, path.display());
-        print!("{}", run_table::render(&r));
+        crate::outln!("\n{} — {}", term(&r.scenario.name), path.display());
+        crate::out!("{}", term_lines(&run_table::render(&r)));
         if r.paired.is_some() {
-            print!("{}", super::paired_view::terminal(&path));
+            crate::out!("{}", term_lines(&super::paired_view::terminal(&path)));
         }
         all.push((path, r));
     }
 
-    if against.is_some() && !args.no_report && !all.is_empty() {
+    // A report or history row that cannot be written is the run's failure too (exit 4): a
+    // full disk must never pass for success. The others are still tried.
+    let mut unwritten = false;
+    if against.is_some() && !args.no_report {
+        // A paired run's report: side A and side B as the two runs of the comparison view.
         for (path, _) in &all {
             match super::paired_view::report(path, &out) {
-                Ok(index) => println!("report: {}", index.display()),
-                Err(e) => eprintln!("warning: the report could not be written: {e:#}"),
+                Ok(index) => crate::outln!("report: {}", index.display()),
+                Err(e) => {
+                    crate::errln!("esbench: error: the report was not written: {e:#}");
+                    unwritten = true;
+                }
             }
         }
     } else if !args.no_report && !all.is_empty() {
         match crate::report::write_report(&all, &out) {
-            Ok(index) => println!("report: {}", index.display()),
-            Err(e) => eprintln!("warning: the report could not be written: {e:#}"),
+            Ok(index) => crate::outln!("report: {}", index.display()),
+            Err(e) => {
+                crate::errln!("esbench: error: the report was not written: {e:#}");
+                unwritten = true;
+            }
         }
     }
     if !args.no_history {
         for (path, r) in &all {
             if r.paired.is_some() {
                 // Two builds' rows under side names: not a point of any model's history.
-                println!("history: not recorded (a paired run of two builds)");
+                crate::outln!("history: not recorded (a paired run of two builds)");
                 continue;
             }
             if !r.injected.is_empty() {
                 // A run with faults injected on purpose is no point of a model's history.
-                println!(
+                crate::outln!(
                     "history: not recorded (injected faults: {})",
                     r.injected.join(", ")
                 );
                 continue;
             }
-            match crate::history::record_run(&args.history, r, path) {
-                Ok(id) => println!("history: run {id} in {}", args.history.display()),
-                Err(e) => eprintln!("warning: the run was not recorded in history: {e:#}"),
+            match crate::history::record(&args.history, r, path) {
+                Ok(rec) => crate::outln!("history: run {} in {}", rec.id, args.history.display()),
+                Err(e) => {
+                    crate::errln!("esbench: error: the run was not recorded in history: {e:#}");
+                    unwritten = true;
+                }
             }
         }
     }
 
     if !all.is_empty() {
         match latest::update_latest(Path::new(latest::REPORTS_DIR), &out) {
-            Ok(Some(link)) => println!("latest: {} -> {}", link.display(), out.display()),
+            Ok(Some(link)) => crate::outln!("latest: {} -> {}", link.display(), out.display()),
             Ok(None) => {}
-            Err(e) => eprintln!("warning: {e:#}"),
+            Err(e) => crate::errln!("warning: {e:#}"),
         }
     }
 
     if interrupt::interrupted() {
         return Ok(130);
+    }
+    if unwritten {
+        return Ok(4);
     }
     let all_ok = all.iter().all(|(_, r)| r.models.iter().all(|m| m.is_ok()));
     Ok(if all_ok { 0 } else { 3 })

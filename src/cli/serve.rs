@@ -125,18 +125,27 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
     };
     let running = crate::models::start_with(&cfg, shutdown)?;
     {
+        // Best effort: a reader that stops after the first line (`| head -1`) must not take
+        // the bridge down; an output error ends the printing, not the serving.
         let mut out = std::io::stdout().lock();
-        for addr in running.addrs() {
-            writeln!(out, "listening {addr}")?;
-        }
-        scratch_files::print_locations(&mut out, running.addrs())?;
-        out.flush()?;
+        let _ = (|| -> std::io::Result<()> {
+            for addr in running.addrs() {
+                writeln!(out, "listening {addr}")?;
+            }
+            scratch_files::print_locations(&mut out, running.addrs())?;
+            out.flush()
+        })();
     }
     let stats = running.wait()?;
     print_stats(&stats);
     if let Some(path) = &args.stats_out {
         let json = serde_json::to_vec_pretty(&stats)?;
-        crate::metrics::results::write_atomic(path, &json)?;
+        if let Err(e) = crate::metrics::results::write_atomic(path, &json) {
+            // The model ran; the file the driver asked for could not be written (a full disk
+            // under --out): a code of its own, so the row does not blame the model.
+            crate::errln!("esbench: error: {e:#}");
+            return Ok(crate::load::child::EXIT_STATS_UNWRITTEN);
+        }
     }
     Ok(0)
 }
@@ -181,9 +190,9 @@ pub fn bridge_config_from_scenario(path: &std::path::Path) -> anyhow::Result<Bri
 }
 
 fn print_stats(stats: &ServeStats) {
-    println!("model {}", stats.model);
+    crate::outln!("model {}", stats.model);
     for (i, b) in stats.boards.iter().enumerate() {
-        println!(
+        crate::outln!(
             "board {i}: frames {} accepted, {} rejected, {} coalesced; polls {}; commands {} ({} rejected); reconnects {}",
             b.frames_accepted,
             b.frames_rejected,
@@ -194,9 +203,13 @@ fn print_stats(stats: &ServeStats) {
             b.reconnects
         );
         let w = &b.watchdog_lateness;
-        println!(
+        crate::outln!(
             "board {i}: watchdog lateness µs p50 {} p99 {} p99.9 {} max {} ({} ticks)",
-            w.p50, w.p99, w.p999, w.max, w.count
+            w.p50,
+            w.p99,
+            w.p999,
+            w.max,
+            w.count
         );
     }
 }

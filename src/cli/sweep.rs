@@ -156,11 +156,9 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
         .scenario
         .clone()
         .unwrap_or_else(|| PathBuf::from(crate::scenario::DEFAULT_SCENARIO));
-    if !scenario_path.is_file() {
-        bail!(
-            "scenario file {} not found (run from the esbench directory, or give a path)",
-            scenario_path.display()
-        );
+    crate::cli::run::check_scenario_path(&scenario_path)?;
+    if let Some(dup) = crate::cli::run::duplicate(&args.models) {
+        bail!("--models names {dup:?} twice: give each model once");
     }
     let out = args.out.clone().unwrap_or_else(|| {
         let stamp = default_out_dir();
@@ -221,7 +219,7 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
     }
     let points = execute::prepare(&plan)?;
     let estimate = execute::estimate_s(&plan, &points);
-    println!(
+    crate::outln!(
         "sweep {} over {} value(s) of {}, about {}; output in {}",
         plan.scenario_path.display(),
         points.len(),
@@ -230,7 +228,7 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
         out.display()
     );
     if let Some(u) = &plan.until_knee {
-        println!(
+        crate::outln!(
             "then --until-knee: doubling {} until every model has broken (rule: {}), or up \
              to {} at most, or {} of measuring at most, or a point where the driver limits every model \
              still without a knee",
@@ -242,7 +240,7 @@ pub fn exec(args: SweepArgs) -> anyhow::Result<i32> {
     }
     if args.dry_run {
         for p in &points {
-            println!(
+            crate::outln!(
                 "  {}={}: models {}",
                 plan.knob.key,
                 p.value,
@@ -279,7 +277,7 @@ fn resume(from: &std::path::Path, dry_run: bool, place: Place) -> anyhow::Result
         .filter(|(_, m)| m.status != crate::sweep::manifest::PointStatus::Done)
         .map(|(p, _)| p.clone())
         .collect();
-    println!(
+    crate::outln!(
         "resuming {}: {} of {} point(s) to run, about {}",
         dir.display(),
         todo.len(),
@@ -291,7 +289,7 @@ fn resume(from: &std::path::Path, dry_run: bool, place: Place) -> anyhow::Result
         .as_ref()
         .is_some_and(|u| u.stopped.is_none());
     if may_grow && todo.is_empty() {
-        println!("every point is done; --until-knee goes on doubling");
+        crate::outln!("every point is done; --until-knee goes on doubling");
     }
     if dry_run || (todo.is_empty() && !may_grow) {
         return Ok(0);
@@ -304,9 +302,12 @@ fn resume(from: &std::path::Path, dry_run: bool, place: Place) -> anyhow::Result
 /// Prints the tables, writes sweep.md and sweep.html, and returns the exit code.
 fn finish(outcome: &execute::Outcome, out: &std::path::Path) -> anyhow::Result<i32> {
     let loaded = crate::sweep::manifest::LoadedSweep::load(outcome.manifest.clone(), out);
-    print!("{}", page::terminal(&loaded));
+    crate::out!(
+        "{}",
+        crate::render::format::term_lines(&page::terminal(&loaded))
+    );
     let written = page::write_outputs(&loaded, out)?;
-    println!(
+    crate::outln!(
         "\nsweep: {}\ntable: {}\nplots: {}",
         out.join("sweep.json").display(),
         written.markdown.display(),
@@ -328,9 +329,12 @@ fn render_from(from: &std::path::Path) -> anyhow::Result<i32> {
     let json = sweep_json(from);
     let loaded = page::load(&json)?;
     let dir = json.parent().unwrap_or(std::path::Path::new("."));
-    print!("{}", page::terminal(&loaded));
+    crate::out!(
+        "{}",
+        crate::render::format::term_lines(&page::terminal(&loaded))
+    );
     let written = page::write_outputs(&loaded, dir)?;
-    println!(
+    crate::outln!(
         "\ntable: {}\nplots: {}",
         written.markdown.display(),
         written.html.display()

@@ -210,7 +210,7 @@ impl Recorder {
             t.hogs += 1;
             self.hogs += 1;
             if t.hogs == 1 {
-                eprintln!(
+                crate::errln!(
                     "coop: task `{}` held the loop for {:.1} ms (threshold {:.1} ms): \
                      a blocking call inside an async task?",
                     t.name,

@@ -161,7 +161,7 @@ impl BoardLoop {
             let next = self.timers.peek().map(|r| r.0 .0);
             if let Err(e) = self.reactor.wait_until(next, &mut ready) {
                 // Not expected short of a kernel bug; a short pause keeps it from spinning.
-                eprintln!("esbench: a board event loop could not wait: {e:#}");
+                crate::errln!("esbench: a board event loop could not wait: {e:#}");
                 std::thread::sleep(Duration::from_millis(10));
             }
             for (token, _) in ready.drain(..) {

@@ -245,6 +245,19 @@ impl Running for AgentChild {
                     "serve on {agent} did not stop within {STOP_GRACE:?} of SIGTERM and was \
                      killed"
                 )),
+                Some(r)
+                    if r.exit
+                        == crate::metrics::process::Exit::Code(
+                            crate::load::child::EXIT_STATS_UNWRITTEN,
+                        )
+                        .to_string() =>
+                {
+                    Status::Error(format!(
+                        "the model ran on {agent}, but its statistics file could not be \
+                         written (the disk under the agent's --dir, not the model){}",
+                        r.stderr_note
+                    ))
+                }
                 Some(r) if !r.exit_success => Status::Error(format!(
                     "serve on {agent} ended with {}{}",
                     r.exit, r.stderr_note

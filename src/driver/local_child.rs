@@ -224,6 +224,13 @@ impl Running for LocalChild {
             End::Completed if *killed => Status::Error(format!(
                 "serve did not stop within {STOP_GRACE:?} of SIGTERM and was killed"
             )),
+            End::Completed if *exit == Exit::Code(crate::load::child::EXIT_STATS_UNWRITTEN) => {
+                Status::Error(format!(
+                    "the model ran, but its statistics file could not be written (the disk \
+                     under --out, not the model){}",
+                    self.child.stderr_note()
+                ))
+            }
             End::Completed if !exit.success() => Status::Error(format!(
                 "serve ended with {exit}{}",
                 self.child.stderr_note()

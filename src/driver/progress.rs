@@ -64,7 +64,7 @@ pub struct Plain;
 impl Progress for Plain {
     fn run_starts(&self, scenario: &str, floor_s: f64, rows: usize, shape: (u32, f64), seed: u64) {
         let (count, round_s) = shape;
-        eprintln!(
+        crate::errln!(
             "{scenario}: floor: {floor_s:.0} s timer probe, then {rows} model(s) in {count} \
              round(s) of {} s (seed {seed})…",
             secs(round_s)
@@ -72,15 +72,15 @@ impl Progress for Plain {
     }
 
     fn row_starts(&self, step: &Step, name: &str, warmup_s: f64, round_s: f64) {
-        eprintln!("{}", start_line(step, name, warmup_s, round_s));
+        crate::errln!("{}", start_line(step, name, warmup_s, round_s));
     }
 
     fn row_done(&self, step: &Step, row: &ModelResult) {
-        eprintln!("{}", finish_line(step, row));
+        crate::errln!("{}", finish_line(step, row));
     }
 
     fn profiling(&self, i: usize, n: usize, name: &str) {
-        eprintln!(
+        crate::errln!(
             "[{}/{n}] {name}: profiling pass (separate child, not measured)…",
             i + 1
         );

@@ -117,7 +117,7 @@ pub fn open(db: &Path) -> Result<Connection> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
-    let conn = Connection::open(db)
+    let mut conn = Connection::open(db)
         .with_context(|| format!("cannot open history database {}", db.display()))?;
     if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
         bail!(
@@ -128,7 +128,7 @@ pub fn open(db: &Path) -> Result<Connection> {
     }
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .with_context(|| format!("history database {}", db.display()))?;
-    prepare(&conn).with_context(|| format!("history database {}", db.display()))?;
+    prepare(&mut conn).with_context(|| format!("history database {}", db.display()))?;
     Ok(conn)
 }
 
@@ -191,9 +191,14 @@ fn uri_path(path: &Path) -> String {
 fn check_schema(conn: &Connection) -> Result<()> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .context("not an SQLite database (or it is damaged)")?;
+        .map_err(sqlite_cause)?;
     match version {
         OLDEST_READABLE..=SCHEMA_VERSION => Ok(()),
+        0 if tables(conn)? == 0 => bail!(
+            "it is empty (a first write that did not complete, e.g. on a full disk, leaves it \
+             so): it holds no runs yet; the next `esbench run` or `history --record` \
+             initialises it"
+        ),
         0 => bail!("it holds no esbench schema: not an esbench history database"),
         v if v > SCHEMA_VERSION => bail!(
             "schema version {v} is newer than this esbench understands ({SCHEMA_VERSION}); \
@@ -203,40 +208,54 @@ fn check_schema(conn: &Connection) -> Result<()> {
     }
 }
 
-/// Sets the journal mode and creates or checks the schema.
-fn prepare(conn: &Connection) -> Result<()> {
+/// The number of tables in the database.
+fn tables(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// An SQLite error as what it is: "not an SQLite database" only when SQLite says so (a full
+/// disk or a lock is no damage).
+fn sqlite_cause(e: rusqlite::Error) -> anyhow::Error {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+            anyhow::Error::new(e).context("not an SQLite database (or it is damaged)")
+        }
+        _ => e.into(),
+    }
+}
+
+/// Sets the journal mode and creates or checks the schema. The version is read and the schema
+/// created in one immediate (write-locked) transaction, so concurrent first writers on a new
+/// file create it once and each then adds its rows (the busy timeout makes them wait).
+fn prepare(conn: &mut Connection) -> Result<()> {
     let mode: String = conn
         .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-        .context("not an SQLite database (or it is damaged)")?;
+        .map_err(sqlite_cause)?;
     if !mode.eq_ignore_ascii_case("wal") {
         // Some file systems cannot do WAL; the rollback journal is just as safe, only slower.
         conn.execute_batch("PRAGMA journal_mode=DELETE")?;
     }
     conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON")?;
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     match version {
         0 => {
-            let tables: i64 = conn.query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
-                [],
-                |r| r.get(0),
-            )?;
-            if tables > 0 {
+            if tables(&tx)? > 0 {
                 bail!("it holds other tables and no esbench schema version: not an esbench history database");
             }
-            let tx = conn.unchecked_transaction()?;
             tx.execute_batch(SCHEMA_V1)?;
             tx.execute_batch(&migration_v2())?;
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
-            tx.commit()?;
         }
         1 => {
             // In one transaction: a migration interrupted at any point leaves version 1.
-            let tx = conn.unchecked_transaction()?;
             tx.execute_batch(&migration_v2())
                 .context("cannot migrate the history schema from version 1 to 2")?;
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
-            tx.commit()?;
         }
         SCHEMA_VERSION => {}
         v if v > SCHEMA_VERSION => bail!(
@@ -245,6 +264,7 @@ fn prepare(conn: &Connection) -> Result<()> {
         ),
         v => bail!("unknown schema version {v}"),
     }
+    tx.commit()?;
     Ok(())
 }
 
@@ -252,18 +272,32 @@ fn prepare(conn: &Connection) -> Result<()> {
 /// already recorded (same start time, host and scenario) is not added twice: its existing id
 /// is returned.
 pub fn record_run(db: &Path, results: &Results, results_path: &Path) -> Result<i64> {
+    record(db, results, results_path).map(|r| r.id)
+}
+
+/// What [`record`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: i64,
+    /// False: the run was already recorded under `id` and nothing was added.
+    pub added: bool,
+}
+
+/// [`record_run`], saying whether the run was added or already there. The check and the
+/// insert share one write transaction, so concurrent writers never record a run twice.
+pub fn record(db: &Path, results: &Results, results_path: &Path) -> Result<Recorded> {
     let named = || format!("history database {}", db.display());
     let mut conn = open(db)?;
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .with_context(named)?;
     if let Some(id) = find_run(&tx, results).with_context(named)? {
-        return Ok(id);
+        return Ok(Recorded { id, added: false });
     }
     let id = insert_run(&tx, results, results_path).with_context(named)?;
     tx.commit()
         .with_context(|| format!("cannot commit the run to {}", db.display()))?;
-    Ok(id)
+    Ok(Recorded { id, added: true })
 }
 
 /// The id of the recorded run with `results`' start time, host and scenario, if any.

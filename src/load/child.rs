@@ -269,6 +269,10 @@ impl ServeChild {
     }
 }
 
+/// `esbench serve`'s exit code when it ran to the end but could not write its `--stats-out`
+/// file (a full disk under `--out`): the row then blames the disk, not the model.
+pub const EXIT_STATS_UNWRITTEN: i32 = 5;
+
 /// Reads the statistics the child wrote to `path` at exit, then removes the file (it is a
 /// scratch file; the figures go into the row).
 pub fn take_stats(path: &Path) -> Result<ServeStats> {

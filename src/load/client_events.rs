@@ -450,7 +450,7 @@ impl Loop {
             if let Err(e) = result {
                 // The epoll itself failed (it does not, short of a kernel bug): every lane
                 // stops where it is, with what it recorded.
-                eprintln!("esbench: a client event loop stopped: {e:#}");
+                crate::errln!("esbench: a client event loop stopped: {e:#}");
                 break;
             }
             self.handle(&mut ready);

@@ -76,7 +76,7 @@ pub fn spin_margin_ns() -> u64 {
     *MARGIN.get_or_init(|| match std::env::var(SPIN_MARGIN_ENV) {
         Err(_) => SPIN_MARGIN_NS,
         Ok(v) => parse_margin_us(Some(&v)).unwrap_or_else(|| {
-            eprintln!(
+            crate::errln!(
                 "esbench: {SPIN_MARGIN_ENV}={v:?} ignored (expected 0 to 10000 µs); \
                  the send spin margin stays {} µs",
                 SPIN_MARGIN_NS / 1_000

@@ -21,7 +21,57 @@ pub fn read_token_file(path: &Path) -> Result<String> {
             path.display()
         );
     }
+    let bits = token_bits(&token);
+    if bits < MIN_TOKEN_BITS {
+        bail!(
+            "the token file {} holds a guessable token (about {bits:.0} bits; at least \
+             {MIN_TOKEN_BITS:.0}, i.e. 16 random bytes, are needed): make one with \
+             `head -c 24 /dev/urandom | base64 > {}`",
+            path.display(),
+            path.display()
+        );
+    }
     Ok(token)
+}
+
+/// The least entropy a token must have: 16 random bytes.
+pub const MIN_TOKEN_BITS: f64 = 128.0;
+
+/// A generous estimate of a token's entropy in bits, as if each character were drawn at
+/// random from the smallest usual alphabet holding all of them (digits, hex, one-case
+/// alphanumerics, alphanumerics, base64, printable ASCII); a token of fewer than 8 distinct
+/// characters counts only those (so `aaaa…` or `abab…` are weak however long). Base64
+/// padding counts for nothing.
+pub fn token_bits(token: &str) -> f64 {
+    let t = token.trim_end_matches('=');
+    let all = |f: fn(char) -> bool| t.chars().all(f);
+    let alphabet: f64 = if all(|c| c.is_ascii_digit()) {
+        10.0
+    } else if all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        || all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))
+    {
+        16.0
+    } else if all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+        || all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    {
+        36.0
+    } else if all(|c| c.is_ascii_alphanumeric()) {
+        62.0
+    } else if all(|c| c.is_ascii_alphanumeric() || "+/".contains(c))
+        || all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    {
+        64.0
+    } else {
+        95.0
+    };
+    let distinct = t.chars().collect::<std::collections::BTreeSet<_>>().len();
+    // 32 random hex digits use fewer than 8 distinct ones with a chance below 1e-12.
+    let counted = if distinct < 8 {
+        distinct
+    } else {
+        t.chars().count()
+    };
+    counted as f64 * alphabet.log2()
 }
 
 /// True when `given` is the token, compared in constant time (a wrong guess takes as long
@@ -182,8 +232,11 @@ mod tests {
     fn token_files_must_hold_a_token() {
         let d = tempfile::tempdir().unwrap();
         let f = d.path().join("t");
-        std::fs::write(&f, "  abc \nignored\n").unwrap();
-        assert_eq!(read_token_file(&f).unwrap(), "abc");
+        std::fs::write(&f, "  nX3kP9qL2mW8vR4tY7zB1c \nignored\n").unwrap();
+        assert_eq!(read_token_file(&f).unwrap(), "nX3kP9qL2mW8vR4tY7zB1c");
+        std::fs::write(&f, "abc\n").unwrap();
+        let e = read_token_file(&f).unwrap_err().to_string();
+        assert!(e.contains("guessable") && e.contains("128"), "{e}");
         std::fs::write(&f, "\n").unwrap();
         let e = read_token_file(&f).unwrap_err().to_string();
         assert!(
@@ -191,6 +244,23 @@ mod tests {
             "{e}"
         );
         assert!(read_token_file(&d.path().join("none")).is_err());
+    }
+
+    #[test]
+    fn weak_tokens_are_told_from_random_ones() {
+        // What the docs suggest: 24 random bytes in base64, or 16 in hex.
+        assert!(token_bits("q1Wz0bO6Yk3jv2nHfX9s8L4pR7mT5cAe") >= MIN_TOKEN_BITS);
+        assert!(token_bits("5f3a9c2e7b1d4068a2c4e6f8091b3d5e") >= MIN_TOKEN_BITS);
+        for weak in [
+            "x",
+            "remote-test-token",
+            "password1234567890",
+            &"a".repeat(200),
+            &"ab".repeat(40),
+            "0123456789012345678901234567890", // 31 digits: 103 bits
+        ] {
+            assert!(token_bits(weak) < MIN_TOKEN_BITS, "{weak}");
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use super::access::{token_matches, AllowList};
+use super::gate::{wait_unless_shut, Gate, Ticket};
 use super::wire::{
     AgentReport, LineConn, Op, Reply, Request, StartSpec, MAX_REQUEST_LINE, PROTOCOL,
 };
@@ -60,8 +61,9 @@ pub struct AgentConfig {
 }
 
 /// A bound agent. Each connection gets its own thread (so a second driver hears "busy"
-/// instead of hanging), but only one model runs at a time: two models on one small board
-/// would measure each other.
+/// instead of hanging), within the limits of [`Gate`] (unauthenticated connections are
+/// capped and must show the token within a deadline); only one model runs at a time: two
+/// models on one small board would measure each other.
 pub struct Agent {
     shared: Arc<Shared>,
     listener: TcpListener,
@@ -73,6 +75,8 @@ struct Shared {
     runs: AtomicU64,
     /// True while some connection has a model running.
     busy: AtomicBool,
+    /// Connection limits (see `remote::gate`).
+    gate: Arc<Gate>,
 }
 
 /// Clears `busy` when the model run holding it ends, however it ends.
@@ -93,6 +97,7 @@ impl Agent {
                 cfg,
                 runs: AtomicU64::new(0),
                 busy: AtomicBool::new(false),
+                gate: Arc::new(Gate::default()),
             }),
             listener,
         })
@@ -104,12 +109,34 @@ impl Agent {
 
     /// Serves connections, forever. A connection's failure ends only it.
     pub fn serve_forever(&mut self) -> Result<()> {
+        let reaper = self.shared.clone();
+        std::thread::Builder::new()
+            .name("agent-reaper".into())
+            .spawn(move || reaper.reap_forever())
+            .context("cannot start the agent's reaper thread")?;
+        let mut accept_errors = 0u64;
+        let mut last_logged: Option<std::time::Instant> = None;
         loop {
             let (stream, peer) = match self.listener.accept() {
                 Ok(x) => x,
                 Err(e) => {
-                    eprintln!("agent: accept failed: {e}");
+                    // Logged at most every 10 s, with how many there were.
+                    accept_errors += 1;
+                    if last_logged.map_or(true, |t| t.elapsed() >= Duration::from_secs(10)) {
+                        crate::errln!("agent: accept failed ({accept_errors} times): {e}");
+                        last_logged = Some(std::time::Instant::now());
+                        accept_errors = 0;
+                    }
                     std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            };
+            // Admitted before its thread starts: this may evict the oldest unauthenticated
+            // connection and wait for a thread to end, so threads stay bounded.
+            let ticket = match self.shared.gate.admit(&stream, peer) {
+                Ok(t) => t,
+                Err(e) => {
+                    crate::errln!("agent: cannot serve {peer}: {e}");
                     continue;
                 }
             };
@@ -119,19 +146,42 @@ impl Agent {
             let spawned = std::thread::Builder::new()
                 .name("agent-session".into())
                 .spawn(move || {
-                    if let Err(e) = shared.session(stream) {
-                        eprintln!("agent: connection from {peer} ended: {e:#}");
+                    if let Err(e) = shared.session(stream, ticket) {
+                        crate::errln!("agent: connection from {peer} ended: {e:#}");
                     }
                 });
             if let Err(e) = spawned {
-                eprintln!("agent: cannot serve {peer}: {e}");
+                crate::errln!("agent: cannot serve {peer}: {e}");
             }
         }
     }
 }
 
 impl Shared {
-    fn session(&self, stream: TcpStream) -> Result<()> {
+    /// Closes pending connections past their deadline, and says every 10 s how many were
+    /// closed without showing the token (evicted or too slow).
+    fn reap_forever(&self) {
+        let mut closed = 0;
+        let mut since = std::time::Instant::now();
+        loop {
+            std::thread::sleep(Duration::from_millis(250));
+            closed += self.gate.reap();
+            if since.elapsed() >= Duration::from_secs(10) {
+                if closed > 0 {
+                    crate::errln!(
+                        "agent: closed {closed} connection(s) that did not show the token \
+                         (more than {} waiting, or none within {:?})",
+                        super::gate::MAX_PENDING,
+                        super::gate::AUTH_DEADLINE
+                    );
+                }
+                closed = 0;
+                since = std::time::Instant::now();
+            }
+        }
+    }
+
+    fn session(&self, stream: TcpStream, mut ticket: Ticket) -> Result<()> {
         stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
         let _ = stream.set_nodelay(true);
         let mut conn = LineConn::new(stream, MAX_REQUEST_LINE)?;
@@ -142,15 +192,33 @@ impl Shared {
                 return Ok(());
             };
             let reply = match self.authorised(&line) {
-                Err(e) => Reply::Error {
+                Err(Refusal::WrongToken) => {
+                    let (delay, n) = ticket.failed();
+                    crate::errln!(
+                        "agent: wrong token from {} (failure {n} from this address; \
+                         answered after {delay:?})",
+                        ticket.peer
+                    );
+                    wait_unless_shut(conn.stream(), delay);
+                    Reply::Error {
+                        error: "refused: wrong token".into(),
+                    }
+                }
+                Err(Refusal::Other(e)) => Reply::Error {
                     error: format!("{e:#}"),
                 },
-                Ok(req) => {
-                    self.act(req.op, &mut run, &mut report)
-                        .unwrap_or_else(|e| Reply::Error {
-                            error: format!("{e:#}"),
-                        })
-                }
+                Ok(req) => match ticket.authenticate() {
+                    Err(busy) => {
+                        conn.send(&Reply::Error { error: busy })?;
+                        return Ok(());
+                    }
+                    Ok(()) => {
+                        self.act(req.op, &mut run, &mut report)
+                            .unwrap_or_else(|e| Reply::Error {
+                                error: format!("{e:#}"),
+                            })
+                    }
+                },
             };
             conn.send(&reply)?;
         }
@@ -158,18 +226,24 @@ impl Shared {
     }
 
     /// Parses a line into a request carrying the right token, or says why not.
-    fn authorised(&self, line: &str) -> Result<Request> {
-        let value: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| anyhow::anyhow!("refused: the request is not JSON ({e})"))?;
+    fn authorised(&self, line: &str) -> Result<Request, Refusal> {
+        let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+            Refusal::Other(anyhow::anyhow!("refused: the request is not JSON ({e})"))
+        })?;
         match value.get("token").and_then(|t| t.as_str()) {
-            None => bail!("refused: the request carries no token"),
-            Some(t) if !token_matches(&self.cfg.token, t) => {
-                bail!("refused: wrong token")
+            None => {
+                return Err(Refusal::Other(anyhow::anyhow!(
+                    "refused: the request carries no token"
+                )))
             }
+            Some(t) if !token_matches(&self.cfg.token, t) => return Err(Refusal::WrongToken),
             Some(_) => {}
         }
-        serde_json::from_value(value)
-            .map_err(|e| anyhow::anyhow!("refused: not a request this agent knows ({e})"))
+        serde_json::from_value(value).map_err(|e| {
+            Refusal::Other(anyhow::anyhow!(
+                "refused: not a request this agent knows ({e})"
+            ))
+        })
     }
 
     fn act<'a>(
@@ -222,7 +296,7 @@ impl Shared {
                 if let Some(after) = self.cfg.exit_after_measure {
                     std::thread::spawn(move || {
                         std::thread::sleep(after);
-                        eprintln!("agent: test hook: exiting mid-run");
+                        crate::errln!("agent: test hook: exiting mid-run");
                         std::process::exit(9);
                     });
                 }
@@ -237,6 +311,12 @@ impl Shared {
             }
         })
     }
+}
+
+/// Why a request line was refused: a wrong token is delayed and logged, the rest answered.
+enum Refusal {
+    WrongToken,
+    Other(anyhow::Error),
 }
 
 /// `t` plus the test offset.
@@ -327,9 +407,11 @@ impl ModelRun {
         let spawned_ns = now_ns();
         let mut child = ServeChild::spawn(&cmd, READY_TIMEOUT)?;
         child.wait_until_answering(READY_TIMEOUT)?;
-        eprintln!(
+        crate::errln!(
             "agent: {} started (pid {}) on {:?}",
-            spec.model, child.pid, child.addrs
+            spec.model,
+            child.pid,
+            child.addrs
         );
         Ok(ModelRun {
             boards,

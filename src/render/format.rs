@@ -55,6 +55,28 @@ pub fn md_text(text: &str) -> String {
     })
 }
 
+/// Text from a results file, scenario or recording made safe to print on a terminal: control
+/// characters (ESC, BEL, CR, line breaks, …) and the bidirectional overrides are written as
+/// Rust escapes (`\u{1b}`, `\n`), so a name can neither send terminal commands (retitle
+/// the window, clear the screen) nor forge a line of output.
+pub fn term(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// [`term`] for a text whose own line breaks are meant (a rendered table): each line is
+/// made safe, the line breaks between them kept.
+pub fn term_lines(text: &str) -> String {
+    text.split('\n').map(term).collect::<Vec<_>>().join("\n")
+}
+
 /// The project's one µs formatter and significant-digit rule (`src/units.rs`).
 pub use crate::units::{sig3, us};
 
@@ -105,6 +127,15 @@ mod tests {
             md_text("<b>&\"x\" 'y' `z` *w* [l](u) a\\b per_board\r\tz"),
             "&lt;b&gt;&amp;\"x\" 'y' \\`z\\` \\*w\\* \\[l\\](u) a\\\\b per_board  z"
         );
+    }
+
+    #[test]
+    fn terminal_text_has_no_control_characters() {
+        assert_eq!(
+            term("evil\u{1b}]0;pwned\u{7}\nline2\r\u{202e}x é µs"),
+            "evil\\u{1b}]0;pwned\\u{7}\\nline2\\r\\u{202e}x é µs"
+        );
+        assert_eq!(term_lines("a\u{1b}[2J\nb\n"), "a\\u{1b}[2J\nb\n");
     }
 
     #[test]

@@ -254,7 +254,7 @@ fn run_one(
     let scenario_file = dir.join("scenario.toml");
     let results_path = dir.join("results.json");
     let rel = format!("{dir_name}/results.json");
-    println!(
+    crate::outln!(
         "\n[{}/{n}] {}={} ({})",
         i + 1,
         plan.knob.key,
@@ -286,23 +286,28 @@ fn run_one(
             };
             entry.results = Some(rel);
             for m in &results.models {
-                println!(
+                crate::outln!(
                     "  {:>14}: {} (CPU {:.2} %, poll p99 {} µs, watchdog p99 {} µs)",
-                    m.name, m.status, m.cpu.percent, m.poll_latency.p99, m.watchdog_lateness.p99
+                    m.name,
+                    m.status,
+                    m.cpu.percent,
+                    m.poll_latency.p99,
+                    m.watchdog_lateness.p99
                 );
             }
             if plan.point_reports {
                 if let Err(e) =
                     crate::report::write_report(&[(results_path.clone(), results)], &dir)
                 {
-                    eprintln!("warning: no report for this point: {e:#}");
+                    crate::errln!("warning: no report for this point: {e:#}");
                 }
             }
         }
         Err(e) => {
-            eprintln!(
+            crate::errln!(
                 "point {}={} failed, going on: {e:#}",
-                plan.knob.key, point.value
+                plan.knob.key,
+                point.value
             );
             entry.status = PointStatus::Failed;
             entry.error = Some(format!("{e:#}"));
@@ -421,7 +426,7 @@ fn run_points(
             match next_step(plan, &manifest, &points) {
                 Step::Done => break,
                 Step::Stop(why) => {
-                    println!("\n--until-knee stops: {why}");
+                    crate::outln!("\n--until-knee stops: {why}");
                     if let Some(u) = manifest.until_knee.as_mut() {
                         u.stopped = Some(why);
                     }
@@ -429,9 +434,10 @@ fn run_points(
                     break;
                 }
                 Step::Run(next) => {
-                    println!(
+                    crate::outln!(
                         "\n--until-knee: not every model has broken; next {}={}",
-                        plan.knob.key, next.value
+                        plan.knob.key,
+                        next.value
                     );
                     manifest.push_value(&next.value);
                     points.push(*next);

@@ -10,7 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub const EXE: &str = env!("CARGO_BIN_EXE_esbench");
-pub const TOKEN: &str = "remote-test-token";
+/// 16 random bytes in hex: the agent refuses weaker tokens.
+pub const TOKEN: &str = "5f3a9c2e7b1d4068a2c4e6f8091b3d5e";
 
 /// A one-board scenario with a command every 300 ms, short enough for a test.
 pub const SCENARIO: &str = "name = \"remote-test\"\n\
