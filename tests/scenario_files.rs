@@ -57,6 +57,18 @@ fn bundled_scenarios_say_what_they_promise() {
     assert!(noisy.boards.corrupt_rate > 0.0 && noisy.boards.drop_rate > 0.0);
     let bursty = load("bursty.toml");
     assert!(bursty.boards.bursts.is_some() && bursty.boards.command_freeze_ms > 0);
+    // The Python comparison: three external bridges, started from examples/bridges/.
+    let python = load("python.toml");
+    let names: Vec<&str> = python.bridges.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["py-threads", "py-asyncio", "py-polling"]);
+    for b in &python.bridges {
+        let dir = b
+            .cwd
+            .as_ref()
+            .expect("each bridge runs in examples/bridges");
+        let script = b.command.split_whitespace().nth(1).unwrap();
+        assert!(dir.join(script).is_file(), "{}: {script}", b.name);
+    }
 }
 
 #[test]

@@ -249,6 +249,7 @@ fn options(models: &[&str]) -> RunOptions {
         profile: false,
         inject: Vec::new(),
         driver: None,
+        bridges: Vec::new(),
     }
 }
 

@@ -676,6 +676,16 @@ fn compare_metric(
         current: (!cur.is_empty()).then(|| median(&values(&cur))),
         ..Row::unjudged(model, def.key, def.unit.symbol(), kind(def), band)
     };
+    let not_measured = base_runs.iter().chain(cur_runs).any(|r| {
+        r.models
+            .iter()
+            .any(|m| m.name == model && m.not_measured(def.key))
+    });
+    if not_measured {
+        // An external bridge's self-statistics: never a figure, so never judged, never 0.
+        row.note = Some("not measured: an external bridge cannot report it".into());
+        return Ok(row);
+    }
     if base.is_empty() {
         row.note = Some(if kind(def) == Kind::Count {
             "not recorded in the baseline (made before this counter existed?)".into()

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 pub mod agent;
 pub mod check;
+pub mod conform;
 pub mod device;
 pub mod floor_child;
 pub mod history;
@@ -37,6 +38,7 @@ pub enum Command {
     Record(record::RecordArgs),
     Report(report::ReportArgs),
     Check(check::CheckArgs),
+    Conform(conform::ConformArgs),
     History(history::HistoryArgs),
     Profile(profile::ProfileArgs),
     Models(models::ModelsArgs),
@@ -58,6 +60,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Record(a) => record::exec(a),
         Command::Report(a) => report::exec(a),
         Command::Check(a) => check::exec(a),
+        Command::Conform(a) => conform::exec(a),
         Command::History(a) => history::exec(a),
         Command::Profile(a) => profile::exec(a),
         Command::Models(a) => models::exec(a),

@@ -9,6 +9,7 @@ use crate::driver::place::Place;
 use crate::driver::session::{default_out_dir, run_scenario_with};
 use crate::driver::variant::Variant;
 use crate::driver::{interrupt, latest};
+use crate::load::bridge_template::BridgeSpec;
 use crate::metrics::results::Results;
 use crate::render::format::{term, term_lines};
 use crate::report::run_table;
@@ -23,6 +24,7 @@ Examples:
   esbench run --quick --out /tmp/smoke --no-history
   esbench run --quick --profile --models smol,rayon   # plus a profiling pass per model
   esbench run --rounds 10 --seed 7              # ten interleaved rounds, a reproducible order
+  esbench run --quick --models coop --bridge 'mine=python3 my_bridge.py {serial} --port {port}'
 
 Each model runs as its own `esbench serve` child process, never two at once, after a floor
 probe of the machine's own timer latency. Its measured time is split into rounds (6 by
@@ -46,6 +48,12 @@ pub struct RunArgs {
     /// the teaching ones; see `esbench models`).
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
+    /// Also measure your own bridge program as a row named NAME (repeatable). COMMAND is a
+    /// template: {serial} the board's pty, {port} and {host} where to listen, {serial0}…,
+    /// {serials}, {port0}… with several boards; no shell unless you write one. See
+    /// docs/bridges.md.
+    #[arg(long, value_name = "NAME=COMMAND", value_parser = parse_bridge)]
+    pub bridge: Vec<BridgeSpec>,
     /// Measured time per model, e.g. `20`, `20s` or `1500ms`: 0.5 s to 24 h (default: the
     /// scenario's).
     #[arg(long, value_parser = parse_measured_s, allow_hyphen_values = true)]
@@ -234,6 +242,7 @@ fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result
         profile: args.profile,
         inject: args.inject.clone(),
         driver: args.driver,
+        bridges: args.bridge.clone(),
         ..RunOptions::new(
             args.models.clone(),
             args.duration,
@@ -368,6 +377,10 @@ fn result_dirs(scenarios: &[PathBuf]) -> Vec<String> {
             name
         })
         .collect()
+}
+
+fn parse_bridge(s: &str) -> Result<BridgeSpec, String> {
+    BridgeSpec::parse_cli(s).map_err(|e| format!("{e:#}"))
 }
 
 #[cfg(test)]

@@ -2,15 +2,18 @@
 //! floors (the timer probe from `load::floor`, the CPU floor), the interleaved rounds, saving,
 //! profiling. Each model-round is one flow (`row_run`) over a started child that runs here
 //! (`local_child`) or on a remote agent (`agent_child`), chosen by the run's `place` and the
-//! row's child (`row`). The joins turn raw records into figures. The load itself (boards,
+//! row's child (`row`): an external bridge (the user's program, `bridge_rows`) runs here
+//! (`local_bridge`). The joins turn raw records into figures. The load itself (boards,
 //! child process, Scratch clients, pacing, the timer probe) is in `load/`.
 
 pub mod against;
 mod agent_child;
+pub mod bridge_rows;
 pub mod cpu_floor;
 pub mod interrupt;
 pub mod join;
 pub mod latest;
+mod local_bridge;
 mod local_child;
 mod measured;
 pub mod options;

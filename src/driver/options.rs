@@ -8,6 +8,7 @@ use anyhow::{bail, Result};
 use super::place::Place;
 use super::variant::Variant;
 use crate::bridge::inject::{parse_all, Fault};
+use crate::load::bridge_template::BridgeSpec;
 use crate::scenario::{DriverKind, Scenario};
 
 /// What to run and how.
@@ -33,6 +34,9 @@ pub struct RunOptions {
     pub inject: Vec<String>,
     /// The load driver (`--driver`), overriding the scenario's `run.driver`.
     pub driver: Option<DriverKind>,
+    /// External bridges (`--bridge NAME=COMMAND`), measured beside the models as rows of
+    /// their own, with the scenario's `[[bridges]]`.
+    pub bridges: Vec<BridgeSpec>,
 }
 
 impl RunOptions {
@@ -57,6 +61,7 @@ impl RunOptions {
             profile: false,
             inject: Vec::new(),
             driver: None,
+            bridges: Vec::new(),
         }
     }
 }

@@ -202,6 +202,20 @@ pub fn merge(name: &str, rows: &[ModelResult], rounds: Vec<RoundResult>) -> Mode
         m.nice = first.nice;
         m.driver.driver.clone_from(&first.driver.driver);
     }
+    // An external bridge's row: its command and accounting are the same every round; the
+    // conformance notes are every round's.
+    m.external = rows.iter().find_map(|r| r.external.clone()).map(|mut e| {
+        for n in rows
+            .iter()
+            .filter_map(|r| r.external.as_ref())
+            .flat_map(|x| &x.conformance_notes)
+        {
+            if !e.conformance_notes.contains(n) {
+                e.conformance_notes.push(n.clone());
+            }
+        }
+        e
+    });
     // A remote row's clock join: the round whose join is least certain speaks for the row
     // (its ± bounds every round's), with all rounds' exchanges counted.
     m.clock_join = rows

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::bridge::inject::Fault;
+use crate::load::bridge_template::BridgeSpec;
 use crate::load::child_settings::ChildSettings;
 use crate::scenario::Scenario;
 
@@ -16,6 +17,9 @@ pub enum RowChild {
     /// `EXE serve --model MODEL`: a registered model of an esbench build (normally this one;
     /// the executable is the row's so two builds can share a run).
     Serve { exe: PathBuf, model: String },
+    /// An external bridge: the user's program, started from its command template
+    /// (`driver::local_bridge`).
+    Bridge(BridgeSpec),
 }
 
 impl RowChild {
@@ -23,6 +27,7 @@ impl RowChild {
     pub fn model(&self) -> &str {
         match self {
             RowChild::Serve { model, .. } => model,
+            RowChild::Bridge(spec) => &spec.name,
         }
     }
 
@@ -30,6 +35,7 @@ impl RowChild {
     pub fn serve_exe(&self) -> Option<&Path> {
         match self {
             RowChild::Serve { exe, .. } => Some(exe),
+            RowChild::Bridge(_) => None,
         }
     }
 }

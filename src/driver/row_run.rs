@@ -12,6 +12,7 @@ use anyhow::Result;
 
 use super::agent_child::AgentChild;
 use super::interrupt;
+use super::local_bridge::LocalBridge;
 use super::local_child::LocalChild;
 use super::measured::{store_driver_side, watch, End, Running, Timeline};
 use super::place::Place;
@@ -30,6 +31,9 @@ pub fn run_model(place: &Place, plan: &ModelPlan, progress: &dyn Progress) -> Mo
         status: Status::Ok,
         ..ModelResult::default()
     };
+    if let RowChild::Bridge(spec) = &plan.child {
+        row.external = Some(super::bridge_rows::external_info(spec));
+    }
     if let Err(e) = run(place, plan, progress, &mut row) {
         row.status = if interrupt::interrupted() {
             Status::Interrupted(format!("by Ctrl-C before measuring ({e:#})"))
@@ -50,6 +54,12 @@ fn start(place: &Place, plan: &ModelPlan, progress: &dyn Progress) -> Result<Box
         }
         (Place::Remote { target, .. }, RowChild::Serve { model, .. }) => {
             Box::new(AgentChild::start(plan, model, target, progress)?)
+        }
+        (Place::Local, RowChild::Bridge(spec)) => {
+            Box::new(LocalBridge::start(plan, spec, progress)?)
+        }
+        (Place::Remote { .. }, RowChild::Bridge(_)) => {
+            anyhow::bail!("external bridges run only on this machine, not on a remote agent")
         }
     })
 }

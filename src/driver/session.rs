@@ -23,6 +23,7 @@ use super::row_run::run_model;
 use super::test_hooks::{kill_hook, KillHook};
 use super::variant::Variant;
 use crate::bridge::inject::Fault;
+use crate::load::bridge_template::BridgeSpec;
 use crate::load::child::set_affinity;
 use crate::load::child_settings::ChildSettings;
 use crate::load::floor::measure_floor;
@@ -137,11 +138,12 @@ fn shape_of(
 }
 
 /// The rows of a run: each model, started by `exe`'s `serve` (a paired run: twice, side A
-/// by the other executable, see `driver::against`), then the test variants; names must be
-/// unique.
+/// by the other executable, see `driver::against`), then the test variants and the external
+/// bridges; names must be unique.
 fn rows_of(
     models: &[String],
     variants: &[Variant],
+    bridges: &[BridgeSpec],
     exe: &Path,
     against: Option<&super::against::Against>,
 ) -> Result<Vec<Row>> {
@@ -163,6 +165,11 @@ fn rows_of(
         name: v.name.clone(),
         child: serve(&v.model),
         faults: v.faults.clone(),
+    }))
+    .chain(bridges.iter().map(|b| Row {
+        name: b.name.clone(),
+        child: RowChild::Bridge(b.clone()),
+        faults: Vec::new(),
     }))
     .collect();
     if let Some(dup) = rows.iter().enumerate().find_map(|(i, a)| {
@@ -238,7 +245,17 @@ impl<'a> Session<'a> {
                  build, not OTHER_EXE"
             );
         }
-        let rows = rows_of(&models, &ropts.variants, &opts.exe, ropts.against.as_ref())?;
+        let bridges = super::bridge_rows::bridges_of(&opts.bridges, &s)?;
+        if !bridges.is_empty() && !matches!(opts.place, super::place::Place::Local) {
+            bail!("external bridges (--bridge, [[bridges]]) run only on this machine, not with --target");
+        }
+        let rows = rows_of(
+            &models,
+            &ropts.variants,
+            &bridges,
+            &opts.exe,
+            ropts.against.as_ref(),
+        )?;
         let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
         let seed = ropts.seed.unwrap_or_else(super::rounds::fresh_seed);
         let plan = RoundsPlan {
@@ -275,7 +292,7 @@ impl<'a> Session<'a> {
             scenario: ScenarioInfo {
                 name: s.name.clone(),
                 path: scenario_path.display().to_string(),
-                text: s.text.clone(),
+                text: s.text_for_results(),
                 duration_s,
                 warmup_s: shape.warmup_s,
                 quick: opts.quick,

@@ -163,24 +163,91 @@ const MAX_HEAD: usize = 64 * 1024;
 pub fn parse_response(buf: &[u8]) -> Result<Parsed> {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut resp = httparse::Response::new(&mut headers);
-    let head_len = match resp.parse(buf).context("malformed HTTP answer")? {
-        httparse::Status::Complete(n) => n,
-        httparse::Status::Partial if buf.len() > MAX_HEAD => {
+    match resp.parse(buf) {
+        Ok(httparse::Status::Complete(head_len)) => {
+            let fields = resp
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_string(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect::<Vec<_>>();
+            frame_body(
+                buf,
+                resp.code.unwrap_or(0),
+                resp.version == Some(0),
+                &fields,
+                head_len,
+            )
+        }
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
             bail!("HTTP answer head larger than 64 KiB")
         }
-        httparse::Status::Partial => return Ok(Parsed::Incomplete),
+        Ok(httparse::Status::Partial) => Ok(Parsed::Incomplete),
+        // What Scratch's own client tolerates: read it the way it would (see `parse_lenient`).
+        Err(strict) => {
+            parse_lenient(buf).with_context(|| format!("malformed HTTP answer ({strict})"))
+        }
+    }
+}
+
+/// Reads an answer head that a strict parser refuses but Scratch 2's client (Flash's
+/// `URLLoader`) reads anyway: the original esp4s wrote a header line without a colon
+/// (`Content-Length262`), which is skipped, leaving the body framed by the connection's close.
+/// Anything whose first line is not `HTTP/1.x NNN …` is still an error.
+fn parse_lenient(buf: &[u8]) -> Result<Parsed> {
+    let Some(head_len) = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4) else {
+        if buf.len() > MAX_HEAD {
+            bail!("HTTP answer head larger than 64 KiB");
+        }
+        if buf.len() >= 5 && !buf.starts_with(b"HTTP/") {
+            bail!("the answer does not start with HTTP/");
+        }
+        return Ok(Parsed::Incomplete);
     };
-    let status = resp.code.unwrap_or(0);
+    let head = std::str::from_utf8(&buf[..head_len]).context("answer head is not text")?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or("");
+    let mut words = status_line.split(' ');
+    let version = words.next().unwrap_or("");
+    if !matches!(version, "HTTP/1.0" | "HTTP/1.1") {
+        bail!("status line {status_line:?} is not HTTP/1.x");
+    }
+    let status: u16 = words
+        .next()
+        .and_then(|c| c.parse().ok())
+        .filter(|c| (100..1000).contains(c))
+        .with_context(|| format!("status line {status_line:?} has no status code"))?;
+    let fields: Vec<(String, String)> = lines
+        .filter_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            Some((k.trim().to_string(), v.to_string()))
+        })
+        .collect();
+    frame_body(buf, status, version == "HTTP/1.0", &fields, head_len)
+}
+
+/// The body after a head of `head_len` bytes, framed as its header fields say.
+fn frame_body(
+    buf: &[u8],
+    status: u16,
+    http10: bool,
+    fields: &[(String, String)],
+    head_len: usize,
+) -> Result<Parsed> {
     let mut length = None;
     let mut chunked = false;
-    let mut close = resp.version == Some(0);
-    for h in resp.headers.iter() {
-        let v = String::from_utf8_lossy(h.value).trim().to_ascii_lowercase();
-        if h.name.eq_ignore_ascii_case("content-length") {
+    let mut close = http10;
+    for (name, value) in fields {
+        let v = value.trim().to_ascii_lowercase();
+        if name.eq_ignore_ascii_case("content-length") {
             length = Some(v.parse::<usize>().context("bad Content-Length")?);
-        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
             chunked = v.contains("chunked");
-        } else if h.name.eq_ignore_ascii_case("connection") {
+        } else if name.eq_ignore_ascii_case("connection") {
             if v.contains("close") {
                 close = true;
             } else if v.contains("keep-alive") {
@@ -324,6 +391,18 @@ mod tests {
             }
         ));
         assert!(parse_response(b"garbage garbage\r\n\r\n").is_err());
+        assert!(parse_response(b"\x00\x01 not http").is_err());
+        // The original esp4s: a header without a colon, the body ended by closing.
+        assert!(matches!(
+            parse_response(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length262\r\n\r\nslider 1"
+            )
+            .unwrap(),
+            Parsed::UntilClose {
+                status: 200,
+                head_len: 63
+            }
+        ));
         assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n").is_err());
     }
 

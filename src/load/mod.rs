@@ -8,11 +8,15 @@
 //! needs a model under load to sample), so neither keeps its own copy of the load side.
 
 pub mod boards;
+pub mod bridge_template;
+pub mod cgroup;
 pub mod child;
 pub mod child_settings;
 pub mod client;
 pub mod client_events;
 pub mod client_threads;
+pub mod conform;
+pub mod external;
 pub mod floor;
 pub mod health;
 pub mod http;

@@ -8,6 +8,7 @@
 pub mod costs;
 pub mod cpu_floor;
 pub mod driver_health;
+pub mod external;
 pub mod figures;
 pub mod fixture;
 pub mod instructions;
@@ -20,6 +21,7 @@ pub mod results;
 pub mod rounds;
 pub mod status;
 pub mod summary;
+pub mod tree_cpu;
 pub mod verdict;
 
 pub use results::{Cpu, CpuSample, Floor, Machine, ModelResult, Results, ScenarioInfo};

@@ -145,19 +145,19 @@ type Switches = (u64, u64);
 /// Per-thread context switch bookkeeping across samples: a thread that exits mid-window
 /// keeps what it was last seen with, so only its last sampling interval is lost.
 #[derive(Default)]
-struct SwitchBook {
+pub(super) struct SwitchBook {
     /// tid -> (at window start or birth, last seen)
     threads: HashMap<i32, (Switches, Switches)>,
 }
 
 impl SwitchBook {
-    fn start(now: HashMap<i32, (u64, u64)>) -> SwitchBook {
+    pub(super) fn start(now: HashMap<i32, (u64, u64)>) -> SwitchBook {
         SwitchBook {
             threads: now.into_iter().map(|(t, c)| (t, (c, c))).collect(),
         }
     }
 
-    fn update(&mut self, now: HashMap<i32, (u64, u64)>) {
+    pub(super) fn update(&mut self, now: HashMap<i32, (u64, u64)>) {
         for (tid, c) in now {
             self.threads
                 .entry(tid)
@@ -167,7 +167,12 @@ impl SwitchBook {
         }
     }
 
-    fn totals(&self) -> (u64, u64) {
+    /// Every thread's counts as last seen.
+    pub(super) fn last_seen(&self) -> HashMap<i32, (u64, u64)> {
+        self.threads.iter().map(|(t, (_, c))| (*t, *c)).collect()
+    }
+
+    pub(super) fn totals(&self) -> (u64, u64) {
         self.threads.values().fold((0, 0), |acc, (a, b)| {
             (
                 acc.0 + b.0.saturating_sub(a.0),

@@ -192,6 +192,10 @@ pub struct ModelResult {
     /// `None` for a local row, where one clock serves both sides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_join: Option<ClockJoin>,
+    /// Set when the row measured an external bridge (the user's own program) rather than a
+    /// built-in model: its command, CPU accounting, conformance notes, what it cannot have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<super::external::ExternalBridge>,
 }
 
 /// The clock join of one remote row (see docs/remote.md).
@@ -247,6 +251,12 @@ fn profile_of_this_schema<'de, D: serde::Deserializer<'de>>(
 }
 
 impl ModelResult {
+    /// Whether figure `key` (a field name such as `watchdog_lateness`) is one this row's
+    /// model cannot provide (an external bridge's self-statistics): "not measured", not 0.
+    pub fn not_measured(&self, key: &str) -> bool {
+        self.external.as_ref().is_some_and(|e| e.lacks(key))
+    }
+
     pub fn is_ok(&self) -> bool {
         self.status.is_ok()
     }

@@ -63,6 +63,18 @@ pub const COLUMNS: &[Column] = &[
     col(registry::FRAMES_COALESCED),
 ];
 
+/// What a table shows for column `c` of `f`: its value, or "not measured".
+pub fn cell_text(f: &ModelFigures, index: usize) -> String {
+    if f.not_measured.get(index).copied().unwrap_or(false) {
+        NOT_MEASURED_TEXT.into()
+    } else {
+        display(&COLUMNS[index], f.values[index])
+    }
+}
+
+/// How a figure the model cannot provide is shown (never as 0).
+pub const NOT_MEASURED_TEXT: &str = "not measured";
+
 /// The position of the column for `key` (the registry's key or its legacy name).
 pub fn column_index(key: &str) -> Option<usize> {
     let f = registry::figure(key)?;
@@ -79,21 +91,33 @@ pub struct ModelFigures {
     pub values: Vec<Option<f64>>,
     /// Sample counts behind each value (for percentile columns), in `COLUMNS` order.
     pub samples: Vec<u64>,
+    /// Columns the row's model cannot provide (an external bridge's self-statistics), in
+    /// `COLUMNS` order: shown as "not measured", their value `None`.
+    pub not_measured: Vec<bool>,
 }
 
 impl ModelFigures {
     /// `duration_s`: the scenario's measured seconds per model (context switches of results
     /// without a recorded CPU window are per second of it).
     pub fn from_model(m: &ModelResult, duration_s: f64) -> ModelFigures {
+        let not_measured: Vec<bool> = COLUMNS.iter().map(|c| m.not_measured(c.key)).collect();
         ModelFigures {
             name: m.name.clone(),
             status: m.status.clone(),
             ok: m.is_ok(),
             values: COLUMNS
                 .iter()
-                .map(|c| c.figure.of_model(m, duration_s))
+                .zip(&not_measured)
+                .map(|(c, &nm)| {
+                    if nm {
+                        None
+                    } else {
+                        c.figure.of_model(m, duration_s)
+                    }
+                })
                 .collect(),
             samples: COLUMNS.iter().map(|c| c.figure.samples(m)).collect(),
+            not_measured,
         }
     }
 

@@ -54,6 +54,33 @@ pub fn model_note(name: &str) -> Option<&'static str> {
     }
 }
 
+/// One sentence for an external bridge's row: what it is, how its CPU was counted, what
+/// conformance noted, and what it cannot have (`None` for a built-in model).
+pub fn external_line(m: &crate::metrics::results::ModelResult) -> Option<String> {
+    let e = m.external.as_ref()?;
+    let mut line = format!(
+        "{}: external bridge `{}`; {}; not measured: {}.",
+        m.name,
+        e.command,
+        if e.cpu_accounting.is_empty() {
+            "it never ran".to_string()
+        } else {
+            format!(
+                "CPU of its whole process tree counted by {}",
+                e.cpu_accounting
+            )
+        },
+        e.not_measured.join(", ")
+    );
+    if !e.conformance_notes.is_empty() {
+        line.push_str(&format!(
+            " Conformance notes: {}.",
+            e.conformance_notes.join("; ")
+        ));
+    }
+    Some(line)
+}
+
 /// The HTML table.
 pub fn html(r: &Results) -> String {
     let figs = figures::all(r);
@@ -93,6 +120,11 @@ pub fn html(r: &Results) -> String {
             ));
         }
     }
+    for m in &r.models {
+        if let Some(line) = external_line(m) {
+            s.push_str(&format!("<p class=\"small\">{}</p>\n", esc(&line)));
+        }
+    }
     s.push_str(&format!(
         "<p class=\"small\">{} Poll latencies are per planned slot from the intended send \
          time; service times from the actual send. <i>Grey italic</i>: too few samples for \
@@ -119,7 +151,7 @@ fn row_html(s: &mut String, r: &Results, f: &ModelFigures, best: &[Vec<String>])
         esc(&f.name)
     ));
     for (c, col) in COLUMNS.iter().enumerate() {
-        let mut text = esc(&display(col, f.values[c]));
+        let mut text = esc(&figures::cell_text(f, c));
         if let Some(i) = interval_text(r, &f.name, c).filter(|_| f.values[c].is_some()) {
             text.push_str(&format!("<br><span class=\"iv\">{}</span>", esc(&i)));
         }
@@ -167,8 +199,8 @@ pub fn markdown(r: &Results) -> String {
             .map(|n| format!(" ({n})"))
             .unwrap_or_default();
         s.push_str(&format!("| {}{note} |", md_cell(&f.name)));
-        for (c, col) in COLUMNS.iter().enumerate() {
-            let mut text = md_cell(&display(col, f.values[c]));
+        for (c, _) in COLUMNS.iter().enumerate() {
+            let mut text = md_cell(&figures::cell_text(f, c));
             if let Some(i) = interval_text(r, &f.name, c).filter(|_| f.values[c].is_some()) {
                 text.push_str(&format!(" {}", md_cell(&i)));
             }
@@ -184,6 +216,11 @@ pub fn markdown(r: &Results) -> String {
         "\n{}\n",
         crate::render::format::md_text(star_caption(r))
     ));
+    for m in &r.models {
+        if let Some(line) = external_line(m) {
+            s.push_str(&format!("\n{}\n", crate::render::format::md_text(&line)));
+        }
+    }
     s
 }
 

@@ -20,7 +20,7 @@ pub use schema::{
 pub const DEFAULT_SCENARIO: &str = "scenarios/classroom.toml";
 
 /// Every scenario bundled in `scenarios/`, by file name.
-pub const BUNDLED: [&str; 9] = [
+pub const BUNDLED: [&str; 10] = [
     "classroom.toml",
     "classroom-replay.toml",
     "lab.toml",
@@ -30,4 +30,5 @@ pub const BUNDLED: [&str; 9] = [
     "bursty.toml",
     "esp4s.toml",
     "school.toml",
+    "python.toml",
 ];

@@ -14,12 +14,35 @@ pub struct Scenario {
     pub clients: Clients,
     pub workload: Workload,
     pub run: RunSettings,
+    /// External bridges (the user's own programs) measured beside the models, one row each
+    /// (`[[bridges]]`; see docs/bridges.md).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bridges: Vec<BridgeEntry>,
     /// The file it came from (`None` when built from a string).
     #[serde(skip)]
     pub path: Option<PathBuf>,
     /// The scenario text exactly as read, kept so results can reproduce the run.
     #[serde(skip)]
     pub text: String,
+}
+
+/// One `[[bridges]]` entry: a program of the user's, run as a model row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeEntry {
+    /// The row's name (letters, digits, `-`, `_`, `.`; not a built-in model's).
+    pub name: String,
+    /// The command template (`{serial}`, `{port}`, `{host}`, …; no shell unless written).
+    pub command: String,
+    /// Directory to start it in, relative to the scenario file's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathBuf>,
+    /// Extra environment; values are never written to results.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Seconds it may take to answer its first `/poll` (default 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_timeout: Option<f64>,
 }
 
 /// Where the stream comes from.
@@ -176,6 +199,7 @@ impl Default for Scenario {
             clients: Clients::default(),
             workload: Workload::default(),
             run: RunSettings::default(),
+            bridges: Vec::new(),
             path: None,
             text: String::new(),
         }
@@ -263,6 +287,11 @@ impl Scenario {
             }
             s.boards.recording = Some(resolved);
         }
+        for b in &mut s.bridges {
+            if let Some(dir) = &b.cwd {
+                b.cwd = Some(base.join(dir));
+            }
+        }
         s.path = Some(path.to_path_buf());
         Ok(s)
     }
@@ -280,6 +309,22 @@ impl Scenario {
         s.validate()
             .map_err(|(field, msg)| ScenarioError::at_field(text, file, &field, msg))?;
         Ok(s)
+    }
+
+    /// The scenario text for a results file: as read, unless a bridge has environment
+    /// variables, whose values may be secrets: then the scenario re-written without them
+    /// (comments are lost, the values say they were not recorded).
+    pub fn text_for_results(&self) -> String {
+        if self.bridges.iter().all(|b| b.env.is_empty()) {
+            return self.text.clone();
+        }
+        let mut safe = self.clone();
+        for b in &mut safe.bridges {
+            for v in b.env.values_mut() {
+                *v = "(not recorded)".into();
+            }
+        }
+        toml::to_string(&safe).unwrap_or_else(|_| "(not recorded: it holds bridge env)".into())
     }
 
     /// Measured seconds per model, honouring `--quick`.

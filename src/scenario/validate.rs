@@ -118,6 +118,28 @@ fn probability(field: &str, v: f64) -> Result<(), Invalid> {
 impl Scenario {
     pub(super) fn validate(&self) -> Result<(), Invalid> {
         one_line_name("name", &self.name)?;
+        for (i, b) in self.bridges.iter().enumerate() {
+            let ok_name = !b.name.is_empty()
+                && b.name.len() <= 64
+                && b.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            if !ok_name {
+                return Err((
+                    "bridges.name".into(),
+                    format!("{:?}: use 1 to 64 letters, digits, '-', '_' or '.'", b.name),
+                ));
+            }
+            if self.bridges[..i].iter().any(|o| o.name == b.name) {
+                return Err(("bridges.name".into(), format!("{:?} appears twice", b.name)));
+            }
+            if b.command.trim().is_empty() {
+                return Err(("bridges.command".into(), "must not be empty".into()));
+            }
+            if let Some(t) = b.ready_timeout {
+                within("bridges.ready_timeout", t, 0.1, 600.0, " s")?;
+            }
+        }
         let b = &self.boards;
         if b.count == 0 || b.count > MAX_BOARDS {
             return Err((

@@ -159,6 +159,16 @@ pub fn thin(count: u64, q: f64) -> bool {
     (count as f64) * (1.0 - q) < 1.0
 }
 
+/// `n/m` where the row's model cannot have figure `key` (an external bridge's
+/// self-statistics), else the cell.
+fn nm_or(m: &ModelResult, key: &str, cell: impl FnOnce() -> String) -> String {
+    if m.not_measured(key) {
+        "n/m".into()
+    } else {
+        cell()
+    }
+}
+
 fn cell(s: &Summary, f: impl Fn(&Summary) -> u64) -> String {
     if s.count == 0 {
         "-".into()
@@ -215,9 +225,15 @@ pub fn render(r: &Results) -> String {
             remote::swamped_cell(m, m.staleness.count, m.staleness.p99)
                 .unwrap_or_else(|| pcell(&m.staleness, 0.99, |s| s.p99)),
             excess_cell(&m.staleness_excess),
-            cell(&m.watchdog_lateness, |s| s.p50),
-            pcell(&m.watchdog_lateness, 0.99, |s| s.p99),
-            ratio_with_interval(&m.watchdog_lateness, r.timer_floor_for(m)),
+            nm_or(m, "watchdog_lateness", || {
+                cell(&m.watchdog_lateness, |s| s.p50)
+            }),
+            nm_or(m, "watchdog_lateness", || {
+                pcell(&m.watchdog_lateness, 0.99, |s| s.p99)
+            }),
+            nm_or(m, "watchdog_lateness", || {
+                ratio_with_interval(&m.watchdog_lateness, r.timer_floor_for(m))
+            }),
             m.timerslack_ns.map_or("-".into(), fmt_ns),
             status,
         ]);
@@ -259,6 +275,18 @@ pub fn render(r: &Results) -> String {
         out.push_str("* fewer than 1/(1−q) samples: that percentile is the max\n");
     }
     out.push_str(&costs::block(r));
+    if r.models.iter().any(|m| m.external.is_some()) {
+        out.push_str(
+            "n/m: not measured (an external bridge reports no self-statistics such as its \
+             watchdog; docs/bridges.md)\n",
+        );
+        for m in &r.models {
+            if let Some(line) = crate::report::table::external_line(m) {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+    }
     for line in remote::lines(r) {
         let _ = writeln!(out, "{line}");
     }
