@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Long fuzzing run of the property tests in tests/reliability_fuzz.rs (frame decoder, command
+# Long fuzzing run of the property tests in tests/it/reliability_fuzz.rs (frame decoder, command
 # decoder, HTTP parser + router + connection, .esrec reader, scenario loader, results
 # reader): many more generated and mutated inputs than the short pass in `cargo test`.
 #
@@ -24,5 +24,5 @@ done
 case "$cases" in ''|*[!0-9]*) echo "fuzz.sh: --cases must be a whole number, got $cases" >&2; exit 2 ;; esac
 echo "fuzz: $cases cases per target" >&2
 start=$(date +%s)
-FUZZ_CASES="$cases" cargo test --locked "${profile[@]}" --test reliability_fuzz -- --test-threads=2
+FUZZ_CASES="$cases" cargo test --locked "${profile[@]}" --test it reliability_fuzz:: -- --test-threads=2
 echo "fuzz: done in $(( $(date +%s) - start )) s" >&2

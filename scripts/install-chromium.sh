@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Debian's chromium (for the report's browser test, tests/report_browser.rs) when it
+# Installs Debian's chromium (for the report's browser test, tests/it/report_browser.rs) when it
 # is missing. Needs root or sudo and the package registry; does nothing if it is installed.
 set -euo pipefail
 

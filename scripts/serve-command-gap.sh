@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures the frame gap after a command with and without `esbench serve`'s command
-# terminator (tests/serve_command_gap.rs: the virtual board with the v1 sketch's 1000 ms
+# terminator (tests/it/serve_command_gap.rs: the virtual board with the v1 sketch's 1000 ms
 # parseInt timeout, eight LED commands per mode) and writes the table it prints into
 # docs/serve.md, between the `command-gap` markers, with the date and the machine.
 #
@@ -17,7 +17,7 @@ case "${1:-}" in
   *) echo "serve-command-gap: unknown option $1 (see --help)" >&2; exit 2 ;;
 esac
 
-out=$(cargo test --locked --test serve_command_gap -- --nocapture --test-threads=1 2>&1) || {
+out=$(cargo test --locked --test it serve_command_gap:: -- --nocapture --test-threads=1 2>&1) || {
   echo "$out" >&2
   echo "serve-command-gap: the measurement failed" >&2
   exit 1

@@ -31,7 +31,7 @@ trap 'rm -f "$report"' EXIT
 echo "soak: every model for ${seconds} s" >&2
 status=0
 SOAK_SECONDS="$seconds" SOAK_REPORT="$report" \
-    cargo test --locked --test reliability_soak -- --ignored --nocapture --test-threads=1 \
+    cargo test --locked --test it reliability_soak:: -- --ignored --nocapture --test-threads=1 \
     || status=$?
 
 if [ "$docs" = 1 ] && [ -s "$report" ]; then

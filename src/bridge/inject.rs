@@ -191,7 +191,7 @@ mod tests {
             ("fail-poll=150%", "up to 100 %"),
             ("explode=1s", "unknown fault \"explode\""),
             ("timer-late=7200s", "between 0 and 1 h"),
-            ("timer-late=2h", "needs a unit"),
+            ("timer-late=2h", "between 0 and 1 h"),
         ] {
             let e = Fault::parse(spec).unwrap_err();
             assert!(e.contains(spec) || e.contains(says), "{spec}: {e}");

@@ -9,19 +9,10 @@ use hdrhistogram::Histogram;
 /// The project's one seeded generator (`src/rng.rs`): its draws on (0, 1) are `open_unit`.
 pub use crate::rng::Rng;
 
-/// Median of `xs` (mean of the middle two for an even count); NaN for an empty slice.
+/// The one median (`metrics::rounds::median`: mean of the middle two for an even count), as
+/// the bootstrap's arithmetic wants it: NaN for an empty slice.
 pub fn median(xs: &[f64]) -> f64 {
-    if xs.is_empty() {
-        return f64::NAN;
-    }
-    let mut v = xs.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    crate::metrics::rounds::median(xs).unwrap_or(f64::NAN)
 }
 
 /// Median of a with-replacement resample of `xs` (same size), reusing `scratch`.

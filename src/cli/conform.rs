@@ -35,7 +35,7 @@ pub struct ConformArgs {
     #[arg(long, value_name = "KEY=VALUE")]
     pub env: Vec<String>,
     /// How long it may take to answer its first /poll.
-    #[arg(long, value_parser = super::device::parse_duration)]
+    #[arg(long, value_parser = crate::units::parse_duration)]
     pub ready_timeout: Option<Duration>,
 }
 

@@ -1,11 +1,12 @@
 //! `esbench record`: capture a board's stream (or any tty's) into a `.esrec` recording that
 //! `esbench device --replay` and `source = "replay"` scenarios play back with its timing.
 
-use crate::cli::device::{parse_duration, stop_on_signals};
+use crate::cli::device::stop_on_signals;
 use crate::clock::now_ns;
 use crate::protocol::frame::FrameDecoder;
 use crate::source::recording::{Header, RecordingWriter};
 use crate::source::serial::{SerialLink, DEFAULT_BAUD};
+use crate::units::parse_duration;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;

@@ -141,10 +141,10 @@ fn parse_fault(text: &str) -> Result<String, String> {
     crate::bridge::inject::Fault::parse(text).map(|f| f.to_string())
 }
 
-/// Seconds from `20`, `20s`, `1.5s` or `1500ms`: any positive length up to 24 h (shared by
+/// Seconds from `20`, `20s`, `1.5s`, `1500ms` (any spelling of `crate::units::parse_seconds`): any positive length up to 24 h (shared by
 /// `profile --window`, where short windows make sense; `run --duration` is stricter).
 pub fn parse_duration_s(text: &str) -> Result<f64, String> {
-    let secs = parse_seconds(text)?;
+    let secs = crate::units::parse_seconds(text)?;
     if secs.is_nan() || secs <= 0.0 || secs > MAX_DURATION_S {
         return Err(format!(
             "{text:?} is not a usable duration: give more than 0 s and at most \
@@ -157,27 +157,9 @@ pub fn parse_duration_s(text: &str) -> Result<f64, String> {
 /// A measured time per model (`run --duration`, `sweep --duration`): like
 /// [`parse_duration_s`], within the range of [`check_duration_s`].
 pub fn parse_measured_s(text: &str) -> Result<f64, String> {
-    let secs = parse_seconds(text)?;
+    let secs = crate::units::parse_seconds(text)?;
     check_duration_s(secs).map_err(|why| format!("{text:?} {why}"))?;
     Ok(secs)
-}
-
-/// The number of seconds `text` says, unchecked.
-fn parse_seconds(text: &str) -> Result<f64, String> {
-    let t = text.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 1e-3)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else {
-        (t, 1.0)
-    };
-    match num.trim().parse::<f64>() {
-        Ok(v) => Ok(v * scale),
-        Err(_) => Err(format!(
-            "{text:?} is not a duration (use seconds like 20, 20s or 1500ms)"
-        )),
-    }
 }
 
 pub fn exec(args: RunArgs) -> anyhow::Result<i32> {

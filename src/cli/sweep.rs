@@ -117,20 +117,10 @@ pub struct SweepArgs {
     pub token_file: Option<PathBuf>,
 }
 
-/// `90`, `90s`, `45min`, `2h` → seconds.
+/// `90`, `90s`, `45min`, `2h` (any spelling of `crate::units::parse_seconds`) → seconds.
 fn parse_wall_s(text: &str) -> Result<f64, String> {
-    let t = text.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("min") {
-        (n, 60.0)
-    } else if let Some(n) = t.strip_suffix('h') {
-        (n, 3600.0)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else {
-        (t, 1.0)
-    };
-    match num.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v * scale),
+    match crate::units::parse_seconds(text)? {
+        v if v.is_finite() && v > 0.0 => Ok(v),
         _ => Err(format!(
             "{text:?} is not a positive time (use seconds like 3600, or 45min, 2h)"
         )),

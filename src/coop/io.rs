@@ -25,16 +25,36 @@ use std::task::{Context, Poll};
 pub struct AsyncFd<T: AsFd> {
     inner: T,
     key: SourceKey,
+    /// Registered for write readiness too (see [`AsyncFd::reader`]).
+    writable: bool,
 }
 
 impl<T: AsFd> AsyncFd<T> {
-    /// Sets `O_NONBLOCK` on `inner` and registers it. Must run inside `block_on`.
+    /// Sets `O_NONBLOCK` on `inner` and registers it for reading and writing. Must run
+    /// inside `block_on`.
     pub fn new(inner: T) -> io::Result<AsyncFd<T>> {
+        Self::register(inner, true)
+    }
+
+    /// Like [`AsyncFd::new`], registered for reading only: for a fd this side only reads
+    /// (a serial port whose commands go out through another fd), so that write-readiness
+    /// edges — a tty reports one whenever anyone writes to it — do not wake the loop.
+    /// `write` on it fails with `Unsupported` instead of waiting for an edge that never
+    /// comes.
+    pub fn reader(inner: T) -> io::Result<AsyncFd<T>> {
+        Self::register(inner, false)
+    }
+
+    fn register(inner: T, writable: bool) -> io::Result<AsyncFd<T>> {
         use nix::fcntl::{fcntl, FcntlArg, OFlag};
         let flags = OFlag::from_bits_retain(fcntl(inner.as_fd(), FcntlArg::F_GETFL)?);
         fcntl(inner.as_fd(), FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
-        let key = with_core(|core| core.reactor.register(inner.as_fd()))?;
-        Ok(AsyncFd { inner, key })
+        let key = with_core(|core| core.reactor.register(inner.as_fd(), writable))?;
+        Ok(AsyncFd {
+            inner,
+            key,
+            writable,
+        })
     }
 
     pub fn get_ref(&self) -> &T {
@@ -114,6 +134,12 @@ impl<T: AsFd> AsyncFd<T> {
 
     /// Writes some of `buf`, returning how much.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        if !self.writable {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "coop: write on an AsyncFd registered as a reader",
+            ));
+        }
         self.op(Dir::Write, |fd| {
             sys_io(unsafe {
                 // SAFETY: buf is a valid readable buffer of buf.len() bytes.

@@ -35,21 +35,24 @@
 //! its `poll` registration as waiters come and go; edge triggering makes that unnecessary).
 //! An I/O operation is always tried first and only waits after `EWOULDBLOCK`. Timeouts have
 //! nanosecond resolution and never use plain `epoll_wait`'s milliseconds (mio rounds them up
-//! to 1 ms). The default is a timerfd, registered in epoll and re-armed only when the next
-//! deadline changes, plus a blocking `epoll_wait`: a timerfd is not subject to the thread's
-//! timer slack (50 µs by default). `TimerBackend::EpollPwait2` saves that syscall by passing
-//! a `timespec` to `epoll_pwait2` (Linux ≥ 5.11), but sleeps pay the slack — measured on the
-//! classroom scenario, watchdog lateness p50 54 µs with the timerfd vs 110 µs with
-//! `epoll_pwait2` (58 µs with `Config::timer_slack` at 1 µs). If the kernel lacks
-//! `epoll_pwait2` (`ENOSYS`, probed once at start) the reactor falls back to the timerfd.
+//! to 1 ms). The default passes the next deadline to `epoll_pwait2` as a `timespec`, so a
+//! timer costs no syscall of its own: the wait that blocks for I/O carries it. Two kinds of
+//! slack would make such a sleep late, and both are taken out: the thread's timer slack
+//! (50 µs by default; `Config::timer_slack` sets it to 1 ns while `block_on` runs) and
+//! epoll's own 0.1 % of the timeout (the reactor asks for that much less). The alternative,
+//! `TimerBackend::Timerfd`, arms a timerfd registered in epoll (edge-triggered, never read)
+//! with a `timerfd_settime` whenever the next deadline changes — once per watchdog tick in
+//! the bridge. If the kernel lacks `epoll_pwait2` (`ENOSYS`, probed once at start, < 5.11)
+//! the reactor falls back to the timerfd.
 //!
 //! **The fast_io knob.** [`IoPollEvery`] decides when the loop polls I/O with a zero timeout
 //! while tasks are ready: before every task (fast_io, asyncio v3), every N tasks (tokio-like),
 //! or once per pass over the tasks that were ready when the pass began (uasyncio v2). When
 //! nothing is ready the loop always blocks in epoll until the next timer deadline.
 //!
-//! **Self-measurement**, cheap enough to leave on (two clock reads per poll, one per wake,
-//! HDR histograms with two significant digits): per-task longest poll and a warning naming a
+//! **Self-measurement**, cheap enough to leave on (one clock read per poll and one per
+//! blocking wait, shared by everything that needs "now"; HDR histograms with two
+//! significant digits): per-task longest poll and a warning naming a
 //! task that holds the loop longer than `Config::hog_threshold` (uasyncio's "blocking call"
 //! mistake), queue delay (ready → polled), timer lateness split into reactor oversleep
 //! (blocked in epoll past the deadline) and queueing (the loop was busy with other tasks),
@@ -123,10 +126,12 @@ impl FromStr for IoPollEvery {
 /// How the reactor sleeps until the next timer deadline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimerBackend {
-    /// A timerfd armed at the next deadline plus a blocking `epoll_wait` (no timer slack).
+    /// A timerfd armed at the next deadline plus a blocking `epoll_wait` (no timer slack):
+    /// a `timerfd_settime` per new deadline.
     Timerfd,
-    /// `epoll_pwait2` with a `timespec` (one syscall less, but subject to timer slack);
-    /// falls back to `Timerfd` when the kernel does not have it.
+    /// `epoll_pwait2` with a `timespec`: the deadline rides on the wait itself, no syscall
+    /// of its own. Subject to the thread's timer slack (hence `Config::timer_slack`, 1 ns
+    /// by default); falls back to `Timerfd` when the kernel does not have it (< 5.11).
     EpollPwait2,
 }
 
@@ -139,7 +144,8 @@ pub struct Config {
     pub hog_threshold: Duration,
     pub timer_backend: TimerBackend,
     /// If set, the loop thread's timer slack (`PR_SET_TIMERSLACK`, default 50 µs) is set to
-    /// this while `block_on` runs.
+    /// this while `block_on` runs. The default, 1 ns, makes `EpollPwait2` sleeps as exact as
+    /// a timerfd's (which the slack never delays).
     pub timer_slack: Option<Duration>,
 }
 
@@ -148,8 +154,8 @@ impl Default for Config {
         Config {
             io_poll_every: IoPollEvery::Tasks(8),
             hog_threshold: Duration::from_millis(10),
-            timer_backend: TimerBackend::Timerfd,
-            timer_slack: None,
+            timer_backend: TimerBackend::EpollPwait2,
+            timer_slack: Some(Duration::from_nanos(1)),
         }
     }
 }

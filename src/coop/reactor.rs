@@ -62,6 +62,8 @@ impl Default for Source {
 pub(crate) struct Reactor {
     epoll: Epoll,
     pwait2: Cell<bool>,
+    /// `epoll_pwait2` lets a sleep end up to timeout / `slack_div` late (see `wait`).
+    slack_div: u32,
     timerfd: RefCell<Option<TimerFd>>,
     armed: Cell<Option<Instant>>,
     sources: RefCell<Vec<Source>>,
@@ -75,6 +77,7 @@ impl Reactor {
         let r = Reactor {
             epoll,
             pwait2: Cell::new(backend == TimerBackend::EpollPwait2),
+            slack_div: estimate_divisor(),
             timerfd: RefCell::new(None),
             armed: Cell::new(None),
             sources: RefCell::new(Vec::new()),
@@ -92,8 +95,12 @@ impl Reactor {
                 ClockId::CLOCK_MONOTONIC,
                 TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
             )?;
-            r.epoll
-                .add(&tfd, EpollEvent::new(EpollFlags::EPOLLIN, TIMERFD_KEY))?;
+            // Edge-triggered and never read: re-arming it (`timerfd_settime`) resets its
+            // expiry count, so the next expiry is a new edge without a `read` per tick.
+            r.epoll.add(
+                &tfd,
+                EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLET, TIMERFD_KEY),
+            )?;
             *r.timerfd.borrow_mut() = Some(tfd);
         }
         Ok(r)
@@ -127,7 +134,8 @@ impl Reactor {
         }
     }
 
-    fn wait(&self, events: &mut [libc::epoll_event], wait: Wait) -> usize {
+    /// `now` is the loop's clock reading just before the wait (see `Core::clock`).
+    fn wait(&self, events: &mut [libc::epoll_event], wait: Wait, now: Instant) -> usize {
         let epfd = self.epoll.0.as_raw_fd();
         let plain = |events: &mut [libc::epoll_event], ms: libc::c_int| {
             // SAFETY: valid epoll fd and event buffer.
@@ -137,11 +145,17 @@ impl Reactor {
             Wait::Zero => plain(events, 0),
             Wait::Forever => plain(events, -1),
             Wait::Until(deadline) => {
-                let d = deadline.saturating_duration_since(Instant::now());
+                let d = deadline.saturating_duration_since(now);
                 if d.is_zero() {
                     plain(events, 0)
                 } else if self.pwait2.get() {
-                    self.pwait2_raw(events, d)
+                    // The kernel gives an epoll sleep a slack of 0.1 % of its timeout
+                    // (0.5 % when niced) or the thread's timer slack, whichever is larger
+                    // (fs/select.c, `select_estimate_accuracy`): 25 µs on a 25 ms sleep.
+                    // Asking for the timeout less that share makes the latest wake-up the
+                    // deadline itself; a wake-up inside the share (another interrupt came
+                    // first) finds the timer not yet due and waits the few µs left.
+                    self.pwait2_raw(events, d - d / self.slack_div)
                 } else {
                     if self.armed.get() != Some(deadline) {
                         if let Some(tfd) = self.timerfd.borrow().as_ref() {
@@ -166,29 +180,26 @@ impl Reactor {
         n as usize
     }
 
-    /// Waits for I/O, wakes the waiters of ready fds, and returns the clock reading taken
-    /// right after the wait.
-    pub(crate) fn poll(&self, core: &Core, wait: Wait) -> Instant {
+    /// Waits for I/O, wakes the waiters of ready fds, and returns the loop's new clock
+    /// reading: taken right after a blocking wait (`fresh`), or the loop's last one after a
+    /// zero-timeout check (which does not sleep: the loop's reading from the end of the
+    /// last poll is nanoseconds old, so a check before every task costs no clock read).
+    /// Also returns the number of events.
+    pub(crate) fn poll(&self, core: &Core, wait: Wait, fresh: bool) -> (Instant, usize) {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
-        let n = self.wait(&mut events, wait);
-        let now = Instant::now();
+        let before = core.clock.get();
+        let n = self.wait(&mut events, wait, before);
+        let now = if fresh { Instant::now() } else { before };
         core.rec.borrow_mut().epoll_events(n);
         for ev in &events[..n] {
             let (key, bits) = (ev.u64, ev.events);
             match key {
                 REMOTE_KEY => core.drain_remote(),
-                TIMERFD_KEY => {
-                    if let Some(tfd) = self.timerfd.borrow().as_ref() {
-                        let mut buf = [0u8; 8];
-                        // SAFETY: reading 8 bytes into a local buffer from our timerfd.
-                        unsafe { libc::read(tfd.as_fd().as_raw_fd(), buf.as_mut_ptr().cast(), 8) };
-                    }
-                    self.armed.set(None);
-                }
+                TIMERFD_KEY => self.armed.set(None),
                 _ => self.dispatch(key, bits),
             }
         }
-        now
+        (now, n)
     }
 
     fn dispatch(&self, key: u64, bits: u32) {
@@ -219,18 +230,21 @@ impl Reactor {
         r.into_iter().chain(w).for_each(Waker::wake);
     }
 
-    /// Registers `fd` once, edge-triggered, for both directions.
-    pub(crate) fn register(&self, fd: BorrowedFd<'_>) -> io::Result<SourceKey> {
+    /// Registers `fd` once, edge-triggered, for reading and (if `write`) writing. A fd that
+    /// is only read is not registered for writing: a tty reports a write-readiness edge
+    /// each time anyone writes to it (the bridge sends commands through another fd of the
+    /// same pty), and each such edge would wake the loop for nothing.
+    pub(crate) fn register(&self, fd: BorrowedFd<'_>, write: bool) -> io::Result<SourceKey> {
         let mut sources = self.sources.borrow_mut();
         let idx = self.free.borrow_mut().pop().unwrap_or_else(|| {
             sources.push(Source::default());
             sources.len() as u32 - 1
         });
         let key = (sources[idx as usize].gen as u64) << 32 | idx as u64;
-        let flags = EpollFlags::EPOLLIN
-            | EpollFlags::EPOLLOUT
-            | EpollFlags::EPOLLRDHUP
-            | EpollFlags::EPOLLET;
+        let mut flags = EpollFlags::EPOLLIN | EpollFlags::EPOLLRDHUP | EpollFlags::EPOLLET;
+        if write {
+            flags |= EpollFlags::EPOLLOUT;
+        }
         if let Err(e) = self.epoll.add(fd, EpollEvent::new(flags, key)) {
             self.free.borrow_mut().push(idx);
             return Err(e.into());
@@ -276,5 +290,18 @@ impl Reactor {
             Some(w) if w.will_wake(waker) => {}
             _ => *slot = Some(waker.clone()),
         }
+    }
+}
+
+/// The divisor behind `select_estimate_accuracy`'s slack for this thread: 1000 (0.1 %), or
+/// 200 when the thread is niced; +1 so that timeout + slack stays at or before the deadline.
+fn estimate_divisor() -> u32 {
+    // SAFETY: getpriority with constant arguments; -1 is also a valid nice value, so errno
+    // is not checked (an error reads as "not niced", the smaller correction).
+    let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    if nice > 0 {
+        201
+    } else {
+        1001
     }
 }

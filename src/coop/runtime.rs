@@ -145,8 +145,11 @@ pub(crate) struct Core {
     pub(crate) timers: RefCell<Timers>,
     pub(crate) reactor: Reactor,
     pub(crate) rec: RefCell<Recorder>,
-    /// Clock reading taken just before the current task poll: "now" for timers.
-    pub(crate) poll_started: Cell<Instant>,
+    /// The loop's latest clock reading, taken once after each epoll return and once after
+    /// each task poll (during a poll it is when that poll started). It is "now" for
+    /// timers, the ready time of a woken task, the start of the next poll and of the next
+    /// wait: one `Instant::now()` per poll and per wait instead of one per use.
+    pub(crate) clock: Cell<Instant>,
     pub(crate) remote: Arc<Remote>,
 }
 
@@ -162,7 +165,7 @@ impl Core {
             State::Idle => {
                 rec.wakes_local += 1;
                 slot.state = State::Queued;
-                slot.ready_at = Instant::now();
+                slot.ready_at = self.clock.get();
                 self.run_queue
                     .borrow_mut()
                     .push_back(pack(self.id, idx, gen));
@@ -178,7 +181,7 @@ impl Core {
 
     fn spawn_boxed(&self, name: &str, future: BoxFuture) -> u64 {
         let name = self.rec.borrow_mut().intern(name);
-        let now = Instant::now();
+        let now = self.clock.get();
         let mut slots = self.slots.borrow_mut();
         let idx = match self.free.borrow_mut().pop() {
             Some(i) => i,
@@ -247,20 +250,26 @@ impl Core {
     fn turn(&self, block: bool) {
         let qlen = self.run_queue.borrow().len();
         self.rec.borrow_mut().sample_queue(qlen);
-        let wait = if !block {
-            Wait::Zero
+        let deadline = if block {
+            self.timers.borrow_mut().next_deadline()
         } else {
-            match self.timers.borrow_mut().next_deadline() {
-                Some(d) => Wait::Until(d),
-                None => Wait::Forever,
-            }
+            None
         };
-        let before = block.then(Instant::now);
-        let now = self.reactor.poll(self, wait);
+        let wait = match (block, deadline) {
+            (false, _) => Wait::Zero,
+            (true, Some(d)) => Wait::Until(d),
+            (true, None) => Wait::Forever,
+        };
+        let before = block.then(|| self.clock.get());
+        let (now, events) = self.reactor.poll(self, wait, block);
+        self.clock.set(now);
         let mut rec = self.rec.borrow_mut();
         match before {
             Some(t) => {
                 rec.epoll_blocking += 1;
+                if events == 0 && deadline.is_some_and(|d| d > now) {
+                    rec.early_wakes += 1;
+                }
                 rec.idle_ns += now.saturating_duration_since(t).as_nanos() as u64;
             }
             None => rec.epoll_zero += 1,
@@ -298,7 +307,7 @@ impl Core {
     /// Polls one queued task (or the main future); returns the main output when it finishes.
     fn run_one<T>(&self, id: u64, main: &mut Pin<&mut dyn Future<Output = T>>) -> Option<T> {
         let (_, idx, gen) = unpack(id);
-        let t0 = Instant::now();
+        let t0 = self.clock.get();
         let (name, mut fut) = {
             let mut slots = self.slots.borrow_mut();
             let slot = &mut slots[idx as usize];
@@ -311,7 +320,6 @@ impl Core {
                 .queue_delay(t0.saturating_duration_since(slot.ready_at));
             (slot.name, slot.future.take())
         };
-        self.poll_started.set(t0);
         let waker = make_waker(id);
         let mut cx = Context::from_waker(&waker);
         let mut out = None;
@@ -326,6 +334,7 @@ impl Core {
             },
         };
         let t1 = Instant::now();
+        self.clock.set(t1);
         self.rec.borrow_mut().poll_done(name, t1 - t0, &self.config);
         let doomed = {
             let mut slots = self.slots.borrow_mut();
@@ -436,7 +445,7 @@ impl Runtime {
                 timers: RefCell::new(Timers::default()),
                 reactor,
                 rec: RefCell::new(rec),
-                poll_started: Cell::new(now),
+                clock: Cell::new(now),
                 remote,
             }),
         })
@@ -452,11 +461,12 @@ impl Runtime {
         let _enter = Enter::new(&self.core);
         let _slack = self.core.config.timer_slack.map(TimerSlack::set);
         core.rec.borrow_mut().start();
+        core.clock.set(Instant::now());
         let main_id = {
             let mut slots = core.slots.borrow_mut();
             slots[0].gen = slots[0].gen.wrapping_add(1);
             slots[0].state = State::Queued;
-            slots[0].ready_at = Instant::now();
+            slots[0].ready_at = core.clock.get();
             pack(core.id, MAIN, slots[0].gen)
         };
         core.run_queue.borrow_mut().push_back(main_id);

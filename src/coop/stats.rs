@@ -89,6 +89,11 @@ pub struct Stats {
     pub timer_lateness: Dist,
     pub epoll_calls_zero: u64,
     pub epoll_calls_blocking: u64,
+    /// Blocking waits that ended before the next deadline with no event: the wait was
+    /// shortened by epoll's slack share (see `TimerBackend::EpollPwait2`) and another
+    /// interrupt ended it inside that share, or a signal interrupted it.
+    #[serde(default)]
+    pub early_wakes: u64,
     pub epoll_events: u64,
     pub events_per_call: f64,
     pub wakes_local: u64,
@@ -132,6 +137,7 @@ pub(crate) struct Recorder {
     pub(crate) tasks_aborted: u64,
     pub(crate) epoll_zero: u64,
     pub(crate) epoll_blocking: u64,
+    pub(crate) early_wakes: u64,
     events: u64,
     pub(crate) wakes_local: u64,
     pub(crate) wakes_self: u64,
@@ -167,6 +173,7 @@ impl Recorder {
             tasks_aborted: 0,
             epoll_zero: 0,
             epoll_blocking: 0,
+            early_wakes: 0,
             events: 0,
             wakes_local: 0,
             wakes_self: 0,
@@ -278,6 +285,7 @@ impl Recorder {
             timer_lateness: Dist::of(&self.lateness),
             epoll_calls_zero: self.epoll_zero,
             epoll_calls_blocking: self.epoll_blocking,
+            early_wakes: self.early_wakes,
             epoll_events: self.events,
             events_per_call: self.events as f64 / calls.max(1) as f64,
             wakes_local: self.wakes_local,

@@ -149,7 +149,7 @@ impl Future for Sleep {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let deadline = self.deadline;
         with_core(|core| {
-            let now = core.poll_started.get();
+            let now = core.clock.get();
             match self.key {
                 None if deadline <= now => {
                     core.timers.borrow_mut().immediate += 1;
@@ -169,7 +169,8 @@ impl Future for Sleep {
                         Some(over) => {
                             core.timers.borrow_mut().release(key);
                             self.key = None;
-                            let late = Instant::now().saturating_duration_since(deadline);
+                            // Lateness up to the start of this poll: the loop's clock.
+                            let late = now.saturating_duration_since(deadline);
                             core.rec
                                 .borrow_mut()
                                 .timer_polled(late.saturating_sub(over), late);

@@ -126,7 +126,12 @@ pub fn floor_loop(rates: &FloorRates, seconds: f64, timer_slack_ns: u64) -> Resu
     let (mut cpu0, mut slice_cpu, mut slice_end) = (None, 0, 0);
     let (mut sw0, mut t0) = ((0, 0), 0);
     loop {
-        let n = epoll.wait(&mut events, nix::sys::epoll::EpollTimeout::NONE)?;
+        let n = match epoll.wait(&mut events, nix::sys::epoll::EpollTimeout::NONE) {
+            Ok(n) => n,
+            // A signal or a tracer attaching (strace -p) interrupts the wait: not an event.
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        };
         let now = now_ns();
         if cpu0.is_none() {
             // The measured loop starts at the first wake-up.

@@ -301,10 +301,11 @@ pub fn merge(name: &str, rows: &[ModelResult], rounds: Vec<RoundResult>) -> Mode
     m
 }
 
+/// The rounds' median µs (`metrics::rounds::median`, the mean of the middle two for an even
+/// count, rounded to the µs).
 fn median_of(values: impl Iterator<Item = u64>) -> Option<u64> {
-    let mut v: Vec<u64> = values.collect();
-    v.sort_unstable();
-    v.get(v.len() / 2).copied().filter(|_| !v.is_empty())
+    let v: Vec<f64> = values.map(|x| x as f64).collect();
+    crate::metrics::rounds::median(&v).map(|m| m.round() as u64)
 }
 
 #[cfg(test)]

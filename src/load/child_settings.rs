@@ -11,6 +11,7 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::proc_stat::StatLine;
 use crate::metrics::results::ModelResult;
 
 /// The kernel's default timer slack for a normal (SCHED_OTHER) process (defined with the
@@ -97,12 +98,10 @@ pub fn read_back(pid: i32) -> ChildReadback {
     }
 }
 
-/// The nice value (field 19) of a `/proc/<pid>/stat` line. The command name (field 2) may
-/// hold spaces and parentheses, so fields are counted after its closing `)`.
+/// The nice value (field 19, may be negative) of a `/proc/<pid>/stat` line, read with the one
+/// stat reader (`metrics::proc_stat`).
 fn nice_from_stat(stat: &str) -> Option<i64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // Field 3 (state) is the first after the name, so field 19 is the 17th.
-    rest.split_whitespace().nth(16)?.parse().ok()
+    StatLine::parse(stat).ok()?.field(19).ok()?.parse().ok()
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::rng::Rng;
 
 /// Model names used by the fixtures: the default run of the model registry, in its order
 /// (`models::default_run()`; this room may not import the registry, so
-/// `tests/fixture_models.rs` holds the two equal).
+/// `tests/it/fixture_models.rs` holds the two equal).
 pub const FIXTURE_MODELS: [&str; 9] = [
     "threads",
     "tokio",

@@ -15,6 +15,7 @@ pub mod instructions;
 pub mod machine;
 pub mod paired;
 pub mod proc_io;
+pub mod proc_stat;
 pub mod process;
 pub mod profile;
 pub mod results;

@@ -22,6 +22,7 @@ use nix::unistd::Pid;
 
 use super::instructions::{self as hw, InstructionCounters};
 use super::proc_io::{self, IoCalls};
+use super::proc_stat::{parse_switches, read_proc_stat, read_stat, ProcStat, StatLine};
 use super::results::{Cpu, CpuSample};
 use crate::clock::now_ns;
 
@@ -33,44 +34,6 @@ pub fn clk_tck() -> u64 {
     } else {
         100
     }
-}
-
-/// Fields of `/proc/<pid>/stat` we need.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct ProcStat {
-    pub utime_ticks: u64,
-    pub stime_ticks: u64,
-    pub threads: u64,
-}
-
-/// Parses `/proc/<pid>/stat`. The command name is in parentheses and may contain spaces, so
-/// fields are counted from the last `)`.
-pub fn parse_proc_stat(text: &str) -> Result<ProcStat> {
-    let rest = text
-        .rfind(')')
-        .map(|i| &text[i + 1..])
-        .context("no ')' in /proc stat line")?;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // After the name: field 3 (state) is f[0]; utime is field 14, stime 15, num_threads 20.
-    if f.len() < 18 {
-        bail!("short /proc stat line ({} fields)", f.len());
-    }
-    let num = |i: usize| -> Result<u64> {
-        f[i].parse::<u64>()
-            .with_context(|| format!("bad /proc stat field {}: {:?}", i + 3, f[i]))
-    };
-    Ok(ProcStat {
-        utime_ticks: num(11)?,
-        stime_ticks: num(12)?,
-        threads: num(17)?,
-    })
-}
-
-/// Reads `/proc/<pid>/stat`.
-pub fn read_proc_stat(pid: i32) -> Result<ProcStat> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .with_context(|| format!("process {pid} is gone"))?;
-    parse_proc_stat(&text)
 }
 
 /// Voluntary and involuntary context switches of every live thread, by thread id.
@@ -86,15 +49,7 @@ pub fn read_task_switches(pid: i32) -> HashMap<i32, (u64, u64)> {
         let Ok(text) = std::fs::read_to_string(e.path().join("status")) else {
             continue;
         };
-        let (mut v, mut iv) = (0, 0);
-        for line in text.lines() {
-            if let Some(x) = line.strip_prefix("voluntary_ctxt_switches:") {
-                v = x.trim().parse().unwrap_or(0);
-            } else if let Some(x) = line.strip_prefix("nonvoluntary_ctxt_switches:") {
-                iv = x.trim().parse().unwrap_or(0);
-            }
-        }
-        out.insert(tid, (v, iv));
+        out.insert(tid, parse_switches(&text).unwrap_or((0, 0)));
     }
     out
 }
@@ -358,9 +313,8 @@ fn instructions_available() -> Result<(), String> {
 
 /// The process state letter (`R`, `S`, `Z`, ...).
 fn read_state(pid: i32) -> Option<char> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &text[text.rfind(')')? + 1..];
-    rest.split_whitespace().next()?.chars().next()
+    let text = read_stat(pid).ok()?;
+    StatLine::parse(&text).ok()?.state().ok()
 }
 
 fn sample_loop(
@@ -558,22 +512,6 @@ pub fn lifetime_counters(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_stat_with_awkward_names() {
-        let line = "1234 (my (odd) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 7 0 \
-                    5000 1000000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
-        let s = parse_proc_stat(line).unwrap();
-        assert_eq!(
-            s,
-            ProcStat {
-                utime_ticks: 250,
-                stime_ticks: 30,
-                threads: 7
-            }
-        );
-        assert!(parse_proc_stat("1 (x) S 1 2").is_err());
-    }
 
     #[test]
     fn own_process_is_readable() {

@@ -103,6 +103,28 @@ pub struct Interval {
     pub is_range: bool,
 }
 
+/// The median of `values`: the middle value, or the mean of the middle two for an even count
+/// (the textbook definition, which the round intervals' midpoint, `esbench check`'s bootstrap
+/// and the merged rounds' phase figures all use); `None` when empty. NaN sorts last.
+pub fn median(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    Some(median_of_sorted(&v))
+}
+
+/// [`median`] of values already sorted; `v` must not be empty.
+fn median_of_sorted(v: &[f64]) -> f64 {
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
 /// The coverage the order-statistic interval aims for.
 pub const TARGET_COVERAGE: f64 = 0.95;
 
@@ -120,11 +142,7 @@ impl Interval {
         }
         v.sort_by(|a, b| a.total_cmp(b));
         let n = v.len();
-        let mid = if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        };
+        let mid = median_of_sorted(&v);
         let mut k = 1;
         while k < n.div_ceil(2) && coverage(n, k + 1) >= TARGET_COVERAGE {
             k += 1;
@@ -216,5 +234,15 @@ mod tests {
     fn non_finite_values_are_dropped() {
         assert!(Interval::of_median(&[f64::NAN]).is_none());
         assert_eq!(Interval::of_median(&[f64::NAN, 4.0]).unwrap().n, 1);
+    }
+
+    #[test]
+    fn the_median_is_the_middle_or_the_mean_of_the_middle_two() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[7.0]), Some(7.0));
+        assert_eq!(median(&[]), None);
+        let i = Interval::of_median(&[4.0, 1.0, 2.0, 3.0]).unwrap();
+        assert_eq!(Some(i.mid), median(&[4.0, 1.0, 2.0, 3.0]));
     }
 }

@@ -1,6 +1,6 @@
 //! `coop`: the bridge on our own single-threaded cooperative scheduler (`crate::coop`),
 //! uasyncio style: `AsyncFd` for the serial port and sockets on an edge-triggered epoll,
-//! `sleep` (nanosecond deadlines through a timerfd) for the watchdog.
+//! `sleep` (nanosecond deadlines carried by `epoll_pwait2`) for the watchdog.
 //!
 //! The three variants (`coop`, `coop-v2`, `coop-fastio`) run this same code and differ only
 //! in `io_poll_every`, the fast_io knob; their `runtime` statistics are `coop::Stats`.
@@ -8,15 +8,12 @@
 use std::fs::File;
 use std::io;
 use std::ops::ControlFlow;
-use std::time::Duration;
 
 use super::{ModelInfo, ServeContext};
 use crate::bridge::adapters::{impl_async_accept, impl_conn_socket};
 use crate::bridge::async_tasks::{accept_task, serve_connection, AsyncSerial};
 use crate::bridge::ServeStats;
-use crate::coop::{
-    self, AsyncFd, Config, IoPollEvery, Runtime, TcpListener, TcpStream, TimerBackend,
-};
+use crate::coop::{self, AsyncFd, Config, IoPollEvery, Runtime, TcpListener, TcpStream};
 
 /// The default poll policy, chosen by measurement (see docs/coop.md, "Choosing `io_poll_every`").
 pub const DEFAULT_IO_POLL_EVERY: IoPollEvery = IoPollEvery::Tasks(8);
@@ -24,32 +21,12 @@ pub const DEFAULT_IO_POLL_EVERY: IoPollEvery = IoPollEvery::Tasks(8);
 pub const INFO: ModelInfo = ModelInfo {
     name: "coop",
     description:
-        "coop: our uasyncio-style single-thread scheduler, timerfd timers, I/O polled every 8 tasks",
+        "coop: our uasyncio-style single-thread scheduler, epoll_pwait2 timers, I/O polled every 8 tasks",
     run,
 };
 
-/// Tuning overrides for the `coop` model (the values used are recorded in the statistics):
-/// the poll policy (`task`, `pass` or N), the timer backend (`timerfd` or `pwait2`) and the
-/// loop thread's timer slack in ns.
-pub const IO_POLL_EVERY_ENV: &str = "ESBENCH_COOP_IO_POLL_EVERY";
-pub const TIMER_ENV: &str = "ESBENCH_COOP_TIMER";
-pub const TIMER_SLACK_ENV: &str = "ESBENCH_COOP_TIMER_SLACK_NS";
-
 pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
-    let mut config = default_config(DEFAULT_IO_POLL_EVERY);
-    if let Ok(v) = std::env::var(IO_POLL_EVERY_ENV) {
-        config.io_poll_every = v.parse().map_err(anyhow::Error::msg)?;
-    }
-    match std::env::var(TIMER_ENV).as_deref() {
-        Ok("timerfd") => config.timer_backend = TimerBackend::Timerfd,
-        Ok("pwait2") => config.timer_backend = TimerBackend::EpollPwait2,
-        Ok(other) => anyhow::bail!("{TIMER_ENV}: expected timerfd or pwait2, got {other:?}"),
-        Err(_) => {}
-    }
-    if let Ok(v) = std::env::var(TIMER_SLACK_ENV) {
-        config.timer_slack = Some(Duration::from_nanos(v.parse()?));
-    }
-    serve::<AsyncFd<File>>(ctx, config, "serial")
+    run_with(ctx, DEFAULT_IO_POLL_EVERY)
 }
 
 /// The configuration every coop variant shares, with its own poll policy.
@@ -104,7 +81,8 @@ pub fn serve<P: AsyncSerial + 'static>(
 
 impl AsyncSerial for AsyncFd<File> {
     fn register(file: File) -> io::Result<Self> {
-        AsyncFd::new(file)
+        // Only read here: commands go out through the board's own fd.
+        AsyncFd::reader(file)
     }
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         AsyncFd::read(self, buf).await

@@ -27,33 +27,14 @@ pub struct ThreadSample {
     pub ivcsw: u64,
 }
 
+use crate::metrics::proc_stat::{parse_switches, StatLine};
 pub use crate::metrics::profile::{ThreadGroup, ThreadProfile};
 
-/// Parses `/proc/<pid>/task/<tid>/stat`: the name (between the first `(` and the last `)`,
-/// since a name may contain spaces and parentheses) and utime/stime (fields 14 and 15).
+/// Parses `/proc/<pid>/task/<tid>/stat` (`metrics::proc_stat`): the name and utime/stime
+/// (fields 14 and 15).
 pub fn parse_stat(text: &str) -> Option<(String, u64, u64)> {
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
-    let name = text.get(open + 1..close)?.to_string();
-    // After ") " come field 3 (state) onwards; utime is field 14, stime 15.
-    let rest: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
-    let utime = rest.get(14 - 3)?.parse().ok()?;
-    let stime = rest.get(15 - 3)?.parse().ok()?;
-    Some((name, utime, stime))
-}
-
-/// Parses the context-switch counters out of `/proc/<pid>/task/<tid>/status`.
-pub fn parse_status(text: &str) -> Option<(u64, u64)> {
-    let mut v = None;
-    let mut iv = None;
-    for line in text.lines() {
-        if let Some(x) = line.strip_prefix("voluntary_ctxt_switches:") {
-            v = x.trim().parse().ok();
-        } else if let Some(x) = line.strip_prefix("nonvoluntary_ctxt_switches:") {
-            iv = x.trim().parse().ok();
-        }
-    }
-    Some((v?, iv?))
+    let s = StatLine::parse(text).ok()?;
+    Some((s.name.to_string(), s.num(14).ok()?, s.num(15).ok()?))
 }
 
 /// Parses `schedstat`: "run_ns wait_ns timeslices" into (run_ns, wait_ns).
@@ -67,7 +48,7 @@ pub fn read_thread(task_dir: &Path) -> Option<ThreadSample> {
     let stat = std::fs::read_to_string(task_dir.join("stat")).ok()?;
     let (name, utime_ticks, stime_ticks) = parse_stat(&stat)?;
     let status = std::fs::read_to_string(task_dir.join("status")).ok()?;
-    let (vcsw, ivcsw) = parse_status(&status)?;
+    let (vcsw, ivcsw) = parse_switches(&status)?;
     let sched = std::fs::read_to_string(task_dir.join("schedstat"))
         .ok()
         .and_then(|s| parse_schedstat(&s));
@@ -294,10 +275,7 @@ mod tests {
     }
 
     #[test]
-    fn status_counters_parse() {
-        let text = "Name:\tx\nvoluntary_ctxt_switches:\t12\nnonvoluntary_ctxt_switches:\t3\n";
-        assert_eq!(parse_status(text), Some((12, 3)));
-        assert_eq!(parse_status("Name:\tx\n"), None);
+    fn schedstat_parses() {
         assert_eq!(
             parse_schedstat("60059740 41102415 183\n"),
             Some((60059740, 41102415))

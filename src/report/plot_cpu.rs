@@ -105,12 +105,7 @@ pub fn plot(results: &Results) -> anyhow::Result<Option<String>> {
 }
 
 fn median(pts: &[(f64, f64)]) -> Option<f64> {
-    let mut v: Vec<f64> = pts.iter().map(|p| p.1).collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    Some(v[v.len() / 2])
+    crate::metrics::rounds::median(&pts.iter().map(|p| p.1).collect::<Vec<f64>>())
 }
 
 #[cfg(test)]

@@ -126,28 +126,15 @@ fn show(d: Duration) -> String {
     }
 }
 
-/// A duration with its unit: `1.5s`, `100ms`, `50us` (or `µs`), `250ns`. A unit is
-/// required: a bare number in a fault spec is too easy to misread.
+/// A duration with its unit (`crate::units::parse_duration_with_unit`: `1.5s`, `100ms`,
+/// `50us`, …), at most an hour. A unit is required: a bare number in a fault spec is too easy
+/// to misread.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let (num, scale) = [
-        ("ns", 1e-9),
-        ("us", 1e-6),
-        ("µs", 1e-6),
-        ("ms", 1e-3),
-        ("s", 1.0),
-    ]
-    .iter()
-    .find_map(|(unit, scale)| t.strip_suffix(unit).map(|n| (n, *scale)))
-    .ok_or_else(|| format!("{t:?} needs a unit: ns, us, ms or s (e.g. 100ms)"))?;
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{t:?} is not a duration (e.g. 1.5s, 100ms, 50us)"))?;
-    if !v.is_finite() || v < 0.0 || v * scale > 3_600.0 {
-        return Err(format!("{t:?} must be between 0 and 1 h"));
+    let d = crate::units::parse_duration_with_unit(text)?;
+    if d > Duration::from_secs(3_600) {
+        return Err(format!("{:?} must be between 0 and 1 h", text.trim()));
     }
-    Ok(Duration::from_secs_f64(v * scale))
+    Ok(d)
 }
 
 /// Parses every spec; the first bad one is the error.
