@@ -209,6 +209,22 @@ pub fn compare_view(
     )
 }
 
+/// A paired run's two sides (`check::paired`): side B against side A by the same rules, on
+/// the rounds only — a figure without a per-round interval gets no verdict (the counts of
+/// lost work keep their own rule, which needs none).
+pub fn compare_paired(
+    a: &(PathBuf, Results),
+    b: &(PathBuf, Results),
+    opts: &Options,
+) -> Result<Outcome> {
+    judge(
+        std::slice::from_ref(a),
+        std::slice::from_ref(b),
+        opts,
+        WithoutRounds::NotJudged,
+    )
+}
+
 fn judge(
     baseline: &[(PathBuf, Results)],
     current: &[(PathBuf, Results)],

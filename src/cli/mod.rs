@@ -12,6 +12,7 @@ pub mod device;
 pub mod floor_child;
 pub mod history;
 pub mod models;
+pub mod paired_view;
 pub mod profile;
 pub mod record;
 pub mod report;

@@ -129,6 +129,16 @@ pub struct RunArgs {
     /// hot=threads:frame-cpu=120us. The run is recorded as injected.
     #[arg(long = "variant", value_name = "NAME=MODEL[:FAULT,…]", value_parser = Variant::parse, hide = true)]
     pub variants: Vec<Variant>,
+    /// Paired run: measure every selected model twice per round, side A served by
+    /// OTHER_EXE's `serve` (typically the previous build) and side B by this build, in the
+    /// same interleaved rounds; the table and report show B against A per figure (the
+    /// per-round ratio B/A and its interval), and `esbench check --paired` judges it
+    #[arg(long, value_name = "OTHER_EXE")]
+    pub against: Option<PathBuf>,
+    /// With --against, for measuring the paired gate: inject a fault into side B's rows
+    /// only (repeatable), e.g. frame-cpu=20us
+    #[arg(long = "inject-b", value_name = "SPEC", value_parser = parse_fault, requires = "against", hide = true)]
+    pub inject_b: Vec<String>,
 }
 
 /// `--rounds`: 1 to `MAX_ROUNDS`, and a message naming that range whatever was given (a
@@ -243,6 +253,14 @@ fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result
         )
     };
 
+    let against = match &args.against {
+        Some(exe) => {
+            let faults = crate::bridge::inject::parse_all(&args.inject_b)
+                .map_err(|e| anyhow::anyhow!("--inject-b: {e}"))?;
+            Some(crate::driver::against::Against::new(exe, faults).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
     let mut all: Vec<(PathBuf, Results)> = Vec::new();
     let dirs = result_dirs(scenarios);
     for (scenario, dir) in scenarios.iter().zip(&dirs) {
@@ -254,6 +272,7 @@ fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result
             rounds: args.rounds,
             seed: args.seed,
             variants: args.variants.clone(),
+            against: against.clone(),
         };
         let r = run_scenario_with(&opts, &rounds, scenario, &path)?;
         crate::outln!("\n{} — {}", term(&r.scenario.name), path.display());
@@ -263,6 +282,9 @@ fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result
             run_table::Layout::Compact
         };
         crate::out!("{}", term_lines(&run_table::render_as(&r, layout)));
+        if r.paired.is_some() {
+            crate::out!("{}", term_lines(&super::paired_view::terminal(&path)));
+        }
         all.push((path, r));
     }
 
@@ -272,7 +294,18 @@ fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result
     if let Some((_, r)) = all.last() {
         unwritten |= !export(args, r);
     }
-    if !args.no_report && !all.is_empty() {
+    if against.is_some() && !args.no_report {
+        // A paired run's report: side A and side B as the two runs of the comparison view.
+        for (path, _) in &all {
+            match super::paired_view::report(path, &out) {
+                Ok(index) => crate::outln!("report: {}", index.display()),
+                Err(e) => {
+                    crate::errln!("esbench: error: the report was not written: {e:#}");
+                    unwritten = true;
+                }
+            }
+        }
+    } else if !args.no_report && !all.is_empty() {
         match crate::report::write_report(&all, &out) {
             Ok(index) => crate::outln!("report: {}", index.display()),
             Err(e) => {
@@ -283,6 +316,11 @@ fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result
     }
     if !args.no_history {
         for (path, r) in &all {
+            if r.paired.is_some() {
+                // Two builds' rows under side names: not a point of any model's history.
+                crate::outln!("history: not recorded (a paired run of two builds)");
+                continue;
+            }
             if !r.injected.is_empty() {
                 // A run with faults injected on purpose is no point of a model's history.
                 crate::outln!(

@@ -216,6 +216,7 @@ pub fn fabricate_results_with(seed: u64, models: &[&str], duration_s: f64) -> Re
         model_timer_slack_ns: Some(50_000),
         rounds: None,
         target_machine: None,
+        paired: None,
     }
 }
 

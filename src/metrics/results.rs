@@ -60,6 +60,10 @@ pub struct Results {
     /// local run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_machine: Option<Machine>,
+    /// A paired run (`run --against OTHER_EXE`): which rows are which build's, and the
+    /// per-round ratios B/A (`metrics::paired`). `None` for an ordinary run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<super::paired::Paired>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -313,6 +317,21 @@ pub struct Cpu {
     /// CPU % of one core over time, sampled at 5 Hz or more during the measured window.
     #[serde(default)]
     pub series: Vec<CpuSample>,
+    /// Read-family system calls over the window (`syscr` of `/proc/<pid>/io`: `read`,
+    /// `readv`, `pread*`; see `metrics::proc_io`); None where not readable or not recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syscalls_read: Option<u64>,
+    /// Write-family system calls over the window (`syscw`: `write`, `writev`, `pwrite*`,
+    /// `sendfile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syscalls_write: Option<u64>,
+    /// User-space instructions retired over the window (hardware counter); None where the
+    /// machine has none — never a zero for "not counted".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<u64>,
+    /// What `instructions` counted, or `not available: <why>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions_note: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -43,6 +43,11 @@ pub const COLUMNS: &[Column] = &[
     col(registry::CPU_CTX_SWITCHES_PER_S),
     col(registry::CPU_MAX_RSS_KIB),
     col(registry::CPU_THREADS),
+    col(registry::CPU_FLOOR_MULTIPLE),
+    col(registry::CPU_US_PER_EVENT),
+    col(registry::CPU_WAKEUPS_PER_EVENT),
+    col(registry::CPU_SYSCALLS_PER_EVENT),
+    col(registry::CPU_INSTRUCTIONS_PER_EVENT),
     col(registry::POLL_LATENCY_P50),
     col(registry::POLL_LATENCY_P99),
     col(registry::POLL_LATENCY_P999),
@@ -152,6 +157,9 @@ pub fn is_best(f: &ModelFigures, c: usize, best: &[Option<f64>]) -> bool {
 pub fn display(c: &Column, v: Option<f64>) -> String {
     use super::format::{mib, sig3, us};
     match v {
+        // Most machines (VMs) have no instruction counter: say so rather than leave a gap
+        // that reads like "nothing".
+        None if c.key == registry::CPU_INSTRUCTIONS_PER_EVENT.key => "n/a".into(),
         None => "–".into(),
         Some(v) => match c.unit {
             Unit::CpuPercent => sig3(v),
@@ -159,6 +167,9 @@ pub fn display(c: &Column, v: Option<f64>) -> String {
             Unit::Kib => mib(v as u64),
             Unit::Count | Unit::Ticks => format!("{v:.0}"),
             Unit::Micros => us(v as u64),
+            Unit::MicrosPerEvent => format!("{} µs", sig3(v)),
+            Unit::PerEvent => sig3(v),
+            Unit::Multiple => format!("×{}", sig3(v)),
         },
     }
 }

@@ -60,6 +60,7 @@ mod run_client;
 mod run_cpu;
 mod run_export;
 mod run_messages;
+mod run_paired;
 mod run_rounds;
 mod run_window;
 mod scenario_files;

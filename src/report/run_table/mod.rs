@@ -11,6 +11,7 @@
 //! It renders only the results (`metrics`), like every renderer; `esbench run` prints it.
 
 pub mod columns;
+pub mod costs;
 pub mod grid;
 pub mod health;
 mod notes;
@@ -189,6 +190,7 @@ pub fn render_as(r: &Results, layout: Layout) -> String {
         lines = lines.iter().flat_map(|l| grid::wrap(l, WIDTH, 4)).collect();
     }
     out.push_str(&table);
+    out.push_str(&costs::block(r));
     for line in lines {
         let _ = writeln!(out, "{line}");
     }
