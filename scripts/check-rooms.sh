@@ -16,7 +16,8 @@ use strict; use warnings;
 
 # May import (besides the shared modules every room may use: `clock`, the monotonic clock, and
 # `rng`, the seeded generator, and `units`, the figures in human units, and `fd_limit`, the
-# open-files limit).
+# open-files limit, and `tty`, opening a serial port, and `build_info`, what the binary was
+# built from).
 my %allowed = (
     protocol => [],
     source   => [qw(protocol)],
@@ -44,7 +45,7 @@ my %debt = (
 opendir my $d, "src" or die "no src/ here\n";
 my @rooms = sort grep { -d "src/$_" && !/^\./ } readdir $d;
 closedir $d;
-my @shared = qw(clock rng units fd_limit);
+my @shared = qw(clock rng units fd_limit tty build_info);
 my %is_room = map { $_ => 1 } @rooms, @shared;
 
 sub rs_files { my ($dir) = @_; my @f; opendir my $h, $dir or return; for (sort readdir $h) { next if /^\./; my $p = "$dir/$_"; push @f, -d $p ? rs_files($p) : /\.rs$/ ? $p : () } @f }

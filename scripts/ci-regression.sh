@@ -7,6 +7,16 @@
 #   scripts/ci-regression.sh                 # 3 runs, normal noise bands
 #   scripts/ci-regression.sh --gross         # only gross (>3x) regressions: what CI uses
 #   scripts/ci-regression.sh --runs 5 --summary summary.md --keep /tmp/runs
+#   scripts/ci-regression.sh --gross --against-ref HEAD~1   # paired: this build vs its parent
+#
+# Paired mode (--against-ref REF): builds REF's esbench in a separate git worktree
+# (target/esbench-ci/ref-src, its build in target/esbench-ci/ref-target, the binary kept per
+# commit in target/esbench-ci/ref-bin/<sha>/ so a second gate against the same commit does not
+# build again), then makes ONE paired run (`esbench run --against REF_BIN`) of the baseline's
+# scenario and models — each model served by REF's build (side A) and by this build (side B)
+# in the same interleaved rounds — and judges it with `esbench check --paired`. On a clean
+# clone that is a second full release build (~4 min on 2 cores). Exit 3 (not check's codes)
+# when REF does not exist or does not build, so a caller can say so and fall back.
 #
 # Options:
 #   --runs N            quick runs to make (default 3)
@@ -19,11 +29,16 @@
 #   --keep DIR          keep the runs in DIR (default: a temp dir, removed at exit)
 #   --no-build          use the existing target/release/esbench
 #   --bin PATH          use this esbench binary (implies --no-build)
+#   --against-ref REF   paired mode against git commit REF (see above)
+#   --rounds N          paired mode: rounds (default 6, the fewest that give an interval)
+#   --duration S        paired mode: measured seconds per model and side (default: --quick's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=3; gross=(); baseline=reports/baseline; scenario=""; models=""; thresholds=()
 summary=""; keep=""; build=1; bin=target/release/esbench
+against_ref=""; rounds=6; duration=""
+
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -36,7 +51,10 @@ while [ $# -gt 0 ]; do
     --keep) keep="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --bin) bin="$2"; build=0; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --against-ref) against_ref="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     *) echo "ci-regression: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -71,6 +89,54 @@ else
 fi
 [ -n "$summary" ] || summary=target/esbench-ci/summary.md
 mkdir -p "$(dirname "$summary")"
+
+if [ -n "$against_ref" ]; then
+  sha=$(git rev-parse --verify -q "$against_ref^{commit}") || {
+    echo "ci-regression: $against_ref is not a commit here; no paired gate" >&2; exit 3; }
+  ref_bin="target/esbench-ci/ref-bin/$sha/esbench"
+  if [ -x "$ref_bin" ]; then
+    echo "== $against_ref ($sha): cached build $ref_bin" >&2
+  else
+    src=target/esbench-ci/ref-src
+    echo "== building $against_ref ($sha) in the worktree $src (a second release build)" >&2
+    git worktree remove --force "$src" >/dev/null 2>&1 || rm -rf "$src"
+    git worktree prune
+    git worktree add --detach "$src" "$sha" >&2 || {
+      echo "ci-regression: cannot check out $sha into $src; no paired gate" >&2; exit 3; }
+    ref_target="$PWD/target/esbench-ci/ref-target"
+    # Seed it with this build's compiled dependencies: the parent usually locks the same
+    # crates, so only esbench itself compiles again (minutes saved on a 2-core CI machine).
+    if [ ! -d "$ref_target/release" ] && [ -d target/release/deps ]; then
+      mkdir -p "$ref_target/release"
+      cp -a target/release/deps target/release/build target/release/.fingerprint \
+        "$ref_target/release/" 2>/dev/null || true
+    fi
+    t0=$(date +%s)
+    if ! (cd "$src" && CARGO_TARGET_DIR="$ref_target" cargo build --release --locked --quiet) >&2; then
+      echo "ci-regression: $against_ref ($sha) does not build; no paired gate" >&2
+      exit 3
+    fi
+    echo "== $against_ref built in $(( $(date +%s) - t0 )) s" >&2
+    mkdir -p "$(dirname "$ref_bin")"
+    cp "$ref_target/release/esbench" "$ref_bin"
+    git worktree remove --force "$src" >/dev/null 2>&1 || true
+  fi
+  out="$work/paired"
+  args=(run "$scenario" --against "$ref_bin" --rounds "$rounds" --out "$out" --no-history)
+  if [ -n "$duration" ]; then args+=(--duration "$duration"); else args+=(--quick); fi
+  [ -n "$models" ] && args+=(--models "$models")
+  echo "== paired run: $scenario${models:+ (models $models)}, side A $against_ref, side B this build" >&2
+  "$bin" "${args[@]}" >&2 || echo "ci-regression: the paired run exited with status $?" >&2
+  [ -f "$out/results.json" ] || { echo "ci-regression: the paired run wrote no $out/results.json" >&2; exit 2; }
+  echo "== esbench check --paired ${gross[*]:-}" >&2
+  set +e
+  "$bin" check --paired "$out/results.json" "${gross[@]}" "${thresholds[@]}" \
+    --format markdown --output "$summary"
+  code=$?
+  set -e
+  echo "ci-regression: summary in $summary, exit $code" >&2
+  exit "$code"
+fi
 
 current=()
 for i in $(seq 1 "$runs"); do

@@ -5,6 +5,17 @@
 #
 #   scripts/gate-power.sh --k 20 --docs docs/ci-gate.md   # the published table (~20 min)
 #   scripts/gate-power.sh --k 2 --only-aa                 # a smoke test of the A/A path
+#   scripts/gate-power.sh --paired --k 20 --docs docs/ci-gate.md   # the paired gate (~2 h)
+#   scripts/gate-power.sh --paired --k 3 --duration 6             # a trial of the paired mode
+#
+# Paired mode (--paired): every pair is ONE paired run (`esbench run --against`) of threads,
+# side A and side B both served by this build, --rounds R of --duration S seconds per side.
+# A/A: nothing injected (false alarms). Then +10 %, +20 %, +50 % CPU per frame on side B only
+# (`--inject-b frame-cpu=17us|35us|85us`, the sizes of the table below for threads here; the
+# table shows the ratio each one really made). Judged by `esbench check --paired` in both
+# modes (`esbench check --power-paired DIR`); the table also gives the per-round CPU ratio's
+# standard deviation, the noise a round of that length leaves. Its own markers in --docs:
+# gate-power-paired:begin / :end.
 #
 # One model (threads), --quick runs of scripts/gate-power.toml (classroom with a command
 # every 200 ms, so that one lost command in ten can happen in a 4 s window). Per row K pairs,
@@ -32,6 +43,8 @@
 #                   thresholds or rules) and write the table
 #   --thresholds F  noise bands laid over scripts/thresholds.toml
 #   --no-build      use the existing target/release/esbench;  --bin PATH  use this binary
+#   --paired        the paired mode (above);  --duration S  seconds per side (default 20);
+#   --rounds R      rounds per paired run (default 6)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +52,7 @@ k=20; out=target/gate-power; docs=""; only_aa=0; thresholds=(); build=1; rejudge
 bin=target/release/esbench; scenario=scripts/gate-power.toml; model=threads
 faults=("frame-cpu=85us" "frame-cpu=35us" "timer-late=1ms" "freeze=1.5s@1s" "fail-poll=5%"
         "drop-command=10")
+paired=0; duration=20; rounds=6
 while [ $# -gt 0 ]; do
   case "$1" in
     --k) k="$2"; shift 2 ;;
@@ -49,11 +63,15 @@ while [ $# -gt 0 ]; do
     --thresholds) thresholds=(--thresholds "$2"); shift 2 ;;
     --no-build) build=0; shift ;;
     --bin) bin="$2"; build=0; shift 2 ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    --paired) paired=1; shift ;;
+    --duration) duration="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    -h|--help) sed -n '2,49p' "$0"; exit 0 ;;
     *) echo "gate-power: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 case "$k" in ''|*[!0-9]*|0) echo "gate-power: --k needs a positive number" >&2; exit 2 ;; esac
+[ "$paired" = 1 ] && faults=("frame-cpu=17us" "frame-cpu=35us" "frame-cpu=85us")
 [ "$only_aa" = 1 ] && faults=()
 
 if [ "$build" = 1 ]; then
@@ -64,6 +82,9 @@ if [ "$rejudge" = 1 ]; then
   [ -d "$out/a-a" ] || { echo "gate-power: --rejudge needs the runs of an earlier run in $out" >&2; exit 2; }
   k=$(( $(find "$out/a-a" -name '*.json' | wc -l) / 2 ))
   faults=()
+fi
+if [ "$paired" = 1 ] && ! "$bin" run --help | grep -q -- '--against'; then
+  echo "gate-power: $bin has no \`run --against\` (paired runs)" >&2; exit 2
 fi
 if [ ${#faults[@]} -gt 0 ] && ! "$bin" run --help | grep -q -- '--inject'; then
   echo "gate-power: $bin has no \`run --inject\` (the fault-injection interface);" \
@@ -94,8 +115,38 @@ one() {
   mv "$tmp/results.json" "$out/$group/$name.json"
 }
 
+# One paired run (side A and side B both this build) into $out/$1/$2.json.
+one_paired() {
+  local group="$1" name="$2"; shift 2
+  local tmp="$out/.run"
+  rm -rf "$tmp"
+  if ! "$bin" run "$scenario" --models "$model" --against "$bin" --rounds "$rounds" \
+      --duration "$duration" --out "$tmp" --no-history --no-report "$@" > "$out/.log" 2>&1; then
+    echo "gate-power: $group paired run $name exited with an error (judged anyway):" >&2
+    tail -3 "$out/.log" >&2
+  fi
+  [ -f "$tmp/results.json" ] || { echo "gate-power: $group run $name wrote no results" >&2; \
+    cat "$out/.log" >&2; exit 2; }
+  mv "$tmp/results.json" "$out/$group/$name.json"
+}
+
 start=$(date +%s)
-[ "$rejudge" = 1 ] || for i in $(seq 1 "$k"); do
+if [ "$paired" = 1 ]; then
+  [ "$rejudge" = 1 ] || for i in $(seq 1 "$k"); do
+    n=$(printf '%03d' "$i")
+    echo "== paired pair $i/$k ($(( $(date +%s) - start )) s)" >&2
+    one_paired a-a "$n"
+    for f in "${faults[@]}"; do one_paired "$(label "$f")" "$n" --inject-b "$f"; done
+  done
+  rm -rf "$out/.run" "$out/.log"
+  "$bin" check --power-paired "$out" "${thresholds[@]}" --output "$out/table.md"
+  begin='<!-- gate-power-paired:begin -->'; end='<!-- gate-power-paired:end -->'
+  cmd="scripts/gate-power.sh --paired --k $k --duration $duration --rounds $rounds"
+else
+  begin='<!-- gate-power:begin -->'; end='<!-- gate-power:end -->'
+  cmd="scripts/gate-power.sh --k $k"
+fi
+[ "$paired" = 1 ] || [ "$rejudge" = 1 ] || for i in $(seq 1 "$k"); do
   n=$(printf '%03d' "$i")
   echo "== pair $i/$k ($(( $(date +%s) - start )) s)" >&2
   one a-a "$n-1"
@@ -106,14 +157,13 @@ rm -rf "$out/.run" "$out/.log"
 
 # The A/A pairs are (001-1, 001-2), (002-1, 002-2), ...; fault run 00k is judged against
 # 00k-1, made just before it (`esbench check --power` pairs the sorted files that way).
-"$bin" check --power "$out" "${thresholds[@]}" --output "$out/table.md"
+[ "$paired" = 1 ] || "$bin" check --power "$out" "${thresholds[@]}" --output "$out/table.md"
 
 if [ -n "$docs" ]; then
-  begin='<!-- gate-power:begin -->'; end='<!-- gate-power:end -->'
   grep -qF "$begin" "$docs" && grep -qF "$end" "$docs" || {
     echo "gate-power: $docs has no $begin ... $end markers" >&2; exit 2; }
   tmp=$(mktemp "$docs.XXXXXX")
-  awk -v b="$begin" -v e="$end" -v t="$out/table.md" -v cmd="scripts/gate-power.sh --k $k" \
+  awk -v b="$begin" -v e="$end" -v t="$out/table.md" -v cmd="$cmd" \
       -v day="$(date -u +%Y-%m-%d)" '
     $0 == b { print; print "<!-- made by " cmd " on " day "; do not edit by hand -->"; print "";
               while ((getline l < t) > 0) print l; print ""; skip = 1; next }

@@ -41,6 +41,7 @@ outputs() {
         for i in 1 2 3; do
             "$bin/esbench" history --db "$o/h.sqlite" --record "$r/results-$i.json" > /dev/null 2>&1 || true
             "$bin/examples/results_table" "$r/results-$i.json" > "$o/table-$i.txt" 2>&1 || true
+            "$bin/examples/results_table" "$r/results-$i.json" --wide > "$o/table-$i-wide.txt" 2>&1 || true
             "$bin/examples/results_table" "$r/results-$i.json" --markdown > "$o/table-$i.md" 2>&1 || true
         done
         "$bin/esbench" history --db "$o/h.sqlite" --html --out "$o/history" > "$o/history.out" 2>&1 || true

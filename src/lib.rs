@@ -7,6 +7,7 @@
 //! the results afterwards.
 
 pub mod bridge;
+pub mod build_info;
 pub mod check;
 pub mod cli;
 pub mod clock;
@@ -29,4 +30,5 @@ pub mod scenario;
 pub mod source;
 pub mod sweep;
 pub mod term;
+pub mod tty;
 pub mod units;

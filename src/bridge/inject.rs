@@ -106,7 +106,7 @@ impl Injector {
             return false;
         };
         let n = self.commands.fetch_add(1, Ordering::Relaxed) + 1;
-        n % every == 0
+        n.is_multiple_of(every)
     }
 
     /// Hook per frame ingested: the injected busy CPU.

@@ -179,7 +179,7 @@ mod tests {
     fn the_backoff_never_exceeds_its_cap() {
         let mut link = SerialLink::new(Ok(0u8));
         link.lost(gone());
-        let mut opens = std::iter::repeat(false).take(12).chain([true]);
+        let mut opens = std::iter::repeat_n(false, 12).chain([true]);
         let waits: Vec<String> = walk(&mut link, &mut opens)
             .into_iter()
             .filter(|s| s.starts_with("wait"))

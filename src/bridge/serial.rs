@@ -4,39 +4,21 @@
 //! The fd is opened non-blocking in raw mode so async runtimes can register it as is; thread
 //! models wait with `poll(2)` before reading, which is still a blocking read, not a spin.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
+use std::io;
 use std::path::Path;
 use std::time::Duration;
 
-use nix::sys::termios::{self, BaudRate, SetArg, SpecialCharacterIndices};
+use nix::sys::termios::BaudRate;
 
 /// Bytes read from the serial device at a time (a frame is at most 76).
 pub const SERIAL_READ_CHUNK: usize = 4096;
 
 /// Opens `path` read-write, non-blocking, raw 8N1 at 57600 baud (what esp4s uses; USB CDC
-/// and ptys ignore the rate). A non-tty (a FIFO in a test) is accepted as is.
+/// and ptys ignore the rate). A non-tty (a FIFO in a test) is accepted as is. The one way
+/// esbench opens a serial port (`crate::tty`, shared with `esbench record`).
 pub fn open_serial(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)?;
-    match termios::tcgetattr(&file) {
-        Ok(mut t) => {
-            termios::cfmakeraw(&mut t);
-            let _ = termios::cfsetspeed(&mut t, BaudRate::B57600);
-            t.control_flags |= termios::ControlFlags::CLOCAL | termios::ControlFlags::CREAD;
-            t.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
-            t.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
-            termios::tcsetattr(&file, SetArg::TCSANOW, &t).map_err(io::Error::from)?;
-        }
-        Err(nix::errno::Errno::ENOTTY) | Err(nix::errno::Errno::EINVAL) => {}
-        Err(e) => return Err(e.into()),
-    }
-    Ok(file)
+    crate::tty::open_raw(path, BaudRate::B57600)
 }
 
 /// What one `read` on the serial fd means for the bridge.
@@ -67,31 +49,7 @@ pub fn classify_read(r: io::Result<usize>) -> ReadOutcome {
     }
 }
 
-/// Writes a few command bytes to the non-blocking serial fd. Commands are tiny and the
-/// board drains its input continuously, so EAGAIN is rare; it is waited out briefly with
-/// `poll(2)` rather than queued, keeping command order trivially correct.
-pub fn write_command_bytes(file: &File, mut bytes: &[u8]) -> io::Result<()> {
-    let mut waits = 0;
-    while !bytes.is_empty() {
-        match (&*file).write(bytes) {
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "serial write 0")),
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock && waits < 10 => {
-                waits += 1;
-                let mut pfd = libc::pollfd {
-                    fd: file.as_raw_fd(),
-                    events: libc::POLLOUT,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd for the duration of the call.
-                unsafe { libc::poll(&mut pfd, 1, 20) };
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
+pub use crate::tty::write_all as write_command_bytes;
 
 /// Exponential reconnect backoff: 50 ms doubling to 2 s, reset after a successful open.
 #[derive(Clone, Debug)]

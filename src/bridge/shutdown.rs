@@ -68,7 +68,8 @@ impl Shutdown {
         self.fd.as_fd().try_clone_to_owned()
     }
 
-    /// Makes SIGTERM and SIGINT trigger this signal (process-wide; the latest call wins).
+    /// Makes SIGTERM, SIGINT and SIGHUP trigger this signal (process-wide; the latest call
+    /// wins): `esbench serve` in a closed terminal stops as cleanly as under Ctrl-C.
     pub fn trigger_on_signals(&self) -> io::Result<()> {
         // The handler needs its own descriptor that outlives every `Shutdown` clone.
         let fd = self.dup_fd()?;
@@ -84,7 +85,7 @@ impl Shutdown {
             SaFlags::SA_RESTART,
             SigSet::empty(),
         );
-        for sig in [Signal::SIGTERM, Signal::SIGINT] {
+        for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
             // SAFETY: the handler only loads an atomic and calls write(2).
             unsafe { sigaction(sig, &action) }.map_err(io::Error::from)?;
         }

@@ -209,6 +209,22 @@ pub fn compare_view(
     )
 }
 
+/// A paired run's two sides (`check::paired`): side B against side A by the same rules, on
+/// the rounds only — a figure without a per-round interval gets no verdict (the counts of
+/// lost work keep their own rule, which needs none).
+pub fn compare_paired(
+    a: &(PathBuf, Results),
+    b: &(PathBuf, Results),
+    opts: &Options,
+) -> Result<Outcome> {
+    judge(
+        std::slice::from_ref(a),
+        std::slice::from_ref(b),
+        opts,
+        WithoutRounds::NotJudged,
+    )
+}
+
 fn judge(
     baseline: &[(PathBuf, Results)],
     current: &[(PathBuf, Results)],
@@ -762,9 +778,9 @@ fn band_verdict(band: &Band, raw: &Change, vs_floor: Option<&Change>, delta: f64
     let up = 1.0 + band.band;
     let clears_up = |ch: &Change| ch.lo > up;
     let clears_down = |ch: &Change| ch.hi < 1.0 / up;
-    if clears_up(raw) && delta > band.min_abs && vs_floor.map_or(true, clears_up) {
+    if clears_up(raw) && delta > band.min_abs && vs_floor.is_none_or(clears_up) {
         Verdict::Regressed
-    } else if clears_down(raw) && -delta > band.min_abs && vs_floor.map_or(true, clears_down) {
+    } else if clears_down(raw) && -delta > band.min_abs && vs_floor.is_none_or(clears_down) {
         Verdict::Improved
     } else {
         Verdict::Unchanged

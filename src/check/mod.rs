@@ -5,9 +5,12 @@
 //! noise bands, `render` prints them. The rule is documented in `compare`.
 
 pub mod compare;
+pub mod export;
 pub mod fixtures;
 pub mod metrics;
+pub mod paired;
 pub mod power;
+pub mod power_paired;
 pub mod provenance;
 pub mod render;
 pub mod stats;

@@ -234,7 +234,7 @@ pub fn wilson(k: usize, n: usize) -> (f64, f64) {
     ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
-fn rate(k: usize, n: usize) -> String {
+pub(super) fn rate(k: usize, n: usize) -> String {
     if n == 0 {
         return "-".into();
     }

@@ -29,6 +29,10 @@ pub struct Provenance {
     /// The commit the baseline's esbench was built from, when known.
     #[serde(default)]
     pub commit: Option<String>,
+    /// True when that esbench was built from a tree with uncommitted changes (the commit
+    /// then does not identify its code). Written only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dirty: bool,
     #[serde(default)]
     pub kernel: String,
     /// The scenario the runs measured, and how many runs there are.
@@ -50,6 +54,7 @@ impl Provenance {
             logical_cores: r.machine.logical_cores,
             esbench_version: r.esbench_version.clone(),
             commit: r.commit.clone(),
+            dirty: r.dirty_build(),
             kernel: r.machine.kernel.clone(),
             scenario: r.scenario.name.clone(),
             runs: 1,
@@ -77,6 +82,7 @@ impl Provenance {
                 }
             }
             p.measured_unix = p.measured_unix.min(o.measured_unix);
+            p.dirty |= o.dirty;
         }
         p.runs = runs.len();
         Ok(p)
@@ -160,6 +166,8 @@ pub fn origin(
             ));
         }
     }
+    out.warnings
+        .extend(dirty_warnings(baseline.iter().chain(current)));
     let (source, base) = match recorded {
         Some((file, p)) => (file.display().to_string(), p),
         None => match baseline.first() {
@@ -167,6 +175,12 @@ pub fn origin(
             None => return Ok(out),
         },
     };
+    if base.dirty && !baseline.iter().any(|(_, r)| r.dirty_build()) {
+        out.warnings.push(format!(
+            "{source} says the baseline was measured by a dirty build (uncommitted changes): \
+             its commit does not identify the code that ran"
+        ));
+    }
     for (what, want) in base.identity() {
         let mut others: Vec<(String, &Path)> = Vec::new();
         for (path, r) in current {
@@ -189,6 +203,20 @@ pub fn origin(
         }
     }
     Ok(out)
+}
+
+/// One warning per results file measured by a dirty build.
+fn dirty_warnings<'a>(runs: impl Iterator<Item = &'a (PathBuf, Results)>) -> Vec<String> {
+    runs.filter(|(_, r)| r.dirty_build())
+        .map(|(path, r)| {
+            format!(
+                "{} was measured by a dirty build of {} (uncommitted changes): its commit does \
+                 not identify the code that ran",
+                path.display(),
+                r.commit.as_deref().unwrap_or("an unknown commit")
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -223,5 +251,38 @@ mod tests {
         std::fs::write(&file, "hostname = 3\n").unwrap();
         let e = Provenance::load(&file).unwrap_err();
         assert!(format!("{e:#}").contains("provenance.toml"), "{e:#}");
+    }
+
+    #[test]
+    fn a_dirty_build_is_named_by_check_and_recorded_in_the_provenance() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = runs(2);
+        let mut cur = runs(1);
+        assert!(origin(&[], &base, &cur).unwrap().warnings.is_empty());
+        cur[0].1.build = Some(crate::build_info::Build {
+            commit: Some("abc".into()),
+            dirty: true,
+            features: vec![],
+        });
+        cur[0].1.commit = Some("abc".into());
+        let o = origin(&[], &base, &cur).unwrap();
+        assert!(
+            o.warnings
+                .iter()
+                .any(|w| w.contains("r0.json was measured by a dirty build of abc")),
+            "{o:?}"
+        );
+        let p = Provenance::of_runs(&cur).unwrap();
+        assert!(p.dirty);
+        let file = p.write(dir.path()).unwrap();
+        assert!(std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("dirty = true"));
+        assert_eq!(Provenance::load(&file).unwrap(), p);
+        let clean = Provenance::of_runs(&base)
+            .unwrap()
+            .write(dir.path())
+            .unwrap();
+        assert!(!std::fs::read_to_string(clean).unwrap().contains("dirty"));
     }
 }

@@ -15,6 +15,10 @@ pub enum Format {
     Table,
     Markdown,
     Json,
+    /// Bencher Metric Format (`check::export`).
+    Bmf,
+    /// github-action-benchmark, `customSmallerIsBetter` (`check::export`).
+    GithubActionBenchmark,
 }
 
 pub fn render(o: &Outcome, format: Format) -> String {
@@ -22,7 +26,18 @@ pub fn render(o: &Outcome, format: Format) -> String {
         Format::Table => table(o),
         Format::Markdown => markdown(o),
         Format::Json => serde_json::to_string_pretty(o).expect("outcome serialises") + "\n",
+        Format::Bmf => super::export::bmf(&super::export::points(o, is_paired(o))),
+        Format::GithubActionBenchmark => {
+            super::export::github_action_benchmark(&super::export::points(o, is_paired(o)))
+        }
     }
+}
+
+/// A paired judgement's rows are judged on per-round ratios B/A, which the dashboards get too.
+fn is_paired(o: &Outcome) -> bool {
+    o.rows
+        .iter()
+        .any(|r| r.method.starts_with("rounds, paired"))
 }
 
 /// A value in its unit, readable at a glance (µs under 10 ms, ms above).
@@ -37,6 +52,9 @@ pub fn value(v: Option<f64>, unit: &str) -> String {
         "%" => format!("{v:.2} %"),
         "/s" => format!("{v:.0}/s"),
         "ticks" => format!("{v:.0} ticks"),
+        "µs/event" => format!("{v:.2} µs/event"),
+        "/event" => format!("{v:.3}/event"),
+        "×" => format!("×{v:.2}"),
         "count" => format!("{v:.0}"),
         _ => format!("{v}"),
     }

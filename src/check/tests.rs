@@ -198,13 +198,21 @@ fn busy_waiting_model_fails_on_cpu_even_in_gross_mode() {
     let o = judged(1.0, &cur, Mode::Gross, 3);
     assert_eq!(
         regressions(&o),
-        vec![("threads".into(), "cpu.percent".into())]
+        vec![
+            ("threads".into(), "cpu.percent".into()),
+            // The same CPU over the same events: each event costs more too.
+            ("threads".into(), "cpu.us_per_event".into())
+        ]
     );
     // One file per side: CPU has no histogram, the fixed band decides.
     let o = judged(1.0, &cur, Mode::Gross, 1);
     assert_eq!(
         regressions(&o),
-        vec![("threads".into(), "cpu.percent".into())]
+        vec![
+            ("threads".into(), "cpu.percent".into()),
+            // The same CPU over the same events: each event costs more too.
+            ("threads".into(), "cpu.us_per_event".into())
+        ]
     );
     let row = o.rows.iter().find(|r| r.metric == "cpu.percent").unwrap();
     assert_eq!(row.method, "point");

@@ -65,6 +65,13 @@ pub struct Thresholds {
     pub normal: BTreeMap<String, Band>,
     #[serde(default)]
     pub gross: BTreeMap<String, Band>,
+    /// Bands of `check --paired` laid over `normal` key by key: per-round ratios of two builds
+    /// measured side by side cancel the machine's drift, so cost bands can be tighter.
+    #[serde(default)]
+    pub paired_normal: BTreeMap<String, Band>,
+    /// The same over `gross`.
+    #[serde(default)]
+    pub paired_gross: BTreeMap<String, Band>,
 }
 
 fn default_confidence() -> f64 {
@@ -127,7 +134,12 @@ impl Thresholds {
         if self.tail_min_beyond == 0 {
             bail!("tail_min_beyond must be at least 1 (a maximum is not a percentile)");
         }
-        for (table, bands) in [("normal", &self.normal), ("gross", &self.gross)] {
+        for (table, bands) in [
+            ("normal", &self.normal),
+            ("gross", &self.gross),
+            ("paired_normal", &self.paired_normal),
+            ("paired_gross", &self.paired_gross),
+        ] {
             for (key, b) in bands {
                 let metric = key.rsplit('/').next().unwrap_or(key);
                 if metric != "default" && !metrics().any(|m| m.key == metric) {
@@ -144,6 +156,16 @@ impl Thresholds {
             }
         }
         Ok(())
+    }
+
+    /// The thresholds of a paired judgement: `paired_normal` over `normal` and `paired_gross`
+    /// over `gross`, key by key (a `model/metric` key of the plain table still wins over a
+    /// plain `metric` key of the paired one, as the lookup order below is unchanged).
+    pub fn for_paired(&self) -> Thresholds {
+        let mut t = self.clone();
+        t.normal.extend(self.paired_normal.clone());
+        t.gross.extend(self.paired_gross.clone());
+        t
     }
 
     /// The band for `metric` of `model`: `model/metric`, then `metric`, then `default`, then
@@ -197,6 +219,25 @@ mod tests {
             t.band(Mode::Normal, "smol", "cpu.percent"),
             d.band(Mode::Normal, "smol", "cpu.percent")
         );
+    }
+
+    #[test]
+    fn paired_bands_lay_over_their_mode() {
+        let t = Thresholds::default();
+        let p = t.for_paired();
+        for mode in [Mode::Normal, Mode::Gross] {
+            let plain = t.band(mode, "threads", "cpu.percent");
+            let paired = p.band(mode, "threads", "cpu.percent");
+            assert!(
+                paired.band < plain.band,
+                "{mode:?}: {paired:?} vs {plain:?}"
+            );
+            // What the paired tables do not name keeps the mode's band.
+            assert_eq!(
+                p.band(mode, "threads", "polls_failed"),
+                t.band(mode, "threads", "polls_failed")
+            );
+        }
     }
 
     #[test]

@@ -24,7 +24,10 @@ Then, on the laptop: esbench run --target DEVICE:7878 --token-file t
 The agent starts only esbench's own models (`esbench models`), never a command the driver
 names, and refuses any path outside its --dir directories and --serial ports. It prints
 `agent: listening on ADDR` once ready and runs one model at a time (a second driver is
-told the agent is busy).")]
+told the agent is busy).
+
+Ctrl-C, SIGTERM and SIGHUP stop it: the model it runs is stopped with it (SIGTERM, as a
+run's end does) and it exits 130, 143 or 129.")]
 pub struct AgentArgs {
     /// Control address; the bridge under test listens on the same IP.
     #[arg(long, default_value = "127.0.0.1:7878")]
@@ -51,6 +54,7 @@ pub fn exec(args: AgentArgs) -> Result<i32> {
         dirs.push(d);
     }
     let allow = AllowList::new(&dirs, &args.serials)?;
+    stop_on_signals()?;
     // Empty unless built with the `test-hooks` feature.
     let hooks = crate::remote::test_hooks::from_env()?;
     let clock_offset_ns = hooks.clock_offset_ns;
@@ -76,6 +80,23 @@ pub fn exec(args: AgentArgs) -> Result<i32> {
     let _ = std::io::stdout().flush();
     agent.serve_forever()?;
     Ok(0)
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP end the agent the same way: a message, then exit with the
+/// signal's code. The model children it started get SIGTERM from their parent-death signal
+/// (set when they are spawned) and stop as at a run's end.
+fn stop_on_signals() -> Result<()> {
+    use crate::driver::interrupt;
+    interrupt::install()?;
+    std::thread::Builder::new()
+        .name("agent-signals".into())
+        .spawn(|| {
+            interrupt::wait();
+            eprintln!("agent: stopped ({})", interrupt::status());
+            std::process::exit(interrupt::exit_code());
+        })
+        .context("cannot start the agent's signal thread")?;
+    Ok(())
 }
 
 /// `run --target`, `sweep --target`: the agent at `addr` (checked now), as the place every

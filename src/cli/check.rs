@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::check::{check_files, render, thresholds_from, Format, Mode, Options};
 use crate::render::format::term;
@@ -15,6 +15,8 @@ Examples:
   esbench check --baseline reports/baseline/ --current run1.json run2.json run3.json
   esbench check --baseline old.json --current new.json --format markdown > summary.md
   esbench check --gross --baseline reports/baseline/ --current /tmp/ci-runs/
+  esbench check --gross --paired paired/results.json --format markdown   (esbench run --against)
+  esbench check --current run/results.json --format bmf            (a run's figures, for Bencher)
 
 Exit status: 0 nothing regressed, 1 a regression (named on stderr with its values,
 intervals and band), 2 unusable input (including runs measured differently: quick against
@@ -29,12 +31,12 @@ intervals come from resampling the runs; with one, from the run's HDR histograms
 Rules (stalls, zero counters, CPU ratio, tails, rounds): docs/ci-gate.md.")]
 pub struct CheckArgs {
     /// Baseline results files (or directories of them)
-    #[arg(long, num_args = 1.., value_name = "FILE",
-          required_unless_present_any = ["record_provenance", "power"])]
+    /// (needed to judge; without it --format bmf / github-action-benchmark export --current)
+    #[arg(long, num_args = 1.., value_name = "FILE")]
     pub baseline: Vec<PathBuf>,
     /// Current results files (or directories of them)
     #[arg(long, num_args = 1.., value_name = "FILE",
-          required_unless_present_any = ["record_provenance", "power"])]
+          required_unless_present_any = ["record_provenance", "power", "paired", "power_paired"])]
     pub current: Vec<PathBuf>,
     /// TOML noise bands laid over the defaults (see scripts/thresholds.toml)
     #[arg(long, value_name = "FILE")]
@@ -58,6 +60,15 @@ pub struct CheckArgs {
     /// Write DIR/provenance.toml from the results files in DIR (scripts/update-baseline.sh)
     #[arg(long, hide = true, value_name = "DIR", conflicts_with_all = ["baseline", "current", "power"])]
     pub record_provenance: Option<PathBuf>,
+    /// Judge a paired run (esbench run --against OTHER_EXE): exit 1 when side B (this
+    /// build) regressed against side A beyond the band on any judged figure, 2 when FILE is
+    /// not a paired run
+    #[arg(long, value_name = "RESULTS_JSON", conflicts_with_all = ["baseline", "current", "power", "record_provenance"])]
+    pub paired: Option<PathBuf>,
+    /// Judge the paired runs in DIR and print the paired power table
+    /// (scripts/gate-power.sh --paired)
+    #[arg(long, hide = true, value_name = "DIR", conflicts_with_all = ["baseline", "current", "power", "paired"])]
+    pub power_paired: Option<PathBuf>,
     /// Judge the run pairs in DIR and print the power table (scripts/gate-power.sh)
     #[arg(long, hide = true, value_name = "DIR", conflicts_with_all = ["baseline", "current"])]
     pub power: Option<PathBuf>,
@@ -69,6 +80,15 @@ pub fn exec(args: CheckArgs) -> Result<i32> {
         crate::errln!("esbench check: wrote {}", path.display());
         return Ok(0);
     }
+    if let Some(dir) = &args.power_paired {
+        let t = thresholds_from(args.thresholds.as_deref())?;
+        let text = crate::check::power_paired::table(dir, &t)?.render();
+        print!("{text}");
+        if let Some(p) = &args.output {
+            crate::metrics::results::write_atomic(p, text.as_bytes())?;
+        }
+        return Ok(0);
+    }
     if let Some(dir) = &args.power {
         let t = thresholds_from(args.thresholds.as_deref())?;
         let text = crate::check::power::table(dir, &t)?.render();
@@ -77,6 +97,11 @@ pub fn exec(args: CheckArgs) -> Result<i32> {
             crate::metrics::results::write_atomic(p, text.as_bytes())?;
         }
         return Ok(0);
+    }
+    if args.paired.is_none() && args.current.is_empty() && args.power_paired.is_none() {
+        anyhow::bail!(
+            "give --current FILE... (with --baseline FILE... to judge), or --paired RESULTS_JSON"
+        );
     }
     let opts = Options {
         thresholds: thresholds_from(args.thresholds.as_deref())?,
@@ -88,7 +113,18 @@ pub fn exec(args: CheckArgs) -> Result<i32> {
         allow_missing_models: args.allow_missing_models,
         allow_mixed: args.allow_mixed,
     };
-    let outcome = check_files(&args.baseline, &args.current, &opts)?;
+    let exporting = matches!(args.format, Format::Bmf | Format::GithubActionBenchmark);
+    let outcome = if let Some(file) = &args.paired {
+        crate::check::paired::check(file, &opts)?
+    } else if args.baseline.is_empty() {
+        if !exporting {
+            anyhow::bail!("--baseline is needed to judge (only --format bmf or github-action-benchmark export a run alone)");
+        }
+        let files = crate::check::load_all(&args.current).context("current")?;
+        crate::check::export::run_outcome(&files)
+    } else {
+        check_files(&args.baseline, &args.current, &opts)?
+    };
     for w in &outcome.warnings {
         // Loud on stderr too, where a CI log reader looks; the exit code is unchanged.
         crate::errln!("esbench check: WARNING: {}", term(w));

@@ -66,8 +66,9 @@ extern "C" fn on_stop_signal(_: libc::c_int) {
     STOP.store(true, Ordering::Relaxed);
 }
 
-/// Makes SIGINT and SIGTERM set a flag instead of killing the process, so commands can
-/// clean up (remove links, finish files). Returns the flag.
+/// Makes SIGINT, SIGTERM and SIGHUP set a flag instead of killing the process, so commands
+/// can clean up (remove `--link`, finish files) whichever way they are stopped: Ctrl-C, a
+/// service manager, a closed terminal. Returns the flag.
 pub fn stop_on_signals() -> anyhow::Result<&'static AtomicBool> {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     let action = SigAction::new(
@@ -75,7 +76,7 @@ pub fn stop_on_signals() -> anyhow::Result<&'static AtomicBool> {
         SaFlags::SA_RESTART,
         SigSet::empty(),
     );
-    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
         // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
         unsafe { sigaction(sig, &action) }?;
     }

@@ -6,11 +6,13 @@ use clap::{Parser, Subcommand};
 
 pub mod agent;
 pub mod check;
+pub mod completions;
 pub mod conform;
 pub mod device;
 pub mod floor_child;
 pub mod history;
 pub mod models;
+pub mod paired_view;
 pub mod profile;
 pub mod record;
 pub mod report;
@@ -21,7 +23,7 @@ pub mod sweep;
 /// Which concurrency model runs a small serial-to-HTTP bridge with the least CPU and the
 /// lowest, steadiest latency? esbench measures it.
 #[derive(Parser, Debug)]
-#[command(name = "esbench", version, about, long_about = None)]
+#[command(name = "esbench", version = crate::build_info::VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -48,6 +50,10 @@ pub enum Command {
     FloorChild(floor_child::FloorChildArgs),
     /// Run the device side of a remote run: boards and models, driven over the network
     Agent(agent::AgentArgs),
+    /// Print a shell completion script (bash, zsh, fish)
+    Completions(completions::CompletionsArgs),
+    /// Print or write the man pages
+    Man(completions::ManArgs),
 }
 
 /// Runs one subcommand and returns the exit code the process should end with.
@@ -66,5 +72,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Sweep(a) => sweep::exec(a),
         Command::FloorChild(a) => floor_child::exec(a),
         Command::Agent(a) => agent::exec(a),
+        Command::Completions(a) => completions::completions(a),
+        Command::Man(a) => completions::man(a),
     }
 }

@@ -20,7 +20,9 @@ use crate::scenario::Scenario;
     esbench profile --pid 4242 --label my-serve --window 5\n  \
     esbench profile --model smol --into reports/20261122-150704/results.json\n\n\
 Writes <out>/profile-<label>.json (schema esbench.profile/1) and <out>/flame-<label>.svg.\n\
-strace and perf are used when they work here; otherwise the profile says so and goes on.")]
+strace and perf are used when they work here; otherwise the profile says so and goes on.\n\
+Ctrl-C, SIGTERM or SIGHUP end the windows early: the profile of the time they lasted is\n\
+written, the model stopped, and the exit code is 130, 143 or 129.")]
 pub struct ProfileArgs {
     /// Model to start and profile (see `esbench models`).
     #[arg(long, conflicts_with = "pid", required_unless_present = "pid")]
@@ -64,6 +66,7 @@ pub fn exec(args: ProfileArgs) -> Result<i32> {
     if !matches!(args.call_graph.as_str(), "dwarf" | "fp" | "lbr") {
         bail!("--call-graph must be dwarf, fp or lbr");
     }
+    stop_profiles_on_signals()?;
     let report = match (args.pid, &args.model) {
         (Some(pid), _) => {
             let label = args.label.clone().unwrap_or_else(|| format!("pid-{pid}"));
@@ -85,6 +88,14 @@ pub fn exec(args: ProfileArgs) -> Result<i32> {
         }
         (None, None) => bail!("give --model M or --pid PID"),
     };
+    let mut report = report;
+    let interrupted = crate::driver::interrupt::interrupted();
+    if interrupted {
+        report.notes.push(format!(
+            "{}: the windows were cut short (their rates use the time they lasted)",
+            crate::driver::interrupt::status()
+        ));
+    }
     let json_path = args.out.join(format!(
         "profile-{}.json",
         profile::file_safe(&report.label)
@@ -99,7 +110,26 @@ pub fn exec(args: ProfileArgs) -> Result<i32> {
         profile::store_in_results(path, &report)?;
         crate::outln!("stored in {} (model {})", path.display(), report.label);
     }
-    Ok(0)
+    Ok(if interrupted {
+        crate::driver::interrupt::exit_code()
+    } else {
+        0
+    })
+}
+
+/// Installs the Ctrl-C/SIGTERM/SIGHUP handlers and ends the profiling windows when one comes
+/// (`profile` and `run --profile`): a thread blocked on the signal pipe, no polling.
+pub fn stop_profiles_on_signals() -> Result<()> {
+    use crate::driver::interrupt;
+    interrupt::install()?;
+    std::thread::Builder::new()
+        .name("profile-signals".into())
+        .spawn(|| {
+            interrupt::wait();
+            profile::stop();
+        })
+        .context("cannot start the profile's signal thread")?;
+    Ok(())
 }
 
 fn options(args: &ProfileArgs, label: &str) -> ProfileOptions {

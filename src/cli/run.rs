@@ -20,10 +20,11 @@ use crate::report::run_table;
 Examples:
   esbench run                                   # classroom scenario, every model (~4 min)
   esbench run --quick                           # the same, short (under a minute)
-  esbench run scenarios/lab.toml --models smol,tokio --duration 30
+  esbench run scenarios/lab.toml -m smol,tokio -d 30   # --models, --duration
   esbench run --quick --out /tmp/smoke --no-history
   esbench run --quick --profile --models smol,rayon   # plus a profiling pass per model
   esbench run --rounds 10 --seed 7              # ten interleaved rounds, a reproducible order
+  esbench run --quick --export-csv run.csv --export-markdown -   # figures to a file and stdout
   esbench run --quick --models coop --bridge 'mine=python3 my_bridge.py {serial} --port {port}'
 
 Each model runs as its own `esbench serve` child process, never two at once, after a floor
@@ -32,21 +33,21 @@ default, 3 with --quick), interleaved across models with the order shuffled per 
 round a fresh child after its own warm-up; the table shows each figure's interval over the
 rounds and names a single best model only when its interval clears the runner-up's. Results go to reports/<UTC timestamp>/results.json
 (or --out DIR) after every model, with the HTML report next to them; reports/latest then
-points at that directory (for runs written under reports/ only). Ctrl-C stops cleanly and
-keeps what was measured. On a terminal a progress bar shows where the run is; otherwise
+points at that directory (for runs written under reports/ only). Ctrl-C, SIGTERM and SIGHUP
+stop cleanly and keep what was measured (rows marked interrupted, report and history written). On a terminal a progress bar shows where the run is; otherwise
 (CI logs, pipes) one plain line per model start and finish goes to stderr.
 
 Exit code: 0 all models ok, 3 some model failed or crashed (its row says why),
-130 interrupted by Ctrl-C, 2 the run itself could not be done (bad scenario, unknown model,
-results.json not writable), 4 measured but the report or the history row could not be written
-(the error names the file). A closed stdout (`| head`) changes nothing: the output is dropped,
-the run goes on.")]
+130/143/129 interrupted by Ctrl-C/SIGTERM/SIGHUP, 2 the run itself could not be done (bad
+scenario, unknown model, results.json not writable), 4 measured but the report, the history
+row or an --export-* file could not be written (the error names the file). A closed stdout
+(`| head`) changes nothing: the output is dropped, the run goes on.")]
 pub struct RunArgs {
     /// Scenario files (default: scenarios/classroom.toml).
     pub scenarios: Vec<PathBuf>,
     /// Models to run, comma-separated (default: the scenario's list, else every model but
     /// the teaching ones; see `esbench models`).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, short, value_delimiter = ',')]
     pub models: Vec<String>,
     /// Also measure your own bridge program as a row named NAME (repeatable). COMMAND is a
     /// template: {serial} the board's pty, {port} and {host} where to listen, {serial0}…,
@@ -56,13 +57,28 @@ pub struct RunArgs {
     pub bridge: Vec<BridgeSpec>,
     /// Measured time per model, e.g. `20`, `20s` or `1500ms`: 0.5 s to 24 h (default: the
     /// scenario's).
-    #[arg(long, value_parser = parse_measured_s, allow_hyphen_values = true)]
+    #[arg(long, short, value_parser = parse_measured_s, allow_hyphen_values = true)]
     pub duration: Option<f64>,
     /// Short run: the scenario's quick_duration_s and a 0.5 s warm-up.
-    #[arg(long)]
+    #[arg(long, short)]
     pub quick: bool,
-    /// Directory for results.json and the report (default: reports/<UTC timestamp>).
+    /// Also write the run's figures (every figure, its interval over the rounds, the ★) as
+    /// JSON to FILE (`-`: stdout); with several scenarios, the last one's.
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+    /// The same as CSV, one line per model and figure.
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
+    /// The same as Markdown: the report's summary table and the verdicts.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+    /// Print the table with every column (poll p99.9 and max, service time, staleness,
+    /// watchdog p99 and its floor ratio, timer slack, driver health); the default fits 100
+    /// columns with the figures the verdicts use.
     #[arg(long)]
+    pub wide: bool,
+    /// Directory for results.json and the report (default: reports/<UTC timestamp>).
+    #[arg(long, short)]
     pub out: Option<PathBuf>,
     /// Pin the driver to one CPU and the model to the others (when there are two or more).
     #[arg(long)]
@@ -113,6 +129,16 @@ pub struct RunArgs {
     /// hot=threads:frame-cpu=120us. The run is recorded as injected.
     #[arg(long = "variant", value_name = "NAME=MODEL[:FAULT,…]", value_parser = Variant::parse, hide = true)]
     pub variants: Vec<Variant>,
+    /// Paired run: measure every selected model twice per round, side A served by
+    /// OTHER_EXE's `serve` (typically the previous build) and side B by this build, in the
+    /// same interleaved rounds; the table and report show B against A per figure (the
+    /// per-round ratio B/A and its interval), and `esbench check --paired` judges it
+    #[arg(long, value_name = "OTHER_EXE")]
+    pub against: Option<PathBuf>,
+    /// With --against, for measuring the paired gate: inject a fault into side B's rows
+    /// only (repeatable), e.g. frame-cpu=20us
+    #[arg(long = "inject-b", value_name = "SPEC", value_parser = parse_fault, requires = "against", hide = true)]
+    pub inject_b: Vec<String>,
 }
 
 /// `--rounds`: 1 to `MAX_ROUNDS`, and a message naming that range whatever was given (a
@@ -205,6 +231,9 @@ pub(crate) fn duplicate(names: &[String]) -> Option<&String> {
 fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result<i32> {
     let out = out.to_path_buf();
     interrupt::install()?;
+    if args.profile {
+        crate::cli::profile::stop_profiles_on_signals()?;
+    }
     let place = match (&args.target, &args.token_file) {
         (Some(addr), Some(file)) => crate::cli::agent::connect_target(addr, file)?,
         _ => Place::Local,
@@ -224,6 +253,14 @@ fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result
         )
     };
 
+    let against = match &args.against {
+        Some(exe) => {
+            let faults = crate::bridge::inject::parse_all(&args.inject_b)
+                .map_err(|e| anyhow::anyhow!("--inject-b: {e}"))?;
+            Some(crate::driver::against::Against::new(exe, faults).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
     let mut all: Vec<(PathBuf, Results)> = Vec::new();
     let dirs = result_dirs(scenarios);
     for (scenario, dir) in scenarios.iter().zip(&dirs) {
@@ -235,17 +272,40 @@ fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result
             rounds: args.rounds,
             seed: args.seed,
             variants: args.variants.clone(),
+            against: against.clone(),
         };
         let r = run_scenario_with(&opts, &rounds, scenario, &path)?;
         crate::outln!("\n{} — {}", term(&r.scenario.name), path.display());
-        crate::out!("{}", term_lines(&run_table::render(&r)));
+        let layout = if args.wide {
+            run_table::Layout::Wide
+        } else {
+            run_table::Layout::Compact
+        };
+        crate::out!("{}", term_lines(&run_table::render_as(&r, layout)));
+        if r.paired.is_some() {
+            crate::out!("{}", term_lines(&super::paired_view::terminal(&path)));
+        }
         all.push((path, r));
     }
 
-    // A report or history row that cannot be written is the run's failure too (exit 4): a
-    // full disk must never pass for success. The others are still tried.
+    // A report, history row or export that cannot be written is the run's failure too (exit
+    // 4): a full disk must never pass for success. The others are still tried.
     let mut unwritten = false;
-    if !args.no_report && !all.is_empty() {
+    if let Some((_, r)) = all.last() {
+        unwritten |= !export(args, r);
+    }
+    if against.is_some() && !args.no_report {
+        // A paired run's report: side A and side B as the two runs of the comparison view.
+        for (path, _) in &all {
+            match super::paired_view::report(path, &out) {
+                Ok(index) => crate::outln!("report: {}", index.display()),
+                Err(e) => {
+                    crate::errln!("esbench: error: the report was not written: {e:#}");
+                    unwritten = true;
+                }
+            }
+        }
+    } else if !args.no_report && !all.is_empty() {
         match crate::report::write_report(&all, &out) {
             Ok(index) => crate::outln!("report: {}", index.display()),
             Err(e) => {
@@ -256,6 +316,11 @@ fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result
     }
     if !args.no_history {
         for (path, r) in &all {
+            if r.paired.is_some() {
+                // Two builds' rows under side names: not a point of any model's history.
+                crate::outln!("history: not recorded (a paired run of two builds)");
+                continue;
+            }
             if !r.injected.is_empty() {
                 // A run with faults injected on purpose is no point of a model's history.
                 crate::outln!(
@@ -283,13 +348,32 @@ fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result
     }
 
     if interrupt::interrupted() {
-        return Ok(130);
+        return Ok(interrupt::exit_code());
     }
     if unwritten {
         return Ok(4);
     }
     let all_ok = all.iter().all(|(_, r)| r.models.iter().all(|m| m.is_ok()));
     Ok(if all_ok { 0 } else { 3 })
+}
+
+/// Writes the exports asked for; false (after saying why) when one could not be written.
+fn export(args: &RunArgs, r: &Results) -> bool {
+    use crate::report::export::{self, Format};
+    let mut ok = true;
+    for (dest, format) in [
+        (&args.export_json, Format::Json),
+        (&args.export_csv, Format::Csv),
+        (&args.export_markdown, Format::Markdown),
+    ] {
+        if let Some(dest) = dest {
+            if let Err(e) = export::write(r, format, dest) {
+                crate::errln!("esbench: error: {e:#}");
+                ok = false;
+            }
+        }
+    }
+    ok
 }
 
 /// The directory under `--out` for each scenario: none for a single one, else its file

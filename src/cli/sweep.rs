@@ -38,11 +38,12 @@ with intervals, and where models cross (judged only with rounds); analysis.json 
 for scripts. --until-knee keeps doubling the last value until every model has broken or a
 limit stops it (--max-value, --max-wall, a point where the driver limits every model still
 without a knee, a failed point), and says which.
-A point that fails is recorded and the sweep goes on; Ctrl-C keeps what was measured, and
---resume later runs the points that are not done.
+A point that fails is recorded and the sweep goes on; Ctrl-C, SIGTERM or SIGHUP keeps what
+was measured, and --resume later runs the points that are not done.
 
-Exit code: 0 all points and models ok, 3 some point or model failed, 130 interrupted,
-2 the sweep could not be done (bad arguments or scenario: nothing ran).")]
+Exit code: 0 all points and models ok, 3 some point or model failed, 130/143/129 interrupted
+by Ctrl-C/SIGTERM/SIGHUP, 2 the sweep could not be done (bad arguments or scenario: nothing
+ran).")]
 pub struct SweepArgs {
     /// Scenario file (default: scenarios/classroom.toml).
     pub scenario: Option<PathBuf>,
@@ -54,20 +55,20 @@ pub struct SweepArgs {
     #[arg(long = "with", value_name = "KEY=VALUE", value_parser = parse_fixed)]
     pub with: Vec<(String, String)>,
     /// Models to run, comma-separated (default: the scenario's list, else all).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, short, value_delimiter = ',')]
     pub models: Vec<String>,
     /// The load driver at every point, `threads` or `events` (the same as `--with
     /// run.driver=...`; `--set run.driver=threads,events` sweeps it).
     #[arg(long, value_name = "DRIVER", value_parser = crate::scenario::DriverKind::parse)]
     pub driver: Option<crate::scenario::DriverKind>,
     /// Short points: the scenario's quick_duration_s and a 0.5 s warm-up.
-    #[arg(long)]
+    #[arg(long, short)]
     pub quick: bool,
     /// Measured time per model at every point, e.g. `10`, `10s` or `1500ms`.
-    #[arg(long, value_parser = parse_measured_s)]
+    #[arg(long, short, value_parser = parse_measured_s)]
     pub duration: Option<f64>,
     /// Directory for the sweep (default: reports/sweep-<UTC timestamp>).
-    #[arg(long)]
+    #[arg(long, short)]
     pub out: Option<PathBuf>,
     /// Pin the driver to one CPU and the model to the others.
     #[arg(long)]

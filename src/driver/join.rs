@@ -564,7 +564,7 @@ mod tests {
             })
             .collect();
         let bytes = |k: u64| {
-            if k % 2 == 0 {
+            if k.is_multiple_of(2) {
                 b"R100".to_vec()
             } else {
                 b"R0".to_vec()

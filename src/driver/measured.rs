@@ -197,7 +197,7 @@ pub(super) fn store_floor(
 
 /// The status of a run that Ctrl-C stopped at `at_ns`.
 pub(super) fn interrupted_status(plan: &Timeline, at_ns: u64) -> Status {
-    Status::Interrupted(format!("by Ctrl-C {}", plan.describe(at_ns)))
+    Status::Interrupted(format!("{} {}", interrupt::by(), plan.describe(at_ns)))
 }
 
 fn describe_when(at_ns: u64, win_start: u64) -> String {

@@ -6,6 +6,7 @@
 //! (`local_bridge`). The joins turn raw records into figures. The load itself (boards,
 //! child process, Scratch clients, pacing, the timer probe) is in `load/`.
 
+pub mod against;
 mod agent_child;
 pub mod bridge_rows;
 pub mod cpu_floor;

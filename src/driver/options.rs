@@ -164,6 +164,9 @@ pub struct RoundsOptions {
     pub seed: Option<u64>,
     /// Test-only (`--variant`): registered models run again under other names.
     pub variants: Vec<Variant>,
+    /// A paired run (`--against OTHER_EXE`): every model twice per round, side A by the
+    /// other executable (see `driver::against`).
+    pub against: Option<super::against::Against>,
 }
 
 /// The faults of a run: the scenario's `run.inject`, then `--inject`. A bad spec is an error

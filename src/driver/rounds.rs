@@ -160,6 +160,13 @@ pub fn round_of(
         max_rss_kib: row.cpu.max_rss_kib,
         threads: row.cpu.threads,
         driver_limited: row.driver.limited,
+        vcsw: Some(row.cpu.vcsw),
+        syscalls: row
+            .cpu
+            .syscalls_read
+            .zip(row.cpu.syscalls_write)
+            .map(|(r, w)| r + w),
+        instructions: row.cpu.instructions,
     }
 }
 
@@ -265,6 +272,12 @@ pub fn merge(name: &str, rows: &[ModelResult], rounds: Vec<RoundResult>) -> Mode
         }
     }
     m.cpu.series = series;
+    // Counted totals stay counted only when every round counted them.
+    let all = |f: fn(&ModelResult) -> Option<u64>| -> Option<u64> { rows.iter().map(f).sum() };
+    m.cpu.syscalls_read = all(|r| r.cpu.syscalls_read);
+    m.cpu.syscalls_write = all(|r| r.cpu.syscalls_write);
+    m.cpu.instructions = all(|r| r.cpu.instructions);
+    m.cpu.instructions_note = rows.iter().find_map(|r| r.cpu.instructions_note.clone());
     if wall_s > 0.0 {
         m.cpu.percent = cpu_s / wall_s * 100.0;
         m.driver.cpu_percent = driver_cpu_s / wall_s * 100.0;

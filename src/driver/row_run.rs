@@ -36,7 +36,7 @@ pub fn run_model(place: &Place, plan: &ModelPlan, progress: &dyn Progress) -> Mo
     }
     if let Err(e) = run(place, plan, progress, &mut row) {
         row.status = if interrupt::interrupted() {
-            Status::Interrupted(format!("by Ctrl-C before measuring ({e:#})"))
+            Status::Interrupted(format!("{} before measuring ({e:#})", interrupt::by()))
         } else {
             Status::Error(format!("{e:#}"))
         };

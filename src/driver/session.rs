@@ -1,7 +1,8 @@
 //! A whole `esbench run` of one scenario, as a session with one method per phase: `prepare`
 //! (options, rows, rounds plan, pinning, notes), `floor` (the idle timer probe), `rounds`
 //! (every row's round k before any row's round k+1, each row-round `save`d as it ends),
-//! `profile` (the optional profiling pass), `cpu_floor`, and `finish`. Results are written
+//! `profile` (the optional profiling pass), `cpu_floor`, `paired` (the `--against` section),
+//! and `finish`. Results are written
 //! after every step, so a crash or Ctrl-C loses nothing already measured.
 
 use std::collections::BTreeMap;
@@ -58,6 +59,7 @@ pub fn run_scenario_with(
     session.rounds()?;
     session.profile()?;
     session.cpu_floor()?;
+    session.paired()?;
     progress.finish();
     session.finish()
 }
@@ -88,6 +90,8 @@ pub struct Session<'a> {
     merged: BTreeMap<String, ModelResult>,
     /// The round Ctrl-C (or an interrupted row) stopped the run in.
     stopped_in: Option<usize>,
+    /// A paired run's other executable, and the models it pairs.
+    against: Option<(super::against::Against, Vec<String>)>,
 }
 
 /// The measured duration and warm-up a scenario and the options give, checked.
@@ -133,36 +137,41 @@ fn shape_of(
     .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// The rows of a run: each model, started by `exe`'s `serve`, then the test variants; names
-/// must be unique.
+/// The rows of a run: each model, started by `exe`'s `serve` (a paired run: twice, side A
+/// by the other executable, see `driver::against`), then the test variants and the external
+/// bridges; names must be unique.
 fn rows_of(
     models: &[String],
     variants: &[Variant],
     bridges: &[BridgeSpec],
     exe: &Path,
+    against: Option<&super::against::Against>,
 ) -> Result<Vec<Row>> {
     let serve = |model: &str| RowChild::Serve {
         exe: exe.to_path_buf(),
         model: model.to_string(),
     };
-    let rows: Vec<Row> = models
-        .iter()
-        .map(|m| Row {
-            name: m.clone(),
-            child: serve(m),
-            faults: Vec::new(),
-        })
-        .chain(variants.iter().map(|v| Row {
-            name: v.name.clone(),
-            child: serve(&v.model),
-            faults: v.faults.clone(),
-        }))
-        .chain(bridges.iter().map(|b| Row {
-            name: b.name.clone(),
-            child: RowChild::Bridge(b.clone()),
-            faults: Vec::new(),
-        }))
-        .collect();
+    let plain = |m: &String| Row {
+        name: m.clone(),
+        child: serve(m),
+        faults: Vec::new(),
+    };
+    let rows: Vec<Row> = match against {
+        Some(a) => a.rows(models, exe),
+        None => models.iter().map(plain).collect(),
+    }
+    .into_iter()
+    .chain(variants.iter().map(|v| Row {
+        name: v.name.clone(),
+        child: serve(&v.model),
+        faults: v.faults.clone(),
+    }))
+    .chain(bridges.iter().map(|b| Row {
+        name: b.name.clone(),
+        child: RowChild::Bridge(b.clone()),
+        faults: Vec::new(),
+    }))
+    .collect();
     if let Some(dup) = rows.iter().enumerate().find_map(|(i, a)| {
         rows[..i]
             .iter()
@@ -230,11 +239,23 @@ impl<'a> Session<'a> {
         let models = select_models(opts, &s)?;
         let (duration_s, warmup_s) = durations(opts, &s, scenario_path)?;
         let shape = shape_of(ropts, &s, scenario_path, opts.quick, (duration_s, warmup_s))?;
+        if ropts.against.is_some() && !opts.place.is_local() {
+            bail!(
+                "--against cannot be combined with --target: the agent serves with its own \
+                 build, not OTHER_EXE"
+            );
+        }
         let bridges = super::bridge_rows::bridges_of(&opts.bridges, &s)?;
         if !bridges.is_empty() && !matches!(opts.place, super::place::Place::Local) {
             bail!("external bridges (--bridge, [[bridges]]) run only on this machine, not with --target");
         }
-        let rows = rows_of(&models, &ropts.variants, &bridges, &opts.exe)?;
+        let rows = rows_of(
+            &models,
+            &ropts.variants,
+            &bridges,
+            &opts.exe,
+            ropts.against.as_ref(),
+        )?;
         let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
         let seed = ropts.seed.unwrap_or_else(super::rounds::fresh_seed);
         let plan = RoundsPlan {
@@ -250,18 +271,23 @@ impl<'a> Session<'a> {
             cpus: pin(opts, &mut notes)?,
         };
         notes.extend(injected_notes(&ropts.variants, &faults));
+        if let Some(a) = &ropts.against {
+            notes.push(a.note(&opts.exe));
+        }
         let results = Results {
             schema: SCHEMA.into(),
             injected: faults
                 .iter()
                 .map(|f| f.to_string())
                 .chain(ropts.variants.iter().map(Variant::spec))
+                .chain(ropts.against.iter().flat_map(|a| a.injected()))
                 .collect(),
             rounds: Some(plan.clone()),
             model_timer_slack_ns: Some(settings.timer_slack_ns),
             esbench_version: env!("CARGO_PKG_VERSION").into(),
             started_unix: unix_now(),
             commit: git_commit(),
+            build: Some(crate::build_info::this()),
             machine: describe_machine(),
             target_machine: opts.place.target_machine(),
             scenario: ScenarioInfo {
@@ -294,6 +320,7 @@ impl<'a> Session<'a> {
             rounds_of: BTreeMap::new(),
             merged: BTreeMap::new(),
             stopped_in: None,
+            against: ropts.against.clone().map(|a| (a, models)),
         })
     }
 
@@ -457,12 +484,22 @@ impl<'a> Session<'a> {
         self.results.save(self.results_path)
     }
 
-    /// Phase 6: after Ctrl-C, says where the run stopped; returns the results.
+    /// Phase 6 (`--against`): the `paired` section, from the merged rows of both sides.
+    pub fn paired(&mut self) -> Result<()> {
+        let Some((a, models)) = &self.against else {
+            return Ok(());
+        };
+        self.results.paired = Some(a.section(&self.results, models, &self.opts.exe));
+        self.results.save(self.results_path)
+    }
+
+    /// Phase 7: after Ctrl-C (SIGTERM, SIGHUP), says where the run stopped; returns the results.
     pub fn finish(mut self) -> Result<Results> {
         if interrupt::interrupted() {
             let count = self.shape.count;
             self.notes.push(format!(
-                "interrupted by Ctrl-C in round {} of {count}: {} of {} rows have rounds",
+                "{} in round {} of {count}: {} of {} rows have rounds",
+                interrupt::status(),
                 self.stopped_in.map_or(count as usize, |k| k + 1),
                 self.results.models.len(),
                 self.rows.len(),

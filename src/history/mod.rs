@@ -327,7 +327,7 @@ pub fn insert_run(tx: &Transaction, results: &Results, results_path: &Path) -> R
         params![
             now,
             results.started_unix,
-            results.commit,
+            crate::build_info::history_commit(results.commit.as_deref(), results.dirty_build()),
             results.esbench_version,
             results.machine.hostname,
             serde_json::to_string(&results.machine)?,

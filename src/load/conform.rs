@@ -222,7 +222,25 @@ const COMMAND_WAIT: Duration = Duration::from_secs(3);
 /// Checks the bridge serving `board` on `addr`.
 pub fn check_bridge(addr: SocketAddr, board: &VirtualBoard, timeout: Duration) -> Conformance {
     let mut c = Conformance::default();
-    // 1. /poll, until it carries a frame (the first request made the bridge send `C`).
+    let first = first_poll(&mut c, addr, timeout);
+    if !c.checks.last().is_some_and(|k| k.ok) {
+        return c;
+    }
+    let frames = frames_check(&mut c, addr, board, timeout, first.as_ref());
+    c.checks.push(frames);
+    command_check(&mut c, addr, board, timeout);
+    keep_alive_note(&mut c, addr, timeout);
+    c
+}
+
+/// The first check: `/poll`, asked until it carries a frame (the first request made the
+/// bridge send `C`). Pushes the `poll` check and returns the last answer parsed, with its
+/// body.
+fn first_poll(
+    c: &mut Conformance,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Option<(PollBody, Vec<u8>)> {
     let started = Instant::now();
     let mut first: Option<(PollBody, Vec<u8>)> = None;
     let mut last_failure = String::new();
@@ -249,14 +267,13 @@ pub fn check_bridge(addr: SocketAddr, board: &VirtualBoard, timeout: Duration) -
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let poll_ok = match &first {
+    match &first {
         Some((p, body)) if p.bad_lines == 0 && p.values > 0 => {
             c.checks.push(Check {
                 name: "poll",
                 ok: true,
                 detail: format!("GET /poll answers {} `key value` lines", p.values),
             });
-            true
         }
         Some((p, body)) => {
             c.checks.push(Check {
@@ -269,7 +286,6 @@ pub fn check_bridge(addr: SocketAddr, board: &VirtualBoard, timeout: Duration) -
                     p.bad_lines
                 ),
             });
-            false
         }
         None => {
             c.checks.push(Check {
@@ -277,16 +293,22 @@ pub fn check_bridge(addr: SocketAddr, board: &VirtualBoard, timeout: Duration) -
                 ok: false,
                 detail: last_failure.clone(),
             });
-            false
         }
-    };
-    if !poll_ok {
-        return c;
     }
-    // 2. The board's frames: the stamped sequence numbers, moving on.
+    first
+}
+
+/// The second check, the board's frames: the stamped sequence numbers show up in `/poll` and move on.
+fn frames_check(
+    c: &mut Conformance,
+    addr: SocketAddr,
+    board: &VirtualBoard,
+    timeout: Duration,
+    first: Option<&(PollBody, Vec<u8>)>,
+) -> Check {
     let written = |b: &VirtualBoard| BoardRecord::of(b).frames;
-    let first_seq = first.as_ref().and_then(|(p, _)| p.seq());
-    let frames_check = match first_seq {
+    let first_seq = first.and_then(|(p, _)| p.seq());
+    match first_seq {
         None => Check {
             name: "frames",
             ok: false,
@@ -294,7 +316,7 @@ pub fn check_bridge(addr: SocketAddr, board: &VirtualBoard, timeout: Duration) -
                 "sent GET /poll for {FIRST_FRAME_WAIT:?}; tkInput/A and tkInput/B never carried \
                  a frame (the board wrote {} frames); last answer {}",
                 written(board).len(),
-                excerpt(&first.as_ref().map(|f| f.1.clone()).unwrap_or_default())
+                excerpt(&first.map(|f| f.1.clone()).unwrap_or_default())
             ),
         },
         Some(s1) if !written(board).iter().any(|f| f.0 == s1) => Check {
@@ -331,9 +353,11 @@ pub fn check_bridge(addr: SocketAddr, board: &VirtualBoard, timeout: Duration) -
                 },
             }
         }
-    };
-    c.checks.push(frames_check);
-    // 3. A command reaches the board.
+    }
+}
+
+/// The third check: a numeric command reaches the board's pty.
+fn command_check(c: &mut Conformance, addr: SocketAddr, board: &VirtualBoard, timeout: Duration) {
     let value = 173;
     let path = format!("/leds/Red/{value}");
     let wire = format!("R{value}").into_bytes();
@@ -380,7 +404,11 @@ pub fn check_bridge(addr: SocketAddr, board: &VirtualBoard, timeout: Duration) -
             )
         },
     });
-    // Keep-alive: does a second request on the same connection get an answer?
+}
+
+/// Whether a second request on the same connection gets an answer (a note, not a check:
+/// Scratch reconnects either way).
+fn keep_alive_note(c: &mut Conformance, addr: SocketAddr, timeout: Duration) {
     if let Ok(mut s) = TcpStream::connect_timeout(&addr, timeout) {
         let _ = s.set_read_timeout(Some(timeout));
         if let Probe::Answer(a) = exchange(&mut s, "/poll") {
@@ -398,7 +426,6 @@ pub fn check_bridge(addr: SocketAddr, board: &VirtualBoard, timeout: Duration) -
             }
         }
     }
-    c
 }
 
 #[cfg(test)]

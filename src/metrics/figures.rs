@@ -15,6 +15,7 @@
 //! figure by string through [`AsFigure`] panics, naming it); nothing falls back to another
 //! figure.
 
+use super::costs::PerEvent;
 use super::results::ModelResult;
 use super::rounds::{Interval, RoundResult, MIN_ROUNDS};
 
@@ -33,6 +34,12 @@ pub enum Unit {
     Ticks,
     /// Microseconds.
     Micros,
+    /// Microseconds per handled event.
+    MicrosPerEvent,
+    /// A count per handled event.
+    PerEvent,
+    /// A multiple of a reference (×).
+    Multiple,
 }
 
 impl Unit {
@@ -45,6 +52,9 @@ impl Unit {
             Unit::Count => "count",
             Unit::Ticks => "ticks",
             Unit::Micros => "µs",
+            Unit::MicrosPerEvent => "µs/event",
+            Unit::PerEvent => "/event",
+            Unit::Multiple => "×",
         }
     }
 }
@@ -72,6 +82,30 @@ pub enum Source {
     MaxRssKib,
     /// Threads of the model's process.
     Threads,
+    /// A cost per handled event (`metrics::costs`).
+    PerEvent(Cost),
+    /// CPU % over the run's CPU floor (`cpu.floor_multiple`).
+    FloorMultiple,
+}
+
+/// Which per-event cost (`metrics::costs::PerEvent`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cost {
+    CpuUs,
+    Wakeups,
+    Syscalls,
+    Instructions,
+}
+
+impl Cost {
+    fn of(self, p: &PerEvent) -> Option<f64> {
+        match self {
+            Cost::CpuUs => p.cpu_us,
+            Cost::Wakeups => p.wakeups,
+            Cost::Syscalls => p.syscalls,
+            Cost::Instructions => p.instructions,
+        }
+    }
 }
 
 /// Which way is better. Every figure esbench shows today is a cost, so lower is better; the
@@ -196,6 +230,54 @@ cpu_figure!(CPU_MAX_RSS_KIB, cpu.max_rss_kib, Some("max_rss_kib"), "peak RSS", K
 
 cpu_figure!(CPU_THREADS, cpu.threads, Some("threads"), "threads", Count, Threads, judged: None);
 
+cpu_figure!(CPU_FLOOR_MULTIPLE, cpu.floor_multiple, None, "CPU × floor", Multiple, FloorMultiple, judged: None);
+
+/// A cost per handled event (`cpu.<field>`, derived, not stored), judged by the cost rule.
+macro_rules! per_event_figure {
+    ($name:ident, cpu . $field:ident, $label:expr, $unit:ident, $cost:ident) => {
+        pub const $name: Figure = fig(
+            concat!("cpu.", stringify!($field)),
+            None,
+            $label,
+            Unit::$unit,
+            Source::PerEvent(Cost::$cost),
+            Some(Kind::Cost),
+        );
+    };
+}
+
+per_event_figure!(
+    CPU_US_PER_EVENT,
+    cpu.us_per_event,
+    "CPU µs/event",
+    MicrosPerEvent,
+    CpuUs
+);
+
+per_event_figure!(
+    CPU_WAKEUPS_PER_EVENT,
+    cpu.wakeups_per_event,
+    "wake-ups/event",
+    PerEvent,
+    Wakeups
+);
+
+per_event_figure!(
+    CPU_SYSCALLS_PER_EVENT,
+    cpu.syscalls_per_event,
+    "syscalls/event",
+    PerEvent,
+    Syscalls
+);
+
+per_event_figure!(
+    CPU_INSTRUCTIONS_PER_EVENT,
+    cpu.instructions_per_event,
+    "instructions/event",
+    PerEvent,
+    Instructions
+);
+
 latency_figure!(POLL_LATENCY_P50, poll_latency.p50 = 0.50, Some("poll_p50"), "poll p50", judged: true);
 
 latency_figure!(POLL_LATENCY_P90, poll_latency.p90 = 0.90, None, "poll p90", judged: true);
@@ -278,6 +360,11 @@ pub const FIGURES: &[Figure] = &[
     CPU_CTX_SWITCHES_PER_S,
     CPU_MAX_RSS_KIB,
     CPU_THREADS,
+    CPU_FLOOR_MULTIPLE,
+    CPU_US_PER_EVENT,
+    CPU_WAKEUPS_PER_EVENT,
+    CPU_SYSCALLS_PER_EVENT,
+    CPU_INSTRUCTIONS_PER_EVENT,
     POLL_LATENCY_P50,
     POLL_LATENCY_P90,
     POLL_LATENCY_P99,
@@ -351,6 +438,11 @@ pub const SUMMARY: &[Figure] = &[
     CPU_CTX_SWITCHES_PER_S,
     CPU_MAX_RSS_KIB,
     CPU_THREADS,
+    CPU_FLOOR_MULTIPLE,
+    CPU_US_PER_EVENT,
+    CPU_WAKEUPS_PER_EVENT,
+    CPU_SYSCALLS_PER_EVENT,
+    CPU_INSTRUCTIONS_PER_EVENT,
     POLL_LATENCY_P50,
     POLL_LATENCY_P99,
     POLL_LATENCY_P999,
@@ -421,6 +513,10 @@ pub const JUDGED: &[Figure] = &[
     COMMAND_LATENCY_P99,
     CPU_PERCENT,
     CPU_CTX_SWITCHES_PER_S,
+    CPU_US_PER_EVENT,
+    CPU_WAKEUPS_PER_EVENT,
+    CPU_SYSCALLS_PER_EVENT,
+    CPU_INSTRUCTIONS_PER_EVENT,
     POLLS_FAILED,
     POLLS_SKIPPED,
     COMMANDS_FAILED,
@@ -515,6 +611,8 @@ impl Figure {
             Source::CtxSwitchesPerS => context_switches_per_s(m, duration_s),
             Source::MaxRssKib => (m.cpu.max_rss_kib > 0).then_some(m.cpu.max_rss_kib as f64),
             Source::Threads => (m.cpu.threads > 0).then_some(m.cpu.threads as f64),
+            Source::PerEvent(c) => c.of(&PerEvent::of_model(m)),
+            Source::FloorMultiple => m.cpu.floor_multiple,
         }
     }
 
@@ -531,7 +629,7 @@ impl Figure {
     /// judges a stall by its band-and-floor rule over the runs, as it always has.
     pub fn judged_on_rounds(&self) -> bool {
         match self.source {
-            Source::CpuPercent | Source::CtxSwitchesPerS => true,
+            Source::CpuPercent | Source::CtxSwitchesPerS | Source::PerEvent(_) => true,
             Source::Latency { q, .. } => q == 0.50 || q == 0.99,
             _ => false,
         }
@@ -553,6 +651,7 @@ impl Figure {
             Source::CtxSwitchesPerS => Some(plain(round.context_switches_per_s)),
             Source::MaxRssKib => (round.max_rss_kib > 0).then(|| plain(round.max_rss_kib as f64)),
             Source::Threads => (round.threads > 0).then(|| plain(round.threads as f64)),
+            Source::PerEvent(c) => c.of(&PerEvent::of_round(round)).map(plain),
             Source::Latency { metric, .. } | Source::Max { metric } | Source::Jitter { metric } => {
                 let f = round.figures.get(metric).filter(|f| f.count > 0)?;
                 let value = match self.source {
@@ -567,7 +666,7 @@ impl Figure {
                     samples: Some(f.count),
                 })
             }
-            Source::Counter { .. } => None,
+            Source::Counter { .. } | Source::FloorMultiple => None,
         }
     }
 

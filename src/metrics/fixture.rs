@@ -191,6 +191,7 @@ pub fn fabricate_results_with(seed: u64, models: &[&str], duration_s: f64) -> Re
         esbench_version: env!("CARGO_PKG_VERSION").into(),
         started_unix: 1_795_000_000.0 + seed as f64 * 3600.0,
         commit: Some(format!("{:040x}", 0xabc0_u64 + seed)),
+        build: None,
         machine: Machine {
             hostname: "fixture-host".into(),
             os: "Debian GNU/Linux 13".into(),
@@ -215,6 +216,7 @@ pub fn fabricate_results_with(seed: u64, models: &[&str], duration_s: f64) -> Re
         model_timer_slack_ns: Some(50_000),
         rounds: None,
         target_machine: None,
+        paired: None,
     }
 }
 

@@ -1,8 +1,6 @@
 //! What machine and which build produced a result: recorded so that numbers from different
 //! machines or commits are never compared without knowing it.
 
-use std::process::Command;
-
 use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
 
 use super::results::Machine;
@@ -49,20 +47,11 @@ pub fn load_note() -> Option<String> {
     ))
 }
 
-/// `git rev-parse HEAD` of the source tree this binary was built from (None outside a git
-/// checkout or without git).
+/// The commit this binary was built from (None from a tree without git), captured when it
+/// was built (`crate::build_info`): asking git now would name whatever the checkout holds
+/// after a `git pull`, not the code that runs.
 pub fn git_commit() -> Option<String> {
-    let out = Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let s = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (s.len() >= 7 && s.chars().all(|c| c.is_ascii_hexdigit())).then_some(s)
+    crate::build_info::commit()
 }
 
 #[cfg(test)]

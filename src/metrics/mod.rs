@@ -5,12 +5,16 @@
 //! `check` and `history` only read; `process` accounts a child's CPU and memory; `profile` is the profile object a row may carry; `machine`
 //! describes where a result came from.
 
+pub mod costs;
 pub mod cpu_floor;
 pub mod driver_health;
 pub mod external;
 pub mod figures;
 pub mod fixture;
+pub mod instructions;
 pub mod machine;
+pub mod paired;
+pub mod proc_io;
 pub mod proc_stat;
 pub mod process;
 pub mod profile;

@@ -20,6 +20,8 @@ use anyhow::{bail, Context, Result};
 use nix::time::{clock_getcpuclockid, clock_gettime};
 use nix::unistd::Pid;
 
+use super::instructions::{self as hw, InstructionCounters};
+use super::proc_io::{self, IoCalls};
 use super::proc_stat::{parse_switches, read_proc_stat, read_stat, ProcStat, StatLine};
 use super::results::{Cpu, CpuSample};
 use crate::clock::now_ns;
@@ -141,19 +143,23 @@ struct SamplerState {
     series: Vec<CpuSample>,
     switches: SwitchBook,
     threads_max: u64,
+    /// Instruction counters on the child's threads, or why there are none.
+    instructions: Result<InstructionCounters, String>,
 }
 
 /// Samples a running child over the measured window.
 pub struct CpuMonitor {
     pid: i32,
     start: Snapshot,
+    /// `/proc/<pid>/io` at the window's start.
+    io_start: Option<IoCalls>,
     sampled: Arc<Mutex<SamplerState>>,
     stop: Arc<AtomicBool>,
     sampler: Option<JoinHandle<()>>,
 }
 
 /// What the child used during the measured window.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct WindowCpu {
     pub wall_s: f64,
     pub cpu_s: f64,
@@ -168,17 +174,46 @@ pub struct WindowCpu {
     pub complete: bool,
     /// True when CPU time came from the precise process clock, false when from clock ticks.
     pub precise: bool,
+    /// Read- and write-family system calls over the window (`proc_io`); `None` when
+    /// `/proc/<pid>/io` could not be read at both ends.
+    pub io: Option<IoCalls>,
+    /// User-space instructions over the window and the threads counted, or why not counted.
+    pub instructions: Result<(u64, usize), String>,
+}
+
+impl Default for WindowCpu {
+    fn default() -> WindowCpu {
+        WindowCpu {
+            wall_s: 0.0,
+            cpu_s: 0.0,
+            user_s: 0.0,
+            sys_s: 0.0,
+            vcsw: 0,
+            ivcsw: 0,
+            threads_max: 0,
+            series: Vec::new(),
+            complete: false,
+            precise: false,
+            io: None,
+            instructions: Err("not measured".into()),
+        }
+    }
 }
 
 impl CpuMonitor {
     /// Starts the measured window now, sampling every `interval` (use ≤ 200 ms for ≥ 5 Hz).
     pub fn start(pid: i32, interval: Duration) -> Result<CpuMonitor> {
         let start = Snapshot::take(pid)?;
+        let io_start = proc_io::read(pid);
+        let switches = read_task_switches(pid);
+        let instructions = instructions_available()
+            .and_then(|()| InstructionCounters::start(switches.keys().copied()));
         let sampled = Arc::new(Mutex::new(SamplerState {
             last: start.clone(),
             series: Vec::new(),
-            switches: SwitchBook::start(read_task_switches(pid)),
+            switches: SwitchBook::start(switches),
             threads_max: start.stat.threads,
+            instructions,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let sampler = {
@@ -191,6 +226,7 @@ impl CpuMonitor {
         Ok(CpuMonitor {
             pid,
             start,
+            io_start,
             sampled,
             stop,
             sampler: Some(sampler),
@@ -205,9 +241,17 @@ impl CpuMonitor {
         }
         let mut sh = self.sampled.lock().unwrap_or_else(|e| e.into_inner());
         let mut complete = false;
+        let mut io = None;
         if let Ok(end) = Snapshot::take(self.pid) {
             if read_state(self.pid) != Some('Z') {
-                sh.switches.update(read_task_switches(self.pid));
+                let switches = read_task_switches(self.pid);
+                if let Ok(c) = &mut sh.instructions {
+                    c.update(switches.keys().copied());
+                }
+                sh.switches.update(switches);
+                io = proc_io::read(self.pid)
+                    .zip(self.io_start)
+                    .map(|(b, a)| b.since(&a));
                 sh.threads_max = sh.threads_max.max(end.stat.threads);
                 sh.last = end;
                 complete = true;
@@ -244,6 +288,12 @@ impl CpuMonitor {
             series: std::mem::take(&mut sh.series),
             complete,
             precise: end.cpu_ns.is_some() && self.start.cpu_ns.is_some(),
+            io,
+            instructions: match &sh.instructions {
+                Ok(c) if complete => Ok(c.total()),
+                Ok(_) => Err("the process ended before the window did".into()),
+                Err(e) => Err(e.clone()),
+            },
         }
     }
 }
@@ -252,6 +302,13 @@ impl Drop for CpuMonitor {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
     }
+}
+
+/// Whether instructions can be counted here, probed once per process (a VM without the
+/// counter answers the same way every time).
+fn instructions_available() -> Result<(), String> {
+    static PROBE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    PROBE.get_or_init(hw::available).clone()
 }
 
 /// The process state letter (`R`, `S`, `Z`, ...).
@@ -286,6 +343,9 @@ fn sample_loop(
         }
         let switches = read_task_switches(pid);
         let mut sh = sampled.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(c) = &mut sh.instructions {
+            c.update(switches.keys().copied());
+        }
         let dt = snap.t_ns.saturating_sub(sh.last.t_ns);
         if dt > 0 {
             let pct = snap.cpu_since(&sh.last) as f64 / dt as f64 * 100.0;
@@ -418,6 +478,13 @@ pub fn cpu_row(window: &WindowCpu, lifetime: Option<&Rusage>) -> Cpu {
         max_rss_kib: lifetime.map(|r| r.max_rss_kib).unwrap_or(0),
         threads: window.threads_max,
         series: window.series.clone(),
+        syscalls_read: window.io.map(|c| c.syscr),
+        syscalls_write: window.io.map(|c| c.syscw),
+        instructions: window.instructions.as_ref().ok().map(|(n, _)| *n),
+        instructions_note: match &window.instructions {
+            Ok((_, threads)) => Some(format!("user-space instructions of {threads} thread(s)")),
+            Err(why) => Some(format!("not available: {why}")),
+        },
         ..Cpu::default()
     }
 }

@@ -29,9 +29,13 @@ pub struct Results {
     pub esbench_version: String,
     /// Wall-clock start of the run, seconds since the Unix epoch.
     pub started_unix: f64,
-    /// `git rev-parse HEAD` of the build, when known.
+    /// The commit the binary was built from, when known (captured at build time).
     #[serde(default)]
     pub commit: Option<String>,
+    /// The build: its commit, whether its tree was dirty, its features. None in results
+    /// from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<crate::build_info::Build>,
     pub machine: Machine,
     pub scenario: ScenarioInfo,
     pub floor: Floor,
@@ -56,6 +60,10 @@ pub struct Results {
     /// local run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_machine: Option<Machine>,
+    /// A paired run (`run --against OTHER_EXE`): which rows are which build's, and the
+    /// per-round ratios B/A (`metrics::paired`). `None` for an ordinary run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<super::paired::Paired>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -300,6 +308,21 @@ pub struct Cpu {
     /// CPU % of one core over time, sampled at 5 Hz or more during the measured window.
     #[serde(default)]
     pub series: Vec<CpuSample>,
+    /// Read-family system calls over the window (`syscr` of `/proc/<pid>/io`: `read`,
+    /// `readv`, `pread*`; see `metrics::proc_io`); None where not readable or not recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syscalls_read: Option<u64>,
+    /// Write-family system calls over the window (`syscw`: `write`, `writev`, `pwrite*`,
+    /// `sendfile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syscalls_write: Option<u64>,
+    /// User-space instructions retired over the window (hardware counter); None where the
+    /// machine has none — never a zero for "not counted".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<u64>,
+    /// What `instructions` counted, or `not available: <why>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions_note: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -310,6 +333,21 @@ pub struct CpuSample {
 }
 
 impl Results {
+    /// True when the binary that measured this run was built from a tree with uncommitted
+    /// changes: its commit does not identify the code that ran.
+    pub fn dirty_build(&self) -> bool {
+        self.build.as_ref().is_some_and(|b| b.dirty)
+    }
+
+    /// The commit as people read it: the hash, with `(dirty build)` when it was.
+    pub fn commit_label(&self) -> String {
+        let c = self.commit.clone().unwrap_or_else(|| "unknown".into());
+        if self.dirty_build() {
+            format!("{c} (dirty build: uncommitted changes)")
+        } else {
+            c
+        }
+    }
     /// The timer floor model `m` is judged against: the one measured alongside it when there
     /// is one, else the run's idle floor.
     pub fn timer_floor_for<'a>(&'a self, m: &'a ModelResult) -> &'a Summary {

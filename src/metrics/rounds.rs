@@ -57,6 +57,15 @@ pub struct RoundResult {
     /// The driver may have set this round's figures (`DriverHealth::limited`).
     #[serde(default)]
     pub driver_limited: bool,
+    /// The child's voluntary context switches (all threads) in this round: its wake-ups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vcsw: Option<u64>,
+    /// Read- plus write-family system calls in this round (`metrics::proc_io`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syscalls: Option<u64>,
+    /// User-space instructions in this round, where the machine counts them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<u64>,
 }
 
 /// One latency summary's shape in one round.

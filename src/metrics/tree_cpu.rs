@@ -302,6 +302,9 @@ impl TreeCpuMonitor {
             series: std::mem::take(&mut st.series),
             complete,
             precise: st.precise,
+            // Not counted over a tree: a worker that exits takes its /proc/PID/io with it.
+            io: None,
+            instructions: Err("not counted for an external bridge's process tree".into()),
         }
     }
 }

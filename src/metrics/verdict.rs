@@ -126,6 +126,26 @@ impl Verdict {
         }
     }
 
+    /// True when every one of the `eligible` models (two or more) ties: nobody separates.
+    pub fn all_tie(&self, eligible: usize) -> bool {
+        matches!(self, Verdict::Tie { models, .. } if eligible > 1 && models.len() >= eligible)
+    }
+
+    /// [`Verdict::sentence`] for a headline: a tie of every model says so in words instead
+    /// of listing them all ("no model separates on poll latency p99 on this machine").
+    pub fn headline_sentence(&self, eligible: usize, best_word: &str, figure: &str) -> String {
+        if self.all_tie(eligible) {
+            let all = if eligible == 2 {
+                "both".to_string()
+            } else {
+                format!("all {eligible}")
+            };
+            format!("no model separates on {figure} on this machine: {all} tie within noise")
+        } else {
+            self.sentence(best_word, figure)
+        }
+    }
+
     /// The names the verdict is about, in words: `threads`, or `threads, coop and coop-v2`.
     pub fn who(&self) -> String {
         match self {
@@ -523,5 +543,27 @@ mod tests {
             and_list(&["a".into(), "b".into(), "c".into()]),
             "a, b and c"
         );
+    }
+
+    #[test]
+    fn a_tie_of_every_model_is_said_in_words() {
+        let names = |n: usize| (0..n).map(|i| format!("m{i}")).collect::<Vec<_>>();
+        let all = Verdict::Tie {
+            models: names(9),
+            limited: vec![],
+        };
+        assert!(all.all_tie(9));
+        assert_eq!(
+            all.headline_sentence(9, "lowest", "poll latency p99"),
+            "no model separates on poll latency p99 on this machine: all 9 tie within noise"
+        );
+        let some = Verdict::Tie {
+            models: names(3),
+            limited: vec![],
+        };
+        assert!(!some.all_tie(9));
+        assert!(some
+            .headline_sentence(9, "lowest", "CPU")
+            .starts_with("m0, m1 and m2 tie on CPU"));
     }
 }

@@ -125,7 +125,7 @@ pub fn record_pid(
         }
     };
     let started = Instant::now();
-    std::thread::sleep(window);
+    super::sleep(window);
     prof.window_s = started.elapsed().as_secs_f64();
     // perf writes its data on SIGINT; a perf that hangs is killed and reported.
     let status = super::interrupt_and_wait(&mut child, Duration::from_secs(30));

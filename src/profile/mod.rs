@@ -25,6 +25,37 @@ pub use threads::{ThreadGroup, ThreadProfile};
 
 pub use crate::metrics::profile::{EventCounts, ProfileReport, PROFILE_SCHEMA};
 
+/// Set once the command is asked to stop (Ctrl-C, SIGTERM, SIGHUP: the CLI wires the
+/// signals to [`stop`]); profiling windows and warm-ups then end early, and their rates use
+/// the time they lasted.
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Ends every profiling window and warm-up now, and those to come.
+pub fn stop() {
+    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// True once [`stop`] was called.
+pub fn stopped() -> bool {
+    STOP.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Sleeps for `d`, or less once [`stop`] is called (it looks every 50 ms). True when it
+/// slept the whole `d`.
+pub(crate) fn sleep(d: Duration) -> bool {
+    let end = std::time::Instant::now() + d;
+    loop {
+        if stopped() {
+            return false;
+        }
+        let now = std::time::Instant::now();
+        if now >= end {
+            return true;
+        }
+        std::thread::sleep((end - now).min(Duration::from_millis(50)));
+    }
+}
+
 /// How to profile; `ProfileOptions::new(window, out_dir, label)` has sensible defaults.
 #[derive(Clone, Debug)]
 pub struct ProfileOptions {
@@ -169,7 +200,7 @@ pub fn profile_model(
     warmup: Duration,
 ) -> anyhow::Result<ProfileReport> {
     let target = load::ModelUnderLoad::start(exe, model, scenario)?;
-    std::thread::sleep(warmup);
+    sleep(warmup);
     if !Path::new(&format!("/proc/{}", target.pid())).exists() {
         anyhow::bail!("`esbench serve --model {model}` exited during warm-up");
     }

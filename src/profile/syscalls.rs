@@ -154,7 +154,8 @@ pub fn trace_pid(
     }
     let started = Instant::now();
     between();
-    std::thread::sleep(window);
+    // Ctrl-C, SIGTERM or SIGHUP end the window early; the rates use the time it lasted.
+    super::sleep(window);
     between();
     let window_s = started.elapsed().as_secs_f64();
     // SIGINT makes strace detach cleanly and print its table.

@@ -138,7 +138,8 @@ impl ThreadSampler {
         }
     }
 
-    /// Samples every `interval` for `window` (or until the process ends), then summarises.
+    /// Samples every `interval` for `window` (or until the process ends, or the run is
+    /// interrupted), then summarises.
     pub fn run(pid: u32, window: Duration, interval: Duration) -> std::io::Result<ThreadProfile> {
         let mut s = ThreadSampler::start(pid)?;
         let end = s.started + window;
@@ -147,8 +148,7 @@ impl ThreadSampler {
             if now >= end {
                 break;
             }
-            std::thread::sleep(interval.min(end - now));
-            if !s.sample() {
+            if !super::sleep(interval.min(end - now)) || !s.sample() {
                 break;
             }
         }

@@ -117,7 +117,7 @@ impl Agent {
                 Err(e) => {
                     // Logged at most every 10 s, with how many there were.
                     accept_errors += 1;
-                    if last_logged.map_or(true, |t| t.elapsed() >= Duration::from_secs(10)) {
+                    if last_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
                         crate::errln!("agent: accept failed ({accept_errors} times): {e}");
                         last_logged = Some(std::time::Instant::now());
                         accept_errors = 0;

@@ -154,6 +154,9 @@ pub fn display(c: &Column, v: Option<f64>) -> String {
 pub fn show(f: &Figure, v: Option<f64>) -> String {
     use super::format::{mib, sig3, us};
     match v {
+        // Most machines (VMs) have no instruction counter: say so rather than leave a gap
+        // that reads like "nothing".
+        None if f.key == registry::CPU_INSTRUCTIONS_PER_EVENT.key => "n/a".into(),
         None => "–".into(),
         Some(v) => match f.unit {
             Unit::CpuPercent => sig3(v),
@@ -161,6 +164,9 @@ pub fn show(f: &Figure, v: Option<f64>) -> String {
             Unit::Kib => mib(v as u64),
             Unit::Count | Unit::Ticks => format!("{v:.0}"),
             Unit::Micros => us(v as u64),
+            Unit::MicrosPerEvent => format!("{} µs", sig3(v)),
+            Unit::PerEvent => sig3(v),
+            Unit::Multiple => format!("×{}", sig3(v)),
         },
     }
 }

@@ -107,6 +107,10 @@ pub fn utc(unix_s: f64) -> String {
 /// The first 10 characters of a commit hash, or `unknown`.
 pub fn short_commit(commit: Option<&str>) -> String {
     match commit {
+        // A dirty build's commit keeps its mark (the history stores `<hash>-dirty`).
+        Some(c) if c.ends_with("-dirty") => {
+            format!("{}-dirty", c.chars().take(10).collect::<String>())
+        }
         Some(c) if !c.is_empty() => c.chars().take(10).collect(),
         _ => "unknown".into(),
     }

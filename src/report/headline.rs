@@ -51,7 +51,19 @@ fn show_us(v: f64) -> String {
 }
 
 /// The named model(s) of a verdict and the one whose figures the card shows (the lowest).
-fn named(v: &Verdict) -> Option<(String, String)> {
+fn named(v: &Verdict, eligible: usize) -> Option<(String, String)> {
+    if v.all_tie(eligible) {
+        // The card still shows the figures of the lowest median, as for any tie.
+        if let Verdict::Tie { models, .. } = v {
+            let first = models.first()?.clone();
+            let all = if eligible == 2 {
+                "both".to_string()
+            } else {
+                format!("all {eligible}")
+            };
+            return Some((format!("no model separates ({all} tie)"), first));
+        }
+    }
     match v {
         Verdict::Best {
             model,
@@ -85,8 +97,9 @@ fn figure_text(q: &Question, r: &Results, m: &ModelResult, show: fn(f64) -> Stri
 /// The headline picks; an answer is missing when no ok model has the figure.
 pub fn picks(r: &Results) -> Vec<Pick> {
     let mut out = Vec::new();
+    let eligible = crate::metrics::verdict::eligible_count(r);
     let v = CHEAPEST.verdict(r);
-    if let Some((who, shown)) = named(&v) {
+    if let Some((who, shown)) = named(&v, eligible) {
         let m = r.model(&shown).expect("a verdict names a row of the run");
         // Against the costliest ok row, with the interval of the ratio when both have one.
         let worst = ok_models(r).max_by(|a, b| a.cpu.percent.total_cmp(&b.cpu.percent));
@@ -115,11 +128,11 @@ pub fn picks(r: &Results) -> Vec<Pick> {
             model: who,
             figure: format!("CPU {}", figure_text(&CHEAPEST, r, m, show_pct)),
             versus,
-            verdict: v.sentence(CHEAPEST.best_word, CHEAPEST.figure),
+            verdict: v.headline_sentence(eligible, CHEAPEST.best_word, CHEAPEST.figure),
         });
     }
     let v = LOWEST.verdict(r);
-    if let Some((who, shown)) = named(&v) {
+    if let Some((who, shown)) = named(&v, eligible) {
         let m = r.model(&shown).expect("a verdict names a row of the run");
         let f = &r.floor.driver_error;
         out.push(Pick {
@@ -139,11 +152,11 @@ pub fn picks(r: &Results) -> Vec<Pick> {
             } else {
                 "no floor measured".into()
             },
-            verdict: v.sentence(LOWEST.best_word, LOWEST.figure),
+            verdict: v.headline_sentence(eligible, LOWEST.best_word, LOWEST.figure),
         });
     }
     let v = STEADIEST.verdict(r);
-    if let Some((who, shown)) = named(&v) {
+    if let Some((who, shown)) = named(&v, eligible) {
         let m = r.model(&shown).expect("a verdict names a row of the run");
         let f = r.timer_floor_for(m);
         let s = spread(m.poll_latency.p50, m.poll_latency.p99);
@@ -163,7 +176,7 @@ pub fn picks(r: &Results) -> Vec<Pick> {
             } else {
                 "no floor measured".into()
             },
-            verdict: v.sentence(STEADIEST.best_word, STEADIEST.figure),
+            verdict: v.headline_sentence(eligible, STEADIEST.best_word, STEADIEST.figure),
         });
     }
     out.extend(spinning(r));

@@ -7,6 +7,7 @@
 //! SVG text from plotters, which escapes its own text.
 
 pub mod compare;
+pub mod export;
 pub mod headline;
 pub mod instrument;
 pub mod links;
@@ -15,6 +16,7 @@ pub mod plot_compare;
 pub mod plot_cpu;
 pub mod plot_hist;
 pub mod plot_latency;
+pub mod plot_verdict;
 pub mod profile_section;
 pub mod profile_text;
 pub mod run_table;
@@ -108,8 +110,31 @@ pub fn write_report_judged(
     };
     body.push_str(&format!("<h1>{}</h1>\n", esc(&title)));
     md.push_str(&format!("# {}\n\n", format::md_text(&title)));
-    body.push_str("<nav>");
-    if !pairs.is_empty() {
+    body.push_str(&nav(inputs, !pairs.is_empty()));
+    let mut plots = comparisons(inputs, &pairs, judge, &mut body, &mut md)?;
+    plots.extend(run_sections(inputs, &labels, out_dir, &mut body, &mut md)?);
+    body.push_str(page::HOW_TO_READ);
+    body.push_str(&format!(
+        "<p class=\"small\">Written by esbench {} from {}.</p>\n",
+        esc(env!("CARGO_PKG_VERSION")),
+        esc(&labels.join(", "))
+    ));
+
+    for p in &plots {
+        write_atomic(&out_dir.join(&p.file), p.svg.as_bytes())?;
+    }
+    write_atomic(&out_dir.join("summary.md"), md.as_bytes())?;
+    let index = out_dir.join("index.html");
+    write_atomic(&index, page::document(&title, &body).as_bytes())?;
+    Ok(index)
+}
+
+/// The links along the top: the comparison, each run's headline (and, for one run, its
+/// sections), how to read the report.
+fn nav(inputs: &[(PathBuf, Results)], compared: bool) -> String {
+    let several = inputs.len() > 1;
+    let mut body = String::from("<nav>");
+    if compared {
         body.push_str("<a href=\"#compare\">comparison</a>");
     }
     for (k, (_, r)) in inputs.iter().enumerate() {
@@ -124,6 +149,7 @@ pub fn write_report_judged(
         ));
         if !several {
             for (anchor, name) in [
+                ("verdicts", "verdict chart"),
                 ("summary", "summary"),
                 ("cpu", "CPU"),
                 ("latency", "latency"),
@@ -135,13 +161,23 @@ pub fn write_report_judged(
         }
     }
     body.push_str("<a href=\"#howto\">how to read this</a></nav>\n");
+    body
+}
 
+/// The comparison section (HTML into `body`, Markdown into `md`); returns its plots.
+fn comparisons(
+    inputs: &[(PathBuf, Results)],
+    pairs: &[(usize, usize)],
+    judge: Option<compare::Judge<'_>>,
+    body: &mut String,
+    md: &mut String,
+) -> Result<Vec<Plot>> {
     let mut compare_plots = Vec::new();
     if !pairs.is_empty() {
         body.push_str("<h2 id=\"compare\">Comparison</h2>\n");
         md.push_str("## Comparison\n\n");
     }
-    for &(j, k) in &pairs {
+    for &(j, k) in pairs {
         let (a, b) = (&inputs[j].1, &inputs[k].1);
         let cmp = compare::judged(judge, &inputs[j], &inputs[k])?;
         let (la, lb) = (letter(j), letter(k));
@@ -178,8 +214,19 @@ pub fn write_report_judged(
         }
         md.push('\n');
     }
+    Ok(compare_plots)
+}
 
-    let mut plots = compare_plots;
+/// Every run's own section (HTML into `body`, Markdown into `md`); returns their plots.
+fn run_sections(
+    inputs: &[(PathBuf, Results)],
+    labels: &[String],
+    out_dir: &Path,
+    body: &mut String,
+    md: &mut String,
+) -> Result<Vec<Plot>> {
+    let several = inputs.len() > 1;
+    let mut plots = Vec::new();
     for (k, (_, r)) in inputs.iter().enumerate() {
         let prefix = if several {
             format!("{}-", letter(k).to_lowercase())
@@ -212,20 +259,7 @@ pub fn write_report_judged(
         md.push('\n');
         plots.extend(run_plots);
     }
-    body.push_str(page::HOW_TO_READ);
-    body.push_str(&format!(
-        "<p class=\"small\">Written by esbench {} from {}.</p>\n",
-        esc(env!("CARGO_PKG_VERSION")),
-        esc(&labels.join(", "))
-    ));
-
-    for p in &plots {
-        write_atomic(&out_dir.join(&p.file), p.svg.as_bytes())?;
-    }
-    write_atomic(&out_dir.join("summary.md"), md.as_bytes())?;
-    let index = out_dir.join("index.html");
-    write_atomic(&index, page::document(&title, &body).as_bytes())?;
-    Ok(index)
+    Ok(plots)
 }
 
 /// Which inputs are compared, as (A, B) index pairs. Runs of one scenario: each against the
@@ -265,6 +299,17 @@ fn run_id(k: usize, several: bool) -> String {
 /// Every plot of one run, file names prefixed with `prefix`.
 pub fn make_plots(r: &Results, prefix: &str) -> Result<Vec<Plot>> {
     let mut plots = Vec::new();
+    if let Some(svg) = plot_verdict::plot(r)? {
+        plots.push(Plot {
+            file: format!("{prefix}verdicts.svg"),
+            caption: "The verdicts at a glance: per model, the median over the rounds (dot) \
+                      and its 95 % interval (bar) of CPU, poll latency p99 and watchdog \
+                      lateness p50, the floor dashed; ★ and a filled dot where the verdict \
+                      names the model. Overlapping bars tie."
+                .into(),
+            svg,
+        });
+    }
     if let Some(svg) = plot_cpu::plot(r)? {
         plots.push(Plot {
             file: format!("{prefix}cpu_over_time.svg"),
@@ -347,6 +392,10 @@ fn run_section(
     s.push_str(&page::injected(r));
     s.push_str(&page::notes(r));
     s.push_str(&format!("<h2 id=\"{id}-headline\">Headline</h2>\n"));
+    // The verdicts as one picture first, then in words.
+    for p in plots.iter().filter(|p| p.file.ends_with("verdicts.svg")) {
+        s.push_str(&format!("<div id=\"{id}-verdicts\">{}</div>\n", figure(p)));
+    }
     s.push_str(&headline::html(r));
     s.push_str(&format!(
         "<h2 id=\"{id}-summary\">Summary, one row per model</h2>\n"

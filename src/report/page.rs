@@ -25,11 +25,20 @@ pub fn context(r: &Results) -> String {
             ),
         ),
         ("started", utc(r.started_unix)),
+        ("commit", r.commit_label()),
         (
-            "commit",
-            r.commit.clone().unwrap_or_else(|| "unknown".into()),
+            "esbench",
+            match &r.build {
+                Some(b) if !b.features.is_empty() => {
+                    format!(
+                        "{} (features: {})",
+                        r.esbench_version,
+                        b.features.join(", ")
+                    )
+                }
+                _ => r.esbench_version.clone(),
+            },
         ),
-        ("esbench", r.esbench_version.clone()),
         ("host", m.hostname.clone()),
         ("OS / kernel", format!("{} / {}", m.os, m.kernel)),
         ("CPU", format!("{} ({cores})", m.cpu_model)),
@@ -98,12 +107,22 @@ fn model_process(r: &Results) -> String {
     }
 }
 
-/// A warning that the run had faults injected on purpose (empty string when it had none).
+/// A warning that the run had faults injected on purpose, and one that its binary came from
+/// a dirty tree (empty string when neither).
 pub fn injected(r: &Results) -> String {
-    if r.injected.is_empty() {
-        return String::new();
+    let mut out = String::new();
+    if r.dirty_build() {
+        out.push_str(&format!(
+            "<p class=\"warn\"><b>Dirty build</b>: the esbench that measured this run was built \
+             from commit {} with uncommitted changes, so the commit does not identify the code \
+             that ran.</p>\n",
+            esc(&short_commit(r.commit.as_deref()))
+        ));
     }
-    format!(
+    if r.injected.is_empty() {
+        return out;
+    }
+    out + &format!(
         "<p class=\"warn\"><b>Injected faults: {}</b> — this run checks the measuring \
          machinery; its figures are not a measurement of the models.</p>\n",
         esc(&r.injected.join(", "))
@@ -129,7 +148,9 @@ pub fn run_line(r: &Results) -> String {
         "scenario {} · {} · commit {} · {}",
         r.scenario.name,
         utc(r.started_unix),
-        short_commit(r.commit.as_deref()),
+        short_commit(
+            crate::build_info::history_commit(r.commit.as_deref(), r.dirty_build()).as_deref()
+        ),
         r.machine.hostname
     )
 }

@@ -115,11 +115,13 @@ fn show(d: Duration) -> String {
     let ns = d.as_nanos();
     if ns == 0 {
         "0s".into()
-    } else if ns % 1_000_000_000 == 0 || (ns >= 1_000_000_000 && ns % 1_000_000 == 0) {
+    } else if ns.is_multiple_of(1_000_000_000)
+        || (ns >= 1_000_000_000 && ns.is_multiple_of(1_000_000))
+    {
         format!("{}s", d.as_secs_f64())
-    } else if ns % 1_000_000 == 0 {
+    } else if ns.is_multiple_of(1_000_000) {
         format!("{}ms", ns / 1_000_000)
-    } else if ns % 1_000 == 0 {
+    } else if ns.is_multiple_of(1_000) {
         format!("{}us", ns / 1_000)
     } else {
         format!("{ns}ns")

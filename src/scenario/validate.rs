@@ -116,8 +116,17 @@ fn probability(field: &str, v: f64) -> Result<(), Invalid> {
 }
 
 impl Scenario {
+    /// Every table's bounds, in the file's order; the first field out of bounds is the error.
     pub(super) fn validate(&self) -> Result<(), Invalid> {
         one_line_name("name", &self.name)?;
+        self.validate_bridges()?;
+        self.validate_boards()?;
+        self.validate_clients()?;
+        self.validate_workload()?;
+        self.validate_run()
+    }
+
+    fn validate_bridges(&self) -> Result<(), Invalid> {
         for (i, b) in self.bridges.iter().enumerate() {
             let ok_name = !b.name.is_empty()
                 && b.name.len() <= 64
@@ -140,6 +149,10 @@ impl Scenario {
                 within("bridges.ready_timeout", t, 0.1, 600.0, " s")?;
             }
         }
+        Ok(())
+    }
+
+    fn validate_boards(&self) -> Result<(), Invalid> {
         let b = &self.boards;
         if b.count == 0 || b.count > MAX_BOARDS {
             return Err((
@@ -180,7 +193,11 @@ impl Scenario {
         )?;
         probability("boards.corrupt_rate", b.corrupt_rate)?;
         probability("boards.drop_rate", b.drop_rate)?;
+        Ok(())
+    }
 
+    fn validate_clients(&self) -> Result<(), Invalid> {
+        let b = &self.boards;
         let c = &self.clients;
         if c.per_board == 0 || c.per_board > MAX_CLIENTS_PER_BOARD {
             return Err((
@@ -226,7 +243,10 @@ impl Scenario {
                 ),
             ));
         }
+        Ok(())
+    }
 
+    fn validate_workload(&self) -> Result<(), Invalid> {
         let w = &self.workload;
         period_ms("workload.watchdog_period_ms", w.watchdog_period_ms)?;
         at_most(
@@ -248,7 +268,10 @@ impl Scenario {
             MAX_HOLD_MS,
             " ms",
         )?;
+        Ok(())
+    }
 
+    fn validate_run(&self) -> Result<(), Invalid> {
         let r = &self.run;
         within("run.warmup_s", r.warmup_s, 0.0, MAX_RUN_S, " s")?;
         positive("run.duration_s", r.duration_s)?;

@@ -283,7 +283,7 @@ fn parse_header(bytes: &[u8]) -> Result<(Header, usize), (usize, String)> {
             .fields
             .push((k.trim().to_string(), v.trim().to_string()));
     }
-    if !header.get("origin").is_some_and(|o| !o.is_empty()) {
+    if header.get("origin").is_none_or(|o| o.is_empty()) {
         return Err((pos, "header has no `origin:` line".into()));
     }
     Ok((header, pos))

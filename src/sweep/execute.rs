@@ -143,10 +143,10 @@ pub struct Outcome {
 
 impl Outcome {
     /// The process exit code, as `esbench run` gives it: 0 all ok, 3 a point or a model
-    /// failed, 130 interrupted.
+    /// failed, 130/143/129 interrupted by Ctrl-C/SIGTERM/SIGHUP.
     pub fn exit_code(&self, sweep_dir: &Path) -> i32 {
         if self.interrupted {
-            return 130;
+            return interrupt::exit_code();
         }
         let loaded = super::manifest::LoadedSweep::load(self.manifest.clone(), sweep_dir);
         let all_ok = loaded.points.iter().all(|p| {
@@ -464,7 +464,8 @@ fn run_points(
             .filter(|p| p.status != PointStatus::NotRun)
             .count();
         manifest.notes.push(format!(
-            "interrupted by Ctrl-C: {done} of {n} points attempted"
+            "{}: {done} of {n} points attempted",
+            interrupt::status()
         ));
         manifest.save(manifest_path)?;
     }

@@ -53,8 +53,12 @@ fn a_model_made_30_percent_costlier_is_named_with_separate_intervals() {
     assert!(clo > bhi, "{r:?}");
     assert_eq!(
         called(&o),
-        vec![("coop".into(), "cpu.percent".into(), Verdict::Regressed)],
-        "only the model made costlier is named"
+        vec![
+            ("coop".into(), "cpu.percent".into(), Verdict::Regressed),
+            // The same events, each costing 30 % more CPU.
+            ("coop".into(), "cpu.us_per_event".into(), Verdict::Regressed)
+        ],
+        "only the model made costlier is named, on its CPU"
     );
     // `check` judges the same way: one path.
     let c = compare(
@@ -149,7 +153,11 @@ fn rounds_that_do_not_match_are_judged_by_the_two_intervals() {
     let (blo, bhi) = r.baseline_ci.unwrap();
     let (clo, chi) = r.current_ci.unwrap();
     assert!((ch.lo - clo / bhi).abs() < 1e-9 && (ch.hi - chi / blo).abs() < 1e-9);
-    assert!(called(&o).len() == 1, "{:?}", called(&o));
+    // cpu.percent and cpu.us_per_event, both of coop.
+    assert!(called(&o).len() == 2, "{:?}", called(&o));
+    assert!(called(&o)
+        .iter()
+        .all(|(m, f, _)| m == "coop" && f.starts_with("cpu.")));
 }
 
 #[test]
@@ -182,10 +190,10 @@ fn the_report_renders_checks_outcome() {
     assert!(html.contains("rounds, paired (10)"));
     assert_eq!(
         html.matches("class=\"worse\"").count(),
-        1,
-        "only coop's CPU"
+        2,
+        "only coop's CPU: % of a core and µs per event"
     );
-    assert!(html.contains("1 regression(s): coop cpu.percent"));
+    assert!(html.contains("2 regression(s): coop cpu.percent"));
     let md = std::fs::read_to_string(tmp.path().join("summary.md")).unwrap();
     assert!(md.contains("**Worse:** coop cpu.percent"), "{md}");
 }

@@ -365,7 +365,7 @@ fn soak_one(model: &'static str, duration: Duration, seed: u64) -> Row {
     let end = Instant::now() + duration;
     let mut next_unplug = Instant::now() + UNPLUG_EVERY;
     while Instant::now() < end {
-        if rng.next() % 3 == 0 {
+        if rng.next().is_multiple_of(3) {
             board.write(&junk(&mut rng));
         }
         board.send_frame(seq);

@@ -195,8 +195,14 @@ fn report_renders_in_headless_chromium() {
     let out = out_dir(tmp.path(), "browser");
     let r = fabricate_results(77);
     let index = write_report(&[(PathBuf::from("fixture/results.json"), r)], &out).unwrap();
-    // 1 CPU + 7 latency + 1 histogram plot.
-    check_in_browser(&bin, tmp.path(), &index.canonicalize().unwrap(), 9);
+    // The verdict chart first, then 1 CPU + 7 latency + 1 histogram plot.
+    let html = std::fs::read_to_string(&index).unwrap();
+    let (verdicts, cpu) = (html.find("verdicts.svg"), html.find("cpu_over_time.svg"));
+    assert!(
+        verdicts.is_some() && verdicts < cpu,
+        "the report opens with the verdict chart"
+    );
+    check_in_browser(&bin, tmp.path(), &index.canonicalize().unwrap(), 10);
 }
 
 #[test]
@@ -228,7 +234,7 @@ fn comparison_and_profile_section_render_in_headless_chromium() {
         &bin,
         tmp.path(),
         &index.canonicalize().unwrap(),
-        20 + profile_svgs,
+        22 + profile_svgs,
     );
 }
 

@@ -64,9 +64,11 @@ fn single_run_report_has_every_part() {
     ] {
         assert!(html.contains(part), "missing {part}");
     }
-    // 1 CPU + 7 latency metrics + 1 histogram grid.
-    assert_eq!(html.matches("<svg").count(), 9);
+    // The verdict chart, 1 CPU + 7 latency metrics + 1 histogram grid.
+    assert_eq!(html.matches("<svg").count(), 10);
+    assert!(html.contains("Verdict") || html.contains("verdicts at a glance"));
     for f in [
+        "verdicts.svg",
         "cpu_over_time.svg",
         "latency_poll_latency.svg",
         "latency_poll_service.svg",
@@ -111,8 +113,8 @@ fn two_runs_get_a_comparison_and_both_sections() {
     let html = std::fs::read_to_string(index).unwrap();
     assert!(html.contains("id=\"compare\""));
     assert!(html.contains("class=\"worse\""));
-    // 9 plots per run + poll latency and watchdog lateness A vs B.
-    assert_eq!(html.matches("<svg").count(), 20);
+    // 10 plots per run + poll latency and watchdog lateness A vs B.
+    assert_eq!(html.matches("<svg").count(), 22);
     assert!(out.join("compare-a-b-poll_latency.svg").exists());
     assert!(out.join("a-cpu_over_time.svg").exists());
     assert!(out.join("b-cpu_over_time.svg").exists());
@@ -251,5 +253,5 @@ fn runs_of_different_scenarios_are_only_compared_within_a_scenario() {
     let html = std::fs::read_to_string(index).unwrap();
     assert!(!html.contains("id=\"compare\""));
     assert!(html.contains("2 scenarios"));
-    assert_eq!(html.matches("<svg").count(), 18);
+    assert_eq!(html.matches("<svg").count(), 20);
 }

@@ -1,48 +1,45 @@
-//! The driver-health and CPU-floor cells of the run's terminal table (`run_table` calls these
-//! hooks): each model's CPU as a multiple of the CPU floor, the driver's own CPU and send
+//! The driver-health and CPU-floor cells of the run's terminal table (its `columns` call
+//! these): each model's CPU as a multiple of the CPU floor, the driver's own CPU and send
 //! error, a "driver-limited" mark, and one line describing the CPU floor.
 
 use super::fmt_us;
 use crate::metrics::results::{ModelResult, Results};
 
-/// Column titles, inserted before the status column.
+/// Column titles, before the status column.
 pub const HEADER: [&str; 3] = ["CPU/floor", "drv CPU %", "send p99"];
 
-/// Inserts [`HEADER`] before the last (status) column of the header row.
-pub fn insert_header(row: &mut Vec<String>) {
-    let at = row.len().saturating_sub(1);
-    for (i, h) in HEADER.iter().enumerate() {
-        row.insert(at + i, h.to_string());
+/// The model's CPU as a multiple of the CPU floor, `×2.5`, or `-` without a floor.
+pub fn cpu_floor_cell(m: &ModelResult) -> String {
+    m.cpu
+        .floor_multiple
+        .map_or("-".into(), |x| format!("×{x:.1}"))
+}
+
+/// The driver's own CPU % while it drove this model, or `-` for results from before.
+pub fn driver_cpu_cell(m: &ModelResult) -> String {
+    if m.driver.threads == 0 {
+        "-".into()
+    } else {
+        format!("{:.2}", m.driver.cpu_percent)
     }
 }
 
-/// Inserts model `m`'s cells before the status column and marks the status of a
-/// driver-limited row, so its figures are not read as the model's.
-pub fn insert_cells(row: &mut Vec<String>, m: &ModelResult) {
-    let at = row.len().saturating_sub(1);
-    let d = &m.driver;
-    let cells = [
-        m.cpu
-            .floor_multiple
-            .map_or("-".into(), |x| format!("×{x:.1}")),
-        if d.threads == 0 {
-            "-".into()
-        } else {
-            format!("{:.2}", d.cpu_percent)
-        },
-        if d.send_error.count == 0 {
-            "-".into()
-        } else {
-            fmt_us(d.send_error.p99)
-        },
-    ];
-    for (i, c) in cells.into_iter().enumerate() {
-        row.insert(at + i, c);
+/// The driver's send error p99 (how late its own sends left), or `-`.
+pub fn send_p99_cell(m: &ModelResult) -> String {
+    if m.driver.send_error.count == 0 {
+        "-".into()
+    } else {
+        fmt_us(m.driver.send_error.p99)
     }
-    if d.limited {
-        if let Some(status) = row.last_mut() {
-            *status = format!("{status} DRIVER-LIMITED");
-        }
+}
+
+/// `status` with a DRIVER-LIMITED mark on a driver-limited row, so its figures are not read
+/// as the model's.
+pub fn mark_limited(status: String, m: &ModelResult) -> String {
+    if m.driver.limited {
+        format!("{status} DRIVER-LIMITED")
+    } else {
+        status
     }
 }
 
@@ -80,20 +77,7 @@ mod tests {
     use crate::metrics::summary::{new_histogram, record_clamped, Summary};
 
     #[test]
-    fn cells_go_before_the_status_and_a_limited_row_is_marked() {
-        let mut header: Vec<String> = ["model", "CPU %", "status"].map(String::from).into();
-        insert_header(&mut header);
-        assert_eq!(
-            header,
-            [
-                "model",
-                "CPU %",
-                "CPU/floor",
-                "drv CPU %",
-                "send p99",
-                "status"
-            ]
-        );
+    fn the_cells_and_the_limited_mark() {
         let mut h = new_histogram();
         record_clamped(&mut h, 1_500);
         let mut m = ModelResult::default();
@@ -102,14 +86,22 @@ mod tests {
         m.driver.threads = 4;
         m.driver.send_error = Summary::from_histogram(&h);
         m.driver.limited = true;
-        let mut row: Vec<String> = ["smol", "0.50", "ok"].map(String::from).into();
-        insert_cells(&mut row, &m);
-        assert_eq!(row[2..5], ["×2.5", "12.35", "1.50ms"]);
-        assert_eq!(row[5], "ok DRIVER-LIMITED");
+        assert_eq!(
+            [cpu_floor_cell(&m), driver_cpu_cell(&m), send_p99_cell(&m)],
+            ["×2.5", "12.35", "1.50ms"]
+        );
+        assert_eq!(mark_limited("ok".into(), &m), "ok DRIVER-LIMITED");
         // An old row: no floor, no driver figures, no mark.
-        let mut row: Vec<String> = ["smol", "0.50", "ok"].map(String::from).into();
-        insert_cells(&mut row, &ModelResult::default());
-        assert_eq!(row[2..], ["-", "-", "-", "ok"]);
+        let old = ModelResult::default();
+        assert_eq!(
+            [
+                cpu_floor_cell(&old),
+                driver_cpu_cell(&old),
+                send_p99_cell(&old)
+            ],
+            ["-", "-", "-"]
+        );
+        assert_eq!(mark_limited("ok".into(), &old), "ok");
     }
 
     #[test]

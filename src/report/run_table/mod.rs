@@ -5,65 +5,41 @@
 //! thread with the model's settings (the run's idle floor for results from before there was
 //! one). The child's timer slack, read back from /proc, is in its row.
 //!
+//! By default it fits 100 columns: the figures the verdicts use (`columns::COMPACT`), the
+//! notes wrapped; `--wide` has every column, as the table always had (`columns::WIDE`).
+//!
 //! It renders only the results (`metrics`), like every renderer; `esbench run` prints it.
 
+pub mod columns;
+pub mod costs;
+pub mod grid;
 pub mod health;
+mod notes;
 pub mod remote;
 
 use std::fmt::Write;
 
-use crate::metrics::figures::{self, Figure, Unit};
 use crate::metrics::results::{ModelResult, Results};
 use crate::metrics::summary::Summary;
 use crate::metrics::verdict::{self, HEADLINE};
 
-/// The columns of the table that are judged over the rounds: the header, the registry's
-/// figure (its value in a row, and its name for the rounds, as in
-/// `metrics::verdict::round_value`), and whether the cell shows its interval (the headline's
-/// figures; the others only get the ★, so the table still fits a wide terminal).
-const JUDGED: [(&str, Figure, bool); 7] = [
-    ("CPU %", figures::CPU_PERCENT, true),
-    ("poll p50", figures::POLL_LATENCY_P50, true),
-    ("p99", figures::POLL_LATENCY_P99, true),
-    ("svc p50", figures::POLL_SERVICE_P50, false),
-    ("svc p99", figures::POLL_SERVICE_P99, false),
-    ("wd p50", figures::WATCHDOG_LATENESS_P50, false),
-    ("wd p99", figures::WATCHDOG_LATENESS_P99, false),
-];
+/// The width the default table and its notes fit in.
+pub const WIDTH: usize = 100;
 
-/// Adds the interval over the rounds (`±half` or `[lo–hi]`) to the judged cells that have
-/// one, and a ★ to the rows the verdict names (the same verdict as the report's).
-fn mark_judged(r: &Results, header: &[String], rows: &mut [Vec<String>]) {
-    for (title, figure, show_interval) in JUDGED {
-        let Some(c) = header.iter().position(|h| h == title) else {
-            continue;
-        };
-        let key = figure.legacy.unwrap_or(figure.key);
-        // The duration only matters to per-second figures, of which none is judged here.
-        let value = |m: &ModelResult| figure.of_model(m, 0.0);
-        let stars = verdict::stars(r, key, value);
-        for (m, row) in r.models.iter().zip(rows.iter_mut()) {
-            if value(m).is_none() {
-                continue;
-            }
-            if let Some(i) = verdict::interval(m, key).filter(|_| show_interval) {
-                let iv = if figure.unit == Unit::CpuPercent {
-                    verdict::compact(&i, |v| format!("{v:.2}"))
-                } else {
-                    verdict::compact(&i, |v| fmt_us(v.round() as u64))
-                };
-                row[c] = format!("{} {iv}", row[c]);
-            }
-            if stars.contains(&m.name) {
-                row[c] = format!("★{}", row[c]);
-            }
-        }
-    }
+/// Which columns the table has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// The figures the verdicts use, in [`WIDTH`] columns.
+    #[default]
+    Compact,
+    /// Every column, as wide as they make it.
+    Wide,
 }
 
 /// The headline's verdicts in words, one line each (empty without ok rows).
 pub fn verdict_lines(r: &Results) -> String {
     let mut out = String::new();
+    let eligible = verdict::eligible_count(r);
     for q in HEADLINE {
         let v = q.verdict(r);
         if v != verdict::Verdict::Nobody {
@@ -71,7 +47,7 @@ pub fn verdict_lines(r: &Results) -> String {
                 out,
                 "  {}: {}",
                 q.question,
-                v.sentence(q.best_word, q.figure)
+                v.headline_sentence(eligible, q.best_word, q.figure)
             );
         }
     }
@@ -96,7 +72,7 @@ fn excess_cell(s: &Summary) -> String {
 pub fn fmt_ns(ns: u64) -> String {
     if ns < 1_000 {
         format!("{ns}ns")
-    } else if ns % 1_000 == 0 {
+    } else if ns.is_multiple_of(1_000) {
         fmt_us(ns / 1_000)
     } else {
         format!("{:.1}µs", ns as f64 / 1e3)
@@ -160,7 +136,7 @@ pub fn thin(count: u64, q: f64) -> bool {
 
 /// `n/m` where the row's model cannot have figure `key` (an external bridge's
 /// self-statistics), else the cell.
-fn nm_or(m: &ModelResult, key: &str, cell: impl FnOnce() -> String) -> String {
+pub(super) fn nm_or(m: &ModelResult, key: &str, cell: impl FnOnce() -> String) -> String {
     if m.not_measured(key) {
         "n/m".into()
     } else {
@@ -182,67 +158,18 @@ pub fn switches_per_s(m: &ModelResult) -> f64 {
     crate::metrics::figures::context_switches_per_s(m, 0.0).unwrap_or(0.0)
 }
 
-/// The whole table, ready to print.
+/// The default table (fits [`WIDTH`] columns), ready to print.
 pub fn render(r: &Results) -> String {
-    let floor = &r.floor.timer_lateness;
-    let header = [
-        "model",
-        "CPU %",
-        "csw/s",
-        "poll p50",
-        "p99",
-        "p99.9",
-        "max",
-        "svc p50",
-        "svc p99",
-        "stale p99",
-        "excess p99",
-        "wd p50",
-        "wd p99",
-        "wd/floor",
-        "slack",
-        "status",
-    ];
-    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
-    health::insert_header(&mut rows[0]);
-    for m in &r.models {
-        let status = if m.is_ok() {
-            "ok".to_string()
-        } else {
-            m.status.to_string().chars().take(60).collect()
-        };
-        rows.push(vec![
-            m.name.clone(),
-            format!("{:.2}", m.cpu.percent),
-            format!("{:.0}", switches_per_s(m)),
-            cell(&m.poll_latency, |s| s.p50),
-            pcell(&m.poll_latency, 0.99, |s| s.p99),
-            pcell(&m.poll_latency, 0.999, |s| s.p999),
-            cell(&m.poll_latency, |s| s.max),
-            cell(&m.poll_service, |s| s.p50),
-            pcell(&m.poll_service, 0.99, |s| s.p99),
-            remote::swamped_cell(m, m.staleness.count, m.staleness.p99)
-                .unwrap_or_else(|| pcell(&m.staleness, 0.99, |s| s.p99)),
-            excess_cell(&m.staleness_excess),
-            nm_or(m, "watchdog_lateness", || {
-                cell(&m.watchdog_lateness, |s| s.p50)
-            }),
-            nm_or(m, "watchdog_lateness", || {
-                pcell(&m.watchdog_lateness, 0.99, |s| s.p99)
-            }),
-            nm_or(m, "watchdog_lateness", || {
-                ratio_with_interval(&m.watchdog_lateness, r.timer_floor_for(m))
-            }),
-            m.timerslack_ns.map_or("-".into(), fmt_ns),
-            status,
-        ]);
-        health::insert_cells(rows.last_mut().expect("just pushed"), m);
-    }
-    let (header, body) = rows.split_at_mut(1);
-    mark_judged(r, &header[0], body);
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
+    render_as(r, Layout::Compact)
+}
+
+/// The table with every column (`esbench run --wide`).
+pub fn render_wide(r: &Results) -> String {
+    render_as(r, Layout::Wide)
+}
+
+/// The table in `layout`, with the lines under it.
+pub fn render_as(r: &Results, layout: Layout) -> String {
     let mut out = String::new();
     if !r.injected.is_empty() {
         let _ = writeln!(
@@ -251,98 +178,55 @@ pub fn render(r: &Results) -> String {
             r.injected.join(", ")
         );
     }
-    for (n, row) in rows.iter().enumerate() {
-        for (i, c) in row.iter().enumerate() {
-            let pad = widths[i] - c.chars().count();
-            if i == 0 || i == row.len() - 1 {
-                let _ = write!(out, "{c}{}", " ".repeat(pad));
-            } else {
-                let _ = write!(out, "{}{c}", " ".repeat(pad));
-            }
-            if i + 1 < row.len() {
-                out.push_str("  ");
-            }
+    let (table, mut lines) = match layout {
+        Layout::Wide => {
+            let table = grid::lay_out(&columns::rows(r, columns::WIDE));
+            let lines = notes::lines(r, &table, true);
+            (table, lines)
         }
-        out = out.trim_end().to_string();
-        out.push('\n');
-        if n == 0 {
-            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
-            out.push('\n');
-        }
+        Layout::Compact => compact(r),
+    };
+    if layout == Layout::Compact {
+        lines = lines.iter().flat_map(|l| grid::wrap(l, WIDTH, 4)).collect();
     }
-    if out.contains('*') {
-        out.push_str("* fewer than 1/(1−q) samples: that percentile is the max\n");
-    }
-    if r.models.iter().any(|m| m.external.is_some()) {
-        out.push_str(
-            "n/m: not measured (an external bridge reports no self-statistics such as its \
-             watchdog; docs/bridges.md)\n",
-        );
-        for m in &r.models {
-            if let Some(line) = crate::report::table::external_line(m) {
-                out.push_str(&line);
-                out.push('\n');
-            }
-        }
-    }
-    for line in remote::lines(r) {
-        let _ = writeln!(out, "{line}");
-    }
-    if let Some(p) = &r.rounds {
-        let _ = writeln!(
-            out,
-            "{} round(s) of {:.2} s per model, interleaved, order shuffled per round (seed {}); \
-             ± is half the 95 % interval of the median over the rounds, [lo–hi] the range when \
-             fewer than 5; ★ only where an interval clears the runner-up's (a tie stars the \
-             group, unless all tie), never on a failed row, nor on a DRIVER-LIMITED row's latencies \
-             (on its CPU only when the driver saturated)",
-            p.count, p.round_s, p.seed
-        );
-    }
-    let lines = verdict_lines(r);
-    if !lines.is_empty() {
-        out.push_str("verdicts:\n");
-        out.push_str(&lines);
-    }
-    if r.models.iter().any(|m| m.watchdog_lateness.count >= 10) {
-        out.push_str(
-            "wd/floor: ratio of the medians, in brackets its 95 % interval from this run's \
-             samples (one holding 1 does not separate from the floor; runs on a shared \
-             machine vary more than that)\n",
-        );
-    }
-    let _ = writeln!(
-        out,
-        "floor: timer lateness p50 {} p99 {} max {} ({} wake-ups); driver send error p50 {} p99 {}",
-        cell(floor, |s| s.p50),
-        cell(floor, |s| s.p99),
-        cell(floor, |s| s.max),
-        floor.count,
-        cell(&r.floor.driver_error, |s| s.p50),
-        cell(&r.floor.driver_error, |s| s.p99),
-    );
-    let alongside: Vec<&Summary> = r
-        .models
-        .iter()
-        .map(|m| &m.timer_floor)
-        .filter(|f| f.count > 0)
-        .collect();
-    if let (Some(lo), Some(hi)) = (
-        alongside.iter().min_by_key(|f| f.p50),
-        alongside.iter().max_by_key(|f| f.p50),
-    ) {
-        let _ = writeln!(
-            out,
-            "       a plain timer thread beside each model (its slack, its CPUs, random phase) \
-             p50 {}–{}: wd/floor uses these",
-            fmt_us(lo.p50),
-            fmt_us(hi.p50),
-        );
-    }
-    if let Some(line) = health::floor_line(r) {
+    out.push_str(&table);
+    out.push_str(&costs::block(r));
+    for line in lines {
         let _ = writeln!(out, "{line}");
     }
     out
+}
+
+/// The compact table and its notes: a status too long for the width left is shortened in
+/// its cell and given whole under the table.
+fn compact(r: &Results) -> (String, Vec<String>) {
+    let mut rows = columns::rows(r, columns::COMPACT);
+    let status = rows[0].len() - 1;
+    let others: usize = (0..status)
+        .map(|i| {
+            rows.iter()
+                .map(|row| grid::width(&row[i]))
+                .max()
+                .unwrap_or(0)
+                + 2
+        })
+        .sum();
+    let room = WIDTH.saturating_sub(others).max("ok DRIVER-LIMITED".len());
+    let mut whole = Vec::new();
+    for row in rows.iter_mut().skip(1) {
+        if grid::width(&row[status]) > room {
+            whole.push(format!("{}: {}", row[0], row[status]));
+            row[status] = grid::shorten(&row[status], room);
+        }
+    }
+    let table = grid::lay_out(&rows);
+    let mut lines = notes::lines(r, &table, false);
+    lines.splice(0..0, whole);
+    lines.push(
+        "every column: esbench run --wide, the HTML report, or --export-csv/--export-markdown"
+            .to_string(),
+    );
+    (table, lines)
 }
 
 #[cfg(test)]
@@ -403,7 +287,7 @@ mod tests {
             status: Status::parse("crashed: serve killed by SIGKILL"),
             ..ModelResult::default()
         });
-        let t = render(&r);
+        let t = render_wide(&r);
         assert!(!t.contains("INJECTED"), "{t}");
         assert!(t.contains("smol"), "{t}");
         assert!(t.contains("1.50ms"), "{t}");
@@ -423,5 +307,58 @@ mod tests {
         r.injected = vec!["freeze=1.5s@1s".into()];
         assert!(render(&r).starts_with("INJECTED FAULTS: freeze=1.5s@1s"));
         assert_eq!(fmt_us(2_300_000), "2.30s");
+    }
+
+    #[test]
+    fn the_default_table_fits_100_columns_and_keeps_what_the_verdicts_use() {
+        let baseline = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/reports/baseline/results-1.json"
+        );
+        let mut r = Results::load(std::path::Path::new(baseline)).unwrap();
+        r.models[0].name = "esp4s-threads".into();
+        r.models[1].status = Status::parse(&format!(
+            "crashed: serve killed by SIGKILL {}",
+            "x".repeat(80)
+        ));
+        let t = render(&r);
+        for line in t.lines() {
+            assert!(
+                line.chars().count() <= WIDTH,
+                "{} wide: {line}",
+                line.chars().count()
+            );
+        }
+        let header = t.lines().next().unwrap();
+        for title in ["CPU %", "poll p50", "poll p99", "wd p50", "status"] {
+            assert!(header.contains(title), "{header}");
+        }
+        assert!(
+            !header.contains("svc p50") && !header.contains("wd/floor"),
+            "{header}"
+        );
+        assert!(
+            t.contains("DRIVER-LIMITED") && t.contains("verdicts:"),
+            "{t}"
+        );
+        assert!(
+            t.contains("★0.68 [0.66–0.68]"),
+            "CPU with its interval: {t}"
+        );
+        assert!(t.contains("crashed: serve killed by SIGKILL"), "{t}");
+        assert!(
+            t.contains(&"x".repeat(40)),
+            "the whole status under the table: {t}"
+        );
+        // --wide has every column, each judged cell with its ★ where the verdict puts it.
+        let w = render_wide(&r);
+        assert!(
+            w.lines()
+                .next()
+                .unwrap()
+                .contains("svc p50  svc p99  stale p99"),
+            "{w}"
+        );
+        assert!(w.lines().any(|l| l.chars().count() > WIDTH), "{w}");
     }
 }
