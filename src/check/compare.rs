@@ -794,7 +794,7 @@ fn round_values(
     runs: &[&Results],
     model: &str,
 ) -> Option<Vec<Vec<(u32, RoundValue)>>> {
-    if !def.has_rounds() {
+    if !def.judged_on_rounds() {
         return None;
     }
     let mut out = Vec::new();
@@ -822,7 +822,7 @@ fn rounds_enough(b: &[Vec<(u32, RoundValue)>], c: &[Vec<(u32, RoundValue)>]) -> 
 
 /// Why a figure of the comparison view is not judged.
 fn not_enough_rounds(def: &MetricDef, base: bool, cur: bool) -> String {
-    if !def.has_rounds() {
+    if !def.judged_on_rounds() {
         return "not enough rounds to judge: rounds keep only CPU, context switches and \
                 latency p50/p99"
             .into();

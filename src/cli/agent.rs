@@ -2,15 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use crate::driver::place::Place;
 use crate::remote::access::{read_token_file, AllowList};
-use crate::remote::agent::{
-    Agent, AgentConfig, TEST_CLOCK_OFFSET_ENV, TEST_EXIT_AFTER_MEASURE_ENV,
-};
+use crate::remote::agent::{Agent, AgentConfig};
 use crate::remote::Target;
 
 /// Run the device side of a remote run: on a driver's request, virtual boards (or a real
@@ -58,26 +55,16 @@ pub fn exec(args: AgentArgs) -> Result<i32> {
     }
     let allow = AllowList::new(&dirs, &args.serials)?;
     stop_on_signals()?;
-    let clock_offset_ns = match std::env::var(TEST_CLOCK_OFFSET_ENV) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .with_context(|| format!("{TEST_CLOCK_OFFSET_ENV}={v:?} is not a number of ns"))?,
-        Err(_) => 0,
-    };
-    let exit_after_measure = match std::env::var(TEST_EXIT_AFTER_MEASURE_ENV) {
-        Ok(v) => Some(Duration::from_millis(v.trim().parse().with_context(
-            || format!("{TEST_EXIT_AFTER_MEASURE_ENV}={v:?} is not a number of ms"),
-        )?)),
-        Err(_) => None,
-    };
+    // Empty unless built with the `test-hooks` feature.
+    let hooks = crate::remote::test_hooks::from_env()?;
+    let clock_offset_ns = hooks.clock_offset_ns;
     let mut agent = Agent::bind(AgentConfig {
         listen: args.listen,
         token,
         allow: allow.clone(),
         exe: crate::load::child::own_exe()?,
         clock_offset_ns,
-        exit_after_measure,
+        exit_after_measure: hooks.exit_after_measure,
     })?;
     if clock_offset_ns != 0 {
         crate::errln!("agent: TEST clock offset {clock_offset_ns} ns on every timestamp");

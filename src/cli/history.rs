@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::history::{self, Filter};
-use crate::render::figures::{column_index, COLUMNS};
+use crate::metrics::figures::TREND;
+use crate::render::figures::show;
 use crate::render::format::{short_commit, term, utc};
 
 /// List recorded runs; with --html, plot their headline figures over time
@@ -37,14 +38,6 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "RESULTS.json")]
     pub record: Vec<PathBuf>,
 }
-
-const LISTED: [&str; 5] = [
-    "cpu_percent",
-    "poll_p50",
-    "poll_p99",
-    "staleness_p99",
-    "watchdog_p99",
-];
 
 pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
     if !args.record.is_empty() {
@@ -94,8 +87,8 @@ pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
             "scenario",
             "model"
         );
-        for key in LISTED {
-            crate::out!("  {:>14}", history::heading(key));
+        for f in TREND {
+            crate::out!("  {:>14}", f.label);
         }
         crate::outln!("  status");
         for r in &runs {
@@ -108,9 +101,8 @@ pub fn exec(args: HistoryArgs) -> anyhow::Result<i32> {
                     term(&r.scenario),
                     term(&m.model)
                 );
-                for key in LISTED {
-                    let col = &COLUMNS[column_index(key).expect("known key")];
-                    crate::out!("  {:>14}", crate::render::figures::display(col, m.get(key)));
+                for f in TREND {
+                    crate::out!("  {:>14}", show(f, m.get(f)));
                 }
                 crate::outln!("  {}", term(&m.status.to_string()));
             }

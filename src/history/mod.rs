@@ -17,9 +17,9 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection, Transaction};
 
+use crate::metrics::figures::Figure;
 use crate::metrics::results::Results;
 use crate::metrics::status::Status;
-use crate::render::figures::ModelFigures;
 
 /// The schema version this build writes and reads.
 /// 2: `runs.rounds`, `model_runs.rounds_ok` and each figure's `<figure>_lo` / `<figure>_hi`.
@@ -31,22 +31,9 @@ pub const OLDEST_READABLE: i64 = 1;
 /// The default database path, relative to the working directory.
 pub const DEFAULT_DB: &str = "reports/history.sqlite";
 
-/// The per-model figures kept, by the names of their database columns (the registry's legacy
-/// names, `metrics::figures`, which the v1 schema used; `figure_of` maps them).
-pub const MODEL_FIGURES: [&str; 12] = [
-    "cpu_percent",
-    "ctx_switches_per_s",
-    "max_rss_kib",
-    "threads",
-    "poll_p50",
-    "poll_p99",
-    "poll_p999",
-    "poll_max",
-    "staleness_p99",
-    "command_p99",
-    "watchdog_p50",
-    "watchdog_p99",
-];
+/// The per-model figures kept: the registry's [`HISTORY`], each in the column [`column_name`]
+/// names.
+pub use crate::metrics::figures::HISTORY as MODEL_FIGURES;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE runs (
@@ -88,9 +75,11 @@ CREATE INDEX runs_by_scenario ON runs(scenario, started_unix);
 CREATE INDEX model_runs_by_model ON model_runs(model);
 ";
 
-/// The registry's figure stored in column `column`.
-pub fn figure_of(column: &str) -> &'static crate::metrics::figures::Figure {
-    crate::metrics::figures::figure(column).expect("MODEL_FIGURES are registry figures")
+/// The database column a kept figure is stored in: its legacy name, which the v1 schema used
+/// (every figure of [`MODEL_FIGURES`] has one; a unit test checks).
+pub fn column_name(f: &Figure) -> &'static str {
+    f.legacy
+        .unwrap_or_else(|| panic!("{} is kept in the history without a column name", f.key))
 }
 
 /// v1 → v2: the rounds a run had, and per figure its interval over them. Old rows keep NULL
@@ -100,7 +89,7 @@ fn migration_v2() -> String {
         "ALTER TABLE runs ADD COLUMN rounds INTEGER;\n\
          ALTER TABLE model_runs ADD COLUMN rounds_ok INTEGER;\n",
     );
-    for key in MODEL_FIGURES {
+    for key in MODEL_FIGURES.iter().map(column_name) {
         sql.push_str(&format!(
             "ALTER TABLE model_runs ADD COLUMN {key}_lo REAL;\n\
              ALTER TABLE model_runs ADD COLUMN {key}_hi REAL;\n"
@@ -353,8 +342,11 @@ pub fn insert_run(tx: &Transaction, results: &Results, results_path: &Path) -> R
         ],
     )?;
     let run_id = tx.last_insert_rowid();
-    let mut cols: Vec<String> = MODEL_FIGURES.iter().map(|k| k.to_string()).collect();
-    for key in MODEL_FIGURES {
+    let mut cols: Vec<String> = MODEL_FIGURES
+        .iter()
+        .map(|f| column_name(f).into())
+        .collect();
+    for key in MODEL_FIGURES.iter().map(column_name) {
         cols.push(format!("{key}_lo"));
         cols.push(format!("{key}_hi"));
     }
@@ -369,17 +361,19 @@ pub fn insert_run(tx: &Transaction, results: &Results, results_path: &Path) -> R
     let mut stmt = tx.prepare(&sql)?;
     let null = || rusqlite::types::Value::Null;
     for m in &results.models {
-        let f = ModelFigures::from_model(m, results.scenario.duration_s);
         let mut values: Vec<rusqlite::types::Value> = vec![
             run_id.into(),
             m.name.clone().into(),
             m.status.to_string().into(),
         ];
-        for key in MODEL_FIGURES {
-            values.push(f.get(key).map_or_else(null, Into::into));
+        for f in MODEL_FIGURES {
+            values.push(
+                f.of_model(m, results.scenario.duration_s)
+                    .map_or_else(null, Into::into),
+            );
         }
-        for key in MODEL_FIGURES {
-            match figure_of(key).interval(m) {
+        for f in MODEL_FIGURES {
+            match f.interval(m) {
                 Some(i) => {
                     values.push(i.lo.into());
                     values.push(i.hi.into());
@@ -432,21 +426,20 @@ pub struct ModelRow {
 }
 
 impl ModelRow {
-    /// A figure by column name or registry key.
-    pub fn get(&self, key: &str) -> Option<f64> {
-        self.figures[column(key)?]
+    /// Figure `f` as recorded; `None` also when the history does not keep it.
+    pub fn get(&self, f: &Figure) -> Option<f64> {
+        self.figures[kept(f)?]
     }
 
-    /// A figure's interval over the rounds, by column name or registry key.
-    pub fn interval(&self, key: &str) -> Option<(f64, f64)> {
-        self.intervals[column(key)?]
+    /// Figure `f`'s interval over the rounds; `None` also when the history does not keep it.
+    pub fn interval(&self, f: &Figure) -> Option<(f64, f64)> {
+        self.intervals[kept(f)?]
     }
 }
 
-/// The position in `MODEL_FIGURES` of a column name or registry key.
-fn column(key: &str) -> Option<usize> {
-    let f = crate::metrics::figures::figure(key)?;
-    MODEL_FIGURES.iter().position(|k| figure_of(k).key == f.key)
+/// The position of `f` in `MODEL_FIGURES`, if the history keeps it.
+fn kept(f: &Figure) -> Option<usize> {
+    MODEL_FIGURES.iter().position(|k| k.key == f.key)
 }
 
 /// The schema version of an open database.
@@ -488,8 +481,11 @@ pub fn list_runs(conn: &Connection, filter: &Filter) -> Result<Vec<RunRow>> {
         })?
         .collect::<rusqlite::Result<_>>()?;
     let n = MODEL_FIGURES.len();
-    let mut cols: Vec<String> = MODEL_FIGURES.iter().map(|k| k.to_string()).collect();
-    for key in MODEL_FIGURES {
+    let mut cols: Vec<String> = MODEL_FIGURES
+        .iter()
+        .map(|f| column_name(f).into())
+        .collect();
+    for key in MODEL_FIGURES.iter().map(column_name) {
         cols.push(or_null(format!("{key}_lo")));
         cols.push(or_null(format!("{key}_hi")));
     }
@@ -530,16 +526,10 @@ pub fn list_runs(conn: &Connection, filter: &Filter) -> Result<Vec<RunRow>> {
     Ok(runs)
 }
 
-/// Display heading of a stored figure (shared with the report's column headings).
-pub fn heading(key: &str) -> &'static str {
-    crate::metrics::figures::figure(key)
-        .map(|f| f.label)
-        .unwrap_or("?")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::figures;
     use crate::metrics::fixture::{fabricate_results, fabricate_results_with, FIXTURE_MODELS};
     use std::path::PathBuf;
 
@@ -585,8 +575,12 @@ mod tests {
         assert_eq!(all[0].models.len(), FIXTURE_MODELS.len());
         let smol = a.model("smol").unwrap();
         let row = all[0].models.iter().find(|m| m.model == "smol").unwrap();
-        assert_eq!(row.get("poll_p99"), Some(smol.poll_latency.p99 as f64));
-        assert_eq!(row.get("cpu_percent"), Some(smol.cpu.percent));
+        assert_eq!(
+            row.get(&figures::POLL_LATENCY_P99),
+            Some(smol.poll_latency.p99 as f64)
+        );
+        assert_eq!(row.get(&figures::CPU_PERCENT), Some(smol.cpu.percent));
+        assert_eq!(row.get(&figures::POLL_LATENCY_P90), None, "not kept");
         assert_eq!(row.results_path, "reports/a/results.json");
         let stress = list_runs(
             &conn,
@@ -676,8 +670,8 @@ mod tests {
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].rounds, None);
         let old = &runs[0].models[0];
-        assert_eq!(old.get("poll_latency.p99"), Some(450.0));
-        assert_eq!(old.interval("poll_p99"), None);
+        assert_eq!(old.get(&figures::POLL_LATENCY_P99), Some(450.0));
+        assert_eq!(old.interval(&figures::POLL_LATENCY_P99), None);
         let v: i64 = Connection::open(&db)
             .unwrap()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -692,18 +686,29 @@ mod tests {
         assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);
         let runs = list_runs(&conn, &Filter::default()).unwrap();
         assert_eq!(runs.len(), 2);
-        assert_eq!(runs[0].models[0].interval("cpu_percent"), None);
+        assert_eq!(runs[0].models[0].interval(&figures::CPU_PERCENT), None);
         assert_eq!(runs[1].rounds, Some(6));
         let smol = runs[1].models.iter().find(|m| m.model == "smol").unwrap();
         assert_eq!(smol.rounds_ok, Some(6));
-        let want = figure_of("cpu_percent")
+        let want = figures::CPU_PERCENT
             .interval(r.model("smol").unwrap())
             .unwrap();
-        assert_eq!(smol.interval("cpu.percent"), Some((want.lo, want.hi)));
-        let (lo, hi) = smol.interval("poll_p99").unwrap();
+        assert_eq!(
+            smol.interval(&figures::CPU_PERCENT),
+            Some((want.lo, want.hi))
+        );
+        let (lo, hi) = smol.interval(&figures::POLL_LATENCY_P99).unwrap();
         assert!(lo <= hi);
+        // The stall is kept per round too: the same interval the report shows.
+        let want = figures::POLL_LATENCY_MAX
+            .interval(r.model("smol").unwrap())
+            .unwrap();
+        assert_eq!(
+            smol.interval(&figures::POLL_LATENCY_MAX),
+            Some((want.lo, want.hi))
+        );
         // Figures rounds do not keep have no interval.
-        assert_eq!(smol.interval("poll_max"), None);
-        assert!(smol.get("poll_max").is_some());
+        assert_eq!(smol.interval(&figures::POLL_LATENCY_P999), None);
+        assert!(smol.get(&figures::POLL_LATENCY_P999).is_some());
     }
 }

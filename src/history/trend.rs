@@ -10,21 +10,16 @@ use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::{heading, RunRow};
+use super::{column_name, RunRow};
+use crate::metrics::figures::{self, Figure, Unit};
 use crate::metrics::results::write_atomic;
 use crate::render::chart::{self, err, LegendEntry};
-use crate::render::figures::{column_index, display, COLUMNS};
+use crate::render::figures::show;
 use crate::render::format::{esc, short_commit, utc};
 use crate::render::page;
 
-/// Figures plotted across runs.
-pub const TREND_FIGURES: [&str; 5] = [
-    "cpu_percent",
-    "poll_p50",
-    "poll_p99",
-    "staleness_p99",
-    "watchdog_p99",
-];
+/// Figures plotted across runs: the registry's [`figures::TREND`].
+pub use figures::TREND as TREND_FIGURES;
 
 const WIDTH: u32 = 1000;
 const HEIGHT: u32 = 420;
@@ -42,10 +37,10 @@ pub fn model_names(runs: &[RunRow]) -> Vec<String> {
     names
 }
 
-/// The trend of `key` as SVG, or `None` when no run has the figure.
-pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
+/// The trend of figure `f` as SVG, or `None` when no run has the figure.
+pub fn plot(runs: &[RunRow], f: &Figure) -> Result<Option<String>> {
     let names = model_names(runs);
-    let is_micros = key != "cpu_percent";
+    let is_micros = f.unit == Unit::Micros;
     let scale = if is_micros { 1000.0 } else { 1.0 };
     let lines: Vec<chart::Line> = names
         .iter()
@@ -59,9 +54,7 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
                     if !m.status.is_ok() {
                         return None;
                     }
-                    m.get(key)
-                        .filter(|v| *v > 0.0)
-                        .map(|v| (x as f64, v / scale))
+                    m.get(f).filter(|v| *v > 0.0).map(|v| (x as f64, v / scale))
                 })
                 .collect();
             (i, name.as_str(), pts)
@@ -73,7 +66,7 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
     }
     let bands: Vec<(usize, Vec<Band>)> = lines
         .iter()
-        .map(|(i, name, _)| (*i, bands_of(runs, name, key, scale)))
+        .map(|(i, name, _)| (*i, bands_of(runs, name, f, scale)))
         .collect();
     let all = || lines.iter().flat_map(|l| l.2.iter());
     let band_values = || {
@@ -89,11 +82,13 @@ pub fn plot(runs: &[RunRow], key: &str) -> Result<Option<String>> {
     let hi = all().map(|p| p.1).chain(band_values()).fold(0.0, f64::max);
     let x_hi = (runs.len().max(2) - 1) as f64;
     let unit = if is_micros {
-        format!("{} (ms)", heading(key))
-    } else {
+        format!("{} (ms)", f.label)
+    } else if f.unit == Unit::CpuPercent {
         "CPU % of one core".to_string()
+    } else {
+        f.label.to_string()
     };
-    let title = format!("{} across runs", heading(key));
+    let title = format!("{} across runs", f.label);
     let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
     let x_label = |x: &f64| {
         let r = x.round();
@@ -198,8 +193,8 @@ where
 /// One point's interval over its run's rounds: (x, lo, hi), in the plot's units.
 type Band = (f64, f64, f64);
 
-/// Model `name`'s intervals of `key`, run by run (ok rows with an interval only).
-fn bands_of(runs: &[RunRow], name: &str, key: &str, scale: f64) -> Vec<Band> {
+/// Model `name`'s intervals of figure `f`, run by run (ok rows with an interval only).
+fn bands_of(runs: &[RunRow], name: &str, f: &Figure, scale: f64) -> Vec<Band> {
     runs.iter()
         .enumerate()
         .filter_map(|(x, r)| {
@@ -207,7 +202,7 @@ fn bands_of(runs: &[RunRow], name: &str, key: &str, scale: f64) -> Vec<Band> {
             if !m.status.is_ok() {
                 return None;
             }
-            let (lo, hi) = m.interval(key)?;
+            let (lo, hi) = m.interval(f)?;
             (lo > 0.0 && hi >= lo).then(|| (x as f64, lo / scale, hi / scale))
         })
         .collect()
@@ -234,8 +229,8 @@ pub fn table_html(runs: &[RunRow]) -> String {
         "<div class=\"scroll\"><table class=\"summary\"><thead><tr><th>run</th><th>started</th>\
          <th>commit</th><th>scenario</th><th>model</th>",
     );
-    for key in TREND_FIGURES {
-        s.push_str(&format!("<th>{}</th>", esc(heading(key))));
+    for f in TREND_FIGURES {
+        s.push_str(&format!("<th>{}</th>", esc(f.label)));
     }
     s.push_str("<th>status</th><th>results</th></tr></thead><tbody>\n");
     for r in runs.iter().rev() {
@@ -248,16 +243,15 @@ pub fn table_html(runs: &[RunRow]) -> String {
                 esc(&r.scenario),
                 esc(&m.model)
             ));
-            for key in TREND_FIGURES {
-                let col = &COLUMNS[column_index(key).expect("known key")];
-                let cell = match m.interval(key) {
+            for f in TREND_FIGURES {
+                let cell = match m.interval(f) {
                     Some((lo, hi)) => format!(
                         "{} [{}, {}]",
-                        display(col, m.get(key)),
-                        display(col, Some(lo)),
-                        display(col, Some(hi))
+                        show(f, m.get(f)),
+                        show(f, Some(lo)),
+                        show(f, Some(hi))
                     ),
-                    None => display(col, m.get(key)),
+                    None => show(f, m.get(f)),
                 };
                 s.push_str(&format!("<td>{}</td>", esc(&cell)));
             }
@@ -307,8 +301,9 @@ pub fn write_html(runs: &[RunRow], db: &Path, out_dir: &Path) -> Result<PathBuf>
             esc(scenario),
             these.len()
         ));
-        for key in TREND_FIGURES {
-            if let Some(svg) = plot(&these, key)? {
+        for f in TREND_FIGURES {
+            let key = column_name(f);
+            if let Some(svg) = plot(&these, f)? {
                 let file = if scenarios.len() == 1 {
                     format!("history_{key}.svg")
                 } else {
@@ -373,17 +368,17 @@ mod tests {
             record_run(&db, &r, Path::new("r.json")).unwrap();
         }
         let runs = all_runs(&db);
-        let svg = plot(&runs, "cpu_percent").unwrap().unwrap();
+        let svg = plot(&runs, &figures::CPU_PERCENT).unwrap().unwrap();
         // One area per model over the three runs with rounds.
         let areas = |svg: &str| svg.matches("<polygon opacity=\"0.15\"").count();
         assert_eq!(areas(&svg), FIXTURE_MODELS.len());
         // The old runs alone: no band.
-        let old = plot(&runs[..2], "cpu_percent").unwrap().unwrap();
+        let old = plot(&runs[..2], &figures::CPU_PERCENT).unwrap().unwrap();
         assert_eq!(areas(&old), 0);
         // Figures rounds do not keep have no band either.
-        let p999 = bands_of(&runs, "smol", "poll_p999", 1000.0);
+        let p999 = bands_of(&runs, "smol", &figures::POLL_LATENCY_P999, 1000.0);
         assert!(p999.is_empty());
-        let cpu = bands_of(&runs, "smol", "cpu_percent", 1.0);
+        let cpu = bands_of(&runs, "smol", &figures::CPU_PERCENT, 1.0);
         assert_eq!(cpu.iter().map(|b| b.0).collect::<Vec<_>>(), [2.0, 3.0, 4.0]);
         assert!(cpu.iter().all(|b| b.1 <= b.2));
         let html = table_html(&runs);

@@ -6,10 +6,18 @@
 //! Defined once so that the same run can never show two numbers for one figure: before this
 //! registry the terminal table divided context switches by the CPU window and the report and
 //! `check` by the scenario's duration.
+//!
+//! It is also the only list of figures: which figures each view shows, in its order, is a
+//! list of `Figure`s here ([`SUMMARY`], [`HISTORY`], [`TREND`], [`SIDE_BY_SIDE`], [`JUDGED`]),
+//! and a figure's value in one round and its interval over the rounds come from
+//! [`Figure::of_round`] and [`Figure::interval`] alone. A name that is not a figure finds
+//! nothing ([`figure`] gives `None`, [`named`] an error, and a caller that still names a
+//! figure by string through [`AsFigure`] panics, naming it); nothing falls back to another
+//! figure.
 
 use super::costs::PerEvent;
 use super::results::ModelResult;
-use super::rounds::{Interval, RoundResult};
+use super::rounds::{Interval, RoundResult, MIN_ROUNDS};
 
 /// How a figure is shown and what its numbers are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +67,8 @@ pub enum Source {
     Latency { metric: &'static str, q: f64 },
     /// The largest sample of a latency summary (µs): the longest stall.
     Max { metric: &'static str },
+    /// A latency summary's p99 − p50 (µs): its jitter, the headline's "steadiest".
+    Jitter { metric: &'static str },
     /// A count from the row's `counters`; `alias` is an older name of the same counter.
     Counter {
         name: &'static str,
@@ -287,6 +297,18 @@ pub const POLL_LATENCY_MAX: Figure = fig(
     Some(Kind::Stall),
 );
 
+/// Poll latency p99 − p50: what the headline's "steadiest" ranks on; shown, never judged.
+pub const POLL_LATENCY_JITTER: Figure = fig(
+    "poll_latency.jitter",
+    Some("poll_jitter"),
+    "poll jitter",
+    Unit::Micros,
+    Source::Jitter {
+        metric: "poll_latency",
+    },
+    None,
+);
+
 latency_figure!(POLL_SERVICE_P50, poll_service.p50 = 0.50, Some("poll_service_p50"), "service p50", judged: false);
 
 latency_figure!(POLL_SERVICE_P99, poll_service.p99 = 0.99, Some("poll_service_p99"), "service p99", judged: false);
@@ -348,6 +370,7 @@ pub const FIGURES: &[Figure] = &[
     POLL_LATENCY_P99,
     POLL_LATENCY_P999,
     POLL_LATENCY_MAX,
+    POLL_LATENCY_JITTER,
     POLL_SERVICE_P50,
     POLL_SERVICE_P99,
     STALENESS_P99,
@@ -367,13 +390,112 @@ pub const FIGURES: &[Figure] = &[
     FRAMES_COALESCED,
 ];
 
-/// The figure called `key` (or, for old callers and databases, its legacy name).
+/// The figure called `key` (or, for old callers and databases, its legacy name); `None`
+/// when no figure has that name.
 pub fn figure(key: &str) -> Option<&'static Figure> {
     FIGURES
         .iter()
         .find(|f| f.key == key)
         .or_else(|| FIGURES.iter().find(|f| f.legacy == Some(key)))
 }
+
+/// The figure called `key`, or an error naming the known ones.
+pub fn named(key: &str) -> anyhow::Result<&'static Figure> {
+    figure(key).ok_or_else(|| {
+        let known: Vec<&str> = FIGURES.iter().map(|f| f.key).collect();
+        anyhow::anyhow!("unknown figure {key:?} (known: {})", known.join(", "))
+    })
+}
+
+/// A figure as a caller names it: the registry's `Figure`, or (for callers that still carry
+/// names) its key or legacy name, which must be a figure — an unknown name is a bug in the
+/// caller and panics, naming it, rather than reading as "no value".
+pub trait AsFigure {
+    fn as_figure(&self) -> &Figure;
+}
+
+impl AsFigure for Figure {
+    fn as_figure(&self) -> &Figure {
+        self
+    }
+}
+
+impl AsFigure for &Figure {
+    fn as_figure(&self) -> &Figure {
+        self
+    }
+}
+
+impl AsFigure for &str {
+    fn as_figure(&self) -> &Figure {
+        named(self).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// The report's summary table (HTML and `summary.md`), in column order.
+pub const SUMMARY: &[Figure] = &[
+    CPU_PERCENT,
+    CPU_CTX_SWITCHES_PER_S,
+    CPU_MAX_RSS_KIB,
+    CPU_THREADS,
+    CPU_FLOOR_MULTIPLE,
+    CPU_US_PER_EVENT,
+    CPU_WAKEUPS_PER_EVENT,
+    CPU_SYSCALLS_PER_EVENT,
+    CPU_INSTRUCTIONS_PER_EVENT,
+    POLL_LATENCY_P50,
+    POLL_LATENCY_P99,
+    POLL_LATENCY_P999,
+    POLL_LATENCY_MAX,
+    POLL_SERVICE_P50,
+    POLL_SERVICE_P99,
+    STALENESS_P99,
+    STALENESS_EXCESS_P99,
+    COMMAND_LATENCY_P99,
+    WATCHDOG_LATENESS_P50,
+    WATCHDOG_LATENESS_P99,
+    FRAMES_REJECTED,
+    FRAMES_COALESCED,
+];
+
+/// The figures the history database keeps per model, each in a column named by its legacy
+/// name (the v1 schema's; every one has one, a unit test checks).
+pub const HISTORY: &[Figure] = &[
+    CPU_PERCENT,
+    CPU_CTX_SWITCHES_PER_S,
+    CPU_MAX_RSS_KIB,
+    CPU_THREADS,
+    POLL_LATENCY_P50,
+    POLL_LATENCY_P99,
+    POLL_LATENCY_P999,
+    POLL_LATENCY_MAX,
+    STALENESS_P99,
+    COMMAND_LATENCY_P99,
+    WATCHDOG_LATENESS_P50,
+    WATCHDOG_LATENESS_P99,
+];
+
+/// The figures plotted across runs (`history.html`) and listed by `esbench history`; each is
+/// one the history keeps.
+pub const TREND: &[Figure] = &[
+    CPU_PERCENT,
+    POLL_LATENCY_P50,
+    POLL_LATENCY_P99,
+    STALENESS_P99,
+    WATCHDOG_LATENESS_P99,
+];
+
+/// The figures the report's comparison shows side by side when nobody judged them.
+pub const SIDE_BY_SIDE: &[Figure] = &[
+    CPU_PERCENT,
+    CPU_CTX_SWITCHES_PER_S,
+    CPU_MAX_RSS_KIB,
+    POLL_LATENCY_P50,
+    POLL_LATENCY_P99,
+    STALENESS_P99,
+    WATCHDOG_LATENESS_P50,
+    WATCHDOG_LATENESS_P99,
+];
 
 /// The figures `check` judges, in the order its tables list them (latencies first, as the
 /// CI gate has always printed them). Every entry has a `judged` rule.
@@ -435,9 +557,17 @@ impl Figure {
     /// The latency summary the figure is read from, if any.
     pub fn summary_metric(&self) -> Option<&'static str> {
         match self.source {
-            Source::Latency { metric, .. } | Source::Max { metric } => Some(metric),
+            Source::Latency { metric, .. } | Source::Max { metric } | Source::Jitter { metric } => {
+                Some(metric)
+            }
             _ => None,
         }
+    }
+
+    /// A figure of the model's own process (`cpu.*`: CPU, context switches, RSS, threads):
+    /// not made of the driver's lateness, unlike every latency.
+    pub fn is_process(&self) -> bool {
+        self.key.starts_with("cpu.")
     }
 
     /// Normalised by the floor of its own run (latencies and stalls).
@@ -468,6 +598,10 @@ impl Figure {
                 let s = m.metric(metric)?;
                 (s.count > 0).then_some(s.max as f64)
             }
+            Source::Jitter { metric } => {
+                let s = m.metric(metric)?;
+                (s.count > 0).then(|| s.p99.saturating_sub(s.p50) as f64)
+            }
             Source::Counter { name, alias } => m
                 .counters
                 .get(name)
@@ -489,9 +623,11 @@ impl Figure {
             .map_or(0, |s| s.count)
     }
 
-    /// Whether one round can give this figure: CPU %, context switches/s and the p50 and
-    /// p99 of a latency summary (what `RoundResult` keeps).
-    pub fn has_rounds(&self) -> bool {
+    /// Whether `check` judges the figure on its rounds: CPU %, context switches/s and the p50
+    /// and p99 of a latency summary. Rounds keep more (the stall, RSS, threads, jitter; see
+    /// [`Figure::of_round`]) and the tables show those with their intervals, but `check`
+    /// judges a stall by its band-and-floor rule over the runs, as it always has.
+    pub fn judged_on_rounds(&self) -> bool {
         match self.source {
             Source::CpuPercent | Source::CtxSwitchesPerS | Source::PerEvent(_) => true,
             Source::Latency { q, .. } => q == 0.50 || q == 0.99,
@@ -499,58 +635,54 @@ impl Figure {
         }
     }
 
-    /// The figure in one round, with the round's sample count for a percentile; `None` for a
-    /// failed round, a figure rounds do not keep, or a summary the round has no samples of.
+    /// The figure in one round, with the round's sample count for a latency figure; `None`
+    /// for a failed round, a figure rounds do not keep (p90, p99.9, counters), a summary the
+    /// round has no samples of, or an RSS or thread count the round did not read.
     pub fn of_round(&self, round: &RoundResult) -> Option<RoundValue> {
         if !round.is_ok() {
             return None;
         }
+        let plain = |value: f64| RoundValue {
+            value,
+            samples: None,
+        };
         match self.source {
-            Source::CpuPercent => Some(RoundValue {
-                value: round.cpu_percent,
-                samples: None,
-            }),
-            Source::CtxSwitchesPerS => Some(RoundValue {
-                value: round.context_switches_per_s,
-                samples: None,
-            }),
-            Source::PerEvent(c) => c.of(&PerEvent::of_round(round)).map(|value| RoundValue {
-                value,
-                samples: None,
-            }),
-            Source::Latency { metric, q } => {
-                let f = round.figures.get(metric)?;
-                if f.count == 0 {
-                    return None;
-                }
-                let value = if q == 0.50 {
-                    f.p50
-                } else if q == 0.99 {
-                    f.p99
-                } else {
-                    return None;
+            Source::CpuPercent => Some(plain(round.cpu_percent)),
+            Source::CtxSwitchesPerS => Some(plain(round.context_switches_per_s)),
+            Source::MaxRssKib => (round.max_rss_kib > 0).then(|| plain(round.max_rss_kib as f64)),
+            Source::Threads => (round.threads > 0).then(|| plain(round.threads as f64)),
+            Source::PerEvent(c) => c.of(&PerEvent::of_round(round)).map(plain),
+            Source::Latency { metric, .. } | Source::Max { metric } | Source::Jitter { metric } => {
+                let f = round.figures.get(metric).filter(|f| f.count > 0)?;
+                let value = match self.source {
+                    Source::Latency { q: 0.50, .. } => f.p50,
+                    Source::Latency { q: 0.99, .. } => f.p99,
+                    Source::Max { .. } => f.max,
+                    Source::Jitter { .. } => f.p99.saturating_sub(f.p50),
+                    _ => return None,
                 };
                 Some(RoundValue {
                     value: value as f64,
                     samples: Some(f.count),
                 })
             }
-            _ => None,
+            Source::Counter { .. } | Source::FloorMultiple => None,
         }
     }
 
-    /// The interval of the figure's median over `m`'s ok rounds; `None` when the figure has
-    /// no per-round value or no round gave one.
+    /// The interval of the figure's median over `m`'s ok rounds (failed rounds are left out);
+    /// `None` when fewer than [`MIN_ROUNDS`] of them give the figure (one value has no
+    /// spread). The one interval every table, verdict, export and the history show.
     pub fn interval(&self, m: &ModelResult) -> Option<Interval> {
-        if !self.has_rounds() {
-            return None;
-        }
         let values: Vec<f64> = m
             .rounds
             .iter()
             .filter_map(|r| self.of_round(r))
             .map(|v| v.value)
             .collect();
+        if values.len() < MIN_ROUNDS {
+            return None;
+        }
         Interval::of_median(&values)
     }
 }
@@ -678,7 +810,17 @@ mod tests {
         let cpu = figure("cpu.percent").unwrap();
         assert_eq!(cpu.interval(&m).unwrap().mid, 2.0);
         assert!(figure("poll_latency.p90").unwrap().interval(&m).is_none());
-        assert!(figure("poll_latency.max").unwrap().interval(&m).is_none());
+        // The stall and the jitter are kept per round too (not judged on them by check).
+        assert_eq!(POLL_LATENCY_MAX.interval(&m).unwrap().mid, 250.0);
+        assert!(!POLL_LATENCY_MAX.judged_on_rounds());
+        assert_eq!(POLL_LATENCY_JITTER.interval(&m).unwrap().mid, 125.0);
+        assert_eq!(
+            POLL_LATENCY_JITTER.of_model(&m, 6.0),
+            Some((m.poll_latency.p99 - m.poll_latency.p50) as f64)
+        );
+        // One ok round gives no interval: one value has no spread.
+        m.rounds[2].status = Status::parse("crashed");
+        assert!(cpu.interval(&m).is_none());
         assert_eq!(
             p99.of_round(&m.rounds[0]),
             Some(RoundValue {
@@ -686,6 +828,42 @@ mod tests {
                 samples: Some(50)
             })
         );
+    }
+
+    #[test]
+    fn a_round_without_samples_gives_no_value_whatever_the_figure() {
+        // staleness_excess once skipped this filter (a round with no sample gave its p99 of 0).
+        let mut figures = std::collections::BTreeMap::new();
+        for name in ["staleness_excess", "poll_latency"] {
+            figures.insert(name.to_string(), RoundFigure::default());
+        }
+        let round = RoundResult {
+            status: Status::Ok,
+            figures,
+            ..Default::default()
+        };
+        for f in FIGURES.iter().filter(|f| f.summary_metric().is_some()) {
+            assert_eq!(f.of_round(&round), None, "{}", f.key);
+        }
+        assert_eq!(CPU_MAX_RSS_KIB.of_round(&round), None, "RSS not read");
+    }
+
+    #[test]
+    fn every_view_lists_registry_figures_and_unknown_names_are_errors() {
+        for view in [SUMMARY, HISTORY, TREND, SIDE_BY_SIDE, JUDGED] {
+            for f in view {
+                assert!(std::ptr::eq(figure(f.key).unwrap(), figure(f.key).unwrap()));
+                assert_eq!(figure(f.key).unwrap().label, f.label, "{}", f.key);
+            }
+        }
+        // The history's columns are the legacy names; the trend plots kept figures.
+        assert!(HISTORY.iter().all(|f| f.legacy.is_some()));
+        assert!(TREND.iter().all(|t| HISTORY.iter().any(|h| h.key == t.key)));
+        let e = named("poll_latncy.p99").unwrap_err().to_string();
+        assert!(e.contains("unknown figure \"poll_latncy.p99\""), "{e}");
+        assert_eq!(named("poll_jitter").unwrap().key, "poll_latency.jitter");
+        assert_eq!("cpu_percent".as_figure().key, "cpu.percent");
+        assert!(std::panic::catch_unwind(|| "no_such".as_figure().key).is_err());
     }
 
     #[test]

@@ -73,7 +73,7 @@ pub struct PairedRatio {
 
 /// The figures a paired run records ratios for: judged by the registry and kept per round.
 pub fn ratio_figures() -> impl Iterator<Item = &'static Figure> {
-    figures::judged().filter(|f| f.has_rounds())
+    figures::judged().filter(|f| f.judged_on_rounds())
 }
 
 /// B/A per round of one figure: both rows' rounds matched by index.

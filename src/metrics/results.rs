@@ -265,20 +265,11 @@ impl ModelResult {
         self.status.is_ok()
     }
 
-    /// The latency-like metrics by their one name, in report order.
+    /// The latency-like metrics by their one name, in report order: each named by its field,
+    /// so a name cannot miss (there is no fallback to hide one that did).
     pub fn metrics(&self) -> [(&'static str, &Summary); 8] {
-        const LATENCY_LIKE: [&str; 8] = [
-            "poll_latency",
-            "poll_answered",
-            "poll_service",
-            "staleness",
-            "staleness_excess",
-            "ingest_latency",
-            "command_latency",
-            "watchdog_lateness",
-        ];
-        // Every name here is one of `named_summaries` (the unit test below checks it).
-        LATENCY_LIKE.map(|n| (n, self.metric(n).unwrap_or(&self.poll_latency)))
+        named_summaries!(@ self, [&] poll_latency poll_answered poll_service staleness
+            staleness_excess ingest_latency command_latency watchdog_lateness)
     }
 
     /// A metric by name, including the extra ones (`frame_interarrival`, `driver_error`).

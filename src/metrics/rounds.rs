@@ -103,6 +103,9 @@ pub struct Interval {
     pub is_range: bool,
 }
 
+/// Fewest ok rounds a figure needs for an interval: one value has no spread.
+pub const MIN_ROUNDS: usize = 2;
+
 /// The median of `values`: the middle value, or the mean of the middle two for an even count
 /// (the textbook definition, which the round intervals' midpoint, `esbench check`'s bootstrap
 /// and the merged rounds' phase figures all use); `None` when empty. NaN sorts last.

@@ -9,57 +9,43 @@
 //! driver may have set: its latencies always, its CPU only when the driver was saturated. Results without rounds (one pass per model)
 //! have no interval: their lowest value is reported as unjudged, never as a verdict.
 
+use super::figures::{self, AsFigure, Figure};
 use super::results::{ModelResult, Results};
-use super::rounds::{Interval, RoundResult};
+use super::rounds::Interval;
+pub use super::rounds::MIN_ROUNDS;
 
-/// One of the headline's questions: the figure it ranks on (a [`round_value`] key), its
-/// words, and the whole-run value of a row. Defined once for the report's headline and the
-/// terminal table's verdict lines.
+/// One of the headline's questions: the registry figure it ranks on and its words. Defined
+/// once for the report's headline and the terminal table's verdict lines.
 #[derive(Clone, Copy, Debug)]
 pub struct Question {
     pub question: &'static str,
-    pub key: &'static str,
+    /// The registry figure it ranks on: its whole-run value, its rounds and its interval.
+    pub fig: &'static Figure,
     pub best_word: &'static str,
+    /// The figure in the words of the verdict's sentence.
     pub figure: &'static str,
-    pub value: fn(&ModelResult) -> Option<f64>,
-}
-
-fn cpu_value(m: &ModelResult) -> Option<f64> {
-    Some(m.cpu.percent)
-}
-
-fn p99_value(m: &ModelResult) -> Option<f64> {
-    (m.poll_latency.count > 0).then_some(m.poll_latency.p99 as f64)
-}
-
-fn jitter_value(m: &ModelResult) -> Option<f64> {
-    let p = &m.poll_latency;
-    (p.count > 0).then_some(p.p99.saturating_sub(p.p50) as f64)
 }
 
 /// Lowest CPU % of one core.
 pub const CHEAPEST: Question = Question {
     question: "Cheapest in CPU",
-    key: "cpu_percent",
+    fig: &figures::CPU_PERCENT,
     best_word: "cheapest",
     figure: "CPU",
-    value: cpu_value,
 };
 /// Lowest poll latency p99 (the tail a user feels, from the intended send time).
 pub const LOWEST: Question = Question {
     question: "Lowest latency",
-    key: "poll_p99",
+    fig: &figures::POLL_LATENCY_P99,
     best_word: "lowest",
     figure: "poll latency p99",
-    value: p99_value,
 };
 /// Smallest poll latency jitter, p99 − p50.
 pub const STEADIEST: Question = Question {
     question: "Steadiest latency",
-    key: "poll_jitter",
+    fig: &figures::POLL_LATENCY_JITTER,
     best_word: "steadiest",
     figure: "poll latency jitter (p99 − p50)",
-    value: jitter_value,
 };
 /// The headline's questions, in order.
 pub const HEADLINE: [Question; 3] = [CHEAPEST, LOWEST, STEADIEST];
@@ -67,60 +53,19 @@ pub const HEADLINE: [Question; 3] = [CHEAPEST, LOWEST, STEADIEST];
 impl Question {
     /// The verdict on this question in a run.
     pub fn verdict(&self, r: &Results) -> Verdict {
-        verdict(r, self.key, self.value)
+        verdict(r, self.fig, |m| self.value(r, m))
+    }
+
+    /// Row `m`'s whole-run value of the question's figure in run `r`.
+    pub fn value(&self, r: &Results, m: &ModelResult) -> Option<f64> {
+        self.fig.of_model(m, r.scenario.duration_s)
     }
 }
 
-/// Fewest ok rounds a model needs for an interval: one value has no spread.
-pub const MIN_ROUNDS: usize = 2;
-
-/// A model's value of figure `key` in one round, where the round has it. The keys are the
-/// summary table's column keys (`cpu_percent`, `poll_p99`, …) plus `poll_jitter` (poll
-/// latency p99 − p50, the headline's "steadiest").
-pub fn round_value(r: &RoundResult, key: &str) -> Option<f64> {
-    let fig = |metric: &str| r.figures.get(metric).filter(|f| f.count > 0);
-    // Callers may name a figure by the registry's key (`cpu.percent`, what the report's
-    // columns carry) or by its short name; both mean the same figure.
-    let key = super::figures::figure(key)
-        .and_then(|f| f.legacy)
-        .unwrap_or(key);
-    let v = match key {
-        "cpu_percent" => r.cpu_percent,
-        "ctx_switches_per_s" => r.context_switches_per_s,
-        "max_rss_kib" if r.max_rss_kib > 0 => r.max_rss_kib as f64,
-        "threads" if r.threads > 0 => r.threads as f64,
-        "poll_p50" => fig("poll_latency")?.p50 as f64,
-        "poll_p99" => fig("poll_latency")?.p99 as f64,
-        "poll_max" => fig("poll_latency")?.max as f64,
-        "poll_jitter" => {
-            let f = fig("poll_latency")?;
-            f.p99.saturating_sub(f.p50) as f64
-        }
-        "poll_service_p50" => fig("poll_service")?.p50 as f64,
-        "poll_service_p99" => fig("poll_service")?.p99 as f64,
-        "staleness_p99" => fig("staleness")?.p99 as f64,
-        "staleness_excess_p99" => r.figures.get("staleness_excess")?.p99 as f64,
-        "command_p99" => fig("command_latency")?.p99 as f64,
-        "watchdog_p50" => fig("watchdog_lateness")?.p50 as f64,
-        "watchdog_p99" => fig("watchdog_lateness")?.p99 as f64,
-        _ => return None,
-    };
-    Some(v)
-}
-
-/// The interval of figure `key`'s median over `m`'s ok rounds (failed rounds are left out);
-/// `None` with fewer than [`MIN_ROUNDS`] of them.
-pub fn interval(m: &ModelResult, key: &str) -> Option<Interval> {
-    let values: Vec<f64> = m
-        .rounds
-        .iter()
-        .filter(|r| r.is_ok())
-        .filter_map(|r| round_value(r, key))
-        .collect();
-    if values.len() < MIN_ROUNDS {
-        return None;
-    }
-    Interval::of_median(&values)
+/// The interval of `figure`'s median over `m`'s ok rounds: the registry's
+/// ([`Figure::interval`]); `None` with fewer than [`MIN_ROUNDS`] of them.
+pub fn interval(m: &ModelResult, figure: impl AsFigure) -> Option<Interval> {
+    figure.as_figure().interval(m)
 }
 
 /// One model in a verdict.
@@ -333,48 +278,55 @@ pub fn eligible(m: &ModelResult) -> bool {
     m.is_ok()
 }
 
-/// The candidates of figure `key` in a run, with the whole-run value from `value`.
+/// The candidates of `figure` in a run, with the whole-run value from `value`.
 pub fn candidates(
     r: &Results,
-    key: &str,
+    figure: impl AsFigure,
     value: impl Fn(&ModelResult) -> Option<f64>,
 ) -> Vec<Candidate> {
+    let figure = figure.as_figure();
     r.models
         .iter()
         .map(|m| Candidate {
             name: m.name.clone(),
             value: value(m),
-            interval: interval(m, key),
+            interval: figure.interval(m),
             eligible: eligible(m),
-            limited: limits(m, key),
+            limited: limits(m, figure),
         })
         .collect()
 }
 
-/// Whether the driver may have set row `m`'s figure `key`. A late send is part of every
+/// Whether the driver may have set row `m`'s `figure`. A late send is part of every
 /// latency, so a row DRIVER-LIMITED for any reason is in doubt on its latencies; but the
-/// model's own CPU figures (`cpu.*`) are not made of the driver's lateness, and are in doubt
-/// only when the driver was saturated and may not have delivered the planned load.
-fn limits(m: &ModelResult, key: &str) -> bool {
-    // The headline asks by short name (`cpu_percent`), the report's columns by registry key.
-    let key = super::figures::figure(key).map_or(key, |f| f.key);
-    if key.starts_with("cpu.") {
+/// model's own process figures (`cpu.*`) are not made of the driver's lateness, and are in
+/// doubt only when the driver was saturated and may not have delivered the planned load.
+fn limits(m: &ModelResult, figure: &Figure) -> bool {
+    if figure.is_process() {
         m.driver.saturated()
     } else {
         m.driver.limited
     }
 }
 
-/// The verdict on figure `key` in a run.
-pub fn verdict(r: &Results, key: &str, value: impl Fn(&ModelResult) -> Option<f64>) -> Verdict {
-    judge(&candidates(r, key, value))
+/// The verdict on `figure` in a run.
+pub fn verdict(
+    r: &Results,
+    figure: impl AsFigure,
+    value: impl Fn(&ModelResult) -> Option<f64>,
+) -> Verdict {
+    judge(&candidates(r, figure, value))
 }
 
-/// The rows a ★ goes to on figure `key`. In a run with rounds a figure without intervals
+/// The rows a ★ goes to on `figure`. In a run with rounds a figure without intervals
 /// (p99.9, counters) gets none: its lowest value is not a verdict there. Results from before
 /// rounds keep the lowest value starred, and say so in their captions.
-pub fn stars(r: &Results, key: &str, value: impl Fn(&ModelResult) -> Option<f64>) -> Vec<String> {
-    let v = verdict(r, key, value);
+pub fn stars(
+    r: &Results,
+    figure: impl AsFigure,
+    value: impl Fn(&ModelResult) -> Option<f64>,
+) -> Vec<String> {
+    let v = verdict(r, figure, value);
     if matches!(v, Verdict::Unjudged { .. }) && has_rounds(r) {
         return Vec::new();
     }
@@ -519,20 +471,17 @@ mod tests {
         m.driver.cpus = 2;
         m.driver.cpu_percent = 3.0;
         m.driver.limited = true; // by its send error alone
-        assert!(limits(&m, "poll_latency.p99"));
-        assert!(!limits(&m, "cpu.percent"));
-        assert!(!limits(&m, "cpu.ctx_switches_per_s"));
-        assert!(
-            !limits(&m, CHEAPEST.key),
-            "the headline's short name is the same figure"
-        );
-        assert!(limits(&m, LOWEST.key));
-        assert!(limits(&m, STEADIEST.key));
+        assert!(limits(&m, &figures::POLL_LATENCY_P99));
+        assert!(!limits(&m, &figures::CPU_PERCENT));
+        assert!(!limits(&m, &figures::CPU_CTX_SWITCHES_PER_S));
+        assert!(!limits(&m, CHEAPEST.fig));
+        assert!(limits(&m, LOWEST.fig));
+        assert!(limits(&m, STEADIEST.fig));
         m.driver.cpu_percent = 185.0; // 92.5 % of two CPUs
-        assert!(limits(&m, "cpu.percent"));
+        assert!(limits(&m, &figures::CPU_PERCENT));
         m.driver.limited = false;
         assert!(
-            !limits(&m, "poll_latency.p99"),
+            !limits(&m, &figures::POLL_LATENCY_P99),
             "limited is the judge's word"
         );
     }

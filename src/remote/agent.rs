@@ -35,12 +35,6 @@ use crate::metrics::machine::describe_machine;
 use crate::metrics::process::{cpu_row, lifetime_counters, CpuMonitor};
 use crate::scenario::Scenario;
 
-/// The test-only clock offset (ns, signed) added to every agent timestamp it hands out, to
-/// show the driver's clock join recovers it. Never set it outside tests.
-pub const TEST_CLOCK_OFFSET_ENV: &str = "ESBENCH_AGENT_TEST_CLOCK_OFFSET_NS";
-/// Test-only: the agent process exits this many ms after `measure` (an agent lost mid-run).
-pub const TEST_EXIT_AFTER_MEASURE_ENV: &str = "ESBENCH_AGENT_TEST_EXIT_AFTER_MEASURE_MS";
-
 /// A connection silent this long while a model runs counts as a lost driver: the model is
 /// stopped and the agent takes the next connection.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -55,8 +49,9 @@ pub struct AgentConfig {
     pub allow: AllowList,
     /// The esbench binary whose `serve` runs the models (this one).
     pub exe: PathBuf,
-    /// Added to every timestamp handed out (test only; 0 otherwise).
+    /// Added to every timestamp handed out (a test hook, `remote::test_hooks`; 0 otherwise).
     pub clock_offset_ns: i64,
+    /// Exit the process this long after `measure` (a test hook; `None` otherwise).
     pub exit_after_measure: Option<Duration>,
 }
 

@@ -23,45 +23,38 @@ pub struct Column {
     pub figure: Figure,
 }
 
-const fn col(f: Figure) -> Column {
-    Column {
-        key: f.key,
-        heading: f.label,
-        unit: f.unit,
-        quantile: match f.source {
-            Source::Latency { q, .. } => Some(q),
-            Source::Max { .. } => Some(1.0),
-            _ => None,
-        },
-        figure: f,
+impl Column {
+    /// The column showing figure `f`.
+    pub const fn of(f: Figure) -> Column {
+        Column {
+            key: f.key,
+            heading: f.label,
+            unit: f.unit,
+            quantile: match f.source {
+                Source::Latency { q, .. } => Some(q),
+                Source::Max { .. } => Some(1.0),
+                _ => None,
+            },
+            figure: f,
+        }
     }
 }
 
-/// The summary table's columns, in order.
-pub const COLUMNS: &[Column] = &[
-    col(registry::CPU_PERCENT),
-    col(registry::CPU_CTX_SWITCHES_PER_S),
-    col(registry::CPU_MAX_RSS_KIB),
-    col(registry::CPU_THREADS),
-    col(registry::CPU_FLOOR_MULTIPLE),
-    col(registry::CPU_US_PER_EVENT),
-    col(registry::CPU_WAKEUPS_PER_EVENT),
-    col(registry::CPU_SYSCALLS_PER_EVENT),
-    col(registry::CPU_INSTRUCTIONS_PER_EVENT),
-    col(registry::POLL_LATENCY_P50),
-    col(registry::POLL_LATENCY_P99),
-    col(registry::POLL_LATENCY_P999),
-    col(registry::POLL_LATENCY_MAX),
-    col(registry::POLL_SERVICE_P50),
-    col(registry::POLL_SERVICE_P99),
-    col(registry::STALENESS_P99),
-    col(registry::STALENESS_EXCESS_P99),
-    col(registry::COMMAND_LATENCY_P99),
-    col(registry::WATCHDOG_LATENESS_P50),
-    col(registry::WATCHDOG_LATENESS_P99),
-    col(registry::FRAMES_REJECTED),
-    col(registry::FRAMES_COALESCED),
-];
+/// The columns of `figs`, in their order (a `const` loop: `COLUMNS` is made at compile time).
+const fn columns<const N: usize>(figs: &[Figure]) -> [Column; N] {
+    let mut out = [Column::of(figs[0]); N];
+    let mut i = 1;
+    while i < N {
+        out[i] = Column::of(figs[i]);
+        i += 1;
+    }
+    out
+}
+
+const SUMMARY_COLUMNS: [Column; registry::SUMMARY.len()] = columns(registry::SUMMARY);
+
+/// The summary table's columns: the registry's [`registry::SUMMARY`], in its order.
+pub const COLUMNS: &[Column] = &SUMMARY_COLUMNS;
 
 /// What a table shows for column `c` of `f`: its value, or "not measured".
 pub fn cell_text(f: &ModelFigures, index: usize) -> String {
@@ -75,9 +68,8 @@ pub fn cell_text(f: &ModelFigures, index: usize) -> String {
 /// How a figure the model cannot provide is shown (never as 0).
 pub const NOT_MEASURED_TEXT: &str = "not measured";
 
-/// The position of the column for `key` (the registry's key or its legacy name).
-pub fn column_index(key: &str) -> Option<usize> {
-    let f = registry::figure(key)?;
+/// The position of the column showing `f`; `None` when the summary does not show it.
+pub fn column_index(f: &Figure) -> Option<usize> {
     COLUMNS.iter().position(|c| c.key == f.key)
 }
 
@@ -121,9 +113,9 @@ impl ModelFigures {
         }
     }
 
-    /// A value by key (the registry's key or its legacy name, e.g. `poll_p99`).
-    pub fn get(&self, key: &str) -> Option<f64> {
-        self.values[column_index(key)?]
+    /// The value of figure `f`; `None` also when the summary has no column for it.
+    pub fn get(&self, f: &Figure) -> Option<f64> {
+        self.values[column_index(f)?]
     }
 }
 
@@ -155,13 +147,18 @@ pub fn is_best(f: &ModelFigures, c: usize, best: &[Option<f64>]) -> bool {
 
 /// Formats a value of column `c` for people.
 pub fn display(c: &Column, v: Option<f64>) -> String {
+    show(&c.figure, v)
+}
+
+/// Formats a value of figure `f` for people, in its unit.
+pub fn show(f: &Figure, v: Option<f64>) -> String {
     use super::format::{mib, sig3, us};
     match v {
         // Most machines (VMs) have no instruction counter: say so rather than leave a gap
         // that reads like "nothing".
-        None if c.key == registry::CPU_INSTRUCTIONS_PER_EVENT.key => "n/a".into(),
+        None if f.key == registry::CPU_INSTRUCTIONS_PER_EVENT.key => "n/a".into(),
         None => "–".into(),
-        Some(v) => match c.unit {
+        Some(v) => match f.unit {
             Unit::CpuPercent => sig3(v),
             Unit::PerSecond => format!("{v:.0}"),
             Unit::Kib => mib(v as u64),
@@ -203,7 +200,7 @@ mod tests {
             .fold(f64::INFINITY, f64::min);
         assert_eq!(figs[cpu_best].values[0], Some(min_ok));
         // Ties are all marked; when every model ties, nobody is.
-        let ti = column_index("threads").unwrap();
+        let ti = column_index(&registry::CPU_THREADS).unwrap();
         for (i, m) in r.models.iter_mut().enumerate() {
             m.cpu.threads = if i < 3 { 1 } else { 4 };
         }
@@ -224,7 +221,11 @@ mod tests {
         r.models[0].cpu.vcsw = 900;
         r.models[0].cpu.ivcsw = 100;
         let f = &all(&r)[0];
-        assert_eq!(f.get("ctx_switches_per_s"), Some(100.0));
-        assert_eq!(f.get("poll_p99"), Some(r.models[0].poll_latency.p99 as f64));
+        assert_eq!(f.get(&registry::CPU_CTX_SWITCHES_PER_S), Some(100.0));
+        assert_eq!(
+            f.get(&registry::POLL_LATENCY_P99),
+            Some(r.models[0].poll_latency.p99 as f64)
+        );
+        assert_eq!(f.get(&registry::POLL_LATENCY_P90), None, "not a column");
     }
 }

@@ -13,8 +13,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
+use crate::metrics::figures::SIDE_BY_SIDE;
 use crate::metrics::results::Results;
-use crate::render::figures::{self, display, COLUMNS};
+use crate::render::figures::show;
 use crate::render::format::esc;
 use crate::render::table::TextTable;
 
@@ -41,44 +42,25 @@ pub fn judged(
     }
 }
 
-/// The figures compared side by side when nobody judged them.
-const SHOWN: [&str; 8] = [
-    "cpu.percent",
-    "cpu.ctx_switches_per_s",
-    "cpu.max_rss_kib",
-    "poll_latency.p50",
-    "poll_latency.p99",
-    "staleness.p99",
-    "watchdog_lateness.p50",
-    "watchdog_lateness.p99",
-];
-
 const NOT_JUDGED: &str = "Not judged here: `esbench report A/results.json B/results.json` \
                           judges the difference by esbench check's rules, on the rounds.";
 
 fn side_by_side(a: &Results, b: &Results) -> Judged {
-    let fa = figures::all(a);
-    let fb = figures::all(b);
-    let cols: Vec<usize> = SHOWN
-        .iter()
-        .map(|k| figures::column_index(k).expect("a registry column"))
-        .collect();
     let headings = std::iter::once("model".to_string())
-        .chain(cols.iter().map(|&c| COLUMNS[c].heading.to_string()))
+        .chain(SIDE_BY_SIDE.iter().map(|f| f.label.to_string()))
         .collect();
     let mut t = TextTable::new(headings);
     t.class = Some("compare");
     t.cell_class = Some("noise");
-    for ma in &fa {
-        let Some(mb) = fb.iter().find(|f| f.name == ma.name) else {
+    for ma in &a.models {
+        let Some(mb) = b.model(&ma.name) else {
             continue;
         };
-        let cells = cols.iter().map(|&c| {
-            let col = &COLUMNS[c];
+        let cells = SIDE_BY_SIDE.iter().map(|f| {
             format!(
                 "{} → {}",
-                display(col, ma.values[c]),
-                display(col, mb.values[c])
+                show(f, f.of_model(ma, a.scenario.duration_s)),
+                show(f, f.of_model(mb, b.scenario.duration_s))
             )
         });
         t.rows

@@ -83,9 +83,9 @@ fn named(v: &Verdict, eligible: usize) -> Option<(String, String)> {
 
 /// `0.63 % (0.61–0.66 %, 96 % interval of the median over 6 rounds)`, or without rounds the
 /// whole-run figure and "one pass".
-fn figure_text(q: &Question, m: &ModelResult, show: fn(f64) -> String) -> String {
-    let whole = (q.value)(m).map(show).unwrap_or_else(|| "–".into());
-    match verdict::interval(m, q.key) {
+fn figure_text(q: &Question, r: &Results, m: &ModelResult, show: fn(f64) -> String) -> String {
+    let whole = q.value(r, m).map(show).unwrap_or_else(|| "–".into());
+    match q.fig.interval(m) {
         Some(i) => format!(
             "{whole} over the run; {}",
             verdict::interval_words(&i, show)
@@ -115,8 +115,8 @@ pub fn picks(r: &Results) -> Vec<Pick> {
                 verdict::ratio_text(
                     w.cpu.percent,
                     m.cpu.percent,
-                    verdict::interval(w, CHEAPEST.key).as_ref(),
-                    verdict::interval(m, CHEAPEST.key).as_ref()
+                    CHEAPEST.fig.interval(w).as_ref(),
+                    CHEAPEST.fig.interval(m).as_ref()
                 ),
                 w.name,
                 sig3(w.cpu.percent)
@@ -126,7 +126,7 @@ pub fn picks(r: &Results) -> Vec<Pick> {
         out.push(Pick {
             question: CHEAPEST.question,
             model: who,
-            figure: format!("CPU {}", figure_text(&CHEAPEST, m, show_pct)),
+            figure: format!("CPU {}", figure_text(&CHEAPEST, r, m, show_pct)),
             versus,
             verdict: v.headline_sentence(eligible, CHEAPEST.best_word, CHEAPEST.figure),
         });
@@ -140,7 +140,7 @@ pub fn picks(r: &Results) -> Vec<Pick> {
             model: who,
             figure: format!(
                 "poll latency p99 {} (p50 {})",
-                figure_text(&LOWEST, m, show_us),
+                figure_text(&LOWEST, r, m, show_us),
                 us(m.poll_latency.p50)
             ),
             versus: if f.count > 0 {
@@ -165,7 +165,7 @@ pub fn picks(r: &Results) -> Vec<Pick> {
             model: who,
             figure: format!(
                 "poll latency jitter p99 − p50 = {}",
-                figure_text(&STEADIEST, m, show_us)
+                figure_text(&STEADIEST, r, m, show_us)
             ),
             versus: if f.count > 0 {
                 format!(

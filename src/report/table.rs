@@ -15,7 +15,7 @@ fn stars(r: &Results, figs: &[ModelFigures]) -> Vec<Vec<String>> {
         .iter()
         .enumerate()
         .map(|(c, col)| {
-            verdict::stars(r, col.key, |m| {
+            verdict::stars(r, col.figure, |m| {
                 figs.iter()
                     .find(|f| f.name == m.name)
                     .and_then(|f| f.values[c])
@@ -27,7 +27,7 @@ fn stars(r: &Results, figs: &[ModelFigures]) -> Vec<Vec<String>> {
 /// The interval of row `name`'s figure in column `c`, in the column's unit.
 fn interval_text(r: &Results, name: &str, c: usize) -> Option<String> {
     let col = &COLUMNS[c];
-    let i = verdict::interval(r.model(name)?, col.key)?;
+    let i = col.figure.interval(r.model(name)?)?;
     Some(verdict::compact(&i, |v| display(col, Some(v))))
 }
 

@@ -21,7 +21,8 @@ use crate::render::format::sig3;
 
 use super::cost;
 use super::manifest::LoadedSweep;
-use super::table::MIN_P99_SAMPLES;
+use super::table::{round_of, whole};
+use crate::metrics::figures as registry;
 
 pub const WIDTH: u32 = 1000;
 pub const HEIGHT: u32 = 440;
@@ -43,36 +44,23 @@ pub struct PlotSpec {
     pub round: Option<fn(&RoundResult) -> Option<f64>>,
 }
 
-/// A round's percentile (`"p50"` or `"p99"`) of a latency summary in ms, from a round with
-/// enough samples.
-fn round_ms(r: &RoundResult, key: &str, percentile: &str) -> Option<f64> {
-    let f = r.figures.get(key)?;
-    // A round keeps only p50 and p99: any other name has no figure here, rather than
-    // silently showing one of those two under its name.
-    let (enough, value) = match percentile {
-        "p50" => (f.count > 0, f.p50),
-        "p99" => (f.count >= MIN_P99_SAMPLES, f.p99),
-        _ => return None,
-    };
-    (r.is_ok() && enough).then(|| value as f64 / 1000.0)
-}
-
 fn ms(s: &crate::metrics::summary::Summary, p: u64) -> Option<f64> {
     (s.count > 0).then_some(p as f64 / 1000.0)
 }
 
 /// A latency percentile plot in ms with its floor counterpart: the latency rows of
-/// [`PLOTS`] differ only in these names (`$p` is `p50` or `p99`; a p99 round needs
-/// [`MIN_P99_SAMPLES`] behind it).
+/// [`PLOTS`] differ only in these names. `$figure` is the registry's figure (its value and
+/// its rounds, a p99 round only with `table::MIN_P99_SAMPLES` behind it); `$p` the same
+/// percentile of the floor summary `$floor`.
 macro_rules! latency_plot {
-    ($file:literal, $title:literal, $y_desc:literal, $field:ident, $p:ident, $floor:ident, $floor_label:literal) => {
+    ($file:literal, $title:literal, $y_desc:literal, $figure:ident, $floor:ident . $p:ident, $floor_label:literal) => {
         PlotSpec {
             file: $file,
             title: $title,
             y_desc: $y_desc,
-            get: |m| ms(&m.$field, m.$field.$p),
+            get: |m| whole(&registry::$figure, m).map(|us| us / 1000.0),
             floor: Some(($floor_label, |r| ms(&r.floor.$floor, r.floor.$floor.$p))),
-            round: Some(|r| round_ms(r, stringify!($field), stringify!($p))),
+            round: Some(|r| round_of(&registry::$figure, r).map(|us| us / 1000.0)),
         }
     };
 }
@@ -83,9 +71,9 @@ pub const PLOTS: [PlotSpec; 5] = [
         file: "cpu",
         title: "CPU of the model's process",
         y_desc: "CPU % of one core",
-        get: |m| Some(m.cpu.percent).filter(|v| v.is_finite()),
+        get: |m| whole(&registry::CPU_PERCENT, m),
         floor: None,
-        round: Some(|r| (r.is_ok() && r.cpu_percent.is_finite()).then_some(r.cpu_percent)),
+        round: Some(|r| round_of(&registry::CPU_PERCENT, r)),
     },
     PlotSpec {
         file: "cpu_per_1k",
@@ -99,27 +87,24 @@ pub const PLOTS: [PlotSpec; 5] = [
         "poll_p50",
         "Poll latency p50 (intended send → answer)",
         "poll latency p50 (ms)",
-        poll_latency,
-        p50,
-        driver_error,
+        POLL_LATENCY_P50,
+        driver_error.p50,
         "floor: driver send error p50"
     ),
     latency_plot!(
         "poll_p99",
         "Poll latency p99 (intended send → answer)",
         "poll latency p99 (ms)",
-        poll_latency,
-        p99,
-        driver_error,
+        POLL_LATENCY_P99,
+        driver_error.p99,
         "floor: driver send error p99"
     ),
     latency_plot!(
         "watchdog_p99",
         "Watchdog timer lateness p99 (wake-up − deadline)",
         "watchdog lateness p99 (ms)",
-        watchdog_lateness,
-        p99,
-        timer_lateness,
+        WATCHDOG_LATENESS_P99,
+        timer_lateness.p99,
         "floor: timer lateness p99"
     ),
 ];

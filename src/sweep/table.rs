@@ -2,8 +2,9 @@
 //! and watchdog p99 — Markdown for `sweep.md` and CI comments, HTML for `sweep.html`, and one
 //! narrow aligned table per figure for the terminal (24 columns do not fit a terminal).
 
+use crate::metrics::figures as registry;
 use crate::metrics::results::ModelResult;
-use crate::metrics::rounds::{Interval, RoundResult};
+use crate::metrics::rounds::{Interval, RoundResult, MIN_ROUNDS};
 use crate::render::format::{esc, md_cell, sig3, us};
 
 use super::cost;
@@ -36,41 +37,33 @@ pub struct Figure {
     pub unit: Unit,
 }
 
-fn cpu(m: &ModelResult) -> Option<f64> {
-    Some(m.cpu.percent).filter(|v| v.is_finite())
+/// Registry figure `f` of a model's row, where finite. None of the sweep's figures is per
+/// second, so the scenario's duration (which only those need) is not passed.
+pub fn whole(f: &registry::Figure, m: &ModelResult) -> Option<f64> {
+    f.of_model(m, 0.0).filter(|v| v.is_finite())
 }
 
-fn poll_p99(m: &ModelResult) -> Option<f64> {
-    (m.poll_latency.count > 0).then_some(m.poll_latency.p99 as f64)
-}
-
-fn watchdog_p99(m: &ModelResult) -> Option<f64> {
-    (m.watchdog_lateness.count > 0).then_some(m.watchdog_lateness.p99 as f64)
-}
-
-fn round_cpu(r: &RoundResult) -> Option<f64> {
-    (r.is_ok() && r.cpu_percent.is_finite()).then_some(r.cpu_percent)
-}
-
-/// A round's p99 of `key`, only from a round with enough samples for a p99 to mean
-/// something (some samples beyond it).
-fn round_p99(r: &RoundResult, key: &str) -> Option<f64> {
-    let f = r.figures.get(key)?;
-    (r.is_ok() && f.count >= MIN_P99_SAMPLES).then_some(f.p99 as f64)
+/// Registry figure `f` in one round (`Figure::of_round`), where finite; a tail percentile
+/// only from a round with [`MIN_P99_SAMPLES`] behind it (some samples beyond it).
+pub fn round_of(f: &registry::Figure, r: &RoundResult) -> Option<f64> {
+    let v = f.of_round(r)?;
+    let enough = !f.is_tail() || v.samples.is_some_and(|n| n >= MIN_P99_SAMPLES);
+    enough.then_some(v.value).filter(|v| v.is_finite())
 }
 
 /// Fewest samples a round's p99 is used with (a p99 of 100 samples has one beyond it).
 pub const MIN_P99_SAMPLES: u64 = 100;
 
 /// The figures of the tables, in column order: what the model costs, what it costs per
-/// unit of work, and how late it answers and wakes.
+/// unit of work, and how late it answers and wakes. CPU and the p99s are the registry's
+/// (`metrics::figures`), read through it; the cost per 1,000 events is the sweep's own.
 pub const FIGURES: [Figure; 4] = [
     Figure {
         key: "cpu",
         label: "CPU %",
         title: "CPU % of one core (model's process)",
-        get: cpu,
-        round: round_cpu,
+        get: |m| whole(&registry::CPU_PERCENT, m),
+        round: |r| round_of(&registry::CPU_PERCENT, r),
         unit: Unit::Percent,
     },
     Figure {
@@ -85,16 +78,16 @@ pub const FIGURES: [Figure; 4] = [
         key: "poll_p99",
         label: "poll p99",
         title: "poll latency p99 (intended send → answer)",
-        get: poll_p99,
-        round: |r| round_p99(r, "poll_latency"),
+        get: |m| whole(&registry::POLL_LATENCY_P99, m),
+        round: |r| round_of(&registry::POLL_LATENCY_P99, r),
         unit: Unit::Micros,
     },
     Figure {
         key: "watchdog_p99",
         label: "watchdog p99",
         title: "watchdog lateness p99 (wake-up − deadline)",
-        get: watchdog_p99,
-        round: |r| round_p99(r, "watchdog_lateness"),
+        get: |m| whole(&registry::WATCHDOG_LATENESS_P99, m),
+        round: |r| round_of(&registry::WATCHDOG_LATENESS_P99, r),
         unit: Unit::Micros,
     },
 ];
@@ -105,7 +98,7 @@ pub const FIGURES: [Figure; 4] = [
 pub fn interval(sweep: &LoadedSweep, p: usize, model: &str, figure: &Figure) -> Option<Interval> {
     let m = sweep.points[p].results.as_ref()?.model(model)?;
     let values: Vec<f64> = m.rounds.iter().filter_map(figure.round).collect();
-    (values.len() >= 2).then(|| Interval::of_median(&values))?
+    (values.len() >= MIN_ROUNDS).then(|| Interval::of_median(&values))?
 }
 
 /// `[lo, hi]` for an interval of the median, `range lo–hi` under 5 rounds.

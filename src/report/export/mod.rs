@@ -34,13 +34,9 @@ pub struct Cell<'a> {
 pub fn cells(r: &Results) -> Vec<Cell<'_>> {
     let mut out = Vec::new();
     for figure in FIGURES {
-        let key = figure.legacy.unwrap_or(figure.key);
         let value = |m: &ModelResult| figure.of_model(m, r.scenario.duration_s);
-        let stars = if figure.has_rounds() {
-            verdict::stars(r, key, value)
-        } else {
-            Vec::new()
-        };
+        // The report table's ★: none where a run with rounds gives the figure no interval.
+        let stars = verdict::stars(r, figure, value);
         for m in &r.models {
             out.push(Cell {
                 model: m,
