@@ -118,7 +118,13 @@ fn a_model_made_30_percent_costlier_is_named_costlier_with_separate_intervals() 
         picks[0].figure
     );
     // Poll p99 was not changed: a tie, not a winner.
-    assert!(matches!(picks[1].verdict.as_str(), v if v.contains("tie on poll latency p99")));
+    assert!(
+        picks[1]
+            .verdict
+            .contains("no model separates on poll latency p99"),
+        "{}",
+        picks[1].verdict
+    );
     // The terminal table, the report's table and summary.md star the same row.
     let t = esbench::report::run_table::render(&r);
     let line = |name: &str| {
@@ -159,14 +165,24 @@ fn a_model_against_itself_is_a_tie_and_nobody_is_starred() {
     }
     let picks = esbench::report::headline::picks(&r);
     assert!(
-        picks[0].verdict.ends_with("tie on CPU within noise"),
+        picks[0]
+            .verdict
+            .starts_with("no model separates on CPU on this machine")
+            && picks[0].verdict.ends_with("tie within noise"),
         "{}",
         picks[0].verdict
     );
-    assert!(picks[0].model.contains(" and "), "{}", picks[0].model);
+    assert!(
+        picks[0].model.contains("no model separates"),
+        "{}",
+        picks[0].model
+    );
     let t = esbench::report::run_table::render(&r);
     assert!(!rows_starred(&t), "all tie: nobody stands out\n{t}");
-    assert!(t.contains("tie on CPU within noise"), "{t}");
+    assert!(
+        t.contains("no model separates on CPU on this machine: both tie within noise"),
+        "{t}"
+    );
 }
 
 #[test]

@@ -190,7 +190,19 @@ pub fn render_as(r: &Results, layout: Layout) -> String {
         lines = lines.iter().flat_map(|l| grid::wrap(l, WIDTH, 4)).collect();
     }
     out.push_str(&table);
-    out.push_str(&costs::block(r));
+    for line in costs::block(r).lines() {
+        match layout {
+            // The costs' own table fits; its long notes wrap like the run's.
+            Layout::Compact => {
+                for l in grid::wrap(line, WIDTH, 4) {
+                    let _ = writeln!(out, "{l}");
+                }
+            }
+            Layout::Wide => {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
     for line in lines {
         let _ = writeln!(out, "{line}");
     }
