@@ -234,33 +234,7 @@ fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result
     if args.profile {
         crate::cli::profile::stop_profiles_on_signals()?;
     }
-    let place = match (&args.target, &args.token_file) {
-        (Some(addr), Some(file)) => crate::cli::agent::connect_target(addr, file)?,
-        _ => Place::Local,
-    };
-    let opts = RunOptions {
-        place,
-        profile: args.profile,
-        inject: args.inject.clone(),
-        driver: args.driver,
-        bridges: args.bridge.clone(),
-        ..RunOptions::new(
-            args.models.clone(),
-            args.duration,
-            args.quick,
-            args.pin,
-            crate::load::child::own_exe()?,
-        )
-    };
-
-    let against = match &args.against {
-        Some(exe) => {
-            let faults = crate::bridge::inject::parse_all(&args.inject_b)
-                .map_err(|e| anyhow::anyhow!("--inject-b: {e}"))?;
-            Some(crate::driver::against::Against::new(exe, faults).map_err(anyhow::Error::msg)?)
-        }
-        None => None,
-    };
+    let (opts, against) = options(args)?;
     let mut all: Vec<(PathBuf, Results)> = Vec::new();
     let dirs = result_dirs(scenarios);
     for (scenario, dir) in scenarios.iter().zip(&dirs) {
@@ -294,28 +268,93 @@ fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result
     if let Some((_, r)) = all.last() {
         unwritten |= !export(args, r);
     }
-    if against.is_some() && !args.no_report {
+    unwritten |= !report(args, &all, &out, against.is_some());
+    unwritten |= !record_history(args, &all);
+    if !all.is_empty() {
+        match latest::update_latest(Path::new(latest::REPORTS_DIR), &out) {
+            Ok(Some(link)) => crate::outln!("latest: {} -> {}", link.display(), out.display()),
+            Ok(None) => {}
+            Err(e) => crate::errln!("warning: {e:#}"),
+        }
+    }
+
+    if interrupt::interrupted() {
+        return Ok(interrupt::exit_code());
+    }
+    if unwritten {
+        return Ok(4);
+    }
+    let all_ok = all.iter().all(|(_, r)| r.models.iter().all(|m| m.is_ok()));
+    Ok(if all_ok { 0 } else { 3 })
+}
+
+/// The run's options and, for `--against`, the other build's side.
+fn options(
+    args: &RunArgs,
+) -> anyhow::Result<(RunOptions, Option<crate::driver::against::Against>)> {
+    let place = match (&args.target, &args.token_file) {
+        (Some(addr), Some(file)) => crate::cli::agent::connect_target(addr, file)?,
+        _ => Place::Local,
+    };
+    let opts = RunOptions {
+        place,
+        profile: args.profile,
+        inject: args.inject.clone(),
+        driver: args.driver,
+        bridges: args.bridge.clone(),
+        ..RunOptions::new(
+            args.models.clone(),
+            args.duration,
+            args.quick,
+            args.pin,
+            crate::load::child::own_exe()?,
+        )
+    };
+
+    let against = match &args.against {
+        Some(exe) => {
+            let faults = crate::bridge::inject::parse_all(&args.inject_b)
+                .map_err(|e| anyhow::anyhow!("--inject-b: {e}"))?;
+            Some(crate::driver::against::Against::new(exe, faults).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
+    Ok((opts, against))
+}
+
+/// The HTML report of the run (a paired run's shows side A against side B); false (after
+/// saying why) when it could not be written.
+fn report(args: &RunArgs, all: &[(PathBuf, Results)], out: &Path, paired: bool) -> bool {
+    let mut ok = true;
+    if paired && !args.no_report {
         // A paired run's report: side A and side B as the two runs of the comparison view.
-        for (path, _) in &all {
-            match super::paired_view::report(path, &out) {
+        for (path, _) in all {
+            match super::paired_view::report(path, out) {
                 Ok(index) => crate::outln!("report: {}", index.display()),
                 Err(e) => {
                     crate::errln!("esbench: error: the report was not written: {e:#}");
-                    unwritten = true;
+                    ok = false;
                 }
             }
         }
     } else if !args.no_report && !all.is_empty() {
-        match crate::report::write_report(&all, &out) {
+        match crate::report::write_report(all, out) {
             Ok(index) => crate::outln!("report: {}", index.display()),
             Err(e) => {
                 crate::errln!("esbench: error: the report was not written: {e:#}");
-                unwritten = true;
+                ok = false;
             }
         }
     }
+    ok
+}
+
+/// One history row per scenario run (not for paired or injected runs); false (after saying
+/// why) when one could not be written.
+fn record_history(args: &RunArgs, all: &[(PathBuf, Results)]) -> bool {
+    let mut ok = true;
     if !args.no_history {
-        for (path, r) in &all {
+        for (path, r) in all {
             if r.paired.is_some() {
                 // Two builds' rows under side names: not a point of any model's history.
                 crate::outln!("history: not recorded (a paired run of two builds)");
@@ -333,28 +372,13 @@ fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result
                 Ok(rec) => crate::outln!("history: run {} in {}", rec.id, args.history.display()),
                 Err(e) => {
                     crate::errln!("esbench: error: the run was not recorded in history: {e:#}");
-                    unwritten = true;
+                    ok = false;
                 }
             }
         }
     }
 
-    if !all.is_empty() {
-        match latest::update_latest(Path::new(latest::REPORTS_DIR), &out) {
-            Ok(Some(link)) => crate::outln!("latest: {} -> {}", link.display(), out.display()),
-            Ok(None) => {}
-            Err(e) => crate::errln!("warning: {e:#}"),
-        }
-    }
-
-    if interrupt::interrupted() {
-        return Ok(interrupt::exit_code());
-    }
-    if unwritten {
-        return Ok(4);
-    }
-    let all_ok = all.iter().all(|(_, r)| r.models.iter().all(|m| m.is_ok()));
-    Ok(if all_ok { 0 } else { 3 })
+    ok
 }
 
 /// Writes the exports asked for; false (after saying why) when one could not be written.
