@@ -163,43 +163,7 @@ struct ModelLine {
 /// The SVG of `spec` for `sweep`, or None when no point has a value for it.
 pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<String>> {
     let xa = x_axis(&sweep.manifest.values);
-    let lines: Vec<ModelLine> = sweep
-        .models()
-        .into_iter()
-        .enumerate()
-        .map(|(index, name)| {
-            let per_point: Vec<(Option<f64>, bool)> = sweep
-                .points
-                .iter()
-                .map(|p| match p.results.as_ref().and_then(|r| r.model(&name)) {
-                    Some(m) if m.is_ok() => ((spec.get)(m), false),
-                    Some(m) => (None, !m.status.is_interrupted()),
-                    None => (None, false),
-                })
-                .collect();
-            let limited = (sweep.points.iter())
-                .map(|p| p.results.as_ref().and_then(|r| r.model(&name)))
-                .map(|m| m.is_some_and(|m| m.is_ok() && m.driver.limited))
-                .collect();
-            let bars = (sweep.points.iter())
-                .map(|p| p.results.as_ref().and_then(|r| r.model(&name)))
-                .map(|m| {
-                    let (m, round) = (m.filter(|m| m.is_ok())?, spec.round?);
-                    let v: Vec<f64> = m.rounds.iter().filter_map(round).collect();
-                    let i = (v.len() >= 2).then(|| Interval::of_median(&v))??;
-                    Some((i.lo, i.hi))
-                })
-                .collect();
-            ModelLine {
-                index,
-                name,
-                values: per_point.iter().map(|v| v.0).collect(),
-                failed: per_point.iter().map(|v| v.1).collect(),
-                limited,
-                bars,
-            }
-        })
-        .collect();
+    let lines = model_lines(sweep, spec);
     let floor: Vec<Option<f64>> = match spec.floor {
         Some((_, f)) => sweep
             .points
@@ -297,37 +261,85 @@ pub fn plot(sweep: &LoadedSweep, spec: &PlotSpec) -> anyhow::Result<Option<Strin
                 .map_err(err)?;
             draw_lines(&root, &mut c, sweep, &xa, &lines, &floor, 0.0, top)?;
         }
-        let mut legend: Vec<LegendEntry> = lines
-            .iter()
-            .map(|l| LegendEntry::model(l.index, &l.name))
-            .collect();
-        if let Some((label, _)) = spec.floor {
-            if floor.iter().any(Option::is_some) {
-                legend.push(LegendEntry::floor(label));
-            }
-        }
-        if lines.iter().any(|l| l.failed.iter().any(|f| *f)) {
-            legend.push(note_entry(
-                "× on top: model failed",
-                Some(chart::Marker::Cross),
-            ));
-        }
-        if lines.iter().any(|l| l.bars.iter().any(Option::is_some)) {
-            legend.push(note_entry(
-                "bar: 95 % interval of the median over rounds",
-                None,
-            ));
-        }
-        if lines.iter().any(|l| l.limited.iter().any(|f| *f)) {
-            legend.push(note_entry(
-                "ringed: driver-limited",
-                Some(chart::Marker::Circle),
-            ));
-        }
+        let legend = legend(&lines, spec, &floor);
         chart::draw_legend(&legend_area, &legend)?;
         root.present().map_err(err)?;
     }
     Ok(Some(svg))
+}
+
+/// One line per model: its value at each point, whether it failed there, whether the driver
+/// limited it, and the interval of its median over the point's rounds.
+fn model_lines(sweep: &LoadedSweep, spec: &PlotSpec) -> Vec<ModelLine> {
+    sweep
+        .models()
+        .into_iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let per_point: Vec<(Option<f64>, bool)> = sweep
+                .points
+                .iter()
+                .map(|p| match p.results.as_ref().and_then(|r| r.model(&name)) {
+                    Some(m) if m.is_ok() => ((spec.get)(m), false),
+                    Some(m) => (None, !m.status.is_interrupted()),
+                    None => (None, false),
+                })
+                .collect();
+            let limited = (sweep.points.iter())
+                .map(|p| p.results.as_ref().and_then(|r| r.model(&name)))
+                .map(|m| m.is_some_and(|m| m.is_ok() && m.driver.limited))
+                .collect();
+            let bars = (sweep.points.iter())
+                .map(|p| p.results.as_ref().and_then(|r| r.model(&name)))
+                .map(|m| {
+                    let (m, round) = (m.filter(|m| m.is_ok())?, spec.round?);
+                    let v: Vec<f64> = m.rounds.iter().filter_map(round).collect();
+                    let i = (v.len() >= 2).then(|| Interval::of_median(&v))??;
+                    Some((i.lo, i.hi))
+                })
+                .collect();
+            ModelLine {
+                index,
+                name,
+                values: per_point.iter().map(|v| v.0).collect(),
+                failed: per_point.iter().map(|v| v.1).collect(),
+                limited,
+                bars,
+            }
+        })
+        .collect()
+}
+
+/// The legend: the models, the floor when drawn, and a note for each mark the plot uses.
+fn legend(lines: &[ModelLine], spec: &PlotSpec, floor: &[Option<f64>]) -> Vec<LegendEntry> {
+    let mut legend: Vec<LegendEntry> = lines
+        .iter()
+        .map(|l| LegendEntry::model(l.index, &l.name))
+        .collect();
+    if let Some((label, _)) = spec.floor {
+        if floor.iter().any(Option::is_some) {
+            legend.push(LegendEntry::floor(label));
+        }
+    }
+    if lines.iter().any(|l| l.failed.iter().any(|f| *f)) {
+        legend.push(note_entry(
+            "× on top: model failed",
+            Some(chart::Marker::Cross),
+        ));
+    }
+    if lines.iter().any(|l| l.bars.iter().any(Option::is_some)) {
+        legend.push(note_entry(
+            "bar: 95 % interval of the median over rounds",
+            None,
+        ));
+    }
+    if lines.iter().any(|l| l.limited.iter().any(|f| *f)) {
+        legend.push(note_entry(
+            "ringed: driver-limited",
+            Some(chart::Marker::Circle),
+        ));
+    }
+    legend
 }
 
 /// A legend line that explains a mark rather than naming a series: in grey, with the
