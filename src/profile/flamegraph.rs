@@ -145,34 +145,9 @@ pub fn record_pid(
             ),
         );
     }
-    let script = Command::new("perf")
-        // No `period` field: inferno would weight stacks by it; we want sample counts.
-        .args([
-            "script",
-            "--no-inline",
-            "-F",
-            "comm,pid,tid,time,event,ip,sym,dso",
-            "-i",
-        ])
-        .arg(&data)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output();
-    let _ = std::fs::remove_file(&data);
-    let script = match script {
-        Ok(o) if o.status.success() => o.stdout,
-        Ok(o) => {
-            return FlameProfile::not_done(
-                PassStatus::Failed,
-                format!("perf script failed ({})", o.status),
-            )
-        }
-        Err(e) => {
-            return FlameProfile::not_done(
-                PassStatus::Failed,
-                format!("cannot run perf script: {e}"),
-            )
-        }
+    let script = match perf_script(&data) {
+        Ok(s) => s,
+        Err(note) => return FlameProfile::not_done(PassStatus::Failed, note),
     };
     let folded = match collapse(&script) {
         Ok(f) => f,
@@ -206,6 +181,29 @@ pub fn record_pid(
     }
     prof.status = PassStatus::Ok;
     prof
+}
+
+/// `perf script`'s text of the samples in `data` (which it removes), or why there is none.
+fn perf_script(data: &Path) -> Result<Vec<u8>, String> {
+    let script = Command::new("perf")
+        // No `period` field: inferno would weight stacks by it; we want sample counts.
+        .args([
+            "script",
+            "--no-inline",
+            "-F",
+            "comm,pid,tid,time,event,ip,sym,dso",
+            "-i",
+        ])
+        .arg(data)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output();
+    let _ = std::fs::remove_file(data);
+    match script {
+        Ok(o) if o.status.success() => Ok(o.stdout),
+        Ok(o) => Err(format!("perf script failed ({})", o.status)),
+        Err(e) => Err(format!("cannot run perf script: {e}")),
+    }
 }
 
 /// `perf script` text to folded stacks (inferno's stackcollapse-perf).
