@@ -63,7 +63,7 @@ pub struct RunArgs {
     #[arg(long, short)]
     pub quick: bool,
     /// Also write the run's figures (every figure, its interval over the rounds, the ★) as
-    /// JSON to FILE (`-`: stdout); with several scenarios, the last one's.
+    /// JSON to FILE (`-`: stdout); one scenario per run.
     #[arg(long, value_name = "FILE")]
     pub export_json: Option<PathBuf>,
     /// The same as CSV, one line per model and figure.
@@ -189,6 +189,15 @@ pub fn exec(args: RunArgs) -> anyhow::Result<i32> {
     }
     if let Some(dup) = duplicate(&args.models) {
         bail!("--models names {dup:?} twice: give each model once");
+    }
+    let exporting =
+        args.export_json.is_some() || args.export_csv.is_some() || args.export_markdown.is_some();
+    if exporting && scenarios.len() > 1 {
+        // An export holds one run's figures; silently keeping only the last would lose some.
+        bail!(
+            "--export-json/--export-csv/--export-markdown write one run's figures: give one scenario per run (this run has {})",
+            scenarios.len()
+        );
     }
     let out = args.out.clone().unwrap_or_else(default_out_dir);
     // A run that fails before measuring anything (validation) leaves no empty directory.

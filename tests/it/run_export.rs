@@ -80,3 +80,23 @@ fn a_run_exports_its_figures_in_three_formats() {
     assert_eq!(o.status.code(), Some(4), "{err}");
     assert!(err.contains(bad.to_str().unwrap()), "{err}");
 }
+
+#[test]
+fn an_export_of_several_scenarios_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = common::run(&[
+        "run",
+        "scenarios/classroom.toml",
+        "scenarios/esp4s.toml",
+        "--quick",
+        "--out",
+        out.to_str().unwrap(),
+        "--export-csv",
+        "-",
+    ]);
+    let err = common::text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("one scenario per run"), "{err}");
+    assert!(!out.exists(), "nothing ran, no directory left");
+}
