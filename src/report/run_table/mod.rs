@@ -192,13 +192,14 @@ pub fn render_as(r: &Results, layout: Layout) -> String {
     out.push_str(&table);
     for line in costs::block(r).lines() {
         match layout {
-            // The costs' own table fits; its long notes wrap like the run's.
-            Layout::Compact => {
+            // The costs' own table fits (and keeps its alignment); its long notes wrap like
+            // the run's.
+            Layout::Compact if line.chars().count() > WIDTH => {
                 for l in grid::wrap(line, WIDTH, 4) {
                     let _ = writeln!(out, "{l}");
                 }
             }
-            Layout::Wide => {
+            _ => {
                 let _ = writeln!(out, "{line}");
             }
         }
