@@ -30,7 +30,8 @@
 #   --no-build          use the existing target/release/esbench
 #   --bin PATH          use this esbench binary (implies --no-build)
 #   --against-ref REF   paired mode against git commit REF (see above)
-#   --rounds N          paired mode: rounds (default 6, the fewest that give an interval)
+#   --rounds N          paired mode: rounds (default: a paired run's, 24 cut to what the
+#                       duration holds in rounds of 0.5 s: 8 with --quick's 4 s)
 #   --duration S        paired mode: measured seconds per model and side (default: --quick's)
 #   --build-only        build what the run would use (this build unless --no-build; REF's in
 #                       paired mode, into its per-commit cache) and exit 0 (3: REF does not
@@ -41,7 +42,7 @@ cd "$(dirname "$0")/.."
 
 runs=3; gross=(); baseline=reports/baseline; scenario=""; models=""; thresholds=()
 summary=""; keep=""; build=1; bin=target/release/esbench
-against_ref=""; rounds=6; duration=""; build_only=0
+against_ref=""; rounds=""; duration=""; build_only=0
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -59,7 +60,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --build-only) build_only=1; shift ;;
-    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
     *) echo "ci-regression: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -136,7 +137,8 @@ mkdir -p "$(dirname "$summary")"
 
 if [ -n "$against_ref" ]; then
   out="$work/paired"
-  args=(run "$scenario" --against "$ref_bin" --rounds "$rounds" --out "$out" --no-history)
+  args=(run "$scenario" --against "$ref_bin" --out "$out" --no-history)
+  [ -n "$rounds" ] && args+=(--rounds "$rounds")
   if [ -n "$duration" ]; then args+=(--duration "$duration"); else args+=(--quick); fi
   [ -n "$models" ] && args+=(--models "$models")
   echo "== paired run: $scenario${models:+ (models $models)}, side A $against_ref, side B this build" >&2
