@@ -73,6 +73,7 @@ impl LocalChild {
                 .filter(|f| f.is_bridge_side())
                 .map(|f| f.to_string())
                 .collect(),
+            smol_block_on: plan.scenario.run.smol_block_on,
         };
         progress.phase(&format!("{model}: starting serve"));
         let spawned_ns = now_ns();

@@ -236,6 +236,8 @@ impl<'a> Session<'a> {
         notes.extend(opts.place.notes());
         let mut s = Scenario::load(scenario_path)?;
         s.run.driver = opts.driver.unwrap_or(s.run.driver);
+        s.run.send_spin_us = opts.send_spin_us.unwrap_or(s.run.send_spin_us);
+        s.run.smol_block_on = opts.smol_block_on.unwrap_or(s.run.smol_block_on);
         let models = select_models(opts, &s)?;
         let (duration_s, warmup_s) = durations(opts, &s, scenario_path)?;
         let shape = shape_of(ropts, &s, scenario_path, opts.quick, (duration_s, warmup_s))?;
@@ -284,6 +286,10 @@ impl<'a> Session<'a> {
                 .collect(),
             rounds: Some(plan.clone()),
             model_timer_slack_ns: Some(settings.timer_slack_ns),
+            settings: Some(crate::metrics::results::Settings {
+                send_spin_us: s.run.send_spin_us,
+                smol_block_on: s.run.smol_block_on.name().into(),
+            }),
             esbench_version: env!("CARGO_PKG_VERSION").into(),
             started_unix: unix_now(),
             commit: git_commit(),
@@ -336,6 +342,7 @@ impl<'a> Session<'a> {
             Duration::from_nanos(ms_to_ns(s.clients.poll_period_ms)),
             Duration::from_secs_f64(self.floor_s),
             &self.settings,
+            s.run.send_spin_us * 1_000,
             interrupt::interrupted,
         );
         self.progress.floor_done();

@@ -22,6 +22,7 @@ use super::http::HttpConn;
 use crate::bridge::stats::ServeStats;
 use crate::clock::now_ns;
 use crate::metrics::process::{try_wait4, wait4_timeout, Exit, Rusage};
+use crate::scenario::SmolBlockOn;
 
 /// How long a child gets to stop after SIGTERM before SIGKILL (every caller's: the local
 /// driver, the remote agent, the profiling pass).
@@ -43,6 +44,9 @@ pub struct ServeCommand {
     pub settings: ChildSettings,
     /// Bridge-side fault specs passed on as `serve --inject` (empty in a real run).
     pub inject: Vec<String>,
+    /// Passed on as `serve --smol-block-on` when not the default (so an older build given
+    /// to `run --against` still starts with the default).
+    pub smol_block_on: SmolBlockOn,
 }
 
 /// A running `esbench serve`.
@@ -85,6 +89,9 @@ impl ServeChild {
         c.arg("--stats-out").arg(&cmd.stats_out);
         for spec in &cmd.inject {
             c.arg("--inject").arg(spec);
+        }
+        if cmd.smol_block_on != SmolBlockOn::default() {
+            c.arg("--smol-block-on").arg(cmd.smol_block_on.name());
         }
         c.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -363,6 +370,7 @@ mod tests {
             stats_out: "/tmp/none.json".into(),
             settings: ChildSettings::default(),
             inject: Vec::new(),
+            smol_block_on: SmolBlockOn::default(),
         };
         // `sh serve ...` fails: there is no script called "serve".
         let e = ServeChild::spawn(&cmd, Duration::from_secs(5))

@@ -51,6 +51,10 @@ pub struct Results {
     /// read back). `None` in results from before it was set explicitly.
     #[serde(default)]
     pub model_timer_slack_ns: Option<u64>,
+    /// The measurement variants the run used (the scenario's `[run]` after the command
+    /// line's overrides). `None` in results from before they were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Settings>,
     /// How the models' measured time was split into interleaved rounds; `None` in results
     /// from before rounds existed (one pass per model, nothing to judge an interval from).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,6 +68,19 @@ pub struct Results {
     /// per-round ratios B/A (`metrics::paired`). `None` for an ordinary run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired: Option<super::paired::Paired>,
+}
+
+/// Settings that change what a run measures without being a model or the scenario's load:
+/// each a scenario key of `[run]` and an `esbench run` option, recorded so that two results
+/// are never compared without seeing that they differ.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// `run.send_spin_us`: how long before each send the Scratch clients stop sleeping and
+    /// spin on the clock (µs; 0 = plain sleeps).
+    pub send_spin_us: u64,
+    /// `run.smol_block_on`: the `block_on` the `smol` model ran under (`async-io` or
+    /// `futures-lite`).
+    pub smol_block_on: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

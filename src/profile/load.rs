@@ -58,6 +58,7 @@ impl ModelUnderLoad {
                 cpus: None,
             },
             inject: Vec::new(),
+            smol_block_on: scenario.run.smol_block_on,
         };
         let child = ServeChild::spawn_traceable(&cmd, READY_TIMEOUT)
             .with_context(|| format!("`esbench serve --model {model}` did not start listening"))?;

@@ -398,6 +398,7 @@ impl ModelRun {
             stats_out: stats_path.clone(),
             settings: settings.clone(),
             inject,
+            smol_block_on: spec.smol_block_on,
         };
         let spawned_ns = now_ns();
         let mut child = ServeChild::spawn(&cmd, READY_TIMEOUT)?;
