@@ -60,7 +60,7 @@ impl LocalBridge {
     ) -> Result<LocalBridge> {
         let name = &spec.name;
         progress.phase(&format!("{name}: starting boards"));
-        let boards = start_boards(&plan.scenario)?;
+        let boards = start_boards(&plan.scenario, &plan.board_loops)?;
         let base = free_ports(boards.len())?;
         let serials: Vec<_> = boards.iter().map(|b| b.path().to_path_buf()).collect();
         progress.phase(&format!("{name}: starting the bridge"));

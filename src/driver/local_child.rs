@@ -56,7 +56,7 @@ impl LocalChild {
         progress: &dyn Progress,
     ) -> Result<LocalChild> {
         progress.phase(&format!("{model}: starting boards"));
-        let boards = start_boards(&plan.scenario)?;
+        let boards = start_boards(&plan.scenario, &plan.board_loops)?;
         let base = free_ports(boards.len())?;
         let _ = std::fs::remove_file(&plan.stats_path);
         let cmd = ServeCommand {

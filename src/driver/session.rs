@@ -82,6 +82,8 @@ pub struct Session<'a> {
     faults: Vec<Fault>,
     settings: ChildSettings,
     kill_hook: Option<KillHook>,
+    /// The virtual boards' event loops, reused by every model-round of the run.
+    board_loops: crate::device::BoardLoops,
     /// What the results' notes say about the whole run (partial-ness is added on saving).
     notes: Vec<String>,
     results: Results,
@@ -321,6 +323,7 @@ impl<'a> Session<'a> {
             faults,
             settings,
             kill_hook: kill_hook(),
+            board_loops: crate::device::BoardLoops::default(),
             notes,
             results,
             rounds_of: BTreeMap::new(),
@@ -422,6 +425,7 @@ impl<'a> Session<'a> {
             faults: self.faults.iter().chain(&row.faults).cloned().collect(),
             kill_after: KillHook::after(&self.kill_hook, &row.name, k),
             ready_timeout: Duration::from_secs(30),
+            board_loops: self.board_loops.clone(),
         }
     }
 
