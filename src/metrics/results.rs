@@ -76,8 +76,8 @@ pub struct Results {
 }
 
 /// Settings that change what a run measures without being a model or the scenario's load:
-/// each a scenario key of `[run]` and an `esbench run` option, recorded so that two results
-/// are never compared without seeing that they differ.
+/// each a scenario key of `[run]` and an `esbench run` option, recorded (and shown in the
+/// report's context) so a reader sees which variant measured the run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     /// `run.send_spin_us`: how long before each send the Scratch clients stop sleeping and
