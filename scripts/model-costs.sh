@@ -2,7 +2,7 @@
 # Profiles each model (esbench profile, /proc per-thread sampling and strace, no perf) on the
 # classroom scenario, twice, and writes the table of threads, wake-ups and syscalls per event
 # into docs/model-costs.md (between its "generated" markers). Includes the smol variant
-# measured there (ESBENCH_SMOL_BLOCK_ON=futures-lite), then runs both smol variants under
+# measured there (--smol-block-on futures-lite), then runs both smol variants under
 # `esbench run --quick`. Then coop's own section of docs/coop.md: the coop variants beside
 # threads and the CPU floor's process (`esbench floor-child`, profiled by pid), with coop as
 # an older build ran it when BEFORE names that build's executable, and the three coop
@@ -28,12 +28,12 @@ for round in $(seq 1 "$ROUNDS"); do
   for spec in $SPECS; do
     model=${spec%%:*}
     label=$model
-    envs=()
+    variant=()
     if [[ $spec == *:* ]]; then
       label="$model-${spec#*:}"
-      envs=(ESBENCH_SMOL_BLOCK_ON=${spec#*:})
+      variant=(--smol-block-on "${spec#*:}")
     fi
-    env "${envs[@]}" "$EXE" profile --model "$model" --label "$label" --window "$WINDOW" \
+    "$EXE" profile --model "$model" "${variant[@]}" --label "$label" --window "$WINDOW" \
       --warmup 1 --no-perf --out "$OUT/r$round" >/dev/null 2>"$OUT/err" || {
       cat "$OUT/err" >&2; exit 1; }
   done
@@ -92,7 +92,7 @@ for spec in specs:
 PY
 # The smol variants under the real measurement: does the cheaper variant cost latency?
 for v in async-io futures-lite; do
-  ESBENCH_SMOL_BLOCK_ON=$v "$EXE" run --quick --duration "${DURATION:-8}" --models smol \
+  "$EXE" run --quick --duration "${DURATION:-8}" --models smol --smol-block-on "$v" \
     --no-history --no-report --out "$OUT/run-$v" >/dev/null 2>"$OUT/err" || {
     cat "$OUT/err" >&2; exit 1; }
 done
