@@ -217,13 +217,16 @@ impl Recorder {
             t.hogs += 1;
             self.hogs += 1;
             if t.hogs == 1 {
-                crate::errln!(
+                // Formatted first, then written at once: stderr is unbuffered, and
+                // `errln!` with arguments makes one `write` per piece (eleven here).
+                let msg = format!(
                     "coop: task `{}` held the loop for {:.1} ms (threshold {:.1} ms): \
-                     a blocking call inside an async task?",
+                     a blocking call inside an async task?\n",
                     t.name,
                     d.as_secs_f64() * 1e3,
                     config.hog_threshold.as_secs_f64() * 1e3
                 );
+                crate::term::err(format_args!("{msg}"));
             }
         }
     }
