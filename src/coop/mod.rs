@@ -66,6 +66,7 @@
 //! panicking task unwinds out of `block_on`). A main future that waits on nothing that can
 //! ever wake it blocks forever, as a blocked thread would.
 
+mod clock;
 mod io;
 mod reactor;
 mod runtime;
