@@ -9,7 +9,7 @@ want=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || want+=(chromium)
 command -v strace >/dev/null 2>&1 || want+=(strace)
 command -v perf >/dev/null 2>&1 || want+=(linux-perf)
-# ip and tc: the remote tests' own network namespace and netem delay (tests/it/remote_netns.rs).
+# ip and tc: the remote tests' own network namespace and netem delay (tests/alone/remote_netns.rs).
 { command -v ip && command -v tc; } >/dev/null 2>&1 || want+=(iproute2)
 
 if [ ${#want[@]} -eq 0 ]; then
