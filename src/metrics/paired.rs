@@ -77,18 +77,21 @@ pub fn ratio_figures() -> impl Iterator<Item = &'static Figure> {
 }
 
 /// B/A per round of one figure: both rows' rounds matched by index.
+/// (For the valgrind pass's figure: B/A per pass, matched by pass index.)
 pub fn per_round(f: &Figure, a: &ModelResult, b: &ModelResult) -> Vec<Option<f64>> {
-    let n = a.rounds.len().max(b.rounds.len());
+    let (va, vb) = (f.indexed_values(a), f.indexed_values(b));
+    let n = if f.from_separate_pass() {
+        let last = |v: &[(u32, figures::RoundValue)]| v.iter().map(|(k, _)| k + 1).max();
+        last(&va).max(last(&vb)).unwrap_or(0) as usize
+    } else {
+        a.rounds.len().max(b.rounds.len())
+    };
     (0..n as u32)
         .map(|k| {
-            let side = |m: &ModelResult| {
-                m.rounds
-                    .iter()
-                    .find(|r| r.index == k)
-                    .and_then(|r| f.of_round(r))
-                    .map(|v| v.value)
+            let side = |v: &[(u32, figures::RoundValue)]| {
+                v.iter().find(|(i, _)| *i == k).map(|(_, v)| v.value)
             };
-            match (side(a), side(b)) {
+            match (side(&va), side(&vb)) {
                 (Some(x), Some(y)) if x > 0.0 && (y / x).is_finite() => Some(y / x),
                 _ => None,
             }
