@@ -952,10 +952,16 @@ fn judge_rounds(
             bi.is_range || ci.is_range,
         )
     };
-    row.method = if paired {
-        format!("rounds, paired ({n})")
+    // The valgrind pass's figure is judged on its passes, the same way.
+    let unit = if def.from_separate_pass() {
+        "passes"
     } else {
-        format!("rounds ({}/{})", bi.n, ci.n)
+        "rounds"
+    };
+    row.method = if paired {
+        format!("{unit}, paired ({n})")
+    } else {
+        format!("{unit} ({}/{})", bi.n, ci.n)
     };
     row.change = Some(change);
     if !row.band.judge {
@@ -966,7 +972,7 @@ fn judge_rounds(
     if is_range {
         row.verdict = Verdict::NotJudged;
         row.note = Some(format!(
-            "not enough rounds to judge: {n} give a range, not an interval \
+            "not enough {unit} to judge: {n} give a range, not an interval \
              ({MIN_FOR_INTERVAL} needed)"
         ));
         return;

@@ -25,5 +25,5 @@ mod row_run;
 mod serve_stats;
 pub mod session;
 mod test_hooks;
-mod valgrind_pass;
+pub mod valgrind_pass;
 pub mod variant;

@@ -12,9 +12,9 @@ use crate::metrics::valgrind::ValgrindReport;
 use crate::scenario::Scenario;
 
 /// What an external bridge's row says instead of a figure.
-pub const BRIDGE_NOT_MEASURED: &str = "not measured: an external bridge is not run under \
-    valgrind (valgrind on a Python interpreter works but counts the interpreter too, and \
-    runs it 20-50 times slower than the load needs)";
+pub const BRIDGE_NOT_MEASURED: &str = "not measured: external bridges are not run under \
+    valgrind (it would work on a Python interpreter, but it counts the interpreter's own \
+    instructions and slows it down tens of times, which this load may not leave room for)";
 
 /// `valgrind --version` when the pass can run here; the error is one line.
 pub fn check(opts: &RunOptions) -> Result<String> {

@@ -32,9 +32,13 @@ pub fn block(r: &Results) -> String {
     if !r.models.iter().any(|m| costs::events(m).is_some()) {
         return String::new();
     }
+    // The valgrind pass's column only in a run that had the pass (`--valgrind`).
+    let valgrind = r.models.iter().any(|m| m.valgrind.is_some());
+    let vg = figures::CPU_VALGRIND_INSTRUCTIONS_PER_EVENT;
     let mut rows: Vec<Vec<String>> = vec![std::iter::once("model".to_string())
         .chain(std::iter::once("events".to_string()))
         .chain(SHOWN.iter().map(|f| f.label.to_string()))
+        .chain(valgrind.then(|| vg.label.to_string()))
         .collect()];
     for m in &r.models {
         let mut row = vec![
@@ -50,6 +54,9 @@ pub fn block(r: &Results) -> String {
                     display(column(f), v)
                 },
             );
+        }
+        if valgrind {
+            row.push(valgrind_cell(m, r.scenario.duration_s));
         }
         rows.push(row);
     }
@@ -84,7 +91,46 @@ pub fn block(r: &Results) -> String {
     {
         let _ = writeln!(out, "  instructions: {note}");
     }
+    if let Some(v) = r.models.iter().find_map(|m| m.valgrind.as_ref()) {
+        let passes = r
+            .models
+            .iter()
+            .filter_map(|m| m.valgrind.as_ref())
+            .map(|v| v.passes.len())
+            .max()
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "  valgrind instr/event: instructions of all the child's threads per handled event, \
+             counted by callgrind in a separate pass after the timed rounds (not the rounds' \
+             figure): median over {passes} pass(es) of {} s each per row, [lo–hi] its interval \
+             (a range below 5 passes)",
+            crate::units::sig3(v.window_s)
+        );
+        for m in &r.models {
+            for note in m.valgrind.iter().flat_map(|v| &v.notes) {
+                let _ = writeln!(out, "  valgrind, {}: {note}", m.name);
+            }
+        }
+    }
     out
+}
+
+/// A row's valgrind figure with its interval over the passes, or why there is none.
+fn valgrind_cell(m: &crate::metrics::results::ModelResult, duration_s: f64) -> String {
+    let f = figures::CPU_VALGRIND_INSTRUCTIONS_PER_EVENT;
+    let Some(v) = &m.valgrind else {
+        return "–".into();
+    };
+    if v.passes.is_empty() && v.notes.iter().any(|n| n.starts_with("not measured")) {
+        return crate::render::figures::NOT_MEASURED_TEXT.into();
+    }
+    let shown = display(&Column::of(f), f.of_model(m, duration_s));
+    match v.interval() {
+        Some(i) if i.n >= 2 => format!("{shown} [{:.0}–{:.0}]", i.lo, i.hi),
+        Some(_) => shown,
+        None => "failed".into(),
+    }
 }
 
 #[cfg(test)]
@@ -119,5 +165,32 @@ mod tests {
         assert!(b.contains("1.50") && b.contains("3.00"), "{b}");
         assert!(b.contains("not available"), "{b}");
         assert!(!b.contains(" 0 "), "never a zero for not counted: {b}");
+        assert!(!b.contains("valgrind"), "no pass, no column: {b}");
+
+        // With the valgrind pass: the median over the passes and its range; a bridge's row
+        // says it was not measured.
+        use crate::metrics::valgrind::{ValgrindPass, ValgrindReport};
+        let pass = |index, per_event| ValgrindPass {
+            index,
+            per_event: Some(per_event),
+            ..ValgrindPass::default()
+        };
+        r.models[0].valgrind = Some(ValgrindReport {
+            window_s: 10.0,
+            passes: vec![pass(0, 8_120.0), pass(1, 8_080.0), pass(2, 8_150.0)],
+            ..ValgrindReport::default()
+        });
+        let mut bridge = r.models[0].clone();
+        bridge.name = "mine".into();
+        bridge.valgrind = Some(ValgrindReport {
+            notes: vec![crate::driver::valgrind_pass::BRIDGE_NOT_MEASURED.into()],
+            ..ValgrindReport::default()
+        });
+        r.models.push(bridge);
+        let b = block(&r);
+        assert!(b.contains("valgrind instr/event"), "{b}");
+        assert!(b.contains("8120 [8080–8150]"), "{b}");
+        assert!(b.contains("not measured"), "{b}");
+        assert!(b.contains("3 pass(es) of 10.0 s"), "{b}");
     }
 }
