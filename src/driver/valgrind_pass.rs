@@ -8,13 +8,8 @@ use super::options::{RunOptions, ValgrindRun};
 use super::progress::Progress;
 use super::row::Row;
 use crate::bridge::inject::Fault;
-use crate::metrics::valgrind::ValgrindReport;
+use crate::metrics::valgrind::{ValgrindReport, BRIDGE_NOT_MEASURED};
 use crate::scenario::Scenario;
-
-/// What an external bridge's row says instead of a figure.
-pub const BRIDGE_NOT_MEASURED: &str = "not measured: external bridges are not run under \
-    valgrind (it would work on a Python interpreter, but it counts the interpreter's own \
-    instructions and slows it down tens of times, which this load may not leave room for)";
 
 /// `valgrind --version` when the pass can run here; the error is one line.
 pub fn check(opts: &RunOptions) -> Result<String> {

@@ -78,7 +78,8 @@ pub fn run(
             order.reverse();
         }
         for i in order {
-            if crate::driver::interrupt::interrupted() {
+            // Ctrl-C (SIGTERM, SIGHUP): `cli::run` wires the signals to `profile::stop`.
+            if crate::profile::stopped() {
                 return reports;
             }
             progress(done, total, &targets[i].name);

@@ -183,7 +183,7 @@ mod tests {
         let mut bridge = r.models[0].clone();
         bridge.name = "mine".into();
         bridge.valgrind = Some(ValgrindReport {
-            notes: vec![crate::driver::valgrind_pass::BRIDGE_NOT_MEASURED.into()],
+            notes: vec![crate::metrics::valgrind::BRIDGE_NOT_MEASURED.into()],
             ..ValgrindReport::default()
         });
         r.models.push(bridge);
