@@ -30,14 +30,15 @@
 #   --no-build          use the existing target/release/esbench
 #   --bin PATH          use this esbench binary (implies --no-build)
 #   --against-ref REF   paired mode against git commit REF (see above)
-#   --rounds N          paired mode: rounds (default 6, the fewest that give an interval)
+#   --rounds N          paired mode: rounds (default: a paired run's, 24 cut to what the
+#                       duration holds in rounds of 0.5 s: 8 with --quick's 4 s)
 #   --duration S        paired mode: measured seconds per model and side (default: --quick's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=3; gross=(); baseline=reports/baseline; scenario=""; models=""; thresholds=()
 summary=""; keep=""; build=1; bin=target/release/esbench
-against_ref=""; rounds=6; duration=""
+against_ref=""; rounds=""; duration=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -122,7 +123,8 @@ if [ -n "$against_ref" ]; then
     git worktree remove --force "$src" >/dev/null 2>&1 || true
   fi
   out="$work/paired"
-  args=(run "$scenario" --against "$ref_bin" --rounds "$rounds" --out "$out" --no-history)
+  args=(run "$scenario" --against "$ref_bin" --out "$out" --no-history)
+  [ -n "$rounds" ] && args+=(--rounds "$rounds")
   if [ -n "$duration" ]; then args+=(--duration "$duration"); else args+=(--quick); fi
   [ -n "$models" ] && args+=(--models "$models")
   echo "== paired run: $scenario${models:+ (models $models)}, side A $against_ref, side B this build" >&2
