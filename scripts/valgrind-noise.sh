@@ -43,7 +43,7 @@ print(f"Measured by `scripts/valgrind-noise.sh` on `{os.uname().nodename}` (the 
       f"{passes} valgrind passes of {window} s per side and model. Per-pass ratio B/A of "
       "instructions per event: median [min–max], and their SD; the timed rounds' CPU µs per "
       "event ratio beside it; the verdicts `check --paired` gives the valgrind figure.\n")
-print("| run | model | A instr/event | B instr/event | valgrind ratio B/A [min–max] | SD of the per-pass ratios | events in flight per pass (of) | timed CPU µs/event ratio | verdict normal / gross |")
+print("| run | model | A instr/event | B instr/event | valgrind ratio B/A [min–max] | SD of the per-pass ratios | B per pass: events in flight (events; polls answered/planned) | timed CPU µs/event ratio | verdict normal / gross |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---|")
 for name, label in (("aa", "A/A"), ("inject", f"B: {inject}")):
     r = json.load(open(f"{out}/{name}/results.json"))
@@ -66,7 +66,7 @@ for name, label in (("aa", "A/A"), ("inject", f"B: {inject}")):
             return f"{statistics.median(v):.0f}" if v else "–"
         def flight(row):
             ps = rows[row].get("valgrind", {}).get("passes", [])
-            return ", ".join(f"{p.get('events_in_flight', 0)} ({p['events']['polls'] + p['events']['frames'] + p['events']['commands']})" for p in ps if p.get("events"))
+            return ", ".join(f"{p.get('events_in_flight', 0)} ({p['events']['polls'] + p['events']['frames'] + p['events']['commands']}; polls {p['events']['polls']}/{p.get('polls_planned', 0)})" for p in ps if p.get("events"))
         cell = f"{statistics.median(vg):.4f} [{min(vg):.4f}–{max(vg):.4f}]" if vg else "–"
         sd = f"{statistics.stdev(vg):.4f}" if len(vg) > 1 else "–"
         usc = f"{us['mid']:.3f} [{us['lo']:.3f}–{us['hi']:.3f}]" if us else "–"

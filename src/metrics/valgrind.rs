@@ -59,6 +59,12 @@ pub struct ValgrindPass {
     pub events_in_flight: u64,
     /// Wall time between the two switches, seconds.
     pub window_s: f64,
+    /// Polls the scenario's clients had planned in the window (every client, one per poll
+    /// period): fewer answered means the child under valgrind did not keep up, so its mix of
+    /// events (and the per-event figure, polls costing more than frames) is not the
+    /// unhindered child's.
+    #[serde(default)]
+    pub polls_planned: u64,
     /// `instructions / events.total()`; `None` when either is missing or no event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_event: Option<f64>,
@@ -98,7 +104,23 @@ pub fn window_events(
     (at(end).since(&at(start)), in_flight)
 }
 
+/// The share of planned polls a pass must answer for its event mix to count as the
+/// unhindered child's; below it the pass says so in its note.
+pub const KEEPING_UP: f64 = 0.9;
+
 impl ValgrindPass {
+    /// The note for a pass that answered too few of its planned polls, if it did.
+    pub fn lagging(&self) -> Option<String> {
+        let answered = self.events?.polls;
+        let planned = self.polls_planned;
+        (planned > 0 && (answered as f64) < KEEPING_UP * planned as f64).then(|| {
+            format!(
+                "answered {answered} of {planned} planned polls: the child under valgrind did \
+                 not keep up with the load, so this pass's mix of events differs"
+            )
+        })
+    }
+
     /// A pass that gave no figure.
     pub fn failed(index: u32, why: impl Into<String>) -> ValgrindPass {
         ValgrindPass {
@@ -148,6 +170,20 @@ mod tests {
         assert_eq!(per_event(None, Some(&ev(2, 6, 1))), None);
         assert_eq!(per_event(Some(9_000), Some(&ev(0, 0, 0))), None);
         assert_eq!(per_event(Some(9_000), None), None);
+    }
+
+    #[test]
+    fn a_pass_that_answered_too_few_polls_says_so() {
+        let mut p = ValgrindPass {
+            events: Some(ev(90, 120, 3)),
+            polls_planned: 100,
+            ..ValgrindPass::default()
+        };
+        assert_eq!(p.lagging(), None, "90 % is keeping up");
+        p.events = Some(ev(63, 120, 3));
+        assert!(p.lagging().unwrap().contains("63 of 100"));
+        p.polls_planned = 0;
+        assert_eq!(p.lagging(), None, "nothing planned, nothing to say");
     }
 
     #[test]

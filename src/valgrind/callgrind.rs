@@ -4,7 +4,8 @@
 //! Why callgrind and not cachegrind: valgrind 3.19's cachegrind counts a process from exec
 //! to exit, start-up and warm-up included, and cannot be told when to start (its client
 //! requests for that came in 3.22). Callgrind can: started with `--instr-atstart=no` it
-//! counts nothing until `instrumentation on`, and `dump` writes what it counted since. So
+//! counts nothing until `instrumentation on`, `zero` forgets what it counted, and `dump`
+//! writes what it counted since. So
 //! one pass counts exactly the window, without the subtraction of two pass lengths (each
 //! with its own start-up noise) that cachegrind would need.
 
@@ -14,8 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The tool as results.json names it.
-pub const TOOL: &str = "callgrind (--instr-atstart=no; instrumentation on at the window's \
-                        start, dump at its end)";
+pub const TOOL: &str = "callgrind (--instr-atstart=no; instrumentation on for the warm-up, \
+                        zero at the window's start, dump at its end)";
 
 /// How long one monitor command may take (valgrind answers between two basic blocks of the
 /// guest, or when vgdb interrupts a guest blocked in a system call).
@@ -73,7 +74,7 @@ pub fn dump_file(out: &Path, n: u32) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Sends one callgrind monitor command (`instrumentation on`, `dump`) to the valgrind
+/// Sends one callgrind monitor command (`instrumentation on`, `zero`, `dump`) to the valgrind
 /// process `pid` and waits until valgrind has run it.
 pub fn monitor(pid: u32, command: &str) -> Result<(), String> {
     let mut child = Command::new("vgdb")

@@ -4,8 +4,8 @@
 //! Like the profiling pass it runs after the timed rounds, on fresh `serve` children under
 //! the scenario's very load (`profile::load::ModelUnderLoad`: its boards and Scratch
 //! clients), and never touches the timed figures. Each pass is one child under callgrind
-//! ([`callgrind`]): start-up and warm-up run uncounted, then the window is counted from
-//! `instrumentation on` to `dump`, and the events the child handled in between (the three
+//! ([`callgrind`]): start-up runs uninstrumented, the warm-up instrumented, then the window
+//! is counted from `zero` to `dump`, and the events the child handled in between (the three
 //! `cpu.us_per_event` divides by) are read from the driver's side at both boundaries.
 //!
 //! Several passes per row give an interval. Passes go round-robin over the rows (pass k of
@@ -136,6 +136,10 @@ fn count(
             )
         })?;
     let pid = target.pid();
+    // Instrumented from the warm-up on, so the translation that switching it on forces
+    // (valgrind re-translates every block) is over before the window: the window runs at
+    // one speed throughout, and its start is a plain `zero`.
+    callgrind::monitor(pid, "instrumentation on").map_err(anyhow::Error::msg)?;
     crate::profile::sleep(opts.warmup);
     if !Path::new(&format!("/proc/{pid}")).exists() {
         bail!("serve under valgrind exited during warm-up");
@@ -145,7 +149,7 @@ fn count(
         callgrind::monitor(pid, command).map_err(anyhow::Error::msg)?;
         Ok((before, target.events(), Instant::now()))
     };
-    let (b0, a0, t0) = boundary("instrumentation on")?;
+    let (b0, a0, t0) = boundary("zero")?;
     let whole = crate::profile::sleep(opts.window);
     let (b1, a1, t1) = boundary("dump")?;
     let stopped = target.stop();
@@ -155,22 +159,31 @@ fn count(
     // The dump at exit holds what ran after the window: not ours.
     let _ = std::fs::remove_file(&out);
     let (events, in_flight) = window_events((&b0, &a0), (&b1, &a1));
+    let window_s = t1.duration_since(t0).as_secs_f64();
+    let clients = scenario.boards.count as f64 * f64::from(scenario.clients.per_board);
     let mut pass = ValgrindPass {
         index,
         instructions: Some(instructions),
         events: Some(events),
         events_in_flight: in_flight,
-        window_s: t1.duration_since(t0).as_secs_f64(),
+        window_s,
+        polls_planned: (clients * window_s * 1e3 / scenario.clients.poll_period_ms) as u64,
         per_event: per_event(Some(instructions), Some(&events)),
         dump: Some(callgrind::dump_file(&out, 1).display().to_string()),
         note: None,
     };
+    pass.note = pass.lagging();
     if !whole {
         pass.note = Some("the window was cut short (interrupted): no figure".into());
         pass.per_event = None;
     } else if let Err(e) = stopped {
         // Counted already; a child that did not stop cleanly is said, not discarded.
-        pass.note = Some(format!("stopping serve after the window: {e:#}"));
+        let more = pass
+            .note
+            .take()
+            .map(|n| format!("; {n}"))
+            .unwrap_or_default();
+        pass.note = Some(format!("stopping serve after the window: {e:#}{more}"));
     }
     Ok(pass)
 }

@@ -52,7 +52,14 @@ fn run_valgrind_counts_instructions_per_event_in_passes_of_its_own() {
     assert_eq!(v.passes.len(), 2, "{v:?}");
     for (k, p) in v.passes.iter().enumerate() {
         assert_eq!(p.index, k as u32);
-        assert!(p.note.is_none(), "{p:?}");
+        // Under load the child may lag (the note says so); it still counts.
+        assert!(
+            p.note
+                .as_deref()
+                .is_none_or(|n| n.contains("did not keep up")),
+            "{p:?}"
+        );
+        assert!(p.polls_planned > 0, "{p:?}");
         let events = p.events.expect("events counted").total();
         assert!(events > 0, "{p:?}");
         let instructions = p.instructions.expect("instructions counted");
