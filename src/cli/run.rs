@@ -23,6 +23,7 @@ Examples:
   esbench run scenarios/lab.toml -m smol,tokio -d 30   # --models, --duration
   esbench run --quick --out /tmp/smoke --no-history
   esbench run --quick --profile --models smol,rayon   # plus a profiling pass per model
+  esbench run --quick --valgrind --models coop   # plus instructions per event under valgrind
   esbench run --rounds 10 --seed 7              # ten interleaved rounds, a reproducible order
   esbench run --quick --export-csv run.csv --export-markdown -   # figures to a file and stdout
   esbench run --quick --models coop --bridge 'mine=python3 my_bridge.py {serial} --port {port}'
