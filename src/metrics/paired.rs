@@ -107,6 +107,12 @@ impl PairedModel {
             a_row: a.name.clone(),
             b_row: b.name.clone(),
             ratios: ratio_figures()
+                // An optional pass's figure (valgrind) only where a side ran the pass.
+                .filter(|f| {
+                    !f.from_separate_pass()
+                        || !f.indexed_values(a).is_empty()
+                        || !f.indexed_values(b).is_empty()
+                })
                 .map(|f| {
                     let per_round = per_round(f, a, b);
                     let finite: Vec<f64> = per_round.iter().flatten().copied().collect();
@@ -205,6 +211,12 @@ mod tests {
         assert_eq!(i.n, 4);
         assert!(i.is_range);
         assert!(p.ratios.iter().all(|r| r.figure != "poll_latency.max"));
+        assert!(
+            p.ratios
+                .iter()
+                .all(|r| r.figure != "cpu.valgrind_instructions_per_event"),
+            "no valgrind pass, no entry"
+        );
         let r = Results {
             models: vec![a, b],
             ..Results::default()
