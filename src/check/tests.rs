@@ -402,7 +402,7 @@ fn paired_rows(a: &[f64], b: &[f64]) -> Vec<crate::metrics::results::ModelResult
 }
 
 #[test]
-fn valgrind_passes_are_judged_paired_per_pass_the_ratio_per_pass_and_judges_it() {
+fn valgrind_passes_are_judged_paired_per_pass() {
     use crate::check::compare::{compare_paired, Verdict};
     use crate::metrics::figures::CPU_VALGRIND_INSTRUCTIONS_PER_EVENT as VG;
     let a = [8_000.0, 8_010.0, 7_990.0, 8_005.0, 8_000.0];
