@@ -33,12 +33,21 @@
 #   --rounds N          paired mode: rounds (default: a paired run's, 24 cut to what the
 #                       duration holds in rounds of 0.5 s: 8 with --quick's 4 s)
 #   --duration S        paired mode: measured seconds per model and side (default: --quick's)
+#   --confirm S         paired mode: a flag counts only when a second paired run of the
+#                       flagged models, S seconds per side (default 12: 24 rounds of 0.5 s),
+#                       flags them again;  --no-confirm  judge the first run alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=3; gross=(); baseline=reports/baseline; scenario=""; models=""; thresholds=()
 summary=""; keep=""; build=1; bin=target/release/esbench
-against_ref=""; rounds=""; duration=""
+against_ref=""; rounds=""; duration=""; confirm=12
+
+# The models `esbench check --format json` (on stdin) judged regressed, comma-separated: each
+# row object names its model before its verdict.
+regressed_models() {
+  awk -F'"' '/"model":/ { m = $4 } /"verdict": "regressed"/ { print m }' | sort -u | paste -sd, -
+}
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -55,7 +64,9 @@ while [ $# -gt 0 ]; do
     --against-ref) against_ref="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
-    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+    --confirm) confirm="$2"; shift 2 ;;
+    --no-confirm) confirm=0; shift ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "ci-regression: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -136,6 +147,33 @@ if [ -n "$against_ref" ]; then
     --format markdown --output "$summary"
   code=$?
   set -e
+  # A flag is confirmed before it counts: a second, longer paired run of the flagged models
+  # only (fresh children, so its noise is independent of the first run's), judged the same
+  # way. Both must flag: a false alarm needs two in a row, a real regression is seen twice.
+  if [ "$code" = 1 ] && [ "$confirm" != 0 ]; then
+    # check exits 1 here (it flagged), which pipefail would turn into the script's exit.
+    flagged=$({ "$bin" check --paired "$out/results.json" "${gross[@]}" "${thresholds[@]}" \
+      --format json 2>/dev/null || true; } | regressed_models)
+    if [ -n "$flagged" ]; then
+      out2="$work/paired-confirm"
+      args=(run "$scenario" --against "$ref_bin" --out "$out2" --no-history --no-report \
+        --models "$flagged" --duration "$confirm")
+      echo "== the paired gate flagged $flagged: confirming with a second paired run of" \
+           "those models ($confirm s per side)" >&2
+      "$bin" "${args[@]}" >&2 || echo "ci-regression: the confirming run exited with status $?" >&2
+      [ -f "$out2/results.json" ] || { echo "ci-regression: the confirming run wrote no results" >&2; exit 2; }
+      set +e
+      "$bin" check --paired "$out2/results.json" "${gross[@]}" "${thresholds[@]}" \
+        --format markdown --output "$summary.confirm"
+      code=$?
+      set -e
+      { echo; echo "## Confirming run ($flagged, $confirm s per side)"; echo
+        if [ "$code" = 1 ]; then echo "The regression was seen again: it counts."
+        else echo "Not seen again: the first run's flag was noise; the gate passes."; fi
+        echo; cat "$summary.confirm"; } >> "$summary"
+      rm -f "$summary.confirm"
+    fi
+  fi
   echo "ci-regression: summary in $summary, exit $code" >&2
   exit "$code"
 fi

@@ -571,7 +571,7 @@ mod tests {
         };
         assert!(
             matches!(
-                verdict(&r, &figures::CPU_PERCENT, |m| Some(m.cpu.percent)),
+                verdict(&r, figures::CPU_PERCENT, |m| Some(m.cpu.percent)),
                 Verdict::Best { .. }
             ),
             "unpaired, the lower row is crowned"
@@ -580,9 +580,9 @@ mod tests {
             models: vec![PairedModel::of("threads", &a, &b)],
             ..Paired::default()
         });
-        let v = verdict(&r, &figures::CPU_PERCENT, |m| Some(m.cpu.percent));
+        let v = verdict(&r, figures::CPU_PERCENT, |m| Some(m.cpu.percent));
         assert_eq!(v, Verdict::Nobody, "one model paired: nobody to crown");
-        assert!(stars(&r, &figures::CPU_PERCENT, |m| Some(m.cpu.percent)).is_empty());
+        assert!(stars(&r, figures::CPU_PERCENT, |m| Some(m.cpu.percent)).is_empty());
         // Two models: only the B rows compete, so threads@A (the lowest) is never crowned.
         r.models.extend([ca.clone(), c.clone()]);
         r.paired
@@ -590,7 +590,7 @@ mod tests {
             .unwrap()
             .models
             .push(PairedModel::of("coop", &ca, &c));
-        match verdict(&r, &figures::CPU_PERCENT, |m| Some(m.cpu.percent)) {
+        match verdict(&r, figures::CPU_PERCENT, |m| Some(m.cpu.percent)) {
             Verdict::Best {
                 model, runner_up, ..
             } => {

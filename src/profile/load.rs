@@ -61,7 +61,8 @@ impl ModelUnderLoad {
         extra: &Extra,
     ) -> Result<ModelUnderLoad> {
         // A scenario has at least one board (validation refuses `boards.count = 0`).
-        let boards = start_boards(scenario)?;
+        // The profiling pass's own loops: they end with its boards.
+        let boards = start_boards(scenario, &crate::device::BoardLoops::default())?;
         let base = free_ports(boards.len())?;
         let stats_path = std::env::temp_dir().join(format!(
             "esbench-profile-{}-{}.json",
@@ -81,6 +82,7 @@ impl ModelUnderLoad {
                 cpus: None,
             },
             inject: extra.inject.clone(),
+            smol_block_on: scenario.run.smol_block_on,
         };
         let child = ServeChild::spawn_wrapped(
             &cmd,

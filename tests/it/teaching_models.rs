@@ -228,6 +228,8 @@ fn options(models: &[&str]) -> RunOptions {
         valgrind: None,
         inject: Vec::new(),
         driver: None,
+        send_spin_us: None,
+        smol_block_on: None,
         bridges: Vec::new(),
     }
 }
