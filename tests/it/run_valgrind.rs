@@ -74,7 +74,10 @@ fn run_valgrind_counts_instructions_per_event_in_passes_of_its_own() {
     assert!(v.passes.iter().any(|p| p.per_event.unwrap() <= median));
     assert!(row.rounds.iter().all(|k| VG.of_round(k).is_none()));
     let stdout = common::text(&out.stdout);
-    assert!(stdout.contains("valgrind instr/event"), "{stdout}");
+    assert!(
+        stdout.contains("valgrind pass: instructions per handled event"),
+        "{stdout}"
+    );
 }
 
 #[test]

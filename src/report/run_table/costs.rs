@@ -32,13 +32,9 @@ pub fn block(r: &Results) -> String {
     if !r.models.iter().any(|m| costs::events(m).is_some()) {
         return String::new();
     }
-    // The valgrind pass's column only in a run that had the pass (`--valgrind`).
-    let valgrind = r.models.iter().any(|m| m.valgrind.is_some());
-    let vg = figures::CPU_VALGRIND_INSTRUCTIONS_PER_EVENT;
     let mut rows: Vec<Vec<String>> = vec![std::iter::once("model".to_string())
         .chain(std::iter::once("events".to_string()))
         .chain(SHOWN.iter().map(|f| f.label.to_string()))
-        .chain(valgrind.then(|| vg.label.to_string()))
         .collect()];
     for m in &r.models {
         let mut row = vec![
@@ -54,9 +50,6 @@ pub fn block(r: &Results) -> String {
                     display(column(f), v)
                 },
             );
-        }
-        if valgrind {
-            row.push(valgrind_cell(m, r.scenario.duration_s));
         }
         rows.push(row);
     }
@@ -91,26 +84,48 @@ pub fn block(r: &Results) -> String {
     {
         let _ = writeln!(out, "  instructions: {note}");
     }
-    if let Some(v) = r.models.iter().find_map(|m| m.valgrind.as_ref()) {
-        let passes = r
-            .models
-            .iter()
-            .filter_map(|m| m.valgrind.as_ref())
-            .map(|v| v.passes.len())
-            .max()
-            .unwrap_or(0);
-        let _ = writeln!(
-            out,
-            "  valgrind instr/event: instructions of all the child's threads per handled event, \
-             counted by callgrind in a separate pass after the timed rounds (not the rounds' \
-             figure): median over {passes} pass(es) of {} s each per row, [lo–hi] its interval \
-             (a range below 5 passes)",
-            crate::units::sig3(v.window_s)
-        );
-        for m in &r.models {
-            for note in m.valgrind.iter().flat_map(|v| &v.notes) {
-                let _ = writeln!(out, "  valgrind, {}: {note}", m.name);
-            }
+    out.push_str(&valgrind_block(r));
+    out
+}
+
+/// The valgrind pass's figures (`--valgrind`), a block of their own under the costs (a
+/// column more would push the costs past 100 columns): per row the median over the passes
+/// and its interval. Empty in a run without the pass.
+fn valgrind_block(r: &Results) -> String {
+    let Some(first) = r.models.iter().find_map(|m| m.valgrind.as_ref()) else {
+        return String::new();
+    };
+    let passes = r
+        .models
+        .iter()
+        .filter_map(|m| m.valgrind.as_ref())
+        .map(|v| v.passes.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = format!(
+        "valgrind pass: instructions per handled event, all the child's threads, counted by \
+         callgrind after the timed rounds (not the rounds' figure); median over {passes} \
+         pass(es) of {} s per row, [lo–hi] its interval (a range below 5 passes):\n",
+        crate::units::sig3(first.window_s)
+    );
+    let rows: Vec<(&str, String)> = r
+        .models
+        .iter()
+        .filter(|m| m.valgrind.is_some())
+        .map(|m| (m.name.as_str(), valgrind_cell(m, r.scenario.duration_s)))
+        .collect();
+    let width = rows
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, cell) in &rows {
+        let pad = " ".repeat(width - name.chars().count());
+        let _ = writeln!(out, "  {name}{pad}  {cell}");
+    }
+    for m in &r.models {
+        for note in m.valgrind.iter().flat_map(|v| &v.notes) {
+            let _ = writeln!(out, "  {}: {note}", m.name);
         }
     }
     out
@@ -188,9 +203,16 @@ mod tests {
         });
         r.models.push(bridge);
         let b = block(&r);
-        assert!(b.contains("valgrind instr/event"), "{b}");
+        assert!(
+            b.contains("valgrind pass: instructions per handled event"),
+            "{b}"
+        );
+        // Its own block: the costs' table keeps its width (term_lines wraps only prose).
+        let header = b.lines().nth(1).unwrap();
+        assert!(header.ends_with("CPU × floor"), "{b}");
         assert!(b.contains("8120 [8080–8150]"), "{b}");
         assert!(b.contains("not measured"), "{b}");
         assert!(b.contains("3 pass(es) of 10.0 s"), "{b}");
+        assert!(b.contains("  coop  8120 [8080–8150]"), "{b}");
     }
 }
