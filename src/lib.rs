@@ -32,3 +32,4 @@ pub mod sweep;
 pub mod term;
 pub mod tty;
 pub mod units;
+pub mod valgrind;

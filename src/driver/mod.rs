@@ -26,4 +26,5 @@ mod row_run;
 mod serve_stats;
 pub mod session;
 mod test_hooks;
+pub mod valgrind_pass;
 pub mod variant;

@@ -83,6 +83,9 @@ pub enum Source {
     PerEvent(Cost),
     /// CPU % over the run's CPU floor (`cpu.floor_multiple`).
     FloorMultiple,
+    /// Instructions per handled event from the valgrind pass (`ModelResult::valgrind`,
+    /// `metrics::valgrind`): a separate pass after the timed rounds, one value per pass.
+    ValgrindPerEvent,
 }
 
 /// Which per-event cost (`metrics::costs::PerEvent`).
@@ -274,6 +277,18 @@ per_event_figure!(
     Instructions
 );
 
+/// Instructions per handled event counted by the valgrind pass (`run --valgrind`), not by
+/// the timed rounds: its values are the passes', and a paired run judges the per-pass ratios
+/// B/A as it judges the other costs' per-round ratios.
+pub const CPU_VALGRIND_INSTRUCTIONS_PER_EVENT: Figure = fig(
+    "cpu.valgrind_instructions_per_event",
+    None,
+    "valgrind instr/event",
+    Unit::PerEvent,
+    Source::ValgrindPerEvent,
+    Some(Kind::Cost),
+);
+
 latency_figure!(POLL_LATENCY_P50, poll_latency.p50 = 0.50, Some("poll_p50"), "poll p50", judged: true);
 
 latency_figure!(POLL_LATENCY_P90, poll_latency.p90 = 0.90, None, "poll p90", judged: true);
@@ -350,6 +365,7 @@ pub const FIGURES: &[Figure] = &[
     CPU_WAKEUPS_PER_EVENT,
     CPU_SYSCALLS_PER_EVENT,
     CPU_INSTRUCTIONS_PER_EVENT,
+    CPU_VALGRIND_INSTRUCTIONS_PER_EVENT,
     POLL_LATENCY_P50,
     POLL_LATENCY_P90,
     POLL_LATENCY_P99,
@@ -502,6 +518,7 @@ pub const JUDGED: &[Figure] = &[
     CPU_WAKEUPS_PER_EVENT,
     CPU_SYSCALLS_PER_EVENT,
     CPU_INSTRUCTIONS_PER_EVENT,
+    CPU_VALGRIND_INSTRUCTIONS_PER_EVENT,
     POLLS_FAILED,
     POLLS_SKIPPED,
     COMMANDS_FAILED,
@@ -594,6 +611,7 @@ impl Figure {
             Source::Threads => (m.cpu.threads > 0).then_some(m.cpu.threads as f64),
             Source::PerEvent(c) => c.of(&PerEvent::of_model(m)),
             Source::FloorMultiple => m.cpu.floor_multiple,
+            Source::ValgrindPerEvent => m.valgrind.as_ref()?.median(),
         }
     }
 
@@ -604,13 +622,45 @@ impl Figure {
             .map_or(0, |s| s.count)
     }
 
+    /// A figure of an optional pass run after the timed rounds (the valgrind pass): its
+    /// repeated values are the passes', not the rounds', and a run without the pass simply
+    /// does not have it.
+    pub fn from_separate_pass(&self) -> bool {
+        matches!(self.source, Source::ValgrindPerEvent)
+    }
+
+    /// The figure's repeated measurements of `m`, as (index, value): its ok rounds', or for
+    /// a figure of a separate pass ([`Figure::from_separate_pass`]) the passes'. Two rows of
+    /// one paired run match by index (round k of side A ran next to round k of side B).
+    pub fn indexed_values(&self, m: &ModelResult) -> Vec<(u32, RoundValue)> {
+        if let Source::ValgrindPerEvent = self.source {
+            return m.valgrind.as_ref().map_or_else(Vec::new, |v| {
+                v.values()
+                    .into_iter()
+                    .map(|(k, value)| {
+                        let samples = None;
+                        (k, RoundValue { value, samples })
+                    })
+                    .collect()
+            });
+        }
+        m.rounds
+            .iter()
+            .filter_map(|r| self.of_round(r).map(|v| (r.index, v)))
+            .collect()
+    }
+
     /// Whether `check` judges the figure on its rounds: CPU %, context switches/s and the p50
     /// and p99 of a latency summary. Rounds keep more (the stall, RSS, threads, jitter; see
     /// [`Figure::of_round`]) and the tables show those with their intervals, but `check`
-    /// judges a stall by its band-and-floor rule over the runs, as it always has.
+    /// judges a stall by its band-and-floor rule over the runs, as it always has. The valgrind
+    /// pass's figure is judged the same way on its passes ([`Figure::indexed_values`]).
     pub fn judged_on_rounds(&self) -> bool {
         match self.source {
-            Source::CpuPercent | Source::CtxSwitchesPerS | Source::PerEvent(_) => true,
+            Source::CpuPercent
+            | Source::CtxSwitchesPerS
+            | Source::PerEvent(_)
+            | Source::ValgrindPerEvent => true,
             Source::Latency { q, .. } => q == 0.50 || q == 0.99,
             _ => false,
         }
@@ -647,7 +697,7 @@ impl Figure {
                     samples: Some(f.count),
                 })
             }
-            Source::Counter { .. } | Source::FloorMultiple => None,
+            Source::Counter { .. } | Source::FloorMultiple | Source::ValgrindPerEvent => None,
         }
     }
 
@@ -655,11 +705,10 @@ impl Figure {
     /// `None` when fewer than [`MIN_ROUNDS`] of them give the figure (one value has no
     /// spread). The one interval every table, verdict, export and the history show.
     pub fn interval(&self, m: &ModelResult) -> Option<Interval> {
-        let values: Vec<f64> = m
-            .rounds
-            .iter()
-            .filter_map(|r| self.of_round(r))
-            .map(|v| v.value)
+        let values: Vec<f64> = self
+            .indexed_values(m)
+            .into_iter()
+            .map(|(_, v)| v.value)
             .collect();
         if values.len() < MIN_ROUNDS {
             return None;

@@ -23,6 +23,7 @@ pub mod rounds;
 pub mod status;
 pub mod summary;
 pub mod tree_cpu;
+pub mod valgrind;
 pub mod verdict;
 
 pub use results::{Cpu, CpuSample, Floor, Machine, ModelResult, Results, ScenarioInfo};

@@ -60,6 +60,7 @@ mod run_export;
 mod run_messages;
 mod run_paired;
 mod run_rounds;
+mod run_valgrind;
 mod run_window;
 mod scenario_files;
 mod scratch_files;
