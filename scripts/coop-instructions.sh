@@ -7,6 +7,8 @@
 #   scripts/coop-instructions.sh                          # target/release/esbench
 #   BEFORE=/path/to/old/esbench scripts/coop-instructions.sh   # adds the older build's rows
 #   REPEAT=3 WINDOW=10 MODELS="coop threads" scripts/coop-instructions.sh
+#   KEEP=/tmp/cg scripts/coop-instructions.sh   # keeps the callgrind dumps there (for
+#                                               # callgrind_annotate --inclusive=yes etc.)
 #
 # Load: one virtual board (`esbench device`, 40 frames a second) and a Python client polling
 # `/poll` at 30.3 Hz on a keep-alive connection plus one `/leds` command a second on another:
@@ -25,7 +27,9 @@ command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || {
   echo "valgrind (callgrind) is needed: apt-get install valgrind" >&2; exit 2; }
 [[ -x $EXE ]] || { echo "no $EXE: run cargo build --release first" >&2; exit 2; }
 OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+KEEP=${KEEP:-}
+if [[ -n $KEEP ]]; then mkdir -p "$KEEP"; trap 'cp "$OUT"/*.out* "$OUT"/*.cg "$KEEP"/ 2>/dev/null; rm -rf "$OUT"' EXIT
+else trap 'rm -rf "$OUT"' EXIT; fi
 cat >"$OUT/client.py" <<'PY'
 import http.client, sys, time
 port, secs = int(sys.argv[1]), float(sys.argv[2])
