@@ -28,7 +28,7 @@ command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || {
 [[ -x $EXE ]] || { echo "no $EXE: run cargo build --release first" >&2; exit 2; }
 OUT=$(mktemp -d)
 KEEP=${KEEP:-}
-if [[ -n $KEEP ]]; then mkdir -p "$KEEP"; trap 'cp "$OUT"/*.out* "$OUT"/*.cg "$KEEP"/ 2>/dev/null; rm -rf "$OUT"' EXIT
+if [[ -n $KEEP ]]; then mkdir -p "$KEEP"; trap 'cp "$OUT"/*.out* "$OUT"/*.cg "$OUT"/*.counts "$KEEP"/ 2>/dev/null; rm -rf "$OUT"' EXIT
 else trap 'rm -rf "$OUT"' EXIT; fi
 cat >"$OUT/client.py" <<'PY'
 import http.client, sys, time
