@@ -338,9 +338,7 @@ impl Core {
         };
         let t1 = clock::now();
         self.clock.set(t1);
-        self.rec
-            .borrow_mut()
-            .poll_done(name, t1.saturating_sub(t0), &self.config);
+        self.rec.borrow_mut().poll_done(name, t1.saturating_sub(t0));
         let doomed = {
             let mut slots = self.slots.borrow_mut();
             let state = slots[idx as usize].state;

@@ -159,6 +159,8 @@ pub(crate) struct Recorder {
     backend: &'static str,
     timer_slack_ns: Option<u64>,
     hog_threshold: Duration,
+    /// `hog_threshold` in ns, converted once (compared on every poll).
+    hog_ns: u64,
     started: Option<Instant>,
     names: Vec<TaskStats>,
     index: HashMap<String, u32>,
@@ -195,6 +197,7 @@ impl Recorder {
             backend,
             timer_slack_ns: config.timer_slack.map(|d| d.as_nanos() as u64),
             hog_threshold: config.hog_threshold,
+            hog_ns: super::clock::nanos(config.hog_threshold),
             started: None,
             names: Vec::new(),
             index: HashMap::new(),
@@ -246,14 +249,14 @@ impl Recorder {
     }
 
     /// A poll of `ns` nanoseconds by the task named `name`.
-    pub(crate) fn poll_done(&mut self, name: u32, ns: u64, config: &Config) {
+    pub(crate) fn poll_done(&mut self, name: u32, ns: u64) {
         self.polls += 1;
         self.busy_ns += ns;
         let t = &mut self.names[name as usize];
         t.polls += 1;
         t.busy_us += ns / 1000;
         t.longest_poll_us = t.longest_poll_us.max(ns / 1000);
-        if ns >= super::clock::nanos(config.hog_threshold) {
+        if ns >= self.hog_ns {
             t.hogs += 1;
             self.hogs += 1;
             if t.hogs == 1 {
@@ -264,7 +267,7 @@ impl Recorder {
                      a blocking call inside an async task?\n",
                     t.name,
                     ns as f64 / 1e6,
-                    config.hog_threshold.as_secs_f64() * 1e3
+                    self.hog_threshold.as_secs_f64() * 1e3
                 );
                 crate::term::err(format_args!("{msg}"));
             }
