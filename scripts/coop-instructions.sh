@@ -77,13 +77,15 @@ import collections, re, sys
 out, repeat, window, models, before, load = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4].split(), sys.argv[5], sys.argv[6]
 KINDS = ["coop's own functions (loop, wakes, I/O futures, timers, statistics)",
          "timer heap (BinaryHeap)", "clock reads and Instant arithmetic", "HDR histograms",
-         "the rest (the bridge's work, std, libc)"]
+         "malloc and free (glibc)", "the rest (the bridge's work, std, libc)"]
 def kind(fn):
     if "BinaryHeap" in fn: return KINDS[1]
     if re.search(r"timespec|Instant|clock_gettime|coop::clock", fn, re.I): return KINDS[2]
     if "hdrhistogram" in fn: return KINDS[3]
     if "coop::" in fn and "TaskFuture" not in fn: return KINDS[0]
-    return KINDS[4]
+    if re.fullmatch(r"_?_?(int_)?(malloc|free|realloc)|unlink_chunk.*|malloc_consolidate",
+                    fn.split(" [")[0]): return KINDS[4]
+    return KINDS[5]
 def read(tag):
     rows, total = [], 0
     for l in open(f"{out}/{tag}.cg"):
@@ -100,11 +102,14 @@ def rng(v, f="{:,.0f}"):
 print(f"Measured by `scripts/coop-instructions.sh` (`uptime` at the end: {load.strip()}): "
       f"callgrind's user-space instructions (Ir) of the serve process over {window:g} s of "
       f"classroom-like load, {repeat} windows per row, ranges over the windows; events = "
-      f"polls + commands the client made + 40 frames a second. The last five columns split "
+      f"polls + commands the client made + 40 frames a second. The last six columns split "
       f"the Ir per event by function (exclusive; code inlined into a function counts as "
       f"that function's, so a task's body inlined into coop's `TaskFuture::poll` is in "
       f"the rest): clock and histogram work is the bridge's as well as the scheduler's, "
-      f"compare the columns between the models.\n")
+      f"compare the columns between the models. Allocations are the bridge's (coop makes none per "
+      f"event), and glibc's malloc moves by about ±80 instructions per event from window to "
+      f"window with the state of its heap; frame decoding moves too, with how frames split "
+      f"across reads.\n")
 labels = ([("before", "coop, before (older build)")] if before else []) + [("after", "")]
 print("| build | model | Ir per window | events per window | Ir per event | " + " | ".join(KINDS) + " |")
 print("|---|---|---:|---:|---:|" + "---:|" * len(KINDS))
