@@ -7,7 +7,7 @@
 //! the results afterwards.
 
 pub mod bridge;
-pub mod build_info;
+pub(crate) mod build_info;
 pub mod check;
 pub mod cli;
 pub mod clock;
@@ -21,14 +21,14 @@ pub mod metrics;
 pub mod models;
 pub mod profile;
 pub mod protocol;
-pub mod reactor;
-pub mod remote;
+pub(crate) mod reactor;
+pub(crate) mod remote;
 pub mod render;
 pub mod report;
-pub mod rng;
+pub(crate) mod rng;
 pub mod scenario;
 pub mod source;
 pub mod sweep;
 pub mod term;
-pub mod tty;
-pub mod units;
+pub(crate) mod tty;
+pub(crate) mod units;

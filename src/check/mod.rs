@@ -4,17 +4,17 @@
 //! `stats` holds the seeded bootstrap, `compare` makes the verdicts, `thresholds` holds the
 //! noise bands, `render` prints them. The rule is documented in `compare`.
 
-pub mod compare;
-pub mod export;
+pub(crate) mod compare;
+pub(crate) mod export;
 pub mod fixtures;
-pub mod metrics;
-pub mod paired;
+pub(crate) mod metrics;
+pub(crate) mod paired;
 pub mod power;
-pub mod power_paired;
+pub(crate) mod power_paired;
 pub mod provenance;
 pub mod render;
-pub mod stats;
-pub mod thresholds;
+pub(crate) mod stats;
+pub(crate) mod thresholds;
 
 #[cfg(test)]
 mod tests;

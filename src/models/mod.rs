@@ -32,17 +32,17 @@ use crate::bridge::launch::{start_model, ModelRun};
 use crate::bridge::Shutdown;
 
 #[cfg(feature = "async-std-model")]
-pub mod on_async_std;
-pub mod on_coop;
-pub mod on_coop_fastio;
-pub mod on_coop_spin;
-pub mod on_coop_v2;
-pub mod on_esp4s_threads;
-pub mod on_rayon;
-pub mod on_smol;
-pub mod on_threads;
-pub mod on_tokio;
-pub mod on_tokio_current;
+pub(crate) mod on_async_std;
+pub(crate) mod on_coop;
+pub(crate) mod on_coop_fastio;
+pub(crate) mod on_coop_spin;
+pub(crate) mod on_coop_v2;
+pub(crate) mod on_esp4s_threads;
+pub(crate) mod on_rayon;
+pub(crate) mod on_smol;
+pub(crate) mod on_threads;
+pub(crate) mod on_tokio;
+pub(crate) mod on_tokio_current;
 
 pub use crate::bridge::launch::{
     process_threads, BoardEndpoint, RunningServe, ServeConfig, ServeContext, StatsHandle,

@@ -10,10 +10,10 @@
 //! latency/CPU table. strace perturbs the most, so it gets its own window after the
 //! /proc + perf window. A missing tool leaves a `note`, never an error.
 
-pub mod flamegraph;
-pub mod load;
-pub mod syscalls;
-pub mod threads;
+pub(crate) mod flamegraph;
+pub(crate) mod load;
+pub(crate) mod syscalls;
+pub(crate) mod threads;
 
 use crate::metrics::profile::PassStatus;
 use std::path::{Path, PathBuf};

@@ -6,22 +6,22 @@
 //! Every string that comes from a results file is HTML-escaped (`format::esc`); plots are
 //! SVG text from plotters, which escapes its own text.
 
-pub mod compare;
-pub mod export;
+pub(crate) mod compare;
+pub(crate) mod export;
 pub mod headline;
-pub mod instrument;
-pub mod links;
-pub mod page;
-pub mod plot_compare;
-pub mod plot_cpu;
-pub mod plot_hist;
-pub mod plot_latency;
-pub mod plot_verdict;
+pub(crate) mod instrument;
+pub(crate) mod links;
+pub(crate) mod page;
+pub(crate) mod plot_compare;
+pub(crate) mod plot_cpu;
+pub(crate) mod plot_hist;
+pub(crate) mod plot_latency;
+pub(crate) mod plot_verdict;
 pub mod profile_section;
-pub mod profile_text;
+pub(crate) mod profile_text;
 pub mod run_table;
 pub mod table;
-pub mod validate;
+pub(crate) mod validate;
 
 use crate::render::format;
 use std::path::{Path, PathBuf};

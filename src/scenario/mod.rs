@@ -6,7 +6,7 @@
 //! default), and every error names the file, line, column and field.
 
 mod error;
-pub mod fault;
+pub(crate) mod fault;
 mod schema;
 mod validate;
 

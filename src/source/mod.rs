@@ -7,9 +7,9 @@
 
 pub mod line;
 pub mod recording;
-pub mod replay;
+pub(crate) mod replay;
 pub mod serial;
-pub mod synth;
+pub(crate) mod synth;
 
 use std::path::PathBuf;
 

@@ -10,12 +10,12 @@
 //!
 //! It renders only the results (`metrics`), like every renderer; `esbench run` prints it.
 
-pub mod columns;
-pub mod costs;
-pub mod grid;
-pub mod health;
+pub(crate) mod columns;
+pub(crate) mod costs;
+pub(crate) mod grid;
+pub(crate) mod health;
 mod notes;
-pub mod remote;
+pub(crate) mod remote;
 
 use std::fmt::Write;
 
