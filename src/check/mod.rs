@@ -6,6 +6,8 @@
 
 pub(crate) mod compare;
 pub(crate) mod export;
+/// Synthetic results for the unit and integration tests: never in the shipped binary.
+#[cfg(any(test, feature = "test-hooks"))]
 pub mod fixtures;
 pub(crate) mod metrics;
 pub(crate) mod paired;

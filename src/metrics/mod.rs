@@ -10,6 +10,8 @@ pub(crate) mod cpu_floor;
 pub(crate) mod driver_health;
 pub(crate) mod external;
 pub(crate) mod figures;
+/// Fabricated results for the unit and integration tests: never in the shipped binary.
+#[cfg(any(test, feature = "test-hooks"))]
 pub mod fixture;
 pub(crate) mod instructions;
 pub(crate) mod machine;
