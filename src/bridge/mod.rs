@@ -33,8 +33,8 @@ pub(crate) mod shutdown;
 pub(crate) mod stats;
 pub(crate) mod watchdog;
 
-pub use board::BoardState;
-pub use config::BridgeConfig;
+pub(crate) use board::BoardState;
+pub(crate) use config::BridgeConfig;
 pub use conn::{Connection, Handler};
-pub use shutdown::Shutdown;
+pub(crate) use shutdown::Shutdown;
 pub use stats::{BoardStats, ServeStats};

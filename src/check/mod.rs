@@ -33,7 +33,7 @@ use crate::metrics::results::Results;
 
 /// Expands `paths` (files, or directories meaning every `*.json` in them, sorted) and loads
 /// each as results. Any unreadable or foreign file is an error naming it.
-pub fn load_all(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
+pub(crate) fn load_all(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -90,7 +90,7 @@ pub fn check_files(baseline: &[PathBuf], current: &[PathBuf], opts: &Options) ->
 
 /// The `injected` fault specs a results file recorded (`esbench run --inject`); empty for a
 /// real measurement or a file from before the field existed.
-pub fn injected(path: &Path) -> Result<Vec<String>> {
+pub(crate) fn injected(path: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read results file {}", path.display()))?;
     let v: serde_json::Value = serde_json::from_str(&text)
@@ -118,7 +118,7 @@ pub fn view_options() -> Options {
 }
 
 /// The default thresholds, or `path`'s laid over them.
-pub fn thresholds_from(path: Option<&Path>) -> Result<Thresholds> {
+pub(crate) fn thresholds_from(path: Option<&Path>) -> Result<Thresholds> {
     match path {
         Some(p) => Thresholds::load_over_defaults(p),
         None => Ok(Thresholds::default()),

@@ -14,7 +14,7 @@ use crate::metrics::results::ModelResult;
 
 /// The kernel's default timer slack for a normal (SCHED_OTHER) process (defined with the
 /// scenario, whose default it is).
-pub use crate::scenario::DEFAULT_MODEL_TIMER_SLACK_NS;
+pub(crate) use crate::scenario::DEFAULT_MODEL_TIMER_SLACK_NS;
 
 /// What the child is started with.
 #[derive(Clone, Debug, PartialEq, Eq)]

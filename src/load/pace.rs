@@ -38,7 +38,7 @@ pub fn tighten_timer_slack() {
 
 /// Sleeps until `CLOCK_MONOTONIC` reaches `deadline_ns` (returns at once if it already has).
 /// Retries when a signal interrupts the sleep, so a caught SIGINT never shortens a wait.
-pub fn sleep_until_ns(deadline_ns: u64) {
+pub(crate) fn sleep_until_ns(deadline_ns: u64) {
     let ts = TimeSpec::new(
         (deadline_ns / 1_000_000_000) as libc::time_t,
         (deadline_ns % 1_000_000_000) as libc::c_long,
@@ -63,15 +63,15 @@ pub fn sleep_until_ns(deadline_ns: u64) {
 /// of spinning per send (about 0.5 % of one core at the classroom's 31 sends/s). A longer
 /// margin also absorbs some CPU contention (1 ms cut the p99 further on the loaded VM), but
 /// spins ~3 % of a core, which without `--pin` competes with the model for the same CPUs.
-pub const SPIN_MARGIN_NS: u64 = 200_000;
+pub(crate) const SPIN_MARGIN_NS: u64 = 200_000;
 
 /// Environment variable overriding [`SPIN_MARGIN_NS`] (µs; 0 = plain sleeps, the driver
 /// before the spin), for the before/after figures of docs/instrument.md.
-pub const SPIN_MARGIN_ENV: &str = "ESBENCH_SEND_SPIN_US";
+pub(crate) const SPIN_MARGIN_ENV: &str = "ESBENCH_SEND_SPIN_US";
 
 /// The send spin margin in force: [`SPIN_MARGIN_ENV`] when set to a number of µs (at most
 /// 10 ms), else [`SPIN_MARGIN_NS`]. Read once per process.
-pub fn spin_margin_ns() -> u64 {
+pub(crate) fn spin_margin_ns() -> u64 {
     static MARGIN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *MARGIN.get_or_init(|| match std::env::var(SPIN_MARGIN_ENV) {
         Err(_) => SPIN_MARGIN_NS,
@@ -125,7 +125,7 @@ pub fn arrive_at_ns(deadline_ns: u64, margin_ns: u64) -> Arrival {
 /// `max_sleep_ns` away, a plain sleep of `max_sleep_ns` (the caller checks its stop flag and
 /// comes back); otherwise [`arrive_at_ns`] with [`spin_margin_ns`], so only the final
 /// approach spins.
-pub fn step_toward_send_ns(deadline_ns: u64, max_sleep_ns: u64) {
+pub(crate) fn step_toward_send_ns(deadline_ns: u64, max_sleep_ns: u64) {
     let now = now_ns();
     let margin = spin_margin_ns();
     if deadline_ns.saturating_sub(now) > max_sleep_ns.max(margin) {
@@ -138,7 +138,7 @@ pub fn step_toward_send_ns(deadline_ns: u64, max_sleep_ns: u64) {
 /// The clients' pacing loop without any request: arrives at `t0 + k·period` for `duration`
 /// (or until `stopped` says so, e.g. on Ctrl-C) and returns the send error it would have had
 /// (µs), the floor's `driver_error`.
-pub fn probe_send_pacing(
+pub(crate) fn probe_send_pacing(
     period: Duration,
     duration: Duration,
     stopped: impl Fn() -> bool,
@@ -178,7 +178,7 @@ impl Plan {
     }
 
     /// The first event index whose intended time is at or after `t_ns`.
-    pub fn first_at_or_after(&self, t_ns: u64) -> u64 {
+    pub(crate) fn first_at_or_after(&self, t_ns: u64) -> u64 {
         if t_ns <= self.t0_ns {
             return 0;
         }
@@ -187,7 +187,7 @@ impl Plan {
 }
 
 /// Milliseconds (possibly fractional, as scenarios write them) to nanoseconds.
-pub fn ms_to_ns(ms: f64) -> u64 {
+pub(crate) fn ms_to_ns(ms: f64) -> u64 {
     (ms.max(0.0) * 1e6).round() as u64
 }
 

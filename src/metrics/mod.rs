@@ -26,6 +26,3 @@ pub mod status;
 pub mod summary;
 pub(crate) mod tree_cpu;
 pub mod verdict;
-
-pub use results::{Cpu, CpuSample, Floor, Machine, ModelResult, Results, ScenarioInfo};
-pub use summary::{new_histogram, Summary};

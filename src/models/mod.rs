@@ -113,7 +113,7 @@ pub fn find(name: &str) -> Option<&'static ModelInfo> {
 }
 
 /// All model names, comma-separated (for error messages).
-pub fn names() -> String {
+pub(crate) fn names() -> String {
     ALL.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
 }
 
@@ -126,7 +126,7 @@ pub fn start(cfg: &ServeConfig) -> anyhow::Result<RunningServe> {
 }
 
 /// Like [`start`], with a caller-made shutdown signal (e.g. one wired to SIGTERM).
-pub fn start_with(cfg: &ServeConfig, shutdown: Shutdown) -> anyhow::Result<RunningServe> {
+pub(crate) fn start_with(cfg: &ServeConfig, shutdown: Shutdown) -> anyhow::Result<RunningServe> {
     let info = find(&cfg.model)
         .ok_or_else(|| anyhow::anyhow!("unknown model {:?}; available: {}", cfg.model, names()))?;
     start_model(info.name, info.run, cfg, shutdown)

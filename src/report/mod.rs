@@ -32,7 +32,7 @@ use crate::metrics::results::{write_atomic, Results};
 use crate::render::format::esc;
 
 /// A plot written next to `index.html` and inlined into it.
-pub struct Plot {
+pub(crate) struct Plot {
     /// File name inside the output directory, e.g. `cpu_over_time.svg`.
     pub file: String,
     /// Caption under the plot in the page.
@@ -41,7 +41,7 @@ pub struct Plot {
 }
 
 /// Loads results files for a report, each error naming the file and what is wrong with it.
-pub fn load_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
+pub(crate) fn load_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
     if paths.is_empty() {
         bail!("no results files given");
     }
@@ -297,7 +297,7 @@ fn run_id(k: usize, several: bool) -> String {
 }
 
 /// Every plot of one run, file names prefixed with `prefix`.
-pub fn make_plots(r: &Results, prefix: &str) -> Result<Vec<Plot>> {
+pub(crate) fn make_plots(r: &Results, prefix: &str) -> Result<Vec<Plot>> {
     let mut plots = Vec::new();
     if let Some(svg) = plot_verdict::plot(r)? {
         plots.push(Plot {

@@ -13,9 +13,8 @@ pub(crate) mod synth;
 
 use std::path::PathBuf;
 
-pub use line::LineEffects;
-pub use replay::ReplaySource;
-pub use serial::{SerialLink, DEFAULT_BAUD};
+pub(crate) use line::LineEffects;
+pub(crate) use replay::ReplaySource;
 pub use synth::{SynthOptions, SynthSource};
 
 /// Bytes the board writes at one intended time.
