@@ -30,14 +30,24 @@
 #   --no-build          use the existing target/release/esbench
 #   --bin PATH          use this esbench binary (implies --no-build)
 #   --against-ref REF   paired mode against git commit REF (see above)
-#   --rounds N          paired mode: rounds (default 6, the fewest that give an interval)
+#   --rounds N          paired mode: rounds (default: a paired run's, 24 cut to what the
+#                       duration holds in rounds of 0.5 s: 8 with --quick's 4 s)
 #   --duration S        paired mode: measured seconds per model and side (default: --quick's)
+#   --confirm S         paired mode: a flag counts only when a second paired run of the
+#                       flagged models, S seconds per side (default 12: 24 rounds of 0.5 s),
+#                       flags them again;  --no-confirm  judge the first run alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=3; gross=(); baseline=reports/baseline; scenario=""; models=""; thresholds=()
 summary=""; keep=""; build=1; bin=target/release/esbench
-against_ref=""; rounds=6; duration=""
+against_ref=""; rounds=""; duration=""; confirm=12
+
+# The models `esbench check --format json` (on stdin) judged regressed, comma-separated: each
+# row object names its model before its verdict.
+regressed_models() {
+  awk -F'"' '/"model":/ { m = $4 } /"verdict": "regressed"/ { print m }' | sort -u | paste -sd, -
+}
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -54,7 +64,9 @@ while [ $# -gt 0 ]; do
     --against-ref) against_ref="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
-    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+    --confirm) confirm="$2"; shift 2 ;;
+    --no-confirm) confirm=0; shift ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "ci-regression: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -122,7 +134,8 @@ if [ -n "$against_ref" ]; then
     git worktree remove --force "$src" >/dev/null 2>&1 || true
   fi
   out="$work/paired"
-  args=(run "$scenario" --against "$ref_bin" --rounds "$rounds" --out "$out" --no-history)
+  args=(run "$scenario" --against "$ref_bin" --out "$out" --no-history)
+  [ -n "$rounds" ] && args+=(--rounds "$rounds")
   if [ -n "$duration" ]; then args+=(--duration "$duration"); else args+=(--quick); fi
   [ -n "$models" ] && args+=(--models "$models")
   echo "== paired run: $scenario${models:+ (models $models)}, side A $against_ref, side B this build" >&2
@@ -134,6 +147,32 @@ if [ -n "$against_ref" ]; then
     --format markdown --output "$summary"
   code=$?
   set -e
+  # A flag is confirmed before it counts: a second, longer paired run of the flagged models
+  # only (fresh children, so its noise is independent of the first run's), judged the same
+  # way. Both must flag: a false alarm needs two in a row, a real regression is seen twice.
+  if [ "$code" = 1 ] && [ "$confirm" != 0 ]; then
+    flagged=$("$bin" check --paired "$out/results.json" "${gross[@]}" "${thresholds[@]}" \
+      --format json 2>/dev/null | regressed_models)
+    if [ -n "$flagged" ]; then
+      out2="$work/paired-confirm"
+      args=(run "$scenario" --against "$ref_bin" --out "$out2" --no-history --no-report \
+        --models "$flagged" --duration "$confirm")
+      echo "== the paired gate flagged $flagged: confirming with a second paired run of" \
+           "those models ($confirm s per side)" >&2
+      "$bin" "${args[@]}" >&2 || echo "ci-regression: the confirming run exited with status $?" >&2
+      [ -f "$out2/results.json" ] || { echo "ci-regression: the confirming run wrote no results" >&2; exit 2; }
+      set +e
+      "$bin" check --paired "$out2/results.json" "${gross[@]}" "${thresholds[@]}" \
+        --format markdown --output "$summary.confirm"
+      code=$?
+      set -e
+      { echo; echo "## Confirming run ($flagged, $confirm s per side)"; echo
+        if [ "$code" = 1 ]; then echo "The regression was seen again: it counts."
+        else echo "Not seen again: the first run's flag was noise; the gate passes."; fi
+        echo; cat "$summary.confirm"; } >> "$summary"
+      rm -f "$summary.confirm"
+    fi
+  fi
   echo "ci-regression: summary in $summary, exit $code" >&2
   exit "$code"
 fi

@@ -43,8 +43,11 @@
 #                   thresholds or rules) and write the table
 #   --thresholds F  noise bands laid over scripts/thresholds.toml
 #   --no-build      use the existing target/release/esbench;  --bin PATH  use this binary
-#   --paired        the paired mode (above);  --duration S  seconds per side (default 20);
-#   --rounds R      rounds per paired run (default 6)
+#   --paired        the paired mode (above);  --duration S  seconds per side (default 12);
+#   --rounds R      rounds per paired run (default 24: the noise is per child, so rounds,
+#                   not seconds, narrow the interval; docs/ci-gate.md)
+#   --warmup-full   the scenario's 2 s warm-up per round instead of --quick's 0.5 s
+#   --burns A,B,C   the paired rows' per-frame burns in µs (default 10,20,50)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,7 +55,11 @@ k=20; out=target/gate-power; docs=""; only_aa=0; thresholds=(); build=1; rejudge
 bin=target/release/esbench; scenario=scripts/gate-power.toml; model=threads
 faults=("frame-cpu=85us" "frame-cpu=35us" "timer-late=1ms" "freeze=1.5s@1s" "fail-poll=5%"
         "drop-command=10")
-paired=0; duration=20; rounds=6
+paired=0; duration=12; rounds=24; quick=(--quick)
+# The per-frame CPU burns of the paired rows: about +10 %, +20 %, +50 % of threads' CPU per
+# frame on the 2-core VM under the load it runs at (0.37-0.57 % of a core at 40 frames/s is
+# 90-140 µs a frame; the table shows the ratio each one really made).
+cpu10=10; cpu20=20; cpu50=50
 while [ $# -gt 0 ]; do
   case "$1" in
     --k) k="$2"; shift 2 ;;
@@ -66,12 +73,14 @@ while [ $# -gt 0 ]; do
     --paired) paired=1; shift ;;
     --duration) duration="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
+    --warmup-full) quick=(); shift ;;
+    --burns) IFS=, read -r cpu10 cpu20 cpu50 <<< "$2"; shift 2 ;;
     -h|--help) sed -n '2,49p' "$0"; exit 0 ;;
     *) echo "gate-power: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 case "$k" in ''|*[!0-9]*|0) echo "gate-power: --k needs a positive number" >&2; exit 2 ;; esac
-[ "$paired" = 1 ] && faults=("frame-cpu=17us" "frame-cpu=35us" "frame-cpu=85us")
+[ "$paired" = 1 ] && faults=("frame-cpu=${cpu10}us" "frame-cpu=${cpu20}us" "frame-cpu=${cpu50}us")
 [ "$only_aa" = 1 ] && faults=()
 
 if [ "$build" = 1 ]; then
@@ -80,7 +89,7 @@ fi
 [ -x "$bin" ] || { echo "gate-power: $bin is not an executable" >&2; exit 2; }
 if [ "$rejudge" = 1 ]; then
   [ -d "$out/a-a" ] || { echo "gate-power: --rejudge needs the runs of an earlier run in $out" >&2; exit 2; }
-  k=$(( $(find "$out/a-a" -name '*.json' | wc -l) / 2 ))
+  k=$(( $(find "$out/a-a" -name '*.json' | wc -l) / (2 - paired) ))
   faults=()
 fi
 if [ "$paired" = 1 ] && ! "$bin" run --help | grep -q -- '--against'; then
@@ -121,13 +130,17 @@ one_paired() {
   local tmp="$out/.run"
   rm -rf "$tmp"
   if ! "$bin" run "$scenario" --models "$model" --against "$bin" --rounds "$rounds" \
-      --duration "$duration" --out "$tmp" --no-history --no-report "$@" > "$out/.log" 2>&1; then
+      --duration "$duration" "${quick[@]}" --out "$tmp" --no-history --no-report "$@" \
+      > "$out/.log" 2>&1; then
     echo "gate-power: $group paired run $name exited with an error (judged anyway):" >&2
     tail -3 "$out/.log" >&2
   fi
   [ -f "$tmp/results.json" ] || { echo "gate-power: $group run $name wrote no results" >&2; \
     cat "$out/.log" >&2; exit 2; }
   mv "$tmp/results.json" "$out/$group/$name.json"
+  # The machine's load while it ran: the table states the range (a paired run cancels load
+  # between its sides, not within a round).
+  echo "$group/$name $(cut -d' ' -f1 /proc/loadavg)" >> "$out/load.txt"
 }
 
 start=$(date +%s)
@@ -141,7 +154,7 @@ if [ "$paired" = 1 ]; then
   rm -rf "$out/.run" "$out/.log"
   "$bin" check --power-paired "$out" "${thresholds[@]}" --output "$out/table.md"
   begin='<!-- gate-power-paired:begin -->'; end='<!-- gate-power-paired:end -->'
-  cmd="scripts/gate-power.sh --paired --k $k --duration $duration --rounds $rounds"
+  cmd="scripts/gate-power.sh --paired --k $k --duration $duration --rounds $rounds --burns $cpu10,$cpu20,$cpu50"
 else
   begin='<!-- gate-power:begin -->'; end='<!-- gate-power:end -->'
   cmd="scripts/gate-power.sh --k $k"

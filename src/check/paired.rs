@@ -91,7 +91,7 @@ pub fn check(path: &Path, opts: &Options) -> Result<Outcome> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::check::compare::Verdict;
     use crate::check::{Mode, Thresholds};
@@ -150,7 +150,7 @@ mod tests {
     }
 
     /// A paired results file of one model with side A's and B's per-round CPU.
-    fn file(dir: &Path, a: &[f64], b: &[f64]) -> PathBuf {
+    pub(in crate::check) fn file(dir: &Path, a: &[f64], b: &[f64]) -> PathBuf {
         let mut r = Results {
             schema: crate::metrics::results::SCHEMA.into(),
             ..Results::default()

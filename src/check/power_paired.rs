@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::compare::Options;
+use super::compare::{Options, Verdict};
 use super::power::{rate, AA};
 use super::thresholds::{Mode, Thresholds};
 use crate::metrics::results::Results;
@@ -33,6 +33,9 @@ pub struct PairedPowerRow {
     pub cpu_ratio: Option<f64>,
     /// Median over the runs of the SD of the per-round CPU ratios.
     pub ratio_sd: Option<f64>,
+    /// How often each figure was the one flagged, under `--gross` (a run can flag several):
+    /// on the A/A row this says where false alarms come from.
+    pub flagged_figures: std::collections::BTreeMap<String, usize>,
 }
 
 /// The whole table with where it was measured.
@@ -71,6 +74,7 @@ fn row_of(label: &str, files: &[PathBuf], thresholds: &Thresholds) -> PairedPowe
         unusable: 0,
         cpu_ratio: None,
         ratio_sd: None,
+        flagged_figures: Default::default(),
     };
     let (mut ratios, mut sds) = (Vec::new(), Vec::new());
     for f in files {
@@ -87,7 +91,14 @@ fn row_of(label: &str, files: &[PathBuf], thresholds: &Thresholds) -> PairedPowe
                 allow_mixed: false,
             };
             match super::paired::check(f, &opts) {
-                Ok(o) => row.flagged[i] += (o.exit_code() == 1) as usize,
+                Ok(o) => {
+                    row.flagged[i] += (o.exit_code() == 1) as usize;
+                    if mode == Mode::Gross {
+                        for r in o.rows.iter().filter(|r| r.verdict == Verdict::Regressed) {
+                            *row.flagged_figures.entry(r.metric.clone()).or_default() += 1;
+                        }
+                    }
+                }
                 Err(_) => usable = false,
             }
         }
@@ -143,7 +154,12 @@ pub fn table(dir: &Path, thresholds: &Thresholds) -> Result<PairedPowerTable> {
     let mut rows = vec![row_of("none (A/A: false alarms)", &aa, thresholds)];
     let mut groups: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n != AA))
+        // `.run` and other dot-directories are the script's scratch, not a row.
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .is_some_and(|n| n != AA && !n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     groups.sort();
     for g in groups {
@@ -162,8 +178,9 @@ impl PairedPowerTable {
     pub fn render(&self) -> String {
         let mut s = format!("{}\n\n", self.setting);
         s += "| side B | pairs | CPU ratio B/A (median) | per-round ratio SD (median) | \
-              `check --paired --gross` flags | `check --paired` (normal) flags |\n\
-              |---|---|---|---|---|---|\n";
+              `check --paired --gross` flags | `check --paired` (normal) flags | \
+              flagged by (`--gross`) |\n\
+              |---|---|---|---|---|---|---|\n";
         for r in &self.rows {
             let judged = r.pairs - r.unusable;
             let pairs = if r.unusable > 0 {
@@ -171,17 +188,78 @@ impl PairedPowerTable {
             } else {
                 r.pairs.to_string()
             };
+            let by: Vec<String> = r
+                .flagged_figures
+                .iter()
+                .map(|(f, n)| format!("`{f}` {n}"))
+                .collect();
             s += &format!(
-                "| {} | {pairs} | {} | {} | {} | {} |\n",
+                "| {} | {pairs} | {} | {} | {} | {} | {} |\n",
                 r.label,
                 r.cpu_ratio.map_or("-".into(), |x| format!("×{x:.3}")),
                 r.ratio_sd.map_or("-".into(), |x| format!("{x:.3}")),
                 rate(r.flagged[1], judged),
                 rate(r.flagged[0], judged),
+                if by.is_empty() {
+                    "-".into()
+                } else {
+                    by.join(", ")
+                },
             );
         }
         s += "\nRates with their 95 % Wilson intervals. On the A/A row a flag is a false alarm; \
               on the others it is a detection.\n";
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` paired runs into `dir/group/00k.json`, side B's per-round CPU = A's × `factor`
+    /// × a ±2 % wobble, on a machine drifting ±30 % between rounds.
+    fn runs(dir: &Path, group: &str, factor: f64, n: usize) {
+        let a = [1.0, 1.4, 0.8, 1.2, 0.9, 1.3, 1.1, 0.85];
+        std::fs::create_dir_all(dir.join(group)).unwrap();
+        for k in 0..n {
+            let b: Vec<f64> = a
+                .iter()
+                .enumerate()
+                .map(|(i, x)| x * factor * (1.0 + 0.02 * (((i + k) % 3) as f64 - 1.0)))
+                .collect();
+            let tmp = tempfile::tempdir().unwrap();
+            let f = super::super::paired::tests::file(tmp.path(), &a, &b);
+            std::fs::rename(f, dir.join(group).join(format!("{k:03}.json"))).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_table_counts_false_alarms_detections_and_what_flagged_them() {
+        let dir = tempfile::tempdir().unwrap();
+        runs(dir.path(), AA, 1.0, 3);
+        runs(dir.path(), "frame-cpu=50us", 1.5, 2);
+        std::fs::create_dir_all(dir.path().join(".run")).unwrap();
+        let t = table(dir.path(), &Thresholds::default()).unwrap();
+        assert_eq!(t.rows.len(), 2, "the scratch .run directory is not a row");
+        let (aa, burn) = (&t.rows[0], &t.rows[1]);
+        assert_eq!((aa.pairs, aa.flagged, aa.unusable), (3, [0, 0], 0));
+        assert!(aa.flagged_figures.is_empty());
+        assert_eq!((burn.pairs, burn.flagged), (2, [2, 2]));
+        assert_eq!(burn.flagged_figures.get("cpu.percent"), Some(&2));
+        assert!((burn.cpu_ratio.unwrap() - 1.5).abs() < 0.05);
+        let md = t.render();
+        assert!(md.contains("| `frame-cpu=50us` on side B | 2 |"), "{md}");
+        assert!(md.contains("`cpu.percent` 2"), "{md}");
+    }
+
+    #[test]
+    fn a_directory_without_a_a_runs_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = format!(
+            "{:#}",
+            table(dir.path(), &Thresholds::default()).unwrap_err()
+        );
+        assert!(e.contains("a-a"), "{e}");
     }
 }

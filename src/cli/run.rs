@@ -116,8 +116,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DRIVER", value_parser = crate::scenario::DriverKind::parse)]
     pub driver: Option<crate::scenario::DriverKind>,
     /// Interleaved rounds each model's measured time is split into, 1 to 1000 (default:
-    /// the scenario's run.rounds, else 6, or 3 with --quick, fewer when the duration holds
-    /// fewer rounds of 0.5 s).
+    /// the scenario's run.rounds, else 6, or 3 with --quick, or 24 in a paired run
+    /// (--against), fewer when the duration holds fewer rounds of 0.5 s).
     #[arg(long, allow_hyphen_values = true, value_parser = parse_rounds)]
     pub rounds: Option<u32>,
     /// Seed of the per-round shuffle of the model order (default: a fresh one; the seed and

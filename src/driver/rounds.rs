@@ -22,6 +22,13 @@ pub const DEFAULT_ROUNDS: u32 = 6;
 /// Rounds under `--quick`: three, shown as a range; more would push the smoke run past a
 /// minute (each round is a fresh child with its own warm-up).
 pub const QUICK_ROUNDS: u32 = 3;
+/// Rounds of a paired run (`--against`) when none are asked for, `--quick` or not, cut to what
+/// the duration holds: in a paired run the noise left in a round's ratio B/A is the child's
+/// own (where its code and data landed, which core it woke on), not the round's length —
+/// measured on the 2-core VM, the per-round CPU ratio's spread was the same for rounds of
+/// 0.5, 1 and 4 s (docs/ci-gate.md, "How long each side must run") — so the interval of the
+/// median narrows with the number of rounds, and 24 give [x(7), x(18)] at 97 %.
+pub const PAIRED_ROUNDS: u32 = 24;
 /// Most rounds accepted: beyond this a typo is likelier than intent.
 pub const MAX_ROUNDS: u32 = 1_000;
 /// Shortest measured round: the same floor as a whole measured window.
@@ -48,7 +55,7 @@ pub struct Shape {
 /// duration holds. Errors name the source, the value and the limit.
 pub fn shape(
     requested: Option<(u32, &str)>,
-    quick: bool,
+    (quick, paired): (bool, bool),
     duration_s: f64,
     warmup_s: f64,
 ) -> Result<Shape, String> {
@@ -68,6 +75,7 @@ pub fn shape(
             }
             n
         }
+        None if paired => PAIRED_ROUNDS.min(fits),
         None => (if quick { QUICK_ROUNDS } else { DEFAULT_ROUNDS }).min(fits),
     };
     let warmup = if count == 1 {
@@ -333,30 +341,47 @@ mod tests {
     }
 
     #[test]
+    fn a_paired_run_defaults_to_more_rounds_than_its_duration_cuts() {
+        // 20 s per side: 24 rounds of 0.83 s; --quick's 4 s hold only 8 of 0.5 s.
+        assert_eq!(shape(None, (false, true), 20.0, 2.0).unwrap().count, 24);
+        assert_eq!(shape(None, (true, true), 4.0, 0.5).unwrap().count, 8);
+        // An explicit count still wins.
+        assert_eq!(
+            shape(Some((6, "--rounds")), (false, true), 20.0, 2.0)
+                .unwrap()
+                .count,
+            6
+        );
+    }
+
+    #[test]
     fn the_default_count_fits_the_duration_and_an_explicit_one_must() {
-        let s = shape(None, false, 20.0, 2.0).unwrap();
+        let s = shape(None, (false, false), 20.0, 2.0).unwrap();
         assert_eq!((s.count, s.warmup_s), (6, 0.5));
         assert!((s.round_s - 20.0 / 6.0).abs() < 1e-12);
-        let q = shape(None, true, 4.0, 0.5).unwrap();
+        let q = shape(None, (true, false), 4.0, 0.5).unwrap();
         assert_eq!((q.count, q.warmup_s), (3, 0.3));
         // A short window gets fewer rounds by default, never one under 0.5 s.
-        assert_eq!(shape(None, true, 1.0, 0.5).unwrap().count, 2);
-        assert_eq!(shape(None, false, 0.5, 2.0).unwrap().count, 1);
-        assert_eq!(shape(None, false, 0.5, 2.0).unwrap().warmup_s, 2.0);
+        assert_eq!(shape(None, (true, false), 1.0, 0.5).unwrap().count, 2);
+        assert_eq!(shape(None, (false, false), 0.5, 2.0).unwrap().count, 1);
+        assert_eq!(shape(None, (false, false), 0.5, 2.0).unwrap().warmup_s, 2.0);
         // A long warm-up is spread over the rounds, down to the least a round needs.
-        assert_eq!(shape(None, false, 60.0, 12.0).unwrap().warmup_s, 2.0);
         assert_eq!(
-            shape(Some((4, "--rounds")), false, 20.0, 0.2)
+            shape(None, (false, false), 60.0, 12.0).unwrap().warmup_s,
+            2.0
+        );
+        assert_eq!(
+            shape(Some((4, "--rounds")), (false, false), 20.0, 0.2)
                 .unwrap()
                 .warmup_s,
             0.2
         );
-        let e = shape(Some((10, "--rounds")), true, 4.0, 0.5).unwrap_err();
+        let e = shape(Some((10, "--rounds")), (true, false), 4.0, 0.5).unwrap_err();
         assert!(
             e.contains("--rounds = 10") && e.contains("at most 8 rounds"),
             "{e}"
         );
-        let e = shape(Some((0, "run.rounds")), false, 20.0, 2.0).unwrap_err();
+        let e = shape(Some((0, "run.rounds")), (false, false), 20.0, 2.0).unwrap_err();
         assert!(e.contains("run.rounds = 0 is outside 1 to 1000"), "{e}");
     }
 

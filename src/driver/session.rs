@@ -123,6 +123,7 @@ fn shape_of(
     quick: bool,
     (duration_s, warmup_s): (f64, f64),
 ) -> Result<Shape> {
+    let paired = ropts.against.is_some();
     let requested = match (ropts.rounds, s.run.rounds) {
         (Some(n), _) => Some((n, "--rounds".to_string())),
         (None, Some(n)) => Some((n, format!("{}: run.rounds", path.display()))),
@@ -130,7 +131,7 @@ fn shape_of(
     };
     super::rounds::shape(
         requested.as_ref().map(|(n, from)| (*n, from.as_str())),
-        quick,
+        (quick, paired),
         duration_s,
         warmup_s,
     )

@@ -283,6 +283,18 @@ pub(crate) fn eligible(m: &ModelResult) -> bool {
     m.is_ok()
 }
 
+/// Whether row `m` of run `r` competes for the run's verdicts: it is eligible and, in a
+/// paired run (`esbench run --against`), it is side B's. Side A is the other build: B
+/// against A is judged on the per-round ratios (`check --paired`), never by two unpaired
+/// intervals, so a build measured against itself cannot be crowned over itself.
+pub(crate) fn competes(r: &Results, m: &ModelResult) -> bool {
+    eligible(m)
+        && !r
+            .paired
+            .as_ref()
+            .is_some_and(|p| p.models.iter().any(|pm| pm.a_row == m.name))
+}
+
 /// The candidates of `figure` in a run, with the whole-run value from `value`.
 pub(crate) fn candidates(
     r: &Results,
@@ -296,7 +308,7 @@ pub(crate) fn candidates(
             name: m.name.clone(),
             value: value(m),
             interval: figure.interval(m),
-            eligible: eligible(m),
+            eligible: competes(r, m),
             limited: limits(m, figure),
         })
         .collect()
@@ -320,6 +332,10 @@ pub(crate) fn verdict(
     figure: impl AsFigure,
     value: impl Fn(&ModelResult) -> Option<f64>,
 ) -> Verdict {
+    // A paired run of one model has a single competitor: nothing to crown.
+    if r.paired.is_some() && eligible_count(r) < 2 {
+        return Verdict::Nobody;
+    }
     judge(&candidates(r, figure, value))
 }
 
@@ -354,7 +370,7 @@ pub(crate) fn compact(i: &Interval, fmt: impl Fn(f64) -> String) -> String {
 
 /// How many rows may be crowned in a run.
 pub(crate) fn eligible_count(r: &Results) -> usize {
-    r.models.iter().filter(|m| eligible(m)).count()
+    r.models.iter().filter(|m| competes(r, m)).count()
 }
 
 /// `a / b` with its interval, `3.7× (3.1–4.4×)`, or just `3.7×` without intervals: the
@@ -523,6 +539,72 @@ mod tests {
                 .contains("(fast DRIVER-LIMITED"),
             "{v:?}"
         );
+    }
+
+    /// A row of `cpu.len()` ok rounds with these CPU figures.
+    fn row(name: &str, cpu: &[f64]) -> ModelResult {
+        use crate::metrics::rounds::RoundResult;
+        use crate::metrics::status::Status;
+        ModelResult {
+            name: name.into(),
+            status: Status::Ok,
+            rounds: cpu
+                .iter()
+                .enumerate()
+                .map(|(k, &c)| RoundResult {
+                    index: k as u32,
+                    status: Status::Ok,
+                    cpu_percent: c,
+                    ..RoundResult::default()
+                })
+                .collect(),
+            ..ModelResult::default()
+        }
+    }
+
+    #[test]
+    fn a_paired_run_crowns_only_among_side_b_and_never_a_build_over_itself() {
+        use crate::metrics::paired::{Paired, PairedModel};
+        // Side A far below side B in every round: unpaired, A's interval clears B's.
+        let a = row("threads@A", &[1.0, 1.1, 1.0, 1.05, 1.0, 1.1]);
+        let b = row("threads@B", &[2.0, 2.1, 2.0, 2.05, 2.0, 2.1]);
+        let c = row("coop@B", &[3.0, 3.1, 3.0, 3.05, 3.0, 3.1]);
+        let ca = row("coop@A", &[3.0, 3.1, 3.0, 3.05, 3.0, 3.1]);
+        let mut r = Results {
+            models: vec![a.clone(), b.clone()],
+            ..Results::default()
+        };
+        assert!(
+            matches!(
+                verdict(&r, figures::CPU_PERCENT, |m| Some(m.cpu.percent)),
+                Verdict::Best { .. }
+            ),
+            "unpaired, the lower row is crowned"
+        );
+        r.paired = Some(Paired {
+            models: vec![PairedModel::of("threads", &a, &b)],
+            ..Paired::default()
+        });
+        let v = verdict(&r, figures::CPU_PERCENT, |m| Some(m.cpu.percent));
+        assert_eq!(v, Verdict::Nobody, "one model paired: nobody to crown");
+        assert!(stars(&r, figures::CPU_PERCENT, |m| Some(m.cpu.percent)).is_empty());
+        // Two models: only the B rows compete, so threads@A (the lowest) is never crowned.
+        r.models.extend([ca.clone(), c.clone()]);
+        r.paired
+            .as_mut()
+            .unwrap()
+            .models
+            .push(PairedModel::of("coop", &ca, &c));
+        match verdict(&r, figures::CPU_PERCENT, |m| Some(m.cpu.percent)) {
+            Verdict::Best {
+                model, runner_up, ..
+            } => {
+                assert_eq!(model, "threads@B");
+                assert_eq!(runner_up.as_deref(), Some("coop@B"));
+            }
+            v => panic!("expected threads@B crowned over coop@B, got {v:?}"),
+        }
+        assert_eq!(eligible_count(&r), 2);
     }
 
     #[test]
