@@ -151,8 +151,9 @@ if [ -n "$against_ref" ]; then
   # only (fresh children, so its noise is independent of the first run's), judged the same
   # way. Both must flag: a false alarm needs two in a row, a real regression is seen twice.
   if [ "$code" = 1 ] && [ "$confirm" != 0 ]; then
-    flagged=$("$bin" check --paired "$out/results.json" "${gross[@]}" "${thresholds[@]}" \
-      --format json 2>/dev/null | regressed_models)
+    # check exits 1 here (it flagged), which pipefail would turn into the script's exit.
+    flagged=$({ "$bin" check --paired "$out/results.json" "${gross[@]}" "${thresholds[@]}" \
+      --format json 2>/dev/null || true; } | regressed_models)
     if [ -n "$flagged" ]; then
       out2="$work/paired-confirm"
       args=(run "$scenario" --against "$ref_bin" --out "$out2" --no-history --no-report \

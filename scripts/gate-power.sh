@@ -46,8 +46,11 @@
 #   --paired        the paired mode (above);  --duration S  seconds per side (default 12);
 #   --rounds R      rounds per paired run (default 24: the noise is per child, so rounds,
 #                   not seconds, narrow the interval; docs/ci-gate.md)
-#   --warmup-full   the scenario's 2 s warm-up per round instead of --quick's 0.5 s
+#   --warmup-full   the scenario's warm-up spread over the rounds (0.5 s each at least)
+#                   instead of --quick's 0.3 s per round
 #   --burns A,B,C   the paired rows' per-frame burns in µs (default 10,20,50)
+#   --faults LIST   only these injected rows (comma-separated specs), beside the A/A row
+#   --markers NAME  with --docs: the NAME:begin / NAME:end markers instead of the default
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,7 +62,7 @@ paired=0; duration=12; rounds=24; quick=(--quick)
 # The per-frame CPU burns of the paired rows: about +10 %, +20 %, +50 % of threads' CPU per
 # frame on the 2-core VM under the load it runs at (0.37-0.57 % of a core at 40 frames/s is
 # 90-140 µs a frame; the table shows the ratio each one really made).
-cpu10=10; cpu20=20; cpu50=50
+cpu10=10; cpu20=20; cpu50=50; only_faults=(); markers=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --k) k="$2"; shift 2 ;;
@@ -75,12 +78,15 @@ while [ $# -gt 0 ]; do
     --rounds) rounds="$2"; shift 2 ;;
     --warmup-full) quick=(); shift ;;
     --burns) IFS=, read -r cpu10 cpu20 cpu50 <<< "$2"; shift 2 ;;
-    -h|--help) sed -n '2,49p' "$0"; exit 0 ;;
+    --faults) IFS=, read -r -a only_faults <<< "$2"; shift 2 ;;
+    --markers) markers="$2"; shift 2 ;;
+    -h|--help) sed -n '2,53p' "$0"; exit 0 ;;
     *) echo "gate-power: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 case "$k" in ''|*[!0-9]*|0) echo "gate-power: --k needs a positive number" >&2; exit 2 ;; esac
 [ "$paired" = 1 ] && faults=("frame-cpu=${cpu10}us" "frame-cpu=${cpu20}us" "frame-cpu=${cpu50}us")
+[ ${#only_faults[@]} -gt 0 ] && faults=("${only_faults[@]}")
 [ "$only_aa" = 1 ] && faults=()
 
 if [ "$build" = 1 ]; then
@@ -154,7 +160,10 @@ if [ "$paired" = 1 ]; then
   rm -rf "$out/.run" "$out/.log"
   "$bin" check --power-paired "$out" "${thresholds[@]}" --output "$out/table.md"
   begin='<!-- gate-power-paired:begin -->'; end='<!-- gate-power-paired:end -->'
-  cmd="scripts/gate-power.sh --paired --k $k --duration $duration --rounds $rounds --burns $cpu10,$cpu20,$cpu50"
+  cmd="scripts/gate-power.sh --paired --k $k --duration $duration --rounds $rounds"
+  [ ${#quick[@]} -eq 0 ] && cmd+=" --warmup-full"
+  if [ ${#only_faults[@]} -gt 0 ]; then cmd+=" --faults $(IFS=,; echo "${only_faults[*]}")"
+  else cmd+=" --burns $cpu10,$cpu20,$cpu50"; fi
 else
   begin='<!-- gate-power:begin -->'; end='<!-- gate-power:end -->'
   cmd="scripts/gate-power.sh --k $k"
@@ -172,6 +181,7 @@ rm -rf "$out/.run" "$out/.log"
 # 00k-1, made just before it (`esbench check --power` pairs the sorted files that way).
 [ "$paired" = 1 ] || "$bin" check --power "$out" "${thresholds[@]}" --output "$out/table.md"
 
+if [ -n "$markers" ]; then begin="<!-- $markers:begin -->"; end="<!-- $markers:end -->"; fi
 if [ -n "$docs" ]; then
   grep -qF "$begin" "$docs" && grep -qF "$end" "$docs" || {
     echo "gate-power: $docs has no $begin ... $end markers" >&2; exit 2; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures the driver's own send error beside the plain-timer lateness of the same run, with
-# and without --pin, before (plain sleeps: ESBENCH_SEND_SPIN_US=0) and after (the default
+# and without --pin, before (plain sleeps: --send-spin-us 0) and after (the default
 # spin margin), and the margin table of examples/pace_margin.rs; writes both tables into
 # docs/instrument.md (between its "generated" markers). Takes about 3 minutes.
 #
@@ -17,9 +17,9 @@ trap 'rm -rf "$OUT"' EXIT
 for margin in 0 default; do
   for pin in "" --pin; do
     dir="$OUT/m$margin$pin"
-    envs=()
-    [[ $margin == default ]] || envs=(ESBENCH_SEND_SPIN_US=$margin)
-    env "${envs[@]}" "$EXE" run --quick --duration "$DURATION" --models "$MODELS" $pin \
+    spin=()
+    [[ $margin == default ]] || spin=(--send-spin-us "$margin")
+    "$EXE" run --quick --duration "$DURATION" --models "$MODELS" $pin "${spin[@]}" \
       --no-history --no-report --out "$dir" >/dev/null 2>"$OUT/err" || {
       cat "$OUT/err" >&2; exit 1; }
   done

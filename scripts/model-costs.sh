@@ -2,7 +2,7 @@
 # Profiles each model (esbench profile, /proc per-thread sampling and strace, no perf) on the
 # classroom scenario, twice, and writes the table of threads, wake-ups and syscalls per event
 # into docs/model-costs.md (between its "generated" markers). Includes the smol variant
-# measured there (ESBENCH_SMOL_BLOCK_ON=futures-lite), then runs both smol variants under
+# measured there (--smol-block-on futures-lite), then runs both smol variants under
 # `esbench run --quick`. Then coop's own section of docs/coop.md: the coop variants beside
 # threads and the CPU floor's process (`esbench floor-child`, profiled by pid), with coop as
 # an older build ran it when BEFORE names that build's executable, and the three coop
@@ -10,8 +10,9 @@
 #
 #   scripts/model-costs.sh                   # uses target/release/esbench
 #   BEFORE=/path/to/old/esbench scripts/model-costs.sh   # adds the "coop (before)" row
-#   RUNS=2 scripts/model-costs.sh            # plus two default runs of threads,coop
+#   RUNS=2 scripts/model-costs.sh            # plus two default runs of threads and the coop variants
 #   WINDOW=5 ROUNDS=3 scripts/model-costs.sh
+#   ONLY_RUNS=1 RUNS=2 scripts/model-costs.sh   # only the default runs (docs/coop.md's coop-runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXE=${ESBENCH:-target/release/esbench}
@@ -24,16 +25,17 @@ FLOOR_ARGS=(--frames-per-s 40 --requests-per-s 30.3 --ticks-per-s 40)
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 [[ -x $EXE ]] || { echo "no $EXE: run cargo build --release first" >&2; exit 2; }
+if [[ -z ${ONLY_RUNS:-} ]]; then
 for round in $(seq 1 "$ROUNDS"); do
   for spec in $SPECS; do
     model=${spec%%:*}
     label=$model
-    envs=()
+    variant=()
     if [[ $spec == *:* ]]; then
       label="$model-${spec#*:}"
-      envs=(ESBENCH_SMOL_BLOCK_ON=${spec#*:})
+      variant=(--smol-block-on "${spec#*:}")
     fi
-    env "${envs[@]}" "$EXE" profile --model "$model" --label "$label" --window "$WINDOW" \
+    "$EXE" profile --model "$model" "${variant[@]}" --label "$label" --window "$WINDOW" \
       --warmup 1 --no-perf --out "$OUT/r$round" >/dev/null 2>"$OUT/err" || {
       cat "$OUT/err" >&2; exit 1; }
   done
@@ -92,7 +94,7 @@ for spec in specs:
 PY
 # The smol variants under the real measurement: does the cheaper variant cost latency?
 for v in async-io futures-lite; do
-  ESBENCH_SMOL_BLOCK_ON=$v "$EXE" run --quick --duration "${DURATION:-8}" --models smol \
+  "$EXE" run --quick --duration "${DURATION:-8}" --models smol --smol-block-on "$v" \
     --no-history --no-report --out "$OUT/run-$v" >/dev/null 2>"$OUT/err" || {
     cat "$OUT/err" >&2; exit 1; }
 done
@@ -192,34 +194,47 @@ for sc in ["blocking-call", "lab"]:
               f"{t['p50']} | {rt.get('run_queue_max', '-')} | "
               f"{rt.get('epoll_calls_zero', '-')} / {rt.get('epoll_calls_blocking', '-')} |")
 PY
-# RUNS=N: N default-length runs of threads and coop back to back (about 2 minutes each).
+fi  # ONLY_RUNS
+# RUNS=N: N default-length runs of threads and the coop variants back to back (about 3
+# minutes each).
 if [[ ${RUNS:-0} -gt 0 ]]; then
   for i in $(seq 1 "$RUNS"); do
-    "$EXE" run --models threads,coop --no-history --no-report --out "$OUT/default-$i" \
-      >/dev/null 2>"$OUT/err" || { cat "$OUT/err" >&2; exit 1; }
+    "$EXE" run --models threads,coop,coop-v2,coop-fastio --no-history --no-report \
+      --out "$OUT/default-$i" >"$OUT/stdout-$i" 2>"$OUT/err" || { cat "$OUT/err" >&2; exit 1; }
     uptime >"$OUT/default-$i/uptime"
+    mv "$OUT/stdout-$i" "$OUT/default-$i/stdout"
   done
   python3 - "$OUT"/default-* <<'PY' | scripts/splice-generated.py docs/coop.md coop-runs
 import json, sys
-print("Default-length `esbench run --models threads,coop` (classroom, 20 s per model in 6 "
-      "interleaved rounds), back to back. Per event = over the scenario's nominal 71.3 events "
-      "a second (40 frames, 30.3 polls, 1 command); wake-ups = voluntary context switches of "
-      "the serve process; wd/floor = watchdog lateness p50 ÷ the plain timer thread's beside "
-      "it (µs):\n")
-print("| run | load at the end | model | CPU % | CPU/floor | CPU µs per event | wake-ups per event | watchdog p50 | watchdog p99 | timer p50 / p99 beside it | wd/floor |")
-print("|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|")
+print("Default-length `esbench run --models threads,coop,coop-v2,coop-fastio` (classroom, 20 s "
+      "per model in interleaved rounds), back to back. Per event = over the events the model "
+      "handled in its window (answered polls + frames + commands, as `metrics::costs` counts "
+      "them; watchdog ticks are not events); *per event or tick* adds the watchdog ticks to "
+      "the divisor. Wake-ups = voluntary context switches of the serve process; syscalls = "
+      "`syscr` + `syscw` of `/proc/PID/io` (the read and write families only: not "
+      "`epoll_*`, `poll`, `recvfrom`/`sendto`, `clock_nanosleep`); wd/floor = watchdog "
+      "lateness p50 ÷ the plain timer thread's beside it:\n")
+print("| run | load at the end | model | CPU % | CPU/floor | CPU µs per event | wake-ups per event | wake-ups per event or tick | syscalls (read+write) per event | watchdog p50 µs | watchdog p99 µs | timer p50 / p99 beside it | wd/floor |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
 for n, d in enumerate(sys.argv[1:], 1):
     r = json.load(open(f"{d}/results.json"))
     load = open(f"{d}/uptime").read().split("load average:")[-1].strip()
     for m in r["models"]:
-        c, k = m["cpu"], m["counters"]
-        win, ev = k["cpu_window_ms"] / 1e3, 40 + 30.3 + 1
+        c = m["cpu"]
+        ev = sum(m[k]["count"] for k in ("poll_answered", "ingest_latency", "command_latency"))
         w, t = m["watchdog_lateness"], m["timer_floor"]
         fm = c.get("floor_multiple")
+        sc = (c.get("syscalls_read") or 0) + (c.get("syscalls_write") or 0)
         print(f"| {n} | {load} | {m['name']} | {c['percent']:.3f} | {'%.2f' % fm if fm else '-'} | "
-              f"{(c['user_s'] + c['sys_s']) / win / ev * 1e6:.1f} | {c['vcsw'] / win / ev:.2f} | "
+              f"{(c['user_s'] + c['sys_s']) / ev * 1e6:.1f} | {c['vcsw'] / ev:.2f} | "
+              f"{c['vcsw'] / (ev + w['count']):.2f} | {sc / ev:.2f} | "
               f"{w['p50']} | {w['p99']} | {t['p50']} / {t['p99']} | "
               f"{w['p50'] / t['p50'] if t['p50'] else float('nan'):.2f} |")
+print("\nThe harness's verdict on CPU, per run:\n")
+for n, d in enumerate(sys.argv[1:], 1):
+    for l in open(f"{d}/stdout"):
+        if l.strip().startswith("Cheapest in CPU"):
+            print(f"- run {n}: {l.strip()}")
 PY
 fi
 echo "docs/model-costs.md and docs/coop.md updated" >&2

@@ -28,6 +28,9 @@ use std::net::TcpListener;
 
 use super::serial::open_serial;
 use super::{net, BoardState, BridgeConfig, ServeStats, Shutdown};
+/// The `smol` model's choice of `block_on`, a scenario setting handed to the model through
+/// [`ServeContext`] (models read it from here: they import the bridge, not the scenario).
+pub use crate::scenario::SmolBlockOn;
 
 /// A model's entry point: serves until `ctx.shutdown` fires, then returns the statistics.
 pub type ModelRun = fn(ServeContext) -> anyhow::Result<ServeStats>;
@@ -39,6 +42,8 @@ pub struct ServeContext {
     pub boards: Vec<BoardEndpoint>,
     /// Fires on SIGTERM/SIGINT (`esbench serve`) or [`RunningServe::stop`].
     pub shutdown: Shutdown,
+    /// `serve --smol-block-on`: read by the `smol` model only.
+    pub smol_block_on: SmolBlockOn,
 }
 
 /// One board: its shared state, its serial device and its listening socket.
@@ -118,6 +123,9 @@ pub struct ServeConfig {
     /// Board 0's address; board i listens on port + i (port 0: any free port per board).
     pub listen: SocketAddr,
     pub bridge: BridgeConfig,
+    /// Which `block_on` the `smol` model runs under (`serve --smol-block-on`); other models
+    /// ignore it.
+    pub smol_block_on: SmolBlockOn,
 }
 
 impl ServeConfig {
@@ -128,6 +136,7 @@ impl ServeConfig {
             serial,
             listen,
             bridge: BridgeConfig::default(),
+            smol_block_on: SmolBlockOn::default(),
         }
     }
 }
@@ -175,6 +184,7 @@ pub fn start_model(
         model: name,
         boards,
         shutdown: shutdown.clone(),
+        smol_block_on: cfg.smol_block_on,
     };
     let boards: Vec<Arc<BoardState>> = ctx.boards.iter().map(|e| e.board.clone()).collect();
     let thread = std::thread::Builder::new()

@@ -57,6 +57,11 @@ pub struct ProfileArgs {
     /// Also store the profile in this results.json, in the row of the model with this label.
     #[arg(long)]
     pub into: Option<PathBuf>,
+    /// The `block_on` the smol model runs under (`async-io` or `futures-lite`; `--model`
+    /// only); default: the scenario's `run.smol_block_on`.
+    #[arg(long, value_name = "NAME", conflicts_with = "pid",
+          value_parser = crate::scenario::SmolBlockOn::parse)]
+    pub smol_block_on: Option<crate::scenario::SmolBlockOn>,
 }
 
 pub fn exec(args: ProfileArgs) -> Result<i32> {
@@ -142,10 +147,13 @@ fn options(args: &ProfileArgs, label: &str) -> ProfileOptions {
 
 /// Loads the scenario (classroom by default) and runs the library's profiling pass.
 fn profile_model(args: &ProfileArgs, model: &str, label: &str) -> Result<ProfileReport> {
-    let scenario = match &args.scenario {
+    let mut scenario = match &args.scenario {
         Some(p) => Scenario::load(p).map_err(|e| anyhow::anyhow!("{e}"))?,
         None => Scenario::default(),
     };
+    if let Some(b) = args.smol_block_on {
+        scenario.run.smol_block_on = b;
+    }
     let exe = std::env::current_exe().context("cannot find the esbench executable")?;
     crate::errln!(
         "profiling `esbench serve --model {model}` on scenario {}: {} s warm-up, then 2 × {} s ...",

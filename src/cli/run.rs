@@ -115,6 +115,17 @@ pub struct RunArgs {
     /// connection) or `events` (a few event loops); default: the scenario's `run.driver`.
     #[arg(long, value_name = "DRIVER", value_parser = crate::scenario::DriverKind::parse)]
     pub driver: Option<crate::scenario::DriverKind>,
+    /// How long before each send the Scratch clients stop sleeping and spin on the clock, in
+    /// µs, 0 to 10000 (0 = plain sleeps); default: the scenario's `run.send_spin_us` (200).
+    /// Recorded in results.json's `settings`. See docs/instrument.md.
+    #[arg(long, value_name = "US", allow_hyphen_values = true,
+          value_parser = clap::value_parser!(u64).range(0..=crate::scenario::MAX_SEND_SPIN_US))]
+    pub send_spin_us: Option<u64>,
+    /// The `block_on` the smol model runs its executor under: `async-io` (smol's own) or
+    /// `futures-lite`; default: the scenario's `run.smol_block_on` (`async-io`). Recorded in
+    /// results.json's `settings`. See docs/model-costs.md.
+    #[arg(long, value_name = "NAME", value_parser = crate::scenario::SmolBlockOn::parse)]
+    pub smol_block_on: Option<crate::scenario::SmolBlockOn>,
     /// Interleaved rounds each model's measured time is split into, 1 to 1000 (default:
     /// the scenario's run.rounds, else 6, or 3 with --quick, or 24 in a paired run
     /// (--against), fewer when the duration holds fewer rounds of 0.5 s).
@@ -310,6 +321,8 @@ fn options(
         profile: args.profile,
         inject: args.inject.clone(),
         driver: args.driver,
+        send_spin_us: args.send_spin_us,
+        smol_block_on: args.smol_block_on,
         bridges: args.bridge.clone(),
         ..RunOptions::new(
             args.models.clone(),

@@ -70,6 +70,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = ServeLimits::default().max_connections as u64,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
+    /// The `block_on` the smol model runs its executor under: `async-io` (smol's own) or
+    /// `futures-lite` (docs/model-costs.md); other models ignore it. `esbench run` passes the
+    /// scenario's `run.smol_block_on` (or its own `--smol-block-on`) here.
+    #[arg(long, value_name = "NAME", default_value = "async-io",
+          value_parser = crate::scenario::SmolBlockOn::parse)]
+    pub smol_block_on: crate::scenario::SmolBlockOn,
 }
 
 /// Where esp4s looks for its board when no port is given.
@@ -122,6 +128,7 @@ pub fn exec(args: ServeArgs) -> anyhow::Result<i32> {
         serial,
         listen: args.listen,
         bridge,
+        smol_block_on: args.smol_block_on,
     };
     let running = crate::models::start_with(&cfg, shutdown)?;
     {

@@ -51,7 +51,8 @@
 //! nothing is ready the loop always blocks in epoll until the next timer deadline.
 //!
 //! **Self-measurement**, cheap enough to leave on (one clock read per poll and one per
-//! blocking wait, shared by everything that needs "now"; HDR histograms with two
+//! blocking wait, shared by everything that needs "now" and kept as plain nanoseconds, so
+//! that the loop's time arithmetic is on integers, see `clock`; HDR histograms with two
 //! significant digits): per-task longest poll and a warning naming a
 //! task that holds the loop longer than `Config::hog_threshold` (uasyncio's "blocking call"
 //! mistake), queue delay (ready → polled), timer lateness split into reactor oversleep
@@ -66,6 +67,7 @@
 //! panicking task unwinds out of `block_on`). A main future that waits on nothing that can
 //! ever wake it blocks forever, as a blocked thread would.
 
+mod clock;
 mod io;
 mod reactor;
 mod runtime;

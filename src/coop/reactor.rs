@@ -1,5 +1,6 @@
 //! The epoll reactor: edge-triggered fd sources, sub-millisecond waits, the remote eventfd.
 
+use super::clock;
 use super::runtime::Core;
 use super::TimerBackend;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
@@ -7,9 +8,9 @@ use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 use std::cell::{Cell, RefCell};
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::task::Waker;
-use std::time::Instant;
 
 const REMOTE_KEY: u64 = u64::MAX;
 const TIMERFD_KEY: u64 = u64::MAX - 1;
@@ -18,7 +19,8 @@ const MAX_EVENTS: usize = 64;
 /// How long `poll` may block.
 pub(crate) enum Wait {
     Zero,
-    Until(Instant),
+    /// Until this deadline, in ns of the loop's clock (`clock`).
+    Until(u64),
     Forever,
 }
 
@@ -65,7 +67,7 @@ pub(crate) struct Reactor {
     /// `epoll_pwait2` lets a sleep end up to timeout / `slack_div` late (see `wait`).
     slack_div: u32,
     timerfd: RefCell<Option<TimerFd>>,
-    armed: Cell<Option<Instant>>,
+    armed: Cell<Option<u64>>,
     sources: RefCell<Vec<Source>>,
     free: RefCell<Vec<u32>>,
 }
@@ -85,8 +87,8 @@ impl Reactor {
         };
         // Probe epoll_pwait2 once, with nothing registered but the (quiet) eventfd.
         if r.pwait2.get() {
-            let mut ev = [libc::epoll_event { events: 0, u64: 0 }; 1];
-            if r.pwait2_raw(&mut ev, std::time::Duration::ZERO) < 0 {
+            let mut ev = [MaybeUninit::uninit(); 1];
+            if r.pwait2_raw(&mut ev, 0) < 0 {
                 r.pwait2.set(false);
             }
         }
@@ -114,10 +116,11 @@ impl Reactor {
         }
     }
 
-    fn pwait2_raw(&self, events: &mut [libc::epoll_event], d: std::time::Duration) -> i32 {
+    /// `epoll_pwait2` with a timeout of `ns` nanoseconds.
+    fn pwait2_raw(&self, events: &mut [MaybeUninit<libc::epoll_event>], ns: u64) -> i32 {
         let ts = libc::timespec {
-            tv_sec: d.as_secs() as libc::time_t,
-            tv_nsec: d.subsec_nanos() as libc::c_long,
+            tv_sec: (ns / 1_000_000_000) as libc::time_t,
+            tv_nsec: (ns % 1_000_000_000) as libc::c_long,
         };
         // SAFETY: valid epoll fd, event buffer of the given length, timespec on the stack,
         // no signal mask.
@@ -125,7 +128,7 @@ impl Reactor {
             libc::syscall(
                 libc::SYS_epoll_pwait2,
                 self.epoll.0.as_raw_fd(),
-                events.as_mut_ptr(),
+                events.as_mut_ptr().cast::<libc::epoll_event>(),
                 events.len() as libc::c_int,
                 &ts as *const libc::timespec,
                 std::ptr::null::<libc::sigset_t>(),
@@ -134,19 +137,21 @@ impl Reactor {
         }
     }
 
-    /// `now` is the loop's clock reading just before the wait (see `Core::clock`).
-    fn wait(&self, events: &mut [libc::epoll_event], wait: Wait, now: Instant) -> usize {
+    /// `now` is the loop's clock reading just before the wait (see `Core::clock`). The
+    /// kernel fills the first n (the return value) of `events`.
+    fn wait(&self, events: &mut [MaybeUninit<libc::epoll_event>], wait: Wait, now: u64) -> usize {
         let epfd = self.epoll.0.as_raw_fd();
-        let plain = |events: &mut [libc::epoll_event], ms: libc::c_int| {
-            // SAFETY: valid epoll fd and event buffer.
-            unsafe { libc::epoll_wait(epfd, events.as_mut_ptr(), events.len() as libc::c_int, ms) }
+        let plain = |events: &mut [MaybeUninit<libc::epoll_event>], ms: libc::c_int| {
+            let (buf, len) = (events.as_mut_ptr().cast(), events.len() as libc::c_int);
+            // SAFETY: valid epoll fd and event buffer of `len` entries.
+            unsafe { libc::epoll_wait(epfd, buf, len, ms) }
         };
         let n = match wait {
             Wait::Zero => plain(events, 0),
             Wait::Forever => plain(events, -1),
             Wait::Until(deadline) => {
-                let d = deadline.saturating_duration_since(now);
-                if d.is_zero() {
+                let d = deadline.saturating_sub(now);
+                if d == 0 {
                     plain(events, 0)
                 } else if self.pwait2.get() {
                     // The kernel gives an epoll sleep a slack of 0.1 % of its timeout
@@ -155,12 +160,14 @@ impl Reactor {
                     // Asking for the timeout less that share makes the latest wake-up the
                     // deadline itself; a wake-up inside the share (another interrupt came
                     // first) finds the timer not yet due and waits the few µs left.
-                    self.pwait2_raw(events, d - d / self.slack_div)
+                    self.pwait2_raw(events, d - d / u64::from(self.slack_div))
                 } else {
                     if self.armed.get() != Some(deadline) {
                         if let Some(tfd) = self.timerfd.borrow().as_ref() {
-                            let exp = Expiration::OneShot(TimeSpec::from_duration(d));
-                            tfd.set(exp, TimerSetTimeFlags::empty())
+                            // The loop's clock is CLOCK_MONOTONIC: the deadline itself.
+                            let at = std::time::Duration::from_nanos(deadline);
+                            let exp = Expiration::OneShot(TimeSpec::from_duration(at));
+                            tfd.set(exp, TimerSetTimeFlags::TFD_TIMER_ABSTIME)
                                 .expect("coop: timerfd_settime");
                         }
                         self.armed.set(Some(deadline));
@@ -185,13 +192,16 @@ impl Reactor {
     /// zero-timeout check (which does not sleep: the loop's reading from the end of the
     /// last poll is nanoseconds old, so a check before every task costs no clock read).
     /// Also returns the number of events.
-    pub(crate) fn poll(&self, core: &Core, wait: Wait, fresh: bool) -> (Instant, usize) {
-        let mut events = [libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
+    pub(crate) fn poll(&self, core: &Core, wait: Wait, fresh: bool) -> (u64, usize) {
+        // Not zeroed: the kernel writes the first n entries, and only those are read.
+        let mut events = [MaybeUninit::<libc::epoll_event>::uninit(); MAX_EVENTS];
         let before = core.clock.get();
-        let n = self.wait(&mut events, wait, before);
-        let now = if fresh { Instant::now() } else { before };
+        let n = self.wait(&mut events, wait, before).min(MAX_EVENTS);
+        let now = if fresh { clock::now() } else { before };
         core.rec.borrow_mut().epoll_events(n);
         for ev in &events[..n] {
+            // SAFETY: epoll_wait/epoll_pwait2 initialised the first n entries.
+            let ev = unsafe { ev.assume_init() };
             let (key, bits) = (ev.u64, ev.events);
             match key {
                 REMOTE_KEY => core.drain_remote(),

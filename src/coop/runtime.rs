@@ -1,5 +1,6 @@
 //! The core: task slab, run queue, pointer-free wakers and the event loop.
 
+use super::clock;
 use super::reactor::{Reactor, Wait};
 use super::stats::{Recorder, Stats};
 use super::time::Timers;
@@ -11,7 +12,6 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
-use std::time::Instant;
 
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("coop packs task ids into a waker's data pointer and needs 64-bit pointers");
@@ -35,7 +35,8 @@ struct Slot {
     state: State,
     future: Option<BoxFuture>,
     name: u32,
-    ready_at: Instant,
+    /// When it was queued, in ns of the loop's clock.
+    ready_at: u64,
 }
 
 /// Slot 0 is the `block_on` future, which lives on the caller's stack, not in the slab.
@@ -145,11 +146,11 @@ pub(crate) struct Core {
     pub(crate) timers: RefCell<Timers>,
     pub(crate) reactor: Reactor,
     pub(crate) rec: RefCell<Recorder>,
-    /// The loop's latest clock reading, taken once after each epoll return and once after
-    /// each task poll (during a poll it is when that poll started). It is "now" for
-    /// timers, the ready time of a woken task, the start of the next poll and of the next
-    /// wait: one `Instant::now()` per poll and per wait instead of one per use.
-    pub(crate) clock: Cell<Instant>,
+    /// The loop's latest clock reading (ns, `clock::now`), taken once after each blocking
+    /// epoll return and once after each task poll (during a poll it is when that poll
+    /// started). It is "now" for timers, the ready time of a woken task, the start of the
+    /// next poll and of the next wait: one clock read per poll and per wait, not per use.
+    pub(crate) clock: Cell<u64>,
     pub(crate) remote: Arc<Remote>,
 }
 
@@ -270,7 +271,7 @@ impl Core {
                 if events == 0 && deadline.is_some_and(|d| d > now) {
                     rec.early_wakes += 1;
                 }
-                rec.idle_ns += now.saturating_duration_since(t).as_nanos() as u64;
+                rec.idle_ns += now.saturating_sub(t);
             }
             None => rec.epoll_zero += 1,
         }
@@ -281,7 +282,7 @@ impl Core {
     /// Fires the timers due at `now`. Their oversleep is the part of the lateness spent
     /// blocked in epoll (`slept_from` is when a blocking wait began); a deadline that passed
     /// while the loop was busy running tasks counts as queueing, not oversleep.
-    fn fire_timers(&self, now: Instant, slept_from: Option<Instant>) {
+    fn fire_timers(&self, now: u64, slept_from: Option<u64>) {
         loop {
             let Some((waker, oversleep)) = self.timers.borrow_mut().pop_due(now, slept_from) else {
                 return;
@@ -317,7 +318,7 @@ impl Core {
             slot.state = State::Running;
             self.rec
                 .borrow_mut()
-                .queue_delay(t0.saturating_duration_since(slot.ready_at));
+                .queue_delay(t0.saturating_sub(slot.ready_at));
             (slot.name, slot.future.take())
         };
         let waker = make_waker(id);
@@ -333,9 +334,11 @@ impl Core {
                 Poll::Pending => false,
             },
         };
-        let t1 = Instant::now();
+        let t1 = clock::now();
         self.clock.set(t1);
-        self.rec.borrow_mut().poll_done(name, t1 - t0, &self.config);
+        self.rec
+            .borrow_mut()
+            .poll_done(name, t1.saturating_sub(t0), &self.config);
         let doomed = {
             let mut slots = self.slots.borrow_mut();
             let state = slots[idx as usize].state;
@@ -426,7 +429,7 @@ impl Runtime {
             list.push((id, Arc::downgrade(&remote)));
             id
         };
-        let now = Instant::now();
+        let now = clock::now();
         let main = Slot {
             gen: 0,
             state: State::Idle,
@@ -461,7 +464,7 @@ impl Runtime {
         let _enter = Enter::new(&self.core);
         let _slack = self.core.config.timer_slack.map(TimerSlack::set);
         core.rec.borrow_mut().start();
-        core.clock.set(Instant::now());
+        core.clock.set(clock::now());
         let main_id = {
             let mut slots = core.slots.borrow_mut();
             slots[0].gen = slots[0].gen.wrapping_add(1);

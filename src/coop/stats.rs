@@ -1,5 +1,5 @@
-//! Self-measurement: counters and nanosecond HDR histograms updated by the loop, and the
-//! serialisable `Stats` snapshot.
+//! Self-measurement: counters and nanosecond HDR histograms updated by the loop (times in ns
+//! of the loop's clock, `clock`), and the serialisable `Stats` snapshot.
 
 use super::time::Timers;
 use super::Config;
@@ -109,8 +109,8 @@ fn hist() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000_000, 2).expect("static bounds")
 }
 
-fn rec(h: &mut Histogram<u64>, d: Duration) {
-    h.saturating_record((d.as_nanos() as u64).max(1));
+fn rec(h: &mut Histogram<u64>, ns: u64) {
+    h.saturating_record(ns.max(1));
 }
 
 /// The loop's mutable measurement state.
@@ -205,31 +205,34 @@ impl Recorder {
         i
     }
 
-    pub(crate) fn poll_done(&mut self, name: u32, d: Duration, config: &Config) {
-        let ns = d.as_nanos() as u64;
+    /// A poll of `ns` nanoseconds by the task named `name`.
+    pub(crate) fn poll_done(&mut self, name: u32, ns: u64, config: &Config) {
         self.polls += 1;
         self.busy_ns += ns;
         let t = &mut self.names[name as usize];
         t.polls += 1;
         t.busy_us += ns / 1000;
         t.longest_poll_us = t.longest_poll_us.max(ns / 1000);
-        if d >= config.hog_threshold {
+        if ns >= super::clock::nanos(config.hog_threshold) {
             t.hogs += 1;
             self.hogs += 1;
             if t.hogs == 1 {
-                crate::errln!(
+                // Formatted first, then written at once: stderr is unbuffered, and
+                // `errln!` with arguments makes one `write` per piece (eleven here).
+                let msg = format!(
                     "coop: task `{}` held the loop for {:.1} ms (threshold {:.1} ms): \
-                     a blocking call inside an async task?",
+                     a blocking call inside an async task?\n",
                     t.name,
-                    d.as_secs_f64() * 1e3,
+                    ns as f64 / 1e6,
                     config.hog_threshold.as_secs_f64() * 1e3
                 );
+                crate::term::err(format_args!("{msg}"));
             }
         }
     }
 
-    pub(crate) fn queue_delay(&mut self, d: Duration) {
-        rec(&mut self.queue_delay, d);
+    pub(crate) fn queue_delay(&mut self, ns: u64) {
+        rec(&mut self.queue_delay, ns);
     }
 
     pub(crate) fn sample_queue(&mut self, len: usize) {
@@ -242,12 +245,12 @@ impl Recorder {
         self.events += n as u64;
     }
 
-    pub(crate) fn timer_fired(&mut self, oversleep: Duration) {
+    pub(crate) fn timer_fired(&mut self, oversleep: u64) {
         self.fired += 1;
         rec(&mut self.oversleep, oversleep);
     }
 
-    pub(crate) fn timer_polled(&mut self, queueing: Duration, lateness: Duration) {
+    pub(crate) fn timer_polled(&mut self, queueing: u64, lateness: u64) {
         rec(&mut self.queueing, queueing);
         rec(&mut self.lateness, lateness);
     }

@@ -1,5 +1,6 @@
 //! Timers: a tombstoning heap, `sleep`, drift-free `interval`, `timeout` (uasyncio `wait_for`).
 
+use super::clock;
 use super::runtime::{try_with_core, with_core};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -17,16 +18,16 @@ pub(crate) struct TimerKey {
 enum Entry {
     Free,
     Armed(Waker),
-    /// Fired, with the oversleep (lateness spent blocked in the reactor).
-    Fired(Duration),
+    /// Fired, with the oversleep in ns (lateness spent blocked in the reactor).
+    Fired(u64),
 }
 
-/// Deadline heap + entry slab. A cancelled entry stays in the heap as a tombstone (its
+/// Deadline heap + entry slab; deadlines in ns of the loop's clock (`clock`). A cancelled entry stays in the heap as a tombstone (its
 /// generation no longer matches) until popped or until a rebuild, which happens as soon as
 /// tombstones outnumber live entries: the heap stays within 2x the live timers (+64).
 #[derive(Default)]
 pub(crate) struct Timers {
-    heap: BinaryHeap<Reverse<(Instant, u64, u32, u32)>>,
+    heap: BinaryHeap<Reverse<(u64, u64, u32, u32)>>,
     entries: Vec<(u32, Entry)>,
     free: Vec<u32>,
     tombstones: usize,
@@ -39,7 +40,7 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
+    fn insert(&mut self, deadline: u64, waker: Waker) -> TimerKey {
         let idx = self.free.pop().unwrap_or_else(|| {
             self.entries.push((0, Entry::Free));
             self.entries.len() as u32 - 1
@@ -53,8 +54,8 @@ impl Timers {
         TimerKey { idx, gen: e.0 }
     }
 
-    /// `Some(oversleep)` once fired; otherwise refreshes the waker.
-    fn check(&mut self, key: TimerKey, waker: &Waker) -> Option<Duration> {
+    /// `Some(oversleep)` (ns) once fired; otherwise refreshes the waker.
+    fn check(&mut self, key: TimerKey, waker: &Waker) -> Option<u64> {
         match &mut self.entries[key.idx as usize] {
             (g, Entry::Fired(at)) if *g == key.gen => Some(*at),
             (g, Entry::Armed(w)) if *g == key.gen => {
@@ -95,7 +96,7 @@ impl Timers {
     }
 
     /// The earliest live deadline, discarding tombstones on top.
-    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&mut self) -> Option<u64> {
         while let Some(Reverse((d, _, i, g))) = self.heap.peek().copied() {
             if self.is_live(i, g) {
                 return Some(d);
@@ -106,19 +107,13 @@ impl Timers {
         None
     }
 
-    /// Pops one timer due at `now`, marks it fired and returns its waker and oversleep:
-    /// the time from `max(deadline, slept_from)` to `now` if the loop was blocked in epoll
-    /// since `slept_from`, else zero.
-    pub(crate) fn pop_due(
-        &mut self,
-        now: Instant,
-        slept_from: Option<Instant>,
-    ) -> Option<(Waker, Duration)> {
+    /// Pops one timer due at `now`, marks it fired and returns its waker and oversleep
+    /// (ns): the time from `max(deadline, slept_from)` to `now` if the loop was blocked in
+    /// epoll since `slept_from`, else zero.
+    pub(crate) fn pop_due(&mut self, now: u64, slept_from: Option<u64>) -> Option<(Waker, u64)> {
         let deadline = self.next_deadline().filter(|d| *d <= now)?;
         let Reverse((_, _, i, _)) = self.heap.pop()?;
-        let over = slept_from.map_or(Duration::ZERO, |s| {
-            now.saturating_duration_since(s.max(deadline))
-        });
+        let over = slept_from.map_or(0, |s| now.saturating_sub(s.max(deadline)));
         match std::mem::replace(&mut self.entries[i as usize].1, Entry::Fired(over)) {
             Entry::Armed(w) => Some((w, over)),
             _ => unreachable!("next_deadline returned a live entry"),
@@ -134,13 +129,15 @@ impl Timers {
 /// read before the poll, has reached the deadline. Dropping it cancels the timer.
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    deadline: Instant,
+    /// ns on the loop's clock (`clock`).
+    deadline: u64,
     key: Option<TimerKey>,
 }
 
 impl Sleep {
+    /// The deadline (converted back from the loop's nanoseconds: within a few ns).
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        clock::to_instant(self.deadline)
     }
 }
 
@@ -170,7 +167,7 @@ impl Future for Sleep {
                             core.timers.borrow_mut().release(key);
                             self.key = None;
                             // Lateness up to the start of this poll: the loop's clock.
-                            let late = now.saturating_duration_since(deadline);
+                            let late = now.saturating_sub(deadline);
                             core.rec
                                 .borrow_mut()
                                 .timer_polled(late.saturating_sub(over), late);
@@ -194,13 +191,16 @@ impl Drop for Sleep {
 
 /// Sleeps for `d` from now.
 pub fn sleep(d: Duration) -> Sleep {
-    sleep_until(Instant::now() + d)
+    Sleep {
+        deadline: clock::now().saturating_add(clock::nanos(d)),
+        key: None,
+    }
 }
 
 /// Sleeps until `deadline`.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
-        deadline,
+        deadline: clock::from_instant(deadline),
         key: None,
     }
 }

@@ -9,15 +9,17 @@
 //! seen), [`Sketch::after_wait`], and the same nap while nobody has the pty open (the master
 //! reports hang-up all the time then, so the pty leaves the epoll set for the nap).
 //!
-//! The loops start with the first boards and then stay, idle in `epoll_wait` when they carry
-//! none, so a run of many models reuses them.
+//! The loops belong to their owner's [`BoardLoops`] (a run's session, the remote agent, a
+//! test): they start with its first boards and then stay, idle in `epoll_wait` when they
+//! carry none, so a run of many models reuses them. Once every handle of the owner is gone,
+//! a loop ends as soon as it carries no board.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::os::fd::AsFd;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use nix::sys::epoll::EpollFlags;
@@ -32,15 +34,40 @@ pub const MAX_LOOPS: usize = 4;
 /// The token of a loop's wake-up eventfd (a new board arrived).
 const WAKE_TOKEN: u64 = u64::MAX - 1;
 
-/// How the process reaches one loop.
+/// How the owner reaches one loop.
 struct LoopHandle {
-    boards: mpsc::Sender<Sketch>,
+    /// `None` only while dropping: the loop sees the channel closed, then its wake-up.
+    boards: Option<mpsc::Sender<Sketch>>,
     wake: Arc<EventFd>,
     /// Boards the loop carries now.
     load: Arc<AtomicUsize>,
 }
 
-static LOOPS: OnceLock<Mutex<Vec<LoopHandle>>> = OnceLock::new();
+impl Drop for LoopHandle {
+    fn drop(&mut self) {
+        // Close the channel before the wake-up, so the woken loop sees that its owner left.
+        drop(self.boards.take());
+        let _ = self.wake.write(1);
+    }
+}
+
+/// The board event loops of one owner, shared by its clones (an `Arc`): what used to be a
+/// process-wide static, now held by whoever runs the boards and passed where they start.
+#[derive(Clone, Default)]
+pub struct BoardLoops(Arc<Mutex<Vec<LoopHandle>>>);
+
+impl BoardLoops {
+    /// How many loops the owner runs now (at most [`loop_count`]).
+    pub fn running(&self) -> usize {
+        self.0.lock().map_or(0, |l| l.len())
+    }
+}
+
+impl std::fmt::Debug for BoardLoops {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BoardLoops({} running)", self.running())
+    }
+}
 
 /// How many loops the process runs: one per CPU it may use, at most [`MAX_LOOPS`].
 pub fn loop_count() -> usize {
@@ -49,13 +76,10 @@ pub fn loop_count() -> usize {
         .clamp(1, MAX_LOOPS)
 }
 
-/// Hands `sketch` to the least loaded loop, starting a loop first while there are fewer
-/// than [`loop_count`].
-pub(super) fn add(sketch: Sketch) -> anyhow::Result<()> {
-    let mut loops = LOOPS
-        .get_or_init(|| Mutex::new(Vec::new()))
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+/// Hands `sketch` to the least loaded of `owner`'s loops, starting a loop first while there
+/// are fewer than [`loop_count`].
+pub(super) fn add(owner: &BoardLoops, sketch: Sketch) -> anyhow::Result<()> {
+    let mut loops = owner.0.lock().unwrap_or_else(|e| e.into_inner());
     if loops.len() < loop_count() && loops.iter().all(|l| l.load.load(Ordering::Relaxed) > 0) {
         let h = start_loop(loops.len())?;
         loops.push(h);
@@ -66,8 +90,9 @@ pub(super) fn add(sketch: Sketch) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("no board loop could be started"))?;
     h.load.fetch_add(1, Ordering::Relaxed);
     h.boards
-        .send(sketch)
-        .map_err(|_| anyhow::anyhow!("the board loop has stopped"))?;
+        .as_ref()
+        .and_then(|b| b.send(sketch).ok())
+        .ok_or_else(|| anyhow::anyhow!("the board loop has stopped"))?;
     h.wake
         .write(1)
         .map_err(|e| anyhow::anyhow!("cannot wake the board loop: {e}"))?;
@@ -95,7 +120,7 @@ fn start_loop(n: usize) -> anyhow::Result<LoopHandle> {
         .name(format!("board-events-{n}"))
         .spawn(move || l.run(rx))?;
     Ok(LoopHandle {
-        boards: tx,
+        boards: Some(tx),
         wake,
         load,
     })
@@ -134,8 +159,17 @@ impl BoardLoop {
         // Frames leave on their deadlines, not up to the default 50 µs of slack after them.
         let _ = nix::sys::prctl::set_timerslack(1);
         let mut ready = Vec::new();
+        let mut owned = true;
         loop {
-            while let Ok(sketch) = boards.try_recv() {
+            loop {
+                let sketch = match boards.try_recv() {
+                    Ok(sketch) => sketch,
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        owned = false;
+                        break;
+                    }
+                };
                 let i = self.free.pop().unwrap_or_else(|| {
                     self.slots.push(None);
                     self.slots.len() - 1
@@ -147,6 +181,9 @@ impl BoardLoop {
                     generation: 0,
                 });
                 self.turn(i, false);
+            }
+            if !owned && self.slots.iter().all(Option::is_none) {
+                return; // the owner let go of its loops and the last board has left
             }
             let now = now_ns();
             while let Some(&Reverse((t, i, g))) = self.timers.peek() {
@@ -243,5 +280,50 @@ impl BoardLoop {
 fn unregister(reactor: &Reactor, slot: &mut Slot) {
     if slot.registered.take().is_some() {
         let _ = reactor.delete(slot.sketch.pty().fd());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::{DeviceConfig, VirtualBoard};
+    use crate::scenario::DriverKind;
+
+    fn board(seed: u64, loops: &BoardLoops) -> VirtualBoard {
+        let cfg = DeviceConfig {
+            runner: DriverKind::Events,
+            ..DeviceConfig::synth(seed)
+        };
+        VirtualBoard::start_on(cfg, loops).unwrap()
+    }
+
+    #[test]
+    fn an_owners_loops_are_shared_by_its_boards_and_end_after_it_lets_go() {
+        let loops = BoardLoops::default();
+        let boards: Vec<VirtualBoard> = (0..12).map(|i| board(i, &loops)).collect();
+        assert!((1..=loop_count()).contains(&loops.running()));
+        // Each loop thread holds its own clone of `load`; it drops it when the thread ends.
+        let held: Vec<Arc<AtomicUsize>> = loops
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|l| l.load.clone())
+            .collect();
+        drop(loops);
+        // The owner is gone but boards remain: the loops carry on with them.
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(held.iter().all(|l| Arc::strong_count(l) == 2));
+        for b in boards {
+            b.stop().unwrap();
+        }
+        let deadline = now_ns() + 10_000_000_000;
+        while held.iter().any(|l| Arc::strong_count(l) > 1) && now_ns() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            held.iter().all(|l| Arc::strong_count(l) == 1),
+            "every loop thread ended"
+        );
     }
 }

@@ -14,6 +14,8 @@ mod board_loops;
 mod pty;
 mod sketch;
 
+pub use board_loops::BoardLoops;
+
 use crate::protocol::command::Command;
 use crate::scenario::{DriverKind, Scenario, SourceKind};
 use crate::source::line::LineOptions;
@@ -166,8 +168,15 @@ pub struct VirtualBoard {
 }
 
 impl VirtualBoard {
-    /// Opens the pty and starts the board; it waits for `C`.
+    /// Opens the pty and starts the board; it waits for `C`. An `Events` board gets a loop
+    /// of its own, which ends with it; boards that should share loops start with
+    /// [`Self::start_on`].
     pub fn start(cfg: DeviceConfig) -> anyhow::Result<VirtualBoard> {
+        Self::start_on(cfg, &BoardLoops::default())
+    }
+
+    /// [`Self::start`] on `loops` (with `runner: Events`; a `Threads` board ignores them).
+    pub fn start_on(cfg: DeviceConfig, loops: &BoardLoops) -> anyhow::Result<VirtualBoard> {
         let pty = pty::Pty::open()?;
         let path = pty.slave_path().to_path_buf();
         let source = cfg.source.open(cfg.stamp_seq)?;
@@ -202,7 +211,7 @@ impl VirtualBoard {
                 )
             }
             DriverKind::Events => {
-                board_loops::add(sketch)?;
+                board_loops::add(loops, sketch)?;
                 None
             }
         };

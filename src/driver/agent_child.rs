@@ -71,6 +71,7 @@ impl AgentChild {
             cpus: None, // --pin names the driver's CPUs, not the device's
             serial: None,
             out_dir: None,
+            smol_block_on: plan.scenario.run.smol_block_on,
         };
         let addrs = link.start(spec, plan.ready_timeout)?;
         Ok(AgentChild {

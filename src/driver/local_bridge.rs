@@ -6,28 +6,23 @@
 //! hooks, and a status that says in one line what went wrong.
 
 use std::net::SocketAddr;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
-use super::interrupt;
 use super::join::{BoardRecord, Window};
-use super::measured::{interrupted_status, store_floor, End, Running, Timeline};
+use super::local_side::LocalSide;
+use super::measured::{interrupted_status, End, Running, Timeline};
 use super::progress::Progress;
 use super::row::ModelPlan;
 use crate::clock::now_ns;
-use crate::device::VirtualBoard;
-use crate::load::boards::{start_boards, stop_boards};
+use crate::load::boards::start_boards;
 use crate::load::bridge_template::BridgeSpec;
 use crate::load::child::{free_ports, CPU_SAMPLE_EVERY};
 use crate::load::child_settings::read_back;
 use crate::load::client::StopFlag;
 use crate::load::conform::check_bridge;
 use crate::load::external::{ExternalChild, Stopped};
-use crate::load::floor::{probe_alongside, random_phase_ns};
-use crate::load::pace::ms_to_ns;
-use crate::metrics::process::{cpu_row, lifetime_counters, WindowCpu};
 use crate::metrics::results::ModelResult;
 use crate::metrics::status::Status;
 use crate::metrics::tree_cpu::TreeCpuMonitor;
@@ -38,15 +33,11 @@ pub const BRIDGE_STOP_GRACE: Duration = Duration::from_secs(5);
 /// A started external bridge and everything measured beside it.
 pub(super) struct LocalBridge {
     child: ExternalChild,
-    boards: Option<Vec<VirtualBoard>>,
-    spawned_ns: u64,
+    /// Its boards, floor probe and CPU, as beside a `serve` child.
+    side: LocalSide,
     conformance_notes: Vec<String>,
-    floor_probe: Option<JoinHandle<Vec<(u64, u64)>>>,
     monitor: Option<TreeCpuMonitor>,
-    window_cpu: WindowCpu,
     stopped: Option<Stopped>,
-    lifetime_wall_s: f64,
-    device_counters: Vec<(String, u64)>,
 }
 
 impl LocalBridge {
@@ -60,7 +51,7 @@ impl LocalBridge {
     ) -> Result<LocalBridge> {
         let name = &spec.name;
         progress.phase(&format!("{name}: starting boards"));
-        let boards = start_boards(&plan.scenario)?;
+        let boards = start_boards(&plan.scenario, &plan.board_loops)?;
         let base = free_ports(boards.len())?;
         let serials: Vec<_> = boards.iter().map(|b| b.path().to_path_buf()).collect();
         progress.phase(&format!("{name}: starting the bridge"));
@@ -96,15 +87,10 @@ impl LocalBridge {
         }
         Ok(LocalBridge {
             child,
-            boards: Some(boards),
-            spawned_ns,
+            side: LocalSide::new(boards, spawned_ns),
             conformance_notes: notes,
-            floor_probe: None,
             monitor: None,
-            window_cpu: WindowCpu::default(),
             stopped: None,
-            lifetime_wall_s: 0.0,
-            device_counters: Vec::new(),
         })
     }
 }
@@ -118,24 +104,9 @@ impl Running for LocalBridge {
         None
     }
 
-    /// The floor under this bridge's load, as beside a built-in model (see `local_child`).
+    /// The floor under this bridge's load, as beside a built-in model (`LocalSide::begin`).
     fn begin(&mut self, plan: &ModelPlan, tl: &Timeline, stop: &StopFlag) -> Result<()> {
-        let stop = stop.clone();
-        let settings = plan.settings.clone();
-        let period_ns = ms_to_ns(plan.scenario.workload.watchdog_period_ms);
-        let start = tl.win_start + random_phase_ns(period_ns);
-        let win_end = tl.win_end;
-        let probe = std::thread::Builder::new()
-            .name("floor-alongside".into())
-            .spawn(move || {
-                let _ = settings.apply_to_calling_thread();
-                probe_alongside(Duration::from_nanos(period_ns), start, win_end, || {
-                    stop.is_stopped() || interrupt::interrupted()
-                })
-            })
-            .context("cannot start the floor probe thread")?;
-        self.floor_probe = Some(probe);
-        Ok(())
+        self.side.begin(plan, tl, stop)
     }
 
     fn measure(
@@ -164,7 +135,7 @@ impl Running for LocalBridge {
     }
 
     fn close_window(&mut self) {
-        self.window_cpu = self
+        self.side.window_cpu = self
             .monitor
             .take()
             .map(TreeCpuMonitor::finish)
@@ -173,16 +144,12 @@ impl Running for LocalBridge {
 
     fn stop(&mut self, _end: &mut End) -> Result<()> {
         self.stopped = Some(self.child.stop(BRIDGE_STOP_GRACE)?);
-        self.lifetime_wall_s = (now_ns() - self.spawned_ns) as f64 / 1e9;
+        self.side.child_stopped();
         Ok(())
     }
 
     fn records(&mut self, tl: &Timeline, row: &mut ModelResult) -> Result<Vec<BoardRecord>> {
-        let boards = self.boards.take().unwrap_or_default();
-        let records: Vec<BoardRecord> = boards.iter().map(BoardRecord::of).collect();
-        self.device_counters = stop_boards(boards).into_iter().collect();
-        row.window_start_ns = Some(tl.win_start);
-        Ok(records)
+        Ok(self.side.records(tl, row))
     }
 
     fn store_child_side(
@@ -192,18 +159,8 @@ impl Running for LocalBridge {
         window: Window,
         _end: &mut End,
     ) {
-        let floor_ticks = self
-            .floor_probe
-            .take()
-            .and_then(|p| p.join().ok())
-            .unwrap_or_default();
-        store_floor(row, &floor_ticks, records, window);
-        row.counters.extend(self.device_counters.drain(..));
         let rusage = self.stopped.as_ref().map(|s| &s.rusage);
-        row.cpu = cpu_row(&self.window_cpu, rusage);
-        for (k, v) in lifetime_counters(&self.window_cpu, rusage, self.lifetime_wall_s) {
-            row.counters.insert(k.into(), v);
-        }
+        self.side.store(row, records, window, rusage);
         if let Some(e) = row.external.as_mut() {
             e.cpu_accounting = self.child.scope.describe();
             e.conformance_notes.clone_from(&self.conformance_notes);

@@ -5,45 +5,36 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use super::interrupt;
 use super::join::{BoardRecord, Window};
-use super::measured::{interrupted_status, store_floor, End, Running, Timeline};
+use super::local_side::LocalSide;
+use super::measured::{interrupted_status, End, Running, Timeline};
 use super::progress::Progress;
 use super::row::ModelPlan;
 use super::serve_stats::merge_serve_stats;
 use crate::bridge::inject::Fault;
 use crate::clock::now_ns;
-use crate::device::VirtualBoard;
-use crate::load::boards::{start_boards, stop_boards};
+use crate::load::boards::start_boards;
 use crate::load::child::{
     free_ports, take_stats, ServeChild, ServeCommand, CPU_SAMPLE_EVERY, STOP_GRACE,
 };
 use crate::load::child_settings::read_back;
 use crate::load::client::StopFlag;
-use crate::load::floor::{probe_alongside, random_phase_ns};
-use crate::load::pace::ms_to_ns;
-use crate::metrics::process::{cpu_row, lifetime_counters, CpuMonitor, Exit, Rusage, WindowCpu};
+use crate::metrics::process::{CpuMonitor, Exit, Rusage};
 use crate::metrics::results::ModelResult;
 use crate::metrics::status::Status;
 
 /// A started local `serve` child and everything measured beside it.
 pub(super) struct LocalChild {
     child: ServeChild,
-    boards: Option<Vec<VirtualBoard>>,
+    /// Its boards, floor probe and CPU, as beside an external bridge.
+    side: LocalSide,
     stats_path: PathBuf,
-    spawned_ns: u64,
     hooks: Hooks,
-    floor_probe: Option<JoinHandle<Vec<(u64, u64)>>>,
     monitor: Option<CpuMonitor>,
-    window_cpu: WindowCpu,
     stopped: Option<(Exit, Rusage, bool)>,
-    lifetime_wall_s: f64,
-    device_counters: Vec<(String, u64)>,
     stats_error: Option<String>,
 }
 
@@ -56,7 +47,7 @@ impl LocalChild {
         progress: &dyn Progress,
     ) -> Result<LocalChild> {
         progress.phase(&format!("{model}: starting boards"));
-        let boards = start_boards(&plan.scenario)?;
+        let boards = start_boards(&plan.scenario, &plan.board_loops)?;
         let base = free_ports(boards.len())?;
         let _ = std::fs::remove_file(&plan.stats_path);
         let cmd = ServeCommand {
@@ -73,6 +64,7 @@ impl LocalChild {
                 .filter(|f| f.is_bridge_side())
                 .map(|f| f.to_string())
                 .collect(),
+            smol_block_on: plan.scenario.run.smol_block_on,
         };
         progress.phase(&format!("{model}: starting serve"));
         let spawned_ns = now_ns();
@@ -80,16 +72,11 @@ impl LocalChild {
         child.wait_until_answering(plan.ready_timeout)?;
         Ok(LocalChild {
             child,
-            boards: Some(boards),
+            side: LocalSide::new(boards, spawned_ns),
             stats_path: plan.stats_path.clone(),
-            spawned_ns,
             hooks: Hooks::default(),
-            floor_probe: None,
             monitor: None,
-            window_cpu: WindowCpu::default(),
             stopped: None,
-            lifetime_wall_s: 0.0,
-            device_counters: Vec::new(),
             stats_error: None,
         })
     }
@@ -104,26 +91,9 @@ impl Running for LocalChild {
         None
     }
 
-    /// The floor under this model's load, over the same measured window, with the model's
-    /// settings and a random phase against the frames (see load::floor).
+    /// The floor under this model's load (see `LocalSide::begin`).
     fn begin(&mut self, plan: &ModelPlan, tl: &Timeline, stop: &StopFlag) -> Result<()> {
-        let stop = stop.clone();
-        let settings = plan.settings.clone();
-        let period_ns = ms_to_ns(plan.scenario.workload.watchdog_period_ms);
-        let start = tl.win_start + random_phase_ns(period_ns);
-        let win_end = tl.win_end;
-        let probe = std::thread::Builder::new()
-            .name("floor-alongside".into())
-            .spawn(move || {
-                let _ = settings.apply_to_calling_thread();
-                let period = Duration::from_nanos(period_ns);
-                probe_alongside(period, start, win_end, || {
-                    stop.is_stopped() || interrupt::interrupted()
-                })
-            })
-            .context("cannot start the floor probe thread")?;
-        self.floor_probe = Some(probe);
-        Ok(())
+        self.side.begin(plan, tl, stop)
     }
 
     fn measure(
@@ -164,7 +134,7 @@ impl Running for LocalChild {
         if self.hooks.frozen {
             self.child.freeze(false);
         }
-        self.window_cpu = self
+        self.side.window_cpu = self
             .monitor
             .take()
             .map(CpuMonitor::finish)
@@ -173,16 +143,12 @@ impl Running for LocalChild {
 
     fn stop(&mut self, _end: &mut End) -> Result<()> {
         self.stopped = Some(self.child.stop(STOP_GRACE)?);
-        self.lifetime_wall_s = (now_ns() - self.spawned_ns) as f64 / 1e9;
+        self.side.child_stopped();
         Ok(())
     }
 
     fn records(&mut self, tl: &Timeline, row: &mut ModelResult) -> Result<Vec<BoardRecord>> {
-        let boards = self.boards.take().unwrap_or_default();
-        let records: Vec<BoardRecord> = boards.iter().map(BoardRecord::of).collect();
-        self.device_counters = stop_boards(boards).into_iter().collect();
-        row.window_start_ns = Some(tl.win_start);
-        Ok(records)
+        Ok(self.side.records(tl, row))
     }
 
     fn store_child_side(
@@ -192,18 +158,8 @@ impl Running for LocalChild {
         window: Window,
         _end: &mut End,
     ) {
-        let floor_ticks = self
-            .floor_probe
-            .take()
-            .and_then(|p| p.join().ok())
-            .unwrap_or_default();
-        store_floor(row, &floor_ticks, records, window);
-        row.counters.extend(self.device_counters.drain(..));
         let rusage = self.stopped.as_ref().map(|s| &s.1);
-        row.cpu = cpu_row(&self.window_cpu, rusage);
-        for (k, v) in lifetime_counters(&self.window_cpu, rusage, self.lifetime_wall_s) {
-            row.counters.insert(k.into(), v);
-        }
+        self.side.store(row, records, window, rusage);
         match take_stats(&self.stats_path) {
             Ok(stats) => merge_serve_stats(row, &stats, records, window),
             Err(e) => self.stats_error = Some(format!("{e:#}")),

@@ -15,6 +15,7 @@ pub mod join;
 pub(crate) mod latest;
 mod local_bridge;
 mod local_child;
+mod local_side;
 mod measured;
 pub mod options;
 pub mod place;

@@ -9,7 +9,7 @@ use super::place::Place;
 use super::variant::Variant;
 use crate::bridge::inject::{parse_all, Fault};
 use crate::load::bridge_template::BridgeSpec;
-use crate::scenario::{DriverKind, Scenario};
+use crate::scenario::{DriverKind, Scenario, SmolBlockOn};
 
 /// What to run and how.
 #[derive(Clone, Debug)]
@@ -34,6 +34,12 @@ pub struct RunOptions {
     pub inject: Vec<String>,
     /// The load driver (`--driver`), overriding the scenario's `run.driver`.
     pub driver: Option<DriverKind>,
+    /// The clients' send spin margin in µs (`--send-spin-us`), overriding the scenario's
+    /// `run.send_spin_us`.
+    pub send_spin_us: Option<u64>,
+    /// The `smol` model's `block_on` (`--smol-block-on`), overriding the scenario's
+    /// `run.smol_block_on`.
+    pub smol_block_on: Option<SmolBlockOn>,
     /// External bridges (`--bridge NAME=COMMAND`), measured beside the models as rows of
     /// their own, with the scenario's `[[bridges]]`.
     pub bridges: Vec<BridgeSpec>,
@@ -61,6 +67,8 @@ impl RunOptions {
             profile: false,
             inject: Vec::new(),
             driver: None,
+            send_spin_us: None,
+            smol_block_on: None,
             bridges: Vec::new(),
         }
     }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::bridge::inject::Fault;
+use crate::device::BoardLoops;
 use crate::load::bridge_template::BridgeSpec;
 use crate::load::child_settings::ChildSettings;
 use crate::scenario::Scenario;
@@ -68,6 +69,8 @@ pub struct ModelPlan {
     pub kill_after: Option<Duration>,
     /// How long the child may take to print its addresses.
     pub ready_timeout: Duration,
+    /// The run's board event loops (its session's), which the row's virtual boards join.
+    pub board_loops: BoardLoops,
 }
 
 impl ModelPlan {

@@ -89,7 +89,7 @@ fn run(
         match child.measure(plan, &tl, row)? {
             Some(lost) => end = lost,
             None => {
-                driver_meter = DriverMeter::start().ok();
+                driver_meter = DriverMeter::start(clients.driver(), clients.spin_margin_ns()).ok();
                 progress.phase(&format!("{model}: measuring{on}"));
                 end = watch(&mut *child, &clients, tl.win_end, &tl, progress)?;
             }

@@ -82,6 +82,8 @@ pub struct Session<'a> {
     faults: Vec<Fault>,
     settings: ChildSettings,
     kill_hook: Option<KillHook>,
+    /// The virtual boards' event loops, reused by every model-round of the run.
+    board_loops: crate::device::BoardLoops,
     /// What the results' notes say about the whole run (partial-ness is added on saving).
     notes: Vec<String>,
     results: Results,
@@ -237,6 +239,8 @@ impl<'a> Session<'a> {
         notes.extend(opts.place.notes());
         let mut s = Scenario::load(scenario_path)?;
         s.run.driver = opts.driver.unwrap_or(s.run.driver);
+        s.run.send_spin_us = opts.send_spin_us.unwrap_or(s.run.send_spin_us);
+        s.run.smol_block_on = opts.smol_block_on.unwrap_or(s.run.smol_block_on);
         let models = select_models(opts, &s)?;
         let (duration_s, warmup_s) = durations(opts, &s, scenario_path)?;
         let shape = shape_of(ropts, &s, scenario_path, opts.quick, (duration_s, warmup_s))?;
@@ -285,6 +289,10 @@ impl<'a> Session<'a> {
                 .collect(),
             rounds: Some(plan.clone()),
             model_timer_slack_ns: Some(settings.timer_slack_ns),
+            settings: Some(crate::metrics::results::Settings {
+                send_spin_us: s.run.send_spin_us,
+                smol_block_on: s.run.smol_block_on.name().into(),
+            }),
             esbench_version: env!("CARGO_PKG_VERSION").into(),
             started_unix: unix_now(),
             commit: git_commit(),
@@ -316,6 +324,7 @@ impl<'a> Session<'a> {
             faults,
             settings,
             kill_hook: kill_hook(),
+            board_loops: crate::device::BoardLoops::default(),
             notes,
             results,
             rounds_of: BTreeMap::new(),
@@ -337,6 +346,7 @@ impl<'a> Session<'a> {
             Duration::from_nanos(ms_to_ns(s.clients.poll_period_ms)),
             Duration::from_secs_f64(self.floor_s),
             &self.settings,
+            s.run.send_spin_us * 1_000,
             interrupt::interrupted,
         );
         self.progress.floor_done();
@@ -416,6 +426,7 @@ impl<'a> Session<'a> {
             faults: self.faults.iter().chain(&row.faults).cloned().collect(),
             kill_after: KillHook::after(&self.kill_hook, &row.name, k),
             ready_timeout: Duration::from_secs(30),
+            board_loops: self.board_loops.clone(),
         }
     }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::device::{DeviceConfig, VirtualBoard};
+use crate::device::{BoardLoops, DeviceConfig, VirtualBoard};
 use crate::scenario::Scenario;
 
 /// What one virtual board recorded: `(seq, written_ns)` per frame and `(read_ns, wire bytes)`
@@ -38,11 +38,12 @@ impl BoardRecord {
     }
 }
 
-/// Starts the scenario's `boards.count` virtual boards.
-pub fn start_boards(s: &Scenario) -> Result<Vec<VirtualBoard>> {
+/// Starts the scenario's `boards.count` virtual boards (on `loops`, the caller's board event
+/// loops, when the scenario's `run.driver` is `events`).
+pub fn start_boards(s: &Scenario, loops: &BoardLoops) -> Result<Vec<VirtualBoard>> {
     (0..s.boards.count)
         .map(|i| {
-            VirtualBoard::start(DeviceConfig::from_scenario(s, i))
+            VirtualBoard::start_on(DeviceConfig::from_scenario(s, i), loops)
                 .with_context(|| format!("cannot start virtual board {i}"))
         })
         .collect()

@@ -21,7 +21,8 @@ use super::child_settings::ChildSettings;
 use super::http::HttpConn;
 use crate::bridge::stats::ServeStats;
 use crate::clock::now_ns;
-use crate::metrics::process::{try_wait4, wait4_timeout, Exit, Rusage};
+use crate::metrics::process::{exited_once, wait4_timeout, Exit, Rusage};
+use crate::scenario::SmolBlockOn;
 
 /// How long a child gets to stop after SIGTERM before SIGKILL (every caller's: the local
 /// driver, the remote agent, the profiling pass).
@@ -43,6 +44,9 @@ pub struct ServeCommand {
     pub settings: ChildSettings,
     /// Bridge-side fault specs passed on as `serve --inject` (empty in a real run).
     pub inject: Vec<String>,
+    /// Passed on as `serve --smol-block-on` when not the default (so an older build given
+    /// to `run --against` still starts with the default).
+    pub smol_block_on: SmolBlockOn,
 }
 
 /// A running `esbench serve`.
@@ -55,6 +59,26 @@ pub struct ServeChild {
 
 /// Lines of the child's stderr kept for error messages.
 const STDERR_TAIL: usize = 20;
+
+/// Reads `out` to its end, keeping its last `keep` lines (each cut at 4 KiB) in `tail`: a
+/// child's last words for its error messages (`serve`'s stderr, an external bridge's output).
+pub(super) fn keep_tail(out: impl Read, tail: &Mutex<Vec<String>>, keep: usize) {
+    let mut r = BufReader::new(out);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match r.by_ref().take(4096).read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
+                t.push(String::from_utf8_lossy(&line).trim_end().to_string());
+                if t.len() > keep {
+                    t.remove(0);
+                }
+            }
+        }
+    }
+}
 
 impl ServeChild {
     /// Starts the child and waits (up to `ready_timeout`) for one `listening ADDR` line per
@@ -85,6 +109,9 @@ impl ServeChild {
         c.arg("--stats-out").arg(&cmd.stats_out);
         for spec in &cmd.inject {
             c.arg("--inject").arg(spec);
+        }
+        if cmd.smol_block_on != SmolBlockOn::default() {
+            c.arg("--smol-block-on").arg(cmd.smol_block_on.name());
         }
         c.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -138,23 +165,7 @@ impl ServeChild {
             let tail = stderr_tail.clone();
             std::thread::Builder::new()
                 .name("serve-stderr".into())
-                .spawn(move || {
-                    let mut r = BufReader::new(stderr);
-                    let mut line = Vec::new();
-                    loop {
-                        line.clear();
-                        match r.by_ref().take(4096).read_until(b'\n', &mut line) {
-                            Ok(0) | Err(_) => break,
-                            Ok(_) => {
-                                let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
-                                t.push(String::from_utf8_lossy(&line).trim_end().to_string());
-                                if t.len() > STDERR_TAIL {
-                                    t.remove(0);
-                                }
-                            }
-                        }
-                    }
-                })?;
+                .spawn(move || keep_tail(stderr, &tail, STDERR_TAIL))?;
         }
         let mut me = ServeChild {
             pid,
@@ -210,14 +221,7 @@ impl ServeChild {
 
     /// `Some(exit)` once the child has exited (it is then reaped and its rusage kept).
     pub fn exited(&mut self) -> Result<Option<Exit>> {
-        if let Some((e, _)) = self.reaped {
-            return Ok(Some(e));
-        }
-        if let Some(r) = try_wait4(self.pid)? {
-            self.reaped = Some(r);
-            return Ok(Some(r.0));
-        }
-        Ok(None)
+        exited_once(self.pid, &mut self.reaped)
     }
 
     /// Sends SIGTERM, waits up to `grace` for a clean exit, then SIGKILL. Returns how it
@@ -363,6 +367,7 @@ mod tests {
             stats_out: "/tmp/none.json".into(),
             settings: ChildSettings::default(),
             inject: Vec::new(),
+            smol_block_on: SmolBlockOn::default(),
         };
         // `sh serve ...` fails: there is no script called "serve".
         let e = ServeChild::spawn(&cmd, Duration::from_secs(5))

@@ -50,6 +50,9 @@ pub struct ClientSpec {
     /// Which runner drives this client (every spec of one [`Clients::start`] uses the first
     /// spec's).
     pub driver: DriverKind,
+    /// How long before each send deadline the client stops sleeping and spins (ns; the
+    /// scenario's `run.send_spin_us`, see `pace`); like `driver`, the first spec's holds.
+    pub spin_margin_ns: u64,
 }
 
 /// What happened to one `/poll`.
@@ -281,46 +284,9 @@ pub struct Clients {
     runner: Runner,
     stop: StopFlag,
     live: Arc<LiveCounts>,
-    /// Holds this runner's place in [`running_drivers`] until joined.
-    _running: Running,
-}
-
-/// Client sets started and not yet joined, per runner: what the driver meter reports as the
-/// driver of its window.
-static RUNNING: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
-
-fn slot(kind: DriverKind) -> &'static AtomicU64 {
-    match kind {
-        DriverKind::Threads => &RUNNING[0],
-        DriverKind::Events => &RUNNING[1],
-    }
-}
-
-/// Counts one client set of `kind` as running while it lives.
-struct Running(DriverKind);
-
-impl Running {
-    fn new(kind: DriverKind) -> Running {
-        slot(kind).fetch_add(1, Ordering::SeqCst);
-        Running(kind)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        slot(self.0).fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// The runners of the client sets running now, as a driver health's `driver` names them:
-/// `threads`, `events`, `threads+events`, or "" when none runs.
-pub(crate) fn running_drivers() -> String {
-    [DriverKind::Threads, DriverKind::Events]
-        .into_iter()
-        .filter(|&k| slot(k).load(Ordering::SeqCst) > 0)
-        .map(DriverKind::name)
-        .collect::<Vec<_>>()
-        .join("+")
+    /// The runner and send spin margin they run with (the driver meter records both).
+    driver: DriverKind,
+    spin_margin_ns: u64,
 }
 
 enum Runner {
@@ -340,17 +306,35 @@ impl Clients {
         let live = Arc::new(LiveCounts::default());
         let lanes = lanes(specs, t0_ns, end_ns, &live);
         let kind = specs.first().map(|s| s.driver).unwrap_or_default();
+        let margin = specs
+            .first()
+            .map_or(super::pace::SPIN_MARGIN_NS, |s| s.spin_margin_ns);
         let runner = match kind {
-            DriverKind::Threads => super::client_threads::start(lanes, &stop).map(Runner::Threads),
-            DriverKind::Events => super::client_events::start(lanes, &stop).map(Runner::Events),
+            DriverKind::Threads => {
+                super::client_threads::start(lanes, margin, &stop).map(Runner::Threads)
+            }
+            DriverKind::Events => {
+                super::client_events::start(lanes, margin, &stop).map(Runner::Events)
+            }
         }
         .inspect_err(|_| stopper.stop())?;
         Ok(Clients {
             runner,
             stop,
             live,
-            _running: Running::new(kind),
+            driver: kind,
+            spin_margin_ns: margin,
         })
+    }
+
+    /// The runner driving these clients.
+    pub(crate) fn driver(&self) -> DriverKind {
+        self.driver
+    }
+
+    /// The send spin margin they run with (ns).
+    pub(crate) fn spin_margin_ns(&self) -> u64 {
+        self.spin_margin_ns
     }
 
     /// Asks every client to stop at its next slot.
@@ -440,6 +424,7 @@ pub(crate) fn client_specs(s: &Scenario, addrs: &[SocketAddr]) -> Vec<ClientSpec
                 commands: commands.clone(),
                 timeout: Duration::from_secs(5),
                 driver: s.run.driver,
+                spin_margin_ns: s.run.send_spin_us * 1_000,
             });
         }
     }
@@ -517,7 +502,8 @@ mod tests {
             runner: Runner::Threads(threads),
             stop: StopFlag::new(),
             live: Arc::default(),
-            _running: Running::new(DriverKind::Threads),
+            driver: DriverKind::Threads,
+            spin_margin_ns: 0,
         }
     }
 

@@ -335,6 +335,8 @@ struct Loop {
     queue: BinaryHeap<Reverse<(u64, usize)>>,
     in_flight: usize,
     stopped: bool,
+    /// The send spin margin set for the run (ns); the loop drops to 0 while over budget.
+    margin_ns: u64,
 }
 
 impl Loop {
@@ -380,7 +382,7 @@ impl Loop {
 
     fn run(mut self, stop: StopFlag) -> NumberedLogs {
         super::pace::tighten_timer_slack();
-        let margin_set = super::pace::spin_margin_ns();
+        let margin_set = self.margin_ns;
         let mut margin = margin_set;
         for i in 0..self.lanes.len() {
             if let Some(due) = self.lanes[i].lane.due() {
@@ -472,9 +474,11 @@ pub(crate) fn loop_count(lanes: usize) -> usize {
     cpus.clamp(1, MAX_LOOPS).min(lanes.max(1))
 }
 
-/// Spreads the lanes over [`loop_count`] event-loop threads, round robin, and starts them.
+/// Spreads the lanes over [`loop_count`] event-loop threads, round robin, and starts them,
+/// each spinning `margin_ns` before its sends (while its spin budget allows).
 pub(super) fn start(
     lanes: Vec<(ClientSpec, Lane)>,
+    margin_ns: u64,
     stop: &StopFlag,
 ) -> Result<Vec<JoinHandle<NumberedLogs>>> {
     let n = loop_count(lanes.len());
@@ -486,6 +490,7 @@ pub(super) fn start(
             queue: BinaryHeap::new(),
             in_flight: 0,
             stopped: false,
+            margin_ns,
         });
     }
     for (index, (spec, lane)) in lanes.into_iter().enumerate() {

@@ -16,7 +16,7 @@ use crate::clock::now_ns;
 /// Sleeps to `deadline_ns` in slices of at most 50 ms so a stop request is noticed; returns
 /// false if stopped. The last slice sleeps to just before the deadline and spins the rest
 /// (`pace::arrive_at_ns`), so the send leaves on time.
-fn wait_until(deadline_ns: u64, stop: &StopFlag) -> bool {
+fn wait_until(deadline_ns: u64, margin_ns: u64, stop: &StopFlag) -> bool {
     loop {
         if stop.is_stopped() {
             return false;
@@ -25,12 +25,13 @@ fn wait_until(deadline_ns: u64, stop: &StopFlag) -> bool {
         if now >= deadline_ns {
             return true;
         }
-        super::pace::step_toward_send_ns(deadline_ns, 50_000_000);
+        super::pace::step_toward_send_ns(deadline_ns, 50_000_000, margin_ns);
     }
 }
 
-/// Runs one lane on the calling thread until its plan ends or `stop`.
-fn run_lane(spec: &ClientSpec, mut lane: Lane, stop: &StopFlag) -> ClientLog {
+/// Runs one lane on the calling thread until its plan ends or `stop`, spinning `margin_ns`
+/// before each send.
+fn run_lane(spec: &ClientSpec, mut lane: Lane, margin_ns: u64, stop: &StopFlag) -> ClientLog {
     super::pace::tighten_timer_slack();
     if lane.due().is_none() {
         return lane.log;
@@ -39,7 +40,7 @@ fn run_lane(spec: &ClientSpec, mut lane: Lane, stop: &StopFlag) -> ClientLog {
     // Connect before the first slot: Scratch keeps its connection open.
     let _ = conn.ensure_connected();
     while let Some(intended) = lane.due() {
-        if !wait_until(intended, stop) {
+        if !wait_until(intended, margin_ns, stop) {
             break;
         }
         let mut sent = 0;
@@ -51,9 +52,11 @@ fn run_lane(spec: &ClientSpec, mut lane: Lane, stop: &StopFlag) -> ClientLog {
     lane.log
 }
 
-/// One thread per lane, named after the client and pattern it runs.
+/// One thread per lane, named after the client and pattern it runs, each spinning
+/// `margin_ns` before its sends.
 pub(super) fn start(
     lanes: Vec<(ClientSpec, Lane)>,
+    margin_ns: u64,
     stop: &StopFlag,
 ) -> Result<Vec<JoinHandle<ClientLog>>> {
     let mut threads = Vec::with_capacity(lanes.len());
@@ -76,7 +79,7 @@ pub(super) fn start(
         threads.push(
             std::thread::Builder::new()
                 .name(name)
-                .spawn(move || run_lane(&spec, lane, &st))
+                .spawn(move || run_lane(&spec, lane, margin_ns, &st))
                 .context("cannot start a client thread")?,
         );
     }

@@ -9,7 +9,7 @@
 //! ([`BridgeCgroup`]); it is stopped with SIGTERM to the whole group, then SIGKILL to the
 //! group and the cgroup after the grace period, so no process it started is left behind.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -20,9 +20,10 @@ use anyhow::{bail, Context, Result};
 
 use super::bridge_template::{BridgeSpec, Vars};
 use super::cgroup::BridgeCgroup;
+use super::child::keep_tail;
 use super::child_settings::ChildSettings;
 use super::conform::{probe, Probe};
-use crate::metrics::process::{try_wait4, Exit, Rusage};
+use crate::metrics::process::{exited_once, Exit, Rusage};
 use crate::metrics::tree_cpu::TreeScope;
 
 /// Lines of the bridge's output kept for error messages.
@@ -139,7 +140,7 @@ impl ExternalChild {
             let tail = tail.clone();
             std::thread::Builder::new()
                 .name(name.into())
-                .spawn(move || keep_tail(out, &tail))?;
+                .spawn(move || keep_tail(out, &tail, OUTPUT_TAIL))?;
         }
         // Dropping `child` neither kills nor reaps it: we reap it with wait4 for its rusage.
         drop(child);
@@ -204,14 +205,7 @@ impl ExternalChild {
 
     /// `Some(exit)` once the first process has exited (it is then reaped).
     pub fn exited(&mut self) -> Result<Option<Exit>> {
-        if let Some((e, _)) = self.reaped {
-            return Ok(Some(e));
-        }
-        if let Some(r) = try_wait4(self.pid)? {
-            self.reaped = Some(r);
-            return Ok(Some(r.0));
-        }
-        Ok(None)
+        exited_once(self.pid, &mut self.reaped)
     }
 
     /// Every process of the bridge still alive: its cgroup's, else its process group's.
@@ -299,24 +293,6 @@ impl Drop for ExternalChild {
     fn drop(&mut self) {
         if self.reaped.is_none() || !self.alive().is_empty() {
             let _ = self.stop(Duration::from_secs(2));
-        }
-    }
-}
-
-fn keep_tail(out: Box<dyn Read + Send>, tail: &Mutex<Vec<String>>) {
-    let mut r = BufReader::new(out);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match r.by_ref().take(4096).read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
-                t.push(String::from_utf8_lossy(&line).trim_end().to_string());
-                if t.len() > OUTPUT_TAIL {
-                    t.remove(0);
-                }
-            }
         }
     }
 }

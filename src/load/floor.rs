@@ -112,18 +112,22 @@ pub fn probe_timer(
 }
 
 /// Measures the floor: the timer probe at `watchdog_period` on a thread with the model's
-/// `settings`, and the driver's pacing loop (1 ns slack) at `poll_period`, side by side for
-/// `duration` or until `stopped()` (both keep what they measured).
+/// `settings`, and the driver's pacing loop (1 ns slack, the run's send spin margin
+/// `spin_margin_ns`) at `poll_period`, side by side for `duration` or until `stopped()`
+/// (both keep what they measured).
 pub fn measure_floor(
     watchdog_period: Duration,
     poll_period: Duration,
     duration: Duration,
     settings: &ChildSettings,
+    spin_margin_ns: u64,
     stopped: fn() -> bool,
 ) -> Floor {
     let pacing = std::thread::Builder::new()
         .name("floor-pacing".into())
-        .spawn(move || super::pace::probe_send_pacing(poll_period, duration, stopped))
+        .spawn(move || {
+            super::pace::probe_send_pacing(poll_period, duration, spin_margin_ns, stopped)
+        })
         .expect("spawn floor pacing thread");
     let settings = settings.clone();
     let timer = std::thread::Builder::new()
@@ -303,6 +307,7 @@ mod tests {
             Duration::from_millis(10),
             Duration::from_millis(100),
             &ChildSettings::default(),
+            crate::load::pace::SPIN_MARGIN_NS,
             || false,
         );
         assert_eq!(f.timer_lateness.count, 10);

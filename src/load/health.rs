@@ -10,6 +10,7 @@ use anyhow::Result;
 use crate::metrics::driver_health::{judge, DriverHealth};
 use crate::metrics::process::{CpuMonitor, WindowCpu};
 use crate::metrics::summary::Summary;
+use crate::scenario::DriverKind;
 
 /// CPU sampling interval for the driver: its thread count and CPU need no finer grain.
 const SAMPLE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
@@ -20,15 +21,18 @@ pub struct DriverMeter {
     monitor: CpuMonitor,
     cpus: u64,
     driver: String,
+    spin_margin_ns: u64,
 }
 
 impl DriverMeter {
-    /// Starts the window now.
-    pub fn start() -> Result<DriverMeter> {
+    /// Starts the window now, for clients run by `driver` with send spin margin
+    /// `spin_margin_ns` (what the health records of them).
+    pub fn start(driver: DriverKind, spin_margin_ns: u64) -> Result<DriverMeter> {
         Ok(DriverMeter {
             monitor: CpuMonitor::start(std::process::id() as i32, SAMPLE_EVERY)?,
             cpus: own_cpus(),
-            driver: super::client::running_drivers(),
+            driver: driver.name().to_string(),
+            spin_margin_ns,
         })
     }
 
@@ -38,6 +42,7 @@ impl DriverMeter {
             cpu: self.monitor.finish(),
             cpus: self.cpus,
             driver: self.driver,
+            spin_margin_ns: self.spin_margin_ns,
         }
     }
 }
@@ -46,8 +51,9 @@ impl DriverMeter {
 pub struct DriverWindow {
     cpu: WindowCpu,
     cpus: u64,
-    /// The client runner(s) running when the window started.
+    /// The client runner of the window.
     driver: String,
+    spin_margin_ns: u64,
 }
 
 impl DriverWindow {
@@ -68,7 +74,7 @@ impl DriverWindow {
             // The sampler thread is the meter's own, not part of the driving.
             threads: w.threads_max.saturating_sub(1),
             cpus: self.cpus,
-            spin_margin_us: super::pace::spin_margin_ns() / 1_000,
+            spin_margin_us: self.spin_margin_ns / 1_000,
             ..DriverHealth::default()
         };
         judge(&mut h, poll_latency);
@@ -93,7 +99,7 @@ mod tests {
 
     #[test]
     fn the_meter_sees_the_driver_threads_and_cpu_it_burns() {
-        let meter = DriverMeter::start().unwrap();
+        let meter = DriverMeter::start(DriverKind::Events, 200_000).unwrap();
         // Burn CPU on a thread that lives through the window: CPU and a thread show up.
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let burner = {
@@ -117,5 +123,9 @@ mod tests {
         assert!(health.threads >= 2, "main + burner: {}", health.threads);
         assert!(health.cpus >= 1);
         assert_eq!(health.send_error.count, 1);
+        assert_eq!(
+            (health.driver.as_str(), health.spin_margin_us),
+            ("events", 200)
+        );
     }
 }

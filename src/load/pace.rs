@@ -55,7 +55,9 @@ pub(crate) fn sleep_until_ns(deadline_ns: u64) {
     }
 }
 
-/// How long before a send deadline the driver stops sleeping and starts spinning.
+/// How long before a send deadline the driver stops sleeping and starts spinning, unless
+/// the scenario's `run.send_spin_us` (or `esbench run --send-spin-us`) says otherwise; each
+/// [`super::client::ClientSpec`] carries the margin its run chose.
 ///
 /// Chosen with `examples/pace_margin.rs` (see docs/instrument.md): on the 2-core dev VM a
 /// plain timer with 1 ns slack woke about 50 µs late at the median and 70–120 µs at p90 when
@@ -63,34 +65,7 @@ pub(crate) fn sleep_until_ns(deadline_ns: u64) {
 /// of spinning per send (about 0.5 % of one core at the classroom's 31 sends/s). A longer
 /// margin also absorbs some CPU contention (1 ms cut the p99 further on the loaded VM), but
 /// spins ~3 % of a core, which without `--pin` competes with the model for the same CPUs.
-pub(crate) const SPIN_MARGIN_NS: u64 = 200_000;
-
-/// Environment variable overriding [`SPIN_MARGIN_NS`] (µs; 0 = plain sleeps, the driver
-/// before the spin), for the before/after figures of docs/instrument.md.
-pub(crate) const SPIN_MARGIN_ENV: &str = "ESBENCH_SEND_SPIN_US";
-
-/// The send spin margin in force: [`SPIN_MARGIN_ENV`] when set to a number of µs (at most
-/// 10 ms), else [`SPIN_MARGIN_NS`]. Read once per process.
-pub(crate) fn spin_margin_ns() -> u64 {
-    static MARGIN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *MARGIN.get_or_init(|| match std::env::var(SPIN_MARGIN_ENV) {
-        Err(_) => SPIN_MARGIN_NS,
-        Ok(v) => parse_margin_us(Some(&v)).unwrap_or_else(|| {
-            crate::errln!(
-                "esbench: {SPIN_MARGIN_ENV}={v:?} ignored (expected 0 to 10000 µs); \
-                 the send spin margin stays {} µs",
-                SPIN_MARGIN_NS / 1_000
-            );
-            SPIN_MARGIN_NS
-        }),
-    })
-}
-
-/// `Some(ns)` for a usable margin in µs (0 to 10,000), None otherwise.
-fn parse_margin_us(v: Option<&str>) -> Option<u64> {
-    let us: u64 = v?.trim().parse().ok()?;
-    (us <= 10_000).then_some(us * 1_000)
-}
+pub const SPIN_MARGIN_NS: u64 = crate::scenario::DEFAULT_SEND_SPIN_US * 1_000;
 
 /// What one [`arrive_at_ns`] did: how late the caller is at its return, and how long it spun.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -123,11 +98,9 @@ pub fn arrive_at_ns(deadline_ns: u64, margin_ns: u64) -> Arrival {
 
 /// One step of a stoppable wait for a send deadline: when `deadline_ns` is more than
 /// `max_sleep_ns` away, a plain sleep of `max_sleep_ns` (the caller checks its stop flag and
-/// comes back); otherwise [`arrive_at_ns`] with [`spin_margin_ns`], so only the final
-/// approach spins.
-pub(crate) fn step_toward_send_ns(deadline_ns: u64, max_sleep_ns: u64) {
+/// comes back); otherwise [`arrive_at_ns`] with `margin`, so only the final approach spins.
+pub(crate) fn step_toward_send_ns(deadline_ns: u64, max_sleep_ns: u64, margin: u64) {
     let now = now_ns();
-    let margin = spin_margin_ns();
     if deadline_ns.saturating_sub(now) > max_sleep_ns.max(margin) {
         sleep_until_ns(now + max_sleep_ns);
     } else {
@@ -136,11 +109,12 @@ pub(crate) fn step_toward_send_ns(deadline_ns: u64, max_sleep_ns: u64) {
 }
 
 /// The clients' pacing loop without any request: arrives at `t0 + k·period` for `duration`
-/// (or until `stopped` says so, e.g. on Ctrl-C) and returns the send error it would have had
-/// (µs), the floor's `driver_error`.
+/// (or until `stopped` says so, e.g. on Ctrl-C), with the run's spin margin `margin_ns`, and
+/// returns the send error it would have had (µs), the floor's `driver_error`.
 pub(crate) fn probe_send_pacing(
     period: Duration,
     duration: Duration,
+    margin_ns: u64,
     stopped: impl Fn() -> bool,
 ) -> Histogram<u64> {
     tighten_timer_slack();
@@ -150,7 +124,7 @@ pub(crate) fn probe_send_pacing(
     let end = plan.t0_ns + duration.as_nanos() as u64;
     let mut k = 0;
     while plan.at(k) < end && !stopped() {
-        let a = arrive_at_ns(plan.at(k), spin_margin_ns());
+        let a = arrive_at_ns(plan.at(k), margin_ns);
         record_clamped(&mut h, a.late_ns / 1_000);
         k += 1;
     }
@@ -257,30 +231,24 @@ mod tests {
     fn a_step_far_from_the_deadline_is_a_plain_bounded_sleep() {
         let deadline = now_ns() + 10_000_000_000;
         let t = now_ns();
-        step_toward_send_ns(deadline, 2_000_000);
+        step_toward_send_ns(deadline, 2_000_000, SPIN_MARGIN_NS);
         let took = now_ns() - t;
         assert!((2_000_000..5_000_000_000).contains(&took), "took {took} ns");
         // Near the deadline, the step arrives at it.
         let deadline = now_ns() + 1_000_000;
-        step_toward_send_ns(deadline, 50_000_000);
+        step_toward_send_ns(deadline, 50_000_000, SPIN_MARGIN_NS);
         assert!(now_ns() >= deadline);
     }
 
     #[test]
     fn the_pacing_probe_takes_one_sample_per_slot() {
-        let h = probe_send_pacing(Duration::from_millis(5), Duration::from_millis(100), || {
-            false
-        });
+        let h = probe_send_pacing(
+            Duration::from_millis(5),
+            Duration::from_millis(100),
+            SPIN_MARGIN_NS,
+            || false,
+        );
         assert_eq!(h.len(), 20);
-    }
-
-    #[test]
-    fn the_margin_override_takes_microseconds_and_refuses_nonsense() {
-        assert_eq!(parse_margin_us(Some("0")), Some(0));
-        assert_eq!(parse_margin_us(Some(" 150 ")), Some(150_000));
-        assert_eq!(parse_margin_us(Some("10001")), None);
-        assert_eq!(parse_margin_us(Some("fast")), None);
-        assert_eq!(parse_margin_us(None), None);
     }
 
     #[test]

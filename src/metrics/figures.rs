@@ -69,11 +69,8 @@ pub enum Source {
     Max { metric: &'static str },
     /// A latency summary's p99 − p50 (µs): its jitter, the headline's "steadiest".
     Jitter { metric: &'static str },
-    /// A count from the row's `counters`; `alias` is an older name of the same counter.
-    Counter {
-        name: &'static str,
-        alias: Option<&'static str>,
-    },
+    /// A count from the row's `counters`.
+    Counter { name: &'static str },
     /// CPU use in % of one core over the measured window.
     CpuPercent,
     /// Voluntary + involuntary context switches per second of the CPU window.
@@ -200,7 +197,6 @@ macro_rules! counter_figure {
             Unit::$unit,
             Source::Counter {
                 name: stringify!($counter),
-                alias: None,
             },
             if $judged { Some(Kind::Count) } else { None },
         );
@@ -341,18 +337,7 @@ counter_figure!(SEQ_UNMATCHED, seq_unmatched, "seq unmatched", Count, judged: tr
 
 counter_figure!(FRAMES_REJECTED, frames_rejected, "frames rejected", Count, judged: false);
 
-pub const FRAMES_COALESCED: Figure = fig(
-    "frames_coalesced",
-    None,
-    "frames coalesced",
-    Unit::Count,
-    // `esbench run` names it frames_coalesced; plain `coalesced` is the bridge's own name.
-    Source::Counter {
-        name: "frames_coalesced",
-        alias: Some("coalesced"),
-    },
-    None,
-);
+counter_figure!(FRAMES_COALESCED, frames_coalesced, "frames coalesced", Count, judged: false);
 
 /// Every figure, in the order tables show them.
 pub const FIGURES: &[Figure] = &[
@@ -602,11 +587,7 @@ impl Figure {
                 let s = m.metric(metric)?;
                 (s.count > 0).then(|| s.p99.saturating_sub(s.p50) as f64)
             }
-            Source::Counter { name, alias } => m
-                .counters
-                .get(name)
-                .or_else(|| alias.and_then(|a| m.counters.get(a)))
-                .map(|&n| n as f64),
+            Source::Counter { name } => m.counters.get(name).map(|&n| n as f64),
             Source::CpuPercent => Some(m.cpu.percent),
             Source::CtxSwitchesPerS => context_switches_per_s(m, duration_s),
             Source::MaxRssKib => (m.cpu.max_rss_kib > 0).then_some(m.cpu.max_rss_kib as f64),
@@ -768,7 +749,7 @@ mod tests {
             ..Default::default()
         };
         m.cpu.percent = 1.5;
-        m.counters.insert("coalesced".into(), 7);
+        m.counters.insert("frames_coalesced".into(), 7);
         let p99 = figure("poll_latency.p99").unwrap();
         assert_eq!(p99.of_model(&m, 6.0), Some(m.poll_latency.p99 as f64));
         assert_eq!(p99.samples(&m), 1000);

@@ -219,6 +219,7 @@ pub fn fabricate_results_with(seed: u64, models: &[&str], duration_s: f64) -> Re
         notes: vec!["fabricated fixture: not a measurement".into()],
         injected: Vec::new(),
         model_timer_slack_ns: Some(50_000),
+        settings: None,
         rounds: None,
         target_machine: None,
         paired: None,

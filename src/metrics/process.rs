@@ -154,8 +154,70 @@ pub struct CpuMonitor {
     /// `/proc/<pid>/io` at the window's start.
     io_start: Option<IoCalls>,
     sampled: Arc<Mutex<SamplerState>>,
+    sampler: Sampler,
+}
+
+/// The sampling thread of a CPU monitor (one process here, a process tree in
+/// `tree_cpu::TreeCpuMonitor`): from `t0_ns` on it wakes every `interval` (in short slices,
+/// so a stop never waits a whole interval) and takes a sample, until the sample says the
+/// process is gone or the monitor finishes or is dropped.
+pub(crate) struct Sampler {
     stop: Arc<AtomicBool>,
-    sampler: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Sampler {
+    /// Starts the thread `name`; `sample` returns false to end it early.
+    pub(crate) fn start(
+        name: &str,
+        t0_ns: u64,
+        interval: Duration,
+        mut sample: impl FnMut() -> bool + Send + 'static,
+    ) -> Result<Sampler> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || {
+                    let step = interval.as_nanos() as u64;
+                    let mut k = 1;
+                    while !stop.load(Ordering::SeqCst) {
+                        let deadline = t0_ns + k * step;
+                        while now_ns() < deadline && !stop.load(Ordering::SeqCst) {
+                            let left = deadline.saturating_sub(now_ns()).min(20_000_000);
+                            std::thread::sleep(Duration::from_nanos(left));
+                        }
+                        if stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        k += 1;
+                        if !sample() {
+                            break;
+                        }
+                    }
+                })
+                .with_context(|| format!("cannot start the {name} thread"))?
+        };
+        Ok(Sampler {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the thread and waits for it, so no sample comes after this returns.
+    pub(crate) fn finish(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.thread.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
 }
 
 /// What the child used during the measured window.
@@ -215,30 +277,24 @@ impl CpuMonitor {
             threads_max: start.stat.threads,
             instructions,
         }));
-        let stop = Arc::new(AtomicBool::new(false));
         let sampler = {
-            let (sampled, stop, t0) = (sampled.clone(), stop.clone(), start.t_ns);
-            std::thread::Builder::new()
-                .name("cpu-sampler".into())
-                .spawn(move || sample_loop(pid, t0, interval, &sampled, &stop))
-                .context("cannot start the CPU sampler thread")?
+            let (sampled, t0) = (sampled.clone(), start.t_ns);
+            Sampler::start("cpu-sampler", t0, interval, move || {
+                sample_once(pid, t0, &sampled)
+            })?
         };
         Ok(CpuMonitor {
             pid,
             start,
             io_start,
             sampled,
-            stop,
-            sampler: Some(sampler),
+            sampler,
         })
     }
 
     /// Ends the window now (call before stopping the child) and returns its figures.
     pub fn finish(mut self) -> WindowCpu {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.sampler.take() {
-            let _ = h.join();
-        }
+        self.sampler.finish();
         let mut sh = self.sampled.lock().unwrap_or_else(|e| e.into_inner());
         let mut complete = false;
         let mut io = None;
@@ -298,12 +354,6 @@ impl CpuMonitor {
     }
 }
 
-impl Drop for CpuMonitor {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-}
-
 /// Whether instructions can be counted here, probed once per process (a VM without the
 /// counter answers the same way every time).
 fn instructions_available() -> Result<(), String> {
@@ -317,47 +367,31 @@ fn read_state(pid: i32) -> Option<char> {
     StatLine::parse(&text).ok()?.state().ok()
 }
 
-fn sample_loop(
-    pid: i32,
-    t0_ns: u64,
-    interval: Duration,
-    sampled: &Mutex<SamplerState>,
-    stop: &AtomicBool,
-) {
-    let step = interval.as_nanos() as u64;
-    let mut k = 1;
-    while !stop.load(Ordering::SeqCst) {
-        // Wake in short slices so `finish` never waits a whole interval.
-        let deadline = t0_ns + k * step;
-        while now_ns() < deadline && !stop.load(Ordering::SeqCst) {
-            let left = deadline.saturating_sub(now_ns()).min(20_000_000);
-            std::thread::sleep(Duration::from_nanos(left));
-        }
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        k += 1;
-        let Ok(snap) = Snapshot::take(pid) else { break };
-        if read_state(pid) == Some('Z') {
-            break;
-        }
-        let switches = read_task_switches(pid);
-        let mut sh = sampled.lock().unwrap_or_else(|e| e.into_inner());
-        if let Ok(c) = &mut sh.instructions {
-            c.update(switches.keys().copied());
-        }
-        let dt = snap.t_ns.saturating_sub(sh.last.t_ns);
-        if dt > 0 {
-            let pct = snap.cpu_since(&sh.last) as f64 / dt as f64 * 100.0;
-            sh.series.push(CpuSample {
-                t_s: (snap.t_ns - t0_ns) as f64 / 1e9,
-                percent: pct,
-            });
-        }
-        sh.switches.update(switches);
-        sh.threads_max = sh.threads_max.max(snap.stat.threads);
-        sh.last = snap;
+/// One sample of process `pid` into `sampled`; false once the process is gone.
+fn sample_once(pid: i32, t0_ns: u64, sampled: &Mutex<SamplerState>) -> bool {
+    let Ok(snap) = Snapshot::take(pid) else {
+        return false;
+    };
+    if read_state(pid) == Some('Z') {
+        return false;
     }
+    let switches = read_task_switches(pid);
+    let mut sh = sampled.lock().unwrap_or_else(|e| e.into_inner());
+    if let Ok(c) = &mut sh.instructions {
+        c.update(switches.keys().copied());
+    }
+    let dt = snap.t_ns.saturating_sub(sh.last.t_ns);
+    if dt > 0 {
+        let pct = snap.cpu_since(&sh.last) as f64 / dt as f64 * 100.0;
+        sh.series.push(CpuSample {
+            t_s: (snap.t_ns - t0_ns) as f64 / 1e9,
+            percent: pct,
+        });
+    }
+    sh.switches.update(switches);
+    sh.threads_max = sh.threads_max.max(snap.stat.threads);
+    sh.last = snap;
+    true
 }
 
 /// Lifetime resource use from `wait4`.
@@ -404,6 +438,16 @@ fn tv_s(tv: libc::timeval) -> f64 {
 /// Reaps child `pid` if it has exited (`WNOHANG`); `Ok(None)` while it is still running.
 pub(crate) fn try_wait4(pid: i32) -> Result<Option<(Exit, Rusage)>> {
     wait4_flags(pid, libc::WNOHANG)
+}
+
+/// `Some(exit)` once child `pid` has exited: reaped the first time it is seen, its exit and
+/// lifetime rusage kept in `reaped` (the kernel gives them only once), read from there after.
+/// The one "has it exited?" of every child we start (`serve`, an external bridge).
+pub(crate) fn exited_once(pid: i32, reaped: &mut Option<(Exit, Rusage)>) -> Result<Option<Exit>> {
+    if reaped.is_none() {
+        *reaped = try_wait4(pid)?;
+    }
+    Ok(reaped.map(|(e, _)| e))
 }
 
 fn wait4_flags(pid: i32, flags: libc::c_int) -> Result<Option<(Exit, Rusage)>> {

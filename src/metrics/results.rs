@@ -22,6 +22,11 @@ use super::summary::Summary;
 /// round's figures); the whole-run figures are merged over the rounds.
 pub const SCHEMA: &str = "esbench.results/1.2";
 
+/// The versions this build reads: every 1.x. 1.0 is still read because committed files
+/// hold it (`docs/teaching/*.json`, read by `scripts/teaching-table.sh`), 1.2 because the
+/// baseline (`reports/baseline`) does; an older file is refused with [`READS`] in the error.
+pub(crate) const READS: &str = "esbench.results/1 to 1.2 (1.0, 1.1 and 1.2)";
+
 /// One `esbench run`: the machine, the scenario, the floor and one row per model.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Results {
@@ -51,6 +56,10 @@ pub struct Results {
     /// read back). `None` in results from before it was set explicitly.
     #[serde(default)]
     pub model_timer_slack_ns: Option<u64>,
+    /// The measurement variants the run used (the scenario's `[run]` after the command
+    /// line's overrides). `None` in results from before they were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Settings>,
     /// How the models' measured time was split into interleaved rounds; `None` in results
     /// from before rounds existed (one pass per model, nothing to judge an interval from).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,6 +73,19 @@ pub struct Results {
     /// per-round ratios B/A (`metrics::paired`). `None` for an ordinary run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired: Option<super::paired::Paired>,
+}
+
+/// Settings that change what a run measures without being a model or the scenario's load:
+/// each a scenario key of `[run]` and an `esbench run` option, recorded (and shown in the
+/// report's context) so a reader sees which variant measured the run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// `run.send_spin_us`: how long before each send the Scratch clients stop sleeping and
+    /// spin on the clock (µs; 0 = plain sleeps).
+    pub send_spin_us: u64,
+    /// `run.smol_block_on`: the `block_on` the `smol` model ran under (`async-io` or
+    /// `futures-lite`).
+    pub smol_block_on: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -374,12 +396,23 @@ impl Results {
             None => bail!("no \"schema\" field: this is not an esbench results.json"),
         };
         let version = SCHEMA.rsplit('/').next().unwrap_or("1");
-        let major = version.split('.').next().unwrap_or("1");
+        let major: u64 = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(1);
         match schema.strip_prefix("esbench.results/") {
-            Some(v) if v.split('.').next() == Some(major) => {}
-            Some(v) => {
-                bail!("results schema version {v} is not supported (this esbench reads {SCHEMA})")
-            }
+            Some(v) => match v.split('.').next().and_then(|m| m.parse::<u64>().ok()) {
+                Some(m) if m == major => {}
+                Some(m) if m < major => bail!(
+                    "results schema version {v} is older than this esbench reads ({READS}); \
+                     measure again with this esbench's `esbench run`"
+                ),
+                _ => bail!(
+                    "results schema version {v} is not supported: this esbench reads {READS} \
+                     (a newer esbench wrote it?)"
+                ),
+            },
             None => bail!("schema {schema:?} is not an esbench results schema"),
         }
         let r: Results =
@@ -515,6 +548,26 @@ mod tests {
     }
 
     #[test]
+    fn every_committed_results_file_is_read() {
+        // What keeps versions 1.0 and 1.2 readable: drop one only with the files that need it.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut seen = std::collections::BTreeSet::new();
+        for f in [
+            "reports/baseline/results-1.json",
+            "reports/baseline/results-2.json",
+            "reports/baseline/results-3.json",
+            "docs/teaching/esp4s-results.json",
+            "docs/teaching/esp4s-quick-results.json",
+        ] {
+            let r = Results::load(&root.join(f)).unwrap_or_else(|e| panic!("{f}: {e:#}"));
+            assert!(!r.models.is_empty(), "{f}");
+            seen.insert(r.schema);
+        }
+        let want = ["esbench.results/1", "esbench.results/1.2"];
+        assert_eq!(seen.iter().map(String::as_str).collect::<Vec<_>>(), want);
+    }
+
+    #[test]
     fn foreign_and_corrupt_files_get_clear_errors() {
         let e = Results::parse("{\"hello\": 1}").unwrap_err();
         assert!(format!("{e:#}").contains("not an esbench results.json"));
@@ -524,6 +577,13 @@ mod tests {
         assert!(Results::parse(&old.to_string()).is_ok());
         let e = Results::parse("{\"schema\": \"esbench.results/9\"}").unwrap_err();
         assert!(format!("{e:#}").contains("not supported"));
+        // An older major version says so, and which versions are read.
+        let e = Results::parse("{\"schema\": \"esbench.results/0.9\"}").unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "results schema version 0.9 is older than this esbench reads (esbench.results/1 \
+             to 1.2 (1.0, 1.1 and 1.2)); measure again with this esbench's `esbench run`"
+        );
         let e = Results::parse("{not json").unwrap_err();
         assert!(format!("{e:#}").contains("not valid JSON"));
         let mut bad = sample();

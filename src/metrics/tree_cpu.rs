@@ -20,14 +20,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::process::{clk_tck, read_task_switches, SwitchBook, WindowCpu};
+use super::process::{clk_tck, read_task_switches, Sampler, SwitchBook, WindowCpu};
 use super::results::CpuSample;
 use crate::clock::now_ns;
 
@@ -179,8 +177,7 @@ impl DescendantBook {
 /// Samples a tree over the measured window, like `CpuMonitor` does one process.
 pub struct TreeCpuMonitor {
     state: Arc<Mutex<TreeState>>,
-    stop: Arc<AtomicBool>,
-    sampler: Option<JoinHandle<()>>,
+    sampler: Sampler,
 }
 
 struct TreeState {
@@ -260,27 +257,21 @@ impl TreeCpuMonitor {
         st.start = first.clone();
         st.last = first;
         let state = Arc::new(Mutex::new(st));
-        let stop = Arc::new(AtomicBool::new(false));
         let sampler = {
-            let (state, stop) = (state.clone(), stop.clone());
-            std::thread::Builder::new()
-                .name("tree-cpu-sampler".into())
-                .spawn(move || sample_loop(&state, &stop, interval))
-                .context("cannot start the tree CPU sampler thread")?
+            let state = state.clone();
+            Sampler::start("tree-cpu-sampler", now_ns(), interval, move || {
+                sample_once(&state);
+                true
+            })?
         };
-        Ok(TreeCpuMonitor {
-            state,
-            stop,
-            sampler: Some(sampler),
-        })
+        Ok(TreeCpuMonitor { state, sampler })
     }
 
-    /// Ends the window now (before the bridge is stopped) and returns its figures.
+    /// Ends the window now (before the bridge is stopped) and returns its figures. Not
+    /// `CpuMonitor::finish`'s arithmetic on purpose: a tree's user/sys are the sums of its
+    /// processes' own ticks, and it has no `/proc/PID/io` or instruction counts to keep.
     pub fn finish(mut self) -> WindowCpu {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.sampler.take() {
-            let _ = h.join();
-        }
+        self.sampler.finish();
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let end = st.take();
         let complete = end.as_ref().is_some_and(|e| e.procs > 0);
@@ -309,39 +300,21 @@ impl TreeCpuMonitor {
     }
 }
 
-impl Drop for TreeCpuMonitor {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+/// One sample of the tree into `state` (a tree that cannot be read this time marks the
+/// window imprecise; the sampling goes on).
+fn sample_once(state: &Mutex<TreeState>) {
+    let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(snap) = st.take() else {
+        st.precise = false;
+        return;
+    };
+    let dt = snap.t_ns.saturating_sub(st.last.t_ns);
+    if dt > 0 {
+        let pct = snap.cpu_ns.saturating_sub(st.last.cpu_ns) as f64 / dt as f64 * 100.0;
+        let t_s = snap.t_ns.saturating_sub(st.start.t_ns) as f64 / 1e9;
+        st.series.push(CpuSample { t_s, percent: pct });
     }
-}
-
-fn sample_loop(state: &Mutex<TreeState>, stop: &AtomicBool, interval: Duration) {
-    let step = interval.as_nanos() as u64;
-    let t0 = now_ns();
-    let mut k = 1;
-    while !stop.load(Ordering::SeqCst) {
-        let deadline = t0 + k * step;
-        while now_ns() < deadline && !stop.load(Ordering::SeqCst) {
-            let left = deadline.saturating_sub(now_ns()).min(20_000_000);
-            std::thread::sleep(Duration::from_nanos(left));
-        }
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        k += 1;
-        let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(snap) = st.take() else {
-            st.precise = false;
-            continue;
-        };
-        let dt = snap.t_ns.saturating_sub(st.last.t_ns);
-        if dt > 0 {
-            let pct = snap.cpu_ns.saturating_sub(st.last.cpu_ns) as f64 / dt as f64 * 100.0;
-            let t_s = snap.t_ns.saturating_sub(st.start.t_ns) as f64 / 1e9;
-            st.series.push(CpuSample { t_s, percent: pct });
-        }
-        st.last = snap;
-    }
+    st.last = snap;
 }
 
 #[cfg(test)]

@@ -45,7 +45,8 @@ pub(crate) mod on_tokio;
 pub(crate) mod on_tokio_current;
 
 pub use crate::bridge::launch::{
-    process_threads, BoardEndpoint, RunningServe, ServeConfig, ServeContext, StatsHandle,
+    process_threads, BoardEndpoint, RunningServe, ServeConfig, ServeContext, SmolBlockOn,
+    StatsHandle,
 };
 
 /// One concurrency model, as listed by `esbench models`.

@@ -7,9 +7,11 @@
 //! its task. async-io also starts its fallback "async-io" thread with the reactor; while any
 //! `block_on` is active that thread polls for reactor ticks with a backoff of 50 µs to 10 ms
 //! before it blocks, which is where its ~2 wake-ups per event come from (docs/model-costs.md).
-//! `ESBENCH_SMOL_BLOCK_ON=futures-lite` runs the same executor under `smol::future::block_on`
-//! instead (the main thread only parks; the "async-io" thread alone drives the reactor), the
-//! variant measured there; the row's `runtime.block_on` says which ran.
+//! The scenario's `run.smol_block_on = "futures-lite"` (`esbench run --smol-block-on`, passed
+//! to the child as `serve --smol-block-on`) runs the same executor under
+//! `smol::future::block_on` instead (the main thread only parks; the "async-io" thread alone
+//! drives the reactor), the variant measured there; the row's `runtime.block_on` says which
+//! ran.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -20,7 +22,7 @@ use std::time::Duration;
 
 use smol::{Async, LocalExecutor, Timer};
 
-use super::{ModelInfo, ServeContext};
+use super::{ModelInfo, ServeContext, SmolBlockOn};
 use crate::bridge::adapters::impl_async_accept;
 use crate::bridge::async_tasks::{accept_task, serve_connection, AsyncSerial};
 use crate::bridge::conn_loop::FuturesIo;
@@ -35,6 +37,7 @@ pub const INFO: ModelInfo = ModelInfo {
 pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
     let stats = ctx.stats_handle();
     let shutdown = ctx.shutdown.clone();
+    let block_on = ctx.smol_block_on;
     let ex = Rc::new(LocalExecutor::new());
     let main = {
         let ex = ex.clone();
@@ -61,29 +64,14 @@ pub fn run(ctx: ServeContext) -> anyhow::Result<ServeStats> {
             anyhow::Ok(())
         }
     };
-    let block_on = block_on_named(std::env::var(BLOCK_ON_ENV).ok().as_deref())?;
     let result = match block_on {
-        "futures-lite" => smol::future::block_on(ex.run(main)),
-        _ => smol::block_on(ex.run(main)),
+        SmolBlockOn::FuturesLite => smol::future::block_on(ex.run(main)),
+        SmolBlockOn::AsyncIo => smol::block_on(ex.run(main)),
     };
     stats.finish(result, || {
         drop(ex); // drops every task, closing their sockets and fds
-        Ok(serde_json::json!({"executor": "LocalExecutor", "block_on": block_on}))
+        Ok(serde_json::json!({"executor": "LocalExecutor", "block_on": block_on.name()}))
     })
-}
-
-/// The variant switch (see the module doc).
-const BLOCK_ON_ENV: &str = "ESBENCH_SMOL_BLOCK_ON";
-
-/// The `block_on` the switch's value `v` names: unset, empty or `async-io` is the default.
-fn block_on_named(v: Option<&str>) -> anyhow::Result<&'static str> {
-    match v {
-        None | Some("") | Some("async-io") => Ok("async-io"),
-        Some("futures-lite") => Ok("futures-lite"),
-        Some(other) => anyhow::bail!(
-            "{BLOCK_ON_ENV}={other:?}: expected \"async-io\" (the default) or \"futures-lite\""
-        ),
-    }
 }
 
 /// The model's timer, as the bridge's loops take it.
@@ -102,20 +90,3 @@ impl AsyncSerial for Async<File> {
 }
 
 impl_async_accept!(Async<TcpListener> => Async<TcpStream>);
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_block_on_switch_defaults_to_async_io_and_refuses_typos() {
-        for (v, named) in [
-            (None, "async-io"),
-            (Some(""), "async-io"),
-            (Some("async-io"), "async-io"),
-            (Some("futures-lite"), "futures-lite"),
-        ] {
-            assert_eq!(super::block_on_named(v).unwrap(), named);
-        }
-        let e = super::block_on_named(Some("futures_lite")).unwrap_err();
-        assert!(format!("{e}").contains("ESBENCH_SMOL_BLOCK_ON"), "{e}");
-    }
-}

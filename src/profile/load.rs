@@ -38,7 +38,8 @@ impl ModelUnderLoad {
     /// profiler, waits until it listens, then starts the scenario's clients.
     pub fn start(exe: &Path, model: &str, scenario: &Scenario) -> Result<ModelUnderLoad> {
         // A scenario has at least one board (validation refuses `boards.count = 0`).
-        let boards = start_boards(scenario)?;
+        // The profiling pass's own loops: they end with its boards.
+        let boards = start_boards(scenario, &crate::device::BoardLoops::default())?;
         let base = free_ports(boards.len())?;
         let stats_path = std::env::temp_dir().join(format!(
             "esbench-profile-{}-{}.json",
@@ -58,6 +59,7 @@ impl ModelUnderLoad {
                 cpus: None,
             },
             inject: Vec::new(),
+            smol_block_on: scenario.run.smol_block_on,
         };
         let child = ServeChild::spawn_traceable(&cmd, READY_TIMEOUT)
             .with_context(|| format!("`esbench serve --model {model}` did not start listening"))?;

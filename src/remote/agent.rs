@@ -24,6 +24,7 @@ use super::wire::{
 };
 use crate::bridge::stats::ServeStats;
 use crate::clock::now_ns;
+use crate::device::BoardLoops;
 use crate::device::VirtualBoard;
 use crate::load::boards::{start_boards, stop_boards, BoardRecord};
 use crate::load::child::{
@@ -72,6 +73,8 @@ struct Shared {
     busy: AtomicBool,
     /// Connection limits (see `remote::gate`).
     gate: Arc<Gate>,
+    /// The virtual boards' event loops, kept for the agent's life so runs reuse them.
+    board_loops: BoardLoops,
 }
 
 /// Clears `busy` when the model run holding it ends, however it ends.
@@ -93,6 +96,7 @@ impl Agent {
                 runs: AtomicU64::new(0),
                 busy: AtomicBool::new(false),
                 gate: Arc::new(Gate::default()),
+                board_loops: BoardLoops::default(),
             }),
             listener,
         })
@@ -276,7 +280,7 @@ impl Shared {
                 }
                 let guard = BusyGuard(&self.busy);
                 let n = self.runs.fetch_add(1, Ordering::SeqCst) + 1;
-                let r = ModelRun::start(&self.cfg, &spec, n)?;
+                let r = ModelRun::start(&self.cfg, &spec, n, &self.board_loops)?;
                 let reply = Reply::Started {
                     ports: r.child.addrs.iter().map(|a| a.port()).collect(),
                     pid: r.child.pid,
@@ -337,7 +341,12 @@ struct ModelRun {
 }
 
 impl ModelRun {
-    fn start(cfg: &AgentConfig, spec: &StartSpec, n: u64) -> Result<ModelRun> {
+    fn start(
+        cfg: &AgentConfig,
+        spec: &StartSpec,
+        n: u64,
+        board_loops: &BoardLoops,
+    ) -> Result<ModelRun> {
         // Every check comes before anything is started.
         if crate::models::find(&spec.model).is_none() {
             let known: Vec<&str> = crate::models::ALL.iter().map(|m| m.name).collect();
@@ -379,7 +388,7 @@ impl ModelRun {
         let serials = match serial {
             Some(p) => vec![p],
             None => {
-                boards = start_boards(&scenario)?;
+                boards = start_boards(&scenario, board_loops)?;
                 boards.iter().map(|b| b.path().to_path_buf()).collect()
             }
         };
@@ -398,6 +407,7 @@ impl ModelRun {
             stats_out: stats_path.clone(),
             settings: settings.clone(),
             inject,
+            smol_block_on: spec.smol_block_on,
         };
         let spawned_ns = now_ns();
         let mut child = ServeChild::spawn(&cmd, READY_TIMEOUT)?;

@@ -2,10 +2,11 @@
 //! `cargo test` turns on through esbench's dev-dependency on itself, as for the driver's
 //! `ESBENCH_TEST_KILL` in `driver/test_hooks.rs`), so no release binary reads them:
 //!
-//! - `ESBENCH_AGENT_TEST_CLOCK_OFFSET_NS=<ns>` (signed) is added to every timestamp the agent
-//!   hands out, to show that the driver's clock join recovers it;
-//! - `ESBENCH_AGENT_TEST_EXIT_AFTER_MEASURE_MS=<ms>` makes the agent process exit that long
-//!   after `measure` (an agent lost mid-run).
+//! `ESBENCH_AGENT_TEST=<hook>=<value>[,…]`, one variable for both hooks:
+//! - `clock_offset_ns=<ns>` (signed) is added to every timestamp the agent hands out, to show
+//!   that the driver's clock join recovers it;
+//! - `exit_after_measure_ms=<ms>` makes the agent process exit that long after `measure` (an
+//!   agent lost mid-run).
 
 use std::time::Duration;
 
@@ -20,35 +21,67 @@ pub struct AgentTestHooks {
     pub exit_after_measure: Option<Duration>,
 }
 
-/// The clock offset's variable.
+/// The hooks' variable.
 #[cfg(feature = "test-hooks")]
-const CLOCK_OFFSET_ENV: &str = "ESBENCH_AGENT_TEST_CLOCK_OFFSET_NS";
-/// The early exit's variable.
-#[cfg(feature = "test-hooks")]
-const EXIT_AFTER_MEASURE_ENV: &str = "ESBENCH_AGENT_TEST_EXIT_AFTER_MEASURE_MS";
+pub const HOOKS_ENV: &str = "ESBENCH_AGENT_TEST";
 
-/// The hooks the environment asks for; a value that is not a number is an error naming the
-/// variable.
+/// The hooks the environment asks for; an unknown hook or a value that is not a number is an
+/// error naming the variable.
 #[cfg(feature = "test-hooks")]
 pub fn from_env() -> Result<AgentTestHooks> {
-    use anyhow::Context;
-    let clock_offset_ns = match std::env::var(CLOCK_OFFSET_ENV) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .with_context(|| format!("{CLOCK_OFFSET_ENV}={v:?} is not a number of ns"))?,
-        Err(_) => 0,
-    };
-    let exit_after_measure = match std::env::var(EXIT_AFTER_MEASURE_ENV) {
-        Ok(v) => Some(Duration::from_millis(v.trim().parse().with_context(
-            || format!("{EXIT_AFTER_MEASURE_ENV}={v:?} is not a number of ms"),
-        )?)),
-        Err(_) => None,
-    };
-    Ok(AgentTestHooks {
-        clock_offset_ns,
-        exit_after_measure,
-    })
+    match std::env::var(HOOKS_ENV) {
+        Ok(v) => parse(&v).map_err(|e| anyhow::anyhow!("{HOOKS_ENV}={v:?}: {e}")),
+        Err(_) => Ok(AgentTestHooks::default()),
+    }
+}
+
+/// `clock_offset_ns=<ns>,exit_after_measure_ms=<ms>`, either or both, in any order.
+#[cfg(feature = "test-hooks")]
+fn parse(text: &str) -> Result<AgentTestHooks, String> {
+    let mut hooks = AgentTestHooks::default();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("{part:?} is not hook=value"))?;
+        let value = value.trim();
+        match key.trim() {
+            "clock_offset_ns" => {
+                hooks.clock_offset_ns = value
+                    .parse()
+                    .map_err(|_| format!("{value:?} is not a number of ns"))?;
+            }
+            "exit_after_measure_ms" => {
+                let ms = value
+                    .parse()
+                    .map_err(|_| format!("{value:?} is not a number of ms"))?;
+                hooks.exit_after_measure = Some(Duration::from_millis(ms));
+            }
+            other => {
+                return Err(format!(
+                    "unknown hook {other:?} (clock_offset_ns, exit_after_measure_ms)"
+                ))
+            }
+        }
+    }
+    Ok(hooks)
+}
+
+#[cfg(all(test, feature = "test-hooks"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_variable_holds_both_hooks_and_refuses_nonsense() {
+        assert_eq!(parse("").unwrap(), AgentTestHooks::default());
+        let h = parse("clock_offset_ns=-3000000000, exit_after_measure_ms=800").unwrap();
+        assert_eq!(h.clock_offset_ns, -3_000_000_000);
+        assert_eq!(h.exit_after_measure, Some(Duration::from_millis(800)));
+        assert!(parse("clock_offset_ns=soon")
+            .unwrap_err()
+            .contains("number of ns"));
+        assert!(parse("exit_after=1").unwrap_err().contains("unknown hook"));
+        assert!(parse("800").unwrap_err().contains("hook=value"));
+    }
 }
 
 /// No hooks: a build without the `test-hooks` feature never reads the environment for them.

@@ -74,6 +74,10 @@ pub struct StartSpec {
     /// must be inside one of its `--dir`s. Default: a fresh directory in the first one.
     #[serde(default)]
     pub out_dir: Option<PathBuf>,
+    /// The `smol` model's `block_on` (the driver's `run.smol_block_on`, after its
+    /// `--smol-block-on`), passed on as `serve --smol-block-on`.
+    #[serde(default)]
+    pub smol_block_on: crate::scenario::SmolBlockOn,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

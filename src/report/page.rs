@@ -61,6 +61,9 @@ pub fn context(r: &Results) -> String {
     for (k, v) in rows {
         h.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", esc(k), esc(&v)));
     }
+    if let Some(v) = settings(r) {
+        h.push_str(&format!("<dt>settings</dt><dd>{}</dd>\n", esc(&v)));
+    }
     if let Some(t) = &r.target_machine {
         // Remote mode: the rows above are the driver's machine (clients, floors).
         let v = format!(
@@ -105,6 +108,23 @@ fn model_process(r: &Results) -> String {
     } else {
         format!("{set}; read back from /proc: {}", seen.join("; "))
     }
+}
+
+/// The measurement variants the run used (`results.settings`); none in results from before
+/// they were recorded.
+fn settings(r: &Results) -> Option<String> {
+    r.settings.as_ref().map(|s| {
+        format!(
+            "send spin margin {} µs (run.send_spin_us{}); smol block_on {} (run.smol_block_on)",
+            s.send_spin_us,
+            if s.send_spin_us == 0 {
+                ": plain sleeps"
+            } else {
+                ""
+            },
+            s.smol_block_on
+        )
+    })
 }
 
 /// A warning that the run had faults injected on purpose, and one that its binary came from
@@ -233,3 +253,24 @@ with fewer than 5 samples beyond them are not judged. For a pass/fail verdict us
 <code>esbench check</code>.</li>
 </ul>
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::results::Settings;
+
+    #[test]
+    fn the_context_shows_the_measurement_settings_when_recorded() {
+        let mut r = crate::metrics::fixture::fabricate_results(1);
+        assert!(!context(&r).contains("<dt>settings</dt>"), "none recorded");
+        r.settings = Some(Settings {
+            send_spin_us: 0,
+            smol_block_on: "futures-lite".into(),
+        });
+        let h = context(&r);
+        assert!(
+            h.contains("<dt>settings</dt><dd>send spin margin 0 µs (run.send_spin_us: plain sleeps); smol block_on futures-lite (run.smol_block_on)</dd>"),
+            "{h}"
+        );
+    }
+}

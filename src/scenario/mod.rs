@@ -12,8 +12,8 @@ mod validate;
 
 pub use error::ScenarioError;
 pub use schema::{
-    Boards, Bursts, Clients, CommandPattern, DriverKind, RunSettings, Scenario, SourceKind,
-    Workload, DEFAULT_MODEL_TIMER_SLACK_NS,
+    Boards, Bursts, Clients, CommandPattern, DriverKind, RunSettings, Scenario, SmolBlockOn,
+    SourceKind, Workload, DEFAULT_MODEL_TIMER_SLACK_NS, DEFAULT_SEND_SPIN_US, MAX_SEND_SPIN_US,
 };
 
 /// The scenario `esbench run` uses when none is given: one board, one Scratch client.

@@ -148,6 +148,46 @@ pub struct RunSettings {
     /// overrides it); absent = the run's default, fitted to the duration.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rounds: Option<u32>,
+    /// How long before each send deadline the load driver stops sleeping and spins on the
+    /// clock, in µs (0 = plain sleeps); `esbench run --send-spin-us` overrides it. See
+    /// `load::pace` and docs/instrument.md.
+    pub send_spin_us: u64,
+    /// Which `block_on` drives the `smol` model's executor (`esbench run --smol-block-on`
+    /// overrides it); no other model reads it. See `models::on_smol`.
+    pub smol_block_on: SmolBlockOn,
+}
+
+/// The `block_on` under which the `smol` model runs its executor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SmolBlockOn {
+    /// `smol::block_on` (async-io's): the main thread waits in the reactor while idle.
+    #[default]
+    AsyncIo,
+    /// `smol::future::block_on` (futures-lite's): the main thread only parks; async-io's
+    /// own thread alone drives the reactor (the variant of docs/model-costs.md).
+    FuturesLite,
+}
+
+impl SmolBlockOn {
+    /// The name a scenario, `--smol-block-on` and the results use.
+    pub fn name(self) -> &'static str {
+        match self {
+            SmolBlockOn::AsyncIo => "async-io",
+            SmolBlockOn::FuturesLite => "futures-lite",
+        }
+    }
+
+    /// Parses `async-io` or `futures-lite` (the `--smol-block-on` flags).
+    pub fn parse(text: &str) -> Result<SmolBlockOn, String> {
+        match text.trim() {
+            "async-io" => Ok(SmolBlockOn::AsyncIo),
+            "futures-lite" => Ok(SmolBlockOn::FuturesLite),
+            other => Err(format!(
+                "unknown block_on {other:?}: expected \"async-io\" (the default) or \"futures-lite\""
+            )),
+        }
+    }
 }
 
 /// How the load driver runs its virtual boards and Scratch clients.
@@ -184,6 +224,12 @@ impl DriverKind {
         }
     }
 }
+
+/// The load driver's send spin margin unless the scenario says otherwise (µs), chosen with
+/// `examples/pace_margin.rs` (see `load::pace`).
+pub const DEFAULT_SEND_SPIN_US: u64 = 200;
+/// The longest send spin margin a scenario or `--send-spin-us` may ask for (µs).
+pub const MAX_SEND_SPIN_US: u64 = 10_000;
 
 /// The timer slack a model's process gets unless the scenario says otherwise: the kernel's
 /// default (50 µs), so the model runs as it would when deployed.
@@ -260,6 +306,8 @@ impl Default for RunSettings {
             inject: Vec::new(),
             driver: DriverKind::default(),
             rounds: None,
+            send_spin_us: DEFAULT_SEND_SPIN_US,
+            smol_block_on: SmolBlockOn::default(),
         }
     }
 }

@@ -294,6 +294,16 @@ impl Scenario {
                 format!("must be 1 to 1e9, got {got}"),
             ));
         }
+        if r.send_spin_us > super::MAX_SEND_SPIN_US {
+            return Err((
+                "run.send_spin_us".into(),
+                format!(
+                    "must be 0 to {} µs (0 = plain sleeps), got {}",
+                    super::MAX_SEND_SPIN_US,
+                    r.send_spin_us
+                ),
+            ));
+        }
         super::fault::parse_all(&r.inject).map_err(|e| ("run.inject".into(), e))?;
         if let Some(n) = r.rounds.filter(|n| !(1..=MAX_ROUNDS).contains(n)) {
             return Err((

@@ -79,7 +79,10 @@ fn an_injected_clock_offset_is_recovered_and_staleness_stays_sane() {
         &s,
         &[],
         "127.0.0.1:0",
-        &[("ESBENCH_AGENT_TEST_CLOCK_OFFSET_NS", &offset_ns.to_string())],
+        &[(
+            "ESBENCH_AGENT_TEST",
+            &format!("clock_offset_ns={offset_ns}"),
+        )],
     );
     let out = s.path("out");
     let target = agent.addr.clone();
@@ -127,7 +130,7 @@ fn a_lost_agent_fails_its_row_and_a_restarted_one_serves_the_next_model() {
         &s,
         &[],
         "127.0.0.1:0",
-        &[("ESBENCH_AGENT_TEST_EXIT_AFTER_MEASURE_MS", "800")],
+        &[("ESBENCH_AGENT_TEST", "exit_after_measure_ms=800")],
     );
     let addr = first.addr.clone();
     let out = s.path("out");

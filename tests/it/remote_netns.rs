@@ -107,7 +107,7 @@ fn remote_matches_local(test: &str, delay_ms: u32) {
         &s,
         &prefix,
         "127.0.0.1:0",
-        &[("ESBENCH_AGENT_TEST_CLOCK_OFFSET_NS", "3000000000")],
+        &[("ESBENCH_AGENT_TEST", "clock_offset_ns=3000000000")],
     );
     let scenario = s.path("scenario.toml");
     let (local_out, remote_out) = (s.path("local"), s.path("remote"));

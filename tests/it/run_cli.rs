@@ -1,6 +1,7 @@
 //! `esbench run` as a user meets it, through the real binary: nonsense durations are refused
 //! with the accepted range, a run whose stderr is not a terminal prints plain progress lines,
-//! and `reports/latest` points at the newest run directory.
+//! `reports/latest` points at the newest run directory, and the measurement variants
+//! (`run.send_spin_us`, `run.smol_block_on`) come from the scenario or the options.
 
 use crate::common;
 
@@ -91,4 +92,77 @@ fn piped_run_prints_plain_progress_and_links_latest() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(!text(&o.stdout).contains("latest:"));
     assert_eq!(std::fs::read_link(&link).unwrap(), target);
+}
+
+#[test]
+fn the_measurement_variants_come_from_the_scenario_or_the_command_line_never_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("variants.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"variants\"\n\
+         [run]\nwarmup_s = 0.3\nduration_s = 0.5\nrounds = 1\nmodels = [\"smol\"]\n\
+         send_spin_us = 0\nsmol_block_on = \"futures-lite\"\n",
+    )
+    .unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            scenario.to_str().unwrap(),
+            "--no-history",
+            "--no-report",
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        // The variables that used to switch these are set the other way: they must not count.
+        let o = common::esbench()
+            .current_dir(dir.path())
+            .env("ESBENCH_SMOL_BLOCK_ON", "async-io")
+            .env("ESBENCH_SEND_SPIN_US", "500")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        esbench::metrics::results::Results::load(&dir.path().join(out).join("results.json"))
+            .unwrap()
+    };
+    let seen = |r: &esbench::metrics::results::Results| {
+        let s = r.settings.clone().expect("settings recorded");
+        let m = r.model("smol").unwrap();
+        let block_on = m.runtime.as_ref().unwrap()["block_on"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (
+            s.send_spin_us,
+            s.smol_block_on,
+            m.driver.spin_margin_us,
+            block_on,
+        )
+    };
+    let r = run("from-scenario", &[]);
+    assert_eq!(
+        seen(&r),
+        (0, "futures-lite".into(), 0, "futures-lite".into())
+    );
+    let r = run(
+        "from-options",
+        &["--send-spin-us", "300", "--smol-block-on", "async-io"],
+    );
+    assert_eq!(seen(&r), (300, "async-io".into(), 300, "async-io".into()));
+
+    for bad in [
+        &["--send-spin-us", "10001"][..],
+        &["--send-spin-us", "-1"],
+        &["--smol-block-on", "futures_lite"],
+    ] {
+        let o = esbench(dir.path(), &[&["run", "--no-history"], bad].concat());
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(
+            text(&o.stderr).contains(bad[0]),
+            "{bad:?}: {}",
+            text(&o.stderr)
+        );
+    }
 }

@@ -109,6 +109,7 @@ fn spec(
         phase_ns: 0,
         commands,
         timeout: Duration::from_secs(5),
+        spin_margin_ns: esbench::load::pace::SPIN_MARGIN_NS,
     }
 }
 

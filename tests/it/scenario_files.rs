@@ -85,6 +85,26 @@ fn empty_file_is_the_classroom_default() {
     assert_eq!(s.clients.commands[0].every_ms, 1000.0);
     assert_eq!(s.workload.silent_after_ms, 500);
     assert_eq!((s.run.warmup_s, s.run.duration_s), (2.0, 20.0));
+    assert_eq!(s.run.send_spin_us, 200);
+    assert_eq!(s.run.smol_block_on, esbench::scenario::SmolBlockOn::AsyncIo);
+}
+
+#[test]
+fn the_measurement_variants_are_scenario_keys_with_clear_errors() {
+    let s = Scenario::from_str_named(
+        "[run]\nsend_spin_us = 0\nsmol_block_on = \"futures-lite\"\n",
+        "v.toml",
+    )
+    .unwrap();
+    assert_eq!(s.run.send_spin_us, 0);
+    assert_eq!(s.run.smol_block_on.name(), "futures-lite");
+    let (_, _, _, msg) = invalid("[run]\nsend_spin_us = 20000\n");
+    assert!(msg.contains("0 to 10000 µs"), "{msg}");
+    let (_, _, _, msg) = invalid("[run]\nsmol_block_on = \"tokio\"\n");
+    assert!(
+        msg.contains("async-io") && msg.contains("futures-lite"),
+        "{msg}"
+    );
 }
 
 /// Parses `text` expecting an `Invalid` error; returns (line, column, field, message).
@@ -191,6 +211,13 @@ fn validation_errors_point_at_the_field() {
         ("[run]\nduration_s = 0.0\n", "run.duration_s", 2),
         ("[run]\nwarmup_s = -1.0\n", "run.warmup_s", 2),
         ("[run]\nmodels = [\"\"]\n", "run.models", 2),
+        ("[run]\nsend_spin_us = 10001\n", "run.send_spin_us", 2),
+        ("[run]\nsend_spin_us = -1\n", "run.send_spin_us", 2),
+        (
+            "[run]\nsmol_block_on = \"futures_lite\"\n",
+            "run.smol_block_on",
+            2,
+        ),
     ];
     for (text, want_field, want_line) in cases {
         let (line, _, field, msg) = invalid(text);

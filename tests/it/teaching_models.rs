@@ -227,6 +227,8 @@ fn options(models: &[&str]) -> RunOptions {
         profile: false,
         inject: Vec::new(),
         driver: None,
+        send_spin_us: None,
+        smol_block_on: None,
         bridges: Vec::new(),
     }
 }
