@@ -36,12 +36,16 @@
 #   --confirm S         paired mode: a flag counts only when a second paired run of the
 #                       flagged models, S seconds per side (default 12: 24 rounds of 0.5 s),
 #                       flags them again;  --no-confirm  judge the first run alone
+#   --build-only        build what the run would use (this build unless --no-build; REF's in
+#                       paired mode, into its per-commit cache) and exit 0 (3: REF does not
+#                       build) without running anything: .ci/run builds in the background
+#                       while its tests run, and measures later on a quiet machine
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=3; gross=(); baseline=reports/baseline; scenario=""; models=""; thresholds=()
 summary=""; keep=""; build=1; bin=target/release/esbench
-against_ref=""; rounds=""; duration=""; confirm=12
+against_ref=""; rounds=""; duration=""; confirm=12; build_only=0
 
 # The models `esbench check --format json` (on stdin) judged regressed, comma-separated: each
 # row object names its model before its verdict.
@@ -66,7 +70,8 @@ while [ $# -gt 0 ]; do
     --duration) duration="$2"; shift 2 ;;
     --confirm) confirm="$2"; shift 2 ;;
     --no-confirm) confirm=0; shift ;;
-    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+    --build-only) build_only=1; shift ;;
+    -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
     *) echo "ci-regression: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -93,16 +98,8 @@ if [ "$build" = 1 ]; then
 fi
 [ -x "$bin" ] || { echo "ci-regression: $bin is not an executable" >&2; exit 2; }
 
-if [ -n "$keep" ]; then
-  work="$keep"; mkdir -p "$work"
-else
-  work=$(mktemp -d "${TMPDIR:-/tmp}/esbench-ci.XXXXXX")
-  trap 'rm -rf "$work"' EXIT
-fi
-[ -n "$summary" ] || summary=target/esbench-ci/summary.md
-mkdir -p "$(dirname "$summary")"
-
-if [ -n "$against_ref" ]; then
+# REF's build, cached per commit: sets ref_bin, exits 3 when REF is not a commit or does not build.
+build_ref() {
   sha=$(git rev-parse --verify -q "$against_ref^{commit}") || {
     echo "ci-regression: $against_ref is not a commit here; no paired gate" >&2; exit 3; }
   ref_bin="target/esbench-ci/ref-bin/$sha/esbench"
@@ -133,6 +130,23 @@ if [ -n "$against_ref" ]; then
     cp "$ref_target/release/esbench" "$ref_bin"
     git worktree remove --force "$src" >/dev/null 2>&1 || true
   fi
+}
+
+if [ -n "$against_ref" ]; then
+  build_ref
+fi
+[ "$build_only" = 1 ] && exit 0
+
+if [ -n "$keep" ]; then
+  work="$keep"; mkdir -p "$work"
+else
+  work=$(mktemp -d "${TMPDIR:-/tmp}/esbench-ci.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+fi
+[ -n "$summary" ] || summary=target/esbench-ci/summary.md
+mkdir -p "$(dirname "$summary")"
+
+if [ -n "$against_ref" ]; then
   out="$work/paired"
   args=(run "$scenario" --against "$ref_bin" --out "$out" --no-history)
   [ -n "$rounds" ] && args+=(--rounds "$rounds")

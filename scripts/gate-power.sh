@@ -15,7 +15,7 @@
 # table shows the ratio each one really made). Judged by `esbench check --paired` in both
 # modes (`esbench check --power-paired DIR`); the table also gives the per-round CPU ratio's
 # standard deviation, the noise a round of that length leaves. Its own markers in --docs:
-# gate-power-paired:begin / :end.
+# the block `generated: gate-power-paired`.
 #
 # One model (threads), --quick runs of scripts/gate-power.toml (classroom with a command
 # every 200 ms, so that one lost command in ten can happen in a 4 s window). Per row K pairs,
@@ -50,7 +50,8 @@
 #                   instead of --quick's 0.3 s per round
 #   --burns A,B,C   the paired rows' per-frame burns in µs (default 10,20,50)
 #   --faults LIST   only these injected rows (comma-separated specs), beside the A/A row
-#   --markers NAME  with --docs: the NAME:begin / NAME:end markers instead of the default
+#   --markers NAME  with --docs: the block `BEGIN generated: NAME` instead of the default
+#                   (gate-power, or gate-power-paired with --paired)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -159,13 +160,13 @@ if [ "$paired" = 1 ]; then
   done
   rm -rf "$out/.run" "$out/.log"
   "$bin" check --power-paired "$out" "${thresholds[@]}" --output "$out/table.md"
-  begin='<!-- gate-power-paired:begin -->'; end='<!-- gate-power-paired:end -->'
+  name=gate-power-paired
   cmd="scripts/gate-power.sh --paired --k $k --duration $duration --rounds $rounds"
   [ ${#quick[@]} -eq 0 ] && cmd+=" --warmup-full"
   if [ ${#only_faults[@]} -gt 0 ]; then cmd+=" --faults $(IFS=,; echo "${only_faults[*]}")"
   else cmd+=" --burns $cpu10,$cpu20,$cpu50"; fi
 else
-  begin='<!-- gate-power:begin -->'; end='<!-- gate-power:end -->'
+  name=gate-power
   cmd="scripts/gate-power.sh --k $k"
 fi
 [ "$paired" = 1 ] || [ "$rejudge" = 1 ] || for i in $(seq 1 "$k"); do
@@ -181,18 +182,10 @@ rm -rf "$out/.run" "$out/.log"
 # 00k-1, made just before it (`esbench check --power` pairs the sorted files that way).
 [ "$paired" = 1 ] || "$bin" check --power "$out" "${thresholds[@]}" --output "$out/table.md"
 
-if [ -n "$markers" ]; then begin="<!-- $markers:begin -->"; end="<!-- $markers:end -->"; fi
+[ -n "$markers" ] && name="$markers"
 if [ -n "$docs" ]; then
-  grep -qF "$begin" "$docs" && grep -qF "$end" "$docs" || {
-    echo "gate-power: $docs has no $begin ... $end markers" >&2; exit 2; }
-  tmp=$(mktemp "$docs.XXXXXX")
-  awk -v b="$begin" -v e="$end" -v t="$out/table.md" -v cmd="$cmd" \
-      -v day="$(date -u +%Y-%m-%d)" '
-    $0 == b { print; print "<!-- made by " cmd " on " day "; do not edit by hand -->"; print "";
-              while ((getline l < t) > 0) print l; print ""; skip = 1; next }
-    $0 == e { skip = 0 }
-    !skip' "$docs" > "$tmp"
-  mv "$tmp" "$docs"
+  { echo "<!-- made by $cmd on $(date -u +%Y-%m-%d); do not edit by hand -->"; echo
+    cat "$out/table.md"; } | scripts/splice-generated.py "$docs" "$name"
   echo "gate-power: table written into $docs" >&2
 fi
 echo "gate-power: runs and table in $out ($(( $(date +%s) - start )) s)" >&2

@@ -3,7 +3,7 @@
 # --against` this build, one model) of a few (rounds × seconds) shapes, and per shape the
 # standard deviation of the per-round CPU ratio B/A and the interval half-width the gate
 # judges with. It answers "longer rounds or more rounds?" for docs/ci-gate.md ("How long
-# each side must run"); with --docs it puts its table between the paired-noise markers.
+# each side must run"); with --docs it puts its table in the doc's `generated: paired-noise` block.
 #
 #   scripts/paired-noise.sh --k 2 --docs docs/ci-gate.md   # ~15 min on the 2-core VM
 #
@@ -58,16 +58,7 @@ done
 cat "$table"
 
 if [ -n "$docs" ]; then
-  begin='<!-- paired-noise:begin -->'; end='<!-- paired-noise:end -->'
-  grep -qF "$begin" "$docs" && grep -qF "$end" "$docs" || {
-    echo "paired-noise: $docs has no $begin ... $end markers" >&2; exit 2; }
-  tmp=$(mktemp "$docs.XXXXXX")
-  awk -v b="$begin" -v e="$end" -v t="$table" -v cmd="scripts/paired-noise.sh --k $k --shapes '$shapes'" \
-      -v day="$(date -u +%Y-%m-%d)" '
-    $0 == b { print; print "<!-- made by " cmd " on " day "; do not edit by hand -->"; print "";
-              while ((getline l < t) > 0) print l; print ""; skip = 1; next }
-    $0 == e { skip = 0 }
-    !skip' "$docs" > "$tmp"
-  mv "$tmp" "$docs"
+  { echo "<!-- made by scripts/paired-noise.sh --k $k --shapes '$shapes' on $(date -u +%Y-%m-%d); do not edit by hand -->"
+    echo; cat "$table"; } | scripts/splice-generated.py "$docs" paired-noise
   echo "paired-noise: table written into $docs" >&2
 fi

@@ -37,3 +37,4 @@ pub mod sweep;
 pub mod term;
 pub(crate) mod tty;
 pub(crate) mod units;
+pub(crate) mod valgrind;

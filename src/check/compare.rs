@@ -533,6 +533,15 @@ fn compare_model(
         }
     }
     for def in metrics() {
+        // An optional pass's figure (valgrind) that neither side ran has no row at all.
+        let has = |runs: &[&Results]| {
+            runs.iter()
+                .filter_map(|r| r.model(model))
+                .any(|m| def.of_model(m, 0.0).is_some())
+        };
+        if def.from_separate_pass() && !has(&base_ok) && !has(&cur_ok) {
+            continue;
+        }
         rows.push(compare_metric(
             model, def, &base_ok, &cur_ok, opts, without, notes,
         )?);
@@ -686,6 +695,19 @@ fn compare_metric(
         row.note = Some("not measured: an external bridge cannot report it".into());
         return Ok(row);
     }
+    if def.from_separate_pass() && (base.is_empty() || cur.is_empty()) {
+        // Not a regression: the other side did not run the optional pass.
+        row.verdict = Verdict::NotJudged;
+        row.note = Some(format!(
+            "the {} has no valgrind pass (esbench run --valgrind)",
+            if base.is_empty() {
+                "baseline"
+            } else {
+                "current run"
+            }
+        ));
+        return Ok(row);
+    }
     if base.is_empty() {
         row.note = Some(if kind(def) == Kind::Count {
             "not recorded in the baseline (made before this counter existed?)".into()
@@ -800,11 +822,7 @@ fn round_values(
     let mut out = Vec::new();
     for r in runs {
         let m = r.model(model)?;
-        let v: Vec<(u32, RoundValue)> = m
-            .rounds
-            .iter()
-            .filter_map(|k| def.of_round(k).map(|v| (k.index, v)))
-            .collect();
+        let v = def.indexed_values(m);
         if v.is_empty() {
             return None;
         }
@@ -934,10 +952,16 @@ fn judge_rounds(
             bi.is_range || ci.is_range,
         )
     };
-    row.method = if paired {
-        format!("rounds, paired ({n})")
+    // The valgrind pass's figure is judged on its passes, the same way.
+    let unit = if def.from_separate_pass() {
+        "passes"
     } else {
-        format!("rounds ({}/{})", bi.n, ci.n)
+        "rounds"
+    };
+    row.method = if paired {
+        format!("{unit}, paired ({n})")
+    } else {
+        format!("{unit} ({}/{})", bi.n, ci.n)
     };
     row.change = Some(change);
     if !row.band.judge {
@@ -948,7 +972,7 @@ fn judge_rounds(
     if is_range {
         row.verdict = Verdict::NotJudged;
         row.note = Some(format!(
-            "not enough rounds to judge: {n} give a range, not an interval \
+            "not enough {unit} to judge: {n} give a range, not an interval \
              ({MIN_FOR_INTERVAL} needed)"
         ));
         return;

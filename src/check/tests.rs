@@ -378,3 +378,66 @@ fn quick_and_full_runs_are_refused_unless_allowed() {
     let out = compare(&quick, &quick2, &opts(Mode::Normal)).unwrap();
     assert!(!out.notes.iter().any(|n| n.contains("measured differently")));
 }
+
+/// Side A's and side B's rows of a paired run whose passes gave `a[k]` and `b[k]`.
+fn paired_rows(a: &[f64], b: &[f64]) -> Vec<crate::metrics::results::ModelResult> {
+    let row = |name: &str, v: &[f64]| crate::metrics::results::ModelResult {
+        name: name.into(),
+        status: crate::metrics::status::Status::Ok,
+        valgrind: Some(crate::metrics::valgrind::ValgrindReport {
+            passes: v
+                .iter()
+                .enumerate()
+                .map(|(k, &x)| crate::metrics::valgrind::ValgrindPass {
+                    index: k as u32,
+                    per_event: Some(x),
+                    ..crate::metrics::valgrind::ValgrindPass::default()
+                })
+                .collect(),
+            ..crate::metrics::valgrind::ValgrindReport::default()
+        }),
+        ..Default::default()
+    };
+    vec![row("threads", a), row("threads", b)]
+}
+
+#[test]
+fn valgrind_passes_are_judged_paired_per_pass() {
+    use crate::check::compare::{compare_paired, Verdict};
+    use crate::metrics::figures::CPU_VALGRIND_INSTRUCTIONS_PER_EVENT as VG;
+    let a = [8_000.0, 8_010.0, 7_990.0, 8_005.0, 8_000.0];
+    let plus10: Vec<f64> = a.iter().map(|x| x * 1.1).collect();
+    let rows = paired_rows(&a, &plus10);
+    let ratios = crate::metrics::paired::per_round(&VG, &rows[0], &rows[1]);
+    assert_eq!(ratios.len(), 5);
+    assert!(ratios.iter().all(|r| (r.unwrap() - 1.1).abs() < 1e-9));
+    let judge = |a: &[f64], b: &[f64]| {
+        let rows = paired_rows(a, b);
+        let side = |m: &crate::metrics::results::ModelResult| {
+            let mut r = crate::metrics::results::Results::default();
+            r.scenario.name = "fixture".into();
+            r.models.push(m.clone());
+            (std::path::PathBuf::from("x"), r)
+        };
+        let opts = crate::check::compare::Options {
+            thresholds: crate::check::Thresholds::default().for_paired(),
+            mode: crate::check::Mode::Gross,
+            allow_missing_models: false,
+            allow_mixed: false,
+        };
+        let o = compare_paired(&side(&rows[0]), &side(&rows[1]), &opts).unwrap();
+        o.rows.into_iter().find(|r| r.metric == VG.key)
+    };
+    let row = judge(&a, &plus10).expect("a row for the figure");
+    assert_eq!(row.verdict, Verdict::Regressed, "{row:?}");
+    assert_eq!(row.method, "passes, paired (5)");
+    // A/A within ±0.2 %: no verdict either way.
+    let same = [8_010.0, 7_995.0, 8_000.0, 8_012.0, 7_990.0];
+    assert_eq!(judge(&a, &same).unwrap().verdict, Verdict::Unchanged);
+    // Three passes give a range, not an interval: not judged, even at +10 %.
+    let row = judge(&a[..3], &plus10[..3]).unwrap();
+    assert_eq!(row.verdict, Verdict::NotJudged, "{row:?}");
+    // Neither side ran the pass: no row at all.
+    let none = [];
+    assert!(judge(&none, &none).is_none());
+}

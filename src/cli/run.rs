@@ -23,6 +23,7 @@ Examples:
   esbench run scenarios/lab.toml -m smol,tokio -d 30   # --models, --duration
   esbench run --quick --out /tmp/smoke --no-history
   esbench run --quick --profile --models smol,rayon   # plus a profiling pass per model
+  esbench run --quick --valgrind --models coop   # plus instructions per event under valgrind
   esbench run --rounds 10 --seed 7              # ten interleaved rounds, a reproducible order
   esbench run --quick --export-csv run.csv --export-markdown -   # figures to a file and stdout
   esbench run --quick --models coop --bridge 'mine=python3 my_bridge.py {serial} --port {port}'
@@ -97,6 +98,21 @@ pub struct RunArgs {
     /// the report's "Where the CPU goes", never in the measured table (see `esbench profile`).
     #[arg(long)]
     pub profile: bool,
+    /// After the timed rounds, count each model's instructions per handled event under
+    /// valgrind (callgrind), for machines without hardware counters: --valgrind-passes fresh
+    /// serve children per model (per side with --against) under the scenario's load, each
+    /// counting SECONDS (default 10) after start-up and warm-up. The figure is
+    /// cpu.valgrind_instructions_per_event, never mixed into the timed figures (see
+    /// docs/figures.md). Needs valgrind; external bridges are not counted.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true,
+          default_missing_value = "10", value_parser = parse_duration_s,
+          conflicts_with = "target")]
+    pub valgrind: Option<f64>,
+    /// Passes per model of --valgrind: 5 (the default) is the fewest that give an interval
+    /// of the median, which a paired run needs to judge the per-pass ratios B/A.
+    #[arg(long, value_name = "N", requires = "valgrind", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub valgrind_passes: u32,
     /// Inject a known fault to check the measuring machinery (repeatable): freeze=1.5s@1s,
     /// poll-delay=100ms, drop-command=10, fail-poll=5%, timer-late=1ms, frame-cpu=50us.
     /// The run is recorded as injected (results.json `injected`), never as a measurement.
@@ -251,7 +267,7 @@ pub(crate) fn duplicate(names: &[String]) -> Option<&String> {
 fn run_into(args: &RunArgs, scenarios: &[PathBuf], out: &Path) -> anyhow::Result<i32> {
     let out = out.to_path_buf();
     interrupt::install()?;
-    if args.profile {
+    if args.profile || args.valgrind.is_some() {
         crate::cli::profile::stop_profiles_on_signals()?;
     }
     let (opts, against) = options(args)?;
@@ -319,6 +335,12 @@ fn options(
     let opts = RunOptions {
         place,
         profile: args.profile,
+        valgrind: args
+            .valgrind
+            .map(|window_s| crate::driver::options::ValgrindRun {
+                window_s,
+                passes: args.valgrind_passes,
+            }),
         inject: args.inject.clone(),
         driver: args.driver,
         send_spin_us: args.send_spin_us,

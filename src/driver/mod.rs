@@ -26,4 +26,5 @@ mod row_run;
 mod serve_stats;
 pub(crate) mod session;
 mod test_hooks;
+pub(crate) mod valgrind_pass;
 pub(crate) mod variant;

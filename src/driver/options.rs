@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// After each model's measured pass, a separate profiling pass (`--profile`).
     pub profile: bool,
+    /// After the timed rounds, the valgrind instruction pass (`--valgrind`).
+    pub valgrind: Option<ValgrindRun>,
     /// Faults to inject (`--inject`), on top of the scenario's `run.inject`.
     pub inject: Vec<String>,
     /// The load driver (`--driver`), overriding the scenario's `run.driver`.
@@ -43,6 +45,15 @@ pub struct RunOptions {
     /// External bridges (`--bridge NAME=COMMAND`), measured beside the models as rows of
     /// their own, with the scenario's `[[bridges]]`.
     pub bridges: Vec<BridgeSpec>,
+}
+
+/// The valgrind instruction pass of a run (`crate::valgrind`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ValgrindRun {
+    /// The counted window of each pass, seconds.
+    pub window_s: f64,
+    /// Passes per row.
+    pub passes: u32,
 }
 
 impl RunOptions {
@@ -65,6 +76,7 @@ impl RunOptions {
             place: Place::Local,
             progress: true,
             profile: false,
+            valgrind: None,
             inject: Vec::new(),
             driver: None,
             send_spin_us: None,

@@ -35,6 +35,8 @@ pub trait Progress {
     fn row_done(&self, _step: &Step, _row: &ModelResult) {}
     /// Row `i` of `n` gets its profiling pass.
     fn profiling(&self, _i: usize, _n: usize, _name: &str) {}
+    /// Pass `done + 1` of `total` of the valgrind instruction pass, on row `name`.
+    fn valgrind_pass(&self, _done: usize, _total: usize, _name: &str) {}
     /// The CPU floor child runs for `floor_s`.
     fn cpu_floor(&self, _floor_s: f64) {}
     /// The run is over.
@@ -83,6 +85,13 @@ impl Progress for Plain {
         crate::errln!(
             "[{}/{n}] {name}: profiling pass (separate child, not measured)…",
             i + 1
+        );
+    }
+
+    fn valgrind_pass(&self, done: usize, total: usize, name: &str) {
+        crate::errln!(
+            "[{}/{total}] {name}: valgrind instruction pass (separate child, not timed)…",
+            done + 1
         );
     }
 }
@@ -142,6 +151,13 @@ impl Progress for Bar {
     fn profiling(&self, _: usize, _: usize, _: &str) {
         self.0
             .set_message("profiling pass (separate child, not measured)");
+    }
+
+    fn valgrind_pass(&self, done: usize, total: usize, name: &str) {
+        self.0.set_message(format!(
+            "valgrind pass {}/{total}: {name} (separate child, not timed)",
+            done + 1
+        ));
     }
 
     fn cpu_floor(&self, floor_s: f64) {

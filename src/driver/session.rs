@@ -1,7 +1,8 @@
 //! A whole `esbench run` of one scenario, as a session with one method per phase: `prepare`
 //! (options, rows, rounds plan, pinning, notes), `floor` (the idle timer probe), `rounds`
 //! (every row's round k before any row's round k+1, each row-round `save`d as it ends),
-//! `profile` (the optional profiling pass), `cpu_floor`, `paired` (the `--against` section),
+//! `profile` (the optional profiling pass), `valgrind` (the optional valgrind instruction
+//! pass), `cpu_floor`, `paired` (the `--against` section),
 //! and `finish`. Results are written
 //! after every step, so a crash or Ctrl-C loses nothing already measured.
 
@@ -58,6 +59,7 @@ pub fn run_scenario_with(
     session.floor()?;
     session.rounds()?;
     session.profile()?;
+    session.valgrind()?;
     session.cpu_floor()?;
     session.paired()?;
     progress.finish();
@@ -94,6 +96,8 @@ pub struct Session<'a> {
     stopped_in: Option<usize>,
     /// A paired run's other executable, and the models it pairs.
     against: Option<(super::against::Against, Vec<String>)>,
+    /// `valgrind --version`, checked before anything runs when the run has `--valgrind`.
+    valgrind_version: Option<String>,
 }
 
 /// The measured duration and warm-up a scenario and the options give, checked.
@@ -270,6 +274,11 @@ impl<'a> Session<'a> {
             round_s: shape.round_s,
         };
         let faults = injected_faults(opts, &s, scenario_path)?;
+        // A missing valgrind is said before anything is measured, not after the rounds.
+        let valgrind_version = match opts.valgrind {
+            Some(_) => Some(super::valgrind_pass::check(opts)?),
+            None => None,
+        };
         // The model's process gets its own settings; the driver's threads keep theirs.
         let settings = ChildSettings {
             timer_slack_ns: s.run.model_timer_slack_ns,
@@ -331,6 +340,7 @@ impl<'a> Session<'a> {
             merged: BTreeMap::new(),
             stopped_in: None,
             against: ropts.against.clone().map(|a| (a, models)),
+            valgrind_version,
         })
     }
 
@@ -471,6 +481,31 @@ impl<'a> Session<'a> {
                 Duration::from_secs_f64(self.duration_s.clamp(1.0, 10.0)),
                 Duration::from_secs_f64(self.warmup_s.max(1.0)),
             ));
+        }
+        self.results.save(self.results_path)
+    }
+
+    /// Phase 4b (`--valgrind`): the valgrind instruction pass over every row that is an
+    /// esbench `serve`, after all rounds; it only fills `row.valgrind` (`crate::valgrind`).
+    pub fn valgrind(&mut self) -> Result<()> {
+        let Some(v) = self.opts.valgrind else {
+            return Ok(());
+        };
+        if interrupt::interrupted() {
+            return Ok(());
+        }
+        let pass = super::valgrind_pass::Pass {
+            run: v,
+            warmup_s: self.warmup_s.max(1.0),
+            out_dir: self.stats_dir().join("valgrind"),
+            version: self.valgrind_version.clone(),
+        };
+        let faults = &self.faults;
+        let reports = pass.run(&self.rows, faults, &self.scenario, self.progress);
+        for (name, report) in reports {
+            if let Some(m) = self.results.models.iter_mut().find(|m| m.name == name) {
+                m.valgrind = Some(report);
+            }
         }
         self.results.save(self.results_path)
     }

@@ -84,20 +84,37 @@ impl ServeChild {
     /// Starts the child and waits (up to `ready_timeout`) for one `listening ADDR` line per
     /// board. If it dies or stays silent, the error carries its exit and the end of stderr.
     pub fn spawn(cmd: &ServeCommand, ready_timeout: Duration) -> Result<ServeChild> {
-        Self::start(cmd, ready_timeout, false)
+        Self::start(cmd, ready_timeout, false, &[])
     }
 
-    /// [`Self::spawn`] for a child that a profiler (strace, perf), started by us rather than
-    /// by the child's parent, must be able to attach to: under Yama `ptrace_scope` 1
-    /// (Ubuntu's default) only a process's ancestors may trace it, so the child declares any
-    /// tracer of its uid welcome (Yama keeps this across exec; without Yama it changes
-    /// nothing).
-    pub fn spawn_traceable(cmd: &ServeCommand, ready_timeout: Duration) -> Result<ServeChild> {
-        Self::start(cmd, ready_timeout, true)
+    /// [`Self::spawn`] under a wrapper program: `WRAPPER… EXE serve …` (the valgrind pass's
+    /// `valgrind --tool=callgrind …`, which runs serve in its own process, so the pid is
+    /// serve's). The child is one a tool started by us rather than by its parent must be able
+    /// to attach to: under Yama `ptrace_scope` 1 (Ubuntu's default) only a process's ancestors
+    /// may trace it, so the child declares any tracer of its uid welcome (Yama keeps this
+    /// across exec; without Yama it changes nothing).
+    pub fn spawn_wrapped(
+        cmd: &ServeCommand,
+        ready_timeout: Duration,
+        wrapper: &[std::ffi::OsString],
+    ) -> Result<ServeChild> {
+        Self::start(cmd, ready_timeout, true, wrapper)
     }
 
-    fn start(cmd: &ServeCommand, ready_timeout: Duration, traceable: bool) -> Result<ServeChild> {
-        let mut c = Command::new(&cmd.exe);
+    fn start(
+        cmd: &ServeCommand,
+        ready_timeout: Duration,
+        traceable: bool,
+        wrapper: &[std::ffi::OsString],
+    ) -> Result<ServeChild> {
+        let mut c = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(&cmd.exe);
+                c
+            }
+            None => Command::new(&cmd.exe),
+        };
         c.arg("serve").arg("--model").arg(&cmd.model);
         for s in &cmd.serials {
             c.arg("--serial").arg(s);

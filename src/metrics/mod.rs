@@ -9,7 +9,7 @@ pub(crate) mod costs;
 pub(crate) mod cpu_floor;
 pub(crate) mod driver_health;
 pub(crate) mod external;
-pub(crate) mod figures;
+pub mod figures;
 /// Fabricated results for the unit and integration tests: never in the shipped binary.
 #[cfg(any(test, feature = "test-hooks"))]
 pub mod fixture;
@@ -25,4 +25,5 @@ pub mod rounds;
 pub mod status;
 pub mod summary;
 pub(crate) mod tree_cpu;
+pub(crate) mod valgrind;
 pub mod verdict;

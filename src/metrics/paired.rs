@@ -77,18 +77,21 @@ pub fn ratio_figures() -> impl Iterator<Item = &'static Figure> {
 }
 
 /// B/A per round of one figure: both rows' rounds matched by index.
+/// (For the valgrind pass's figure: B/A per pass, matched by pass index.)
 pub fn per_round(f: &Figure, a: &ModelResult, b: &ModelResult) -> Vec<Option<f64>> {
-    let n = a.rounds.len().max(b.rounds.len());
+    let (va, vb) = (f.indexed_values(a), f.indexed_values(b));
+    let n = if f.from_separate_pass() {
+        let last = |v: &[(u32, figures::RoundValue)]| v.iter().map(|(k, _)| k + 1).max();
+        last(&va).max(last(&vb)).unwrap_or(0) as usize
+    } else {
+        a.rounds.len().max(b.rounds.len())
+    };
     (0..n as u32)
         .map(|k| {
-            let side = |m: &ModelResult| {
-                m.rounds
-                    .iter()
-                    .find(|r| r.index == k)
-                    .and_then(|r| f.of_round(r))
-                    .map(|v| v.value)
+            let side = |v: &[(u32, figures::RoundValue)]| {
+                v.iter().find(|(i, _)| *i == k).map(|(_, v)| v.value)
             };
-            match (side(a), side(b)) {
+            match (side(&va), side(&vb)) {
                 (Some(x), Some(y)) if x > 0.0 && (y / x).is_finite() => Some(y / x),
                 _ => None,
             }
@@ -104,6 +107,12 @@ impl PairedModel {
             a_row: a.name.clone(),
             b_row: b.name.clone(),
             ratios: ratio_figures()
+                // An optional pass's figure (valgrind) only where a side ran the pass.
+                .filter(|f| {
+                    !f.from_separate_pass()
+                        || !f.indexed_values(a).is_empty()
+                        || !f.indexed_values(b).is_empty()
+                })
                 .map(|f| {
                     let per_round = per_round(f, a, b);
                     let finite: Vec<f64> = per_round.iter().flatten().copied().collect();
@@ -202,6 +211,12 @@ mod tests {
         assert_eq!(i.n, 4);
         assert!(i.is_range);
         assert!(p.ratios.iter().all(|r| r.figure != "poll_latency.max"));
+        assert!(
+            p.ratios
+                .iter()
+                .all(|r| r.figure != "cpu.valgrind_instructions_per_event"),
+            "no valgrind pass, no entry"
+        );
         let r = Results {
             models: vec![a, b],
             ..Results::default()

@@ -25,7 +25,7 @@ pub struct EventCounts {
 }
 
 impl EventCounts {
-    pub(crate) fn total(&self) -> u64 {
+    pub fn total(&self) -> u64 {
         self.polls + self.frames + self.commands
     }
 

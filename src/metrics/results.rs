@@ -213,6 +213,11 @@ pub struct ModelResult {
         deserialize_with = "profile_of_this_schema"
     )]
     pub profile: Option<super::profile::ProfileReport>,
+    /// The valgrind instruction pass (`--valgrind`): instructions per handled event counted
+    /// on fresh `serve` children under valgrind after the timed rounds, never mixed into the
+    /// figures above (`metrics::valgrind`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valgrind: Option<super::valgrind::ValgrindReport>,
     /// Remote mode: how the agent's clock was joined to the driver's, and the ± it puts on
     /// the figures that cross the two (staleness, staleness_excess, command_latency).
     /// `None` for a local row, where one clock serves both sides.

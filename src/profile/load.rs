@@ -24,6 +24,18 @@ use crate::scenario::Scenario;
 /// How long serve may take to print its addresses.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// What [`ModelUnderLoad::start_with`] adds to a plain start.
+#[derive(Clone, Debug, Default)]
+pub struct Extra {
+    /// Bridge-side fault specs (`serve --inject`).
+    pub inject: Vec<String>,
+    /// A program and its arguments that run serve (`valgrind --tool=callgrind …`).
+    pub wrapper: Vec<std::ffi::OsString>,
+    /// How long serve may take to print its addresses (default 15 s; far longer under
+    /// valgrind, which translates the binary as it first runs it).
+    pub ready_timeout: Option<Duration>,
+}
+
 /// A running `esbench serve` with its boards and clients. Stop it with [`Self::stop`]
 /// (dropping it also stops it).
 pub struct ModelUnderLoad {
@@ -37,6 +49,17 @@ impl ModelUnderLoad {
     /// Starts `exe serve --model MODEL` on the scenario's boards, traceable by the
     /// profiler, waits until it listens, then starts the scenario's clients.
     pub fn start(exe: &Path, model: &str, scenario: &Scenario) -> Result<ModelUnderLoad> {
+        Self::start_with(exe, model, scenario, &Extra::default())
+    }
+
+    /// [`Self::start`] with bridge-side faults and a wrapper program around serve (the
+    /// valgrind pass: side B's `--inject-b` faults, `valgrind …`).
+    pub fn start_with(
+        exe: &Path,
+        model: &str,
+        scenario: &Scenario,
+        extra: &Extra,
+    ) -> Result<ModelUnderLoad> {
         // A scenario has at least one board (validation refuses `boards.count = 0`).
         // The profiling pass's own loops: they end with its boards.
         let boards = start_boards(scenario, &crate::device::BoardLoops::default())?;
@@ -58,11 +81,15 @@ impl ModelUnderLoad {
                 timer_slack_ns: scenario.run.model_timer_slack_ns,
                 cpus: None,
             },
-            inject: Vec::new(),
+            inject: extra.inject.clone(),
             smol_block_on: scenario.run.smol_block_on,
         };
-        let child = ServeChild::spawn_traceable(&cmd, READY_TIMEOUT)
-            .with_context(|| format!("`esbench serve --model {model}` did not start listening"))?;
+        let child = ServeChild::spawn_wrapped(
+            &cmd,
+            extra.ready_timeout.unwrap_or(READY_TIMEOUT),
+            &extra.wrapper,
+        )
+        .with_context(|| format!("`esbench serve --model {model}` did not start listening"))?;
         let specs = client_specs(scenario, &child.addrs);
         let clients = Clients::start(&specs, now_ns() + 20_000_000, u64::MAX, StopFlag::new())?;
         Ok(ModelUnderLoad {

@@ -4,7 +4,7 @@
 //! Profiled figures (`ModelResult::profile`) are deliberately not read here: a profiled pass
 //! runs under a sampler and must never be mixed into the measured figures.
 
-pub use crate::metrics::figures::Unit;
+pub(crate) use crate::metrics::figures::Unit;
 use crate::metrics::figures::{self as registry, Figure, Source};
 use crate::metrics::results::{ModelResult, Results};
 use crate::metrics::status::Status;

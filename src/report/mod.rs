@@ -21,6 +21,7 @@ pub mod profile_section;
 pub(crate) mod profile_text;
 pub mod run_table;
 pub mod table;
+pub(crate) mod valgrind_section;
 pub(crate) mod validate;
 
 use crate::render::format;
@@ -447,6 +448,9 @@ fn run_section(
         s.push_str("<div class=\"profile\">\n");
         s.push_str(&profile);
         s.push_str("</div>\n");
+    }
+    if let Some(v) = valgrind_section::section(r) {
+        s.push_str(&v);
     }
     s.push_str(&format!(
         "<h2 id=\"{id}-context\">Scenario, machine, commit</h2>\n"

@@ -6,12 +6,21 @@
 //!   that injected work comes out at its size: they must have the machine to themselves, so
 //!   every benchmark here takes [`serial`] and nothing else runs in this binary.
 //!
+//! - `check_gate` and `remote_netns` compare real runs made one after the other (the same
+//!   build must pass the unpaired gate; remote must equal local): a test running beside
+//!   them on a 2-core machine moves one run and not the other, so they take [`serial`] too.
+//!
 //! Cargo runs test binaries one after the other, so nothing in `tests/it` runs beside them.
 
 #[path = "../it/common.rs"]
 mod common;
 
+#[path = "../it/remote_support.rs"]
+mod remote_support;
+
+mod check_gate;
 mod codec_allocations;
+mod remote_netns;
 mod run_honesty;
 mod run_inject;
 

@@ -1,5 +1,6 @@
 //! What the integration tests share: starting the `esbench` binary one way, and one rule for
-//! a test whose outside tool (chromium, strace, perf, the kernel's schedstat) is missing.
+//! a test whose outside tool (chromium, strace, perf, the kernel's schedstat, valgrind) is
+//! missing.
 //!
 //! A module of the test binary takes it with `use crate::common;`.
 #![allow(dead_code)]
@@ -55,7 +56,7 @@ pub fn start_device(args: &[&str]) -> (Child, PathBuf) {
 }
 
 /// The outside tools a test may need and a machine may lack.
-pub const TOOLS: [&str; 4] = ["chromium", "strace", "perf", "schedstat"];
+pub const TOOLS: [&str; 5] = ["chromium", "strace", "perf", "schedstat", "valgrind"];
 
 /// Whether a missing `tool` must fail the test instead of skipping it, from the environment:
 /// `ESBENCH_REQUIRE` names tools (`chromium,strace`, or `all`), and `ESBENCH_REQUIRE_TOOLS`

@@ -225,6 +225,7 @@ fn options(models: &[&str]) -> RunOptions {
         place: Place::Local,
         progress: false,
         profile: false,
+        valgrind: None,
         inject: Vec::new(),
         driver: None,
         send_spin_us: None,

@@ -84,7 +84,68 @@ pub fn block(r: &Results) -> String {
     {
         let _ = writeln!(out, "  instructions: {note}");
     }
+    out.push_str(&valgrind_block(r));
     out
+}
+
+/// The valgrind pass's figures (`--valgrind`), a block of their own under the costs (a
+/// column more would push the costs past 100 columns): per row the median over the passes
+/// and its interval. Empty in a run without the pass.
+fn valgrind_block(r: &Results) -> String {
+    let Some(first) = r.models.iter().find_map(|m| m.valgrind.as_ref()) else {
+        return String::new();
+    };
+    let passes = r
+        .models
+        .iter()
+        .filter_map(|m| m.valgrind.as_ref())
+        .map(|v| v.passes.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = format!(
+        "valgrind pass: instructions per handled event, all the child's threads, counted by \
+         callgrind after the timed rounds (not the rounds' figure); median over {passes} \
+         pass(es) of {} s per row, [lo–hi] its interval (a range below 5 passes):\n",
+        crate::units::sig3(first.window_s)
+    );
+    let rows: Vec<(&str, String)> = r
+        .models
+        .iter()
+        .filter(|m| m.valgrind.is_some())
+        .map(|m| (m.name.as_str(), valgrind_cell(m, r.scenario.duration_s)))
+        .collect();
+    let width = rows
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, cell) in &rows {
+        let pad = " ".repeat(width - name.chars().count());
+        let _ = writeln!(out, "  {name}{pad}  {cell}");
+    }
+    for m in &r.models {
+        for note in m.valgrind.iter().flat_map(|v| &v.notes) {
+            let _ = writeln!(out, "  {}: {note}", m.name);
+        }
+    }
+    out
+}
+
+/// A row's valgrind figure with its interval over the passes, or why there is none.
+fn valgrind_cell(m: &crate::metrics::results::ModelResult, duration_s: f64) -> String {
+    let f = figures::CPU_VALGRIND_INSTRUCTIONS_PER_EVENT;
+    let Some(v) = &m.valgrind else {
+        return "–".into();
+    };
+    if v.passes.is_empty() && v.notes.iter().any(|n| n.starts_with("not measured")) {
+        return crate::render::figures::NOT_MEASURED_TEXT.into();
+    }
+    let shown = display(&Column::of(f), f.of_model(m, duration_s));
+    match v.interval() {
+        Some(i) if i.n >= 2 => format!("{shown} [{:.0}–{:.0}]", i.lo, i.hi),
+        Some(_) => shown,
+        None => "failed".into(),
+    }
 }
 
 #[cfg(test)]
@@ -119,5 +180,39 @@ mod tests {
         assert!(b.contains("1.50") && b.contains("3.00"), "{b}");
         assert!(b.contains("not available"), "{b}");
         assert!(!b.contains(" 0 "), "never a zero for not counted: {b}");
+        assert!(!b.contains("valgrind"), "no pass, no column: {b}");
+
+        // With the valgrind pass: the median over the passes and its range; a bridge's row
+        // says it was not measured.
+        use crate::metrics::valgrind::{ValgrindPass, ValgrindReport};
+        let pass = |index, per_event| ValgrindPass {
+            index,
+            per_event: Some(per_event),
+            ..ValgrindPass::default()
+        };
+        r.models[0].valgrind = Some(ValgrindReport {
+            window_s: 10.0,
+            passes: vec![pass(0, 8_120.0), pass(1, 8_080.0), pass(2, 8_150.0)],
+            ..ValgrindReport::default()
+        });
+        let mut bridge = r.models[0].clone();
+        bridge.name = "mine".into();
+        bridge.valgrind = Some(ValgrindReport {
+            notes: vec![crate::metrics::valgrind::BRIDGE_NOT_MEASURED.into()],
+            ..ValgrindReport::default()
+        });
+        r.models.push(bridge);
+        let b = block(&r);
+        assert!(
+            b.contains("valgrind pass: instructions per handled event"),
+            "{b}"
+        );
+        // Its own block: the costs' table keeps its width (term_lines wraps only prose).
+        let header = b.lines().nth(1).unwrap();
+        assert!(header.ends_with("CPU × floor"), "{b}");
+        assert!(b.contains("8120 [8080–8150]"), "{b}");
+        assert!(b.contains("not measured"), "{b}");
+        assert!(b.contains("3 pass(es) of 10.0 s"), "{b}");
+        assert!(b.contains("  coop  8120 [8080–8150]"), "{b}");
     }
 }

@@ -171,11 +171,13 @@ fn remote_matches_local(test: &str, delay_ms: u32) {
 
 #[test]
 fn remote_equals_local_in_a_namespace_without_added_delay() {
+    let _alone = crate::serial();
     remote_matches_local("remote_equals_local_in_a_namespace_without_added_delay", 0);
 }
 
 #[test]
 fn remote_equals_local_in_a_namespace_with_2ms_one_way_delay() {
+    let _alone = crate::serial();
     remote_matches_local(
         "remote_equals_local_in_a_namespace_with_2ms_one_way_delay",
         2,

@@ -67,6 +67,7 @@ fn run(scenario: &Path, out: &Path) -> PathBuf {
 
 #[test]
 fn gate_passes_the_same_build_and_fails_an_injected_regression() {
+    let _alone = crate::serial();
     let dir = tempfile::tempdir().unwrap();
     let plain = scenario(dir.path(), 0);
     let slow = scenario(dir.path(), 20_000);
@@ -170,6 +171,7 @@ fn frozen_run(scenario: &Path, out: &Path) -> PathBuf {
 
 #[test]
 fn gate_fails_a_model_frozen_for_1_5_s_and_names_the_stall() {
+    let _alone = crate::serial();
     let dir = tempfile::tempdir().unwrap();
     let plain = scenario(dir.path(), 0);
     let base = run(&plain, &dir.path().join("base"));
