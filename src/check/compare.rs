@@ -666,6 +666,51 @@ fn interval(boot: &[f64], confidence: f64) -> (f64, f64) {
     percentile_interval(&mut boot.to_vec(), confidence)
 }
 
+/// The row's verdict when a side has no data for the figure (or it cannot be measured at
+/// all); true when that settles the row.
+fn settled_without_data(
+    row: &mut Row,
+    def: &MetricDef,
+    not_measured: bool,
+    base_empty: bool,
+    cur_empty: bool,
+) -> bool {
+    if not_measured {
+        // An external bridge's self-statistics: never a figure, so never judged, never 0.
+        row.note = Some("not measured: an external bridge cannot report it".into());
+        return true;
+    }
+    if def.from_separate_pass() && (base_empty || cur_empty) {
+        // Not a regression: the other side did not run the optional pass.
+        row.verdict = Verdict::NotJudged;
+        row.note = Some(format!(
+            "the {} has no valgrind pass (esbench run --valgrind)",
+            if base_empty {
+                "baseline"
+            } else {
+                "current run"
+            }
+        ));
+        return true;
+    }
+    if base_empty {
+        row.note = Some(if kind(def) == Kind::Count {
+            "not recorded in the baseline (made before this counter existed?)".into()
+        } else {
+            "no data in the baseline".into()
+        });
+        return true;
+    }
+    if cur_empty {
+        // The baseline measured it and the current runs did not: something stopped working
+        // (e.g. commands no longer answered).
+        row.verdict = Verdict::Regressed;
+        row.note = Some("measured in the baseline, no data in the current runs".into());
+        return true;
+    }
+    false
+}
+
 fn compare_metric(
     model: &str,
     def: &MetricDef,
@@ -690,37 +735,7 @@ fn compare_metric(
             .iter()
             .any(|m| m.name == model && m.not_measured(def.key))
     });
-    if not_measured {
-        // An external bridge's self-statistics: never a figure, so never judged, never 0.
-        row.note = Some("not measured: an external bridge cannot report it".into());
-        return Ok(row);
-    }
-    if def.from_separate_pass() && (base.is_empty() || cur.is_empty()) {
-        // Not a regression: the other side did not run the optional pass.
-        row.verdict = Verdict::NotJudged;
-        row.note = Some(format!(
-            "the {} has no valgrind pass (esbench run --valgrind)",
-            if base.is_empty() {
-                "baseline"
-            } else {
-                "current run"
-            }
-        ));
-        return Ok(row);
-    }
-    if base.is_empty() {
-        row.note = Some(if kind(def) == Kind::Count {
-            "not recorded in the baseline (made before this counter existed?)".into()
-        } else {
-            "no data in the baseline".into()
-        });
-        return Ok(row);
-    }
-    if cur.is_empty() {
-        // The baseline measured it and the current runs did not: something stopped working
-        // (e.g. commands no longer answered).
-        row.verdict = Verdict::Regressed;
-        row.note = Some("measured in the baseline, no data in the current runs".into());
+    if settled_without_data(&mut row, def, not_measured, base.is_empty(), cur.is_empty()) {
         return Ok(row);
     }
     if kind(def) == Kind::Count {

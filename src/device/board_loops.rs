@@ -182,9 +182,6 @@ impl BoardLoop {
                 });
                 self.turn(i, false);
             }
-            if !owned && self.slots.iter().all(Option::is_none) {
-                return; // the owner let go of its loops and the last board has left
-            }
             let now = now_ns();
             while let Some(&Reverse((t, i, g))) = self.timers.peek() {
                 if t > now {
@@ -194,6 +191,12 @@ impl BoardLoop {
                 if self.slots[i].as_ref().is_some_and(|s| s.generation == g) {
                     self.turn(i, true);
                 }
+            }
+            // Checked after the due timers, right before the wait: a last board that leaves
+            // on its deadline leaves no timer and no fd to wake the loop again, so a wait
+            // now would never end.
+            if !owned && self.slots.iter().all(Option::is_none) {
+                return; // the owner let go of its loops and the last board has left
             }
             let next = self.timers.peek().map(|r| r.0 .0);
             if let Err(e) = self.reactor.wait_until(next, &mut ready) {
