@@ -5,8 +5,6 @@
 //! directly. `std::time::Instant` uses the same clock on Linux but hides the raw value, which
 //! is why cross-process stamps go through here.
 
-use std::time::Duration;
-
 /// Nanoseconds on `CLOCK_MONOTONIC`.
 pub fn now_ns() -> u64 {
     let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
@@ -14,19 +12,10 @@ pub fn now_ns() -> u64 {
     ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
 }
 
-/// Microseconds elapsed from `earlier_ns` to `later_ns`, saturating at zero.
-pub fn micros_between(earlier_ns: u64, later_ns: u64) -> u64 {
-    later_ns.saturating_sub(earlier_ns) / 1_000
-}
-
-/// Converts a monotonic timestamp into a `Duration` since the clock's origin.
-pub fn as_duration(ns: u64) -> Duration {
-    Duration::from_nanos(ns)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn monotonic_and_agrees_with_instant() {

@@ -6,8 +6,13 @@
 //! emulates Scratch clients and records `metrics`; `report`, `check` and `history` only read
 //! the results afterwards.
 
+// Most of the crate is pub(crate) (ARCHITECTURE.md, "pub(crate) by default"); doc comments
+// of the public items still link to the private ones they rely on, for
+// `cargo doc --document-private-items`.
+#![allow(rustdoc::private_intra_doc_links)]
+
 pub mod bridge;
-pub mod build_info;
+pub(crate) mod build_info;
 pub mod check;
 pub mod cli;
 pub mod clock;
@@ -21,15 +26,15 @@ pub mod metrics;
 pub mod models;
 pub mod profile;
 pub mod protocol;
-pub mod reactor;
-pub mod remote;
+pub(crate) mod reactor;
+pub(crate) mod remote;
 pub mod render;
 pub mod report;
-pub mod rng;
+pub(crate) mod rng;
 pub mod scenario;
 pub mod source;
 pub mod sweep;
 pub mod term;
-pub mod tty;
-pub mod units;
-pub mod valgrind;
+pub(crate) mod tty;
+pub(crate) mod units;
+pub(crate) mod valgrind;

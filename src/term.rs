@@ -7,7 +7,7 @@
 use std::io::Write;
 
 /// Writes `args` to stdout; a write error (a closed pipe) is ignored.
-pub fn out(args: std::fmt::Arguments<'_>) {
+pub(crate) fn out(args: std::fmt::Arguments<'_>) {
     let _ = std::io::stdout().lock().write_fmt(args);
 }
 

@@ -175,11 +175,6 @@ impl Threads {
         }
     }
 
-    /// The shutdown signal, for the model's own loops.
-    pub fn shutdown(&self) -> &Shutdown {
-        &self.shutdown
-    }
-
     /// Starts a named thread, joined at shutdown.
     pub fn spawn(&mut self, name: &str, f: impl FnOnce() + Send + 'static) -> io::Result<()> {
         self.handles.push(spawn_named(name, f)?);

@@ -49,7 +49,8 @@ impl Default for ServeLimits {
 static OPEN: AtomicUsize = AtomicUsize::new(0);
 
 /// Connections currently open in this process (admitted with [`Connection::admit`]).
-pub fn open_connections() -> usize {
+#[cfg(test)]
+pub(crate) fn open_connections() -> usize {
     OPEN.load(Ordering::Relaxed)
 }
 
@@ -105,7 +106,7 @@ impl Connection {
     /// A connection just accepted by a model, counted against `limits.max_connections`.
     /// Beyond the cap it starts with a 503 queued and [`Connection::should_close`] set, so
     /// the model writes the refusal and closes without reading.
-    pub fn admit(limits: ServeLimits) -> Connection {
+    pub(crate) fn admit(limits: ServeLimits) -> Connection {
         let mut c = Connection::with_limits(limits);
         let open = OPEN.fetch_add(1, Ordering::Relaxed) + 1;
         c._slot = Some(Slot);
@@ -124,7 +125,7 @@ impl Connection {
     }
 
     /// Until when the model waits for more bytes before calling [`Connection::time_out`].
-    pub fn read_deadline(&self) -> Instant {
+    pub(crate) fn read_deadline(&self) -> Instant {
         match self.request_since {
             Some(t) => t + self.limits.header_timeout,
             None => self.last_input + self.limits.idle_timeout,
@@ -133,7 +134,7 @@ impl Connection {
 
     /// Nothing arrived by [`Connection::read_deadline`]: a request in progress is answered
     /// 408; either way the connection ends once the output is flushed.
-    pub fn time_out(&mut self) {
+    pub(crate) fn time_out(&mut self) {
         if self.closing {
             return;
         }
@@ -202,12 +203,13 @@ impl Connection {
     }
 
     /// Marks the first `n` bytes of [`Connection::output`] as written.
-    pub fn consume_output(&mut self, n: usize) {
+    pub(crate) fn consume_output(&mut self, n: usize) {
         self.out.drain(..n.min(self.out.len()));
     }
 
     /// Takes all pending output at once (for models that write it with one `write_all`).
-    pub fn take_output(&mut self) -> Vec<u8> {
+    #[cfg(test)]
+    pub(crate) fn take_output(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.out)
     }
 
@@ -217,14 +219,15 @@ impl Connection {
     }
 
     /// Complete requests seen on this connection.
-    pub fn requests(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn requests(&self) -> u64 {
         self.requests
     }
 
     /// What the model's connection loop does next: flush pending output first, then close
     /// if the connection is over, else read until the deadline. Every model follows this
     /// one order (`bridge::conn_loop`), so none answers or closes differently.
-    pub fn next_step(&self) -> ConnStep {
+    pub(crate) fn next_step(&self) -> ConnStep {
         if !self.out.is_empty() {
             ConnStep::Write
         } else if self.closing {
@@ -239,7 +242,7 @@ impl Connection {
 
 /// See [`Connection::next_step`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConnStep {
+pub(crate) enum ConnStep {
     /// Write all of [`Connection::output`], then [`Connection::consume_output`] it.
     Write,
     /// The connection is over and its output flushed: close it (lingering).
@@ -253,7 +256,7 @@ pub enum ConnStep {
 /// `Connection: close` (a malformed request gets its error response the same way), or
 /// `None` while the request is incomplete. For a server that answers one request per
 /// connection (`esp4s-threads`, as `BaseHTTPServer` did); whatever follows is ignored.
-pub fn answer_once(bytes: &[u8], handler: &impl Handler) -> Option<Vec<u8>> {
+pub(crate) fn answer_once(bytes: &[u8], handler: &impl Handler) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(512);
     match parse_request(bytes) {
         Parse::Partial => return None,
@@ -269,7 +272,7 @@ pub fn answer_once(bytes: &[u8], handler: &impl Handler) -> Option<Vec<u8>> {
 /// The answer to one parsed request, by method: GET and HEAD go to the routes, OPTIONS is
 /// the CORS preflight, anything else 405. Every model answers through here, so none of
 /// them differs in which methods it takes.
-pub fn answer(handler: &impl Handler, request: &Request) -> Response {
+pub(crate) fn answer(handler: &impl Handler, request: &Request) -> Response {
     match request.method {
         Method::Get | Method::Head => handler.handle(request),
         Method::Other(ref m) if m == "OPTIONS" => super::routes::preflight(),

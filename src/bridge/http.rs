@@ -9,11 +9,11 @@
 use std::fmt::Write as _;
 
 /// Largest request head (request line + headers) accepted; more gets 431.
-pub const MAX_HEAD_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_HEAD_BYTES: usize = 8 * 1024;
 /// Most header lines accepted; more gets 431.
-pub const MAX_HEADERS: usize = 48;
+pub(crate) const MAX_HEADERS: usize = 48;
 /// Largest request body accepted (and ignored); more gets 413.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The request method, as far as routing cares.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,7 +49,7 @@ pub enum HttpError {
 
 impl HttpError {
     /// The status code this error is answered with.
-    pub fn status(&self) -> u16 {
+    pub(crate) fn status(&self) -> u16 {
         match self {
             HttpError::Malformed(_) => 400,
             HttpError::HeadTooLarge => 431,
@@ -59,7 +59,7 @@ impl HttpError {
     }
 
     /// A one-line explanation for the response body.
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         match self {
             HttpError::Malformed(why) => format!("malformed request: {why}"),
             HttpError::HeadTooLarge => format!(
@@ -73,7 +73,7 @@ impl HttpError {
     }
 
     /// The error as a response (always closes the connection: framing is lost).
-    pub fn response(&self) -> Response {
+    pub(crate) fn response(&self) -> Response {
         Response::text(self.status(), format!("{}\n", self.reason()))
     }
 }
@@ -225,7 +225,7 @@ impl Response {
 }
 
 /// The standard reason phrase of the status codes this codec uses.
-pub fn reason_phrase(status: u16) -> &'static str {
+pub(crate) fn reason_phrase(status: u16) -> &'static str {
     match status {
         200 => "OK",
         204 => "No Content",

@@ -23,7 +23,7 @@ use super::http::Response;
 use super::processing::busy_work;
 /// The fault specs and their parsing live with the scenario (a scenario's `run.inject` is
 /// validated there); the bridge only acts on them.
-pub use crate::scenario::fault::{parse_all, parse_duration, Fault};
+pub use crate::scenario::fault::{parse_all, Fault};
 
 /// The bridge's injections from `serve --inject` specs; a driver-side fault (`freeze`) is
 /// refused, since a bridge cannot stop itself.

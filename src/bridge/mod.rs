@@ -11,30 +11,30 @@
 //! (`stats`). A model (see `crate::models`) only decides how to wait on the serial fd, the
 //! sockets and the timers. Nothing in here imports a runtime.
 
-pub mod accept;
-pub mod adapters;
-pub mod async_tasks;
-pub mod blocking;
-pub mod board;
-pub mod config;
+pub(crate) mod accept;
+pub(crate) mod adapters;
+pub(crate) mod async_tasks;
+pub(crate) mod blocking;
+pub(crate) mod board;
+pub(crate) mod config;
 pub mod conn;
-pub mod conn_loop;
-pub mod fd_wait;
+pub(crate) mod conn_loop;
+pub(crate) mod fd_wait;
 pub mod http;
-pub mod inject;
-pub mod launch;
-pub mod net;
-pub mod open_conns;
-pub mod processing;
-pub mod reconnect;
+pub(crate) mod inject;
+pub(crate) mod launch;
+pub(crate) mod net;
+pub(crate) mod open_conns;
+pub(crate) mod processing;
+pub(crate) mod reconnect;
 pub mod routes;
-pub mod serial;
-pub mod shutdown;
-pub mod stats;
-pub mod watchdog;
+pub(crate) mod serial;
+pub(crate) mod shutdown;
+pub(crate) mod stats;
+pub(crate) mod watchdog;
 
-pub use board::BoardState;
-pub use config::BridgeConfig;
+pub(crate) use board::BoardState;
+pub(crate) use config::BridgeConfig;
 pub use conn::{Connection, Handler};
-pub use shutdown::Shutdown;
+pub(crate) use shutdown::Shutdown;
 pub use stats::{BoardStats, ServeStats};

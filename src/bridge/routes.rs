@@ -153,7 +153,7 @@ fn parse_u8(s: &str) -> Option<u8> {
 /// The Flash cross-domain policy, allowing any origin to talk to `port`: esp4s's text and
 /// CRLF, with two faults left out (esp4s names the serial port in `to-ports` and ends with a
 /// NUL byte, a leftover of Flash socket policy files).
-pub fn crossdomain_xml(port: u16) -> Vec<u8> {
+pub(crate) fn crossdomain_xml(port: u16) -> Vec<u8> {
     let mut body = format!(
         "<cross-domain-policy>\n  <allow-access-from domain=\"*\" to-ports=\"{port}\"/>\n\
          </cross-domain-policy>\n"
@@ -167,7 +167,7 @@ pub fn crossdomain_xml(port: u16) -> Vec<u8> {
 /// served over https, say — may then `GET` from the bridge. The headers that grant it
 /// (including Chrome's `Access-Control-Allow-Private-Network` for a public page reaching
 /// localhost) are [`PREFLIGHT_HEADERS`], added by the response writer to every 204.
-pub fn preflight() -> Response {
+pub(crate) fn preflight() -> Response {
     Response {
         status: 204,
         content_type: "text/plain; charset=utf-8",
@@ -177,7 +177,7 @@ pub fn preflight() -> Response {
 
 /// The preflight grant: any origin, the methods the bridge answers, any request header,
 /// private-network access, cached by the browser for ten minutes.
-pub const PREFLIGHT_HEADERS: &str = "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n\
+pub(crate) const PREFLIGHT_HEADERS: &str = "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n\
      Access-Control-Allow-Headers: *\r\nAccess-Control-Allow-Private-Network: true\r\n\
      Access-Control-Max-Age: 600\r\n";
 

@@ -55,10 +55,6 @@ impl Watchdog {
         self.next_ns
     }
 
-    pub fn period_ns(&self) -> u64 {
-        self.period_ns
-    }
-
     /// Called when the task wakes at `now_ns`. Records the lateness of every deadline that
     /// has passed and returns how many there were (0 for an early wake-up).
     pub fn fire(&mut self, now_ns: u64) -> u64 {

@@ -51,7 +51,7 @@ fn summary(rng: &mut Rng, n: u64, base: f64, mean: f64, scale: f64) -> Summary {
 }
 
 /// The counters `check` judges, as a healthy run has them.
-pub const HEALTHY_COUNTERS: [&str; 6] = [
+pub(crate) const HEALTHY_COUNTERS: [&str; 6] = [
     "polls_failed",
     "polls_skipped",
     "commands_failed",

@@ -11,7 +11,7 @@ use anyhow::Result;
 
 use super::stats::HistSampler;
 use crate::metrics::figures::{self as registry};
-pub use crate::metrics::figures::{samples_beyond, Figure as MetricDef, Kind, Source};
+pub(crate) use crate::metrics::figures::{samples_beyond, Figure as MetricDef, Kind, Source};
 use crate::metrics::results::{ModelResult, Results};
 use crate::metrics::summary::Summary;
 

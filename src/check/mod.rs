@@ -4,17 +4,19 @@
 //! `stats` holds the seeded bootstrap, `compare` makes the verdicts, `thresholds` holds the
 //! noise bands, `render` prints them. The rule is documented in `compare`.
 
-pub mod compare;
-pub mod export;
+pub(crate) mod compare;
+pub(crate) mod export;
+/// Synthetic results for the unit and integration tests: never in the shipped binary.
+#[cfg(any(test, feature = "test-hooks"))]
 pub mod fixtures;
-pub mod metrics;
-pub mod paired;
+pub(crate) mod metrics;
+pub(crate) mod paired;
 pub mod power;
-pub mod power_paired;
+pub(crate) mod power_paired;
 pub mod provenance;
 pub mod render;
-pub mod stats;
-pub mod thresholds;
+pub(crate) mod stats;
+pub(crate) mod thresholds;
 
 #[cfg(test)]
 mod tests;
@@ -31,7 +33,7 @@ use crate::metrics::results::Results;
 
 /// Expands `paths` (files, or directories meaning every `*.json` in them, sorted) and loads
 /// each as results. Any unreadable or foreign file is an error naming it.
-pub fn load_all(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
+pub(crate) fn load_all(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -88,7 +90,7 @@ pub fn check_files(baseline: &[PathBuf], current: &[PathBuf], opts: &Options) ->
 
 /// The `injected` fault specs a results file recorded (`esbench run --inject`); empty for a
 /// real measurement or a file from before the field existed.
-pub fn injected(path: &Path) -> Result<Vec<String>> {
+pub(crate) fn injected(path: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read results file {}", path.display()))?;
     let v: serde_json::Value = serde_json::from_str(&text)
@@ -116,7 +118,7 @@ pub fn view_options() -> Options {
 }
 
 /// The default thresholds, or `path`'s laid over them.
-pub fn thresholds_from(path: Option<&Path>) -> Result<Thresholds> {
+pub(crate) fn thresholds_from(path: Option<&Path>) -> Result<Thresholds> {
     match path {
         Some(p) => Thresholds::load_over_defaults(p),
         None => Ok(Thresholds::default()),

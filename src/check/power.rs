@@ -19,7 +19,7 @@ use super::thresholds::{Mode, Thresholds};
 use crate::metrics::results::Results;
 
 /// The directory of unchanged runs.
-pub const AA: &str = "a-a";
+pub(crate) const AA: &str = "a-a";
 
 /// One results file and what it holds.
 type Run = (PathBuf, Results);

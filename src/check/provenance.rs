@@ -16,12 +16,12 @@ use crate::metrics::results::Results;
 
 /// The file's name inside a baseline directory (TOML, so `*.json` globs never take it for a
 /// results file).
-pub const FILE: &str = "provenance.toml";
+pub(crate) const FILE: &str = "provenance.toml";
 
 /// The machine and build a set of runs came from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Provenance {
+pub(crate) struct Provenance {
     pub hostname: String,
     pub cpu_model: String,
     pub logical_cores: usize,
@@ -64,7 +64,7 @@ impl Provenance {
 
     /// The provenance of a set of runs; an error naming the file when they disagree on the
     /// machine or the esbench that measured them (a baseline must come from one of each).
-    pub fn of_runs(runs: &[(PathBuf, Results)]) -> Result<Provenance> {
+    pub(crate) fn of_runs(runs: &[(PathBuf, Results)]) -> Result<Provenance> {
         let Some((first_path, first)) = runs.first() else {
             bail!("no results to record the provenance of");
         };
@@ -98,7 +98,7 @@ impl Provenance {
         ]
     }
 
-    pub fn load(path: &Path) -> Result<Provenance> {
+    pub(crate) fn load(path: &Path) -> Result<Provenance> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read baseline provenance {}", path.display()))?;
         toml::from_str(&text).with_context(|| {
@@ -111,7 +111,7 @@ impl Provenance {
     }
 
     /// Writes `dir/provenance.toml` atomically.
-    pub fn write(&self, dir: &Path) -> Result<PathBuf> {
+    pub(crate) fn write(&self, dir: &Path) -> Result<PathBuf> {
         let path = dir.join(FILE);
         let text = format!(
             "# Where the baseline in this directory was measured. Written by \
@@ -138,7 +138,7 @@ pub fn record(dir: &Path) -> Result<PathBuf> {
 /// measured elsewhere) and quiet notes (no provenance file, so the results' own record was
 /// used).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Origin {
+pub(crate) struct Origin {
     pub warnings: Vec<String>,
     pub notes: Vec<String>,
 }
@@ -147,7 +147,7 @@ pub struct Origin {
 /// is `DIR/provenance.toml` when the baseline was given as a directory that has one, else
 /// what the baseline's first results file recorded (with a note, once, for a directory that
 /// has no file).
-pub fn origin(
+pub(crate) fn origin(
     baseline_paths: &[PathBuf],
     baseline: &[(PathBuf, Results)],
     current: &[(PathBuf, Results)],

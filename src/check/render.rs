@@ -41,7 +41,7 @@ fn is_paired(o: &Outcome) -> bool {
 }
 
 /// A value in its unit, readable at a glance (µs under 10 ms, ms above).
-pub fn value(v: Option<f64>, unit: &str) -> String {
+pub(crate) fn value(v: Option<f64>, unit: &str) -> String {
     let Some(v) = v else {
         return "-".into();
     };
@@ -415,7 +415,7 @@ fn view_headline(o: &Outcome) -> String {
 /// fragment: one row per model and figure with both sides, their intervals, the change and
 /// its interval, how it was judged and the verdict with its reason. Rows without data on
 /// either side are left out.
-pub fn view_html(o: &Outcome) -> String {
+pub(crate) fn view_html(o: &Outcome) -> String {
     let mut s = format!(
         "<p>Judged by <code>esbench check</code>'s rules ({} bands): a figure is judged on \
          the rounds of both runs (paired by round when their rounds match), and a verdict is \
@@ -468,7 +468,7 @@ pub fn view_html(o: &Outcome) -> String {
 
 /// The same outcome as Markdown for `summary.md`: the one-line verdict, the regressions and
 /// improvements explained, what was not judged and why, and the full table folded.
-pub fn view_markdown(o: &Outcome) -> String {
+pub(crate) fn view_markdown(o: &Outcome) -> String {
     let md = |s: String| s.replace('|', "\\|");
     let mut out = format!("**{}** (A = baseline, B = current)\n\n", view_headline(o));
     for w in &o.warnings {

@@ -63,10 +63,6 @@ impl HistSampler {
         }
     }
 
-    pub fn count(&self) -> u64 {
-        self.total
-    }
-
     /// The value of rank `rank` (1-based) among the recorded samples.
     fn value_at_rank(&self, rank: u64) -> u64 {
         let i = self.cumulative.partition_point(|&c| c < rank);

@@ -4,21 +4,21 @@
 
 use clap::{Parser, Subcommand};
 
-pub mod agent;
-pub mod check;
-pub mod completions;
-pub mod conform;
-pub mod device;
-pub mod floor_child;
-pub mod history;
+pub(crate) mod agent;
+pub(crate) mod check;
+pub(crate) mod completions;
+pub(crate) mod conform;
+pub(crate) mod device;
+pub(crate) mod floor_child;
+pub(crate) mod history;
 pub mod models;
-pub mod paired_view;
-pub mod profile;
-pub mod record;
+pub(crate) mod paired_view;
+pub(crate) mod profile;
+pub(crate) mod record;
 pub mod report;
-pub mod run;
-pub mod serve;
-pub mod sweep;
+pub(crate) mod run;
+pub(crate) mod serve;
+pub(crate) mod sweep;
 
 /// Which concurrency model runs a small serial-to-HTTP bridge with the least CPU and the
 /// lowest, steadiest latency? esbench measures it.

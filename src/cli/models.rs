@@ -23,7 +23,7 @@ pub struct ModelsArgs {
 pub const TEACHING_HEADING: &str =
     "Teaching models (not in the default run; select them with --models or run.models):";
 
-pub fn exec(args: ModelsArgs) -> anyhow::Result<i32> {
+pub(crate) fn exec(args: ModelsArgs) -> anyhow::Result<i32> {
     let default = crate::models::default_run();
     if args.names {
         for m in &default {

@@ -27,7 +27,7 @@ pub struct ReportArgs {
     pub out: Option<PathBuf>,
 }
 
-pub fn exec(args: ReportArgs) -> anyhow::Result<i32> {
+pub(crate) fn exec(args: ReportArgs) -> anyhow::Result<i32> {
     let inputs = load_inputs(&args.results)?;
     let out = match args.out {
         Some(o) => o,

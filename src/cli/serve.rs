@@ -1,6 +1,6 @@
 //! `esbench serve`: runs the bridge for real under one model.
 
-pub mod scratch_files;
+pub(crate) mod scratch_files;
 
 use std::io::Write;
 use std::net::SocketAddr;

@@ -32,7 +32,7 @@ use std::time::Duration;
 pub const MAX_BOARD_LOOPS: usize = board_loops::MAX_LOOPS;
 
 /// What the sketch answers to `V`.
-pub const VERSION_REPLY: &[u8] = b"1.00\r\n";
+pub(crate) const VERSION_REPLY: &[u8] = b"1.00\r\n";
 
 /// How to run one virtual board.
 #[derive(Debug, Clone, PartialEq)]
@@ -238,7 +238,7 @@ impl VirtualBoard {
         self.shared.commands.lock().expect("poisoned").clone()
     }
 
-    pub fn stats(&self) -> DeviceStats {
+    pub(crate) fn stats(&self) -> DeviceStats {
         self.shared.stats.lock().expect("poisoned").clone()
     }
 

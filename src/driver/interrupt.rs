@@ -60,14 +60,9 @@ pub fn install() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// True once Ctrl-C was pressed, SIGTERM or SIGHUP arrived (or `request` was called).
+/// True once Ctrl-C was pressed, SIGTERM or SIGHUP arrived.
 pub fn interrupted() -> bool {
     SIGNAL.load(Ordering::SeqCst) != 0
-}
-
-/// Asks the run to stop as Ctrl-C would (tests, and callers embedding the driver).
-pub fn request() {
-    let _ = SIGNAL.compare_exchange(0, libc::SIGINT, Ordering::SeqCst, Ordering::SeqCst);
 }
 
 /// What stopped the run, for status texts and notes ("interrupted by SIGTERM"): `Ctrl-C`

@@ -35,7 +35,7 @@ pub struct Window {
 }
 
 impl Window {
-    pub fn contains(&self, t_ns: u64) -> bool {
+    pub(crate) fn contains(&self, t_ns: u64) -> bool {
         (self.start_ns..self.end_ns).contains(&t_ns)
     }
 }
@@ -62,7 +62,7 @@ pub struct DriverFigures {
 impl DriverFigures {
     /// Writes the joined latency summaries into the row: one place, so a local and a remote
     /// row carry exactly the same figures.
-    pub fn store_latencies(&self, row: &mut crate::metrics::results::ModelResult) {
+    pub(crate) fn store_latencies(&self, row: &mut crate::metrics::results::ModelResult) {
         use crate::metrics::summary::Summary;
         row.poll_latency = Summary::from_histogram(&self.poll_latency);
         row.poll_answered = Summary::from_histogram(&self.poll_answered);

@@ -6,25 +6,25 @@
 //! (`local_bridge`). The joins turn raw records into figures. The load itself (boards,
 //! child process, Scratch clients, pacing, the timer probe) is in `load/`.
 
-pub mod against;
+pub(crate) mod against;
 mod agent_child;
-pub mod bridge_rows;
-pub mod cpu_floor;
-pub mod interrupt;
+pub(crate) mod bridge_rows;
+pub(crate) mod cpu_floor;
+pub(crate) mod interrupt;
 pub mod join;
-pub mod latest;
+pub(crate) mod latest;
 mod local_bridge;
 mod local_child;
 mod local_side;
 mod measured;
 pub mod options;
 pub mod place;
-pub mod progress;
-pub mod rounds;
-pub mod row;
+pub(crate) mod progress;
+pub(crate) mod rounds;
+pub(crate) mod row;
 mod row_run;
 mod serve_stats;
-pub mod session;
+pub(crate) mod session;
 mod test_hooks;
-pub mod valgrind_pass;
-pub mod variant;
+pub(crate) mod valgrind_pass;
+pub(crate) mod variant;

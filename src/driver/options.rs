@@ -60,7 +60,7 @@ impl RunOptions {
     /// The models and measuring options a command line gives, run here by `exe`'s `serve`,
     /// with progress shown and nothing added: no profiling pass, no faults, the scenario's
     /// load driver (`esbench run` sets those, and the place, from its own flags).
-    pub fn new(
+    pub(crate) fn new(
         models: Vec<String>,
         duration_s: Option<f64>,
         quick: bool,
@@ -95,17 +95,17 @@ const QUICK_FLOOR_S: f64 = 4.0;
 const MAX_FLOOR_S: f64 = 10.0;
 /// Longest warm-up accepted from a scenario: an hour is already far more than any runtime
 /// needs to settle.
-pub const MAX_WARMUP_S: f64 = 3_600.0;
+pub(crate) const MAX_WARMUP_S: f64 = 3_600.0;
 
 /// Shortest measured window accepted: 15 polls at the default 33 ms; anything shorter
 /// holds too few samples for a percentile to mean anything.
-pub const MIN_DURATION_S: f64 = 0.5;
+pub(crate) const MIN_DURATION_S: f64 = 0.5;
 /// Longest accepted: a day. Beyond it a typo (`20000000`) is far likelier than intent, and
 /// the histograms and timers are not meant for it.
-pub const MAX_DURATION_S: f64 = 86_400.0;
+pub(crate) const MAX_DURATION_S: f64 = 86_400.0;
 
 /// `Ok` when `secs` is a usable measured duration; else why not, naming the accepted range.
-pub fn check_duration_s(secs: f64) -> Result<(), String> {
+pub(crate) fn check_duration_s(secs: f64) -> Result<(), String> {
     let range = format!("the accepted range is {MIN_DURATION_S} s to {MAX_DURATION_S} s (24 h)");
     if secs.is_nan() {
         Err(format!("is not a number of seconds; {range}"))
@@ -121,7 +121,7 @@ pub fn check_duration_s(secs: f64) -> Result<(), String> {
 }
 
 /// Warm-up before each model's measured window.
-pub fn warmup_s(s: &Scenario, quick: bool) -> f64 {
+pub(crate) fn warmup_s(s: &Scenario, quick: bool) -> f64 {
     if quick {
         s.run.warmup_s.min(QUICK_WARMUP_S)
     } else {
@@ -130,7 +130,7 @@ pub fn warmup_s(s: &Scenario, quick: bool) -> f64 {
 }
 
 /// Length of the floor probe for a run whose models are measured for `duration_s`.
-pub fn floor_s(quick: bool, duration_s: f64) -> f64 {
+pub(crate) fn floor_s(quick: bool, duration_s: f64) -> f64 {
     if quick {
         QUICK_FLOOR_S
     } else {
@@ -163,7 +163,7 @@ pub fn select_models(opts: &RunOptions, s: &Scenario) -> Result<Vec<String>> {
 
 /// CPUs for (driver, child) under `--pin`: the driver on CPU 0, the model on the others.
 /// None when there is only one CPU to use.
-pub fn pin_plan() -> Option<(Vec<usize>, Vec<usize>)> {
+pub(crate) fn pin_plan() -> Option<(Vec<usize>, Vec<usize>)> {
     let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).ok()?;
     let cpus: Vec<usize> = (0..nix::sched::CpuSet::count())
         .filter(|&c| set.is_set(c).unwrap_or(false))
@@ -176,7 +176,7 @@ pub fn pin_plan() -> Option<(Vec<usize>, Vec<usize>)> {
 
 /// How the measured time is split into rounds, and the test-only variants run in them.
 #[derive(Clone, Debug, Default)]
-pub struct RoundsOptions {
+pub(crate) struct RoundsOptions {
     /// `--rounds`, overriding the scenario's `run.rounds`; neither = the default, fitted to
     /// the duration (see `driver::rounds::shape`).
     pub rounds: Option<u32>,
@@ -191,7 +191,7 @@ pub struct RoundsOptions {
 
 /// The faults of a run: the scenario's `run.inject`, then `--inject`. A bad spec is an error
 /// naming where it came from.
-pub fn injected_faults(opts: &RunOptions, s: &Scenario, path: &Path) -> Result<Vec<Fault>> {
+pub(crate) fn injected_faults(opts: &RunOptions, s: &Scenario, path: &Path) -> Result<Vec<Fault>> {
     let from_scenario = parse_all(&s.run.inject)
         .map_err(|e| anyhow::anyhow!("{}: run.inject: {e}", path.display()))?;
     let from_cli = parse_all(&opts.inject).map_err(|e| anyhow::anyhow!("--inject: {e}"))?;

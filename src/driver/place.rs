@@ -22,7 +22,7 @@ pub enum Place {
 impl Place {
     /// The agent at `target`, checked now (so a wrong address or token fails the run at
     /// once, not model by model), with the machine it runs on.
-    pub fn remote(target: Target) -> Result<Place> {
+    pub(crate) fn remote(target: Target) -> Result<Place> {
         let link = AgentLink::connect(&target, Duration::from_secs(5))?;
         Ok(Place::Remote {
             machine: link.machine.clone(),
@@ -30,12 +30,12 @@ impl Place {
         })
     }
 
-    pub fn is_local(&self) -> bool {
+    pub(crate) fn is_local(&self) -> bool {
         matches!(self, Place::Local)
     }
 
     /// The machine the models run on when it is not this one (`Results::target_machine`).
-    pub fn target_machine(&self) -> Option<Machine> {
+    pub(crate) fn target_machine(&self) -> Option<Machine> {
         match self {
             Place::Local => None,
             Place::Remote { machine, .. } => Some(machine.clone()),
@@ -43,7 +43,7 @@ impl Place {
     }
 
     /// The notes a run's results carry about where each side ran.
-    pub fn notes(&self) -> Vec<String> {
+    pub(crate) fn notes(&self) -> Vec<String> {
         let Place::Remote {
             target: t,
             machine: m,

@@ -25,9 +25,9 @@ pub const QUICK_ROUNDS: u32 = 3;
 /// Rounds of a paired run (`--against`) when none are asked for, `--quick` or not, cut to what
 /// the duration holds: in a paired run the noise left in a round's ratio B/A is the child's
 /// own (where its code and data landed, which core it woke on), not the round's length —
-/// measured on the 2-core VM, the per-round CPU ratio's spread was the same for rounds of
-/// 0.5, 1 and 4 s (docs/ci-gate.md, "How long each side must run") — so the interval of the
-/// median narrows with the number of rounds, and 24 give [x(7), x(18)] at 97 %.
+/// measured on the 2-core VM, the per-round CPU ratio's SD stayed at 0.09-0.16 with no steady
+/// trend from 0.5 to 6.7 s rounds (docs/ci-gate.md, "How long each side must run") — so the
+/// interval of the median narrows with the number of rounds, and 24 give [x(7), x(18)] at 97 %.
 pub const PAIRED_ROUNDS: u32 = 24;
 /// Most rounds accepted: beyond this a typo is likelier than intent.
 pub const MAX_ROUNDS: u32 = 1_000;

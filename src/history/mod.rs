@@ -23,17 +23,17 @@ use crate::metrics::status::Status;
 
 /// The schema version this build writes and reads.
 /// 2: `runs.rounds`, `model_runs.rounds_ok` and each figure's `<figure>_lo` / `<figure>_hi`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// The oldest version this build reads (and migrates when it writes).
-pub const OLDEST_READABLE: i64 = 1;
+pub(crate) const OLDEST_READABLE: i64 = 1;
 
 /// The default database path, relative to the working directory.
-pub const DEFAULT_DB: &str = "reports/history.sqlite";
+pub(crate) const DEFAULT_DB: &str = "reports/history.sqlite";
 
 /// The per-model figures kept: the registry's [`HISTORY`], each in the column [`column_name`]
 /// names.
-pub use crate::metrics::figures::HISTORY as MODEL_FIGURES;
+pub(crate) use crate::metrics::figures::HISTORY as MODEL_FIGURES;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE runs (
@@ -77,7 +77,7 @@ CREATE INDEX model_runs_by_model ON model_runs(model);
 
 /// The database column a kept figure is stored in: its legacy name, which the v1 schema used
 /// (every figure of [`MODEL_FIGURES`] has one; a unit test checks).
-pub fn column_name(f: &Figure) -> &'static str {
+pub(crate) fn column_name(f: &Figure) -> &'static str {
     f.legacy
         .unwrap_or_else(|| panic!("{} is kept in the history without a column name", f.key))
 }
@@ -266,7 +266,7 @@ pub fn record_run(db: &Path, results: &Results, results_path: &Path) -> Result<i
 
 /// What [`record`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub id: i64,
     /// False: the run was already recorded under `id` and nothing was added.
     pub added: bool,
@@ -274,7 +274,7 @@ pub struct Recorded {
 
 /// [`record_run`], saying whether the run was added or already there. The check and the
 /// insert share one write transaction, so concurrent writers never record a run twice.
-pub fn record(db: &Path, results: &Results, results_path: &Path) -> Result<Recorded> {
+pub(crate) fn record(db: &Path, results: &Results, results_path: &Path) -> Result<Recorded> {
     let named = || format!("history database {}", db.display());
     let mut conn = open(db)?;
     let tx = conn
@@ -290,7 +290,7 @@ pub fn record(db: &Path, results: &Results, results_path: &Path) -> Result<Recor
 }
 
 /// The id of the recorded run with `results`' start time, host and scenario, if any.
-pub fn find_run(conn: &Connection, results: &Results) -> Result<Option<i64>> {
+pub(crate) fn find_run(conn: &Connection, results: &Results) -> Result<Option<i64>> {
     let mut stmt = conn.prepare(
         "SELECT id FROM runs WHERE started_unix = ?1 AND hostname = ?2 AND scenario = ?3
          ORDER BY id LIMIT 1",
@@ -427,12 +427,12 @@ pub struct ModelRow {
 
 impl ModelRow {
     /// Figure `f` as recorded; `None` also when the history does not keep it.
-    pub fn get(&self, f: &Figure) -> Option<f64> {
+    pub(crate) fn get(&self, f: &Figure) -> Option<f64> {
         self.figures[kept(f)?]
     }
 
     /// Figure `f`'s interval over the rounds; `None` also when the history does not keep it.
-    pub fn interval(&self, f: &Figure) -> Option<(f64, f64)> {
+    pub(crate) fn interval(&self, f: &Figure) -> Option<(f64, f64)> {
         self.intervals[kept(f)?]
     }
 }

@@ -25,7 +25,7 @@ const WIDTH: u32 = 1000;
 const HEIGHT: u32 = 420;
 
 /// Model names in first-seen order: a model keeps its colour in every trend plot.
-pub fn model_names(runs: &[RunRow]) -> Vec<String> {
+pub(crate) fn model_names(runs: &[RunRow]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for r in runs {
         for m in &r.models {
@@ -38,7 +38,7 @@ pub fn model_names(runs: &[RunRow]) -> Vec<String> {
 }
 
 /// The trend of figure `f` as SVG, or `None` when no run has the figure.
-pub fn plot(runs: &[RunRow], f: &Figure) -> Result<Option<String>> {
+pub(crate) fn plot(runs: &[RunRow], f: &Figure) -> Result<Option<String>> {
     let names = model_names(runs);
     let is_micros = f.unit == Unit::Micros;
     let scale = if is_micros { 1000.0 } else { 1.0 };
@@ -224,7 +224,7 @@ fn stretches(band: &[Band]) -> Vec<&[Band]> {
 }
 
 /// The runs as an HTML table (one row per run and model).
-pub fn table_html(runs: &[RunRow]) -> String {
+pub(crate) fn table_html(runs: &[RunRow]) -> String {
     let mut s = String::from(
         "<div class=\"scroll\"><table class=\"summary\"><thead><tr><th>run</th><th>started</th>\
          <th>commit</th><th>scenario</th><th>model</th>",
@@ -268,7 +268,7 @@ pub fn table_html(runs: &[RunRow]) -> String {
 
 /// Writes `history.html` and one `history_<figure>.svg` per plotted figure into `out_dir`;
 /// returns the page's path.
-pub fn write_html(runs: &[RunRow], db: &Path, out_dir: &Path) -> Result<PathBuf> {
+pub(crate) fn write_html(runs: &[RunRow], db: &Path, out_dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(out_dir)?;
     let mut body = String::from("<h1>esbench history</h1>\n");
     body.push_str(&format!(

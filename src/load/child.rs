@@ -87,18 +87,12 @@ impl ServeChild {
         Self::start(cmd, ready_timeout, false, &[])
     }
 
-    /// [`Self::spawn`] for a child that a profiler (strace, perf), started by us rather than
-    /// by the child's parent, must be able to attach to: under Yama `ptrace_scope` 1
-    /// (Ubuntu's default) only a process's ancestors may trace it, so the child declares any
-    /// tracer of its uid welcome (Yama keeps this across exec; without Yama it changes
-    /// nothing).
-    pub fn spawn_traceable(cmd: &ServeCommand, ready_timeout: Duration) -> Result<ServeChild> {
-        Self::start(cmd, ready_timeout, true, &[])
-    }
-
-    /// [`Self::spawn_traceable`] under a wrapper program: `WRAPPER… EXE serve …` (the
-    /// valgrind pass's `valgrind --tool=callgrind …`, which runs serve in its own process, so
-    /// the pid is serve's).
+    /// [`Self::spawn`] under a wrapper program: `WRAPPER… EXE serve …` (the valgrind pass's
+    /// `valgrind --tool=callgrind …`, which runs serve in its own process, so the pid is
+    /// serve's). The child is one a tool started by us rather than by its parent must be able
+    /// to attach to: under Yama `ptrace_scope` 1 (Ubuntu's default) only a process's ancestors
+    /// may trace it, so the child declares any tracer of its uid welcome (Yama keeps this
+    /// across exec; without Yama it changes nothing).
     pub fn spawn_wrapped(
         cmd: &ServeCommand,
         ready_timeout: Duration,

@@ -7,8 +7,6 @@
 //! So the child gets its own values here, and what it actually ran with is read back from
 //! `/proc/<pid>` during the measured window and recorded in its row.
 
-use std::process::Command;
-
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::proc_stat::StatLine;
@@ -16,7 +14,7 @@ use crate::metrics::results::ModelResult;
 
 /// The kernel's default timer slack for a normal (SCHED_OTHER) process (defined with the
 /// scenario, whose default it is).
-pub use crate::scenario::DEFAULT_MODEL_TIMER_SLACK_NS;
+pub(crate) use crate::scenario::DEFAULT_MODEL_TIMER_SLACK_NS;
 
 /// What the child is started with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,7 +36,8 @@ impl Default for ChildSettings {
 
 impl ChildSettings {
     /// Arranges for `cmd`'s child to apply these settings right before exec.
-    pub fn install(&self, cmd: &mut Command) {
+    #[cfg(test)]
+    pub fn install(&self, cmd: &mut std::process::Command) {
         use std::os::unix::process::CommandExt;
         let me = self.clone();
         // Runs in the forked child before exec: only async-signal-safe calls (prctl and
@@ -157,7 +156,7 @@ mod tests {
         std::thread::spawn(|| {
             nix::sys::prctl::set_timerslack(1).unwrap();
             for wanted in [DEFAULT_MODEL_TIMER_SLACK_NS, 123_457] {
-                let mut cmd = Command::new("/bin/sleep");
+                let mut cmd = std::process::Command::new("/bin/sleep");
                 cmd.arg("5");
                 ChildSettings {
                     timer_slack_ns: wanted,

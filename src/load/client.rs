@@ -27,8 +27,6 @@ use super::pollbody::PollBody;
 use crate::metrics::results::ModelResult;
 use crate::scenario::{DriverKind, Scenario};
 
-pub use super::client_threads::{command_loop, poll_loop};
-
 /// One command pattern: `paths` are sent in turn, one every `every_ns`.
 #[derive(Clone, Debug)]
 pub struct CommandPlan {
@@ -114,7 +112,7 @@ impl StopFlag {
     pub fn stop(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
-    pub fn is_stopped(&self) -> bool {
+    pub(crate) fn is_stopped(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
 }
@@ -122,7 +120,7 @@ impl StopFlag {
 /// Requests answered so far (2xx), readable while the clients run: the profiling pass puts
 /// its costs per event with them.
 #[derive(Debug, Default)]
-pub struct LiveCounts {
+pub(crate) struct LiveCounts {
     pub polls: AtomicU64,
     pub commands: AtomicU64,
 }
@@ -130,7 +128,7 @@ pub struct LiveCounts {
 /// One plan of one client on one connection: the client's polls, or one of its command
 /// patterns. Knows the next slot, and turns a finished request into its record, the slots it
 /// made the plan skip, and the slot after.
-pub struct Lane {
+pub(crate) struct Lane {
     paths: Vec<String>,
     is_poll: bool,
     plan: Plan,
@@ -142,7 +140,7 @@ pub struct Lane {
 
 impl Lane {
     /// The `/poll` plan of `spec`, from `t0_ns` until `end_ns` (no slot at or after it).
-    pub fn polls(spec: &ClientSpec, t0_ns: u64, end_ns: u64, live: Arc<LiveCounts>) -> Lane {
+    pub(crate) fn polls(spec: &ClientSpec, t0_ns: u64, end_ns: u64, live: Arc<LiveCounts>) -> Lane {
         Lane {
             paths: vec!["/poll".into()],
             is_poll: true,
@@ -158,7 +156,7 @@ impl Lane {
     }
 
     /// One command pattern of `spec`; an empty pattern has no slots.
-    pub fn commands(
+    pub(crate) fn commands(
         spec: &ClientSpec,
         pattern: &CommandPlan,
         t0_ns: u64,
@@ -184,25 +182,25 @@ impl Lane {
     }
 
     /// True for a client's poll plan, false for a command pattern.
-    pub fn is_poll(&self) -> bool {
+    pub(crate) fn is_poll(&self) -> bool {
         self.is_poll
     }
 
     /// The intended time of the next slot, None when the plan is over.
-    pub fn due(&self) -> Option<u64> {
+    pub(crate) fn due(&self) -> Option<u64> {
         let t = self.plan.at(self.k);
         (t < self.end_ns).then_some(t)
     }
 
     /// The path the next slot requests.
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         &self.paths[(self.k as usize) % self.paths.len()]
     }
 
     /// Records the request of the current slot, `sent_ns` 0 when it never got as far as
     /// the write, `answer` None when it failed; then skips every slot that passed while it
     /// was out (closed loop: one request in flight) and moves to the next one ahead.
-    pub fn record(
+    pub(crate) fn record(
         &mut self,
         intended_ns: u64,
         sent_ns: u64,
@@ -262,7 +260,7 @@ impl Lane {
 
 /// Every lane of `specs`, in the order the logs are returned: each client's polls, then its
 /// command patterns.
-pub fn lanes(
+pub(crate) fn lanes(
     specs: &[ClientSpec],
     t0_ns: u64,
     end_ns: u64,
@@ -330,27 +328,27 @@ impl Clients {
     }
 
     /// The runner driving these clients.
-    pub fn driver(&self) -> DriverKind {
+    pub(crate) fn driver(&self) -> DriverKind {
         self.driver
     }
 
     /// The send spin margin they run with (ns).
-    pub fn spin_margin_ns(&self) -> u64 {
+    pub(crate) fn spin_margin_ns(&self) -> u64 {
         self.spin_margin_ns
     }
 
     /// Asks every client to stop at its next slot.
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         self.stop.stop();
     }
 
     /// Requests answered so far.
-    pub fn live(&self) -> &LiveCounts {
+    pub(crate) fn live(&self) -> &LiveCounts {
         &self.live
     }
 
     /// True once every client has finished its plan.
-    pub fn finished(&self) -> bool {
+    pub(crate) fn finished(&self) -> bool {
         match &self.runner {
             Runner::Threads(t) => t.iter().all(|t| t.is_finished()),
             Runner::Events(t) => t.iter().all(|t| t.is_finished()),
@@ -402,7 +400,7 @@ impl Clients {
 
 /// The scenario's clients for the bridge ports `addrs` (one per board): `per_board` per
 /// board, phases spread over one poll period, each with every command pattern.
-pub fn client_specs(s: &Scenario, addrs: &[SocketAddr]) -> Vec<ClientSpec> {
+pub(crate) fn client_specs(s: &Scenario, addrs: &[SocketAddr]) -> Vec<ClientSpec> {
     let period = ms_to_ns(s.clients.poll_period_ms);
     let total = (addrs.len() as u64 * u64::from(s.clients.per_board)).max(1);
     let commands: Vec<CommandPlan> = s
@@ -449,7 +447,7 @@ impl Joined {
     /// present, a zero is a finding too) and, when any did, the status, so the table, the
     /// report and `esbench check` never take partial figures for whole ones. Call after the
     /// status is otherwise final.
-    pub fn mark(&self, row: &mut ModelResult) {
+    pub(crate) fn mark(&self, row: &mut ModelResult) {
         row.counters
             .insert("client_threads_panicked".into(), self.panicked.len() as u64);
         if self.panicked.is_empty() {

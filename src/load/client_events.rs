@@ -36,9 +36,9 @@ use crate::reactor::Reactor;
 /// threads runner's sleeps are sliced to).
 const STOP_CHECK_NS: u64 = 50_000_000;
 /// The window over which a loop accounts the time it spun.
-pub const SPIN_WINDOW_NS: u64 = 100_000_000;
+pub(crate) const SPIN_WINDOW_NS: u64 = 100_000_000;
 /// The share of a window a loop may spend spinning before the next window sleeps instead.
-pub const SPIN_BUDGET: f64 = 0.1;
+pub(crate) const SPIN_BUDGET: f64 = 0.1;
 /// How close to a slot the spin stops taking I/O and watches only the clock (an
 /// `epoll_wait` costs a few µs, which would be send error).
 const FINAL_SPIN_NS: u64 = 20_000;
@@ -325,7 +325,7 @@ impl EventLane {
 }
 
 /// What an event-loop thread returns: each of its lanes' log, with the lane's number.
-pub type NumberedLogs = Vec<(usize, ClientLog)>;
+pub(crate) type NumberedLogs = Vec<(usize, ClientLog)>;
 
 /// One event loop's lanes and the queue of their next slots.
 struct Loop {
@@ -469,7 +469,7 @@ impl Loop {
 
 /// How many event loops for `lanes` lanes: one per CPU the driver may use, at most
 /// [`MAX_LOOPS`], never more than there are lanes.
-pub fn loop_count(lanes: usize) -> usize {
+pub(crate) fn loop_count(lanes: usize) -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     cpus.clamp(1, MAX_LOOPS).min(lanes.max(1))
 }

@@ -5,12 +5,11 @@
 //! Simple and faithful, but at a thousand boards it is thousands of threads that compete
 //! with the model for the CPUs; `client_events` keeps the same records on a few threads.
 
-use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
 
-use super::client::{ClientLog, ClientSpec, CommandPlan, Lane, LiveCounts, StopFlag};
+use super::client::{ClientLog, ClientSpec, Lane, StopFlag};
 use super::http::HttpConn;
 use crate::clock::now_ns;
 
@@ -51,24 +50,6 @@ fn run_lane(spec: &ClientSpec, mut lane: Lane, margin_ns: u64, stop: &StopFlag) 
     }
     lane.log.reconnects = conn.reconnects;
     lane.log
-}
-
-/// Runs the poll plan of one client from `t0_ns` until `end_ns` (no slot at or after it).
-pub fn poll_loop(spec: &ClientSpec, t0_ns: u64, end_ns: u64, stop: &StopFlag) -> ClientLog {
-    let lane = Lane::polls(spec, t0_ns, end_ns, Arc::default());
-    run_lane(spec, lane, spec.spin_margin_ns, stop)
-}
-
-/// Runs one command pattern of one client (its own connection).
-pub fn command_loop(
-    spec: &ClientSpec,
-    pattern: &CommandPlan,
-    t0_ns: u64,
-    end_ns: u64,
-    stop: &StopFlag,
-) -> ClientLog {
-    let lane = Lane::commands(spec, pattern, t0_ns, end_ns, Arc::<LiveCounts>::default());
-    run_lane(spec, lane, spec.spin_margin_ns, stop)
 }
 
 /// One thread per lane, named after the client and pattern it runs, each spinning

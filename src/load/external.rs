@@ -264,20 +264,6 @@ impl ExternalChild {
         })
     }
 
-    /// SIGSTOP (`true`) or SIGCONT (`false`) to the whole bridge (the injected freeze).
-    pub fn freeze(&self, stopped: bool) {
-        self.signal_group(if stopped {
-            libc::SIGSTOP
-        } else {
-            libc::SIGCONT
-        });
-    }
-
-    /// SIGKILLs the whole bridge at once (the crash test hook).
-    pub fn kill_now(&self) {
-        self.signal_group(libc::SIGKILL);
-    }
-
     fn signal_group(&self, sig: libc::c_int) {
         unsafe { libc::kill(-self.pid, sig) };
         if let Some(g) = &self.cgroup {

@@ -134,13 +134,13 @@ impl HttpConn {
 }
 
 /// The bytes of `GET path` on a keep-alive connection, as Scratch sends it.
-pub fn request_bytes(path: &str) -> Vec<u8> {
+pub(crate) fn request_bytes(path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n").into_bytes()
 }
 
 /// How far the bytes of one answer go, from [`parse_response`].
 #[derive(Debug)]
-pub enum Parsed {
+pub(crate) enum Parsed {
     /// More bytes are needed.
     Incomplete,
     /// A whole answer, `consumed` bytes long, and whether the connection can be reused.
@@ -160,7 +160,7 @@ const MAX_HEAD: usize = 64 * 1024;
 /// Parses the answer at the start of `buf`, framed by `Content-Length`, chunked encoding or
 /// connection close. Pure, so the blocking connection and the event loop read answers the
 /// same way; an error means the bytes can never become a valid answer.
-pub fn parse_response(buf: &[u8]) -> Result<Parsed> {
+pub(crate) fn parse_response(buf: &[u8]) -> Result<Parsed> {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut resp = httparse::Response::new(&mut headers);
     match resp.parse(buf) {

@@ -7,19 +7,19 @@
 //! It sits below both `driver/` (which orchestrates measured runs) and `profile/` (which
 //! needs a model under load to sample), so neither keeps its own copy of the load side.
 
-pub mod boards;
-pub mod bridge_template;
-pub mod cgroup;
-pub mod child;
-pub mod child_settings;
+pub(crate) mod boards;
+pub(crate) mod bridge_template;
+pub(crate) mod cgroup;
+pub(crate) mod child;
+pub(crate) mod child_settings;
 pub mod client;
 pub mod client_events;
-pub mod client_threads;
-pub mod conform;
-pub mod external;
-pub mod floor;
-pub mod health;
+pub(crate) mod client_threads;
+pub(crate) mod conform;
+pub(crate) mod external;
+pub(crate) mod floor;
+pub(crate) mod health;
 pub mod http;
 pub mod pace;
 pub mod pollbody;
-pub mod routes;
+pub(crate) mod routes;

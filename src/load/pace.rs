@@ -38,7 +38,7 @@ pub fn tighten_timer_slack() {
 
 /// Sleeps until `CLOCK_MONOTONIC` reaches `deadline_ns` (returns at once if it already has).
 /// Retries when a signal interrupts the sleep, so a caught SIGINT never shortens a wait.
-pub fn sleep_until_ns(deadline_ns: u64) {
+pub(crate) fn sleep_until_ns(deadline_ns: u64) {
     let ts = TimeSpec::new(
         (deadline_ns / 1_000_000_000) as libc::time_t,
         (deadline_ns % 1_000_000_000) as libc::c_long,
@@ -99,7 +99,7 @@ pub fn arrive_at_ns(deadline_ns: u64, margin_ns: u64) -> Arrival {
 /// One step of a stoppable wait for a send deadline: when `deadline_ns` is more than
 /// `max_sleep_ns` away, a plain sleep of `max_sleep_ns` (the caller checks its stop flag and
 /// comes back); otherwise [`arrive_at_ns`] with `margin`, so only the final approach spins.
-pub fn step_toward_send_ns(deadline_ns: u64, max_sleep_ns: u64, margin: u64) {
+pub(crate) fn step_toward_send_ns(deadline_ns: u64, max_sleep_ns: u64, margin: u64) {
     let now = now_ns();
     if deadline_ns.saturating_sub(now) > max_sleep_ns.max(margin) {
         sleep_until_ns(now + max_sleep_ns);
@@ -111,7 +111,7 @@ pub fn step_toward_send_ns(deadline_ns: u64, max_sleep_ns: u64, margin: u64) {
 /// The clients' pacing loop without any request: arrives at `t0 + k·period` for `duration`
 /// (or until `stopped` says so, e.g. on Ctrl-C), with the run's spin margin `margin_ns`, and
 /// returns the send error it would have had (µs), the floor's `driver_error`.
-pub fn probe_send_pacing(
+pub(crate) fn probe_send_pacing(
     period: Duration,
     duration: Duration,
     margin_ns: u64,
@@ -152,7 +152,7 @@ impl Plan {
     }
 
     /// The first event index whose intended time is at or after `t_ns`.
-    pub fn first_at_or_after(&self, t_ns: u64) -> u64 {
+    pub(crate) fn first_at_or_after(&self, t_ns: u64) -> u64 {
         if t_ns <= self.t0_ns {
             return 0;
         }
@@ -161,7 +161,7 @@ impl Plan {
 }
 
 /// Milliseconds (possibly fractional, as scenarios write them) to nanoseconds.
-pub fn ms_to_ns(ms: f64) -> u64 {
+pub(crate) fn ms_to_ns(ms: f64) -> u64 {
     (ms.max(0.0) * 1e6).round() as u64
 }
 

@@ -44,7 +44,7 @@ pub enum Unit {
 
 impl Unit {
     /// The short unit written next to a value in `check`'s tables and JSON.
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             Unit::CpuPercent => "%",
             Unit::PerSecond => "/s",
@@ -172,7 +172,7 @@ const fn fig(
 /// quantile `q`, written once so the key, the metric and the legend cannot disagree.
 macro_rules! latency_figure {
     ($name:ident, $metric:ident . $p:ident = $q:expr, $legacy:expr, $label:expr, judged: $judged:expr) => {
-        pub const $name: Figure = fig(
+        pub(crate) const $name: Figure = fig(
             concat!(stringify!($metric), ".", stringify!($p)),
             $legacy,
             $label,
@@ -193,7 +193,7 @@ macro_rules! latency_figure {
 /// A counter figure: its key is the counter's name in results.json, written once.
 macro_rules! counter_figure {
     ($name:ident, $counter:ident, $label:expr, $unit:ident, judged: $judged:expr) => {
-        pub const $name: Figure = fig(
+        pub(crate) const $name: Figure = fig(
             stringify!($counter),
             None,
             $label,
@@ -209,7 +209,7 @@ macro_rules! counter_figure {
 /// A figure of the model's process (`cpu.<field>` in results.json), read from its own source.
 macro_rules! cpu_figure {
     ($name:ident, cpu . $field:ident, $legacy:expr, $label:expr, $unit:ident, $source:ident, judged: $judged:expr) => {
-        pub const $name: Figure = fig(
+        pub(crate) const $name: Figure = fig(
             concat!("cpu.", stringify!($field)),
             $legacy,
             $label,
@@ -234,7 +234,7 @@ cpu_figure!(CPU_FLOOR_MULTIPLE, cpu.floor_multiple, None, "CPU × floor", Multip
 /// A cost per handled event (`cpu.<field>`, derived, not stored), judged by the cost rule.
 macro_rules! per_event_figure {
     ($name:ident, cpu . $field:ident, $label:expr, $unit:ident, $cost:ident) => {
-        pub const $name: Figure = fig(
+        pub(crate) const $name: Figure = fig(
             concat!("cpu.", stringify!($field)),
             None,
             $label,
@@ -297,7 +297,7 @@ latency_figure!(POLL_LATENCY_P99, poll_latency.p99 = 0.99, Some("poll_p99"), "po
 
 latency_figure!(POLL_LATENCY_P999, poll_latency.p999 = 0.999, Some("poll_p999"), "poll p99.9", judged: false);
 
-pub const POLL_LATENCY_MAX: Figure = fig(
+pub(crate) const POLL_LATENCY_MAX: Figure = fig(
     "poll_latency.max",
     Some("poll_max"),
     "poll max",
@@ -309,7 +309,7 @@ pub const POLL_LATENCY_MAX: Figure = fig(
 );
 
 /// Poll latency p99 − p50: what the headline's "steadiest" ranks on; shown, never judged.
-pub const POLL_LATENCY_JITTER: Figure = fig(
+pub(crate) const POLL_LATENCY_JITTER: Figure = fig(
     "poll_latency.jitter",
     Some("poll_jitter"),
     "poll jitter",
@@ -355,7 +355,7 @@ counter_figure!(FRAMES_REJECTED, frames_rejected, "frames rejected", Count, judg
 counter_figure!(FRAMES_COALESCED, frames_coalesced, "frames coalesced", Count, judged: false);
 
 /// Every figure, in the order tables show them.
-pub const FIGURES: &[Figure] = &[
+pub(crate) const FIGURES: &[Figure] = &[
     CPU_PERCENT,
     CPU_CTX_SWITCHES_PER_S,
     CPU_MAX_RSS_KIB,
@@ -393,7 +393,7 @@ pub const FIGURES: &[Figure] = &[
 
 /// The figure called `key` (or, for old callers and databases, its legacy name); `None`
 /// when no figure has that name.
-pub fn figure(key: &str) -> Option<&'static Figure> {
+pub(crate) fn figure(key: &str) -> Option<&'static Figure> {
     FIGURES
         .iter()
         .find(|f| f.key == key)
@@ -401,7 +401,7 @@ pub fn figure(key: &str) -> Option<&'static Figure> {
 }
 
 /// The figure called `key`, or an error naming the known ones.
-pub fn named(key: &str) -> anyhow::Result<&'static Figure> {
+pub(crate) fn named(key: &str) -> anyhow::Result<&'static Figure> {
     figure(key).ok_or_else(|| {
         let known: Vec<&str> = FIGURES.iter().map(|f| f.key).collect();
         anyhow::anyhow!("unknown figure {key:?} (known: {})", known.join(", "))
@@ -434,7 +434,7 @@ impl AsFigure for &str {
 }
 
 /// The report's summary table (HTML and `summary.md`), in column order.
-pub const SUMMARY: &[Figure] = &[
+pub(crate) const SUMMARY: &[Figure] = &[
     CPU_PERCENT,
     CPU_CTX_SWITCHES_PER_S,
     CPU_MAX_RSS_KIB,
@@ -461,7 +461,7 @@ pub const SUMMARY: &[Figure] = &[
 
 /// The figures the history database keeps per model, each in a column named by its legacy
 /// name (the v1 schema's; every one has one, a unit test checks).
-pub const HISTORY: &[Figure] = &[
+pub(crate) const HISTORY: &[Figure] = &[
     CPU_PERCENT,
     CPU_CTX_SWITCHES_PER_S,
     CPU_MAX_RSS_KIB,
@@ -487,7 +487,7 @@ pub const TREND: &[Figure] = &[
 ];
 
 /// The figures the report's comparison shows side by side when nobody judged them.
-pub const SIDE_BY_SIDE: &[Figure] = &[
+pub(crate) const SIDE_BY_SIDE: &[Figure] = &[
     CPU_PERCENT,
     CPU_CTX_SWITCHES_PER_S,
     CPU_MAX_RSS_KIB,
@@ -500,7 +500,7 @@ pub const SIDE_BY_SIDE: &[Figure] = &[
 
 /// The figures `check` judges, in the order its tables list them (latencies first, as the
 /// CI gate has always printed them). Every entry has a `judged` rule.
-pub const JUDGED: &[Figure] = &[
+pub(crate) const JUDGED: &[Figure] = &[
     POLL_LATENCY_P50,
     POLL_LATENCY_P90,
     POLL_LATENCY_P99,
@@ -527,14 +527,14 @@ pub const JUDGED: &[Figure] = &[
 ];
 
 /// The figures `check` judges, in its table order.
-pub fn judged() -> impl Iterator<Item = &'static Figure> {
+pub(crate) fn judged() -> impl Iterator<Item = &'static Figure> {
     JUDGED.iter()
 }
 
 /// Context switches per second of the CPU window (`cpu_window_ms`, the span the CPU figures
 /// were taken over). Results from before that counter existed fall back to the scenario's
 /// measured duration, the closest window they recorded; `None` without either.
-pub fn context_switches_per_s(m: &ModelResult, duration_s: f64) -> Option<f64> {
+pub(crate) fn context_switches_per_s(m: &ModelResult, duration_s: f64) -> Option<f64> {
     let window_s = match m.counters.get("cpu_window_ms") {
         Some(&ms) if ms > 0 => ms as f64 / 1e3,
         _ => duration_s,
@@ -544,7 +544,7 @@ pub fn context_switches_per_s(m: &ModelResult, duration_s: f64) -> Option<f64> {
 
 impl Figure {
     /// The quantile of a percentile figure.
-    pub fn quantile(&self) -> Option<f64> {
+    pub(crate) fn quantile(&self) -> Option<f64> {
         match self.source {
             Source::Latency { q, .. } => Some(q),
             _ => None,
@@ -552,12 +552,12 @@ impl Figure {
     }
 
     /// A tail percentile (p90 and up): judged only with enough samples beyond it.
-    pub fn is_tail(&self) -> bool {
+    pub(crate) fn is_tail(&self) -> bool {
         self.quantile().is_some_and(|q| q >= 0.9)
     }
 
     /// The latency summary the figure is read from, if any.
-    pub fn summary_metric(&self) -> Option<&'static str> {
+    pub(crate) fn summary_metric(&self) -> Option<&'static str> {
         match self.source {
             Source::Latency { metric, .. } | Source::Max { metric } | Source::Jitter { metric } => {
                 Some(metric)
@@ -568,12 +568,12 @@ impl Figure {
 
     /// A figure of the model's own process (`cpu.*`: CPU, context switches, RSS, threads):
     /// not made of the driver's lateness, unlike every latency.
-    pub fn is_process(&self) -> bool {
+    pub(crate) fn is_process(&self) -> bool {
         self.key.starts_with("cpu.")
     }
 
     /// Normalised by the floor of its own run (latencies and stalls).
-    pub fn has_floor(&self) -> bool {
+    pub(crate) fn has_floor(&self) -> bool {
         matches!(self.source, Source::Latency { .. } | Source::Max { .. })
     }
 
@@ -616,7 +616,7 @@ impl Figure {
     }
 
     /// How many samples back the figure (for percentiles and stalls), 0 otherwise.
-    pub fn samples(&self, m: &ModelResult) -> u64 {
+    pub(crate) fn samples(&self, m: &ModelResult) -> u64 {
         self.summary_metric()
             .and_then(|k| m.metric(k))
             .map_or(0, |s| s.count)
@@ -625,14 +625,17 @@ impl Figure {
     /// A figure of an optional pass run after the timed rounds (the valgrind pass): its
     /// repeated values are the passes', not the rounds', and a run without the pass simply
     /// does not have it.
-    pub fn from_separate_pass(&self) -> bool {
+    // A predicate ("is it from a separate pass"), not a conversion; clippy's naming rule for
+    // `from_*` applies now that the method is not exported.
+    #[allow(clippy::wrong_self_convention)]
+    pub(crate) fn from_separate_pass(&self) -> bool {
         matches!(self.source, Source::ValgrindPerEvent)
     }
 
     /// The figure's repeated measurements of `m`, as (index, value): its ok rounds', or for
     /// a figure of a separate pass ([`Figure::from_separate_pass`]) the passes'. Two rows of
     /// one paired run match by index (round k of side A ran next to round k of side B).
-    pub fn indexed_values(&self, m: &ModelResult) -> Vec<(u32, RoundValue)> {
+    pub(crate) fn indexed_values(&self, m: &ModelResult) -> Vec<(u32, RoundValue)> {
         if let Source::ValgrindPerEvent = self.source {
             return m.valgrind.as_ref().map_or_else(Vec::new, |v| {
                 v.values()
@@ -655,7 +658,7 @@ impl Figure {
     /// [`Figure::of_round`]) and the tables show those with their intervals, but `check`
     /// judges a stall by its band-and-floor rule over the runs, as it always has. The valgrind
     /// pass's figure is judged the same way on its passes ([`Figure::indexed_values`]).
-    pub fn judged_on_rounds(&self) -> bool {
+    pub(crate) fn judged_on_rounds(&self) -> bool {
         match self.source {
             Source::CpuPercent
             | Source::CtxSwitchesPerS
@@ -704,7 +707,7 @@ impl Figure {
     /// The interval of the figure's median over `m`'s ok rounds (failed rounds are left out);
     /// `None` when fewer than [`MIN_ROUNDS`] of them give the figure (one value has no
     /// spread). The one interval every table, verdict, export and the history show.
-    pub fn interval(&self, m: &ModelResult) -> Option<Interval> {
+    pub(crate) fn interval(&self, m: &ModelResult) -> Option<Interval> {
         let values: Vec<f64> = self
             .indexed_values(m)
             .into_iter()
@@ -726,7 +729,7 @@ pub struct RoundValue {
 }
 
 /// Samples strictly beyond quantile `q` of `count` samples: those ranked above ceil(q·n).
-pub fn samples_beyond(count: u64, q: f64) -> u64 {
+pub(crate) fn samples_beyond(count: u64, q: f64) -> u64 {
     let rank = ((q.clamp(0.0, 1.0) * count as f64).ceil() as u64).min(count);
     count - rank
 }

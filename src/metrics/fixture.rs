@@ -30,7 +30,7 @@ pub const FIXTURE_MODELS: [&str; 9] = [
 
 /// Shape of one fabricated latency distribution, in microseconds.
 #[derive(Clone, Copy, Debug)]
-pub struct Shape {
+pub(crate) struct Shape {
     /// Median.
     pub median_us: f64,
     /// Log-normal spread (0.3 = steady, 1.0 = jittery).
@@ -41,7 +41,7 @@ pub struct Shape {
 }
 
 /// `n` samples of `shape` in an HDR histogram.
-pub fn fabricate_histogram(rng: &mut Rng, shape: Shape, n: usize) -> Histogram<u64> {
+pub(crate) fn fabricate_histogram(rng: &mut Rng, shape: Shape, n: usize) -> Histogram<u64> {
     let mut h = new_histogram();
     for _ in 0..n {
         let mut v = shape.median_us * (shape.sigma * rng.normal()).exp();
@@ -68,7 +68,12 @@ fn shape(median_us: f64, sigma: f64, spike_p: f64, spike_us: f64) -> Shape {
 
 /// One fabricated model row. `cost` scales CPU, `jitter` scales latency spread, so rows differ
 /// the way real models do (rayon spins, tokio rounds timers up, coop is cheap).
-pub fn fabricate_model(rng: &mut Rng, name: &str, index: usize, duration_s: f64) -> ModelResult {
+pub(crate) fn fabricate_model(
+    rng: &mut Rng,
+    name: &str,
+    index: usize,
+    duration_s: f64,
+) -> ModelResult {
     let (cpu, wd_median, jitter) = match name {
         "threads" => (0.9, 130.0, 0.5),
         "tokio" => (1.4, 1400.0, 0.25),

@@ -5,26 +5,25 @@
 //! `check` and `history` only read; `process` accounts a child's CPU and memory; `profile` is the profile object a row may carry; `machine`
 //! describes where a result came from.
 
-pub mod costs;
-pub mod cpu_floor;
-pub mod driver_health;
-pub mod external;
+pub(crate) mod costs;
+pub(crate) mod cpu_floor;
+pub(crate) mod driver_health;
+pub(crate) mod external;
 pub mod figures;
+/// Fabricated results for the unit and integration tests: never in the shipped binary.
+#[cfg(any(test, feature = "test-hooks"))]
 pub mod fixture;
-pub mod instructions;
-pub mod machine;
-pub mod paired;
-pub mod proc_io;
-pub mod proc_stat;
+pub(crate) mod instructions;
+pub(crate) mod machine;
+pub(crate) mod paired;
+pub(crate) mod proc_io;
+pub(crate) mod proc_stat;
 pub mod process;
 pub mod profile;
 pub mod results;
 pub mod rounds;
 pub mod status;
 pub mod summary;
-pub mod tree_cpu;
-pub mod valgrind;
+pub(crate) mod tree_cpu;
+pub(crate) mod valgrind;
 pub mod verdict;
-
-pub use results::{Cpu, CpuSample, Floor, Machine, ModelResult, Results, ScenarioInfo};
-pub use summary::{new_histogram, Summary};

@@ -27,7 +27,7 @@ use super::results::{Cpu, CpuSample};
 use crate::clock::now_ns;
 
 /// Clock ticks per second for `/proc/<pid>/stat` times.
-pub fn clk_tck() -> u64 {
+pub(crate) fn clk_tck() -> u64 {
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if t > 0 {
         t as u64
@@ -37,7 +37,7 @@ pub fn clk_tck() -> u64 {
 }
 
 /// Voluntary and involuntary context switches of every live thread, by thread id.
-pub fn read_task_switches(pid: i32) -> HashMap<i32, (u64, u64)> {
+pub(crate) fn read_task_switches(pid: i32) -> HashMap<i32, (u64, u64)> {
     let mut out = HashMap::new();
     let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return out;
@@ -55,7 +55,7 @@ pub fn read_task_switches(pid: i32) -> HashMap<i32, (u64, u64)> {
 }
 
 /// Total CPU time (user + sys, all threads including exited ones) of process `pid`, in ns.
-pub fn process_cpu_ns(pid: i32) -> Option<u64> {
+pub(crate) fn process_cpu_ns(pid: i32) -> Option<u64> {
     let clock = clock_getcpuclockid(Pid::from_raw(pid)).ok()?;
     let ts = clock_gettime(clock).ok()?;
     Some(ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64)
@@ -412,7 +412,7 @@ pub enum Exit {
 }
 
 impl Exit {
-    pub fn success(&self) -> bool {
+    pub(crate) fn success(&self) -> bool {
         *self == Exit::Code(0)
     }
 }
@@ -436,14 +436,14 @@ fn tv_s(tv: libc::timeval) -> f64 {
 }
 
 /// Reaps child `pid` if it has exited (`WNOHANG`); `Ok(None)` while it is still running.
-pub fn try_wait4(pid: i32) -> Result<Option<(Exit, Rusage)>> {
+pub(crate) fn try_wait4(pid: i32) -> Result<Option<(Exit, Rusage)>> {
     wait4_flags(pid, libc::WNOHANG)
 }
 
 /// `Some(exit)` once child `pid` has exited: reaped the first time it is seen, its exit and
 /// lifetime rusage kept in `reaped` (the kernel gives them only once), read from there after.
 /// The one "has it exited?" of every child we start (`serve`, an external bridge).
-pub fn exited_once(pid: i32, reaped: &mut Option<(Exit, Rusage)>) -> Result<Option<Exit>> {
+pub(crate) fn exited_once(pid: i32, reaped: &mut Option<(Exit, Rusage)>) -> Result<Option<Exit>> {
     if reaped.is_none() {
         *reaped = try_wait4(pid)?;
     }
@@ -535,7 +535,7 @@ pub fn cpu_row(window: &WindowCpu, lifetime: Option<&Rusage>) -> Cpu {
 
 /// Counters recording what the CPU row does not hold: the window length and the child's
 /// lifetime rusage (start-up, warm-up and shutdown included), in µs / ms / counts.
-pub fn lifetime_counters(
+pub(crate) fn lifetime_counters(
     window: &WindowCpu,
     lifetime: Option<&Rusage>,
     lifetime_wall_s: f64,

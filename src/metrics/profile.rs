@@ -13,7 +13,7 @@ pub use super::status::PassStatus;
 pub const PROFILE_SCHEMA: &str = "esbench.profile/1";
 
 /// Events the bridge handled, so costs can be put per event. Cumulative counters when read
-/// through the `events` callback of [`profile_pid`]; deltas inside a report.
+/// through the `events` callback of `profile::profile_with`; deltas inside a report.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct EventCounts {
     /// `/poll` (and other HTTP) requests answered.
@@ -30,7 +30,7 @@ impl EventCounts {
     }
 
     /// `self - earlier`, for cumulative counters read at the start and end of a window.
-    pub fn since(&self, earlier: &EventCounts) -> EventCounts {
+    pub(crate) fn since(&self, earlier: &EventCounts) -> EventCounts {
         EventCounts {
             polls: self.polls.saturating_sub(earlier.polls),
             frames: self.frames.saturating_sub(earlier.frames),
@@ -74,7 +74,7 @@ pub struct ProfileReport {
 
 impl ProfileReport {
     /// Reads a `profile` value back from results.json; `None` for another schema.
-    pub fn from_value(v: &serde_json::Value) -> Option<ProfileReport> {
+    pub(crate) fn from_value(v: &serde_json::Value) -> Option<ProfileReport> {
         let schema = v.get("schema")?.as_str()?;
         let major = PROFILE_SCHEMA.rsplit('/').next()?;
         let ok = schema
@@ -87,7 +87,8 @@ impl ProfileReport {
     }
 
     /// The value to store in `ModelResult::profile`.
-    pub fn to_value(&self) -> serde_json::Value {
+    #[cfg(test)]
+    pub(crate) fn to_value(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 }

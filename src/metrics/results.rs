@@ -25,7 +25,7 @@ pub const SCHEMA: &str = "esbench.results/1.2";
 /// The versions this build reads: every 1.x. 1.0 is still read because committed files
 /// hold it (`docs/teaching/*.json`, read by `scripts/teaching-table.sh`), 1.2 because the
 /// baseline (`reports/baseline`) does; an older file is refused with [`READS`] in the error.
-pub const READS: &str = "esbench.results/1 to 1.2 (1.0, 1.1 and 1.2)";
+pub(crate) const READS: &str = "esbench.results/1 to 1.2 (1.0, 1.1 and 1.2)";
 
 /// One `esbench run`: the machine, the scenario, the floor and one row per model.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -250,7 +250,7 @@ pub struct ClockJoin {
 impl ClockJoin {
     /// True when a cross-clock figure of `value_us` is smaller than its own error bar, so it
     /// must be shown as "within the clock error" and not as a number.
-    pub fn swamps(&self, value_us: u64) -> bool {
+    pub(crate) fn swamps(&self, value_us: u64) -> bool {
         self.uncertainty_us > value_us
     }
 }
@@ -284,7 +284,7 @@ fn profile_of_this_schema<'de, D: serde::Deserializer<'de>>(
 impl ModelResult {
     /// Whether figure `key` (a field name such as `watchdog_lateness`) is one this row's
     /// model cannot provide (an external bridge's self-statistics): "not measured", not 0.
-    pub fn not_measured(&self, key: &str) -> bool {
+    pub(crate) fn not_measured(&self, key: &str) -> bool {
         self.external.as_ref().is_some_and(|e| e.lacks(key))
     }
 
@@ -294,13 +294,13 @@ impl ModelResult {
 
     /// The latency-like metrics by their one name, in report order: each named by its field,
     /// so a name cannot miss (there is no fallback to hide one that did).
-    pub fn metrics(&self) -> [(&'static str, &Summary); 8] {
+    pub(crate) fn metrics(&self) -> [(&'static str, &Summary); 8] {
         named_summaries!(@ self, [&] poll_latency poll_answered poll_service staleness
             staleness_excess ingest_latency command_latency watchdog_lateness)
     }
 
     /// A metric by name, including the extra ones (`frame_interarrival`, `driver_error`).
-    pub fn metric(&self, name: &str) -> Option<&Summary> {
+    pub(crate) fn metric(&self, name: &str) -> Option<&Summary> {
         self.named_summaries()
             .into_iter()
             .find(|(n, _)| *n == name)
@@ -308,12 +308,12 @@ impl ModelResult {
     }
 
     /// Every summary of the row that has a name of its own (the names `metric` knows).
-    pub fn named_summaries(&self) -> [(&'static str, &Summary); 12] {
+    pub(crate) fn named_summaries(&self) -> [(&'static str, &Summary); 12] {
         named_summaries!(self, &)
     }
 
     /// The same, to write them (merging rounds into one row).
-    pub fn named_summaries_mut(&mut self) -> [(&'static str, &mut Summary); 12] {
+    pub(crate) fn named_summaries_mut(&mut self) -> [(&'static str, &mut Summary); 12] {
         named_summaries!(self, &mut)
     }
 }
@@ -362,12 +362,12 @@ pub struct CpuSample {
 impl Results {
     /// True when the binary that measured this run was built from a tree with uncommitted
     /// changes: its commit does not identify the code that ran.
-    pub fn dirty_build(&self) -> bool {
+    pub(crate) fn dirty_build(&self) -> bool {
         self.build.as_ref().is_some_and(|b| b.dirty)
     }
 
     /// The commit as people read it: the hash, with `(dirty build)` when it was.
-    pub fn commit_label(&self) -> String {
+    pub(crate) fn commit_label(&self) -> String {
         let c = self.commit.clone().unwrap_or_else(|| "unknown".into());
         if self.dirty_build() {
             format!("{c} (dirty build: uncommitted changes)")
@@ -449,7 +449,7 @@ impl Results {
 /// reader sees either the old file or the whole new one. Every error names `path` and its
 /// cause in one line (a full disk says which file it could not take), and the temp file is
 /// removed on every failing path.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

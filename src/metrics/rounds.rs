@@ -104,12 +104,12 @@ pub struct Interval {
 }
 
 /// Fewest ok rounds a figure needs for an interval: one value has no spread.
-pub const MIN_ROUNDS: usize = 2;
+pub(crate) const MIN_ROUNDS: usize = 2;
 
 /// The median of `values`: the middle value, or the mean of the middle two for an even count
 /// (the textbook definition, which the round intervals' midpoint, `esbench check`'s bootstrap
 /// and the merged rounds' phase figures all use); `None` when empty. NaN sorts last.
-pub fn median(values: &[f64]) -> Option<f64> {
+pub(crate) fn median(values: &[f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
@@ -129,16 +129,16 @@ fn median_of_sorted(v: &[f64]) -> f64 {
 }
 
 /// The coverage the order-statistic interval aims for.
-pub const TARGET_COVERAGE: f64 = 0.95;
+pub(crate) const TARGET_COVERAGE: f64 = 0.95;
 
 /// Fewer values than this give a range, not an interval.
-pub const MIN_FOR_INTERVAL: usize = 5;
+pub(crate) const MIN_FOR_INTERVAL: usize = 5;
 
 impl Interval {
     /// The distribution-free interval of the median of `values` (non-finite values are
     /// dropped): the order statistics x(k) and x(n+1-k) with the largest k whose coverage is
     /// at least 95 %, or the whole range when no k reaches it (n ≤ 5). `None` when empty.
-    pub fn of_median(values: &[f64]) -> Option<Interval> {
+    pub(crate) fn of_median(values: &[f64]) -> Option<Interval> {
         let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
         if v.is_empty() {
             return None;
@@ -166,13 +166,13 @@ impl Interval {
     }
 
     /// Half the width, for `mid ± half` display.
-    pub fn half_width(&self) -> f64 {
+    pub(crate) fn half_width(&self) -> f64 {
         (self.hi - self.lo) / 2.0
     }
 
     /// The interval of `a / b` from the two intervals: lowest over highest to highest over
     /// lowest, so a ratio is only as sure as the figures it divides. `None` when `b` can be 0.
-    pub fn ratio(a: &Interval, b: &Interval) -> Option<(f64, f64, f64)> {
+    pub(crate) fn ratio(a: &Interval, b: &Interval) -> Option<(f64, f64, f64)> {
         if b.lo <= 0.0 || b.mid <= 0.0 {
             return None;
         }

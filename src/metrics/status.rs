@@ -57,7 +57,7 @@ pub enum StatusKind {
 
 impl Status {
     /// Whether the figures are whole.
-    pub fn is_ok(&self) -> bool {
+    pub(crate) fn is_ok(&self) -> bool {
         matches!(self, Status::Ok)
     }
 
@@ -82,7 +82,7 @@ impl Status {
 
     /// `self`, with a later finding added: an `Ok` row becomes `Partial`, any other keeps
     /// its first failure and names the finding after it.
-    pub fn with_finding(self, what: String) -> Status {
+    pub(crate) fn with_finding(self, what: String) -> Status {
         match self {
             Status::Ok => Status::Partial(what),
             other => Status::Also(Box::new(other), what),

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// Highest value a latency histogram can hold: one hour in microseconds. Larger values are
 /// clamped to it (and show up as the max), never dropped.
-pub const MAX_MICROS: u64 = 3_600_000_000;
+pub(crate) const MAX_MICROS: u64 = 3_600_000_000;
 
 /// A fresh histogram for microsecond values (1 µs .. 1 h, 3 significant digits).
 pub fn new_histogram() -> Histogram<u64> {
@@ -29,7 +29,7 @@ pub fn record_clamped(h: &mut Histogram<u64>, micros: u64) {
 /// Records `value` as it is, zero included, clamping only above the histogram's range: for
 /// figures where 0 is the common, meaningful value (a poll that served the newest frame is
 /// 0 µs and 0 frames behind), which [`record_clamped`]'s 1 µs floor would hide.
-pub fn record_value(h: &mut Histogram<u64>, value: u64) {
+pub(crate) fn record_value(h: &mut Histogram<u64>, value: u64) {
     h.record(value.min(MAX_MICROS))
         .expect("value clamped into range");
 }
@@ -84,7 +84,7 @@ impl Summary {
     }
 
     /// The value at any quantile, recomputed from the stored histogram.
-    pub fn quantile(&self, q: f64) -> Result<u64> {
+    pub(crate) fn quantile(&self, q: f64) -> Result<u64> {
         Ok(self.histogram()?.value_at_quantile(q))
     }
 }

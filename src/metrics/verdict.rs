@@ -12,7 +12,7 @@
 use super::figures::{self, AsFigure, Figure};
 use super::results::{ModelResult, Results};
 use super::rounds::Interval;
-pub use super::rounds::MIN_ROUNDS;
+pub(crate) use super::rounds::MIN_ROUNDS;
 
 /// One of the headline's questions: the registry figure it ranks on and its words. Defined
 /// once for the report's headline and the terminal table's verdict lines.
@@ -34,21 +34,21 @@ pub const CHEAPEST: Question = Question {
     figure: "CPU",
 };
 /// Lowest poll latency p99 (the tail a user feels, from the intended send time).
-pub const LOWEST: Question = Question {
+pub(crate) const LOWEST: Question = Question {
     question: "Lowest latency",
     fig: &figures::POLL_LATENCY_P99,
     best_word: "lowest",
     figure: "poll latency p99",
 };
 /// Smallest poll latency jitter, p99 − p50.
-pub const STEADIEST: Question = Question {
+pub(crate) const STEADIEST: Question = Question {
     question: "Steadiest latency",
     fig: &figures::POLL_LATENCY_JITTER,
     best_word: "steadiest",
     figure: "poll latency jitter (p99 − p50)",
 };
 /// The headline's questions, in order.
-pub const HEADLINE: [Question; 3] = [CHEAPEST, LOWEST, STEADIEST];
+pub(crate) const HEADLINE: [Question; 3] = [CHEAPEST, LOWEST, STEADIEST];
 
 impl Question {
     /// The verdict on this question in a run.
@@ -57,7 +57,7 @@ impl Question {
     }
 
     /// Row `m`'s whole-run value of the question's figure in run `r`.
-    pub fn value(&self, r: &Results, m: &ModelResult) -> Option<f64> {
+    pub(crate) fn value(&self, r: &Results, m: &ModelResult) -> Option<f64> {
         self.fig.of_model(m, r.scenario.duration_s)
     }
 }
@@ -70,7 +70,7 @@ pub fn interval(m: &ModelResult, figure: impl AsFigure) -> Option<Interval> {
 
 /// One model in a verdict.
 #[derive(Clone, Debug)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     pub name: String,
     /// The whole-run figure (merged over rounds), for results without rounds.
     pub value: Option<f64>,
@@ -109,7 +109,7 @@ pub enum Verdict {
 impl Verdict {
     /// The models a ★ goes to: the best, or a tie group that does not hold every eligible
     /// model (when all tie nobody stands out), or the unjudged lowest likewise.
-    pub fn starred(&self, eligible: usize) -> Vec<String> {
+    pub(crate) fn starred(&self, eligible: usize) -> Vec<String> {
         match self {
             Verdict::Best {
                 model,
@@ -127,13 +127,18 @@ impl Verdict {
     }
 
     /// True when every one of the `eligible` models (two or more) ties: nobody separates.
-    pub fn all_tie(&self, eligible: usize) -> bool {
+    pub(crate) fn all_tie(&self, eligible: usize) -> bool {
         matches!(self, Verdict::Tie { models, .. } if eligible > 1 && models.len() >= eligible)
     }
 
     /// [`Verdict::sentence`] for a headline: a tie of every model says so in words instead
     /// of listing them all ("no model separates on poll latency p99 on this machine").
-    pub fn headline_sentence(&self, eligible: usize, best_word: &str, figure: &str) -> String {
+    pub(crate) fn headline_sentence(
+        &self,
+        eligible: usize,
+        best_word: &str,
+        figure: &str,
+    ) -> String {
         if self.all_tie(eligible) {
             let all = if eligible == 2 {
                 "both".to_string()
@@ -147,7 +152,7 @@ impl Verdict {
     }
 
     /// The names the verdict is about, in words: `threads`, or `threads, coop and coop-v2`.
-    pub fn who(&self) -> String {
+    pub(crate) fn who(&self) -> String {
         match self {
             Verdict::Best { model, .. } => model.clone(),
             Verdict::Tie { models, .. } | Verdict::Unjudged { models } => and_list(models),
@@ -157,7 +162,7 @@ impl Verdict {
 
     /// One sentence: `threads is cheapest on CPU, clear of coop`, `threads, coop and coop-v2
     /// tie on CPU within noise`, or the unjudged lowest with why it is not a verdict.
-    pub fn sentence(&self, best_word: &str, figure: &str) -> String {
+    pub(crate) fn sentence(&self, best_word: &str, figure: &str) -> String {
         const NOT_CROWNED: &str = "DRIVER-LIMITED, so not crowned";
         match self {
             Verdict::Best {
@@ -196,7 +201,7 @@ impl Verdict {
 }
 
 /// `a`, `a and b`, `a, b and c`.
-pub fn and_list(names: &[String]) -> String {
+pub(crate) fn and_list(names: &[String]) -> String {
     match names {
         [] => String::new(),
         [one] => one.clone(),
@@ -205,7 +210,7 @@ pub fn and_list(names: &[String]) -> String {
 }
 
 /// The verdict on candidates (lower is better).
-pub fn judge(cands: &[Candidate]) -> Verdict {
+pub(crate) fn judge(cands: &[Candidate]) -> Verdict {
     let eligible: Vec<&Candidate> = cands
         .iter()
         .filter(|c| c.eligible && (c.value.is_some() || c.interval.is_some()))
@@ -274,7 +279,7 @@ pub fn judge(cands: &[Candidate]) -> Verdict {
 
 /// Whether a row competes: it finished ok (a DRIVER-LIMITED row competes but is never
 /// crowned).
-pub fn eligible(m: &ModelResult) -> bool {
+pub(crate) fn eligible(m: &ModelResult) -> bool {
     m.is_ok()
 }
 
@@ -282,7 +287,7 @@ pub fn eligible(m: &ModelResult) -> bool {
 /// paired run (`esbench run --against`), it is side B's. Side A is the other build: B
 /// against A is judged on the per-round ratios (`check --paired`), never by two unpaired
 /// intervals, so a build measured against itself cannot be crowned over itself.
-pub fn competes(r: &Results, m: &ModelResult) -> bool {
+pub(crate) fn competes(r: &Results, m: &ModelResult) -> bool {
     eligible(m)
         && !r
             .paired
@@ -291,7 +296,7 @@ pub fn competes(r: &Results, m: &ModelResult) -> bool {
 }
 
 /// The candidates of `figure` in a run, with the whole-run value from `value`.
-pub fn candidates(
+pub(crate) fn candidates(
     r: &Results,
     figure: impl AsFigure,
     value: impl Fn(&ModelResult) -> Option<f64>,
@@ -322,7 +327,7 @@ fn limits(m: &ModelResult, figure: &Figure) -> bool {
 }
 
 /// The verdict on `figure` in a run.
-pub fn verdict(
+pub(crate) fn verdict(
     r: &Results,
     figure: impl AsFigure,
     value: impl Fn(&ModelResult) -> Option<f64>,
@@ -350,12 +355,12 @@ pub fn stars(
 }
 
 /// True when some row of the run was measured in rounds.
-pub fn has_rounds(r: &Results) -> bool {
+pub(crate) fn has_rounds(r: &Results) -> bool {
     r.models.iter().any(|m| m.rounds.len() >= MIN_ROUNDS)
 }
 
 /// An interval in a table cell: `±0.02` for an interval, `[0.61–0.66]` for a range.
-pub fn compact(i: &Interval, fmt: impl Fn(f64) -> String) -> String {
+pub(crate) fn compact(i: &Interval, fmt: impl Fn(f64) -> String) -> String {
     if i.is_range {
         format!("[{}–{}]", fmt(i.lo), fmt(i.hi))
     } else {
@@ -364,13 +369,13 @@ pub fn compact(i: &Interval, fmt: impl Fn(f64) -> String) -> String {
 }
 
 /// How many rows may be crowned in a run.
-pub fn eligible_count(r: &Results) -> usize {
+pub(crate) fn eligible_count(r: &Results) -> usize {
     r.models.iter().filter(|m| competes(r, m)).count()
 }
 
 /// `a / b` with its interval, `3.7× (3.1–4.4×)`, or just `3.7×` without intervals: the
 /// interval runs from the lowest of `a` over the highest of `b` to the other way round.
-pub fn ratio_text(a: f64, b: f64, ai: Option<&Interval>, bi: Option<&Interval>) -> String {
+pub(crate) fn ratio_text(a: f64, b: f64, ai: Option<&Interval>, bi: Option<&Interval>) -> String {
     if b <= 0.0 {
         return "–".into();
     }
@@ -395,7 +400,7 @@ fn sig(x: f64) -> String {
 
 /// An interval in words for people (`±` is the table's): `median of 6 rounds 0.63, its
 /// 96 % interval 0.61–0.66`, or `median of 3 rounds 0.63, their range 0.61–0.66`.
-pub fn interval_words(i: &Interval, fmt: impl Fn(f64) -> String) -> String {
+pub(crate) fn interval_words(i: &Interval, fmt: impl Fn(f64) -> String) -> String {
     if i.is_range {
         format!(
             "median of {} rounds {}, their range {}–{}",

@@ -32,17 +32,17 @@ use crate::bridge::launch::{start_model, ModelRun};
 use crate::bridge::Shutdown;
 
 #[cfg(feature = "async-std-model")]
-pub mod on_async_std;
-pub mod on_coop;
-pub mod on_coop_fastio;
-pub mod on_coop_spin;
-pub mod on_coop_v2;
-pub mod on_esp4s_threads;
-pub mod on_rayon;
-pub mod on_smol;
-pub mod on_threads;
-pub mod on_tokio;
-pub mod on_tokio_current;
+pub(crate) mod on_async_std;
+pub(crate) mod on_coop;
+pub(crate) mod on_coop_fastio;
+pub(crate) mod on_coop_spin;
+pub(crate) mod on_coop_v2;
+pub(crate) mod on_esp4s_threads;
+pub(crate) mod on_rayon;
+pub(crate) mod on_smol;
+pub(crate) mod on_threads;
+pub(crate) mod on_tokio;
+pub(crate) mod on_tokio_current;
 
 pub use crate::bridge::launch::{
     process_threads, BoardEndpoint, RunningServe, ServeConfig, ServeContext, SmolBlockOn,
@@ -114,7 +114,7 @@ pub fn find(name: &str) -> Option<&'static ModelInfo> {
 }
 
 /// All model names, comma-separated (for error messages).
-pub fn names() -> String {
+pub(crate) fn names() -> String {
     ALL.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
 }
 
@@ -127,7 +127,7 @@ pub fn start(cfg: &ServeConfig) -> anyhow::Result<RunningServe> {
 }
 
 /// Like [`start`], with a caller-made shutdown signal (e.g. one wired to SIGTERM).
-pub fn start_with(cfg: &ServeConfig, shutdown: Shutdown) -> anyhow::Result<RunningServe> {
+pub(crate) fn start_with(cfg: &ServeConfig, shutdown: Shutdown) -> anyhow::Result<RunningServe> {
     let info = find(&cfg.model)
         .ok_or_else(|| anyhow::anyhow!("unknown model {:?}; available: {}", cfg.model, names()))?;
     start_model(info.name, info.run, cfg, shutdown)

@@ -10,10 +10,10 @@
 //! latency/CPU table. strace perturbs the most, so it gets its own window after the
 //! /proc + perf window. A missing tool leaves a `note`, never an error.
 
-pub mod flamegraph;
-pub mod load;
-pub mod syscalls;
-pub mod threads;
+pub(crate) mod flamegraph;
+pub(crate) mod load;
+pub(crate) mod syscalls;
+pub(crate) mod threads;
 
 use crate::metrics::profile::PassStatus;
 use std::path::{Path, PathBuf};
@@ -31,12 +31,12 @@ pub use crate::metrics::profile::{EventCounts, ProfileReport, PROFILE_SCHEMA};
 static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Ends every profiling window and warm-up now, and those to come.
-pub fn stop() {
+pub(crate) fn stop() {
     STOP.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
 /// True once [`stop`] was called.
-pub fn stopped() -> bool {
+pub(crate) fn stopped() -> bool {
     STOP.load(std::sync::atomic::Ordering::SeqCst)
 }
 
@@ -88,21 +88,10 @@ impl ProfileOptions {
     }
 }
 
-/// Profiles `pid` (labelled `label`, the model name) for two windows of `window` each and
-/// writes `<out_dir>/flame-<label>.svg` (+ `.folded`).
+/// Profiles `pid` (labelled `opts.label`, the model name) for two windows of `opts.window`
+/// each and writes `<out_dir>/flame-<label>.svg` (+ `.folded`).
 /// `events`, when given, returns the bridge's *cumulative* event counters; it is read at
 /// the start and end of each window so costs can be given per event.
-pub fn profile_pid(
-    pid: u32,
-    label: &str,
-    window: Duration,
-    out_dir: &Path,
-    events: Option<&(dyn Fn() -> EventCounts + Sync)>,
-) -> ProfileReport {
-    profile_with(pid, &ProfileOptions::new(window, out_dir, label), events)
-}
-
-/// [`profile_pid`] with every option.
 pub fn profile_with(
     pid: u32,
     opts: &ProfileOptions,
@@ -252,7 +241,7 @@ pub fn profiling_pass(
 
 /// Puts a profile into the row of the model named `report.label` of a results.json
 /// (`esbench profile --into`), saving it atomically.
-pub fn store_in_results(path: &Path, report: &ProfileReport) -> anyhow::Result<()> {
+pub(crate) fn store_in_results(path: &Path, report: &ProfileReport) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let mut results = crate::metrics::results::Results::load(path)?;
     let row = results
@@ -271,7 +260,7 @@ pub fn store_in_results(path: &Path, report: &ProfileReport) -> anyhow::Result<(
 }
 
 /// A label reduced to characters safe in a file name.
-pub fn file_safe(label: &str) -> String {
+pub(crate) fn file_safe(label: &str) -> String {
     label
         .chars()
         .map(|c| {

@@ -17,7 +17,7 @@ use std::io::Write;
 
 /// The byte the bridge may send after a numeric command: the v1 sketch's `parseCommand()`
 /// switch has no case for it (so it is read and dropped), and `parseInt()` stops at it.
-pub const COMMAND_TERMINATOR: u8 = b'\n';
+pub(crate) const COMMAND_TERMINATOR: u8 = b'\n';
 
 /// One v1 command, as the bridge sends it and the virtual board receives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -61,7 +61,7 @@ impl Command {
     }
 
     /// True for the commands the sketch reads a number for (and so waits in `parseInt`).
-    pub fn takes_number(&self) -> bool {
+    pub(crate) fn takes_number(&self) -> bool {
         !matches!(
             self,
             Command::Start | Command::Stop | Command::Dump | Command::Version
@@ -78,7 +78,7 @@ impl Command {
 
 /// The note words of `/play_tone/{note}` and their tone frequencies in Hz, as esp4s maps
 /// them: the one table the bridge's routes and the driver's expected bytes both read.
-pub const NOTES: &[(&str, u32)] = &[
+pub(crate) const NOTES: &[(&str, u32)] = &[
     ("C", 523),
     ("C_Sharp--D_Flat", 554),
     ("D", 587),
@@ -95,13 +95,13 @@ pub const NOTES: &[(&str, u32)] = &[
 ];
 
 /// Tone frequency in Hz for a `/play_tone/{note}` word (`C` → 523 ... `Note_Off` → 0).
-pub fn note_hz(name: &str) -> Option<u32> {
+pub(crate) fn note_hz(name: &str) -> Option<u32> {
     NOTES.iter().find(|(n, _)| *n == name).map(|&(_, hz)| hz)
 }
 
 /// What the board made of the bytes it read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct CommandStats {
+pub(crate) struct CommandStats {
     /// Commands carried out.
     pub commands: u64,
     /// Bytes the sketch read and dropped: anything that is not a command letter, and what
@@ -146,19 +146,19 @@ impl CommandDecoder {
         Self::default()
     }
 
-    pub fn stats(&self) -> &CommandStats {
+    pub(crate) fn stats(&self) -> &CommandStats {
         &self.stats
     }
 
     /// True while the sketch would be inside `parseInt()`: a numeric command's letter was
     /// read and the number is not finished (the real board sends no frames meanwhile).
-    pub fn pending(&self) -> bool {
+    pub(crate) fn pending(&self) -> bool {
         self.pending.is_some()
     }
 
     /// True once `parseInt` has started reading the number (a digit or `-`): the next
     /// non-digit byte completes the command instead of being skipped.
-    pub fn pending_has_digits(&self) -> bool {
+    pub(crate) fn pending_has_digits(&self) -> bool {
         matches!(self.pending, Some(ParseInt::Digits { .. }))
     }
 

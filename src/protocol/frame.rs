@@ -8,30 +8,10 @@
 use serde::Serialize;
 use std::io::Write;
 
-/// Field names in wire order (the table in `docs/protocol.md` §1), used for messages and docs.
-pub const FIELDS: [&str; 16] = [
-    "button_down",
-    "button_left",
-    "button_up",
-    "button_right",
-    "slider",
-    "light",
-    "temperature",
-    "microphone",
-    "joystick_switch",
-    "joystick_x",
-    "joystick_y",
-    "accel_x",
-    "accel_y",
-    "accel_z",
-    "tinker_a",
-    "tinker_b",
-];
-
 /// Index of TinkerKit input A in wire order; the harness stamps sequence numbers there.
-pub const TINKER_A: usize = 14;
+pub(crate) const TINKER_A: usize = 14;
 /// Index of TinkerKit input B in wire order.
-pub const TINKER_B: usize = 15;
+pub(crate) const TINKER_B: usize = 15;
 
 /// Longest line (everything before the `\n`) the decoder accepts. Real frames are at most
 /// 75 bytes before the line feed; anything past this is not a frame.
@@ -75,7 +55,7 @@ pub fn encode_frame(frame: &RawFrame, out: &mut Vec<u8>) {
 /// Why a line (or a run of bytes) was not accepted as a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RejectReason {
+pub(crate) enum RejectReason {
     /// Bytes outside any frame: noise, a partial frame at start-up, blank lines.
     Garbage,
     /// The line had the right markers but not 16 values.
@@ -94,7 +74,7 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 7] = [
+    pub(crate) const ALL: [RejectReason; 7] = [
         RejectReason::Garbage,
         RejectReason::WrongFieldCount,
         RejectReason::BadNumber,
@@ -105,7 +85,7 @@ impl RejectReason {
     ];
 
     /// The snake_case name used in stats and results.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RejectReason::Garbage => "garbage",
             RejectReason::WrongFieldCount => "wrong_field_count",
@@ -139,7 +119,7 @@ pub struct DecodeStats {
 
 impl DecodeStats {
     /// Rejected lines counted under `reason`.
-    pub fn count(&self, reason: RejectReason) -> u64 {
+    pub(crate) fn count(&self, reason: RejectReason) -> u64 {
         match reason {
             RejectReason::Garbage => self.garbage,
             RejectReason::WrongFieldCount => self.wrong_field_count,
@@ -218,7 +198,7 @@ impl FrameDecoder {
     }
 
     /// Drops any partial line (counted as rejected), e.g. after the port was reopened.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         if self.len > 0 {
             self.stats.rejected_bytes += self.len as u64;
             self.len = 0;
@@ -397,7 +377,8 @@ mod tests {
     use proptest::prelude::*;
 
     /// The real captured frame from `docs/protocol.md` §1.
-    pub const CAPTURED: &[u8] = b"ESP,1,1,1,1,430,973,17,0,1023,-1,3,17,21,157,376,8,PSE\r\n";
+    pub(crate) const CAPTURED: &[u8] =
+        b"ESP,1,1,1,1,430,973,17,0,1023,-1,3,17,21,157,376,8,PSE\r\n";
     const CAPTURED_VALUES: [i32; 16] = [
         1, 1, 1, 1, 430, 973, 17, 0, 1023, -1, 3, 17, 21, 157, 376, 8,
     ];

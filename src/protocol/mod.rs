@@ -7,4 +7,4 @@ pub mod command;
 pub mod frame;
 pub mod normalise;
 pub mod poll;
-pub mod scratch_number;
+pub(crate) mod scratch_number;

@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The `/poll` keys in the order esp4s answers them (same order as the wire fields).
-pub const POLL_KEYS: [&str; 16] = [
+pub(crate) const POLL_KEYS: [&str; 16] = [
     "buttons/Down",
     "buttons/Left",
     "buttons/Up",
@@ -149,7 +149,7 @@ pub fn normalise(raw: &RawFrame, orientation: Orientation, units: TempUnits) -> 
 /// Fahrenheit is esp4s's `(C*9)/5+32` in Python 2 integer arithmetic, i.e. rounded *down*
 /// (17 °C → 62 °F, where 62.6 would round to 63): a project moved from esp4s to esbench shows
 /// the same number, and the error (under 1 °F) is smaller than the sensor's own 1 °C step.
-pub fn temperature(celsius: i32, units: TempUnits) -> i32 {
+pub(crate) fn temperature(celsius: i32, units: TempUnits) -> i32 {
     match units {
         TempUnits::Celsius => celsius,
         TempUnits::Fahrenheit => saturate((i64::from(celsius) * 9).div_euclid(5) + 32),

@@ -5,7 +5,7 @@ use std::io::Write;
 
 /// What esp4s appends to every answer that has a body (its `send_resp` adds CRLF to anything
 /// but "okay"); clients written against esp4s strip these two bytes.
-pub const BODY_END: &[u8] = b"\r\n";
+pub(crate) const BODY_END: &[u8] = b"\r\n";
 
 /// Writes the `/poll` body: the 16 `key value\n` lines when a status is known, then a
 /// `_problem <text>\n` line when there is a fault to report (Scratch shows it to the user),
@@ -45,7 +45,7 @@ fn write_problem_text(problem: &str, out: &mut Vec<u8>) {
 
 /// The body of a Snap! one-value read (`/slider` → `593\r\n`), or empty before the first
 /// frame, exactly as esp4s answers.
-pub fn render_value(value: Option<i32>, out: &mut Vec<u8>) {
+pub(crate) fn render_value(value: Option<i32>, out: &mut Vec<u8>) {
     if let Some(v) = value {
         let _ = write!(out, "{v}");
         out.extend_from_slice(BODY_END);
@@ -53,7 +53,7 @@ pub fn render_value(value: Option<i32>, out: &mut Vec<u8>) {
 }
 
 /// Position of a poll key in `Status::values` (`slider`, `buttons/Down`, ...).
-pub fn value_index(key: &str) -> Option<usize> {
+pub(crate) fn value_index(key: &str) -> Option<usize> {
     POLL_KEYS.iter().position(|k| *k == key)
 }
 

@@ -86,11 +86,6 @@ impl AgentLink {
         Ok(link)
     }
 
-    /// The agent's IP address, where its bridge listens too.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
-
     fn call(&mut self, op: Op, timeout: Duration) -> Result<Reply> {
         self.conn.stream().set_read_timeout(Some(timeout))?;
         self.conn.send(&Request {

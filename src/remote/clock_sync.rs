@@ -72,10 +72,7 @@ impl ClockBook {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.samples.len()
-    }
-
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.samples.is_empty()
     }
@@ -137,7 +134,7 @@ impl ClockBook {
 
 impl ClockEstimate {
     /// An agent clock reading on the driver's clock (0 if it would fall before the epoch).
-    pub fn to_driver(&self, agent_ns: u64) -> u64 {
+    pub fn to_driver(self, agent_ns: u64) -> u64 {
         let since = agent_ns as f64 - self.anchor_agent_ns as f64;
         let offset = self.offset_ns as f64 + self.drift_ppm * 1e-6 * since;
         let t = agent_ns as i128 - offset.round() as i128;

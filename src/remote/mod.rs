@@ -7,12 +7,12 @@
 //! `clock_sync` the join of the two monotonic clocks with its error bar, `test_hooks` the
 //! agent's test-only hooks (only with the `test-hooks` feature).
 
-pub mod access;
-pub mod agent;
-pub mod client;
-pub mod clock_sync;
-pub mod gate;
-pub mod test_hooks;
-pub mod wire;
+pub(crate) mod access;
+pub(crate) mod agent;
+pub(crate) mod client;
+pub(crate) mod clock_sync;
+pub(crate) mod gate;
+pub(crate) mod test_hooks;
+pub(crate) mod wire;
 
 pub use client::{AgentLink, Target};

@@ -14,7 +14,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Ten colours distinguishable from each other on white (the "tab10" set, colour-blind
 /// friendlier than a rainbow); a model keeps its colour in every plot of a report.
-pub const PALETTE: [RGBColor; 10] = [
+pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -28,18 +28,18 @@ pub const PALETTE: [RGBColor; 10] = [
 ];
 
 /// The reference line (the floor) is black and dashed: never a model's colour.
-pub const FLOOR_COLOR: RGBColor = RGBColor(0, 0, 0);
+pub(crate) const FLOOR_COLOR: RGBColor = RGBColor(0, 0, 0);
 
-pub const FONT: &str = "sans-serif";
-pub const TITLE_SIZE: u32 = 22;
-pub const LABEL_SIZE: u32 = 15;
-pub const LEGEND_WIDTH: u32 = 230;
+pub(crate) const FONT: &str = "sans-serif";
+pub(crate) const TITLE_SIZE: u32 = 22;
+pub(crate) const LABEL_SIZE: u32 = 15;
+pub(crate) const LEGEND_WIDTH: u32 = 230;
 /// A panel's title and tick labels in a grid of small panels (one per model).
-pub const PANEL_TITLE_SIZE: u32 = LABEL_SIZE + 1;
-pub const PANEL_LABEL_SIZE: u32 = LABEL_SIZE - 2;
+pub(crate) const PANEL_TITLE_SIZE: u32 = LABEL_SIZE + 1;
+pub(crate) const PANEL_LABEL_SIZE: u32 = LABEL_SIZE - 2;
 
 /// One model's line: its index (for colour and marker), its name and its points.
-pub type Line<'a> = (usize, &'a str, Vec<(f64, f64)>);
+pub(crate) type Line<'a> = (usize, &'a str, Vec<(f64, f64)>);
 
 /// The colour of the `i`-th model.
 pub fn color(i: usize) -> RGBColor {
@@ -48,14 +48,14 @@ pub fn color(i: usize) -> RGBColor {
 
 /// Marker shapes cycle alongside colours so lines stay apart in greyscale too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Marker {
+pub(crate) enum Marker {
     Circle,
     Triangle,
     Square,
     Cross,
 }
 
-pub fn marker(i: usize) -> Marker {
+pub(crate) fn marker(i: usize) -> Marker {
     [
         Marker::Circle,
         Marker::Triangle,
@@ -65,7 +65,7 @@ pub fn marker(i: usize) -> Marker {
 }
 
 /// Draws marker `m` at `at` (in the area's own coordinates).
-pub fn draw_marker<DB: DrawingBackend, CT: CoordTranslate>(
+pub(crate) fn draw_marker<DB: DrawingBackend, CT: CoordTranslate>(
     area: &DrawingArea<DB, CT>,
     m: Marker,
     at: CT::From,
@@ -85,7 +85,7 @@ pub fn draw_marker<DB: DrawingBackend, CT: CoordTranslate>(
 
 /// Draws the polyline through `points` on a plot's area: what a `LineSeries` draws, without
 /// the series' own legend bookkeeping (legends are drawn apart, by [`draw_legend`]).
-pub fn draw_line<DB: DrawingBackend, CT: CoordTranslate>(
+pub(crate) fn draw_line<DB: DrawingBackend, CT: CoordTranslate>(
     area: &DrawingArea<DB, CT>,
     points: impl IntoIterator<Item = CT::From>,
     style: impl Into<ShapeStyle>,
@@ -95,7 +95,7 @@ pub fn draw_line<DB: DrawingBackend, CT: CoordTranslate>(
 }
 
 /// One legend entry: a label, its colour and marker; `dashed` for reference lines.
-pub struct LegendEntry {
+pub(crate) struct LegendEntry {
     pub label: String,
     pub color: RGBColor,
     pub marker: Option<Marker>,
@@ -103,7 +103,7 @@ pub struct LegendEntry {
 }
 
 impl LegendEntry {
-    pub fn model(i: usize, name: &str) -> LegendEntry {
+    pub(crate) fn model(i: usize, name: &str) -> LegendEntry {
         LegendEntry {
             label: name.to_string(),
             color: color(i),
@@ -112,7 +112,7 @@ impl LegendEntry {
         }
     }
 
-    pub fn floor(label: &str) -> LegendEntry {
+    pub(crate) fn floor(label: &str) -> LegendEntry {
         LegendEntry {
             label: label.to_string(),
             color: FLOOR_COLOR,
@@ -123,7 +123,7 @@ impl LegendEntry {
 }
 
 /// Draws the legend as a column in its own area, beside the plot.
-pub fn draw_legend<DB: DrawingBackend>(
+pub(crate) fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     entries: &[LegendEntry],
 ) -> anyhow::Result<()> {
@@ -164,7 +164,7 @@ pub fn draw_legend<DB: DrawingBackend>(
 }
 
 /// Shortens a label that would run off the legend.
-pub fn truncate(s: &str, max: usize) -> String {
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
@@ -175,13 +175,13 @@ pub fn truncate(s: &str, max: usize) -> String {
 }
 
 /// plotters' drawing errors carry the backend's error type; the report only needs a message.
-pub fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing a plot failed: {e:?}")
 }
 
 /// A plot drawn by `draw` on a white canvas of `size`, as SVG text: the one place a plot's
 /// backend is made and finished, so every plot in a page is the same kind of document.
-pub fn svg(
+pub(crate) fn svg(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> anyhow::Result<()>,
 ) -> anyhow::Result<String> {
@@ -197,7 +197,7 @@ pub fn svg(
 
 /// Small multiples: one panel per model in two columns (one for a single panel) under a
 /// header `header_height` high with a centred title and note, as one SVG.
-pub struct PanelGrid<'a> {
+pub(crate) struct PanelGrid<'a> {
     pub width: u32,
     pub header_height: u32,
     pub panel_height: u32,
@@ -207,7 +207,7 @@ pub struct PanelGrid<'a> {
 
 impl PanelGrid<'_> {
     /// The SVG of `n` panels, `draw(k, area)` drawing the `k`-th in reading order.
-    pub fn svg(
+    pub(crate) fn svg(
         &self,
         n: usize,
         mut draw: impl FnMut(usize, &DrawingArea<SVGBackend<'_>, Shift>) -> anyhow::Result<()>,
@@ -237,7 +237,7 @@ impl PanelGrid<'_> {
 /// Makes `mesh`'s y axis read as a log axis (in milliseconds or percent): grid lines on up to
 /// 20 steps, none between them, and text only on the 1-2-5 steps ([`log_label`]), so labels
 /// never collide however many decades the data spans.
-pub fn log_y_axis<'m, 'a, 'b, X, XT, Y, DB>(
+pub(crate) fn log_y_axis<'m, 'a, 'b, X, XT, Y, DB>(
     mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
 ) -> &'m mut MeshStyle<'a, 'b, X, Y, DB>
 where
@@ -252,7 +252,7 @@ where
 
 /// Draws `mesh` with its tick labels and axis descriptions in the plots' font at `size`
 /// points ([`LABEL_SIZE`], or smaller in a grid of small panels).
-pub fn draw_mesh<X, XT, Y, YT, DB>(
+pub(crate) fn draw_mesh<X, XT, Y, YT, DB>(
     mesh: &mut MeshStyle<'_, '_, X, Y, DB>,
     size: u32,
 ) -> anyhow::Result<()>
@@ -270,7 +270,7 @@ where
 
 /// Labels for a log axis in milliseconds: only 1-2-5 steps get text so labels never
 /// collide; the other grid lines stay unlabelled.
-pub fn log_label(v: &f64) -> String {
+pub(crate) fn log_label(v: &f64) -> String {
     let v = *v;
     if v <= 0.0 {
         return String::new();

@@ -4,7 +4,7 @@
 //! Profiled figures (`ModelResult::profile`) are deliberately not read here: a profiled pass
 //! runs under a sampler and must never be mixed into the measured figures.
 
-pub use crate::metrics::figures::Unit;
+pub(crate) use crate::metrics::figures::Unit;
 use crate::metrics::figures::{self as registry, Figure, Source};
 use crate::metrics::results::{ModelResult, Results};
 use crate::metrics::status::Status;
@@ -16,7 +16,6 @@ pub struct Column {
     /// The registry's key (e.g. `poll_latency.p99`).
     pub key: &'static str,
     pub heading: &'static str,
-    pub unit: Unit,
     /// For percentile columns: the quantile (1.0 for a maximum), so a table can tell when
     /// too few samples back it.
     pub quantile: Option<f64>,
@@ -29,7 +28,6 @@ impl Column {
         Column {
             key: f.key,
             heading: f.label,
-            unit: f.unit,
             quantile: match f.source {
                 Source::Latency { q, .. } => Some(q),
                 Source::Max { .. } => Some(1.0),
@@ -69,6 +67,7 @@ pub fn cell_text(f: &ModelFigures, index: usize) -> String {
 pub const NOT_MEASURED_TEXT: &str = "not measured";
 
 /// The position of the column showing `f`; `None` when the summary does not show it.
+#[cfg(test)]
 pub fn column_index(f: &Figure) -> Option<usize> {
     COLUMNS.iter().position(|c| c.key == f.key)
 }
@@ -114,6 +113,7 @@ impl ModelFigures {
     }
 
     /// The value of figure `f`; `None` also when the summary has no column for it.
+    #[cfg(test)]
     pub fn get(&self, f: &Figure) -> Option<f64> {
         self.values[column_index(f)?]
     }
@@ -130,6 +130,7 @@ pub fn all(results: &Results) -> Vec<ModelFigures> {
 
 /// For each column, the best (lowest) value among the models that finished `ok`; `None`
 /// when no ok model has the value or all of them have the same one (nobody stands out).
+#[cfg(test)]
 pub fn best_per_column(figs: &[ModelFigures]) -> Vec<Option<f64>> {
     (0..COLUMNS.len())
         .map(|c| {
@@ -141,6 +142,7 @@ pub fn best_per_column(figs: &[ModelFigures]) -> Vec<Option<f64>> {
 }
 
 /// Whether model `f`'s value in column `c` is the column's best (ties all count).
+#[cfg(test)]
 pub fn is_best(f: &ModelFigures, c: usize, best: &[Option<f64>]) -> bool {
     f.ok && best[c].is_some() && f.values[c] == best[c]
 }

@@ -3,7 +3,7 @@
 
 /// `text` with each character that `escape` maps replaced by its mapping: the one loop behind
 /// the HTML, Markdown and URL escapes, which differ only in their tables.
-pub fn escape_with(text: &str, escape: impl Fn(char) -> Option<&'static str>) -> String {
+pub(crate) fn escape_with(text: &str, escape: impl Fn(char) -> Option<&'static str>) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match escape(c) {
@@ -27,12 +27,12 @@ fn html_entity(c: char) -> Option<&'static str> {
 }
 
 /// Escapes text for HTML element content and attribute values.
-pub fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     escape_with(text, html_entity)
 }
 
 /// Escapes text for a Markdown table cell (pipes and line breaks would break the table).
-pub fn md_cell(text: &str) -> String {
+pub(crate) fn md_cell(text: &str) -> String {
     md_text(text).replace('|', "\\|")
 }
 
@@ -41,7 +41,7 @@ pub fn md_cell(text: &str) -> String {
 /// characters that make code, emphasis and links get a backslash (an intraword `_`, as in
 /// `clients.per_board`, is left alone), and line breaks become spaces. Quotes stay as they
 /// are: Markdown text is no attribute value.
-pub fn md_text(text: &str) -> String {
+pub(crate) fn md_text(text: &str) -> String {
     escape_with(text, |c| match c {
         '"' | '\'' => None,
         '\n' | '\r' => Some(" "),
@@ -59,7 +59,7 @@ pub fn md_text(text: &str) -> String {
 /// characters (ESC, BEL, CR, line breaks, …) and the bidirectional overrides are written as
 /// Rust escapes (`\u{1b}`, `\n`), so a name can neither send terminal commands (retitle
 /// the window, clear the screen) nor forge a line of output.
-pub fn term(text: &str) -> String {
+pub(crate) fn term(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
@@ -78,15 +78,15 @@ pub fn term_lines(text: &str) -> String {
 }
 
 /// The project's one µs formatter and significant-digit rule (`src/units.rs`).
-pub use crate::units::{sig3, us};
+pub(crate) use crate::units::{sig3, us};
 
 /// Kibibytes as MiB with one decimal.
-pub fn mib(kib: u64) -> String {
+pub(crate) fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
 /// A ratio like `3.2×`, or `n/a` when the reference is zero.
-pub fn ratio(value: f64, reference: f64) -> String {
+pub(crate) fn ratio(value: f64, reference: f64) -> String {
     if reference > 0.0 && value.is_finite() {
         format!("{}×", sig3(value / reference))
     } else {
@@ -95,7 +95,7 @@ pub fn ratio(value: f64, reference: f64) -> String {
 }
 
 /// Seconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC`.
-pub fn utc(unix_s: f64) -> String {
+pub(crate) fn utc(unix_s: f64) -> String {
     match jiff::Timestamp::from_second(unix_s.floor() as i64) {
         Ok(t) if unix_s.is_finite() && unix_s > 0.0 => {
             t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
@@ -105,7 +105,7 @@ pub fn utc(unix_s: f64) -> String {
 }
 
 /// The first 10 characters of a commit hash, or `unknown`.
-pub fn short_commit(commit: Option<&str>) -> String {
+pub(crate) fn short_commit(commit: Option<&str>) -> String {
     match commit {
         // A dirty build's commit keeps its mark (the history stores `<hash>-dirty`).
         Some(c) if c.ends_with("-dirty") => {

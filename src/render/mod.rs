@@ -8,7 +8,7 @@
 //! imports only `metrics` (and the shared `units`).
 
 pub mod chart;
-pub mod figures;
+pub(crate) mod figures;
 pub mod format;
-pub mod page;
-pub mod table;
+pub(crate) mod page;
+pub(crate) mod table;

@@ -194,7 +194,7 @@ const SPIN_MIN_RATIO: f64 = 10.0;
 /// work for next to nothing: it names them and says they poll instead of waiting; when the
 /// thread counts of the two groups overlap, that the threads are not the cause. Derived
 /// from the figures only; absent when no model (or every model) qualifies.
-pub fn spinning(r: &Results) -> Option<Pick> {
+pub(crate) fn spinning(r: &Results) -> Option<Pick> {
     let cheapest = ok_models(r).min_by(|a, b| a.cpu.percent.total_cmp(&b.cpu.percent))?;
     let floor = cheapest.cpu.percent;
     let spins = |m: &ModelResult| m.cpu.percent >= SPIN_MIN_PERCENT.max(SPIN_MIN_RATIO * floor);
@@ -265,7 +265,7 @@ pub fn spinning(r: &Results) -> Option<Pick> {
 }
 
 /// The headline as HTML cards.
-pub fn html(r: &Results) -> String {
+pub(crate) fn html(r: &Results) -> String {
     let picks = picks(r);
     if picks.is_empty() {
         return "<p class=\"warn\">No model finished with status ok: there is no headline.</p>\n"
@@ -292,7 +292,7 @@ pub fn html(r: &Results) -> String {
 }
 
 /// The headline as Markdown bullets.
-pub fn markdown(r: &Results) -> String {
+pub(crate) fn markdown(r: &Results) -> String {
     picks(r)
         .iter()
         .map(|p| {

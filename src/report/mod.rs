@@ -6,23 +6,23 @@
 //! Every string that comes from a results file is HTML-escaped (`format::esc`); plots are
 //! SVG text from plotters, which escapes its own text.
 
-pub mod compare;
-pub mod export;
+pub(crate) mod compare;
+pub(crate) mod export;
 pub mod headline;
-pub mod instrument;
-pub mod links;
-pub mod page;
-pub mod plot_compare;
-pub mod plot_cpu;
-pub mod plot_hist;
-pub mod plot_latency;
-pub mod plot_verdict;
+pub(crate) mod instrument;
+pub(crate) mod links;
+pub(crate) mod page;
+pub(crate) mod plot_compare;
+pub(crate) mod plot_cpu;
+pub(crate) mod plot_hist;
+pub(crate) mod plot_latency;
+pub(crate) mod plot_verdict;
 pub mod profile_section;
-pub mod profile_text;
+pub(crate) mod profile_text;
 pub mod run_table;
 pub mod table;
-pub mod valgrind_section;
-pub mod validate;
+pub(crate) mod valgrind_section;
+pub(crate) mod validate;
 
 use crate::render::format;
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ use crate::metrics::results::{write_atomic, Results};
 use crate::render::format::esc;
 
 /// A plot written next to `index.html` and inlined into it.
-pub struct Plot {
+pub(crate) struct Plot {
     /// File name inside the output directory, e.g. `cpu_over_time.svg`.
     pub file: String,
     /// Caption under the plot in the page.
@@ -42,7 +42,7 @@ pub struct Plot {
 }
 
 /// Loads results files for a report, each error naming the file and what is wrong with it.
-pub fn load_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
+pub(crate) fn load_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Results)>> {
     if paths.is_empty() {
         bail!("no results files given");
     }
@@ -298,7 +298,7 @@ fn run_id(k: usize, several: bool) -> String {
 }
 
 /// Every plot of one run, file names prefixed with `prefix`.
-pub fn make_plots(r: &Results, prefix: &str) -> Result<Vec<Plot>> {
+pub(crate) fn make_plots(r: &Results, prefix: &str) -> Result<Vec<Plot>> {
     let mut plots = Vec::new();
     if let Some(svg) = plot_verdict::plot(r)? {
         plots.push(Plot {

@@ -46,7 +46,7 @@ pub fn section(results: &Results) -> Option<String> {
 
 /// Like [`section`], with the report choosing each flamegraph link (e.g. a path relative to
 /// its index.html when it copies the SVGs next to it). `href(profile, svg_file_name)`.
-pub fn section_with_links(
+pub(crate) fn section_with_links(
     results: &Results,
     href: &dyn Fn(&ProfileReport, &str) -> String,
 ) -> Option<String> {
@@ -234,7 +234,7 @@ fn in_short(h: &mut String, profiles: &[(String, ProfileReport)]) {
 }
 
 /// The sentence for one model (plain text; escaped by the caller).
-pub fn explain(p: &ProfileReport) -> String {
+pub(crate) fn explain(p: &ProfileReport) -> String {
     let mut parts = Vec::new();
     if let Some(t) = &p.threads {
         let mut s = format!(

@@ -47,7 +47,7 @@ fn star_caption(r: &Results) -> &'static str {
 
 /// A caveat a reader must see next to a model's name (docs/measuring.md: async-std is measured
 /// but discontinued upstream).
-pub fn model_note(name: &str) -> Option<&'static str> {
+pub(crate) fn model_note(name: &str) -> Option<&'static str> {
     match name {
         "async-std" => Some("discontinued upstream (RUSTSEC-2025-0052); measured for comparison"),
         _ => None,
@@ -56,7 +56,7 @@ pub fn model_note(name: &str) -> Option<&'static str> {
 
 /// One sentence for an external bridge's row: what it is, how its CPU was counted, what
 /// conformance noted, and what it cannot have (`None` for a built-in model).
-pub fn external_line(m: &crate::metrics::results::ModelResult) -> Option<String> {
+pub(crate) fn external_line(m: &crate::metrics::results::ModelResult) -> Option<String> {
     let e = m.external.as_ref()?;
     let mut line = format!(
         "{}: external bridge `{}`; {}; not measured: {}.",
@@ -227,7 +227,7 @@ pub fn markdown(r: &Results) -> String {
 /// Every round of every model: when it ran, where in its round's order, how it ended and
 /// its figures, so a reader can see the spread the intervals come from (and a drift over the
 /// run). Empty string for results without rounds.
-pub fn rounds_html(r: &Results) -> String {
+pub(crate) fn rounds_html(r: &Results) -> String {
     use crate::render::format::{sig3, us, utc};
     if !verdict::has_rounds(r) {
         return String::new();
@@ -292,7 +292,7 @@ pub fn rounds_html(r: &Results) -> String {
 /// Every counter of every model (the union of their names), so nothing the run counted is
 /// hidden: skipped or failed polls, unmatched sequence numbers, reconnects… Empty string when
 /// no model has counters.
-pub fn counters_html(r: &Results) -> String {
+pub(crate) fn counters_html(r: &Results) -> String {
     let mut keys: Vec<&str> = r
         .models
         .iter()
@@ -329,7 +329,7 @@ pub fn counters_html(r: &Results) -> String {
 /// (`poll_latency`), every answer from its intended time (`poll_answered`, Scratch's own
 /// view) and every answer from its actual send (`poll_service`). Their sample counts differ
 /// exactly by the slots that passed unsent and the polls that failed, which is the point.
-pub fn poll_views_html(r: &Results) -> String {
+pub(crate) fn poll_views_html(r: &Results) -> String {
     use crate::render::format::us;
     if r.models.iter().all(|m| m.poll_latency.count == 0) {
         return String::new();
@@ -373,7 +373,7 @@ pub fn poll_views_html(r: &Results) -> String {
 }
 
 /// The floor as a small HTML table: what the machine and the driver add by themselves.
-pub fn floor_html(r: &Results) -> String {
+pub(crate) fn floor_html(r: &Results) -> String {
     use crate::render::format::us;
     let mut s = String::from(
         "<table class=\"floor\"><thead><tr><th>floor</th><th>p50</th><th>p90</th><th>p99</th>\

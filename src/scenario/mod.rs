@@ -6,7 +6,7 @@
 //! default), and every error names the file, line, column and field.
 
 mod error;
-pub mod fault;
+pub(crate) mod fault;
 mod schema;
 mod validate;
 
@@ -17,7 +17,7 @@ pub use schema::{
 };
 
 /// The scenario `esbench run` uses when none is given: one board, one Scratch client.
-pub const DEFAULT_SCENARIO: &str = "scenarios/classroom.toml";
+pub(crate) const DEFAULT_SCENARIO: &str = "scenarios/classroom.toml";
 
 /// Every scenario bundled in `scenarios/`, by file name.
 pub const BUNDLED: [&str; 10] = [

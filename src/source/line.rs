@@ -17,13 +17,13 @@ pub struct LineOptions {
 }
 
 impl LineOptions {
-    pub fn is_clean(&self) -> bool {
+    pub(crate) fn is_clean(&self) -> bool {
         !self.chunking && self.corrupt_rate <= 0.0 && self.drop_rate <= 0.0
     }
 }
 
 /// Applies `LineOptions` to another source's pieces, deterministically for a seed.
-pub struct LineEffects {
+pub(crate) struct LineEffects {
     inner: Box<dyn Source>,
     opts: LineOptions,
     rng: Rng,
@@ -35,7 +35,7 @@ pub struct LineEffects {
 
 impl LineEffects {
     /// Wraps `inner` only when some effect is on.
-    pub fn wrap(inner: Box<dyn Source>, opts: LineOptions, seed: u64) -> Box<dyn Source> {
+    pub(crate) fn wrap(inner: Box<dyn Source>, opts: LineOptions, seed: u64) -> Box<dyn Source> {
         if opts.is_clean() {
             inner
         } else {

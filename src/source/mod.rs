@@ -7,15 +7,14 @@
 
 pub mod line;
 pub mod recording;
-pub mod replay;
+pub(crate) mod replay;
 pub mod serial;
-pub mod synth;
+pub(crate) mod synth;
 
 use std::path::PathBuf;
 
-pub use line::LineEffects;
-pub use replay::ReplaySource;
-pub use serial::{SerialLink, DEFAULT_BAUD};
+pub(crate) use line::LineEffects;
+pub(crate) use replay::ReplaySource;
 pub use synth::{SynthOptions, SynthSource};
 
 /// Bytes the board writes at one intended time.

@@ -18,10 +18,8 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub const MAGIC: &str = "esbench-recording";
-pub const VERSION: u32 = 1;
-/// Conventional file extension.
-pub const EXTENSION: &str = "esrec";
+pub(crate) const MAGIC: &str = "esbench-recording";
+pub(crate) const VERSION: u32 = 1;
 const END_MARK: u32 = u32::MAX;
 const MAX_CHUNK: u32 = 1 << 20;
 const MAX_HEADER: usize = 64 * 1024;
@@ -53,13 +51,13 @@ pub struct Header {
 }
 
 impl Header {
-    pub fn new(origin: &str) -> Self {
+    pub(crate) fn new(origin: &str) -> Self {
         Header {
             fields: vec![("origin".into(), one_line(origin))],
         }
     }
 
-    pub fn with(mut self, key: &str, value: impl fmt::Display) -> Self {
+    pub(crate) fn with(mut self, key: &str, value: impl fmt::Display) -> Self {
         self.fields.push((key.into(), one_line(&value.to_string())));
         self
     }
@@ -291,7 +289,7 @@ fn parse_header(bytes: &[u8]) -> Result<(Header, usize), (usize, String)> {
 
 /// Writes a recording as chunks arrive, into a temporary file that only becomes `path`
 /// when `finish` writes the end marker (so an interrupted capture never looks complete).
-pub struct RecordingWriter {
+pub(crate) struct RecordingWriter {
     file: std::io::BufWriter<std::fs::File>,
     tmp: PathBuf,
     path: PathBuf,
@@ -302,7 +300,7 @@ pub struct RecordingWriter {
 }
 
 impl RecordingWriter {
-    pub fn create(path: &Path, header: &Header) -> anyhow::Result<Self> {
+    pub(crate) fn create(path: &Path, header: &Header) -> anyhow::Result<Self> {
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -333,7 +331,7 @@ impl RecordingWriter {
     }
 
     /// Appends one chunk; times before the previous chunk's are raised to it.
-    pub fn chunk(&mut self, at_ns: u64, bytes: &[u8]) -> anyhow::Result<()> {
+    pub(crate) fn chunk(&mut self, at_ns: u64, bytes: &[u8]) -> anyhow::Result<()> {
         for part in bytes.chunks(MAX_CHUNK as usize) {
             self.last_ns = self.last_ns.max(at_ns);
             self.file.write_all(&self.last_ns.to_le_bytes())?;
@@ -346,7 +344,7 @@ impl RecordingWriter {
     }
 
     /// Writes the end marker and moves the file into place.
-    pub fn finish(mut self, end_ns: u64) -> anyhow::Result<PathBuf> {
+    pub(crate) fn finish(mut self, end_ns: u64) -> anyhow::Result<PathBuf> {
         let end = end_ns.max(self.last_ns);
         self.file.write_all(&end.to_le_bytes())?;
         self.file.write_all(&END_MARK.to_le_bytes())?;

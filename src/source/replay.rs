@@ -31,10 +31,6 @@ impl ReplaySource {
         }
     }
 
-    pub fn recording(&self) -> &Recording {
-        &self.rec
-    }
-
     /// The next recorded chunk with its loop-adjusted time.
     fn next_chunk(&mut self) -> Option<(u64, Vec<u8>)> {
         if self.next == self.rec.chunks.len() {

@@ -44,10 +44,6 @@ impl SerialLink {
         })
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Writes bytes (e.g. an encoded command) and waits until they are sent.
     pub fn send(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         write_all(&self.port, bytes)

@@ -17,7 +17,7 @@ pub const ANALYSIS_SCHEMA: &str = "esbench.sweep-analysis/1";
 
 /// Everything the analysis says about one sweep.
 #[derive(Clone, Debug, Serialize)]
-pub struct Analysis {
+pub(crate) struct Analysis {
     pub schema: &'static str,
     pub key: String,
     pub knee_rule: &'static str,
@@ -30,12 +30,12 @@ pub struct Analysis {
 }
 
 /// How the cost is fitted, in the words every output prints.
-pub const FIT_RULE: &str = "CPU % = fixed + marginal × events/s, least squares over the \
+pub(crate) const FIT_RULE: &str = "CPU % = fixed + marginal × events/s, least squares over the \
 points where the model copes (driver-limited points and points where it broke the knee rule are left out), \
 with 95 % intervals from a bootstrap over points (their rounds kept together; none under five points); an event is a \
 frame parsed or a poll answered in the measured window";
 
-pub fn analyse(sweep: &LoadedSweep) -> Analysis {
+pub(crate) fn analyse(sweep: &LoadedSweep) -> Analysis {
     Analysis {
         schema: ANALYSIS_SCHEMA,
         key: sweep.manifest.key.clone(),
@@ -68,7 +68,7 @@ fn width(a: &Analysis) -> usize {
 }
 
 /// For the terminal.
-pub fn text(a: &Analysis) -> String {
+pub(crate) fn text(a: &Analysis) -> String {
     if a.knees.is_empty() {
         return String::new();
     }
@@ -108,7 +108,7 @@ fn left_out(f: &ModelFit) -> String {
 }
 
 /// The knee and cost tables, for sweep.md.
-pub fn markdown(a: &Analysis) -> String {
+pub(crate) fn markdown(a: &Analysis) -> String {
     if a.knees.is_empty() {
         return String::new();
     }
@@ -172,7 +172,7 @@ pub fn markdown(a: &Analysis) -> String {
 }
 
 /// The same for sweep.html.
-pub fn html(a: &Analysis) -> String {
+pub(crate) fn html(a: &Analysis) -> String {
     if a.knees.is_empty() {
         return String::new();
     }

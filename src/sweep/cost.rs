@@ -24,7 +24,7 @@ use super::manifest::LoadedSweep;
 
 /// Events served by one model in one window.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Events {
+pub(crate) struct Events {
     /// Frames the bridge parsed (ingest samples in the window).
     pub frames: u64,
     /// Polls answered (ok) in the window.
@@ -34,18 +34,18 @@ pub struct Events {
 }
 
 impl Events {
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.frames + self.polls
     }
 
-    pub fn per_s(&self) -> f64 {
+    pub(crate) fn per_s(&self) -> f64 {
         self.total() as f64 / self.window_s
     }
 }
 
 /// What `m` served in its measured window. None when the window is unknown, or the bridge's
 /// ingest log overflowed (its frames would be undercounted and the cost overstated).
-pub fn events(m: &ModelResult) -> Option<Events> {
+pub(crate) fn events(m: &ModelResult) -> Option<Events> {
     let window_s = m.counters.get("cpu_window_ms").copied()? as f64 / 1e3;
     if window_s <= 0.0 || m.counters.get("ingest_log_dropped").copied().unwrap_or(0) > 0 {
         return None;
@@ -70,7 +70,7 @@ pub fn cpu_ms_per_1k(m: &ModelResult) -> Option<f64> {
 }
 
 /// Events served in one round (frames parsed and polls answered, from the round's counts).
-pub fn round_events(r: &RoundResult) -> Option<u64> {
+pub(crate) fn round_events(r: &RoundResult) -> Option<u64> {
     if !r.is_ok() || r.duration_s <= 0.0 {
         return None;
     }
@@ -79,7 +79,7 @@ pub fn round_events(r: &RoundResult) -> Option<u64> {
 }
 
 /// The same in one round.
-pub fn round_cpu_ms_per_1k(r: &RoundResult) -> Option<f64> {
+pub(crate) fn round_cpu_ms_per_1k(r: &RoundResult) -> Option<f64> {
     ms_per_1k(r.cpu_percent, r.duration_s, round_events(r)?)
 }
 
@@ -121,14 +121,14 @@ pub struct ModelFit {
 }
 
 /// Fewest points a line is fitted to (two points always fit; they say nothing about noise).
-pub const MIN_FIT_POINTS: usize = 3;
+pub(crate) const MIN_FIT_POINTS: usize = 3;
 /// Fewest points the bootstrap gives an interval over. Resampling k whole points has only
 /// C(2k−1, k) distinct outcomes — 10 for three points, 35 for four, 126 for five — and one
 /// in k^(k−1) is a single point repeated (no slope): with three or four points the
 /// "interval" is a handful of values, not an estimate of the noise, so none is shown.
-pub const MIN_INTERVAL_POINTS: usize = 5;
+pub(crate) const MIN_INTERVAL_POINTS: usize = 5;
 /// Bootstrap resamples.
-pub const RESAMPLES: usize = 2000;
+pub(crate) const RESAMPLES: usize = 2000;
 const SEED: u64 = 0x5ca1e;
 
 /// The observations (events/s, CPU %) of one point for one model: its rounds when it has
@@ -153,7 +153,7 @@ pub fn fits(sweep: &LoadedSweep) -> Vec<ModelFit> {
 }
 
 /// Fits one model over the points where it copes.
-pub fn fit_model(sweep: &LoadedSweep, model: &str) -> ModelFit {
+pub(crate) fn fit_model(sweep: &LoadedSweep, model: &str) -> ModelFit {
     let mut left_out = Vec::new();
     let mut clusters: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut all_rounds = true;
@@ -244,7 +244,7 @@ pub fn fit_model(sweep: &LoadedSweep, model: &str) -> ModelFit {
 }
 
 /// Least squares y = a + b·x; None when x does not vary.
-pub fn ols(xy: &[(f64, f64)]) -> Option<(f64, f64)> {
+pub(crate) fn ols(xy: &[(f64, f64)]) -> Option<(f64, f64)> {
     let n = xy.len() as f64;
     if xy.len() < 2 {
         return None;
@@ -272,7 +272,7 @@ fn percentile_interval(v: &mut [f64]) -> Option<(f64, f64)> {
 }
 
 /// `0.812 % [0.70, 0.93]`, or `0.812 % (no interval)` over too few points.
-pub fn show_estimate(e: &Estimate, unit: &str) -> String {
+pub(crate) fn show_estimate(e: &Estimate, unit: &str) -> String {
     use crate::render::format::sig3;
     match (e.lo, e.hi) {
         (Some(lo), Some(hi)) => format!("{}{unit} [{}, {}]", sig3(e.value), sig3(lo), sig3(hi)),

@@ -24,7 +24,7 @@ pub struct Crossing {
 }
 
 impl Crossing {
-    pub fn describe(&self, key: &str) -> String {
+    pub(crate) fn describe(&self, key: &str) -> String {
         format!(
             "{}: {} and {} cross between {key}={} and {key}={} ({} lower before, higher after; \
              intervals apart on both sides)",
@@ -163,7 +163,7 @@ impl Crossings {
     }
 
     /// The crossings completed at point `p`, for the table's mark.
-    pub fn at(&self, p: usize) -> Vec<&Crossing> {
+    pub(crate) fn at(&self, p: usize) -> Vec<&Crossing> {
         self.crossings.iter().filter(|c| c.to_point == p).collect()
     }
 }

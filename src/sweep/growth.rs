@@ -12,7 +12,7 @@ use super::table::{cell, interval, show_interval, show_value, Cell, Figure, FIGU
 
 /// One figure of one model across the sweep.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Growth {
+pub(crate) struct Growth {
     pub first: f64,
     pub last: f64,
     /// last / first, when first is not zero.
@@ -26,7 +26,7 @@ pub struct Growth {
 }
 
 /// The growth of `figure` for `model`, or None with fewer than two measured values.
-pub fn growth(sweep: &LoadedSweep, model: &str, figure: &Figure) -> Option<Growth> {
+pub(crate) fn growth(sweep: &LoadedSweep, model: &str, figure: &Figure) -> Option<Growth> {
     let vals: Vec<(usize, f64)> = (0..sweep.points.len())
         .filter_map(|p| match cell(sweep, p, model, figure) {
             Cell::Value(v) => Some((p, v)),
@@ -58,7 +58,7 @@ fn show(v: f64, figure: &Figure) -> String {
 }
 
 /// `3.23 ms → 25.0 ms (×7.74, doubled at 5000)`.
-pub fn describe(g: &Growth, figure: &Figure) -> String {
+pub(crate) fn describe(g: &Growth, figure: &Figure) -> String {
     let with = |v: f64, i: &Option<Interval>| match i {
         Some(i) => format!("{} {}", show(v, figure), show_interval(i, figure.unit)),
         None => show(v, figure),
@@ -112,7 +112,7 @@ pub fn markdown(sweep: &LoadedSweep) -> String {
 }
 
 /// The same as an HTML table.
-pub fn html(sweep: &LoadedSweep) -> String {
+pub(crate) fn html(sweep: &LoadedSweep) -> String {
     if sweep.points.len() < 2 || sweep.models().is_empty() {
         return String::new();
     }
@@ -132,7 +132,7 @@ fn table(sweep: &LoadedSweep) -> TextTable {
 }
 
 /// For the terminal: one line per model and figure.
-pub fn text(sweep: &LoadedSweep) -> String {
+pub(crate) fn text(sweep: &LoadedSweep) -> String {
     if sweep.points.len() < 2 || sweep.models().is_empty() {
         return String::new();
     }

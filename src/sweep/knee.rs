@@ -27,11 +27,11 @@ use crate::scenario::{Scenario, SourceKind};
 use super::manifest::{LoadedPoint, LoadedSweep};
 
 /// Share of a client's slots skipped above which the model no longer copes.
-pub const MAX_SKIPPED_SHARE: f64 = 0.01;
+pub(crate) const MAX_SKIPPED_SHARE: f64 = 0.01;
 /// Share of sent polls that failed above which the model no longer copes.
-pub const MAX_FAILED_SHARE: f64 = 0.01;
+pub(crate) const MAX_FAILED_SHARE: f64 = 0.01;
 /// Fewest samples a p99 rule is applied on.
-pub const MIN_SAMPLES: u64 = 100;
+pub(crate) const MIN_SAMPLES: u64 = 100;
 
 /// The rule, in the words every output prints.
 pub const RULE: &str = "a model stops coping at the first value where it failed, or polls \
@@ -42,7 +42,7 @@ samples; points where the driver saturated or its send error p99 exceeds half th
 /// How one model did at one point.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "verdict", content = "why", rename_all = "snake_case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Copes,
     /// Stopped coping; every rule that fired, with its figures.
     Broke(Vec<String>),
@@ -51,12 +51,12 @@ pub enum Verdict {
 }
 
 /// The periods a point's rules compare against, from the scenario the point ran.
-pub struct Periods {
+pub(crate) struct Periods {
     poll_us: f64,
     frame_us: Option<f64>,
 }
 
-pub fn periods(point: &LoadedPoint) -> Option<Periods> {
+pub(crate) fn periods(point: &LoadedPoint) -> Option<Periods> {
     let r = point.results.as_ref()?;
     let s = Scenario::from_str_named(&r.scenario.text, &r.scenario.path).ok()?;
     Some(Periods {
@@ -70,7 +70,7 @@ fn counter(m: &ModelResult, k: &str) -> u64 {
 }
 
 /// The verdict for `model` at point `p`.
-pub fn verdict(sweep: &LoadedSweep, p: usize, model: &str) -> Verdict {
+pub(crate) fn verdict(sweep: &LoadedSweep, p: usize, model: &str) -> Verdict {
     let point = &sweep.points[p];
     let Some(m) = point.results.as_ref().and_then(|r| r.model(model)) else {
         return Verdict::Unjudged("not measured".into());
@@ -97,7 +97,7 @@ pub fn verdict(sweep: &LoadedSweep, p: usize, model: &str) -> Verdict {
 /// 500 µs p99 says nothing about whether polls stay under a 33 ms period. For the knee the
 /// driver limits a point when it saturated its CPUs, or when its send error p99 is more than
 /// half the rule's own threshold (the poll period), so it alone could have crossed it.
-pub fn driver_limits_knee(m: &ModelResult, per: &Periods) -> Option<String> {
+pub(crate) fn driver_limits_knee(m: &ModelResult, per: &Periods) -> Option<String> {
     let d = &m.driver;
     let mut why = Vec::new();
     let cpus = d.cpus.max(1) as f64;
@@ -121,7 +121,7 @@ pub fn driver_limits_knee(m: &ModelResult, per: &Periods) -> Option<String> {
 /// still without a knee), one reason each; `None` while the point judged one of them, or
 /// when none is open. `--until-knee` stops growing then: a larger value would only measure
 /// the driver.
-pub fn driver_limits_all(open: &[&ModelResult], per: &Periods) -> Option<Vec<String>> {
+pub(crate) fn driver_limits_all(open: &[&ModelResult], per: &Periods) -> Option<Vec<String>> {
     let why: Vec<String> = (open.iter())
         .filter_map(|m| driver_limits_knee(m, per).map(|w| format!("{}: {w}", m.name)))
         .collect();
@@ -229,7 +229,7 @@ pub fn knees(sweep: &LoadedSweep) -> Vec<Knee> {
 }
 
 /// The knee of `model`.
-pub fn knee(sweep: &LoadedSweep, model: &str) -> Knee {
+pub(crate) fn knee(sweep: &LoadedSweep, model: &str) -> Knee {
     let mut k = Knee {
         model: model.to_string(),
         knee: None,
@@ -260,11 +260,6 @@ pub fn knee(sweep: &LoadedSweep, model: &str) -> Knee {
         }
     }
     k
-}
-
-/// True when the model has broken somewhere in the sweep.
-pub fn broke(sweep: &LoadedSweep, model: &str) -> bool {
-    knee(sweep, model).knee.is_some()
 }
 
 #[cfg(test)]

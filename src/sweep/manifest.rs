@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::results::{write_atomic, Results};
 
 /// Schema identifier of `sweep.json`.
-pub const SWEEP_SCHEMA: &str = "esbench.sweep/1";
+pub(crate) const SWEEP_SCHEMA: &str = "esbench.sweep/1";
 
 /// The whole sweep.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -137,7 +137,7 @@ impl SweepManifest {
     }
 
     /// Appends a value (an `--until-knee` step) as a point not run yet.
-    pub fn push_value(&mut self, value: &str) {
+    pub(crate) fn push_value(&mut self, value: &str) {
         self.values.push(value.to_string());
         self.points.push(Point {
             value: value.to_string(),
@@ -156,7 +156,7 @@ impl SweepManifest {
         Self::parse(&text).with_context(|| format!("{} is not a usable sweep.json", path.display()))
     }
 
-    pub fn parse(text: &str) -> Result<Self> {
+    pub(crate) fn parse(text: &str) -> Result<Self> {
         let value: serde_json::Value = serde_json::from_str(text).context("not valid JSON")?;
         match value.get("schema").and_then(|s| s.as_str()) {
             Some(SWEEP_SCHEMA) => {}

@@ -10,12 +10,12 @@
 pub mod analysis;
 pub mod cost;
 pub mod cross;
-pub mod execute;
-pub mod fit_plot;
+pub(crate) mod execute;
+pub(crate) mod fit_plot;
 pub mod growth;
 pub mod knee;
 pub mod manifest;
-pub mod overrides;
+pub(crate) mod overrides;
 pub mod page;
 pub mod plot;
 pub mod table;

@@ -33,15 +33,14 @@ for its full report (percentile curves, CPU over time, histograms).</li>
 </ul>
 "#;
 
-/// The paths written by [`write_outputs`].
-pub struct Written {
+/// The pages written by [`write_outputs`] (its `analysis.json` is for scripts).
+pub(crate) struct Written {
     pub markdown: PathBuf,
     pub html: PathBuf,
-    pub analysis: PathBuf,
 }
 
 /// Loads `<dir>/sweep.json` and every point's results.
-pub fn load(sweep_json: &Path) -> Result<LoadedSweep> {
+pub(crate) fn load(sweep_json: &Path) -> Result<LoadedSweep> {
     let manifest = SweepManifest::load(sweep_json)?;
     let dir = sweep_json.parent().unwrap_or(Path::new("."));
     Ok(LoadedSweep::load(manifest, dir))
@@ -49,7 +48,7 @@ pub fn load(sweep_json: &Path) -> Result<LoadedSweep> {
 
 /// A one-line context: scenario, swept key, fixed knobs, duration, machine and commit (the
 /// latter from the first point with results).
-pub fn context_line(sweep: &LoadedSweep) -> String {
+pub(crate) fn context_line(sweep: &LoadedSweep) -> String {
     let m = &sweep.manifest;
     let mut parts = vec![format!("scenario {}", m.scenario)];
     parts.push(format!("{} = {}", m.key, m.values.join(", ")));
@@ -199,17 +198,15 @@ pub fn terminal(sweep: &LoadedSweep) -> String {
 }
 
 /// Writes `sweep.md`, `sweep.html` and `analysis.json` next to sweep.json in `dir`.
-pub fn write_outputs(sweep: &LoadedSweep, dir: &Path) -> Result<Written> {
+pub(crate) fn write_outputs(sweep: &LoadedSweep, dir: &Path) -> Result<Written> {
     let md = dir.join("sweep.md");
     write_atomic(&md, markdown(sweep).as_bytes())?;
     let html_path = dir.join("sweep.html");
     write_atomic(&html_path, html(sweep, dir)?.as_bytes())?;
-    let analysis_path = dir.join("analysis.json");
     let json = serde_json::to_vec_pretty(&analysis::analyse(sweep))?;
-    write_atomic(&analysis_path, &json)?;
+    write_atomic(&dir.join("analysis.json"), &json)?;
     Ok(Written {
         markdown: md,
         html: html_path,
-        analysis: analysis_path,
     })
 }

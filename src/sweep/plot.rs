@@ -24,11 +24,11 @@ use super::manifest::LoadedSweep;
 use super::table::{round_of, whole};
 use crate::metrics::figures as registry;
 
-pub const WIDTH: u32 = 1000;
-pub const HEIGHT: u32 = 440;
+pub(crate) const WIDTH: u32 = 1000;
+pub(crate) const HEIGHT: u32 = 440;
 
 /// The floor's counterpart of a figure, read from one run's results.
-pub type FloorFigure = fn(&Results) -> Option<f64>;
+pub(crate) type FloorFigure = fn(&Results) -> Option<f64>;
 
 /// One plot: what it shows and where its figure comes from (in plot units: % or ms).
 pub struct PlotSpec {
@@ -111,7 +111,7 @@ pub const PLOTS: [PlotSpec; 5] = [
 
 /// Where the swept values sit on the x axis.
 #[derive(Clone, Debug, PartialEq)]
-pub struct XAxis {
+pub(crate) struct XAxis {
     /// Position of each value (its value, its log10, or its index).
     pub positions: Vec<f64>,
     pub log: bool,
@@ -119,7 +119,7 @@ pub struct XAxis {
 }
 
 /// Numeric values at their value (log when they span ×8 or more), anything else evenly.
-pub fn x_axis(values: &[String]) -> XAxis {
+pub(crate) fn x_axis(values: &[String]) -> XAxis {
     let nums: Option<Vec<f64>> = values
         .iter()
         .map(|v| {

@@ -39,20 +39,20 @@ pub struct Figure {
 
 /// Registry figure `f` of a model's row, where finite. None of the sweep's figures is per
 /// second, so the scenario's duration (which only those need) is not passed.
-pub fn whole(f: &registry::Figure, m: &ModelResult) -> Option<f64> {
+pub(crate) fn whole(f: &registry::Figure, m: &ModelResult) -> Option<f64> {
     f.of_model(m, 0.0).filter(|v| v.is_finite())
 }
 
 /// Registry figure `f` in one round (`Figure::of_round`), where finite; a tail percentile
 /// only from a round with [`MIN_P99_SAMPLES`] behind it (some samples beyond it).
-pub fn round_of(f: &registry::Figure, r: &RoundResult) -> Option<f64> {
+pub(crate) fn round_of(f: &registry::Figure, r: &RoundResult) -> Option<f64> {
     let v = f.of_round(r)?;
     let enough = !f.is_tail() || v.samples.is_some_and(|n| n >= MIN_P99_SAMPLES);
     enough.then_some(v.value).filter(|v| v.is_finite())
 }
 
 /// Fewest samples a round's p99 is used with (a p99 of 100 samples has one beyond it).
-pub const MIN_P99_SAMPLES: u64 = 100;
+pub(crate) const MIN_P99_SAMPLES: u64 = 100;
 
 /// The figures of the tables, in column order: what the model costs, what it costs per
 /// unit of work, and how late it answers and wakes. CPU and the p99s are the registry's
@@ -102,7 +102,7 @@ pub fn interval(sweep: &LoadedSweep, p: usize, model: &str, figure: &Figure) -> 
 }
 
 /// `[lo, hi]` for an interval of the median, `range lo–hi` under 5 rounds.
-pub fn show_interval(i: &Interval, unit: Unit) -> String {
+pub(crate) fn show_interval(i: &Interval, unit: Unit) -> String {
     if i.is_range {
         format!(
             "range {}–{}",
@@ -115,7 +115,7 @@ pub fn show_interval(i: &Interval, unit: Unit) -> String {
 }
 
 /// One value in its figure's unit.
-pub fn show_value(v: f64, unit: Unit) -> String {
+pub(crate) fn show_value(v: f64, unit: Unit) -> String {
     match unit {
         Unit::Micros => us(v.round() as u64),
         Unit::Percent => format!("{} %", sig3(v)),
@@ -125,7 +125,7 @@ pub fn show_value(v: f64, unit: Unit) -> String {
 
 /// What one cell holds.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Cell {
+pub(crate) enum Cell {
     Value(f64),
     /// A figure measured while the driver was the limit (`driver.limited`): shown, but
     /// marked, never called best, and left out of growth, the knee and the fits (the load
@@ -142,7 +142,7 @@ pub enum Cell {
 }
 
 /// The cell of `figure` for `model` at point `p`.
-pub fn cell(sweep: &LoadedSweep, p: usize, model: &str, figure: &Figure) -> Cell {
+pub(crate) fn cell(sweep: &LoadedSweep, p: usize, model: &str, figure: &Figure) -> Cell {
     let Some(r) = &sweep.points[p].results else {
         return Cell::Missing;
     };
@@ -168,7 +168,7 @@ fn show(c: &Cell, figure: &Figure) -> String {
 
 /// The cell as text: its value and, when the point has rounds, the interval of its median
 /// over them.
-pub fn show_cell(sweep: &LoadedSweep, p: usize, model: &str, figure: &Figure) -> String {
+pub(crate) fn show_cell(sweep: &LoadedSweep, p: usize, model: &str, figure: &Figure) -> String {
     let c = cell(sweep, p, model, figure);
     let mut s = show(&c, figure);
     if let (Cell::Value(_), Some(i)) = (&c, interval(sweep, p, model, figure)) {
@@ -230,7 +230,7 @@ fn legend(sweep: &LoadedSweep, c: &cross::Crossings) -> String {
 }
 
 /// Lines explaining the gaps: failed points, failed models, unreadable results.
-pub fn problems(sweep: &LoadedSweep) -> Vec<String> {
+pub(crate) fn problems(sweep: &LoadedSweep) -> Vec<String> {
     let key = &sweep.manifest.key;
     let mut out = Vec::new();
     for p in &sweep.points {

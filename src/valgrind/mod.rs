@@ -17,7 +17,7 @@
 //! side A's and side B's pass k run next to each other and their ratio is judged per pass,
 //! as the timed rounds' ratios are per round.
 
-pub mod callgrind;
+pub(crate) mod callgrind;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -4,9 +4,9 @@
 //! per model, with its interval over the rounds and whether the verdict stars it; one small
 //! module per format.
 
-pub mod csv;
-pub mod json;
-pub mod markdown;
+pub(crate) mod csv;
+pub(crate) mod json;
+pub(crate) mod markdown;
 
 use std::io::Write;
 use std::path::Path;

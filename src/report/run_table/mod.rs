@@ -10,12 +10,12 @@
 //!
 //! It renders only the results (`metrics`), like every renderer; `esbench run` prints it.
 
-pub mod columns;
-pub mod costs;
-pub mod grid;
-pub mod health;
+pub(crate) mod columns;
+pub(crate) mod costs;
+pub(crate) mod grid;
+pub(crate) mod health;
 mod notes;
-pub mod remote;
+pub(crate) mod remote;
 
 use std::fmt::Write;
 
@@ -24,11 +24,11 @@ use crate::metrics::summary::Summary;
 use crate::metrics::verdict::{self, HEADLINE};
 
 /// The width the default table and its notes fit in.
-pub const WIDTH: usize = 100;
+pub(crate) const WIDTH: usize = 100;
 
 /// Which columns the table has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Layout {
+pub(crate) enum Layout {
     /// The figures the verdicts use, in [`WIDTH`] columns.
     #[default]
     Compact,
@@ -37,7 +37,7 @@ pub enum Layout {
 }
 
 /// The headline's verdicts in words, one line each (empty without ok rows).
-pub fn verdict_lines(r: &Results) -> String {
+pub(crate) fn verdict_lines(r: &Results) -> String {
     let mut out = String::new();
     let eligible = verdict::eligible_count(r);
     for q in HEADLINE {
@@ -55,7 +55,7 @@ pub fn verdict_lines(r: &Results) -> String {
 }
 
 /// Microseconds in a short human form: `850µs`, `1.25ms`, `2.30s` (the report's digits).
-pub use crate::units::us_compact as fmt_us;
+pub(crate) use crate::units::us_compact as fmt_us;
 
 /// A staleness excess cell: unlike latencies, 0 is its usual, good value.
 fn excess_cell(s: &Summary) -> String {
@@ -69,7 +69,7 @@ fn excess_cell(s: &Summary) -> String {
 }
 
 /// Nanoseconds in a short human form: `1ns`, `50µs`, `1.50ms`.
-pub fn fmt_ns(ns: u64) -> String {
+pub(crate) fn fmt_ns(ns: u64) -> String {
     if ns < 1_000 {
         format!("{ns}ns")
     } else if ns.is_multiple_of(1_000) {
@@ -82,7 +82,7 @@ pub fn fmt_ns(ns: u64) -> String {
 /// A distribution-free 95 % interval for the median of `s`'s samples: the values at ranks
 /// n/2 ± 0.98·√n (the normal approximation of the binomial order statistics), read from the
 /// stored histogram. `None` without a histogram or with fewer than 10 samples.
-pub fn median_interval(s: &Summary) -> Option<(u64, u64)> {
+pub(crate) fn median_interval(s: &Summary) -> Option<(u64, u64)> {
     if s.count < 10 {
         return None;
     }
@@ -97,7 +97,7 @@ pub fn median_interval(s: &Summary) -> Option<(u64, u64)> {
 /// `wd / floor` of the medians with its 95 % interval, `×1.2 (0.93–1.51)`: the interval is
 /// the lowest over the highest and the highest over the lowest of the two medians'
 /// intervals, so a ratio whose interval holds 1 does not separate from the floor.
-pub fn ratio_with_interval(value: &Summary, floor: &Summary) -> String {
+pub(crate) fn ratio_with_interval(value: &Summary, floor: &Summary) -> String {
     let r = ratio(value.p50, floor.p50);
     match (median_interval(value), median_interval(floor)) {
         (Some((vl, vh)), Some((fl, fh))) if fl > 0 && fh > 0 && r != "-" => format!(
@@ -110,7 +110,7 @@ pub fn ratio_with_interval(value: &Summary, floor: &Summary) -> String {
 }
 
 /// `value / floor` as `×3.2`, or `-` without a floor.
-pub fn ratio(value: u64, floor: u64) -> String {
+pub(crate) fn ratio(value: u64, floor: u64) -> String {
     if floor == 0 || value == 0 {
         "-".into()
     } else {
@@ -130,7 +130,7 @@ fn pcell(s: &Summary, q: f64, f: impl Fn(&Summary) -> u64) -> String {
 }
 
 /// True when `count` samples leave less than one beyond quantile `q`.
-pub fn thin(count: u64, q: f64) -> bool {
+pub(crate) fn thin(count: u64, q: f64) -> bool {
     (count as f64) * (1.0 - q) < 1.0
 }
 
@@ -154,7 +154,7 @@ fn cell(s: &Summary, f: impl Fn(&Summary) -> u64) -> String {
 
 /// Context switches per second of the CPU window, as the registry of figures derives it
 /// (`metrics::figures`), so the table, the report and `check` show one number.
-pub fn switches_per_s(m: &ModelResult) -> f64 {
+pub(crate) fn switches_per_s(m: &ModelResult) -> f64 {
     crate::metrics::figures::context_switches_per_s(m, 0.0).unwrap_or(0.0)
 }
 
@@ -169,7 +169,7 @@ pub fn render_wide(r: &Results) -> String {
 }
 
 /// The table in `layout`, with the lines under it.
-pub fn render_as(r: &Results, layout: Layout) -> String {
+pub(crate) fn render_as(r: &Results, layout: Layout) -> String {
     let mut out = String::new();
     if !r.injected.is_empty() {
         let _ = writeln!(
