@@ -7,6 +7,8 @@
 #   scripts/coop-instructions.sh                          # target/release/esbench
 #   BEFORE=/path/to/old/esbench scripts/coop-instructions.sh   # adds the older build's rows
 #   REPEAT=3 WINDOW=10 MODELS="coop threads" scripts/coop-instructions.sh
+#   KEEP=/tmp/cg scripts/coop-instructions.sh   # keeps the callgrind dumps there (for
+#                                               # callgrind_annotate --inclusive=yes etc.)
 #
 # Load: one virtual board (`esbench device`, 40 frames a second) and a Python client polling
 # `/poll` at 30.3 Hz on a keep-alive connection plus one `/leds` command a second on another:
@@ -25,7 +27,9 @@ command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || {
   echo "valgrind (callgrind) is needed: apt-get install valgrind" >&2; exit 2; }
 [[ -x $EXE ]] || { echo "no $EXE: run cargo build --release first" >&2; exit 2; }
 OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+KEEP=${KEEP:-}
+if [[ -n $KEEP ]]; then mkdir -p "$KEEP"; trap 'cp "$OUT"/*.out* "$OUT"/*.cg "$OUT"/*.counts "$KEEP"/ 2>/dev/null; rm -rf "$OUT"' EXIT
+else trap 'rm -rf "$OUT"' EXIT; fi
 cat >"$OUT/client.py" <<'PY'
 import http.client, sys, time
 port, secs = int(sys.argv[1]), float(sys.argv[2])
@@ -73,13 +77,15 @@ import collections, re, sys
 out, repeat, window, models, before, load = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4].split(), sys.argv[5], sys.argv[6]
 KINDS = ["coop's own functions (loop, wakes, I/O futures, timers, statistics)",
          "timer heap (BinaryHeap)", "clock reads and Instant arithmetic", "HDR histograms",
-         "the rest (the bridge's work, std, libc)"]
+         "malloc and free (glibc)", "the rest (the bridge's work, std, libc)"]
 def kind(fn):
     if "BinaryHeap" in fn: return KINDS[1]
     if re.search(r"timespec|Instant|clock_gettime|coop::clock", fn, re.I): return KINDS[2]
     if "hdrhistogram" in fn: return KINDS[3]
     if "coop::" in fn and "TaskFuture" not in fn: return KINDS[0]
-    return KINDS[4]
+    if re.fullmatch(r"_?_?(int_)?(malloc|free|realloc)|unlink_chunk.*|malloc_consolidate",
+                    fn.split(" [")[0]): return KINDS[4]
+    return KINDS[5]
 def read(tag):
     rows, total = [], 0
     for l in open(f"{out}/{tag}.cg"):
@@ -96,11 +102,14 @@ def rng(v, f="{:,.0f}"):
 print(f"Measured by `scripts/coop-instructions.sh` (`uptime` at the end: {load.strip()}): "
       f"callgrind's user-space instructions (Ir) of the serve process over {window:g} s of "
       f"classroom-like load, {repeat} windows per row, ranges over the windows; events = "
-      f"polls + commands the client made + 40 frames a second. The last five columns split "
+      f"polls + commands the client made + 40 frames a second. The last six columns split "
       f"the Ir per event by function (exclusive; code inlined into a function counts as "
       f"that function's, so a task's body inlined into coop's `TaskFuture::poll` is in "
       f"the rest): clock and histogram work is the bridge's as well as the scheduler's, "
-      f"compare the columns between the models.\n")
+      f"compare the columns between the models. Allocations are the bridge's (coop makes none per "
+      f"event), and glibc's malloc moves by about ±80 instructions per event from window to "
+      f"window with the state of its heap; frame decoding moves too, with how frames split "
+      f"across reads.\n")
 labels = ([("before", "coop, before (older build)")] if before else []) + [("after", "")]
 print("| build | model | Ir per window | events per window | Ir per event | " + " | ".join(KINDS) + " |")
 print("|---|---|---:|---:|---:|" + "---:|" * len(KINDS))

@@ -52,8 +52,9 @@
 //!
 //! **Self-measurement**, cheap enough to leave on (one clock read per poll and one per
 //! blocking wait, shared by everything that needs "now" and kept as plain nanoseconds, so
-//! that the loop's time arithmetic is on integers, see `clock`; HDR histograms with two
-//! significant digits): per-task longest poll and a warning naming a
+//! that the loop's time arithmetic is on integers, see `clock`; distributions counted into
+//! HDR's bucket layout, two significant digits, and made `hdrhistogram`s only when read):
+//! per-task longest poll and a warning naming a
 //! task that holds the loop longer than `Config::hog_threshold` (uasyncio's "blocking call"
 //! mistake), queue delay (ready → polled), timer lateness split into reactor oversleep
 //! (blocked in epoll past the deadline) and queueing (the loop was busy with other tasks),

@@ -22,9 +22,15 @@ enum Entry {
     Fired(u64),
 }
 
+/// Tombstones tolerated before a rebuild is considered (see `Timers`).
+const TOMBSTONE_SLACK: usize = 8;
+
 /// Deadline heap + entry slab; deadlines in ns of the loop's clock (`clock`). A cancelled entry stays in the heap as a tombstone (its
 /// generation no longer matches) until popped or until a rebuild, which happens as soon as
-/// tombstones outnumber live entries: the heap stays within 2x the live timers (+64).
+/// tombstones outnumber live entries: the heap stays within 2x the live timers (+8). The
+/// slack is small on purpose: each HTTP read arms an idle timeout that is nearly always
+/// cancelled, and every tombstone left in the heap deepens the sift of every later pop
+/// (with +64, classroom's heap held ~130 entries for 3 live timers).
 #[derive(Default)]
 pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(u64, u64, u32, u32)>>,
@@ -81,7 +87,7 @@ impl Timers {
         e.1 = Entry::Free;
         e.0 = e.0.wrapping_add(1);
         self.free.push(key.idx);
-        if self.tombstones > 64 && self.tombstones * 2 > self.heap.len() {
+        if self.tombstones > TOMBSTONE_SLACK && self.tombstones * 2 > self.heap.len() {
             let entries = &self.entries;
             self.heap
                 .retain(|Reverse((_, _, i, g))| entries[*i as usize].0 == *g);
