@@ -307,9 +307,14 @@ mod tests {
 
     /// Serves the given canned answers, one per request, on one connection.
     fn serve(answers: Vec<&'static [u8]>) -> SocketAddr {
+        serve_joinable(answers).0
+    }
+
+    /// `serve`, with the server thread's handle: joined, its connection and listener are gone.
+    fn serve_joinable(answers: Vec<&'static [u8]>) -> (SocketAddr, std::thread::JoinHandle<()>) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
-        std::thread::spawn(move || {
+        let h = std::thread::spawn(move || {
             let (mut s, _) = l.accept().unwrap();
             let mut buf = [0u8; 1024];
             for a in answers {
@@ -324,7 +329,7 @@ mod tests {
                 s.write_all(a).unwrap();
             }
         });
-        addr
+        (addr, h)
     }
 
     #[test]
@@ -408,10 +413,14 @@ mod tests {
 
     #[test]
     fn a_closed_connection_is_an_error_then_reconnects() {
-        let addr = serve(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]);
+        let (addr, server) =
+            serve_joinable(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]);
         let mut c = HttpConn::new(addr, Duration::from_secs(2));
         c.get("/a", || {}).unwrap();
         assert!(c.get("/b", || {}).is_err());
+        // Once the server thread has ended its listener is closed (before, a reconnect could
+        // still land in its backlog and be reset: a race, seen with four tests at a time).
+        server.join().unwrap();
         // The listener is gone: reconnecting fails with a clear error, not a hang.
         let e = c.get("/c", || {}).unwrap_err();
         assert!(format!("{e:#}").contains("cannot connect"), "{e:#}");
