@@ -35,15 +35,18 @@
 //! its `poll` registration as waiters come and go; edge triggering makes that unnecessary).
 //! An I/O operation is always tried first and only waits after `EWOULDBLOCK`. Timeouts have
 //! nanosecond resolution and never use plain `epoll_wait`'s milliseconds (mio rounds them up
-//! to 1 ms). The default passes the next deadline to `epoll_pwait2` as a `timespec`, so a
-//! timer costs no syscall of its own: the wait that blocks for I/O carries it. Two kinds of
-//! slack would make such a sleep late, and both are taken out: the thread's timer slack
-//! (50 µs by default; `Config::timer_slack` sets it to 1 ns while `block_on` runs) and
-//! epoll's own 0.1 % of the timeout (the reactor asks for that much less). The alternative,
-//! `TimerBackend::Timerfd`, arms a timerfd registered in epoll (edge-triggered, never read)
-//! with a `timerfd_settime` whenever the next deadline changes — once per watchdog tick in
-//! the bridge. If the kernel lacks `epoll_pwait2` (`ENOSYS`, probed once at start, < 5.11)
-//! the reactor falls back to the timerfd.
+//! to 1 ms). The default, `TimerBackend::Timerfd`, arms a timerfd registered in epoll
+//! (edge-triggered, never read) at the next deadline, with a `timerfd_settime` only when that
+//! deadline changes (once per watchdog tick in the bridge), and waits in `epoll_wait(-1)`.
+//! The alternative, `TimerBackend::EpollPwait2`, passes the deadline to `epoll_pwait2` as a
+//! `timespec`: no syscall of its own, but the kernel starts an hrtimer on every wait and
+//! cancels it whenever I/O ends the wait first, and on a VM reprogramming the timer device is
+//! a VM exit — measured, that cost more CPU than the `timerfd_settime` per tick saves
+//! (docs/coop.md, "fourth pass"). Two kinds of slack would make a pwait2 sleep late and both
+//! are taken out: the thread's timer slack (50 µs by default; `Config::timer_slack` sets it
+//! to 1 ns while `block_on` runs) and epoll's own 0.1 % of the timeout (the reactor asks for
+//! that much less). If the kernel lacks `epoll_pwait2` (`ENOSYS`, probed once at start,
+//! < 5.11) that backend falls back to the timerfd.
 //!
 //! **The fast_io knob.** [`IoPollEvery`] decides when the loop polls I/O with a zero timeout
 //! while tasks are ready: before every task (fast_io, asyncio v3), every N tasks (tokio-like),
@@ -130,10 +133,11 @@ impl FromStr for IoPollEvery {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimerBackend {
     /// A timerfd armed at the next deadline plus a blocking `epoll_wait` (no timer slack):
-    /// a `timerfd_settime` per new deadline.
+    /// a `timerfd_settime` per new deadline, one hrtimer per deadline. The default: the
+    /// cheaper in CPU on the project's VM (docs/coop.md, "fourth pass").
     Timerfd,
     /// `epoll_pwait2` with a `timespec`: the deadline rides on the wait itself, no syscall
-    /// of its own. Subject to the thread's timer slack (hence `Config::timer_slack`, 1 ns
+    /// of its own, but an hrtimer started on every wait and cancelled when I/O ends it. Subject to the thread's timer slack (hence `Config::timer_slack`, 1 ns
     /// by default); falls back to `Timerfd` when the kernel does not have it (< 5.11).
     EpollPwait2,
 }
@@ -157,7 +161,7 @@ impl Default for Config {
         Config {
             io_poll_every: IoPollEvery::Tasks(8),
             hog_threshold: Duration::from_millis(10),
-            timer_backend: TimerBackend::EpollPwait2,
+            timer_backend: TimerBackend::Timerfd,
             timer_slack: Some(Duration::from_nanos(1)),
         }
     }

@@ -1,6 +1,6 @@
 //! `coop`: the bridge on our own single-threaded cooperative scheduler (`crate::coop`),
 //! uasyncio style: `AsyncFd` for the serial port and sockets on an edge-triggered epoll,
-//! `sleep` (nanosecond deadlines carried by `epoll_pwait2`) for the watchdog.
+//! `sleep` (nanosecond deadlines on one timerfd in the epoll set) for the watchdog.
 //!
 //! The three variants (`coop`, `coop-v2`, `coop-fastio`) run this same code and differ only
 //! in `io_poll_every`, the fast_io knob; their `runtime` statistics are `coop::Stats`.
@@ -21,7 +21,7 @@ pub const DEFAULT_IO_POLL_EVERY: IoPollEvery = IoPollEvery::Tasks(8);
 pub const INFO: ModelInfo = ModelInfo {
     name: "coop",
     description:
-        "coop: our uasyncio-style single-thread scheduler, epoll_pwait2 timers, I/O polled every 8 tasks",
+        "coop: our uasyncio-style single-thread scheduler, timerfd timers, I/O polled every 8 tasks",
     run,
 };
 
