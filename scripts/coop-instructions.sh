@@ -14,8 +14,9 @@
 # `/poll` at 30.3 Hz on a keep-alive connection plus one `/leds` command a second on another:
 # the classroom scenario's rates. Instrumentation is switched on (`callgrind_control -i on`)
 # after a 3 s warm-up and dumped after WINDOW s. Frames in the window are taken as 40 a second.
-# valgrind 3.19 does not know `epoll_pwait2`, so coop runs its timerfd fallback here (one
-# `timerfd_settime` per tick: about 30 instructions of user space each).
+# coop runs its default timer backend here, the timerfd (one `timerfd_settime` per tick: about
+# 30 instructions of user space each); valgrind 3.19 does not know `epoll_pwait2`, so a build
+# whose default was `epoll_pwait2` (before issue 32's fourth pass) fell back to it too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXE=${ESBENCH:-target/release/esbench}

@@ -69,8 +69,17 @@ impl<T: AsRawFd> AsRawFd for FuturesIo<T> {
 }
 
 /// Serves one connection until the peer hangs up, an I/O error, or the bridge closes it.
-/// `sleep` is the runtime's timer; it bounds each read by the connection's deadline and
-/// the lingering close by [`LINGER_TIMEOUT`].
+/// `sleep` is the runtime's timer; it bounds the reads by the connection's deadline and the
+/// lingering close by [`LINGER_TIMEOUT`].
+///
+/// One timer per connection, not one per read: the deadline moves with every request (idle
+/// timeout after the last input), and arming a timer for each read and cancelling it when
+/// the request came was a timer insert and cancel per poll under every async runtime. The
+/// timer is kept armed across reads and only re-armed when the deadline comes earlier than
+/// it (a request head in progress has the shorter header timeout) or when it fires before
+/// the connection's current deadline (the deadline moved on since it was armed): on a
+/// keep-alive connection polled every 33 ms it fires once per idle timeout. A read still
+/// ends at the connection's deadline, as before.
 pub async fn serve_async<S, F>(
     stream: &mut S,
     handler: &impl Handler,
@@ -82,6 +91,8 @@ pub async fn serve_async<S, F>(
 {
     let mut conn = Connection::admit(limits);
     let mut buf = vec![0u8; READ_CHUNK];
+    let mut armed = None;
+    let mut timer = std::pin::pin!(None::<F>);
     loop {
         match conn.next_step() {
             ConnStep::Write => {
@@ -105,14 +116,19 @@ pub async fn serve_async<S, F>(
                 return;
             }
             ConnStep::Read { until } => {
-                let wait = until.saturating_duration_since(Instant::now());
+                if armed.is_none_or(|at| until < at) {
+                    timer.set(Some(sleep(until.saturating_duration_since(Instant::now()))));
+                    armed = Some(until);
+                }
                 let read = async { Some(stream.read(&mut buf).await) };
-                let timed_out = async {
-                    sleep(wait).await;
+                let fired = async {
+                    timer.as_mut().as_pin_mut()?.await;
                     None
                 };
-                match futures_lite::future::or(read, timed_out).await {
-                    None => conn.time_out(),
+                match futures_lite::future::or(read, fired).await {
+                    None if Instant::now() >= until => conn.time_out(),
+                    // Armed for an earlier deadline that has since moved on: re-arm.
+                    None => armed = None,
                     Some(Ok(0) | Err(_)) => return,
                     Some(Ok(n)) => conn.receive(&buf[..n], handler),
                 }
@@ -279,6 +295,24 @@ mod tests {
         }
     }
 
+    /// A timer double that honours its duration: ready once it has passed (it yields to
+    /// the executor until then, so the test spins for that long, no longer).
+    fn real_sleep(d: Duration) -> impl Future<Output = ()> {
+        let end = Instant::now() + d;
+        async move {
+            while Instant::now() < end {
+                futures_lite::future::yield_now().await;
+            }
+        }
+    }
+
+    fn short_idle(idle_ms: u64) -> ServeLimits {
+        ServeLimits {
+            idle_timeout: Duration::from_millis(idle_ms),
+            ..ServeLimits::default()
+        }
+    }
+
     #[test]
     fn the_async_loop_times_out_by_the_runtime_timer() {
         let mut stuck = Stuck(Scripted {
@@ -286,10 +320,91 @@ mod tests {
             written: Vec::new(),
             shut: false,
         });
-        let instant = |_d: Duration| std::future::ready(());
-        let limits = ServeLimits::default();
-        futures_lite::future::block_on(serve_async(&mut stuck, &Echo, limits, instant));
+        let started = Instant::now();
+        let limits = short_idle(20);
+        futures_lite::future::block_on(serve_async(&mut stuck, &Echo, limits, real_sleep));
         assert!(stuck.0.shut, "an idle timeout closes the connection");
         assert!(stuck.0.written.is_empty(), "between requests: no answer");
+        assert!(
+            started.elapsed() >= limits.idle_timeout,
+            "not before the deadline"
+        );
+    }
+
+    #[test]
+    fn the_async_loop_arms_one_timer_per_connection_not_one_per_read() {
+        let mut s = Scripted {
+            reads: vec![b"GET /a HTTP/1.1\r\n\r\n"; 5],
+            written: Vec::new(),
+            shut: false,
+        };
+        let armed = std::cell::Cell::new(0);
+        let counting = |_d: Duration| {
+            armed.set(armed.get() + 1);
+            std::future::pending::<()>()
+        };
+        futures_lite::future::block_on(serve_async(
+            &mut s,
+            &Echo,
+            ServeLimits::default(),
+            counting,
+        ));
+        let out = String::from_utf8(s.written).unwrap();
+        assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 5, "{out}");
+        assert_eq!(armed.get(), 1, "five reads, one timer");
+    }
+
+    /// Answers one request after `delay`, then never again.
+    struct LateOnce {
+        delay: Duration,
+        served: bool,
+        written: Vec<u8>,
+    }
+
+    impl ConnSocket for LateOnce {
+        async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.served {
+                return std::future::pending().await;
+            }
+            real_sleep(self.delay).await;
+            self.served = true;
+            let r = b"GET /a HTTP/1.1\r\n\r\n";
+            buf[..r.len()].copy_from_slice(r);
+            Ok(r.len())
+        }
+        async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+            self.written.extend_from_slice(buf);
+            Ok(())
+        }
+        async fn shutdown_write(&mut self) {}
+    }
+
+    #[test]
+    fn a_timer_armed_before_the_deadline_moved_is_re_armed_not_obeyed() {
+        // The timer is armed at admission for admission + idle; the request at `delay`
+        // moves the deadline to delay + idle. The first expiry must not close the
+        // connection: it re-arms, and the idle timeout counts from the request.
+        let (delay, idle) = (Duration::from_millis(30), Duration::from_millis(40));
+        let mut s = LateOnce {
+            delay,
+            served: false,
+            written: Vec::new(),
+        };
+        let armed = std::cell::Cell::new(0);
+        let counting = |d: Duration| {
+            armed.set(armed.get() + 1);
+            real_sleep(d)
+        };
+        let started = Instant::now();
+        let limits = short_idle(idle.as_millis() as u64);
+        futures_lite::future::block_on(serve_async(&mut s, &Echo, limits, counting));
+        let out = String::from_utf8(s.written).unwrap();
+        assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 1, "{out}");
+        assert!(
+            started.elapsed() >= delay + idle,
+            "closed before the moved deadline"
+        );
+        // Admission, the re-arm after the early expiry, and the lingering close's own.
+        assert_eq!(armed.get(), 3);
     }
 }
