@@ -66,8 +66,8 @@ def label(spec):
 def rng(vals, fmt):
     lo, hi = min(vals), max(vals)
     return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}–{fmt.format(hi)}"
-print(f"Measured by `scripts/model-costs.sh` on `{os.uname().nodename}`, the 2-core VM shared with "
-      f"other builds (`uptime` at the end: {load.strip()}); classroom scenario, {rounds} "
+print(f"Measured by `scripts/model-costs.sh` on `{os.uname().nodename}`, the project's 2-core VM "
+      f"(`uptime` at the end: {load.strip()}); classroom scenario, {rounds} "
       f"profiles of {window} s per model, ranges over the profiles. Counts (wake-ups, "
       "syscalls, per event) are the figures to compare; CPU % moves with the machine's load. "
       "An *event* is a frame, a poll or a command the model handled.\n")
