@@ -41,8 +41,9 @@
 //! The alternative, `TimerBackend::EpollPwait2`, passes the deadline to `epoll_pwait2` as a
 //! `timespec`: no syscall of its own, but the kernel starts an hrtimer on every wait and
 //! cancels it whenever I/O ends the wait first, and on a VM reprogramming the timer device is
-//! a VM exit — measured, that cost more CPU than the `timerfd_settime` per tick saves
-//! (docs/coop.md, "fourth pass"). Two kinds of slack would make a pwait2 sleep late and both
+//! a VM exit. The timerfd removes those (about 2.7 → 0.7 hrtimer operations per event) for a
+//! `timerfd_settime` per tick; its CPU gain was small (one paired run of three separated it,
+//! none showed a loss; docs/coop.md, "fourth pass"). Two kinds of slack would make a pwait2 sleep late and both
 //! are taken out: the thread's timer slack (50 µs by default; `Config::timer_slack` sets it
 //! to 1 ns while `block_on` runs) and epoll's own 0.1 % of the timeout (the reactor asks for
 //! that much less). If the kernel lacks `epoll_pwait2` (`ENOSYS`, probed once at start,
@@ -133,8 +134,8 @@ impl FromStr for IoPollEvery {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimerBackend {
     /// A timerfd armed at the next deadline plus a blocking `epoll_wait` (no timer slack):
-    /// a `timerfd_settime` per new deadline, one hrtimer per deadline. The default: the
-    /// cheaper in CPU on the project's VM (docs/coop.md, "fourth pass").
+    /// a `timerfd_settime` per new deadline, one hrtimer per deadline. The default: fewer
+    /// hrtimer operations and VM exits per event (docs/coop.md, "fourth pass").
     Timerfd,
     /// `epoll_pwait2` with a `timespec`: the deadline rides on the wait itself, no syscall
     /// of its own, but an hrtimer started on every wait and cancelled when I/O ends it. Subject to the thread's timer slack (hence `Config::timer_slack`, 1 ns
