@@ -43,11 +43,11 @@
 //! cancels it whenever I/O ends the wait first, and on a VM reprogramming the timer device is
 //! a VM exit. The timerfd removes those (about 2.7 → 0.7 hrtimer operations per event) for a
 //! `timerfd_settime` per tick; its CPU gain was small (one paired run of three separated it,
-//! none showed a loss; docs/coop.md, "fourth pass"). Two kinds of slack would make a pwait2 sleep late and both
-//! are taken out: the thread's timer slack (50 µs by default; `Config::timer_slack` sets it
-//! to 1 ns while `block_on` runs) and epoll's own 0.1 % of the timeout (the reactor asks for
-//! that much less). If the kernel lacks `epoll_pwait2` (`ENOSYS`, probed once at start,
-//! < 5.11) that backend falls back to the timerfd.
+//! none showed a loss; docs/coop.md, "fourth pass"). Two kinds of slack would make a pwait2
+//! sleep late and both are taken out: the thread's timer slack (50 µs by default;
+//! `Config::timer_slack` sets it to 1 ns while `block_on` runs) and epoll's own 0.1 % of the
+//! timeout (the reactor asks for that much less). If the kernel lacks `epoll_pwait2`
+//! (`ENOSYS`, probed once at start, < 5.11) that backend falls back to the timerfd.
 //!
 //! **The fast_io knob.** [`IoPollEvery`] decides when the loop polls I/O with a zero timeout
 //! while tasks are ready: before every task (fast_io, asyncio v3), every N tasks (tokio-like),
@@ -138,8 +138,9 @@ pub enum TimerBackend {
     /// hrtimer operations and VM exits per event (docs/coop.md, "fourth pass").
     Timerfd,
     /// `epoll_pwait2` with a `timespec`: the deadline rides on the wait itself, no syscall
-    /// of its own, but an hrtimer started on every wait and cancelled when I/O ends it. Subject to the thread's timer slack (hence `Config::timer_slack`, 1 ns
-    /// by default); falls back to `Timerfd` when the kernel does not have it (< 5.11).
+    /// of its own, but an hrtimer started on every wait and cancelled when I/O ends it.
+    /// Subject to the thread's timer slack (hence `Config::timer_slack`, 1 ns by default);
+    /// falls back to `Timerfd` when the kernel does not have it (< 5.11).
     EpollPwait2,
 }
 
