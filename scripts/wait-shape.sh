@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# The floor under any epoll scheduler: what waiting costs in one epoll thread against one
-# blocking thread per source, with no scheduler at all. A C server waits for the classroom
+# The floor under any one-thread scheduler: what waiting costs in one epoll (or io_uring)
+# thread against one blocking thread per source, with no scheduler at all. A C server waits for the classroom
 # scenario's three sources — a frame on a pty every 25 ms, an HTTP-sized request on a
 # keep-alive loopback TCP connection every 33 ms (answered), a 25 ms tick — in one of two
 # shapes, doing the same user-space work per frame and per request in both:
 #   threads: a thread blocked in read() per fd and one in clock_nanosleep() for the tick
 #            (the shape of esbench's threads model);
 #   epoll:   one thread in epoll_wait(-1), the fds edge-triggered and non-blocking, the tick
-#            a timerfd re-armed per tick (the shape of coop's loop, without coop).
+#            a timerfd re-armed per tick (the shape of coop's loop, without coop);
+#   io_uring: one thread, one io_uring_enter per wake-up that submits the next reads, the
+#            answer's write (no completion on success) and the next tick's absolute timeout,
+#            and waits for a completion (raw syscalls: liburing's headers are not needed).
 # A forked feeder writes the frames and makes the requests. Each window's CPU is the server
 # process's (getrusage, all its threads), per handled event (frame or request); wake-ups are
 # its context switches. Alternating pairs (ABBA order) of WINDOW s at each WORK level (WORK
 # snprintf calls of five integers per event; 0 = waiting only). Writes docs/coop.md's block
-# "wait-shape". About 9 minutes with the defaults.
+# "wait-shape". About 13 minutes with the defaults.
 #
 #   scripts/wait-shape.sh
 #   PAIRS=4 WINDOW=5 WORKS="0 15" scripts/wait-shape.sh
@@ -34,6 +37,7 @@ cat >"$OUT/shape.c" <<'C'
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +49,9 @@ cat >"$OUT/shape.c" <<'C'
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/io_uring.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #define PERIOD 25000000LL
 static long long now_ns(void) {
   struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000LL + t.tv_nsec;
@@ -84,6 +91,7 @@ static void *conn_thread(void *a) {
 static void *tick_thread(void *a) {
   long long next = tick0; (void)a;
   for (;;) { next += PERIOD; sleep_until(next); atomic_fetch_add(&ticks, 1); }
+  return NULL;  /* not reached: the process exits with the window */
 }
 static void arm(int tfd, long long at) {
   struct itimerspec its = {{0, 0}, {at / 1000000000LL, at % 1000000000LL}};
@@ -107,6 +115,78 @@ static void *epoll_thread(void *a) {
     }
   }
 }
+
+/* io_uring: one thread, one io_uring_enter per wake-up (it submits the next reads, the
+   answer's write and the next tick's timeout, and waits for a completion). */
+#ifndef IOSQE_CQE_SKIP_SUCCESS
+#define IOSQE_CQE_SKIP_SUCCESS (1U << 6)
+#endif
+static int ring;
+static unsigned *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask, pending;
+static struct io_uring_sqe *sqes;
+static struct io_uring_cqe *cqes;
+static int uring_setup(void) {
+  struct io_uring_params p; memset(&p, 0, sizeof p);
+  ring = (int)syscall(__NR_io_uring_setup, 16, &p);
+  if (ring < 0) return -1;
+  size_t sq_sz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+  size_t cq_sz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+  if (p.features & IORING_FEAT_SINGLE_MMAP) { if (cq_sz > sq_sz) sq_sz = cq_sz; cq_sz = sq_sz; }
+  char *sq = mmap(0, sq_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
+  char *cq = (p.features & IORING_FEAT_SINGLE_MMAP) ? sq
+           : mmap(0, cq_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
+  sqes = mmap(0, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
+  if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) return -1;
+  sq_tail = (unsigned *)(sq + p.sq_off.tail); sq_mask = (unsigned *)(sq + p.sq_off.ring_mask);
+  sq_array = (unsigned *)(sq + p.sq_off.array);
+  cq_head = (unsigned *)(cq + p.cq_off.head); cq_tail = (unsigned *)(cq + p.cq_off.tail);
+  cq_mask = (unsigned *)(cq + p.cq_off.ring_mask); cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+  return 0;
+}
+static void push(unsigned char op, int fd, const void *addr, unsigned len, unsigned long long data, unsigned char flags) {
+  unsigned tail = *sq_tail, idx = tail & *sq_mask;
+  struct io_uring_sqe *s = &sqes[idx]; memset(s, 0, sizeof *s);
+  s->opcode = op; s->fd = fd; s->addr = (unsigned long long)(uintptr_t)addr; s->len = len;
+  s->off = op == IORING_OP_TIMEOUT ? 0 : (unsigned long long)-1; s->user_data = data; s->flags = flags;
+  if (op == IORING_OP_TIMEOUT) s->timeout_flags = IORING_TIMEOUT_ABS;
+  sq_array[idx] = idx;
+  __atomic_store_n(sq_tail, tail + 1, __ATOMIC_RELEASE);
+  pending++;
+}
+static struct __kernel_timespec tick_at;
+static void push_tick(long long at) {
+  tick_at.tv_sec = at / 1000000000LL; tick_at.tv_nsec = at % 1000000000LL;  /* copied at submit */
+  push(IORING_OP_TIMEOUT, -1, &tick_at, 1, 3, 0);
+}
+static void *uring_thread(void *a) {
+  static char sbuf[4096], cbuf[4096]; (void)a;
+  if (uring_setup()) { perror("io_uring_setup"); exit(1); }
+  long long next = tick0 + PERIOD;
+  push(IORING_OP_READ, serial_fd, sbuf, sizeof sbuf, 1, 0);
+  push(IORING_OP_READ, conn_fd, cbuf, sizeof cbuf, 2, 0);
+  push_tick(next);
+  for (;;) {
+    int r = (int)syscall(__NR_io_uring_enter, ring, pending, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+    if (r < 0) { if (errno == EINTR) continue; perror("io_uring_enter"); exit(1); }
+    pending -= (unsigned)r;
+    unsigned h = *cq_head, t = __atomic_load_n(cq_tail, __ATOMIC_ACQUIRE);
+    for (; h != t; h++) {
+      struct io_uring_cqe *c = &cqes[h & *cq_mask];
+      if (c->user_data == 1) {
+        if (c->res <= 0) return NULL;
+        frame(sbuf); push(IORING_OP_READ, serial_fd, sbuf, sizeof sbuf, 1, 0);
+      } else if (c->user_data == 2) {
+        if (c->res <= 0) return NULL;
+        work((unsigned char)cbuf[0]); atomic_fetch_add(&polls, 1);
+        push(IORING_OP_WRITE, conn_fd, RESP, sizeof RESP - 1, 4, IOSQE_CQE_SKIP_SUCCESS);
+        push(IORING_OP_READ, conn_fd, cbuf, sizeof cbuf, 2, 0);
+      } else if (c->user_data == 3) {
+        atomic_fetch_add(&ticks, 1); next += PERIOD; push_tick(next);
+      } else return NULL;  /* a failed write */
+    }
+    __atomic_store_n(cq_head, h, __ATOMIC_RELEASE);
+  }
+}
 static void feeder(int master, int port, double secs) {
   int c = socket(AF_INET, SOCK_STREAM, 0), one = 1;
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -124,8 +204,8 @@ static void feeder(int master, int port, double secs) {
   _exit(0);
 }
 int main(int argc, char **argv) {
-  if (argc < 4) { fprintf(stderr, "usage: shape threads|epoll SECONDS WORK\n"); return 2; }
-  int epoll_mode = strcmp(argv[1], "epoll") == 0, one = 1; double secs = atof(argv[2]); WORK = atoi(argv[3]);
+  if (argc < 4) { fprintf(stderr, "usage: shape threads|epoll|io_uring SECONDS WORK\n"); return 2; }
+  int epoll_mode = strcmp(argv[1], "epoll") == 0, uring_mode = strcmp(argv[1], "io_uring") == 0, one = 1; double secs = atof(argv[2]); WORK = atoi(argv[3]);
   int master = posix_openpt(O_RDWR | O_NOCTTY); grantpt(master); unlockpt(master);
   serial_fd = open(ptsname(master), O_RDWR | O_NOCTTY);
   struct termios tio; tcgetattr(serial_fd, &tio); cfmakeraw(&tio); tcsetattr(serial_fd, TCSANOW, &tio);
@@ -139,6 +219,7 @@ int main(int argc, char **argv) {
   tick0 = now_ns();
   pthread_t t[3];
   if (epoll_mode) pthread_create(&t[0], NULL, epoll_thread, NULL);
+  else if (uring_mode) pthread_create(&t[0], NULL, uring_thread, NULL);
   else { pthread_create(&t[0], NULL, serial_thread, NULL); pthread_create(&t[1], NULL, conn_thread, NULL);
          pthread_create(&t[2], NULL, tick_thread, NULL); }
   sleep_until(tick0 + 1000000000LL);  /* one second to settle, then the window */
@@ -156,10 +237,13 @@ int main(int argc, char **argv) {
   _exit(0);
 }
 C
-cc -O2 -pthread -o "$OUT/shape" "$OUT/shape.c"
+cc -O2 -Wall -pthread -o "$OUT/shape" "$OUT/shape.c"
 for work in $WORKS; do
   for i in $(seq 1 "$PAIRS"); do
-    if (( i % 2 )); then order="threads epoll"; else order="epoll threads"; fi
+    # the order rotates from pair to pair, so no shape always runs first
+    case $(( i % 3 )) in
+      1) order="threads epoll io_uring" ;; 2) order="epoll io_uring threads" ;; *) order="io_uring threads epoll" ;;
+    esac
     for shape in $order; do
       echo "$work $i $("$OUT/shape" "$shape" "$WINDOW" "$work")" >>"$OUT/runs.txt"
     done
@@ -180,24 +264,26 @@ def median_interval(xs):
     cov = lambda k: 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2 ** n
     k = max([k for k in range(1, n // 2 + 1) if cov(k) >= 0.95] or [1])
     return statistics.median(xs), xs[k - 1], xs[n - k], cov(k)
+SHAPES = ("threads", "epoll", "io_uring")
 print(f"Measured by `scripts/wait-shape.sh` (`uptime` at the end: {load.strip()}): {pairs} "
-      f"alternating pairs of {window} s per work level; per handled event (frame or request), "
-      f"median (range) over the pairs. *epoll ÷ threads* is the median of the pairs' ratios "
-      f"with its distribution-free interval (order statistics; its coverage in the column).\n")
-print("| work per event | shape | events per window | wake-ups per event | CPU µs per event | epoll ÷ threads [interval] | coverage | epoll dearer in |")
+      f"rotating groups of {window} s windows per work level, one window per shape; per "
+      f"handled event (frame or request), median (range) over the groups. *÷ threads* is the "
+      f"median of the groups' ratios to the threads shape's window, with its distribution-free "
+      f"interval (order statistics; its coverage in the column).\n")
+print("| work per event | shape | events per window | wake-ups per event | CPU µs per event | ÷ threads [interval] | coverage | dearer than threads in |")
 print("|---|---|---:|---:|---:|---:|---:|---:|")
 for work in sorted({w for w, _ in by}):
-    ps = [by[k] for k in sorted(by) if k[0] == work and len(by[k]) == 2]
-    ratios = [p["epoll"]["us"] / p["threads"]["us"] for p in ps]
-    dearer = sum(r > 1 for r in ratios)
+    ps = [by[k] for k in sorted(by) if k[0] == work and all(sh in by[k] for sh in SHAPES)]
     label = "waiting only" if work == 0 else f"{work} snprintf calls"
-    for shape in ("threads", "epoll"):
+    for shape in SHAPES:
         us = [p[shape]["us"] for p in ps]
         wk = [p[shape]["wk"] for p in ps]
         ev = statistics.median(p[shape]["ev"] for p in ps)
-        m, lo, hi, cov = median_interval(ratios)
-        extra = (f"{m:.3f} [{lo:.3f}, {hi:.3f}] | {cov:.0%} | {dearer} of {len(ps)} pairs"
-                 if shape == "epoll" else " | | ")
+        extra = " | | "
+        if shape != "threads":
+            ratios = [p[shape]["us"] / p["threads"]["us"] for p in ps]
+            m, lo, hi, cov = median_interval(ratios)
+            extra = f"{m:.3f} [{lo:.3f}, {hi:.3f}] | {cov:.0%} | {sum(r > 1 for r in ratios)} of {len(ps)}"
         print(f"| {label} | {shape} | {ev:.0f} | {statistics.median(wk):.2f} | "
               f"{statistics.median(us):.1f} ({min(us):.1f}–{max(us):.1f}) | {extra} |")
 PY
