@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 EXE=${ESBENCH:-target/release/esbench}
 [[ -x $EXE ]] || { echo "no $EXE: run cargo build --release first" >&2; exit 2; }
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,10p' "$0"; exit 0; fi
 if [[ $# -ge 1 ]]; then
   dir=$1
   [[ -f $dir/sweep.json ]] || { echo "coop-scale: $dir/sweep.json does not exist" >&2; exit 2; }
@@ -28,6 +29,8 @@ md = open(os.path.join(d, "sweep.md"), encoding="utf-8").read().splitlines()
 title = next(l for l in md if l.startswith("scenario "))
 head = next(i for i, l in enumerate(md) if l.startswith("| boards.count |"))
 cols = [c.strip() for c in md[head].strip("|").split("|")]
+if not {"threads CPU %", "coop CPU %"} <= set(cols):
+    sys.exit(f"coop-scale: {d} is not a sweep of threads and coop (its columns: {', '.join(cols)})")
 rows = []
 for l in md[head + 2:]:
     if not l.startswith("|"):
