@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The floor under any one-thread scheduler: what waiting costs in one epoll (or io_uring)
-# thread against one blocking thread per source, with no scheduler at all. A C server waits for the classroom
-# scenario's three sources — a frame on a pty every 25 ms, an HTTP-sized request on a
-# keep-alive loopback TCP connection every 33 ms (answered), a 25 ms tick — in one of two
-# shapes, doing the same user-space work per frame and per request in both:
+# thread against one blocking thread per source, with no scheduler at all. A C server waits
+# for the classroom scenario's three sources — a frame on a pty every 25 ms, an HTTP-sized
+# request on a keep-alive loopback TCP connection every 33 ms (answered), a 25 ms tick — in
+# one of three shapes, doing the same user-space work per frame and per request in all:
 #   threads: a thread blocked in read() per fd and one in clock_nanosleep() for the tick
 #            (the shape of esbench's threads model);
 #   epoll:   one thread in epoll_wait(-1), the fds edge-triggered and non-blocking, the tick
@@ -13,9 +13,10 @@
 #            and waits for a completion (raw syscalls: liburing's headers are not needed).
 # A forked feeder writes the frames and makes the requests. Each window's CPU is the server
 # process's (getrusage, all its threads), per handled event (frame or request); wake-ups are
-# its context switches. Alternating pairs (ABBA order) of WINDOW s at each WORK level (WORK
-# snprintf calls of five integers per event; 0 = waiting only). Writes docs/coop.md's block
-# "wait-shape". About 13 minutes with the defaults.
+# its context switches. PAIRS groups (one WINDOW-s window per shape, the order rotating from
+# group to group) at each WORK level (WORK snprintf calls of five integers per event; 0 =
+# waiting only). Writes docs/coop.md's block "wait-shape". About 13 minutes with the
+# defaults.
 #
 #   scripts/wait-shape.sh
 #   PAIRS=4 WINDOW=5 WORKS="0 15" scripts/wait-shape.sh
