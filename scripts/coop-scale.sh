@@ -37,19 +37,28 @@ for l in md[head + 2:]:
         break
     rows.append(dict(zip(cols, (c.strip() for c in l.strip("|").split("|")))))
 def interval(cell):
-    """(median, lo, hi) of a cell like '1.10 % [1.08 %, 1.12 %]'; None when driver-limited."""
-    if "(drv)" in cell:
-        return None
+    """(median, lo, hi) of a cell like '1.10 % [1.08 %, 1.12 %]'; None when the point was
+    driver-limited or has no figure (a failed point)."""
     nums = [float(x) for x in re.findall(r"[0-9]+(?:\.[0-9]+)?", cell)]
+    if "(drv)" in cell or not nums:
+        return None
     return (nums[0], nums[1], nums[2]) if len(nums) >= 3 else (nums[0], nums[0], nums[0])
 def wakeups(value, model):
-    r = json.load(open(os.path.join(d, f"boards.count={value}", "results.json")))
-    m = next(m for m in r["models"] if m["name"] == model)
+    """Wake-ups per handled event, or None when the point has no usable row for `model`."""
+    try:
+        r = json.load(open(os.path.join(d, f"boards.count={value}", "results.json")))
+    except (OSError, ValueError):
+        return None
+    m = next((m for m in r.get("models", []) if m.get("name") == model), None)
+    if m is None or m.get("status") not in (None, "ok"):
+        return None
     # handled events, as `metrics::costs` counts them: the window's polls answered,
     # frames parsed and commands delivered
     events = sum((m.get(k) or {}).get("count", 0)
                  for k in ("poll_answered", "ingest_latency", "command_latency"))
-    return m["cpu"]["vcsw"] / events if events else float("nan")
+    return m["cpu"]["vcsw"] / events if events else None
+def fmt(x):
+    return "—" if x is None else f"{x:.2f}"
 print(f"Measured by `scripts/coop-scale.sh` (`uptime` at the end: {load.strip()}); the sweep: "
       f"{title}. CPU and CPU per 1,000 events are the sweep's own figures with the 95 % "
       f"interval of the median over the rounds; wake-ups per event are the serve child's "
@@ -73,7 +82,7 @@ for r in rows:
             verdict = "tie"
     apart.append((v, verdict))
     print(f"| {v} | {r['threads CPU %']} | {r['coop CPU %']} | {r['threads CPU/1k ev']} | "
-          f"{r['coop CPU/1k ev']} | {wakeups(v, 'threads'):.2f} | {wakeups(v, 'coop'):.2f} | {verdict} |")
+          f"{r['coop CPU/1k ev']} | {fmt(wakeups(v, 'threads'))} | {fmt(wakeups(v, 'coop'))} | {verdict} |")
 costs = next(i for i, l in enumerate(md) if l.startswith("| model | fixed"))
 print("\nThe sweep's cost fit (CPU % = fixed + marginal × events/s over the points where the model copes):\n")
 for l in md[costs:]:

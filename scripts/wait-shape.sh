@@ -267,6 +267,13 @@ by = collections.defaultdict(dict)   # (work, pair) -> shape -> figures
 for line in open(runs):
     work, pair, shape, frames, polls, ticks, cpu, cs = line.split()
     ev = int(frames) + int(polls)
+    # A shape that fell behind its sources (lost frames, requests or ticks) did less work
+    # and would look cheaper: it is not compared, and the run stops saying so.
+    want_ev, want_ticks = float(window) * (40 + 1000 / 33.0033), float(window) * 40
+    if ev < 0.95 * want_ev or int(ticks) < 0.95 * want_ticks:
+        sys.exit(f"wait-shape: the {shape} shape fell behind in group {pair}, work {work}: "
+                 f"{ev} events and {ticks} ticks in {window} s (expected about "
+                 f"{want_ev:.0f} and {want_ticks:.0f})")
     by[(int(work), int(pair))][shape] = dict(us=float(cpu) / ev, wk=int(cs) / ev, ev=ev, ticks=int(ticks))
 def median_interval(xs):
     """The median and its distribution-free interval (order statistics k and n-k+1, k the
